@@ -1,0 +1,141 @@
+# httpcap - the one build entry.
+#
+#   make            build everything into build/
+#   make test       build and run every test (installs missing packages as root)
+#   make demo       run the bundled demo end to end (root)
+#   make bench      run the benchmarks (root), results in bench/RESULTS.md
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# Quiet by default; V=1 shows the commands.  Each folder adds its own rules
+# in <folder>/<folder>.mk, included below; this file holds what they share.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.DEFAULT_GOAL := all
+
+VERSION := 0.1.0
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+SBINDIR := $(PREFIX)/sbin
+MANDIR := $(PREFIX)/share/man
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+AR ?= ar
+ifeq ($(origin CC),default)
+CC := cc
+endif
+
+CFLAGS ?= -O2 -g
+WFLAGS := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
+	  -Wmissing-prototypes -Wformat=2
+CPPFLAGS += -Iinclude -I$(BUILD) -D_GNU_SOURCE -DHTC_TOOL_VERSION='"$(VERSION)"'
+BASE_CFLAGS = -std=gnu11 $(WFLAGS) -fPIC -MMD -MP
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	     -fno-omit-frame-pointer -O1 -g
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' '$(1)' '$(2)';
+endif
+
+# ---- dependencies -------------------------------------------------------
+# Debian packages, each made for its job.  Checked once per build folder; as
+# root on Debian/Ubuntu the missing ones are installed, otherwise make stops
+# and prints the exact command.
+BUILD_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev \
+	      zlib1g-dev libzstd-dev libsqlite3-dev libpcap-dev libcmocka-dev \
+	      libcurl4-openssl-dev
+TEST_PKGS := libclang-rt-14-dev libfuzzer-14-dev zstd sqlite3 curl python3 \
+	     python3-flask nginx redis-server redis-tools tcpdump tshark wrk \
+	     apache2-utils iproute2 procps
+DEMO_PKGS := python3 python3-flask redis-server redis-tools curl apache2-utils
+BENCH_PKGS := $(TEST_PKGS) hyperfine valgrind
+
+# $(call need_pkgs,list) - shell snippet that installs or asks for packages.
+define need_pkgs
+	@missing=""; \
+	for p in $(1); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "  DEPS     installing:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null; } \
+	      || { echo "error: apt-get install failed for:$$missing" >&2; exit 1; }; \
+	  else \
+	    echo "error: missing Debian packages:$$missing" >&2; \
+	    echo "  run as root:  apt-get install -y$$missing" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+endef
+
+$(BUILD)/.deps-build:
+	$(call need_pkgs,$(BUILD_PKGS))
+	@mkdir -p $(@D) && touch $@
+$(BUILD)/.deps-test:
+	$(call need_pkgs,$(TEST_PKGS))
+	@mkdir -p $(@D) && touch $@
+$(BUILD)/.deps-demo:
+	$(call need_pkgs,$(DEMO_PKGS))
+	@mkdir -p $(@D) && touch $@
+$(BUILD)/.deps-bench:
+	$(call need_pkgs,$(BENCH_PKGS))
+	@mkdir -p $(@D) && touch $@
+
+DEPS := $(BUILD)/.deps-build
+
+# ---- shared compile rules ------------------------------------------------
+# build/obj: the normal build.  build/san: the same sources under ASan+UBSan
+# for the tests.  Libraries and programs are declared by the fragments.
+
+$(BUILD)/obj/%.o: %.c | $(DEPS)
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(BASE_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c | $(DEPS)
+	$(call msg,CC-SAN,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(BASE_CFLAGS) -c $< -o $@
+
+# $(call objs,variant,sources)
+objs = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+
+BINS :=
+TESTS :=
+INSTALL_TARGETS :=
+LIBS_SYS := $(shell pkg-config --libs libzstd 2>/dev/null || echo -lzstd)
+
+# Fragments: format, bpf, capture, analyze, replay, tests, bench, samples.
+include $(sort $(wildcard */*.mk))
+
+.PHONY: all test demo bench install clean deps
+all: $(BINS)
+
+deps: $(DEPS)
+
+test: all $(BUILD)/.deps-test
+	@failed=""; for t in $(TESTS); do \
+	  $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
+	echo "all tests passed"
+
+install: all $(INSTALL_TARGETS)
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj $(BUILD)/san -name '*.d' 2>/dev/null)

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * htc.h - libhtc, the writer and reader of .htc capture files.
+ *
+ * This header is the contract between the capture stage (which writes
+ * records) and every reader (httpcap -r, the engine, httpanalyze,
+ * httpreplay, the fuzzers).  The byte layout on disk is specified in
+ * docs/FORMAT.md; the structs here are the decoded, in-memory form and are
+ * not the on-disk layout.
+ *
+ * Conventions (libbpf style): functions return 0 or a negative error code
+ * (-errno or one of HTC_ERR_*), or NULL with the code stored in *err.
+ * Free and close functions accept NULL.
+ */
+#ifndef HTC_H
+#define HTC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HTC_VERSION_MAJOR 1
+#define HTC_VERSION_MINOR 0
+
+#define HTC_COMM_LEN 16		/* as the kernel's TASK_COMM_LEN */
+
+/* Event types.  The numbers of the first three are those of the demo tracer
+ * httpcap replaces (its JSON "event_type_id"); never renumber. */
+enum htc_event_type {
+	HTC_EV_ACCEPT = 0,
+	HTC_EV_READ = 1,
+	HTC_EV_CONNECT = 2,
+	HTC_EV_WRITE = 3,
+	HTC_EV_CLOSE = 4,
+	HTC_EV__COUNT
+};
+
+/* The syscall that produced an event.  Stored on disk as one byte. */
+enum htc_syscall {
+	HTC_SYS_UNKNOWN = 0,
+	HTC_SYS_READ = 1,
+	HTC_SYS_READV = 2,
+	HTC_SYS_RECVFROM = 3,
+	HTC_SYS_RECVMSG = 4,
+	HTC_SYS_RECVMMSG = 5,
+	HTC_SYS_WRITE = 6,
+	HTC_SYS_WRITEV = 7,
+	HTC_SYS_SENDTO = 8,
+	HTC_SYS_SENDMSG = 9,
+	HTC_SYS_SENDMMSG = 10,
+	HTC_SYS_SENDFILE = 11,
+	HTC_SYS_ACCEPT = 12,
+	HTC_SYS_ACCEPT4 = 13,
+	HTC_SYS_CONNECT = 14,
+	HTC_SYS_CLOSE = 15,
+	HTC_SYS_EXIT = 16,	/* implicit close: the process exited */
+	HTC_SYS__COUNT
+};
+
+/* Which side of the connection the traced process is. */
+enum htc_role {
+	HTC_ROLE_UNKNOWN = 0,	/* socket first seen on data (opened before capture) */
+	HTC_ROLE_SERVER = 1,	/* accepted */
+	HTC_ROLE_CLIENT = 2,	/* connected */
+};
+
+/* Why events were lost.  Slots in htc_trailer.lost[] are indexed by these. */
+enum htc_loss_reason {
+	HTC_LOSS_RINGBUF_FULL = 0,	/* kernel ring buffer had no room */
+	HTC_LOSS_MAP_FULL = 1,		/* no room for per-socket/per-thread state */
+	HTC_LOSS_PAYLOAD_READ = 2,	/* payload could not be read from user memory */
+	HTC_LOSS_NO_ENTRY = 3,		/* syscall exit seen without its entry */
+	HTC_LOSS_USER = 4,		/* dropped in user space (queue full) */
+	HTC_LOSS__COUNT,
+	HTC_LOSS_SLOTS = 16		/* room kept in the file for future reasons */
+};
+
+/* Record types inside data frames.  Unknown types are skipped by readers. */
+enum htc_rec_type {
+	HTC_REC_DATA = 1,	/* struct htc_event, type READ or WRITE */
+	HTC_REC_CONN = 2,	/* struct htc_event, type ACCEPT, CONNECT or CLOSE */
+	HTC_REC_PROC = 3,	/* struct htc_proc */
+	HTC_REC_LOSS = 4,	/* struct htc_loss */
+	HTC_REC_OPTIONS = 5,	/* struct htc_options */
+};
+
+/* Address families as stored on disk (not the host's AF_* values). */
+#define HTC_AF_UNSPEC 0
+#define HTC_AF_INET 4
+#define HTC_AF_INET6 6
+
+/* The two ends of a TCP connection as seen by the traced process. */
+struct htc_endpoints {
+	uint8_t family;		/* HTC_AF_* */
+	uint8_t role;		/* enum htc_role */
+	uint16_t lport;		/* local port, host byte order */
+	uint16_t rport;		/* remote port, host byte order */
+	uint8_t laddr[16];	/* network byte order; IPv4 in the first 4 bytes */
+	uint8_t raddr[16];
+};
+
+/* htc_event.flags */
+#define HTC_EVF_REDACTED	0x0001	/* secret header values overwritten with '*' */
+#define HTC_EVF_PREEXISTING	0x0002	/* socket opened before the capture started */
+#define HTC_EVF_PARTIAL		0x0004	/* payload shorter than min(ret, snaplen): read failed or iov cut */
+
+/*
+ * One syscall on a TCP socket: a data event (HTC_REC_DATA, type READ or
+ * WRITE) or a connection event (HTC_REC_CONN, type ACCEPT, CONNECT, CLOSE).
+ *
+ * ts_ns is the syscall's exit time on the capturing host's CLOCK_MONOTONIC
+ * (bpf_ktime_get_ns); add htc_header.realtime_offset_ns for wall-clock time.
+ */
+struct htc_event {
+	uint8_t type;		/* enum htc_event_type */
+	uint8_t syscall;	/* enum htc_syscall */
+	uint16_t flags;		/* HTC_EVF_* */
+	uint32_t pid;		/* tgid */
+	uint32_t tid;
+	int32_t fd;
+	uint64_t ts_ns;		/* syscall exit */
+	uint64_t dur_ns;	/* syscall entry to exit */
+	uint64_t conn_id;	/* unique per connection within one capture, never reused */
+	char comm[HTC_COMM_LEN];	/* NUL-terminated */
+	struct htc_endpoints ep;
+	/* READ/WRITE: bytes the syscall moved (its return value, > 0).
+	 * CONNECT: 0 or -errno (-EINPROGRESS for non-blocking).
+	 * ACCEPT: the new fd.  CLOSE: 0 or -errno. */
+	int64_t ret;
+	/* READ/WRITE: bytes moved in this direction on this connection before
+	 * this event, so gaps (drops) are visible.  CLOSE: total bytes read;
+	 * stream_off2 total bytes written.  Otherwise 0. */
+	uint64_t stream_off;
+	uint64_t stream_off2;
+	uint32_t cap_len;	/* bytes in payload, <= snaplen and <= ret */
+	const uint8_t *payload;	/* cap_len bytes; see ownership notes below */
+};
+
+/* Process metadata, written once per process (and again after rotation).
+ * The strings are views of len bytes, not NUL-terminated. */
+struct htc_proc {
+	uint64_t ts_ns;
+	uint32_t pid, ppid, uid, gid;
+	char comm[HTC_COMM_LEN];
+	const char *exe;	uint32_t exe_len;
+	const char *cmdline;	uint32_t cmdline_len;	/* argv joined by NUL bytes */
+	const char *cgroup;	uint32_t cgroup_len;
+	const char *container;	uint32_t container_len;	/* container id, or empty */
+};
+
+/* Events that could not be delivered: count lost since the previous report
+ * of the same reason (a delta, so readers sum them). */
+struct htc_loss {
+	uint64_t ts_ns;
+	uint32_t reason;	/* enum htc_loss_reason; unknown values are kept */
+	uint64_t count;
+};
+
+/* htc_options.flags and htc_header.flags */
+#define HTC_OPT_REDACT		0x0001	/* secret headers were redacted */
+#define HTC_OPT_PAYLOAD		0x0002	/* payloads were captured (snaplen > 0) */
+
+/* The capture options in force; text holds "key=value\n" lines (argv,
+ * filters) for humans and tools. */
+struct htc_options {
+	uint64_t ts_ns;
+	uint32_t snaplen;
+	uint32_t flags;		/* HTC_OPT_* */
+	const char *text;	uint32_t text_len;
+};
+
+/* A decoded record.  ev is used for both HTC_REC_DATA and HTC_REC_CONN. */
+struct htc_record {
+	uint16_t type;		/* enum htc_rec_type */
+	union {
+		struct htc_event ev;
+		struct htc_proc proc;
+		struct htc_loss loss;
+		struct htc_options opt;
+	};
+};
+
+#define HTC_HOSTNAME_LEN 256
+#define HTC_KERNEL_LEN 128
+#define HTC_TOOLVER_LEN 64
+#define HTC_OPTTEXT_LEN 4096
+
+/* The file header, from the first (skippable) frame. Strings NUL-terminated. */
+struct htc_header {
+	uint16_t version_major;
+	uint16_t version_minor;
+	uint32_t flags;			/* HTC_OPT_* */
+	uint32_t snaplen;
+	int64_t realtime_offset_ns;	/* wall-clock ns since the epoch = ts_ns + this */
+	uint64_t start_ns;		/* capture start, same clock as ts_ns */
+	uint8_t capture_id[16];		/* random; tells files apart when merged */
+	char hostname[HTC_HOSTNAME_LEN];
+	char kernel[HTC_KERNEL_LEN];	/* uname -r */
+	char tool_version[HTC_TOOLVER_LEN];
+	char options[HTC_OPTTEXT_LEN];	/* "key=value\n" lines, as htc_options.text */
+};
+
+/* One entry of the trailer's frame index. */
+struct htc_frame_info {
+	uint64_t offset;	/* file offset of the frame's first byte */
+	uint32_t csize;		/* compressed size, whole frame */
+	uint32_t usize;		/* decompressed size */
+	uint32_t records;
+	uint64_t first_ts, last_ts;
+};
+
+/* The trailer, from the last (skippable) frame. */
+struct htc_trailer {
+	uint64_t records;		/* records of every type */
+	uint64_t events;		/* HTC_REC_DATA + HTC_REC_CONN */
+	uint64_t payload_bytes;		/* sum of cap_len */
+	uint64_t first_ts, last_ts;	/* of events; 0 when none */
+	uint64_t end_ns;		/* capture end, same clock as ts_ns */
+	uint64_t lost[HTC_LOSS_SLOTS];	/* summed from HTC_REC_LOSS records */
+	uint32_t nframes;
+	const struct htc_frame_info *frames;	/* owned by the reader */
+};
+
+/* ---- errors ---- */
+
+#define HTC_ERR_BASE		4000
+#define HTC_ERR_MAGIC		(-(HTC_ERR_BASE + 1))	/* not an .htc file */
+#define HTC_ERR_VERSION		(-(HTC_ERR_BASE + 2))	/* major version newer than this reader */
+#define HTC_ERR_TRUNCATED	(-(HTC_ERR_BASE + 3))	/* file ends inside a frame */
+#define HTC_ERR_CHECKSUM	(-(HTC_ERR_BASE + 4))	/* frame content checksum mismatch */
+#define HTC_ERR_CORRUPT		(-(HTC_ERR_BASE + 5))	/* frame or record not decodable */
+#define HTC_ERR_TOOBIG		(-(HTC_ERR_BASE + 6))	/* a length beyond the format's limits */
+#define HTC_ERR_STATE		(-(HTC_ERR_BASE + 7))	/* API misuse (e.g. append after error) */
+
+/* A static description of err (HTC_ERR_* or -errno). */
+const char *htc_strerror(int err);
+
+/* Names for enum values ("read", "sendto", "ringbuf_full"); "unknown" when out of range. */
+const char *htc_event_type_name(unsigned type);
+const char *htc_syscall_name(unsigned sys);
+const char *htc_loss_reason_name(unsigned reason);
+
+/* ---- writer ---- */
+
+struct htc_writer;
+
+struct htc_writer_opts {
+	int level;		/* zstd level; 0 = default (fast) */
+	uint32_t frame_bytes;	/* close a frame at this many uncompressed bytes; 0 = default (1 MiB) */
+	uint32_t frame_ms;	/* close a frame this long after its first record; 0 = default (1000) */
+};
+
+struct htc_writer_stats {
+	uint64_t records, events;
+	uint64_t frames;
+	uint64_t bytes_in;	/* uncompressed record bytes */
+	uint64_t bytes_out;	/* bytes written to the file, header and trailer included */
+	uint64_t lost[HTC_LOSS_SLOTS];
+};
+
+/*
+ * Create path (mode 0600, truncating an existing file) and write the header
+ * frame.  opts may be NULL.  Returns NULL with *err set on failure.
+ */
+struct htc_writer *htc_writer_open(const char *path, const struct htc_header *hdr,
+				   const struct htc_writer_opts *opts, int *err);
+/* Same on an open fd, which the writer owns from now on and closes. */
+struct htc_writer *htc_writer_fdopen(int fd, const struct htc_header *hdr,
+				     const struct htc_writer_opts *opts, int *err);
+/*
+ * Append one record (copied; the caller keeps its buffers).  Closes and
+ * writes the current frame when it reaches frame_bytes or frame_ms.
+ * After a write error every call returns that error; the file stays valid
+ * up to its last complete frame.
+ */
+int htc_writer_append(struct htc_writer *w, const struct htc_record *rec);
+/* Close the open frame, if any, and write it out (-U, timers). */
+int htc_writer_flush(struct htc_writer *w);
+/* Bytes written to the file so far, for -C rotation. */
+uint64_t htc_writer_size(const struct htc_writer *w);
+/*
+ * Flush, write the trailer (end_ns is the capture end, same clock as ts_ns;
+ * 0 = last event time), close the fd and free w.  stats (OUT, may be NULL)
+ * is filled even on error.  Returns 0 or the first error seen.
+ */
+int htc_writer_close(struct htc_writer *w, uint64_t end_ns, struct htc_writer_stats *stats);
+
+/* ---- reader ---- */
+
+struct htc_reader;
+
+/* A problem the reader recovered from (skipped frame, truncated tail). */
+typedef void (*htc_warn_fn)(void *ctx, int err, uint64_t offset, const char *msg);
+
+struct htc_reader_stats {
+	uint64_t frames_ok;
+	uint64_t frames_bad;		/* failed checksum or decoding, skipped */
+	uint64_t records;
+	uint64_t records_skipped;	/* unknown type or malformed, skipped */
+	int truncated;			/* the file ended inside a frame */
+	uint64_t stop_offset;		/* where reading stopped (file size if clean) */
+};
+
+/*
+ * Open a file (or "-" for stdin) / a memory buffer (not copied; it must
+ * outlive the reader).  Reads and checks the header frame: a bad magic or a
+ * newer major version fails here with HTC_ERR_MAGIC / HTC_ERR_VERSION.
+ */
+struct htc_reader *htc_reader_open(const char *path, int *err);
+struct htc_reader *htc_reader_open_mem(const void *buf, size_t len, int *err);
+/* Called for every recovered problem; the default prints nothing. */
+void htc_reader_set_warn(struct htc_reader *r, htc_warn_fn fn, void *ctx);
+const struct htc_header *htc_reader_header(const struct htc_reader *r);
+/*
+ * Next record into *rec (OUT).  Pointers inside rec stay valid until the
+ * next call.  Returns 1 for a record, 0 at the end (clean or after a
+ * truncated tail: see stats), or a negative error when nothing more can be
+ * read (I/O error).  Corrupt frames are reported through the warn callback
+ * and skipped.
+ */
+int htc_reader_next(struct htc_reader *r, struct htc_record *rec);
+/* The trailer once the end is reached, NULL if the file has none (truncated). */
+const struct htc_trailer *htc_reader_trailer(const struct htc_reader *r);
+void htc_reader_stats(const struct htc_reader *r, struct htc_reader_stats *st);
+void htc_reader_close(struct htc_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HTC_H */

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * htc_engine.h - the engine: events in; connections, HTTP requests,
+ * downstream calls and cross-process links out.
+ *
+ * One streaming library (analyze/engine*.c, built as libhtcengine.a) used by
+ * httpcap (request_id, method and path of its live and -r output), by
+ * httpanalyze's SQLite loader and by httpreplay.  It never writes SQL and
+ * never prints.
+ *
+ * Time: every time the engine reports is wall-clock nanoseconds since the
+ * Unix epoch (event ts_ns + the file's realtime_offset_ns), so files from
+ * several hosts share one timeline.
+ *
+ * Strings in the structs below are NUL-terminated, owned by the engine and
+ * valid only during the callback (copy what you keep).  They hold raw bytes
+ * from the capture: escape them before printing.
+ */
+#ifndef HTC_ENGINE_H
+#define HTC_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "htc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Request IDs: file k (0-based, in the order added) numbers its requests
+ * HTC_REQID_FIRST + k * HTC_REQID_FILE_STRIDE + n, n = 0, 1, ... in the order
+ * requests start.  So IDs are stable for a file analysed alone (the first
+ * file's requests are 1001, 1002, ...) and unique across merged files. */
+#define HTC_REQID_FIRST 1001ULL
+#define HTC_REQID_FILE_STRIDE 1000000000ULL
+
+enum htc_proto {
+	HTC_PROTO_UNKNOWN = 0,
+	HTC_PROTO_HTTP = 1,
+	HTC_PROTO_REDIS = 2,
+	HTC_PROTO_POSTGRES = 3,
+	HTC_PROTO_TLS = 4,	/* recognised, not decoded */
+};
+const char *htc_proto_name(unsigned proto);	/* "http", "redis", ... */
+
+/* A connection, reported once when it closes (or at htc_engine_finish). */
+struct htc_eng_conn {
+	uint64_t id;		/* engine-wide, unique across files */
+	uint32_t file_idx;
+	uint64_t conn_id;	/* the capture's conn_id */
+	uint32_t pid, tid;	/* of the accept/connect, or the first event */
+	char comm[HTC_COMM_LEN];
+	struct htc_endpoints ep;
+	uint8_t proto;		/* enum htc_proto, as recognised from the bytes */
+	int32_t connect_result;	/* 0 or -errno; 0 when not a connect */
+	uint64_t open_ns;	/* accept/connect (or first event) */
+	uint64_t close_ns;	/* close; 0 if still open at the end */
+	uint64_t connect_ns;	/* duration of the connect syscall */
+	uint64_t bytes_in, bytes_out;	/* from syscall return values */
+	uint64_t request_id;	/* inbound request being served when opened; 0 none */
+	uint32_t flags;		/* HTC_ENGF_* */
+};
+
+/* Flags on requests, calls and connections. */
+#define HTC_ENGF_UNANSWERED	0x0001	/* no response before close / end of capture */
+#define HTC_ENGF_RESET		0x0002	/* connection reset / closed mid-message */
+#define HTC_ENGF_GAP		0x0004	/* bytes counted but not captured (snaplen, drops) */
+#define HTC_ENGF_BODY_PARTIAL	0x0008	/* request body not fully captured */
+#define HTC_ENGF_AMBIGUOUS	0x0010	/* several inbound requests were active on the thread */
+#define HTC_ENGF_PREEXISTING	0x0020	/* connection opened before the capture */
+#define HTC_ENGF_ERROR		0x0040	/* HTTP status >= 400, or a protocol error reply */
+#define HTC_ENGF_RESP_BODY_PARTIAL 0x0080 /* response body not fully captured */
+
+/* One header line, views into the request's head bytes. */
+struct htc_eng_header {
+	const char *name;	size_t name_len;
+	const char *value;	size_t value_len;
+};
+
+/* An inbound HTTP request (server side), reported once complete: when its
+ * response has been written, or at close / htc_engine_finish (unanswered). */
+struct htc_eng_request {
+	uint64_t id;			/* request_id, see HTC_REQID_FIRST */
+	uint64_t conn;			/* htc_eng_conn.id */
+	uint32_t seq;			/* 0-based index of this exchange on its connection */
+	uint32_t file_idx, pid, tid;
+	char comm[HTC_COMM_LEN];
+	struct htc_endpoints ep;
+	const char *method, *path, *version, *host;	/* host "" if absent */
+	int status;			/* response status, 0 if none */
+	uint64_t start_ns;		/* first request byte read */
+	uint64_t end_ns;		/* last response byte written; 0 if unanswered */
+	uint64_t req_bytes, resp_bytes;	/* on the wire: head + body */
+	uint32_t ncalls;		/* downstream calls attributed to it */
+	uint32_t flags;			/* HTC_ENGF_* */
+	/* The captured request, for replay: head (start line to the blank line
+	 * included) and body, as captured; body_len < content length when
+	 * HTC_ENGF_BODY_PARTIAL. */
+	const uint8_t *head;		size_t head_len;
+	const struct htc_eng_header *headers;	size_t nheaders;
+	const uint8_t *body;		size_t body_len;
+	uint64_t resp_body_hash;	/* FNV-1a 64 of the response body (decoded if chunked), when fully captured */
+	uint64_t resp_body_len;		/* decoded response body length */
+};
+
+/* An outbound call (client side): one HTTP exchange, one Redis command, one
+ * PostgreSQL query, or for other protocols one run of writes and the reads
+ * answering it.  Reported once complete. */
+struct htc_eng_call {
+	uint64_t id;			/* engine-wide */
+	uint64_t request_id;		/* inbound request of this thread; 0 none */
+	uint64_t conn;			/* htc_eng_conn.id */
+	uint32_t seq;			/* 0-based index of this exchange on its connection */
+	uint32_t file_idx, pid, tid;
+	char comm[HTC_COMM_LEN];
+	struct htc_endpoints ep;
+	uint8_t proto;			/* enum htc_proto */
+	const char *summary;		/* "GET /x", "SET user:1", "SELECT ...", or escaped first bytes */
+	int status;			/* HTTP status; 0 otherwise */
+	uint64_t start_ns, end_ns;	/* first byte written, last answer byte read (0 if none) */
+	uint64_t bytes_out, bytes_in;
+	uint32_t flags;			/* HTC_ENGF_* (AMBIGUOUS: request_id is one of several) */
+};
+
+/* Per-event annotation for httpcap's output. */
+struct htc_eng_annot {
+	uint64_t request_id;		/* inbound request the event belongs to; 0 none */
+	const char *method, *path;	/* NULL when none (see httpcap(8)) */
+};
+
+struct htc_engine_sink {
+	void *ctx;
+	/* Each may be NULL. */
+	void (*on_conn)(void *ctx, const struct htc_eng_conn *c);
+	void (*on_request)(void *ctx, const struct htc_eng_request *r);
+	void (*on_call)(void *ctx, const struct htc_eng_call *c);
+	/* A client call and the server request it became were matched by
+	 * 5-tuple (swapped) and exchange seq, possibly after one of them was
+	 * reported: call call_id made request child_id; the child's parent is
+	 * parent_id (the request that made the call, 0 if none). */
+	void (*on_link)(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t parent_id);
+};
+
+struct htc_engine_stats {
+	uint64_t events, requests, calls, conns, links;
+	uint64_t gaps;			/* stretches of uncaptured bytes */
+	uint64_t parse_errors;		/* messages that were not valid HTTP */
+	uint64_t ambiguous;
+};
+
+struct htc_engine;
+
+/* sink is copied.  Returns NULL with errno set. */
+struct htc_engine *htc_engine_new(const struct htc_engine_sink *sink);
+/* Register a file before feeding its records; returns its file_idx (>= 0). */
+int htc_engine_add_file(struct htc_engine *e, const struct htc_header *hdr);
+/*
+ * Feed one record of file file_idx.  Records should come in time order;
+ * small disorder (ring-buffer reordering across CPUs) is tolerated.
+ * annot (OUT, may be NULL) receives the event's annotation, valid until the
+ * next call.  Returns 0 or -errno (-ENOMEM).
+ */
+int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_record *rec,
+		    struct htc_eng_annot *annot);
+/* End of input: report every open request (unanswered), call and connection. */
+int htc_engine_finish(struct htc_engine *e);
+void htc_engine_stats(const struct htc_engine *e, struct htc_engine_stats *st);
+void htc_engine_free(struct htc_engine *e);
+
+/*
+ * Several files read as one stream in wall-clock order (k-way merge).
+ * Each file is registered with the engine when e is not NULL.
+ */
+struct htc_source;
+struct htc_source *htc_source_open(const char *const *paths, size_t npaths,
+				   struct htc_engine *e, htc_warn_fn warn, void *warn_ctx, int *err);
+/* Next record (OUT rec, file_idx); 1, 0 at the end, or < 0. */
+int htc_source_next(struct htc_source *s, struct htc_record *rec, uint32_t *file_idx);
+size_t htc_source_nfiles(const struct htc_source *s);
+struct htc_reader *htc_source_reader(struct htc_source *s, size_t file_idx);
+/* Approximate progress, bytes consumed and total, for progress bars. */
+void htc_source_progress(const struct htc_source *s, uint64_t *done, uint64_t *total);
+void htc_source_close(struct htc_source *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HTC_ENGINE_H */
