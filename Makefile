@@ -112,6 +112,21 @@ $(BUILD)/san/%.o: %.c | $(DEPS)
 # $(call objs,variant,sources)
 objs = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
+# Names shared between fragments (defined here because fragments are
+# included in alphabetical order and prerequisites expand when read).
+# format/ builds libhtc, analyze/ the engine, bpf/ the skeleton for capture/.
+HTC_LIB := $(BUILD)/libhtc.a
+HTC_SAN_LIB := $(BUILD)/san/libhtc.a
+ENGINE_LIB := $(BUILD)/libhtcengine.a
+ENGINE_SAN_LIB := $(BUILD)/san/libhtcengine.a
+BPF_SKEL := $(BUILD)/httpcap.skel.h
+CMOCKA_LIBS := -lcmocka
+# Fuzz targets: tests/fuzz/*.c define LLVMFuzzerTestOneInput; built with
+# clang+libFuzzer for `make fuzz`, and with tests/fuzz/replay_main.c under
+# ASan+UBSan to replay their corpus as an ordinary test in `make test`.
+FUZZ_CC := clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+
 BINS :=
 TESTS :=
 INSTALL_TARGETS :=
