@@ -1,0 +1,913 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * httpcap.bpf.c - the kernel side of httpcap: syscall tracepoints that see
+ * every TCP conversation of the host and put one event per syscall into a
+ * ring buffer.
+ *
+ * Entry programs filter (own process, pid, comm, then "is this fd a TCP
+ * socket") and stash the arguments per thread; exit programs read the
+ * return value, find or create the connection's state, copy up to snaplen
+ * payload bytes from user memory and emit.  Nothing is dropped silently:
+ * every event that cannot be delivered is counted by reason in a per-CPU
+ * array that user space turns into HTC_REC_LOSS records.  Only syscall
+ * tracepoints and one raw tracepoint are used, since this project's kernels
+ * have neither kprobes nor working fentry (design.md).
+ */
+#include <vmlinux.h>	/* from $(BUILD)/bpf: regenerated, or bpf/vmlinux.h */
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "httpcap_bpf.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+#define AF_INET		2
+#define AF_INET6	10
+#define SOCK_STREAM	1
+#define S_IFMT		00170000
+#define S_IFSOCK	0140000
+#define MSG_PEEK	2
+#define EINPROGRESS	115
+
+/* ---- settings, written by capture/ through the skeleton before load ---- */
+const volatile __u32 self_tgid = 0;
+const volatile __u32 snaplen = HCB_DEFAULT_SNAPLEN;
+const volatile bool filter_pids = false;
+const volatile bool filter_ports = false;
+const volatile bool filter_comm = false;
+const volatile char comm_filter[HCB_COMM_LEN] = {};
+
+/* Set by user space once every program is attached, so that no event is
+ * emitted from a half-attached set (an exit seen without its entry). */
+volatile __u32 capture_on = 0;
+/* Source of conn_id: a global counter is unique for the whole capture,
+ * whatever fds and socket addresses the kernel reuses. */
+__u64 conn_counter = 0;
+
+/* ---- maps ---- */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);	/* resized by user space (-B) */
+} events SEC(".maps");
+
+/* Syscall arguments from entry to exit, per thread. */
+struct args {
+	__u64 ts;
+	__u64 ptr;	/* buffer, iovec array, msghdr, mmsghdr array or sockaddr */
+	__u64 sk;	/* struct sock * seen at entry, 0 when not a TCP socket */
+	__u32 cnt;	/* iovcnt / vlen */
+	__s32 fd;
+	__u8 sys;	/* enum hcb_syscall */
+	__u8 pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HCB_MAX_INFLIGHT);
+	__type(key, __u64);	/* pid_tgid */
+	__type(value, struct args);
+} inflight SEC(".maps");
+
+/* Per-connection state, keyed by (tgid << 32 | fd).  sk tells a reused fd
+ * (dup2, exec, missed close) from the connection that had it before. */
+struct conn {
+	__u64 id;
+	__u64 sk;
+	__u64 rx, tx;	/* bytes read / written so far */
+	__u16 flags;	/* HCB_EVF_PREEXISTING */
+	__u8 family, role;
+	__u16 lport, rport;
+	__u8 ignored;	/* excluded by the port filter: remembered to skip fast */
+	__u8 pad[7];
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HCB_MAX_CONNS);
+	__type(key, __u64);
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+/* Processes with tracked connections: the exit handler only walks the
+ * connection map for those. */
+struct proc {
+	__s64 nconns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HCB_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct proc);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HCB_MAX_FILTER);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HCB_MAX_FILTER);
+	__type(key, __u16);
+	__type(value, __u8);
+} port_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HCB_CNT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Where an event is assembled before bpf_ringbuf_output, so that the ring
+ * buffer holds only the bytes captured (a fixed-size reserve of snaplen
+ * would waste it on small events).  Too big for a per-CPU array (32 KiB
+ * limit), so an array with one slot per CPU, indexed by CPU: syscall
+ * tracepoint programs do not nest on one CPU.  The payload area is three
+ * times the largest copy so that masked offsets and lengths are provably in
+ * bounds for the verifier. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
+struct scratch {
+	struct hcb_event ev;	/* ev.payload and data are the same bytes */
+	__u8 data[3 * HCB_MAX_SNAPLEN];
+};
+#pragma clang diagnostic pop
+_Static_assert(__builtin_offsetof(struct scratch, data) == sizeof(struct hcb_event),
+	       "payload must follow the event header");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* set to the number of CPUs by user space */
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* ---- helpers ---- */
+
+static __always_inline void count(__u32 slot, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
+
+	if (v)
+		*v += n;	/* per-CPU slot: no atomic needed */
+}
+
+static __always_inline bool task_filtered(__u64 id)
+{
+	__u32 tgid = id >> 32;
+
+	if (!capture_on || tgid == self_tgid)
+		return true;
+	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &tgid))
+		return true;
+	if (filter_comm) {
+		char comm[HCB_COMM_LEN];
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (int i = 0; i < HCB_COMM_LEN; i++) {
+			if (comm[i] != comm_filter[i])
+				return true;
+			if (!comm[i])
+				break;
+		}
+	}
+	return false;
+}
+
+/* current->files->fdt->fd[fd], if it is an IPv4/IPv6 TCP socket. */
+static __always_inline struct sock *fd_tcp_sock(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt;
+	struct file **fda;
+	struct file *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	umode_t mode;
+	__u16 family, type, proto;
+
+	if (fd < 0)
+		return NULL;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fda = BPF_CORE_READ(fdt, fd);
+	if (bpf_core_read(&file, sizeof(file), &fda[fd]) || !file)
+		return NULL;
+	mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return NULL;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	type = BPF_CORE_READ(sk, sk_type);
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	if (type != SOCK_STREAM || proto != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+static __always_inline bool v4mapped(const __u8 *a)
+{
+	for (int i = 0; i < 10; i++)
+		if (a[i])
+			return false;
+	return a[10] == 0xff && a[11] == 0xff;
+}
+
+/* The 5-tuple from __sk_common.  A v6 socket talking to a v4 peer
+ * (::ffff:a.b.c.d on both ends) is reported as IPv4, so that its 5-tuple
+ * matches the peer's and cross-process links work. */
+static __always_inline void read_endpoints(struct sock *sk, struct conn *c)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	c->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET) {
+		c->family = HCB_AF_INET;
+		BPF_CORE_READ_INTO(c->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(c->raddr, sk, __sk_common.skc_daddr);
+		return;
+	}
+	c->family = HCB_AF_INET6;
+	BPF_CORE_READ_INTO(c->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+	BPF_CORE_READ_INTO(c->raddr, sk, __sk_common.skc_v6_daddr);
+	if (v4mapped(c->laddr) && v4mapped(c->raddr)) {
+		c->family = HCB_AF_INET;
+		__builtin_memcpy(c->laddr, c->laddr + 12, 4);
+		__builtin_memcpy(c->raddr, c->raddr + 12, 4);
+		__builtin_memset(c->laddr + 4, 0, 12);
+		__builtin_memset(c->raddr + 4, 0, 12);
+	}
+}
+
+static __always_inline bool ports_excluded(const struct conn *c)
+{
+	__u16 p;
+
+	if (!filter_ports)
+		return false;
+	p = c->lport;
+	if (bpf_map_lookup_elem(&port_filter, &p))
+		return false;
+	p = c->rport;
+	if (bpf_map_lookup_elem(&port_filter, &p))
+		return false;
+	return true;
+}
+
+static __always_inline void proc_add(__u32 tgid, __s64 n)
+{
+	struct proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	struct proc np = { .nconns = n };
+
+	if (p) {
+		__sync_fetch_and_add(&p->nconns, n);
+		return;
+	}
+	if (n > 0 && bpf_map_update_elem(&procs, &tgid, &np, BPF_NOEXIST))
+		count(HCB_CNT_MAP_FULL, 1);
+}
+
+/*
+ * State of the connection on (tgid, fd) whose socket is sk: the existing one,
+ * or a new one with role and flags.  NULL when the port filter excludes it
+ * or there is no room.  A new one replaces a stale entry of a reused fd.
+ */
+static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk,
+					     __u8 role, __u16 flags, bool fresh)
+{
+	__u64 key = (__u64)tgid << 32 | (__u32)fd;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct conn n = {};
+
+	if (c && c->sk == (__u64)sk && !fresh)
+		return c->ignored ? NULL : c;
+	if (c && !c->ignored)
+		proc_add(tgid, -1);
+	n.sk = (__u64)sk;
+	n.role = role;
+	n.flags = flags;
+	read_endpoints(sk, &n);
+	if (ports_excluded(&n)) {
+		n.ignored = 1;
+		count(HCB_CNT_FILTERED, 1);
+	} else {
+		n.id = __sync_fetch_and_add(&conn_counter, 1) + 1;
+	}
+	if (bpf_map_update_elem(&conns, &key, &n, BPF_ANY)) {
+		count(HCB_CNT_MAP_FULL, 1);
+		return NULL;
+	}
+	if (n.ignored)
+		return NULL;
+	count(HCB_CNT_CONNS, 1);
+	proc_add(tgid, 1);
+	return bpf_map_lookup_elem(&conns, &key);
+}
+
+static __always_inline void fill_header(struct hcb_event *e, const struct conn *c, __u64 id,
+					 int fd, __u8 type, __u8 sys)
+{
+	e->ts_ns = bpf_ktime_get_ns();
+	e->dur_ns = 0;
+	e->conn_id = c->id;
+	e->stream_off = 0;
+	e->stream_off2 = 0;
+	e->ret = 0;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->fd = fd;
+	e->cap_len = 0;
+	e->flags = c->flags;
+	e->type = type;
+	e->syscall = sys;
+	e->family = c->family;
+	e->role = c->role;
+	e->lport = c->lport;
+	e->rport = c->rport;
+	e->pad = 0;
+	e->pad2 = 0;
+	__builtin_memcpy(e->laddr, c->laddr, 16);
+	__builtin_memcpy(e->raddr, c->raddr, 16);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+/* A connection event (no payload): reserved in place, fixed size. */
+static __always_inline void emit_conn_event(const struct conn *c, __u64 id, int fd, __u8 type,
+					    __u8 sys, __s64 ret, __u64 t0)
+{
+	struct hcb_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(HCB_CNT_RINGBUF_FULL, 1);
+		return;
+	}
+	fill_header(e, c, id, fd, type, sys);
+	e->ret = ret;
+	e->dur_ns = t0 ? e->ts_ns - t0 : 0;
+	if (type == HCB_EV_CLOSE) {
+		e->stream_off = c->rx;
+		e->stream_off2 = c->tx;
+	}
+	bpf_ringbuf_submit(e, 0);
+	count(HCB_CNT_EVENTS, 1);
+}
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&scratch, &cpu);
+}
+
+/* What one data event covers: bytes moved and where the payload is. */
+struct data_req {
+	__u64 t0;
+	__u64 uptr;	/* contiguous buffer, or iovec array when iov */
+	__s64 bytes;
+	__u32 iovcnt;
+	__s32 fd;
+	__u8 iov;
+	__u8 type;	/* HCB_EV_READ or HCB_EV_WRITE */
+	__u8 sys;
+	__u8 nopayload;	/* sendfile */
+};
+
+/*
+ * Emit one READ/WRITE event of r->bytes bytes on connection c with up to
+ * snaplen payload bytes.  A subprogram, not inlined: the mmsg handlers call
+ * it in a loop.
+ */
+static __noinline int emit_data(struct conn *c, struct data_req *r)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct scratch *s = get_scratch();
+	__u64 off, want, got = 0, n;
+	__u16 flags = 0;
+	long err = 0;
+
+	if (r->type == HCB_EV_READ)
+		off = __sync_fetch_and_add(&c->rx, r->bytes);
+	else
+		off = __sync_fetch_and_add(&c->tx, r->bytes);
+	if (!s) {
+		count(HCB_CNT_RINGBUF_FULL, 1);
+		return 0;
+	}
+	fill_header(&s->ev, c, id, r->fd, r->type, r->sys);
+	s->ev.dur_ns = r->t0 ? s->ev.ts_ns - r->t0 : 0;
+	s->ev.ret = r->bytes;
+	s->ev.stream_off = off;
+
+	want = r->nopayload ? 0 : (__u64)r->bytes;
+	if (want > snaplen)
+		want = snaplen;
+	if (want > HCB_MAX_SNAPLEN)
+		want = HCB_MAX_SNAPLEN;
+	if (!r->iov) {
+		n = want & (2 * HCB_MAX_SNAPLEN - 1);
+		if (n) {
+			err = bpf_probe_read_user(s->data, n, (void *)r->uptr);
+			if (!err)
+				got = n;
+		}
+	} else {
+		struct iovec iv;
+		__u32 i;
+
+		for (i = 0; i < HCB_MAX_IOV; i++) {
+			if (i >= r->iovcnt || got >= want)
+				break;
+			if (bpf_probe_read_user(&iv, sizeof(iv),
+						(void *)(r->uptr + i * sizeof(struct iovec)))) {
+				err = -1;
+				break;
+			}
+			n = want - got;
+			if (n > iv.iov_len)
+				n = iv.iov_len;
+			n &= 2 * HCB_MAX_SNAPLEN - 1;
+			if (!n)
+				continue;
+			err = bpf_probe_read_user(&s->data[got & (HCB_MAX_SNAPLEN - 1)], n,
+						  iv.iov_base);
+			if (err)
+				break;
+			got += n;
+		}
+		/* more iovecs than HCB_MAX_IOV: the rest is not captured */
+		if (!err && got < want)
+			flags |= HCB_EVF_PARTIAL;
+	}
+	if (err) {
+		flags |= HCB_EVF_PARTIAL;
+		count(HCB_CNT_PAYLOAD_READ, 1);
+	}
+	got &= HCB_MAX_SNAPLEN * 2 - 1;
+	if (got > HCB_MAX_SNAPLEN)
+		got = HCB_MAX_SNAPLEN;
+	s->ev.cap_len = got;
+	s->ev.flags |= flags;
+	if (bpf_ringbuf_output(&events, s, sizeof(struct hcb_event) + got, 0)) {
+		count(HCB_CNT_RINGBUF_FULL, 1);
+		return 0;
+	}
+	count(HCB_CNT_EVENTS, 1);
+	count(HCB_CNT_PAYLOAD_BYTES, got);
+	return 0;
+}
+
+/* ---- entry side ---- */
+
+static __always_inline int enter_data(int fd, __u64 ptr, __u32 cnt, __u8 sys)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct args a = {};
+	struct sock *sk;
+
+	if (task_filtered(id))
+		return 0;
+	sk = fd_tcp_sock(fd);
+	if (!sk)
+		return 0;
+	a.ts = bpf_ktime_get_ns();
+	a.ptr = ptr;
+	a.sk = (__u64)sk;
+	a.cnt = cnt;
+	a.fd = fd;
+	a.sys = sys;
+	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
+		count(HCB_CNT_MAP_FULL, 1);
+	return 0;
+}
+
+/* accept/connect/close: stashed whatever the socket, so that an exit
+ * without its entry can be told from an exit that was filtered. */
+static __always_inline int enter_conn(int fd, __u64 ptr, __u8 sys)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct args a = {};
+
+	if (task_filtered(id))
+		return 0;
+	a.ts = bpf_ktime_get_ns();
+	a.ptr = ptr;
+	a.fd = fd;
+	a.sys = sys;
+	if (sys == HCB_SYS_CONNECT)
+		a.sk = (__u64)fd_tcp_sock(fd);
+	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
+		count(HCB_CNT_MAP_FULL, 1);
+	return 0;
+}
+
+#define ARG(ctx, i) ((ctx)->args[i])
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_READ);
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_WRITE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_data(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2), HCB_SYS_READV);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_data(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2), HCB_SYS_WRITEV);
+}
+
+/* recv*(..., MSG_PEEK) leaves the bytes in the socket: the next read
+ * returns them again, so peeks are not events. */
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ARG(ctx, 3) & MSG_PEEK)
+		return 0;
+	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_RECVFROM);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_SENDTO);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ARG(ctx, 2) & MSG_PEEK)
+		return 0;
+	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_RECVMSG);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_SENDMSG);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmmsg")
+int enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ARG(ctx, 3) & MSG_PEEK)
+		return 0;
+	return enter_data(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2), HCB_SYS_RECVMMSG);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_data(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2), HCB_SYS_SENDMMSG);
+}
+
+/* sendfile64(out_fd, in_fd, offset, count): out_fd is the socket */
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int enter_sendfile(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_data(ARG(ctx, 0), 0, 0, HCB_SYS_SENDFILE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_conn(ARG(ctx, 0), 0, HCB_SYS_ACCEPT);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_conn(ARG(ctx, 0), 0, HCB_SYS_ACCEPT4);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_conn(ARG(ctx, 0), ARG(ctx, 1), HCB_SYS_CONNECT);
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)ARG(ctx, 0);
+
+	/* only fds with connection state: every other close is skipped with
+	 * one lookup */
+	if (!bpf_map_lookup_elem(&conns, &key))
+		return 0;
+	return enter_conn(ARG(ctx, 0), 0, HCB_SYS_CLOSE);
+}
+
+/* ---- exit side ---- */
+
+/* The stashed arguments of this thread's syscall sys, removed from the
+ * map.  Returns false when there were none. */
+static __always_inline bool take_args(__u64 id, __u8 sys, struct args *out)
+{
+	struct args *a = bpf_map_lookup_elem(&inflight, &id);
+
+	if (!a)
+		return false;
+	if (a->sys != sys) {
+		/* entry of another syscall, its exit was missed: stale */
+		bpf_map_delete_elem(&inflight, &id);
+		return false;
+	}
+	*out = *a;
+	bpf_map_delete_elem(&inflight, &id);
+	return true;
+}
+
+static __always_inline int exit_data(long ret, __u8 sys, __u8 type)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct data_req r = {};
+	struct args a;
+	struct conn *c;
+
+	if (!take_args(id, sys, &a))
+		return 0;
+	if (ret <= 0)
+		return 0;
+	c = get_conn(id >> 32, a.fd, (struct sock *)a.sk, HCB_ROLE_UNKNOWN,
+		     HCB_EVF_PREEXISTING, false);
+	if (!c)
+		return 0;
+	r.t0 = a.ts;
+	r.bytes = ret;
+	r.fd = a.fd;
+	r.type = type;
+	r.sys = sys;
+	if (sys == HCB_SYS_READV || sys == HCB_SYS_WRITEV) {
+		r.iov = 1;
+		r.uptr = a.ptr;
+		r.iovcnt = a.cnt;
+	} else if (sys == HCB_SYS_RECVMSG || sys == HCB_SYS_SENDMSG) {
+		struct user_msghdr m;
+
+		r.iov = 1;
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)a.ptr)) {
+			r.iovcnt = 0;	/* counted as a payload read failure below */
+			r.nopayload = 0;
+		} else {
+			r.uptr = (__u64)m.msg_iov;
+			r.iovcnt = m.msg_iovlen;
+		}
+	} else if (sys == HCB_SYS_SENDFILE) {
+		r.nopayload = 1;
+	} else {
+		r.uptr = a.ptr;
+	}
+	return emit_data(c, &r);
+}
+
+/* sendmmsg/recvmmsg return a message count; each message's byte count is
+ * in its mmsghdr.msg_len, and each becomes one event. */
+static __always_inline int exit_mmsg(long ret, __u8 sys, __u8 type)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct data_req r = {};
+	struct args a;
+	struct conn *c;
+
+	if (!take_args(id, sys, &a))
+		return 0;
+	if (ret <= 0)
+		return 0;
+	c = get_conn(id >> 32, a.fd, (struct sock *)a.sk, HCB_ROLE_UNKNOWN,
+		     HCB_EVF_PREEXISTING, false);
+	if (!c)
+		return 0;
+	r.t0 = a.ts;
+	r.fd = a.fd;
+	r.type = type;
+	r.sys = sys;
+	r.iov = 1;
+	for (int i = 0; i < HCB_MAX_MMSG; i++) {
+		struct mmsghdr mh;
+
+		if (i >= ret)
+			break;
+		if (bpf_probe_read_user(&mh, sizeof(mh),
+					(void *)(a.ptr + i * sizeof(struct mmsghdr)))) {
+			count(HCB_CNT_PAYLOAD_READ, 1);
+			break;
+		}
+		if (!mh.msg_len)
+			continue;
+		r.bytes = mh.msg_len;
+		r.uptr = (__u64)mh.msg_hdr.msg_iov;
+		r.iovcnt = mh.msg_hdr.msg_iovlen;
+		emit_data(c, &r);
+	}
+	return 0;
+}
+
+#define EXIT_DATA(name, sys, type)					\
+SEC("tracepoint/syscalls/sys_exit_" #name)				\
+int exit_##name(struct trace_event_raw_sys_exit *ctx)			\
+{									\
+	return exit_data(ctx->ret, sys, type);				\
+}
+
+EXIT_DATA(read, HCB_SYS_READ, HCB_EV_READ)
+EXIT_DATA(readv, HCB_SYS_READV, HCB_EV_READ)
+EXIT_DATA(recvfrom, HCB_SYS_RECVFROM, HCB_EV_READ)
+EXIT_DATA(recvmsg, HCB_SYS_RECVMSG, HCB_EV_READ)
+EXIT_DATA(write, HCB_SYS_WRITE, HCB_EV_WRITE)
+EXIT_DATA(writev, HCB_SYS_WRITEV, HCB_EV_WRITE)
+EXIT_DATA(sendto, HCB_SYS_SENDTO, HCB_EV_WRITE)
+EXIT_DATA(sendmsg, HCB_SYS_SENDMSG, HCB_EV_WRITE)
+EXIT_DATA(sendfile64, HCB_SYS_SENDFILE, HCB_EV_WRITE)
+
+SEC("tracepoint/syscalls/sys_exit_recvmmsg")
+int exit_recvmmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_mmsg(ctx->ret, HCB_SYS_RECVMMSG, HCB_EV_READ);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_mmsg(ctx->ret, HCB_SYS_SENDMMSG, HCB_EV_WRITE);
+}
+
+/* accept's exit does not need its entry: the new fd is the return value,
+ * so a server blocked in accept() when the capture started is still seen. */
+static __always_inline int exit_accept(long ret, __u8 sys)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct args a = {};
+	struct sock *sk;
+	struct conn *c;
+
+	if (!take_args(id, sys, &a)) {
+		if (task_filtered(id))
+			return 0;
+		a.ts = 0;
+	}
+	if (ret < 0)
+		return 0;
+	sk = fd_tcp_sock(ret);
+	if (!sk)
+		return 0;
+	c = get_conn(id >> 32, ret, sk, HCB_ROLE_SERVER, 0, true);
+	if (c)
+		emit_conn_event(c, id, ret, HCB_EV_ACCEPT, sys, ret, a.ts);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept_(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_accept(ctx->ret, HCB_SYS_ACCEPT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_accept(ctx->ret, HCB_SYS_ACCEPT4);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	long ret = ctx->ret;
+	struct args a;
+	struct conn *c;
+
+	if (!take_args(id, HCB_SYS_CONNECT, &a)) {
+		if (!task_filtered(id))
+			count(HCB_CNT_NO_ENTRY, 1);
+		return 0;
+	}
+	if (!a.sk)
+		return 0;	/* not a TCP socket */
+	c = get_conn(id >> 32, a.fd, (struct sock *)a.sk, HCB_ROLE_CLIENT, 0, true);
+	if (!c)
+		return 0;
+	if (!c->rport && a.ptr) {
+		/* a failed connect has reset the socket's peer: take it from
+		 * the caller's sockaddr */
+		struct sockaddr_in6 sa = {};
+
+		if (!bpf_probe_read_user(&sa, sizeof(sa), (void *)a.ptr)) {
+			c->rport = bpf_ntohs(sa.sin6_port);
+			if (sa.sin6_family == AF_INET) {
+				struct sockaddr_in *s4 = (void *)&sa;
+
+				__builtin_memcpy(c->raddr, &s4->sin_addr, 4);
+			} else if (sa.sin6_family == AF_INET6) {
+				__builtin_memcpy(c->raddr, &sa.sin6_addr, 16);
+			}
+		}
+	}
+	emit_conn_event(c, id, a.fd, HCB_EV_CONNECT, HCB_SYS_CONNECT, ret, a.ts);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_close")
+int exit_close(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct args a;
+	struct conn *c;
+	__u64 key;
+
+	if (!take_args(id, HCB_SYS_CLOSE, &a))
+		return 0;
+	key = (id & 0xffffffff00000000ULL) | (__u32)a.fd;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	if (!c->ignored) {
+		emit_conn_event(c, id, a.fd, HCB_EV_CLOSE, HCB_SYS_CLOSE, ctx->ret, a.ts);
+		proc_add(id >> 32, -1);
+	}
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+/* ---- process exit ---- */
+
+struct exit_ctx {
+	__u64 id;
+};
+
+static long close_on_exit(struct bpf_map *map, __u64 *key, struct conn *c, struct exit_ctx *x)
+{
+	if ((*key >> 32) != (x->id >> 32))
+		return 0;
+	if (!c->ignored)
+		emit_conn_event(c, x->id, (__s32)(__u32)*key, HCB_EV_CLOSE, HCB_SYS_EXIT, 0, 0);
+	bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+/*
+ * A thread exits: drop its stashed arguments.  The last thread of a
+ * process: its sockets are about to be closed by the kernel without a
+ * close() call, so emit their CLOSE (syscall EXIT) and forget them, then
+ * tell user space the pid is gone.
+ */
+SEC("raw_tracepoint/sched_process_exit")
+int on_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct exit_ctx x = { .id = id };
+	struct hcb_event *e;
+	struct proc *p;
+
+	bpf_map_delete_elem(&inflight, &id);
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (!p)
+		return 0;
+	if (p->nconns > 0)
+		bpf_for_each_map_elem(&conns, close_on_exit, &x, 0);
+	bpf_map_delete_elem(&procs, &tgid);
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(HCB_CNT_RINGBUF_FULL, 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->type = HCB_EV_PROC_EXIT;
+	e->pid = tgid;
+	e->tid = (__u32)id;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * httpcap_bpf.h - what bpf/httpcap.bpf.c and capture/ share: the event the
+ * kernel side puts in the ring buffer, the loss counter slots and the
+ * limits.  Fixed-width kernel types only and no libc, so that the BPF
+ * program (which includes vmlinux.h first) and user space (which gets the
+ * types from <linux/types.h>) see the same layout.
+ *
+ * The enum values below mirror include/htc.h (event types, syscalls, roles,
+ * loss reasons, HTC_AF_*, HTC_EVF_*); capture/ checks that they stay equal
+ * with static assertions, so the conversion is a field copy.
+ */
+#ifndef HTTPCAP_BPF_H
+#define HTTPCAP_BPF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Largest snaplen the kernel side can copy.  A power of two: the BPF code
+ * masks offsets and lengths with HCB_MAX_SNAPLEN - 1 to keep the verifier
+ * convinced that every copy stays inside the scratch buffer. */
+#define HCB_MAX_SNAPLEN		65536
+#define HCB_DEFAULT_SNAPLEN	8192
+/* iovecs read per readv/writev/sendmsg/recvmsg message, messages per
+ * sendmmsg/recvmmsg call.  Bytes beyond them are counted (ret) but not
+ * captured, and the event is flagged PARTIAL. */
+#define HCB_MAX_IOV		16
+#define HCB_MAX_MMSG		8
+/* Map sizes: threads inside a traced syscall at once, open connections
+ * tracked at once, processes with tracked connections, filter entries. */
+#define HCB_MAX_INFLIGHT	16384
+#define HCB_MAX_CONNS		65536
+#define HCB_MAX_PROCS		16384
+#define HCB_MAX_FILTER		64
+#define HCB_COMM_LEN		16
+
+/* Event types (= enum htc_event_type) plus one internal notification. */
+enum hcb_event_type {
+	HCB_EV_ACCEPT = 0,
+	HCB_EV_READ = 1,
+	HCB_EV_CONNECT = 2,
+	HCB_EV_WRITE = 3,
+	HCB_EV_CLOSE = 4,
+	/* not an htc event: a process that had connections exited, so user
+	 * space may forget its metadata (pids are reused) */
+	HCB_EV_PROC_EXIT = 100,
+};
+
+/* Syscalls (= enum htc_syscall). */
+enum hcb_syscall {
+	HCB_SYS_UNKNOWN = 0,
+	HCB_SYS_READ = 1,
+	HCB_SYS_READV = 2,
+	HCB_SYS_RECVFROM = 3,
+	HCB_SYS_RECVMSG = 4,
+	HCB_SYS_RECVMMSG = 5,
+	HCB_SYS_WRITE = 6,
+	HCB_SYS_WRITEV = 7,
+	HCB_SYS_SENDTO = 8,
+	HCB_SYS_SENDMSG = 9,
+	HCB_SYS_SENDMMSG = 10,
+	HCB_SYS_SENDFILE = 11,
+	HCB_SYS_ACCEPT = 12,
+	HCB_SYS_ACCEPT4 = 13,
+	HCB_SYS_CONNECT = 14,
+	HCB_SYS_CLOSE = 15,
+	HCB_SYS_EXIT = 16,
+};
+
+/* Roles (= enum htc_role) and families (= HTC_AF_*). */
+#define HCB_ROLE_UNKNOWN	0
+#define HCB_ROLE_SERVER		1
+#define HCB_ROLE_CLIENT		2
+#define HCB_AF_INET		4
+#define HCB_AF_INET6		6
+
+/* Event flags (= HTC_EVF_*; 0x0001 REDACTED is set by user space). */
+#define HCB_EVF_PREEXISTING	0x0002
+#define HCB_EVF_PARTIAL		0x0004
+
+/* Per-CPU counter slots.  The first ones are the loss reasons
+ * (= enum htc_loss_reason); user space sums the CPUs and turns deltas into
+ * HTC_REC_LOSS records. */
+enum hcb_counter {
+	HCB_CNT_RINGBUF_FULL = 0,	/* bpf_ringbuf_output/reserve failed */
+	HCB_CNT_MAP_FULL = 1,		/* per-thread or per-connection state not stored */
+	HCB_CNT_PAYLOAD_READ = 2,	/* bpf_probe_read_user of the payload failed */
+	HCB_CNT_NO_ENTRY = 3,		/* connect exit without its entry */
+	HCB_CNT_LOSS_END = 4,		/* loss slots end here (HTC_LOSS_USER is user space's) */
+	HCB_CNT_EVENTS = 8,		/* events submitted to the ring buffer */
+	HCB_CNT_PAYLOAD_BYTES = 9,	/* payload bytes submitted */
+	HCB_CNT_CONNS = 10,		/* connections created */
+	HCB_CNT_FILTERED = 11,		/* socket events dropped by a port filter */
+	HCB_CNT__COUNT = 16,
+};
+
+/*
+ * One ring-buffer record: an event (type ACCEPT..CLOSE) followed by
+ * cap_len payload bytes, or a PROC_EXIT notification (pid only).
+ * Field meanings are those of struct htc_event in include/htc.h.
+ * fd is the connection's fd (for ACCEPT, the new fd, also in ret).
+ */
+struct hcb_event {
+	__u64 ts_ns;		/* syscall exit, bpf_ktime_get_ns() */
+	__u64 dur_ns;		/* entry to exit, 0 when the entry was not seen */
+	__u64 conn_id;		/* from a global counter: never reused */
+	__u64 stream_off;	/* READ/WRITE: bytes before; CLOSE: total read */
+	__u64 stream_off2;	/* CLOSE: total written */
+	__s64 ret;
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__s32 fd;
+	__u32 cap_len;		/* payload bytes following this struct */
+	__u16 flags;		/* HCB_EVF_* */
+	__u8 type;		/* enum hcb_event_type */
+	__u8 syscall;		/* enum hcb_syscall */
+	__u8 family;		/* HCB_AF_* */
+	__u8 role;		/* HCB_ROLE_* */
+	__u16 lport;		/* host byte order */
+	__u16 rport;
+	__u16 pad;
+	__u8 laddr[16];		/* network byte order, IPv4 in the first 4 */
+	__u8 raddr[16];
+	char comm[HCB_COMM_LEN];
+	__u32 pad2;		/* payload starts 8-byte aligned, at 128 */
+	__u8 payload[];
+};
+
+#endif /* HTTPCAP_BPF_H */
