@@ -242,6 +242,7 @@ const char *htc_strerror(int err);
 const char *htc_event_type_name(unsigned type);
 const char *htc_syscall_name(unsigned sys);
 const char *htc_loss_reason_name(unsigned reason);
+const char *htc_rec_type_name(unsigned type);	/* "data", "conn", "proc", ... */
 
 /* ---- writer ---- */
 
@@ -279,6 +280,12 @@ struct htc_writer *htc_writer_fdopen(int fd, const struct htc_header *hdr,
 int htc_writer_append(struct htc_writer *w, const struct htc_record *rec);
 /* Close the open frame, if any, and write it out (-U, timers). */
 int htc_writer_flush(struct htc_writer *w);
+/*
+ * Close the open frame only if its first record is frame_ms old.  append
+ * checks this itself every few records; call it from an idle loop or timer
+ * so a quiet capture still reaches the disk within frame_ms.
+ */
+int htc_writer_poll(struct htc_writer *w);
 /* Bytes written to the file so far, for -C rotation. */
 uint64_t htc_writer_size(const struct htc_writer *w);
 /*

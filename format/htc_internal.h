@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * htc_internal.h - private to libhtc: the on-disk constants of
+ * docs/FORMAT.md, the little-endian accessors every encoder and decoder goes
+ * through, and the record codec shared by the writer and the reader.
+ * Keep this file and docs/FORMAT.md in step.
+ */
+#ifndef HTC_INTERNAL_H
+#define HTC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "htc.h"
+
+/* zstd frame magics (RFC 8878): a data frame, and the 16 skippable ones. */
+#define HTC_ZSTD_MAGIC		0xFD2FB528u
+#define HTC_SKIP_MAGIC_MASK	0xFFFFFFF0u
+#define HTC_SKIP_MAGIC_BASE	0x184D2A50u
+/* Our two skippable frames use their own nibble, and an inner magic too,
+ * so a reader tells them apart from anybody else's skippable frames. */
+#define HTC_SKIP_HEADER		0x184D2A58u
+#define HTC_SKIP_TRAILER	0x184D2A59u
+#define HTC_HDR_MAGIC		"HTC\x01HDR\n"	/* 8 bytes, no NUL counted */
+#define HTC_TRL_MAGIC		"HTC\x01TRL\n"
+#define HTC_INNER_MAGIC_LEN	8
+
+/* Record header: type u16, flags u16 (reserved, 0), body length u32. */
+#define HTC_REC_HDR_LEN		8
+
+/* Fixed body sizes of version 1.0 (variable parts follow them). */
+#define HTC_EV_FIXED		128
+#define HTC_PROC_FIXED		56
+#define HTC_LOSS_FIXED		24
+#define HTC_OPT_FIXED		24
+
+/* Header and trailer skippable frames: their payload is a 16-byte prefix
+ * (inner magic, version major u16, minor u16, reserved u32) and then one
+ * zstd frame, with content size and checksum, holding the body: so the
+ * version is readable without decoding, and the body is checksummed. */
+#define HTC_META_PREFIX		16
+/* Header body: fixed part, then four u16-length-prefixed strings. */
+#define HTC_HDR_FIXED		48
+/* Trailer body: fixed part, then nframes entries of entry_size bytes. */
+#define HTC_TRL_FIXED		192
+#define HTC_TRL_ENTRY		40
+
+/* Limits a reader enforces (FORMAT.md "Limits"); the writer stays below. */
+#define HTC_MAX_FRAME_USIZE	(64u << 20)	/* decompressed bytes of one data frame */
+#define HTC_MAX_RECORD		(16u << 20)	/* one record's body */
+#define HTC_MAX_HEADER		(1u << 20)	/* header frame payload */
+#define HTC_MAX_TRAILER		(64u << 20)	/* trailer frame payload */
+/* A data frame's compressed size: zstd never expands by more than a small
+ * fraction, so this bounds the input buffer for any acceptable frame. */
+#define HTC_MAX_FRAME_CSIZE	(HTC_MAX_FRAME_USIZE + (1u << 20))
+
+#define HTC_DEF_FRAME_BYTES	(1u << 20)
+#define HTC_DEF_FRAME_MS	1000u
+/* zstd's fast negative levels trade a few percent of size for speed: the
+ * writer runs on the capture host, where CPU matters more than disk. */
+#define HTC_DEF_LEVEL		1
+
+/* ---- little-endian accessors ----
+ * memcpy keeps them alignment-safe; on little-endian hosts they compile to
+ * plain loads and stores. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define HTC_LE16(x) __builtin_bswap16(x)
+#define HTC_LE32(x) __builtin_bswap32(x)
+#define HTC_LE64(x) __builtin_bswap64(x)
+#else
+#define HTC_LE16(x) (x)
+#define HTC_LE32(x) (x)
+#define HTC_LE64(x) (x)
+#endif
+
+static inline void put_le16(uint8_t *p, uint16_t v)
+{
+	v = HTC_LE16(v);
+	memcpy(p, &v, 2);
+}
+
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+	v = HTC_LE32(v);
+	memcpy(p, &v, 4);
+}
+
+static inline void put_le64(uint8_t *p, uint64_t v)
+{
+	v = HTC_LE64(v);
+	memcpy(p, &v, 8);
+}
+
+static inline uint16_t get_le16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return HTC_LE16(v);
+}
+
+static inline uint32_t get_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return HTC_LE32(v);
+}
+
+static inline uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return HTC_LE64(v);
+}
+
+/* ---- record codec (htc_codec.c) ---- */
+
+/*
+ * Bytes the record will take on disk, record header included, or a
+ * negative error (HTC_ERR_TOOBIG for a body over HTC_MAX_RECORD,
+ * -EINVAL for an unknown type or a NULL pointer with a nonzero length).
+ */
+int64_t htc_rec_size(const struct htc_record *rec);
+/* Encode rec into out, which has htc_rec_size(rec) bytes.  Returns the
+ * ts_ns of the record (for the frame index). */
+uint64_t htc_rec_encode(const struct htc_record *rec, uint8_t *out);
+/*
+ * Decode a body of a known type into rec (OUT; its pointers point into
+ * body).  Returns 0, or HTC_ERR_CORRUPT when the body is shorter than its
+ * fixed part or a variable length runs past it; *why (OUT) then says which.
+ */
+int htc_rec_decode(uint16_t type, const uint8_t *body, uint32_t len,
+		   struct htc_record *rec, const char **why);
+/* Is type one this library decodes? */
+int htc_rec_known(uint16_t type);
+
+#endif /* HTC_INTERNAL_H */
