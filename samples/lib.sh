@@ -99,10 +99,12 @@ cap_ready() {
 	sleep 1
 }
 
-# Stop the capture with SIGINT (as Ctrl-C: it writes the trailer), at most 10 s.
+# Stop the capture with SIGTERM (it writes the trailer, as on Ctrl-C), at
+# most 10 s.  Not SIGINT: a non-interactive shell starts background jobs with
+# SIGINT ignored.
 cap_stop() {
 	[ -n "$CAP_PID" ] || return 0
-	kill -INT "$CAP_PID" 2>/dev/null
+	kill -TERM "$CAP_PID" 2>/dev/null
 	local i=0
 	while kill -0 "$CAP_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	if kill -0 "$CAP_PID" 2>/dev/null; then
