@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replay.h - httpreplay's internal interfaces: the captured request as the
+ * replayer keeps it, the selection filters, the header rewriting that turns
+ * a captured request into the one sent, the libcurl sender and the report.
+ *
+ * Split so that the pure parts (filters, rewriting, escaping, statistics)
+ * are unit-tested without a network or a capture file.
+ */
+#ifndef REPLAY_H
+#define REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "htc.h"
+
+#define RP_FNV_INIT 0xcbf29ce484222325ULL
+
+/* One header, owned copies (not NUL-terminated views: lengths rule). */
+struct rp_hdr {
+	char *name;	size_t name_len;
+	char *value;	size_t value_len;
+};
+
+/* Why a selected request was not sent. */
+enum rp_skip {
+	RP_SKIP_NONE = 0,
+	RP_SKIP_UNSAFE,		/* method with side effects, no --allow-unsafe */
+	RP_SKIP_PARTIAL,	/* request body not fully captured */
+	RP_SKIP_UNSENDABLE,	/* method/path/header bytes that cannot go on the wire */
+	RP_SKIP__COUNT
+};
+const char *rp_skip_name(int reason);
+
+/* A captured inbound request, copied out of the engine's callback, and what
+ * happened when it was replayed. */
+struct rp_req {
+	uint64_t id;
+	uint64_t conn;
+	uint32_t file_idx, pid;
+	char comm[HTC_COMM_LEN];
+	char *method, *path, *host;
+	int status;			/* captured; 0 = no response captured */
+	uint64_t start_ns, end_ns;	/* wall clock; end 0 if unanswered */
+	uint32_t flags;			/* HTC_ENGF_* */
+	bool redacted;			/* an event of its connection had HTC_EVF_REDACTED */
+	struct rp_hdr *hdrs;	size_t nhdrs;
+	uint8_t *body;		size_t body_len;
+	uint64_t resp_hash, resp_len;
+	bool hash_valid;		/* response body fully captured */
+
+	/* results */
+	int skip;			/* enum rp_skip */
+	bool sent, done;
+	int curl_err;			/* CURLcode, 0 = a response came */
+	char *err_msg;			/* owned, when curl_err */
+	long rstatus;
+	uint64_t rlat_ns;		/* replayed latency, connection setup excluded */
+	uint64_t rhash, rlen;
+	uint64_t sent_at_ns;		/* monotonic, relative to the replay start */
+	unsigned ndropped_redacted;	/* redacted headers not sent */
+};
+
+void rp_req_free(struct rp_req *r);
+
+/* ---- selection (same filters as `httpanalyze requests`) ---- */
+
+struct rp_status_range { int lo, hi; };
+
+struct rp_filter {
+	const char *methods;		/* comma-separated, case-insensitive; NULL = any */
+	const char *path_glob;		/* fnmatch(3); NULL = any */
+	struct rp_status_range status[16];	size_t nstatus;
+	uint32_t pids[16];		size_t npids;
+	const char *comm;		/* exact; NULL = any */
+	int64_t since_ns, until_ns;	/* wall clock, 0 = unbounded */
+	bool since_rel, until_rel;	/* relative to the first request's start */
+	uint64_t min_duration_ns;
+};
+
+/* Parse "404", "4xx", "400-499", comma-separated, into f->status.
+ * Returns 0 or -EINVAL. */
+int rp_parse_status(const char *s, struct rp_filter *f);
+/* Parse "1764100000[.5]" (epoch seconds), "2026-11-25T20:40:00[.123][Z|+01:00]"
+ * (UTC when no offset) or "+SECONDS" (relative: *rel set).  Returns 0 or -EINVAL. */
+int rp_parse_time(const char *s, int64_t *ns, bool *rel);
+/* Parse a duration "250ms", "1.5s", "2" (seconds).  Returns 0 or -EINVAL. */
+int rp_parse_duration(const char *s, uint64_t *ns);
+/* Whether r passes f; first_ns resolves relative times (0: they are not
+ * checked). */
+bool rp_filter_match(const struct rp_filter *f, const struct rp_req *r, uint64_t first_ns);
+
+/* ---- loading ---- */
+
+/*
+ * Read the capture files through the engine and return (OUT *reqs, *n,
+ * malloc'd, each freed with rp_req_free) the inbound requests that pass f's
+ * absolute filters, in captured order (start time, then request id).
+ * Returns 0 or a negative error (-errno or HTC_ERR_*); *what (OUT) says
+ * which stage failed ("open", "read", "engine").
+ */
+int rp_load(const char *const *paths, size_t npaths, const struct rp_filter *f,
+	    struct rp_req ***reqs, size_t *n, const char **what);
+
+/* ---- rewriting: captured request -> request sent ---- */
+
+struct rp_edits {
+	struct rp_hdr *set;	size_t nset;	/* --header: set or replace */
+	char **drop;		size_t ndrop;	/* --drop-header */
+	const char *host;			/* --host */
+};
+
+/* The request as it will be sent.  Header entries are views into the
+ * rp_req and rp_edits they came from. */
+struct rp_out {
+	struct rp_hdr *hdrs;	size_t nhdrs;	/* owned array, views inside */
+	bool send_body;		/* body (maybe empty) with a Content-Length */
+	bool has_accept, has_ctype, has_host;
+	unsigned ndropped_redacted;
+	const char *dropped[8];	size_t ndropped;	/* names of redacted headers dropped (views) */
+};
+
+/* Parse one --header argument "Name: value" into h (owned copies).
+ * Returns 0 or -EINVAL (no colon, empty name, CR/LF/NUL, bad name). */
+int rp_parse_header_arg(const char *arg, struct rp_hdr *h);
+/* Whether a method is replayed without --allow-unsafe. */
+bool rp_method_safe(const char *method);
+/* Whether method and path are safe to put on a request line. */
+bool rp_request_line_ok(const char *method, const char *path);
+/*
+ * Build the header list to send for r with edits e: hop-by-hop headers and
+ * Content-Length go (libcurl recomputes the length), redacted ones go unless
+ * --header supplies them, edits apply.  Returns 0, -ENOMEM, or -EINVAL when
+ * a header cannot be sent (CR, LF or NUL in it).
+ */
+int rp_prepare(const struct rp_req *r, const struct rp_edits *e, struct rp_out *out);
+void rp_out_free(struct rp_out *out);
+
+/* ---- sending ---- */
+
+struct rp_send_opts {
+	const char *target;	/* base URL, checked by rp_target_check */
+	double speed;		/* 0 = as fast as possible */
+	unsigned concurrency;
+	double rate;		/* requests per second, 0 = unlimited */
+	long timeout_ms, connect_timeout_ms;
+	bool insecure;
+	bool verbose;
+	FILE *vout;		/* -v lines */
+};
+
+/* Validate a --target URL: http or https, a host, no query/fragment.
+ * On success *base gets "scheme://host[:port]" and *prefix the path prefix
+ * without a trailing slash (both malloc'd).  Returns 0, -EINVAL with msg
+ * (static text) set, or -ENOMEM. */
+int rp_target_check(const char *url, char **base, char **prefix, const char **msg);
+
+/* Send reqs[0..n) (those with skip == RP_SKIP_NONE and a prepared out[i])
+ * in order, as scheduled by o.  Fills the result fields.  Returns 0 or a
+ * negative error for a local failure (libcurl could not start). */
+int rp_send_all(struct rp_req **reqs, struct rp_out *outs, size_t n,
+		const struct rp_edits *e, const struct rp_send_opts *o,
+		double *elapsed_s);
+
+/* ---- report ---- */
+
+enum rp_format { RP_FMT_TABLE, RP_FMT_JSON, RP_FMT_CSV };
+
+struct rp_summary {
+	size_t selected, sent, responded, errors;
+	size_t skipped[RP_SKIP__COUNT];
+	size_t status_mismatch, body_diff, body_compared, mismatched;
+	size_t redacted_dropped;	/* requests that lost a redacted header */
+	size_t limited;			/* selected but beyond --limit */
+	double cap_p50_ms, cap_p99_ms, rep_p50_ms, rep_p99_ms;
+	double ratio_p50, ratio_p99;	/* replayed / captured; 0 when unknown */
+	double elapsed_s;
+};
+
+/* Per-request verdict flags. */
+#define RP_MIS_STATUS	0x1
+#define RP_MIS_BODY	0x2
+#define RP_MIS_ERROR	0x4
+unsigned rp_req_mismatch(const struct rp_req *r);
+
+void rp_summarize(struct rp_req **reqs, size_t n, struct rp_summary *s);
+/* One line (table) / object (json) / row (csv) per request; all requests
+ * when all is set, else only mismatched ones and errors. */
+void rp_report(FILE *f, enum rp_format fmt, struct rp_req **reqs, size_t n,
+	       const struct rp_summary *s, bool all);
+/* Print what would be sent, escaped. */
+void rp_dry_run(FILE *f, const struct rp_req *r, const struct rp_out *o,
+		const char *base, const char *prefix);
+
+/* ---- helpers ---- */
+
+uint64_t rp_fnv1a64(uint64_t h, const void *p, size_t n);
+
+enum rp_esc { RP_ESC_TEXT, RP_ESC_JSON, RP_ESC_CSV };
+/* Write n bytes of p escaped for mode: TEXT and CSV turn control bytes,
+ * bytes >= 0x7f and backslash into \xNN / \\ ; JSON escapes per RFC 8259
+ * and writes bytes >= 0x80 as \u00NN so the output is always valid. */
+void rp_escape(FILE *f, const void *p, size_t n, enum rp_esc mode);
+/* Percentile p (0..100) of v[0..n), nearest rank; sorts v.  0 when n == 0. */
+double rp_percentile(double *v, size_t n, double p);
+uint64_t rp_now_ns(void);	/* CLOCK_MONOTONIC */
+bool rp_strieq(const char *a, size_t alen, const char *b);
+
+#endif /* REPLAY_H */

@@ -1,0 +1,55 @@
+# replay/: httpreplay (issue 7), its unit tests and its end-to-end tests
+# against local servers (tests/replay/).
+
+REPLAY_CORE_SRCS := replay/util.c replay/prepare.c replay/report.c
+REPLAY_SRCS := $(REPLAY_CORE_SRCS) replay/load.c replay/send.c replay/main.c
+CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+
+$(BUILD)/httpreplay: $(call objs,obj,$(REPLAY_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(ENGINE_LIB) $(HTC_LIB) \
+		$(CURL_LIBS) $(LIBS_SYS) -lm
+
+# The same program under ASan+UBSan, for the tests.
+$(BUILD)/san/httpreplay: $(call objs,san,$(REPLAY_SRCS)) $(ENGINE_SAN_LIB) $(HTC_SAN_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(filter %.o,$^) $(ENGINE_SAN_LIB) $(HTC_SAN_LIB) \
+		$(CURL_LIBS) $(LIBS_SYS) -lm
+
+BINS += $(BUILD)/httpreplay
+INSTALL_TARGETS += install-httpreplay
+
+.PHONY: install-httpreplay
+install-httpreplay: $(BUILD)/httpreplay
+	$(call msg,INSTALL,httpreplay)
+	$(Q)install -D -m 0755 $(BUILD)/httpreplay $(DESTDIR)$(BINDIR)/httpreplay
+	$(Q)install -D -m 0644 docs/httpreplay.1 $(DESTDIR)$(MANDIR)/man1/httpreplay.1
+
+# ---- tests ----------------------------------------------------------------
+# test-replay-unit: cmocka, table-driven, the pure parts (filters, rewriting,
+# escaping, percentiles, report), under ASan+UBSan.
+# test-replay: captures written by tests/replay/mkcaptures (the tests/lib
+# fixture builder) replayed against tests/replay/server.py on 127.0.0.1
+# ports 20700-20719.
+# test-replay-e2e: httpcap captures the demo app (root), replayed against it.
+
+$(BUILD)/san/tests/replay/test_replay_unit: $(call objs,san,tests/replay/test_replay_unit.c $(REPLAY_CORE_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
+
+$(BUILD)/tests/replay/mkcaptures: $(call objs,obj,tests/replay/mkcaptures.c tests/lib/fixture.c) $(HTC_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(HTC_LIB) $(LIBS_SYS)
+
+.PHONY: test-replay-unit test-replay test-replay-e2e
+test-replay-unit: $(BUILD)/san/tests/replay/test_replay_unit
+	$(call msg,TEST,$@)
+	$(Q)$(BUILD)/san/tests/replay/test_replay_unit
+
+test-replay: $(BUILD)/san/httpreplay $(BUILD)/tests/replay/mkcaptures
+	$(call msg,TEST,$@)
+	$(Q)BUILD=$(BUILD) HTTPREPLAY=$(BUILD)/san/httpreplay \
+		MKCAPTURES=$(BUILD)/tests/replay/mkcaptures bash tests/replay/run.sh
+
+TESTS += test-replay-unit test-replay
