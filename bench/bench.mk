@@ -1,5 +1,31 @@
-# bench/: benchmarks, `make bench`.  Fragments add their benches to BENCHES.
+# bench/: `make bench` (root): the system benchmarks of issue 6.
+#
+# bench/run.sh measures capture overhead, drops, file size, analyzer speed
+# and memory, and also runs the library benches (bench-format,
+# bench-analyze) so that every figure lands in one table in
+# bench/RESULTS.md.  Other fragments add their bench targets to BENCHES;
+# `make bench` runs those not already run by bench/run.sh, then run.sh.
+# Settings are environment variables, listed at the head of bench/run.sh.
 BENCHES ?=
-.PHONY: bench
+# Run inside bench/run.sh, whose table quotes their figures.
+BENCH_IN_RUN := bench-format bench-analyze
+
+# The bench/format and bench/analyze folders are one level deeper than the
+# top Makefile's */*.mk; their fragments are included from here.
+include $(sort $(wildcard bench/*/*.mk))
+
+HTCSTAT := $(BUILD)/bench/htcstat
+
+$(HTCSTAT): $(call objs,obj,bench/htcstat.c) $(HTC_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS)
+
+.PHONY: bench bench-system
 bench: all $(BUILD)/.deps-bench
-	@for b in $(BENCHES); do $(MAKE) --no-print-directory $$b || exit 1; done
+	@for b in $(filter-out $(BENCH_IN_RUN),$(BENCHES)) bench-system; do \
+	  $(MAKE) --no-print-directory $$b || exit 1; \
+	done
+
+bench-system: $(HTCSTAT) $(BUILD)/.deps-bench
+	@BUILD=$(BUILD) bash bench/run.sh

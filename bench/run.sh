@@ -1,0 +1,634 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# bench/run.sh - the system benchmarks of issue 6, run by `make bench`.
+#
+# One run measures, side by side on loopback: the throughput and p99 cost of
+# `httpcap -w` against no tracing and against `tcpdump -w` (interleaved runs,
+# medians), the events httpcap drops at the highest rate wrk reaches and the
+# rate where drops begin, bytes on disk per request (htc, pcap, pcap|zstd -1),
+# writer/reader and loader events/s (bench-format, bench-analyze), the time to
+# `httpanalyze summary` against tshark listing the same requests, and
+# httpcap's resident memory after a sustained load.  It prints one table and
+# writes it, with the machine, versions and exact commands, to
+# bench/RESULTS.md.  Everything is bounded: wrk has fixed durations, every
+# wait has a timeout, every process started here is stopped by the trap.
+#
+# Settings (environment; defaults keep `make bench` under 10 minutes on a
+# 2-core machine):
+#   BENCH_RUNS=5        runs of each mode in the overhead test (median taken)
+#   BENCH_SECS=5        seconds per wrk run in the overhead test
+#   BENCH_THREADS=1 BENCH_CONNS=16   wrk shape for the overhead test
+#   BENCH_MAX_THREADS=2 BENCH_MAX_CONNS=64  wrk shape for the highest rate
+#   BENCH_REQS=1000000  requests captured for the size/analyzer figures
+#   BENCH_MEM_SECS=60   seconds of full-rate load before httpcap's RSS is read
+#   BENCH_PORT=21080    nginx port (this folder's range is 21000-21999)
+#   BENCH_ONLY="overhead drops size format analyze memory"  sections to run
+#   BENCH_OUT=bench/RESULTS.md   where the report goes ("" for none)
+#   BENCH_KEEP=1        keep the temp folder (captures, logs) for a look
+#   BENCH_HTTPCAP_ARGS  extra arguments for every httpcap run
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+
+BUILD=${BUILD:-build}
+HTTPCAP=${HTTPCAP:-$ROOT/$BUILD/httpcap}
+HTTPANALYZE=${HTTPANALYZE:-$ROOT/$BUILD/httpanalyze}
+HTCSTAT=${HTCSTAT:-$ROOT/$BUILD/bench/htcstat}
+MAKE=${MAKE:-make}
+
+RUNS=${BENCH_RUNS:-5}
+SECS=${BENCH_SECS:-5}
+THREADS=${BENCH_THREADS:-1}
+CONNS=${BENCH_CONNS:-16}
+MAX_THREADS=${BENCH_MAX_THREADS:-2}
+MAX_CONNS=${BENCH_MAX_CONNS:-64}
+REQS=${BENCH_REQS:-1000000}
+MEM_SECS=${BENCH_MEM_SECS:-60}
+PORT=${BENCH_PORT:-21080}
+ONLY=${BENCH_ONLY:-overhead drops size format analyze memory}
+OUT=${BENCH_OUT-bench/RESULTS.md}
+KEEP=${BENCH_KEEP:-0}
+HC_ARGS=${BENCH_HTTPCAP_ARGS:-}
+URL="http://127.0.0.1:$PORT/"
+
+T0=$(date +%s)
+TMP=$(mktemp -d /tmp/httpcap-bench.XXXXXX) || exit 1
+# nginx's worker runs unprivileged and must reach its html folder.
+chmod 711 "$TMP"
+CMDS=$TMP/commands.txt
+: >"$CMDS"
+declare -A R		# results by key, filled by the sections
+declare -a PIDS=()	# every background process started here
+
+# ---- helpers ---------------------------------------------------------------
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+# Record a command line once for RESULTS.md ("exact commands").
+note_cmd() { grep -qxF -- "$*" "$CMDS" || printf '%s\n' "$*" >>"$CMDS"; }
+
+have() { command -v "$1" >/dev/null 2>&1; }
+want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# Wait up to $2 tenths of a second for process $1 to exit; SIGKILL after.
+reap() {
+	local pid=$1 n=${2:-300}
+	while kill -0 "$pid" 2>/dev/null && [ "$n" -gt 0 ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "process $pid did not exit in time, killing it"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+}
+
+nginx_stop() {
+	local pidf=$TMP/nginx/nginx.pid pid
+	[ -s "$pidf" ] || return 0
+	pid=$(cat "$pidf")
+	kill -TERM "$pid" 2>/dev/null
+	local n=100
+	while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+	kill -KILL "$pid" 2>/dev/null
+	rm -f "$pidf"
+}
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null && reap "$p" 50
+	done
+	nginx_stop
+	if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+# ratio a b -> a/b with 4 decimals, n/a when either is missing.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a+0==0 && a!="0" || b+0==0) print "n/a"; else printf "%.4f\n", a/b}'; }
+fmt_int() { awk -v v="$1" 'BEGIN {if (v=="" || v=="n/a") print "n/a"; else printf "%.0f\n", v}'; }
+pct() { awk -v r="$1" 'BEGIN {if (r=="n/a") print "n/a"; else printf "%+.1f%%\n", (r-1)*100}'; }
+
+# wrk's latency "123.45us" / "1.20ms" / "2.00s" in microseconds.
+to_us() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "ms") n *= 1000; else if (u == "s") n *= 1000000; else if (u == "m") n *= 60000000
+		printf "%.0f\n", n }'
+}
+
+# wrk_run THREADS CONNS SECS [wrk args...]: sets W_RPS, W_P99 (us), W_REQS, W_ERR.
+wrk_run() {
+	local t=$1 c=$2 s=$3 out
+	shift 3
+	note_cmd "wrk -t$t -c$c -d${s}s --latency $* $URL"
+	out=$(wrk -t"$t" -c"$c" -d"${s}s" --latency "$@" "$URL" 2>&1)
+	W_RPS=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+	W_P99=$(to_us "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+	W_REQS=$(awk '/requests in/ {print $1}' <<<"$out")
+	W_ERR=$(awk '/Non-2xx|Socket errors/' <<<"$out")
+	[ -n "$W_RPS" ] || { log "wrk failed: $out"; W_RPS=0; W_P99=0; W_REQS=0; }
+	[ -z "$W_ERR" ] || log "wrk: $W_ERR"
+}
+
+# ---- nginx -----------------------------------------------------------------
+
+nginx_start() {
+	local d=$TMP/nginx n
+	mkdir -p "$d/html" "$d/tmp"
+	# A small static page; sendfile off so the body goes through write(v)
+	# and both tools see the same bytes (httpcap records sendfile's length
+	# only, tcpdump would still see its bytes).
+	printf 'hello from the httpcap benchmark\n' >"$d/html/index.html"
+	sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$PORT|g" bench/nginx.conf.in >"$d/nginx.conf"
+	if ss -Hltn "sport = :$PORT" | grep -q .; then
+		log "port $PORT is in use; set BENCH_PORT to a free port in 21000-21999"
+		return 1
+	fi
+	note_cmd "nginx -p DIR -c DIR/nginx.conf -e DIR/error.log  # from bench/nginx.conf.in"
+	nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" || { log "nginx failed to start"; return 1; }
+	for n in $(seq 50); do
+		curl -fsS -o /dev/null "$URL" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	log "nginx does not answer on $URL after 5 s"
+	return 1
+}
+
+# ---- tracers ---------------------------------------------------------------
+
+# Start httpcap writing to $1, its output in $2, extra args after; sets HC_PID.
+# Ready when it says so (a line about attaching/capturing/listening) or,
+# failing such a line, when the capture file exists; then a short grace.
+httpcap_start() {
+	local file=$1 logf=$2 n
+	shift 2
+	note_cmd "$HTTPCAP -w FILE.htc $HC_ARGS $*"
+	# shellcheck disable=SC2086
+	"$HTTPCAP" -w "$file" $HC_ARGS "$@" >"$logf" 2>&1 &
+	HC_PID=$!
+	PIDS+=("$HC_PID")
+	for n in $(seq 150); do
+		if ! kill -0 "$HC_PID" 2>/dev/null; then
+			log "httpcap exited early: $(tail -3 "$logf")"
+			wait "$HC_PID" 2>/dev/null
+			HC_PID=
+			return 1
+		fi
+		if grep -qiE 'listening|capturing|attached|ready' "$logf" 2>/dev/null; then
+			sleep 0.3
+			return 0
+		fi
+		[ -s "$file" ] && [ "$n" -gt 10 ] && { sleep 0.5; return 0; }
+		sleep 0.1
+	done
+	log "httpcap not ready after 15 s, going on"
+	return 0
+}
+
+tracer_stop() {
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	reap "$pid" 300
+	local p keep=()
+	for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+
+# Start tcpdump on lo, port filter, full packets, writing $1; sets TD_PID.
+tcpdump_start() {
+	local file=$1 logf=$2 n
+	note_cmd "tcpdump -i lo -n -s 0 -B 32768 -Z root -w FILE.pcap tcp port $PORT"
+	tcpdump -i lo -n -s 0 -B 32768 -Z root -w "$file" "tcp port $PORT" >"$logf" 2>&1 &
+	TD_PID=$!
+	PIDS+=("$TD_PID")
+	for n in $(seq 100); do
+		grep -q 'listening on' "$logf" && return 0
+		kill -0 "$TD_PID" 2>/dev/null || { log "tcpdump failed: $(cat "$logf")"; return 1; }
+		sleep 0.1
+	done
+	log "tcpdump not ready after 10 s"
+	return 1
+}
+
+# htc_stat FILE: the htcstat key=value lines into HS[] (empty when unreadable).
+declare -A HS
+htc_stat() {
+	local k v
+	HS=()
+	[ -x "$HTCSTAT" ] || return 1
+	while IFS='=' read -r k v; do HS[$k]=$v; done < <("$HTCSTAT" "$1" 2>>"$TMP/htcstat.err")
+	[ -n "${HS[events]:-}" ]
+}
+
+HAVE_HTTPCAP=0
+if [ -x "$HTTPCAP" ] && is_root; then HAVE_HTTPCAP=1; fi
+why_no_httpcap() {
+	if ! is_root; then echo "skipped: needs root"; else echo "n/a: $HTTPCAP not built"; fi
+}
+
+# ---- 1. capture overhead ---------------------------------------------------
+
+bench_overhead() {
+	local i mode f
+	log "overhead: $RUNS x (untraced, httpcap, tcpdump), wrk -t$THREADS -c$CONNS -d${SECS}s"
+	: >"$TMP/overhead.tsv"
+	wrk_run "$THREADS" "$CONNS" 2 >/dev/null	# warm-up, not counted
+	for i in $(seq "$RUNS"); do
+		for mode in untraced httpcap tcpdump; do
+			f=$TMP/ov-$mode-$i
+			case $mode in
+			httpcap)
+				[ "$HAVE_HTTPCAP" = 1 ] || continue
+				httpcap_start "$f.htc" "$f.log" || continue
+				;;
+			tcpdump)
+				tcpdump_start "$f.pcap" "$f.log" || continue
+				;;
+			esac
+			wrk_run "$THREADS" "$CONNS" "$SECS"
+			case $mode in
+			httpcap) tracer_stop "$HC_PID" ;;
+			tcpdump) tracer_stop "$TD_PID" ;;
+			esac
+			printf '%s\t%s\t%s\t%s\n' "$i" "$mode" "$W_RPS" "$W_P99" >>"$TMP/overhead.tsv"
+			log "  run $i $mode: $W_RPS req/s, p99 $W_P99 us"
+			rm -f "$f.htc" "$f.pcap"
+		done
+	done
+	for mode in untraced httpcap tcpdump; do
+		R[rps_$mode]=$(awk -v m=$mode '$2 == m {print $3}' "$TMP/overhead.tsv" | median)
+		R[p99_$mode]=$(awk -v m=$mode '$2 == m {print $4}' "$TMP/overhead.tsv" | median)
+	done
+	R[ratio_httpcap]=$(ratio "${R[rps_httpcap]}" "${R[rps_untraced]}")
+	R[ratio_tcpdump]=$(ratio "${R[rps_tcpdump]}" "${R[rps_untraced]}")
+	R[p99ratio_httpcap]=$(ratio "${R[p99_httpcap]}" "${R[p99_untraced]}")
+	R[p99ratio_tcpdump]=$(ratio "${R[p99_tcpdump]}" "${R[p99_untraced]}")
+	log "overhead: throughput httpcap/untraced ${R[ratio_httpcap]}, tcpdump/untraced ${R[ratio_tcpdump]}"
+}
+
+# ---- 2. drops ----------------------------------------------------------------
+
+# One traced run: drops_run THREADS CONNS SECS [wrk args]; sets D_RPS D_LOST D_EVENTS.
+drops_run() {
+	local t=$1 c=$2 s=$3 f=$TMP/drops-$1-$2
+	shift 3
+	D_RPS=0 D_LOST=n/a D_EVENTS=n/a
+	httpcap_start "$f.htc" "$f.log" || return 1
+	wrk_run "$t" "$c" "$s" "$@"
+	tracer_stop "$HC_PID"
+	D_RPS=$W_RPS
+	if htc_stat "$f.htc"; then
+		D_LOST=${HS[lost_total]}
+		D_EVENTS=${HS[events]}
+		R[drops_detail]="${HS[trailer]:+trailer=${HS[trailer]}} $(for k in "${!HS[@]}"; do case $k in lost_*) printf '%s=%s ' "$k" "${HS[$k]}" ;; esac; done)"
+	fi
+	cp "$f.log" "$TMP/drops-last.log"
+	rm -f "$f.htc"
+}
+
+bench_drops() {
+	local c prev_rate=0 prev_c=0 found=0
+	if [ "$HAVE_HTTPCAP" != 1 ]; then R[drops_max]=$(why_no_httpcap); return; fi
+	log "drops: highest rate, wrk -t$MAX_THREADS -c$MAX_CONNS -d${SECS}s, client and server traced"
+	drops_run "$MAX_THREADS" "$MAX_CONNS" "$SECS"
+	R[drops_max_rps]=$D_RPS
+	R[drops_max]=$D_LOST
+	R[drops_max_events]=$D_EVENTS
+	log "  $D_RPS req/s: $D_EVENTS events, $D_LOST lost"
+	# Where drops begin.  wrk has no rate option (wrk2 is not packaged), so
+	# the rate is set by pacing: bench/pace.lua makes each connection wait
+	# 1 ms between requests, and the rate grows with the connection count.
+	# Steps double the connections until a run drops events; the onset lies
+	# between the last clean rate and that one.  When even the unpaced,
+	# highest-concurrency runs do not drop, say so with the rate reached.
+	if [ "$D_LOST" != "n/a" ] && [ "$D_LOST" -gt 0 ] 2>/dev/null; then
+		for c in 2 4 8 16 32 64 128; do
+			drops_run 1 "$c" 3 -s bench/pace.lua
+			log "  paced c=$c: $D_RPS req/s, $D_LOST lost"
+			if [ "$D_LOST" != "n/a" ] && [ "$D_LOST" -gt 0 ] 2>/dev/null; then
+				R[drops_onset]="between $(fmt_int "$prev_rate") and $(fmt_int "$D_RPS") req/s"
+				found=1
+				break
+			fi
+			prev_rate=$D_RPS prev_c=$c
+		done
+		[ $found = 1 ] || R[drops_onset]="between $(fmt_int "$prev_rate") (paced, c=$prev_c) and $(fmt_int "${R[drops_max_rps]}") req/s (unpaced)"
+		R[drops_method]="paced wrk (bench/pace.lua, 1 ms between requests per connection), connections doubled 2..128, 3 s each"
+	else
+		R[drops_onset]="none up to $(fmt_int "${R[drops_max_rps]}") req/s"
+		for c in 256 1024; do
+			drops_run "$MAX_THREADS" "$c" 3
+			log "  unpaced c=$c: $D_RPS req/s, $D_LOST lost"
+			if [ "$D_LOST" != "n/a" ] && [ "$D_LOST" -gt 0 ] 2>/dev/null; then
+				R[drops_onset]="at $(fmt_int "$D_RPS") req/s with $c connections (none at $MAX_CONNS)"
+				found=1
+				break
+			fi
+			R[drops_onset]="none up to $(fmt_int "$D_RPS") req/s ($c connections): loopback's peak"
+		done
+		R[drops_method]="no drops at the highest rate, so concurrency was raised (wrk -t$MAX_THREADS -c256, -c1024, 3 s each) to add bursts"
+	fi
+}
+
+# ---- 3 + 5. one capture of REQS requests: sizes, summary vs tshark ------------
+
+bench_bigcapture() {
+	local f=$TMP/big out
+	if [ "$HAVE_HTTPCAP" != 1 ]; then R[size_htc]=$(why_no_httpcap); fi
+	log "capture of $REQS requests (ab -k -c $CONNS), httpcap and tcpdump at the same time"
+	if [ "$HAVE_HTTPCAP" = 1 ]; then httpcap_start "$f.htc" "$f-hc.log" || return; fi
+	tcpdump_start "$f.pcap" "$f-td.log" || return
+	note_cmd "ab -k -q -n $REQS -c $CONNS $URL"
+	out=$(ab -k -q -n "$REQS" -c "$CONNS" "$URL" 2>&1)
+	tracer_stop "$TD_PID"
+	[ "$HAVE_HTTPCAP" = 1 ] && tracer_stop "$HC_PID"
+	R[big_reqs]=$(awk '/^Complete requests:/ {print $3}' <<<"$out")
+	R[big_rps]=$(awk '/^Requests per second:/ {print $4}' <<<"$out")
+	[ -n "${R[big_reqs]}" ] || { log "ab failed: $out"; R[big_reqs]=0; return; }
+	log "  ab: ${R[big_reqs]} requests at ${R[big_rps]} req/s"
+	note_cmd "zstd -1 -q -f FILE.pcap -o FILE.pcap.zst"
+	zstd -1 -q -f "$f.pcap" -o "$f.pcap.zst"
+	R[bytes_pcap]=$(stat -c %s "$f.pcap")
+	R[bytes_pcapzst]=$(stat -c %s "$f.pcap.zst")
+	rm -f "$f.pcap.zst"
+	R[bpr_pcap]=$(awk -v b="${R[bytes_pcap]}" -v n="${R[big_reqs]}" 'BEGIN {printf "%.1f", b/n}')
+	R[bpr_pcapzst]=$(awk -v b="${R[bytes_pcapzst]}" -v n="${R[big_reqs]}" 'BEGIN {printf "%.1f", b/n}')
+	if [ "$HAVE_HTTPCAP" = 1 ] && [ -s "$f.htc" ]; then
+		R[bytes_htc]=$(stat -c %s "$f.htc")
+		R[bpr_htc]=$(awk -v b="${R[bytes_htc]}" -v n="${R[big_reqs]}" 'BEGIN {printf "%.1f", b/n}')
+		if htc_stat "$f.htc"; then
+			R[big_events]=${HS[events]}
+			R[big_lost]=${HS[lost_total]}
+			R[big_req_server]=${HS[requests_server]}
+		fi
+	fi
+	want analyze && bench_summary_vs_tshark "$f"
+	rm -f "$f.htc" "$f.pcap"
+}
+
+# timed LABEL OUTFILE cmd...: runs cmd under /usr/bin/time -v; sets T_SECS T_RSS_KB.
+timed() {
+	local label=$1 outf=$2 tf=$TMP/time-$1
+	shift 2
+	T_SECS=n/a T_RSS_KB=n/a
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -v -o "$tf" "$@" >"$outf" 2>"$TMP/$label.err"
+		T_RC=$?
+		T_SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$tf")
+		T_RSS_KB=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
+	else
+		local s e
+		s=$(date +%s.%N)
+		"$@" >"$outf" 2>"$TMP/$label.err"
+		T_RC=$?
+		e=$(date +%s.%N)
+		T_SECS=$(awk -v s="$s" -v e="$e" 'BEGIN {printf "%.2f", e-s}')
+	fi
+	[ "$T_RC" = 0 ] || log "$label failed (exit $T_RC): $(tail -3 "$TMP/$label.err")"
+}
+
+bench_summary_vs_tshark() {
+	local f=$1
+	if have tshark; then
+		log "  tshark listing the requests of the pcap"
+		note_cmd "/usr/bin/time -v tshark -r FILE.pcap -Y http.request -T fields -e http.request.method -e http.request.uri"
+		timed tshark "$TMP/tshark.out" tshark -r "$f.pcap" -Y http.request -T fields \
+			-e http.request.method -e http.request.uri
+		R[tshark_secs]=$T_SECS
+		R[tshark_rss]=$T_RSS_KB
+		R[tshark_lines]=$(wc -l <"$TMP/tshark.out")
+		rm -f "$TMP/tshark.out"
+		log "  tshark: ${R[tshark_secs]} s, ${R[tshark_lines]} requests listed"
+	else
+		R[tshark_secs]="n/a: tshark not installed"
+	fi
+	if [ ! -x "$HTTPANALYZE" ]; then
+		R[summary_secs]="n/a: $HTTPANALYZE not built"
+	elif [ ! -s "$f.htc" ]; then
+		R[summary_secs]="n/a: no capture"
+	else
+		log "  httpanalyze summary"
+		note_cmd "/usr/bin/time -v $HTTPANALYZE summary FILE.htc"
+		# Working folder in the temp dir: the analyzer may put its
+		# database next to the capture or in the current folder.
+		pushd "$TMP" >/dev/null || return
+		timed summary "$TMP/summary.out" "$HTTPANALYZE" summary "$f.htc"
+		popd >/dev/null || return
+		R[summary_secs]=$T_SECS
+		R[summary_rss]=$T_RSS_KB
+		R[summary_rc]=$T_RC
+		head -40 "$TMP/summary.out" >"$TMP/summary.head"
+		log "  summary: ${R[summary_secs]} s"
+	fi
+	R[speedup]=$(awk -v a="${R[tshark_secs]}" -v b="${R[summary_secs]}" \
+		'BEGIN {if (a+0 > 0 && b+0 > 0) printf "%.1f", a/b; else print "n/a"}')
+}
+
+# ---- 4, 5. the libraries' own benches ----------------------------------------
+
+# sub_bench TARGET KEY: run another folder's bench target, keep its output.
+sub_bench() {
+	local target=$1 key=$2 out
+	# make -n would run recipes that call $(MAKE); the database print does not.
+	if ! $MAKE -pq __bench_no_such_target__ 2>/dev/null | grep -q "^$target:"; then
+		R[$key]="n/a: no '$target' target yet"
+		return
+	fi
+	log "$target"
+	note_cmd "make $target"
+	out=$($MAKE --no-print-directory "$target" 2>&1)
+	printf '%s\n' "$out" >"$TMP/$target.out"
+	printf '%s\n' "$out" | sed 's/^/  /' >&2
+	# Each "... N events/s" line of theirs becomes one figure.
+	R[$key]=$(printf '%s\n' "$out" | grep -iE 'events/s' | sed -E 's/^[[:space:]]+//' | paste -sd ';' -)
+	[ -n "${R[$key]}" ] || R[$key]="see output below"
+}
+
+# ---- 6. memory ---------------------------------------------------------------
+
+bench_memory() {
+	local f=$TMP/mem pid s rss
+	if [ "$HAVE_HTTPCAP" != 1 ]; then R[mem_rss]=$(why_no_httpcap); return; fi
+	log "memory: httpcap under wrk -t$THREADS -c$CONNS for ${MEM_SECS}s"
+	httpcap_start "$f.htc" "$f.log" || return
+	pid=$HC_PID
+	: >"$TMP/mem.tsv"
+	note_cmd "wrk -t$THREADS -c$CONNS -d${MEM_SECS}s --latency $URL  # VmRSS of httpcap sampled every 5 s"
+	wrk -t"$THREADS" -c"$CONNS" -d"${MEM_SECS}s" "$URL" >"$TMP/mem-wrk.out" 2>&1 &
+	local wpid=$!
+	PIDS+=("$wpid")
+	s=0
+	while kill -0 "$wpid" 2>/dev/null; do
+		sleep 5
+		s=$((s + 5))
+		rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+		printf '%s\t%s\n' "$s" "${rss:-0}" >>"$TMP/mem.tsv"
+	done
+	wait "$wpid"
+	R[mem_rss]=$(awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$pid/status" 2>/dev/null)
+	R[mem_hwm]=$(awk '/^VmHWM:/ {printf "%.1f", $2/1024}' "/proc/$pid/status" 2>/dev/null)
+	R[mem_rps]=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/mem-wrk.out")
+	R[mem_series]=$(awk '{printf "%s%ss:%.1f", (NR>1?" ":""), $1, $2/1024}' "$TMP/mem.tsv")
+	tracer_stop "$pid"
+	rm -f "$f.htc"
+	log "  RSS ${R[mem_rss]} MiB (peak ${R[mem_hwm]} MiB) at ${R[mem_rps]} req/s"
+}
+
+# ---- report --------------------------------------------------------------------
+
+met() { # met COND -> yes/no/n/a ; COND is an awk expression over a and b
+	awk -v a="$2" -v b="${3:-0}" "BEGIN {if (a == \"\" || a ~ /^n\\/a|^skipped/ || a+0 != a) print \"n/a\"; else if ($1) print \"yes\"; else print \"NO\"}"
+}
+
+table() {
+	local v
+	printf '| # | figure | value | target | met |\n|---|---|---|---|---|\n'
+	printf '| 1 | requests/s untraced (median of %s) | %s | | |\n' "$RUNS" "$(fmt_int "${R[rps_untraced]:-n/a}")"
+	printf '| 1 | requests/s with httpcap -w | %s (%s) | >= 97%% of untraced | %s |\n' \
+		"$(fmt_int "${R[rps_httpcap]:-n/a}")" "$(pct "${R[ratio_httpcap]:-n/a}")" "$(met 'a >= 0.97' "${R[ratio_httpcap]:-n/a}")"
+	printf '| 1 | requests/s with tcpdump -w | %s (%s) | | |\n' \
+		"$(fmt_int "${R[rps_tcpdump]:-n/a}")" "$(pct "${R[ratio_tcpdump]:-n/a}")"
+	printf '| 1 | httpcap costs less throughput than tcpdump | httpcap/untraced %s, tcpdump/untraced %s | httpcap > tcpdump | %s |\n' \
+		"${R[ratio_httpcap]:-n/a}" "${R[ratio_tcpdump]:-n/a}" "$(met 'a > b' "${R[ratio_httpcap]:-n/a}" "${R[ratio_tcpdump]:-0}")"
+	printf '| 1 | p99 latency us: untraced / httpcap / tcpdump | %s / %s / %s | | |\n' \
+		"${R[p99_untraced]:-n/a}" "${R[p99_httpcap]:-n/a}" "${R[p99_tcpdump]:-n/a}"
+	printf '| 2 | events dropped at the highest rate | %s (%s req/s, %s events) | 0 | %s |\n' \
+		"${R[drops_max]:-n/a}" "$(fmt_int "${R[drops_max_rps]:-n/a}")" "${R[drops_max_events]:-n/a}" "$(met 'a == 0' "${R[drops_max]:-n/a}")"
+	printf '| 2 | rate at which drops begin | %s | | |\n' "${R[drops_onset]:-n/a}"
+	printf '| 3 | bytes/request httpcap .htc | %s | <= pcap.zst | %s |\n' \
+		"${R[bpr_htc]:-${R[size_htc]:-n/a}}" "$(met 'a <= b' "${R[bpr_htc]:-n/a}" "${R[bpr_pcapzst]:-0}")"
+	printf '| 3 | bytes/request tcpdump .pcap | %s | | |\n' "${R[bpr_pcap]:-n/a}"
+	printf '| 3 | bytes/request .pcap zstd -1 | %s | | |\n' "${R[bpr_pcapzst]:-n/a}"
+	printf '| 4 | writer and reader (bench-format) | %s | foundation issue | |\n' "${R[format]:-n/a}"
+	printf '| 5 | loader (bench-analyze) | %s | | |\n' "${R[analyze]:-n/a}"
+	printf '| 5 | httpanalyze summary, %s requests | %s s, %s MiB peak | | |\n' \
+		"${R[big_reqs]:-$REQS}" "${R[summary_secs]:-n/a}" "$(kib_mib "${R[summary_rss]:-n/a}")"
+	printf '| 5 | tshark listing the requests, same traffic | %s s, %s MiB peak, %s listed | | |\n' \
+		"${R[tshark_secs]:-n/a}" "$(kib_mib "${R[tshark_rss]:-n/a}")" "${R[tshark_lines]:-n/a}"
+	printf '| 5 | speed-up of summary over tshark | %s | >= 20x | %s |\n' \
+		"${R[speedup]:-n/a}x" "$(met 'a >= 20' "${R[speedup]:-n/a}")"
+	printf '| 6 | httpcap RSS after %s s at full rate | %s MiB (peak %s MiB) | <= 64 MiB | %s |\n' \
+		"$MEM_SECS" "${R[mem_rss]:-n/a}" "${R[mem_hwm]:-n/a}" "$(met 'a <= 64' "${R[mem_hwm]:-${R[mem_rss]:-n/a}}")"
+}
+
+kib_mib() { awk -v v="$1" 'BEGIN {if (v+0 > 0) printf "%.0f", v/1024; else print "n/a"}'; }
+
+versions() {
+	local v=
+	[ -x "$HTTPCAP" ] && v=$("$HTTPCAP" --version 2>&1 | head -1)
+	printf -- '- httpcap: %s\n' "${v:-not built}"
+	v=
+	[ -x "$HTTPANALYZE" ] && v=$("$HTTPANALYZE" --version 2>&1 | head -1)
+	printf -- '- httpanalyze: %s\n' "${v:-not built}"
+	printf -- '- nginx: %s\n' "$(nginx -v 2>&1 | sed 's/^nginx version: //')"
+	printf -- '- wrk: %s\n' "$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
+	printf -- '- ab: %s\n' "$(ab -V 2>&1 | head -1)"
+	printf -- '- tcpdump: %s, %s\n' "$(tcpdump --version 2>&1 | sed -n 1p)" "$(tcpdump --version 2>&1 | sed -n 2p)"
+	printf -- '- tshark: %s\n' "$(tshark --version 2>/dev/null | head -1)"
+	printf -- '- zstd: %s\n' "$(zstd -V 2>&1 | head -1)"
+}
+
+machine() {
+	printf -- '- nproc: %s\n' "$(nproc)"
+	printf -- '- CPU: %s\n' "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+	printf -- '- kernel: %s\n' "$(uname -sr)"
+	printf -- '- memory: %s MiB\n' "$(awk '/^MemTotal:/ {printf "%.0f", $2/1024}' /proc/meminfo)"
+	printf -- '- load average at start: %s\n' "$LOAD0"
+}
+
+write_report() {
+	local f=$1 date
+	date=$(date -u '+%Y-%m-%d %H:%M UTC')
+	{
+		printf '# httpcap benchmark results\n\n'
+		printf 'Written by `make bench` (bench/run.sh) on %s, in %s s.\n' "$date" "$(($(date +%s) - T0))"
+		printf 'Rerun: `sudo make bench` (settings: see the head of bench/run.sh).\n\n'
+		printf '## Figures\n\n'
+		table
+		printf '\n## Machine\n\n'
+		machine
+		printf '\n## Versions\n\n'
+		versions
+		printf '\n## Settings\n\n'
+		printf 'BENCH_RUNS=%s BENCH_SECS=%s BENCH_THREADS=%s BENCH_CONNS=%s BENCH_MAX_THREADS=%s BENCH_MAX_CONNS=%s BENCH_REQS=%s BENCH_MEM_SECS=%s BENCH_PORT=%s\n' \
+			"$RUNS" "$SECS" "$THREADS" "$CONNS" "$MAX_THREADS" "$MAX_CONNS" "$REQS" "$MEM_SECS" "$PORT"
+		printf 'Sections run: %s\n' "$ONLY"
+		printf '\n## Commands\n\n'
+		printf 'nginx serves bench/nginx.conf.in (one worker, a %s-byte static page, sendfile off, access log off) on 127.0.0.1:%s.\n' \
+			"$(wc -c <"$TMP/nginx/html/index.html" 2>/dev/null || echo '?')" "$PORT"
+		printf 'Overhead runs are interleaved (untraced, httpcap, tcpdump, untraced, ...), %s of each, after a 2 s warm-up; figures are medians.\n' "$RUNS"
+		printf 'Drops and request counts are read from the capture file by build/bench/htcstat (libhtc reader; trailer sums).\n\n'
+		printf '```\n'
+		cat "$CMDS"
+		printf '```\n'
+		if [ -s "$TMP/overhead.tsv" ]; then
+			printf '\n## Overhead runs (run, mode, requests/s, p99 us), in the order run\n\n```\n'
+			cat "$TMP/overhead.tsv"
+			printf '```\n'
+		fi
+		printf '\n## Details\n\n'
+		[ -n "${R[drops_method]:-}" ] && printf -- '- drop onset search: %s\n' "${R[drops_method]}"
+		[ -n "${R[drops_detail]:-}" ] && printf -- '- last drop run, loss counters: %s\n' "${R[drops_detail]}"
+		[ -n "${R[big_reqs]:-}" ] && printf -- '- size/analyzer capture: %s requests by ab at %s req/s, real traffic (not synthetic), httpcap and tcpdump capturing at the same time; htc %s bytes (%s events, %s lost, %s request lines seen by the server), pcap %s bytes, pcap.zst %s bytes\n' \
+			"${R[big_reqs]}" "${R[big_rps]:-?}" "${R[bytes_htc]:-n/a}" "${R[big_events]:-n/a}" "${R[big_lost]:-n/a}" "${R[big_req_server]:-n/a}" "${R[bytes_pcap]:-n/a}" "${R[bytes_pcapzst]:-n/a}"
+		[ -n "${R[mem_series]:-}" ] && printf -- '- httpcap VmRSS over time (s:MiB), at %s req/s: %s\n' "${R[mem_rps]:-?}" "${R[mem_series]}"
+		local t
+		for t in bench-format bench-analyze; do
+			if [ -s "$TMP/$t.out" ]; then
+				printf '\n### make %s\n\n```\n' "$t"
+				cat "$TMP/$t.out"
+				printf '```\n'
+			fi
+		done
+		if [ -s "$TMP/summary.head" ]; then
+			printf '\n### httpanalyze summary (first lines)\n\n```\n'
+			cat "$TMP/summary.head"
+			printf '```\n'
+		fi
+		if [ -s bench/notes.md ]; then
+			printf '\n'
+			cat bench/notes.md
+		fi
+	} >"$f"
+}
+
+# ---- main ------------------------------------------------------------------------
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+# wrk and nginx hold one fd per connection; the drop search opens 1024.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+for t in nginx wrk ab tcpdump zstd curl ss; do
+	have "$t" || { log "missing '$t': run make bench as root to install BENCH_PKGS"; exit 1; }
+done
+is_root || log "not root: the capture sections are skipped (httpcap and tcpdump need root)"
+[ -x "$HTTPCAP" ] || log "no $HTTPCAP: its figures will read n/a"
+[ -x "$HTCSTAT" ] || log "no $HTCSTAT: drops and request counts will read n/a"
+
+need_nginx=0
+for s in overhead drops size analyze memory; do want $s && need_nginx=1; done
+if [ $need_nginx = 1 ]; then nginx_start || exit 1; fi
+
+if is_root; then
+	want overhead && bench_overhead
+	want drops && bench_drops
+	if want size || want analyze; then bench_bigcapture; fi
+	want memory && bench_memory
+fi
+nginx_stop
+want format && sub_bench bench-format format
+want analyze && sub_bench bench-analyze analyze
+
+printf '\n'
+table
+if [ -n "$OUT" ]; then
+	write_report "$OUT"
+	log "wrote $OUT ($(($(date +%s) - T0)) s)"
+fi
