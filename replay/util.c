@@ -164,19 +164,30 @@ int rp_parse_status(const char *s, struct rp_filter *f)
 	return 0;
 }
 
-/* Parse "SECONDS[.FRACTION]" exactly (the whole string). */
+/* Parse "SECONDS[.FRACTION]" exactly (the whole string), in integers: a
+ * double would round epoch nanoseconds. */
 static int parse_seconds(const char *s, int64_t *ns)
 {
-	char *end;
-	double v;
+	int64_t sec = 0, frac = 0, scale = 100000000;
+	const char *p = s;
 
-	if (!*s || !(isdigit((unsigned char)*s) || *s == '.'))
+	if (!isdigit((unsigned char)*p))
 		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < 0 || v > 9.2e9)
+	while (isdigit((unsigned char)*p)) {
+		sec = sec * 10 + (*p++ - '0');
+		if (sec > 9000000000LL)
+			return -EINVAL;
+	}
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	}
+	if (*p)
 		return -EINVAL;
-	*ns = (int64_t)llround(v * 1e9);
+	*ns = sec * 1000000000LL + frac;
 	return 0;
 }
 
