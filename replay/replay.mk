@@ -33,7 +33,7 @@ install-httpreplay: $(BUILD)/httpreplay
 # ports 20700-20719.
 # test-replay-e2e: httpcap captures the demo app (root), replayed against it.
 
-$(BUILD)/san/tests/replay/%.o $(BUILD)/obj/tests/replay/%.o: CPPFLAGS += -Ireplay
+$(BUILD)/san/tests/replay/%.o $(BUILD)/obj/tests/replay/%.o: CPPFLAGS += -Ireplay -Itests/lib
 
 $(BUILD)/san/tests/replay/test_replay_unit: $(call objs,san,tests/replay/test_replay_unit.c $(REPLAY_CORE_SRCS))
 	$(call msg,LINK,$@)
