@@ -1,0 +1,1210 @@
+// SPDX-License-Identifier: MIT
+/*
+ * db.c - the SQLite database of httpanalyze: its documented schema, the
+ * loader (capture files -> engine -> prepared INSERTs in one transaction,
+ * indexes and cross-process links applied after the load) and the SQL
+ * functions the reports use.
+ *
+ * Times: *_ns columns are wall-clock nanoseconds since the Unix epoch (UTC)
+ * (the capture's monotonic clock plus the file's realtime offset), so files
+ * of several hosts share one timeline; the views add RFC 3339 text.
+ * Durations: *_ms columns are milliseconds as REAL.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "htc.h"
+#include "htc_engine.h"
+#include "db.h"
+#include "output.h"
+
+/*
+ * The schema is one documented SQL text: db_create executes it and
+ * `httpanalyze schema` prints it, so the documentation cannot drift from
+ * the tables.  SQLite keeps the comments inside each CREATE statement, so
+ * `.schema` in the sqlite3 CLI shows them too.
+ */
+#define DB_RFC3339(col) \
+	"strftime('%Y-%m-%dT%H:%M:%S', " col " / 1000000000, 'unixepoch') || " \
+	"printf('.%09dZ', " col " % 1000000000)"
+
+static const char db_schema_tables[] =
+"CREATE TABLE meta (\n"
+"  key TEXT PRIMARY KEY,           -- schema_version, tool_version, created_ns\n"
+"  value TEXT\n"
+");\n"
+"CREATE TABLE files (\n"
+"  file_idx INTEGER PRIMARY KEY,   -- 0-based, order of the command line\n"
+"  path TEXT,                      -- as given on the command line\n"
+"  hostname TEXT,                  -- host that captured the file\n"
+"  kernel TEXT,                    -- its uname -r\n"
+"  tool_version TEXT,              -- httpcap version that wrote it\n"
+"  format_version TEXT,            -- .htc format 'major.minor'\n"
+"  capture_id TEXT,                -- 32 hex digits, random per capture\n"
+"  start_ns INTEGER,               -- capture start\n"
+"  end_ns INTEGER,                 -- capture end (trailer), else last record seen\n"
+"  realtime_offset_ns INTEGER,     -- wall clock minus the capture's monotonic clock\n"
+"  snaplen INTEGER,                -- payload bytes kept per event\n"
+"  redacted INTEGER,               -- 1: secret headers were redacted\n"
+"  options TEXT,                   -- capture options, 'key=value' lines\n"
+"  records INTEGER,                -- records read (all types)\n"
+"  events INTEGER,                 -- of which events (data and connection)\n"
+"  frames_ok INTEGER,              -- frames read\n"
+"  frames_bad INTEGER,             -- corrupt frames skipped\n"
+"  records_skipped INTEGER,        -- unknown or malformed records skipped\n"
+"  truncated INTEGER,              -- 1: the file ends inside a frame\n"
+"  stop_offset INTEGER,            -- where reading stopped\n"
+"  has_trailer INTEGER,            -- 1: clean end with the trailer frame\n"
+"  lost_total INTEGER,             -- events the capture could not deliver\n"
+"  lost_ringbuf_full INTEGER,      -- ... kernel ring buffer full\n"
+"  lost_map_full INTEGER,          -- ... no room for per-socket/thread state\n"
+"  lost_payload_read INTEGER,      -- ... payload unreadable from user memory\n"
+"  lost_no_entry INTEGER,          -- ... syscall exit without its entry\n"
+"  lost_user INTEGER,              -- ... dropped in user space\n"
+"  lost_other INTEGER              -- ... reasons this version does not know\n"
+");\n"
+"CREATE TABLE losses (\n"
+"  file_idx INTEGER,               -- files.file_idx\n"
+"  reason INTEGER,                 -- reason number in the file\n"
+"  name TEXT,                      -- ringbuf_full, map_full, ...\n"
+"  count INTEGER                   -- events lost for that reason (non-zero only)\n"
+");\n"
+"CREATE TABLE processes (\n"
+"  file_idx INTEGER,               -- files.file_idx\n"
+"  host TEXT,                      -- files.hostname\n"
+"  pid INTEGER,                    -- process id (tgid) on that host\n"
+"  ppid INTEGER,                   -- parent process id\n"
+"  uid INTEGER,\n"
+"  gid INTEGER,\n"
+"  comm TEXT,                      -- kernel task name (15 bytes at most)\n"
+"  exe TEXT,                       -- /proc/PID/exe target\n"
+"  cmdline TEXT,                   -- argv joined by spaces\n"
+"  cgroup TEXT,                    -- cgroup path\n"
+"  container TEXT,                 -- container id, or empty\n"
+"  seen_ns INTEGER,                -- when the metadata was read\n"
+"  PRIMARY KEY (file_idx, pid)\n"
+");\n"
+"CREATE TABLE connections (\n"
+"  conn INTEGER PRIMARY KEY,       -- engine connection id, unique across files\n"
+"  file_idx INTEGER,               -- files.file_idx\n"
+"  conn_id INTEGER,                -- the capture's connection id (events.conn_id)\n"
+"  host TEXT,                      -- files.hostname\n"
+"  pid INTEGER,                    -- process of the accept/connect (or first event)\n"
+"  tid INTEGER,\n"
+"  comm TEXT,\n"
+"  role TEXT,                      -- server (accepted), client (connected), unknown\n"
+"  local_ip TEXT,\n"
+"  local_port INTEGER,\n"
+"  remote_ip TEXT,\n"
+"  remote_port INTEGER,\n"
+"  protocol TEXT,                  -- http, redis, postgres, tls, unknown\n"
+"  connect_result INTEGER,         -- 0 or -errno of connect()\n"
+"  open_ns INTEGER,                -- accept/connect, or first event\n"
+"  close_ns INTEGER,               -- close; NULL if open at the end\n"
+"  connect_ms REAL,                -- duration of the connect syscall\n"
+"  bytes_in INTEGER,               -- bytes read (syscall return values)\n"
+"  bytes_out INTEGER,              -- bytes written\n"
+"  request_id INTEGER,             -- inbound request being served when opened\n"
+"  preexisting INTEGER,            -- 1: opened before the capture\n"
+"  reset INTEGER,                  -- 1: reset or closed mid-message\n"
+"  flags INTEGER                   -- engine flags (HTC_ENGF_*)\n"
+");\n"
+"CREATE TABLE events (\n"
+"  event_id INTEGER PRIMARY KEY,   -- load order (time order across files)\n"
+"  file_idx INTEGER,               -- files.file_idx\n"
+"  ts_ns INTEGER,                  -- syscall exit\n"
+"  dur_ns INTEGER,                 -- syscall entry to exit\n"
+"  pid INTEGER,\n"
+"  tid INTEGER,\n"
+"  comm TEXT,\n"
+"  type TEXT,                      -- accept, read, connect, write, close\n"
+"  syscall TEXT,                   -- read, recvfrom, writev, sendfile, ...\n"
+"  fd INTEGER,\n"
+"  conn_id INTEGER,                -- capture connection id; connections.(file_idx, conn_id)\n"
+"  ret INTEGER,                    -- syscall return value\n"
+"  bytes INTEGER,                  -- read/write: bytes moved; NULL otherwise\n"
+"  stream_off INTEGER,             -- read/write: bytes before this one in this direction\n"
+"  captured_len INTEGER,           -- payload bytes the capture kept (<= bytes)\n"
+"  flags INTEGER,                  -- 1 redacted, 2 preexisting socket, 4 partial payload\n"
+"  request_id INTEGER,             -- inbound request the event belongs to, or NULL\n"
+"  payload BLOB                    -- captured bytes (capped by --payload-cap)\n"
+");\n"
+"CREATE TABLE requests (\n"
+"  request_id INTEGER PRIMARY KEY, -- stable: 1001 + file_idx * 1e9 + n\n"
+"  parent_request_id INTEGER,      -- request (other process/host) whose call made this one\n"
+"  parent_call_id INTEGER,         -- calls.call_id of that call\n"
+"  file_idx INTEGER,\n"
+"  host TEXT,                      -- files.hostname\n"
+"  conn INTEGER,                   -- connections.conn\n"
+"  seq INTEGER,                    -- 0-based exchange number on the connection\n"
+"  pid INTEGER,                    -- serving process\n"
+"  tid INTEGER,                    -- serving thread\n"
+"  comm TEXT,\n"
+"  client_ip TEXT,\n"
+"  client_port INTEGER,\n"
+"  server_ip TEXT,\n"
+"  server_port INTEGER,\n"
+"  method TEXT,\n"
+"  path TEXT,                      -- as sent, query included\n"
+"  version TEXT,                   -- HTTP/1.1, ...\n"
+"  host_header TEXT,               -- Host header, empty if absent\n"
+"  endpoint TEXT,                  -- method and normalised path: 'GET /users/:id'\n"
+"  status INTEGER,                 -- response status, NULL if none\n"
+"  start_ns INTEGER,               -- first request byte read\n"
+"  end_ns INTEGER,                 -- last response byte written, NULL if unanswered\n"
+"  duration_ms REAL,               -- end - start, NULL if unanswered\n"
+"  req_bytes INTEGER,              -- request on the wire: head + body\n"
+"  resp_bytes INTEGER,             -- response on the wire\n"
+"  ncalls INTEGER,                 -- downstream calls made while serving it\n"
+"  error INTEGER,                  -- 1: status >= 400\n"
+"  unanswered INTEGER,             -- 1: no response before close / end of capture\n"
+"  reset INTEGER,                  -- 1: connection reset or closed mid-message\n"
+"  gap INTEGER,                    -- 1: bytes counted but not captured\n"
+"  ambiguous INTEGER,              -- 1: other requests were active on the thread\n"
+"  body_partial INTEGER,           -- 1: request body not fully captured\n"
+"  flags INTEGER,                  -- engine flags (HTC_ENGF_*)\n"
+"  resp_body_len INTEGER,          -- decoded response body length\n"
+"  resp_body_hash TEXT,            -- FNV-1a 64 of it (hex), NULL if not fully captured\n"
+"  head BLOB,                      -- request start line and headers as captured\n"
+"  body BLOB                       -- request body as captured\n"
+");\n"
+"CREATE TABLE calls (\n"
+"  call_id INTEGER PRIMARY KEY,    -- engine call id\n"
+"  request_id INTEGER,             -- inbound request that made it, NULL if none\n"
+"  child_request_id INTEGER,       -- the request it became in a traced server\n"
+"  file_idx INTEGER,\n"
+"  host TEXT,\n"
+"  conn INTEGER,                   -- connections.conn\n"
+"  seq INTEGER,                    -- 0-based exchange number on the connection\n"
+"  pid INTEGER,\n"
+"  tid INTEGER,\n"
+"  comm TEXT,\n"
+"  protocol TEXT,                  -- http, redis, postgres, tls, unknown\n"
+"  local_ip TEXT,\n"
+"  local_port INTEGER,\n"
+"  remote_ip TEXT,\n"
+"  remote_port INTEGER,\n"
+"  summary TEXT,                   -- 'GET /x', 'SET user:1', 'SELECT ...', first bytes\n"
+"  name TEXT,                      -- kind: 'GET /x/:id' (http), 'SET' (redis), 'SELECT'\n"
+"  status INTEGER,                 -- HTTP status, NULL otherwise\n"
+"  start_ns INTEGER,               -- first byte written\n"
+"  end_ns INTEGER,                 -- last answer byte read, NULL if none\n"
+"  duration_ms REAL,\n"
+"  bytes_out INTEGER,\n"
+"  bytes_in INTEGER,\n"
+"  ambiguous INTEGER,              -- 1: request_id is one of several active requests\n"
+"  error INTEGER,                  -- 1: status >= 400 or an error reply\n"
+"  unanswered INTEGER,             -- 1: no answer\n"
+"  reset INTEGER,\n"
+"  flags INTEGER                   -- engine flags (HTC_ENGF_*)\n"
+");\n"
+"CREATE TABLE links (\n"
+"  call_id INTEGER,                -- client call ...\n"
+"  child_request_id INTEGER,       -- ... became this server request\n"
+"  parent_request_id INTEGER       -- request that made the call, NULL if none\n"
+");\n";
+
+/* Built after the load (bulk loads are faster without them). */
+static const char db_schema_indexes[] =
+"CREATE INDEX events_request ON events (request_id);\n"
+"CREATE INDEX events_conn ON events (file_idx, conn_id);\n"
+"CREATE INDEX requests_start ON requests (start_ns);\n"
+"CREATE INDEX requests_endpoint ON requests (endpoint);\n"
+"CREATE INDEX requests_parent ON requests (parent_request_id);\n"
+"CREATE INDEX calls_request ON calls (request_id);\n"
+"CREATE INDEX calls_child ON calls (child_request_id);\n"
+"CREATE INDEX connections_conn_id ON connections (file_idx, conn_id);\n";
+
+static const char db_schema_views[] =
+"-- requests with readable times\n"
+"CREATE VIEW v_requests AS SELECT request_id, parent_request_id, host, pid, comm,\n"
+"  method, path, endpoint, status, " DB_RFC3339("start_ns") " AS start,\n"
+"  duration_ms, ncalls AS calls, req_bytes, resp_bytes, error, unanswered, reset,\n"
+"  start_ns, end_ns\n"
+"  FROM requests;\n"
+"-- per endpoint: count, errors, mean latency (percentiles: httpanalyze latency)\n"
+"CREATE VIEW v_endpoints AS SELECT endpoint, count(*) AS requests,\n"
+"  sum(error) AS errors, sum(unanswered) AS unanswered,\n"
+"  round(1.0 * sum(error OR unanswered) / count(*), 4) AS error_rate,\n"
+"  round(avg(duration_ms), 3) AS avg_ms, min(duration_ms) AS min_ms,\n"
+"  max(duration_ms) AS max_ms\n"
+"  FROM requests GROUP BY endpoint;\n"
+"-- downstream calls with their caller endpoint and readable times\n"
+"CREATE VIEW v_calls AS SELECT c.call_id, c.request_id,\n"
+"  coalesce(r.endpoint, '(none)') AS caller, c.protocol,\n"
+"  c.remote_ip || ':' || c.remote_port AS downstream, c.name, c.summary, c.status,\n"
+"  " "strftime('%Y-%m-%dT%H:%M:%S', c.start_ns / 1000000000, 'unixepoch') || "
+"printf('.%09dZ', c.start_ns % 1000000000)" " AS start,\n"
+"  c.duration_ms, c.child_request_id, c.error, c.unanswered, c.host, c.pid, c.comm\n"
+"  FROM calls c LEFT JOIN requests r ON r.request_id = c.request_id;\n"
+"-- caller endpoint -> downstream dependency, counted\n"
+"CREATE VIEW v_deps AS SELECT caller, protocol, downstream, name,\n"
+"  count(*) AS calls, sum(error) AS errors, round(avg(duration_ms), 3) AS avg_ms\n"
+"  FROM v_calls GROUP BY caller, protocol, downstream, name;\n"
+"-- failed requests and why\n"
+"CREATE VIEW v_errors AS SELECT request_id, host, pid, comm, method, path, status,\n"
+"  " DB_RFC3339("start_ns") " AS start, duration_ms,\n"
+"  CASE WHEN unanswered THEN 'unanswered' WHEN reset THEN 'reset'\n"
+"       WHEN status >= 500 THEN '5xx' WHEN status >= 400 THEN '4xx' ELSE 'error' END AS reason\n"
+"  FROM requests WHERE error OR unanswered OR reset;\n"
+"-- one service's request -> the requests it caused in other services\n"
+"CREATE VIEW v_links AS SELECT p.request_id AS parent_request_id, p.host AS parent_host,\n"
+"  p.endpoint AS parent_endpoint, c.parent_call_id AS call_id, c.request_id AS child_request_id,\n"
+"  c.host AS child_host, c.endpoint AS child_endpoint, c.duration_ms AS child_ms\n"
+"  FROM requests c JOIN requests p ON p.request_id = c.parent_request_id;\n";
+
+
+const char *db_schema_text(void)
+{
+	static char *text;
+
+	/* built once: tables, indexes and views in the order they are made */
+	if (!text) {
+		size_t n = sizeof(db_schema_tables) + sizeof(db_schema_views) +
+			   sizeof(db_schema_indexes) + 256;
+
+		text = malloc(n);
+		if (!text)
+			return db_schema_tables;
+		snprintf(text, n,
+			 "-- httpanalyze schema version %d\n"
+			 "-- *_ns: wall-clock ns since the Unix epoch (UTC); *_ms: milliseconds\n"
+			 "%s\n-- indexes, built after the load\n%s\n-- views\n%s",
+			 DB_SCHEMA_VERSION, db_schema_tables, db_schema_indexes,
+			 db_schema_views);
+	}
+	return text;
+}
+
+/* ---- SQL functions ---- */
+
+static void fn_rfc3339(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	char buf[64];
+
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	out_rfc3339(buf, sizeof(buf), sqlite3_value_int64(argv[0]));
+	sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+}
+
+struct pct_state {
+	double *v;
+	size_t n, cap;
+	double p;
+	int oom;
+};
+
+static void pct_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct pct_state *s = sqlite3_aggregate_context(ctx, sizeof(*s));
+
+	if (!s)
+		return;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL || s->oom)
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		double *nv = realloc(s->v, cap * sizeof(*nv));
+
+		if (!nv) {
+			s->oom = 1;
+			return;
+		}
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->v[s->n++] = sqlite3_value_double(argv[0]);
+	s->p = sqlite3_value_double(argv[1]);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Nearest-rank percentile: the smallest value such that at least p% of the
+ * values are <= it, i.e. sorted[ceil(p/100 * n) - 1].  Always one of the
+ * observed values (no interpolation), so p99 of a latency is a latency a
+ * request really had.
+ */
+static double nearest_rank(double *v, size_t n, double p)
+{
+	double r = ceil(p / 100.0 * (double)n);
+	size_t k = r < 1 ? 1 : (size_t)r;
+
+	if (k > n)
+		k = n;
+	return v[k - 1];
+}
+
+static void pct_final(sqlite3_context *ctx)
+{
+	struct pct_state *s = sqlite3_aggregate_context(ctx, 0);
+
+	if (!s || !s->n) {
+		sqlite3_result_null(ctx);
+		goto cleanup;
+	}
+	if (s->oom) {
+		sqlite3_result_error_nomem(ctx);
+		goto cleanup;
+	}
+	qsort(s->v, s->n, sizeof(*s->v), cmp_double);
+	sqlite3_result_double(ctx, nearest_rank(s->v, s->n, s->p));
+cleanup:
+	if (s)
+		free(s->v);
+}
+
+int db_register_functions(sqlite3 *db)
+{
+	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+
+	if (sqlite3_create_function(db, "rfc3339", 1, flags, NULL, fn_rfc3339, NULL, NULL) ||
+	    sqlite3_create_function(db, "percentile_nr", 2, flags, NULL, NULL, pct_step,
+				    pct_final))
+		return -EIO;
+	return 0;
+}
+
+/* ---- opening ---- */
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "httpanalyze: sqlite: %s\n", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+sqlite3 *db_create(const char *path, int *err)
+{
+	struct stat stb;
+	sqlite3 *db = NULL;
+	char buf[128];
+	int rc;
+
+	if (path && !lstat(path, &stb)) {
+		*err = -EEXIST;
+		return NULL;
+	}
+	rc = sqlite3_open_v2(path ? path : ":memory:", &db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		fprintf(stderr, "httpanalyze: cannot create database '%s': %s\n",
+			path ? path : ":memory:", db ? sqlite3_errmsg(db) : "out of memory");
+		*err = -EIO;
+		goto fail;
+	}
+	/* Bulk load: nothing to recover if we crash (the capture is the
+	 * source of truth), so no journal and no fsync. */
+	if (exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+		     "PRAGMA locking_mode=EXCLUSIVE; PRAGMA temp_store=MEMORY;"
+		     "PRAGMA cache_size=-262144;") ||
+	    exec(db, db_schema_tables) || exec(db, db_schema_views) ||
+	    db_register_functions(db)) {
+		*err = -EIO;
+		goto fail;
+	}
+	snprintf(buf, sizeof(buf),
+		 "INSERT INTO meta VALUES ('schema_version', '%d'), ('tool_version', '%s');",
+		 DB_SCHEMA_VERSION, HTC_TOOL_VERSION);
+	if (exec(db, buf)) {
+		*err = -EIO;
+		goto fail;
+	}
+	return db;
+fail:
+	sqlite3_close(db);
+	if (path && *err != -EEXIST)
+		unlink(path);
+	return NULL;
+}
+
+sqlite3 *db_open_existing(const char *path, int *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc, ok = 0;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK) {
+		fprintf(stderr, "httpanalyze: cannot open database '%s': %s\n", path,
+			db ? sqlite3_errmsg(db) : "out of memory");
+		goto fail;
+	}
+	/* The file may come from someone else: do not let its schema run
+	 * functions with side effects, and refuse writes to the schema. */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+	rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		ok = sqlite3_column_int(st, 0) == DB_SCHEMA_VERSION;
+	if (!ok) {
+		fprintf(stderr, "httpanalyze: '%s' is not an httpanalyze database (schema %d): %s\n",
+			path, DB_SCHEMA_VERSION,
+			rc == SQLITE_OK ? "no or other schema version" : sqlite3_errmsg(db));
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_register_functions(db))
+		goto fail;
+	return db;
+fail:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	*err = -EINVAL;
+	return NULL;
+}
+
+/* ---- helpers ---- */
+
+/* Is this path segment an identifier (number, hex id, UUID)? */
+static int id_segment(const char *s, size_t n)
+{
+	size_t digits = 0, hex = 0;
+
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c >= '0' && c <= '9')
+			digits++;
+		else if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '-')
+			hex++;
+		else
+			return 0;
+	}
+	if (digits == n)
+		return 1;
+	return n >= 8 && digits > 0;
+}
+
+char *db_endpoint(char *dst, size_t cap, const char *method, const char *path)
+{
+	size_t o, n = strcspn(path ? path : "", "?#");
+
+	o = (size_t)snprintf(dst, cap, "%s ", method && *method ? method : "?");
+	for (size_t i = 0; i < n && o + 1 < cap;) {
+		size_t seg = i;
+
+		while (seg < n && path[seg] != '/')
+			seg++;
+		if (id_segment(path + i, seg - i)) {
+			o += (size_t)snprintf(dst + o, cap - o, ":id");
+		} else {
+			size_t k = seg - i;
+
+			if (k > cap - o - 1)
+				k = cap - o - 1;
+			memcpy(dst + o, path + i, k);
+			o += k;
+		}
+		if (o >= cap)
+			o = cap - 1;
+		if (seg < n && o + 1 < cap)
+			dst[o++] = '/';
+		i = seg + 1;
+	}
+	dst[o < cap ? o : cap - 1] = '\0';
+	return dst;
+}
+
+/* What a call is, for grouping: HTTP endpoint, or the command name. */
+static void call_name(char *dst, size_t cap, unsigned proto, const char *summary)
+{
+	size_t n = 0;
+
+	if (!summary)
+		summary = "";
+	if (proto == HTC_PROTO_HTTP) {
+		char method[32];
+		size_t m = strcspn(summary, " ");
+
+		if (m >= sizeof(method))
+			m = sizeof(method) - 1;
+		memcpy(method, summary, m);
+		method[m] = '\0';
+		db_endpoint(dst, cap, method, summary[m] ? summary + m + 1 : "");
+		return;
+	}
+	if (proto == HTC_PROTO_REDIS || proto == HTC_PROTO_POSTGRES) {
+		while (summary[n] && summary[n] != ' ' && n + 1 < cap && n < 32) {
+			char c = summary[n];
+
+			dst[n++] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+		}
+		dst[n] = '\0';
+		if (n)
+			return;
+	}
+	snprintf(dst, cap, "%s", htc_proto_name(proto));
+}
+
+static void fmt_ip(char *buf, size_t cap, unsigned family, const uint8_t *addr)
+{
+	if (family == HTC_AF_INET)
+		inet_ntop(AF_INET, addr, buf, (socklen_t)cap);
+	else if (family == HTC_AF_INET6)
+		inet_ntop(AF_INET6, addr, buf, (socklen_t)cap);
+	else
+		snprintf(buf, cap, "?");
+}
+
+static const char *role_name(unsigned role)
+{
+	return role == HTC_ROLE_SERVER ? "server" : role == HTC_ROLE_CLIENT ? "client" : "unknown";
+}
+
+/* ---- loader ---- */
+
+struct lfile {
+	const char *path;
+	char host[HTC_HOSTNAME_LEN];
+	int64_t offset;			/* realtime offset */
+	uint64_t last_ts;		/* wall clock of the last record */
+	uint64_t lost[HTC_LOSS_SLOTS];	/* summed HTC_REC_LOSS, for truncated files */
+	uint64_t warned;
+};
+
+struct loader {
+	sqlite3 *db;
+	const struct db_load_opts *opts;
+	struct lfile *files;
+	size_t nfiles;
+	sqlite3_stmt *ev, *req, *call, *conn, *proc, *link;
+	int err;		/* first SQLite error in a callback */
+	struct db_load_stats st;
+	const char *warn_file;	/* for warnings when only one file is open */
+};
+
+static void sql_fail(struct loader *l, const char *what)
+{
+	if (!l->err) {
+		fprintf(stderr, "httpanalyze: sqlite: inserting %s: %s\n", what,
+			sqlite3_errmsg(l->db));
+		l->err = -EIO;
+	}
+}
+
+static void step(struct loader *l, sqlite3_stmt *st, const char *what)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		sql_fail(l, what);
+	sqlite3_reset(st);
+}
+
+static void bind_ns(sqlite3_stmt *st, int i, uint64_t ns)
+{
+	if (ns)
+		sqlite3_bind_int64(st, i, (sqlite3_int64)ns);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_ms(sqlite3_stmt *st, int i, uint64_t start, uint64_t end)
+{
+	if (end && start && end >= start)
+		sqlite3_bind_double(st, i, (double)(end - start) / 1e6);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_str(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static const char *host_of(struct loader *l, uint32_t file_idx)
+{
+	return file_idx < l->nfiles ? l->files[file_idx].host : "?";
+}
+
+static void on_conn(void *ctx, const struct htc_eng_conn *c)
+{
+	struct loader *l = ctx;
+	sqlite3_stmt *st = l->conn;
+	char lip[64], rip[64];
+	int i = 1;
+
+	fmt_ip(lip, sizeof(lip), c->ep.family, c->ep.laddr);
+	fmt_ip(rip, sizeof(rip), c->ep.family, c->ep.raddr);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)c->id);
+	sqlite3_bind_int64(st, i++, c->file_idx);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)c->conn_id);
+	bind_str(st, i++, host_of(l, c->file_idx));
+	sqlite3_bind_int64(st, i++, c->pid);
+	sqlite3_bind_int64(st, i++, c->tid);
+	sqlite3_bind_text(st, i++, c->comm, (int)strnlen(c->comm, HTC_COMM_LEN), SQLITE_STATIC);
+	bind_str(st, i++, role_name(c->ep.role));
+	sqlite3_bind_text(st, i++, lip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i++, c->ep.lport);
+	sqlite3_bind_text(st, i++, rip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i++, c->ep.rport);
+	bind_str(st, i++, htc_proto_name(c->proto));
+	sqlite3_bind_int64(st, i++, c->connect_result);
+	bind_ns(st, i++, c->open_ns);
+	bind_ns(st, i++, c->close_ns);
+	if (c->connect_ns)
+		sqlite3_bind_double(st, i++, (double)c->connect_ns / 1e6);
+	else
+		sqlite3_bind_null(st, i++);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)c->bytes_in);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)c->bytes_out);
+	bind_ns(st, i++, c->request_id);
+	sqlite3_bind_int(st, i++, !!(c->flags & HTC_ENGF_PREEXISTING));
+	sqlite3_bind_int(st, i++, !!(c->flags & HTC_ENGF_RESET));
+	sqlite3_bind_int64(st, i++, c->flags);
+	step(l, st, "connection");
+	l->st.conns++;
+}
+
+static void on_request(void *ctx, const struct htc_eng_request *r)
+{
+	struct loader *l = ctx;
+	sqlite3_stmt *st = l->req;
+	char cip[64], sip[64], ep[512], hash[24];
+	int i = 1;
+
+	fmt_ip(sip, sizeof(sip), r->ep.family, r->ep.laddr);
+	fmt_ip(cip, sizeof(cip), r->ep.family, r->ep.raddr);
+	db_endpoint(ep, sizeof(ep), r->method, r->path);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)r->id);
+	sqlite3_bind_int64(st, i++, r->file_idx);
+	bind_str(st, i++, host_of(l, r->file_idx));
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)r->conn);
+	sqlite3_bind_int64(st, i++, r->seq);
+	sqlite3_bind_int64(st, i++, r->pid);
+	sqlite3_bind_int64(st, i++, r->tid);
+	sqlite3_bind_text(st, i++, r->comm, (int)strnlen(r->comm, HTC_COMM_LEN), SQLITE_STATIC);
+	sqlite3_bind_text(st, i++, cip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i++, r->ep.rport);
+	sqlite3_bind_text(st, i++, sip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i++, r->ep.lport);
+	bind_str(st, i++, r->method);
+	bind_str(st, i++, r->path);
+	bind_str(st, i++, r->version);
+	bind_str(st, i++, r->host ? r->host : "");
+	sqlite3_bind_text(st, i++, ep, -1, SQLITE_STATIC);
+	if (r->status)
+		sqlite3_bind_int(st, i++, r->status);
+	else
+		sqlite3_bind_null(st, i++);
+	bind_ns(st, i++, r->start_ns);
+	bind_ns(st, i++, r->end_ns);
+	bind_ms(st, i++, r->start_ns, r->end_ns);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)r->req_bytes);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)r->resp_bytes);
+	sqlite3_bind_int64(st, i++, r->ncalls);
+	sqlite3_bind_int(st, i++, !!(r->flags & HTC_ENGF_ERROR));
+	sqlite3_bind_int(st, i++, !!(r->flags & HTC_ENGF_UNANSWERED));
+	sqlite3_bind_int(st, i++, !!(r->flags & HTC_ENGF_RESET));
+	sqlite3_bind_int(st, i++, !!(r->flags & HTC_ENGF_GAP));
+	sqlite3_bind_int(st, i++, !!(r->flags & HTC_ENGF_AMBIGUOUS));
+	sqlite3_bind_int(st, i++, !!(r->flags & HTC_ENGF_BODY_PARTIAL));
+	sqlite3_bind_int64(st, i++, r->flags);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)r->resp_body_len);
+	if (r->status && !(r->flags & HTC_ENGF_RESP_BODY_PARTIAL)) {
+		snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)r->resp_body_hash);
+		sqlite3_bind_text(st, i++, hash, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(st, i++);
+	}
+	sqlite3_bind_blob(st, i++, r->head ? (const void *)r->head : "", (int)r->head_len,
+			  SQLITE_STATIC);
+	if (r->body_len)
+		sqlite3_bind_blob(st, i++, r->body, (int)r->body_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i++);
+	step(l, st, "request");
+	l->st.requests++;
+}
+
+static void on_call(void *ctx, const struct htc_eng_call *c)
+{
+	struct loader *l = ctx;
+	sqlite3_stmt *st = l->call;
+	char lip[64], rip[64], name[256];
+	int i = 1;
+
+	fmt_ip(lip, sizeof(lip), c->ep.family, c->ep.laddr);
+	fmt_ip(rip, sizeof(rip), c->ep.family, c->ep.raddr);
+	call_name(name, sizeof(name), c->proto, c->summary);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)c->id);
+	bind_ns(st, i++, c->request_id);
+	sqlite3_bind_int64(st, i++, c->file_idx);
+	bind_str(st, i++, host_of(l, c->file_idx));
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)c->conn);
+	sqlite3_bind_int64(st, i++, c->seq);
+	sqlite3_bind_int64(st, i++, c->pid);
+	sqlite3_bind_int64(st, i++, c->tid);
+	sqlite3_bind_text(st, i++, c->comm, (int)strnlen(c->comm, HTC_COMM_LEN), SQLITE_STATIC);
+	bind_str(st, i++, htc_proto_name(c->proto));
+	sqlite3_bind_text(st, i++, lip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i++, c->ep.lport);
+	sqlite3_bind_text(st, i++, rip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i++, c->ep.rport);
+	bind_str(st, i++, c->summary ? c->summary : "");
+	sqlite3_bind_text(st, i++, name, -1, SQLITE_STATIC);
+	if (c->status)
+		sqlite3_bind_int(st, i++, c->status);
+	else
+		sqlite3_bind_null(st, i++);
+	bind_ns(st, i++, c->start_ns);
+	bind_ns(st, i++, c->end_ns);
+	bind_ms(st, i++, c->start_ns, c->end_ns);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)c->bytes_out);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)c->bytes_in);
+	sqlite3_bind_int(st, i++, !!(c->flags & HTC_ENGF_AMBIGUOUS));
+	sqlite3_bind_int(st, i++, !!(c->flags & HTC_ENGF_ERROR));
+	sqlite3_bind_int(st, i++, !!(c->flags & HTC_ENGF_UNANSWERED));
+	sqlite3_bind_int(st, i++, !!(c->flags & HTC_ENGF_RESET));
+	sqlite3_bind_int64(st, i++, c->flags);
+	step(l, st, "call");
+	l->st.calls++;
+}
+
+static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t parent_id)
+{
+	struct loader *l = ctx;
+	sqlite3_stmt *st = l->link;
+
+	/* Applied to calls and requests after the load: either side may not
+	 * have been reported yet. */
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)call_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)child_id);
+	bind_ns(st, 3, parent_id);
+	step(l, st, "link");
+	l->st.links++;
+}
+
+static void insert_event(struct loader *l, uint32_t fidx, const struct htc_event *ev,
+			 uint64_t request_id)
+{
+	sqlite3_stmt *st = l->ev;
+	int data = ev->type == HTC_EV_READ || ev->type == HTC_EV_WRITE;
+	uint32_t plen = ev->cap_len;
+	int i = 1;
+
+	if (plen > l->opts->payload_cap)
+		plen = l->opts->payload_cap;
+	sqlite3_bind_int64(st, i++, fidx);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)(ev->ts_ns + (uint64_t)l->files[fidx].offset));
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)ev->dur_ns);
+	sqlite3_bind_int64(st, i++, ev->pid);
+	sqlite3_bind_int64(st, i++, ev->tid);
+	sqlite3_bind_text(st, i++, ev->comm, (int)strnlen(ev->comm, HTC_COMM_LEN), SQLITE_STATIC);
+	sqlite3_bind_text(st, i++, htc_event_type_name(ev->type), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, i++, htc_syscall_name(ev->syscall), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i++, ev->fd);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)ev->conn_id);
+	sqlite3_bind_int64(st, i++, ev->ret);
+	if (data) {
+		sqlite3_bind_int64(st, i++, ev->ret);
+		sqlite3_bind_int64(st, i++, (sqlite3_int64)ev->stream_off);
+	} else {
+		sqlite3_bind_null(st, i++);
+		sqlite3_bind_null(st, i++);
+	}
+	sqlite3_bind_int64(st, i++, ev->cap_len);
+	sqlite3_bind_int64(st, i++, ev->flags);
+	bind_ns(st, i++, request_id);
+	if (plen && ev->payload)
+		sqlite3_bind_blob(st, i++, ev->payload, (int)plen, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i++);
+	step(l, st, "event");
+	l->st.events++;
+}
+
+static void insert_proc(struct loader *l, uint32_t fidx, const struct htc_proc *p)
+{
+	sqlite3_stmt *st = l->proc;
+	char cmd[4096];
+	size_t n = p->cmdline_len < sizeof(cmd) - 1 ? p->cmdline_len : sizeof(cmd) - 1;
+	int i = 1;
+
+	/* argv is NUL-separated; spaces read better and survive TEXT */
+	memcpy(cmd, p->cmdline ? p->cmdline : "", n);
+	while (n && cmd[n - 1] == '\0')
+		n--;
+	for (size_t k = 0; k < n; k++)
+		if (cmd[k] == '\0')
+			cmd[k] = ' ';
+	sqlite3_bind_int64(st, i++, fidx);
+	bind_str(st, i++, host_of(l, fidx));
+	sqlite3_bind_int64(st, i++, p->pid);
+	sqlite3_bind_int64(st, i++, p->ppid);
+	sqlite3_bind_int64(st, i++, p->uid);
+	sqlite3_bind_int64(st, i++, p->gid);
+	sqlite3_bind_text(st, i++, p->comm, (int)strnlen(p->comm, HTC_COMM_LEN), SQLITE_STATIC);
+	sqlite3_bind_text(st, i++, p->exe ? p->exe : "", (int)p->exe_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, i++, cmd, (int)n, SQLITE_STATIC);
+	sqlite3_bind_text(st, i++, p->cgroup ? p->cgroup : "", (int)p->cgroup_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, i++, p->container ? p->container : "", (int)p->container_len,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)(p->ts_ns + (uint64_t)l->files[fidx].offset));
+	step(l, st, "process");
+	l->st.procs++;
+}
+
+static void on_warn(void *ctx, int err, uint64_t offset, const char *msg)
+{
+	struct loader *l = ctx;
+
+	l->st.warnings++;
+	/* with several files we cannot tell which one it was: none gets the
+	 * fallback message of insert_file */
+	for (size_t k = 0; k < l->nfiles; k++)
+		l->files[k].warned = 1;
+	if (l->opts->quiet)
+		return;
+	if (l->warn_file)
+		fprintf(stderr, "httpanalyze: warning: '%s': %s\n", l->warn_file, msg);
+	else
+		fprintf(stderr, "httpanalyze: warning: %s\n", msg);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress(struct loader *l, struct htc_source *s, int done)
+{
+	uint64_t cur = 0, total = 0;
+	int width = 40, fill;
+	double frac;
+
+	htc_source_progress(s, &cur, &total);
+	frac = done ? 1.0 : total ? (double)cur / (double)total : 0;
+	if (frac > 1)
+		frac = 1;
+	fill = (int)(frac * width);
+	fprintf(stderr, "\rloading [%.*s%*s] %3d%%  %llu events", fill,
+		"########################################", width - fill, "",
+		(int)(frac * 100), (unsigned long long)l->st.events);
+	if (done)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
+static const char sql_ins_event[] =
+	"INSERT INTO events (file_idx, ts_ns, dur_ns, pid, tid, comm, type, syscall, fd,"
+	" conn_id, ret, bytes, stream_off, captured_len, flags, request_id, payload)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char sql_ins_req[] =
+	"INSERT INTO requests (request_id, file_idx, host, conn, seq, pid, tid, comm,"
+	" client_ip, client_port, server_ip, server_port, method, path, version,"
+	" host_header, endpoint, status, start_ns, end_ns, duration_ms, req_bytes,"
+	" resp_bytes, ncalls, error, unanswered, reset, gap, ambiguous, body_partial,"
+	" flags, resp_body_len, resp_body_hash, head, body)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char sql_ins_call[] =
+	"INSERT INTO calls (call_id, request_id, file_idx, host, conn, seq, pid, tid, comm,"
+	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
+	" start_ns, end_ns, duration_ms, bytes_out, bytes_in, ambiguous, error, unanswered,"
+	" reset, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char sql_ins_conn[] =
+	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
+	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
+	" close_ns, connect_ms, bytes_in, bytes_out, request_id, preexisting, reset, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char sql_ins_proc[] =
+	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
+	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char sql_ins_link[] =
+	"INSERT INTO links (call_id, child_request_id, parent_request_id) VALUES (?,?,?)";
+
+static const char sql_apply_links[] =
+	"CREATE INDEX links_call ON links (call_id);\n"
+	"CREATE INDEX links_child ON links (child_request_id);\n"
+	"UPDATE calls SET child_request_id = l.child_request_id"
+	"  FROM links l WHERE calls.call_id = l.call_id;\n"
+	"UPDATE requests SET parent_request_id = l.parent_request_id,"
+	"  parent_call_id = l.call_id"
+	"  FROM links l WHERE requests.request_id = l.child_request_id;\n";
+
+static int prepare(struct loader *l, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
+	    SQLITE_OK) {
+		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(l->db));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Open each file alone first, so an error names the file it is about. */
+static int check_file(const char *path)
+{
+	struct htc_reader *r;
+	int err = 0;
+
+	r = htc_reader_open(path, &err);
+	if (!r) {
+		if (err == HTC_ERR_MAGIC)
+			fprintf(stderr, "httpanalyze: '%s': not an .htc capture file\n", path);
+		else
+			fprintf(stderr, "httpanalyze: cannot open '%s': %s\n", path,
+				htc_strerror(err));
+		return err ? err : -EINVAL;
+	}
+	htc_reader_close(r);
+	return 0;
+}
+
+static int insert_file(struct loader *l, struct htc_source *s, size_t k)
+{
+	struct htc_reader *r = htc_source_reader(s, k);
+	const struct htc_header *h = htc_reader_header(r);
+	const struct htc_trailer *t = htc_reader_trailer(r);
+	struct htc_reader_stats rs;
+	struct lfile *f = &l->files[k];
+	sqlite3_stmt *st = NULL, *ls = NULL;
+	char cid[40], ver[32];
+	uint64_t lost[HTC_LOSS_SLOTS], total = 0, other = 0;
+	int i = 1, err = 0;
+
+	htc_reader_stats(r, &rs);
+	for (int j = 0; j < 16; j++)
+		snprintf(cid + 2 * j, 3, "%02x", h->capture_id[j]);
+	snprintf(ver, sizeof(ver), "%u.%u", h->version_major, h->version_minor);
+	for (int j = 0; j < HTC_LOSS_SLOTS; j++) {
+		lost[j] = t ? t->lost[j] : f->lost[j];
+		total += lost[j];
+		if (j >= HTC_LOSS__COUNT)
+			other += lost[j];
+	}
+	if ((err = prepare(l, "INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+			   "?,?,?,?,?,?,?,?,?,?)", &st)) ||
+	    (err = prepare(l, "INSERT INTO losses VALUES (?,?,?,?)", &ls)))
+		goto cleanup;
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)k);
+	bind_str(st, i++, f->path);
+	bind_str(st, i++, h->hostname);
+	bind_str(st, i++, h->kernel);
+	bind_str(st, i++, h->tool_version);
+	bind_str(st, i++, ver);
+	bind_str(st, i++, cid);
+	bind_ns(st, i++, h->start_ns ? h->start_ns + (uint64_t)h->realtime_offset_ns : 0);
+	bind_ns(st, i++, t && t->end_ns ? t->end_ns + (uint64_t)h->realtime_offset_ns : f->last_ts);
+	sqlite3_bind_int64(st, i++, h->realtime_offset_ns);
+	sqlite3_bind_int64(st, i++, h->snaplen);
+	sqlite3_bind_int(st, i++, !!(h->flags & HTC_OPT_REDACT));
+	bind_str(st, i++, h->options);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)rs.records);
+	sqlite3_bind_int64(st, i++, t ? (sqlite3_int64)t->events : -1);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)rs.frames_ok);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)rs.frames_bad);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)rs.records_skipped);
+	sqlite3_bind_int(st, i++, rs.truncated);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)rs.stop_offset);
+	sqlite3_bind_int(st, i++, t != NULL);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)total);
+	for (int j = 0; j < HTC_LOSS__COUNT; j++)
+		sqlite3_bind_int64(st, i++, (sqlite3_int64)lost[j]);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)other);
+	step(l, st, "file");
+	for (int j = 0; j < HTC_LOSS_SLOTS; j++) {
+		if (!lost[j])
+			continue;
+		sqlite3_bind_int64(ls, 1, (sqlite3_int64)k);
+		sqlite3_bind_int(ls, 2, j);
+		bind_str(ls, 3, htc_loss_reason_name((unsigned)j));
+		sqlite3_bind_int64(ls, 4, (sqlite3_int64)lost[j]);
+		step(l, ls, "loss");
+	}
+	/* a problem the reader did not report through the warn callback */
+	if (!f->warned && (rs.truncated || rs.frames_bad) && !l->opts->quiet) {
+		if (rs.truncated)
+			fprintf(stderr, "httpanalyze: warning: '%s': truncated file, stopped at "
+				"offset %llu; loaded the %llu complete frames\n", f->path,
+				(unsigned long long)rs.stop_offset,
+				(unsigned long long)rs.frames_ok);
+		if (rs.frames_bad)
+			fprintf(stderr, "httpanalyze: warning: '%s': %llu corrupt frames skipped\n",
+				f->path, (unsigned long long)rs.frames_bad);
+	}
+	err = l->err;
+cleanup:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ls);
+	return err;
+}
+
+int db_load(sqlite3 *db, const char *const *paths, size_t n,
+	    const struct db_load_opts *opts, struct db_load_stats *stats)
+{
+	struct htc_engine_sink sink = { 0 };
+	struct loader l = { .db = db, .opts = opts };
+	struct htc_engine *e = NULL;
+	struct htc_source *s = NULL;
+	struct htc_record rec;
+	struct htc_eng_annot annot;
+	double t0 = now_s(), last_draw = 0;
+	uint32_t fidx;
+	int err = 0, rc, in_tx = 0;
+
+	l.files = calloc(n ? n : 1, sizeof(*l.files));
+	if (!l.files)
+		return -ENOMEM;
+	l.nfiles = n;
+	for (size_t k = 0; k < n; k++) {
+		l.files[k].path = paths[k];
+		if ((err = check_file(paths[k])))
+			goto cleanup;
+	}
+	if (n == 1)
+		l.warn_file = paths[0];
+	sink.ctx = &l;
+	sink.on_conn = on_conn;
+	sink.on_request = on_request;
+	sink.on_call = on_call;
+	sink.on_link = on_link;
+	e = htc_engine_new(&sink);
+	if (!e) {
+		err = -errno;
+		fprintf(stderr, "httpanalyze: cannot start the engine: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	s = htc_source_open(paths, n, e, on_warn, &l, &err);
+	if (!s) {
+		fprintf(stderr, "httpanalyze: cannot open the capture files: %s\n",
+			htc_strerror(err));
+		goto cleanup;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct htc_header *h = htc_reader_header(htc_source_reader(s, k));
+
+		snprintf(l.files[k].host, sizeof(l.files[k].host), "%s", h->hostname);
+		l.files[k].offset = h->realtime_offset_ns;
+	}
+	if ((err = prepare(&l, sql_ins_event, &l.ev)) || (err = prepare(&l, sql_ins_req, &l.req)) ||
+	    (err = prepare(&l, sql_ins_call, &l.call)) ||
+	    (err = prepare(&l, sql_ins_conn, &l.conn)) ||
+	    (err = prepare(&l, sql_ins_proc, &l.proc)) ||
+	    (err = prepare(&l, sql_ins_link, &l.link)))
+		goto cleanup;
+	if ((err = exec(db, "BEGIN")))
+		goto cleanup;
+	in_tx = 1;
+	while ((rc = htc_source_next(s, &rec, &fidx)) > 0) {
+		struct lfile *f = fidx < n ? &l.files[fidx] : NULL;
+
+		if (!f)
+			continue;
+		l.st.records++;
+		switch (rec.type) {
+		case HTC_REC_DATA:
+		case HTC_REC_CONN:
+			annot.request_id = 0;
+			if ((err = htc_engine_feed(e, fidx, &rec, &annot))) {
+				fprintf(stderr, "httpanalyze: engine: %s\n", strerror(-err));
+				goto cleanup;
+			}
+			insert_event(&l, fidx, &rec.ev, annot.request_id);
+			f->last_ts = rec.ev.ts_ns + (uint64_t)f->offset;
+			break;
+		case HTC_REC_PROC:
+			insert_proc(&l, fidx, &rec.proc);
+			break;
+		case HTC_REC_LOSS:
+			if (rec.loss.reason < HTC_LOSS_SLOTS)
+				f->lost[rec.loss.reason] += rec.loss.count;
+			else
+				f->lost[HTC_LOSS_SLOTS - 1] += rec.loss.count;
+			break;
+		default:
+			break;
+		}
+		if (l.err) {
+			err = l.err;
+			goto cleanup;
+		}
+		if (opts->progress && !(l.st.records & 0xffff)) {
+			double t = now_s();
+
+			if (t - last_draw > 0.1) {
+				progress(&l, s, 0);
+				last_draw = t;
+			}
+		}
+	}
+	if (rc < 0) {
+		err = rc;
+		fprintf(stderr, "httpanalyze: reading the capture files: %s\n", htc_strerror(rc));
+		goto cleanup;
+	}
+	if ((err = htc_engine_finish(e)) || (err = l.err)) {
+		if (!l.err)
+			fprintf(stderr, "httpanalyze: engine: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	for (size_t k = 0; k < n; k++)
+		if ((err = insert_file(&l, s, k)))
+			goto cleanup;
+	if (opts->progress)
+		progress(&l, s, 1);
+	if ((err = exec(db, sql_apply_links)) || (err = exec(db, db_schema_indexes)) ||
+	    (err = exec(db, "COMMIT")))
+		goto cleanup;
+	in_tx = 0;
+	if ((err = exec(db, "ANALYZE")))
+		goto cleanup;
+	l.st.files = n;
+	l.st.seconds = now_s() - t0;
+	if (opts->verbose)
+		fprintf(stderr, "httpanalyze: loaded %llu events, %llu requests, %llu calls, "
+			"%llu connections, %llu links from %zu files in %.3f s (%.0f events/s)\n",
+			(unsigned long long)l.st.events, (unsigned long long)l.st.requests,
+			(unsigned long long)l.st.calls, (unsigned long long)l.st.conns,
+			(unsigned long long)l.st.links, n, l.st.seconds,
+			l.st.seconds > 0 ? (double)l.st.events / l.st.seconds : 0.0);
+	if (stats)
+		*stats = l.st;
+cleanup:
+	if (in_tx)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_finalize(l.ev);
+	sqlite3_finalize(l.req);
+	sqlite3_finalize(l.call);
+	sqlite3_finalize(l.conn);
+	sqlite3_finalize(l.proc);
+	sqlite3_finalize(l.link);
+	htc_source_close(s);
+	htc_engine_free(e);
+	free(l.files);
+	return err;
+}

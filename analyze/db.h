@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * db.h - httpanalyze's SQLite side: the schema (documented column by
+ * column, printed by `httpanalyze schema`), the loader that reads capture
+ * files through the engine into it, and the SQL functions the reports use.
+ */
+#ifndef HTTPANALYZE_DB_H
+#define HTTPANALYZE_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#define DB_SCHEMA_VERSION 1
+
+struct db_load_opts {
+	int progress;		/* draw a bar on stderr (caller checked isatty) */
+	int verbose;		/* print load statistics on stderr */
+	int quiet;		/* no reader warnings on stderr */
+	uint32_t payload_cap;	/* keep at most this many payload bytes per event */
+};
+
+struct db_load_stats {
+	uint64_t files, records, events, procs;
+	uint64_t requests, calls, conns, links;
+	uint64_t warnings;
+	double seconds;
+};
+
+/*
+ * Create a database (path NULL: in memory) with the schema, ready to load.
+ * An existing file at path is refused (-EEXIST): we never overwrite a
+ * user's file.  Returns NULL with *err set; *errmsg (OUT, static or
+ * sqlite-owned until the next call) says why.
+ */
+sqlite3 *db_create(const char *path, int *err);
+/*
+ * Open a database made by an earlier `--db` run, read-only and defensively
+ * (no triggers or views from an untrusted schema calling functions, no
+ * extensions), and check it is ours.  Returns NULL with *err set.
+ */
+sqlite3 *db_open_existing(const char *path, int *err);
+/* Register rfc3339(ns) and percentile_nr(x, p) on db. */
+int db_register_functions(sqlite3 *db);
+
+/*
+ * Load the capture files paths[0..n) into db (made by db_create): one
+ * transaction, prepared statements, indexes after the load.  Prints one
+ * message on stderr for a fatal error (missing file, not an .htc file, ...)
+ * and returns a negative code; reader warnings are printed and the load
+ * goes on.  stats (OUT) may be NULL.
+ */
+int db_load(sqlite3 *db, const char *const *paths, size_t n,
+	    const struct db_load_opts *opts, struct db_load_stats *stats);
+
+/* The schema as documented SQL (tables, columns, views, indexes). */
+const char *db_schema_text(void);
+
+/* "GET /users/:id" from method and path: query and fragment stripped,
+ * numeric and hex-id segments replaced by ":id".  Returns dst. */
+char *db_endpoint(char *dst, size_t cap, const char *method, const char *path);
+
+#endif /* HTTPANALYZE_DB_H */

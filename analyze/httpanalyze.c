@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+/*
+ * httpanalyze.c - the command line: git-style subcommands over capture
+ * files loaded into SQLite (db.c), reports in report.c.
+ *
+ *   httpanalyze [summary] FILE...      httpanalyze requests [filters] FILE...
+ *   httpanalyze show ID FILE...        httpanalyze deps|latency|errors FILE...
+ *   httpanalyze sql "SELECT ..." FILE...   httpanalyze schema
+ *   --db out.sqlite keeps the database; later runs with --db and no FILE
+ *   reuse it (opened read-only).
+ *
+ * Exit status: 0 ok, 1 runtime error (file, SQL, unknown request), 2 usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "htc.h"
+#include "db.h"
+#include "output.h"
+#include "report.h"
+
+enum cmd {
+	CMD_SUMMARY, CMD_REQUESTS, CMD_SHOW, CMD_DEPS, CMD_LATENCY, CMD_ERRORS,
+	CMD_SQL, CMD_SCHEMA, CMD__COUNT
+};
+
+#define C(x) (1u << (x))
+#define C_ALL ((1u << CMD__COUNT) - 1)
+#define C_FILTER (C(CMD_REQUESTS) | C(CMD_ERRORS) | C(CMD_LATENCY))
+
+static const struct {
+	const char *name;
+	const char *args;	/* first positional argument, if any */
+	const char *help;
+} cmds[CMD__COUNT] = {
+	[CMD_SUMMARY] = { "summary", NULL, "time span, hosts, processes, endpoints, dependencies, losses" },
+	[CMD_REQUESTS] = { "requests", NULL, "list inbound requests (filters below)" },
+	[CMD_SHOW] = { "show", "REQUEST_ID", "one request's timeline with its downstream calls" },
+	[CMD_DEPS] = { "deps", NULL, "caller endpoint -> downstream, counts and percentiles" },
+	[CMD_LATENCY] = { "latency", NULL, "percentiles per endpoint and a histogram" },
+	[CMD_ERRORS] = { "errors", NULL, "failed, reset and unanswered requests" },
+	[CMD_SQL] = { "sql", "QUERY", "run SQL over the schema (`httpanalyze schema`)" },
+	[CMD_SCHEMA] = { "schema", NULL, "print the documented database schema" },
+};
+
+enum {
+	OPT_DB = 256, OPT_FORMAT, OPT_METHOD, OPT_PATH, OPT_STATUS, OPT_MIN_DURATION,
+	OPT_PID, OPT_COMM, OPT_HOST, OPT_SINCE, OPT_UNTIL, OPT_SORT, OPT_LIMIT, OPT_DEPTH,
+	OPT_PAYLOAD_CAP,
+};
+
+static const struct option longopts[] = {
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "payload-cap", required_argument, NULL, OPT_PAYLOAD_CAP },
+	{ "method", required_argument, NULL, OPT_METHOD },
+	{ "path", required_argument, NULL, OPT_PATH },
+	{ "status", required_argument, NULL, OPT_STATUS },
+	{ "min-duration", required_argument, NULL, OPT_MIN_DURATION },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "host", required_argument, NULL, OPT_HOST },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "until", required_argument, NULL, OPT_UNTIL },
+	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "depth", required_argument, NULL, OPT_DEPTH },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Which subcommands take which option (0: every one). */
+static unsigned opt_cmds(int opt)
+{
+	switch (opt) {
+	case OPT_METHOD: case OPT_PATH: case OPT_STATUS: case OPT_MIN_DURATION:
+	case OPT_PID: case OPT_COMM: case OPT_HOST: case OPT_SINCE: case OPT_UNTIL:
+		return C_FILTER;
+	case OPT_SORT:
+		return C(CMD_REQUESTS) | C(CMD_ERRORS);
+	case OPT_LIMIT:
+		return C(CMD_REQUESTS) | C(CMD_ERRORS) | C(CMD_DEPS);
+	case OPT_DEPTH:
+		return C(CMD_SHOW);
+	default:
+		return C_ALL;
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: httpanalyze [COMMAND] [OPTIONS] FILE.htc...\n"
+		"       httpanalyze COMMAND --db DB.sqlite [OPTIONS]   (reuse a kept database)\n"
+		"\n"
+		"Load httpcap capture files (several files: several hosts, one analysis)\n"
+		"into SQLite and report on the HTTP requests they hold.\n"
+		"\ncommands (summary is the default):\n");
+	for (int i = 0; i < CMD__COUNT; i++)
+		fprintf(f, "  %-9s %-11s %s\n", cmds[i].name, cmds[i].args ? cmds[i].args : "",
+			cmds[i].help);
+	fprintf(f,
+		"\noptions:\n"
+		"  --format table|json|csv  output format (default table; json: one object per line)\n"
+		"  --db FILE                keep the database in FILE (must not exist); with no\n"
+		"                           capture FILE, open it read-only instead of loading\n"
+		"  --payload-cap N          keep at most N payload bytes per event (default all)\n"
+		"  -v, --verbose            load statistics on stderr (events/s)\n"
+		"  -q, --quiet              no progress bar, no warnings\n"
+		"  -h, --help, -V, --version\n"
+		"filters (requests, errors, latency):\n"
+		"  --method M  --path GLOB  --status 500|5xx|404,5xx  --min-duration 10ms|1s\n"
+		"  --pid N  --comm NAME  --host NAME\n"
+		"  --since/--until 2026-01-02T03:04:05Z | +1.5s (offset from the capture start)\n"
+		"  --sort start|duration|status  --limit N   (requests, errors; --limit: deps)\n"
+		"  --depth N                show: follow child requests N levels (default 8)\n"
+		"\nSee httpanalyze(1).\n");
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("httpanalyze: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'httpanalyze --help'.\n", stderr);
+	return 2;
+}
+
+static int parse_i64(const char *s, int64_t min, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < min)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int find_cmd(const char *s)
+{
+	for (int i = 0; i < CMD__COUNT; i++)
+		if (!strcmp(s, cmds[i].name))
+			return i;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct report_opts ro = {
+		.fmt = OUT_TABLE, .out = stdout, .pid = -1, .min_duration_ms = -1,
+		.limit = -1, .depth = 8,
+	};
+	struct db_load_opts lo = { .payload_cap = UINT32_MAX };
+	const char *db_path = NULL, *arg1 = NULL;
+	const char **files = NULL;
+	size_t nfiles = 0;
+	sqlite3 *db = NULL;
+	int cmd = -1, opt, rc = 0, err = 0, first_pos;
+	int64_t v;
+
+	/* The subcommand is the first argument when it names one; anything
+	 * else means summary (so `httpanalyze trace.htc` works). */
+	first_pos = 1;
+	if (argc > 1 && argv[1][0] != '-') {
+		cmd = find_cmd(argv[1]);
+		if (cmd >= 0) {
+			first_pos = 2;
+		} else if (!strchr(argv[1], '/') && !strchr(argv[1], '.') &&
+			   access(argv[1], F_OK)) {
+			return usage_error("unknown command '%s'", argv[1]);
+		}
+	}
+	if (cmd < 0)
+		cmd = CMD_SUMMARY;
+	argv[first_pos - 1] = argv[0];
+	argc -= first_pos - 1;
+	argv += first_pos - 1;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "vqhV", longopts, NULL)) != -1) {
+		if (opt == '?') {
+			if (optopt && optopt < 256)
+				fprintf(stderr, "httpanalyze: unknown option '-%c'\n", optopt);
+			else
+				fprintf(stderr, "httpanalyze: unknown option or missing value in '%s'\n",
+					argv[optind - 1]);
+			fputs("Try 'httpanalyze --help'.\n", stderr);
+			return 2;
+		}
+		if (!(opt_cmds(opt) & C(cmd))) {
+			fprintf(stderr, "httpanalyze: option '%s' does not apply to '%s'\n",
+				argv[optind - 1], cmds[cmd].name);
+			return 2;
+		}
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("httpanalyze %s (sqlite %s)\n", HTC_TOOL_VERSION, sqlite3_libversion());
+			return 0;
+		case 'v':
+			lo.verbose = 1;
+			break;
+		case 'q':
+			lo.quiet = 1;
+			ro.quiet = 1;
+			break;
+		case OPT_DB:
+			db_path = optarg;
+			break;
+		case OPT_FORMAT:
+			if (out_parse_format(optarg, &ro.fmt))
+				return usage_error("bad --format '%s': want table, json or csv", optarg);
+			break;
+		case OPT_PAYLOAD_CAP:
+			if (parse_i64(optarg, 0, &v) || v > UINT32_MAX)
+				return usage_error("bad --payload-cap '%s': want bytes >= 0", optarg);
+			lo.payload_cap = (uint32_t)v;
+			break;
+		case OPT_METHOD:
+			ro.method = optarg;
+			break;
+		case OPT_PATH:
+			ro.path_glob = optarg;
+			break;
+		case OPT_COMM:
+			ro.comm = optarg;
+			break;
+		case OPT_HOST:
+			ro.host = optarg;
+			break;
+		case OPT_STATUS:
+			if (report_parse_status(optarg, &ro))
+				return usage_error("bad --status '%s': want e.g. 500, 5xx or 404,5xx",
+						   optarg);
+			break;
+		case OPT_MIN_DURATION:
+			if (report_parse_duration_ms(optarg, &ro.min_duration_ms))
+				return usage_error("bad --min-duration '%s': want e.g. 10ms, 1.5s, 250us",
+						   optarg);
+			break;
+		case OPT_PID:
+			if (parse_i64(optarg, 0, &ro.pid))
+				return usage_error("bad --pid '%s'", optarg);
+			break;
+		case OPT_SINCE:
+			if (report_parse_when(optarg, &ro.since))
+				return usage_error("bad --since '%s': want RFC 3339 "
+						   "(2026-01-02T03:04:05Z) or an offset (+1.5s)", optarg);
+			break;
+		case OPT_UNTIL:
+			if (report_parse_when(optarg, &ro.until))
+				return usage_error("bad --until '%s': want RFC 3339 "
+						   "(2026-01-02T03:04:05Z) or an offset (+1.5s)", optarg);
+			break;
+		case OPT_SORT:
+			if (strcmp(optarg, "start") && strcmp(optarg, "duration") &&
+			    strcmp(optarg, "status"))
+				return usage_error("bad --sort '%s': want start, duration or status",
+						   optarg);
+			ro.sort = optarg;
+			break;
+		case OPT_LIMIT:
+			if (parse_i64(optarg, 0, &ro.limit))
+				return usage_error("bad --limit '%s'", optarg);
+			break;
+		case OPT_DEPTH:
+			if (parse_i64(optarg, 0, &v) || v > 64)
+				return usage_error("bad --depth '%s': want 0..64", optarg);
+			ro.depth = (int)v;
+			break;
+		}
+	}
+
+	if (cmd == CMD_SCHEMA) {
+		if (optind < argc)
+			return usage_error("schema takes no argument (got '%s')", argv[optind]);
+		fputs(db_schema_text(), stdout);
+		return 0;
+	}
+	if (cmds[cmd].args) {
+		if (optind >= argc) {
+			fprintf(stderr, "httpanalyze: %s needs %s\n", cmds[cmd].name, cmds[cmd].args);
+			return 2;
+		}
+		arg1 = argv[optind++];
+	}
+	files = (const char **)(argv + optind);
+	nfiles = (size_t)(argc - optind);
+	if (!nfiles && !db_path) {
+		fprintf(stderr, "httpanalyze: no capture file given\n"
+			"Try 'httpanalyze --help'.\n");
+		return 2;
+	}
+
+	if (nfiles) {
+		struct db_load_stats st;
+
+		db = db_create(db_path, &err);
+		if (!db) {
+			if (err == -EEXIST)
+				fprintf(stderr, "httpanalyze: database '%s' exists: remove it, or "
+					"give no capture file to reuse it\n", db_path);
+			return 1;
+		}
+		lo.progress = !lo.quiet && isatty(STDERR_FILENO);
+		err = db_load(db, files, nfiles, &lo, &st);
+		if (err) {
+			sqlite3_close(db);
+			if (db_path)
+				unlink(db_path);
+			return 1;
+		}
+	} else {
+		db = db_open_existing(db_path, &err);
+		if (!db)
+			return 1;
+	}
+
+	switch (cmd) {
+	case CMD_SUMMARY:
+		err = report_summary(db, &ro);
+		break;
+	case CMD_REQUESTS:
+		err = report_requests(db, &ro);
+		break;
+	case CMD_ERRORS:
+		err = report_errors(db, &ro);
+		break;
+	case CMD_SHOW:
+		err = report_show(db, &ro, arg1);
+		break;
+	case CMD_DEPS:
+		err = report_deps(db, &ro);
+		break;
+	case CMD_LATENCY:
+		err = report_latency(db, &ro);
+		break;
+	case CMD_SQL:
+		err = report_sql(db, &ro, arg1);
+		break;
+	}
+	if (!err && fflush(stdout)) {
+		fprintf(stderr, "httpanalyze: writing the output: %s\n", strerror(errno));
+		err = -EIO;
+	}
+	rc = err == -EINVAL ? 2 : err ? 1 : 0;
+	if (sqlite3_close(db) != SQLITE_OK && !rc)
+		rc = 1;
+	return rc;
+}

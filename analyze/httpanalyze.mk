@@ -1,0 +1,68 @@
+# analyze/httpanalyze.mk: httpanalyze, the offline SQLite analyzer (issue 4),
+# its tests (tests/analyze/), golden files and loader benchmark
+# (bench/analyze/).  The engine it links is built by analyze/engine.mk.
+#
+#   make build/httpanalyze      the tool
+#   make test-analyze           unit tests (escaping, parsers, percentiles)
+#   make test-analyze-golden    golden output of every subcommand and format
+#   make golden-analyze         regenerate tests/analyze/golden/ (review the diff!)
+#   make bench-analyze          loader events/s and summary time, median of 5
+
+ANALYZE_SRCS := analyze/httpanalyze.c analyze/db.c analyze/report.c analyze/output.c
+ANALYZE_LIBS := -lsqlite3 $(LIBS_SYS) -lm
+FIXTURE_LIB ?= $(BUILD)/libfixture.a
+
+$(BUILD)/httpanalyze: $(call objs,obj,$(ANALYZE_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(call objs,obj,$(ANALYZE_SRCS)) $(ENGINE_LIB) $(HTC_LIB) \
+		$(ANALYZE_LIBS)
+
+BINS += $(BUILD)/httpanalyze
+
+.PHONY: install-httpanalyze
+install-httpanalyze: $(BUILD)/httpanalyze
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(BUILD)/httpanalyze $(DESTDIR)$(BINDIR)/httpanalyze
+	install -m 0644 docs/httpanalyze.1 $(DESTDIR)$(MANDIR)/man1/httpanalyze.1
+INSTALL_TARGETS += install-httpanalyze
+
+# ---- tests ----
+# Unit tests of output.c / db.c helpers / report.c parsers, under ASan+UBSan.
+ANALYZE_UNIT_SRCS := analyze/db.c analyze/report.c analyze/output.c
+$(BUILD)/san/test_analyze: $(BUILD)/san/tests/analyze/test_analyze.o \
+		$(call objs,san,$(ANALYZE_UNIT_SRCS)) $(ENGINE_SAN_LIB) $(HTC_SAN_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(ANALYZE_LIBS) $(CMOCKA_LIBS)
+
+# Fixture writer: the capture files the golden tests analyse (tests/lib).
+$(BUILD)/tests/analyze/mkfixtures: $(BUILD)/obj/tests/analyze/mkfixtures.o $(FIXTURE_LIB) $(HTC_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS)
+
+.PHONY: test-analyze test-analyze-golden golden-analyze
+test-analyze: $(BUILD)/san/test_analyze
+	$(call msg,TEST,$<)
+	$(Q)$<
+
+test-analyze-golden: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures
+	$(call msg,TEST,tests/analyze/golden.sh)
+	$(Q)BUILD=$(BUILD) sh tests/analyze/golden.sh
+
+golden-analyze: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures
+	$(Q)BUILD=$(BUILD) sh tests/analyze/golden.sh --update
+
+TESTS += test-analyze test-analyze-golden
+
+# ---- benchmark ----
+$(BUILD)/bench/analyze/gen: $(BUILD)/obj/bench/analyze/gen.o $(HTC_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS)
+
+.PHONY: bench-analyze
+bench-analyze: $(BUILD)/httpanalyze $(BUILD)/bench/analyze/gen
+	$(Q)BUILD=$(BUILD) sh bench/analyze/bench.sh
+BENCHES += bench-analyze
+
+$(BUILD)/obj/tests/analyze/%.o $(BUILD)/san/tests/analyze/%.o: CPPFLAGS += -Ianalyze -Itests/lib

@@ -1,0 +1,1283 @@
+// SPDX-License-Identifier: MIT
+/*
+ * report.c - the reports of httpanalyze's subcommands.  Listings are one
+ * SQL query each, written by output.c in the chosen format; the filters
+ * build a WHERE clause of fixed text whose values are bound parameters, so
+ * nothing from the command line or from a capture is ever spliced into SQL.
+ * Percentiles are nearest-rank (db.c percentile_nr, and the same rule in C
+ * for `latency`): the smallest observed value with at least p% of the
+ * values at or below it.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "report.h"
+
+/* ---- command-line value parsers ---- */
+
+static int parse_scaled(const char *s, double *ns_out)
+{
+	static const struct { const char *unit; double ns; } units[] = {
+		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
+		{ "m", 60e9 }, { "h", 3600e9 },
+	};
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0)
+		return -EINVAL;
+	if (!*end) {
+		*ns_out = v * 1e6;	/* a bare number is milliseconds */
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcmp(end, units[i].unit)) {
+			*ns_out = v * units[i].ns;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int report_parse_duration_ms(const char *s, double *ms)
+{
+	double ns;
+
+	if (parse_scaled(s, &ns))
+		return -EINVAL;
+	*ms = ns / 1e6;
+	return 0;
+}
+
+/* RFC 3339: 2026-01-02T03:04:05[.frac](Z|+hh:mm|-hh:mm), 'T' or ' ' */
+static int parse_rfc3339(const char *s, int64_t *ns)
+{
+	struct tm tm = { 0 };
+	const char *p;
+	int64_t frac = 0, scale = 100000000, off = 0;
+	time_t t;
+
+	p = strptime(s, "%Y-%m-%d", &tm);
+	if (!p || (*p != 'T' && *p != 't' && *p != ' '))
+		return -EINVAL;
+	p = strptime(p + 1, "%H:%M:%S", &tm);
+	if (!p)
+		return -EINVAL;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++) {
+			frac += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1;
+		unsigned hh, mm;
+		int used = 0;
+
+		if (sscanf(p + 1, "%2u:%2u%n", &hh, &mm, &used) != 2 || used != 5 ||
+		    hh > 23 || mm > 59)
+			return -EINVAL;
+		off = sign * ((int64_t)hh * 3600 + mm * 60);
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*ns = ((int64_t)t - off) * 1000000000 + frac;
+	return 0;
+}
+
+int report_parse_when(const char *s, struct report_when *w)
+{
+	double ns;
+
+	w->set = 1;
+	if (!parse_rfc3339(s, &w->ns)) {
+		w->relative = 0;
+		return 0;
+	}
+	if (parse_scaled(s[0] == '+' ? s + 1 : s, &ns) || ns > 9e18)
+		return -EINVAL;
+	w->relative = 1;
+	w->ns = (int64_t)ns;
+	return 0;
+}
+
+int report_parse_status(const char *s, struct report_opts *o)
+{
+	const char *p = s;
+
+	o->nstatus = 0;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		int lo, hi;
+
+		if (o->nstatus == REPORT_MAX_STATUS)
+			return -EINVAL;
+		if (n == 3 && isdigit((unsigned char)p[0]) && tolower((unsigned char)p[1]) == 'x' &&
+		    tolower((unsigned char)p[2]) == 'x') {
+			lo = (p[0] - '0') * 100;
+			hi = lo + 99;
+		} else if (n >= 1 && n <= 3 && strspn(p, "0123456789") == n) {
+			lo = hi = atoi(p);
+		} else {
+			return -EINVAL;
+		}
+		o->status_lo[o->nstatus] = lo;
+		o->status_hi[o->nstatus] = hi;
+		o->nstatus++;
+		p += n;
+		if (*p == ',' && *++p == '\0')
+			return -EINVAL;
+	}
+	return o->nstatus ? 0 : -EINVAL;
+}
+
+/* ---- query building with bound values ---- */
+
+#define MAX_BINDS 48
+
+struct query {
+	char sql[8192];
+	size_t len;
+	int nb;
+	struct { int kind; int64_t i; double d; const char *s; } b[MAX_BINDS];
+	int overflow;
+};
+
+static void q_add(struct query *q, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void q_add(struct query *q, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(q->sql + q->len, sizeof(q->sql) - q->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(q->sql) - q->len)
+		q->overflow = 1;
+	else
+		q->len += (size_t)n;
+}
+
+static void q_int(struct query *q, int64_t v)
+{
+	if (q->nb == MAX_BINDS) {
+		q->overflow = 1;
+		return;
+	}
+	q->b[q->nb].kind = 0;
+	q->b[q->nb++].i = v;
+}
+
+static void q_dbl(struct query *q, double v)
+{
+	if (q->nb == MAX_BINDS) {
+		q->overflow = 1;
+		return;
+	}
+	q->b[q->nb].kind = 1;
+	q->b[q->nb++].d = v;
+}
+
+static void q_str(struct query *q, const char *s)
+{
+	if (q->nb == MAX_BINDS) {
+		q->overflow = 1;
+		return;
+	}
+	q->b[q->nb].kind = 2;
+	q->b[q->nb++].s = s;
+}
+
+static sqlite3_stmt *q_prepare(sqlite3 *db, struct query *q)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (q->overflow) {
+		fprintf(stderr, "httpanalyze: internal error: query too long\n");
+		return NULL;
+	}
+	if (sqlite3_prepare_v2(db, q->sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(db));
+		return NULL;
+	}
+	for (int i = 0; i < q->nb; i++) {
+		if (q->b[i].kind == 0)
+			sqlite3_bind_int64(st, i + 1, q->b[i].i);
+		else if (q->b[i].kind == 1)
+			sqlite3_bind_double(st, i + 1, q->b[i].d);
+		else
+			sqlite3_bind_text(st, i + 1, q->b[i].s, -1, SQLITE_STATIC);
+	}
+	return st;
+}
+
+static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(db));
+		return NULL;
+	}
+	return st;
+}
+
+/* Capture start: the earliest file start (for relative --since/--until). */
+static int64_t capture_start(sqlite3 *db)
+{
+	sqlite3_stmt *st = prep(db, "SELECT min(coalesce(start_ns, 0)) FROM files");
+	int64_t v = 0;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* AND-ed filters on the requests table aliased r. */
+static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
+{
+	int64_t base = (o->since.set && o->since.relative) ||
+		       (o->until.set && o->until.relative) ? capture_start(db) : 0;
+
+	if (o->method) {
+		q_add(q, " AND r.method = upper(?)");
+		q_str(q, o->method);
+	}
+	if (o->path_glob) {
+		q_add(q, " AND r.path GLOB ?");
+		q_str(q, o->path_glob);
+	}
+	if (o->comm) {
+		q_add(q, " AND r.comm = ?");
+		q_str(q, o->comm);
+	}
+	if (o->host) {
+		q_add(q, " AND r.host = ?");
+		q_str(q, o->host);
+	}
+	if (o->pid >= 0) {
+		q_add(q, " AND r.pid = ?");
+		q_int(q, o->pid);
+	}
+	if (o->min_duration_ms >= 0) {
+		q_add(q, " AND r.duration_ms >= ?");
+		q_dbl(q, o->min_duration_ms);
+	}
+	if (o->nstatus) {
+		q_add(q, " AND (");
+		for (int i = 0; i < o->nstatus; i++) {
+			q_add(q, "%s(r.status BETWEEN ? AND ?)", i ? " OR " : "");
+			q_int(q, o->status_lo[i]);
+			q_int(q, o->status_hi[i]);
+		}
+		q_add(q, ")");
+	}
+	if (o->since.set) {
+		q_add(q, " AND r.start_ns >= ?");
+		q_int(q, o->since.ns + (o->since.relative ? base : 0));
+	}
+	if (o->until.set) {
+		q_add(q, " AND r.start_ns < ?");
+		q_int(q, o->until.ns + (o->until.relative ? base : 0));
+	}
+}
+
+static void q_order_limit(struct query *q, const struct report_opts *o)
+{
+	const char *s = o->sort ? o->sort : "start";
+
+	if (!strcmp(s, "duration"))
+		q_add(q, " ORDER BY r.duration_ms DESC NULLS FIRST, r.request_id");
+	else if (!strcmp(s, "status"))
+		q_add(q, " ORDER BY r.status DESC NULLS FIRST, r.start_ns, r.request_id");
+	else
+		q_add(q, " ORDER BY r.start_ns, r.request_id");
+	if (o->limit >= 0) {
+		q_add(q, " LIMIT ?");
+		q_int(q, o->limit);
+	}
+}
+
+static int run_listing(sqlite3 *db, const struct report_opts *o, struct query *q)
+{
+	sqlite3_stmt *st = q_prepare(db, q);
+	int64_t n;
+
+	if (!st)
+		return -EIO;
+	n = out_stmt(o->fmt, o->out, st, 3);
+	if (n == -EIO)
+		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return n < 0 ? (int)n : 0;
+}
+
+/* ---- requests, errors ---- */
+
+int report_requests(sqlite3 *db, const struct report_opts *o)
+{
+	struct query q = { 0 };
+
+	q_add(&q, "SELECT r.request_id, r.parent_request_id, rfc3339(r.start_ns) AS start,"
+		  " r.duration_ms, r.method, r.path, r.status, r.pid, r.comm,"
+		  " r.ncalls AS calls, r.host FROM requests r WHERE 1");
+	q_filters(db, &q, o);
+	q_order_limit(&q, o);
+	return run_listing(db, o, &q);
+}
+
+int report_errors(sqlite3 *db, const struct report_opts *o)
+{
+	struct query q = { 0 };
+
+	q_add(&q, "SELECT r.request_id, r.parent_request_id, rfc3339(r.start_ns) AS start,"
+		  " r.duration_ms, r.method, r.path, r.status,"
+		  " CASE WHEN r.unanswered THEN 'unanswered' WHEN r.reset THEN 'reset'"
+		  "  WHEN r.status >= 500 THEN '5xx' WHEN r.status >= 400 THEN '4xx'"
+		  "  ELSE 'error' END AS reason,"
+		  " r.pid, r.comm, r.host FROM requests r"
+		  " WHERE (r.error OR r.unanswered OR r.reset OR r.status >= 400)");
+	q_filters(db, &q, o);
+	q_order_limit(&q, o);
+	return run_listing(db, o, &q);
+}
+
+/* ---- deps ---- */
+
+int report_deps(sqlite3 *db, const struct report_opts *o)
+{
+	struct query q = { 0 };
+
+	q_add(&q, "SELECT coalesce(r.comm || '@' || r.host, c.comm || '@' || c.host) AS service,"
+		  " coalesce(r.endpoint, '(no request)') AS caller, c.protocol,"
+		  " c.remote_ip || ':' || c.remote_port AS downstream, c.name,"
+		  " count(*) AS calls, sum(c.error OR c.unanswered) AS errors,"
+		  " percentile_nr(c.duration_ms, 50) AS p50_ms,"
+		  " percentile_nr(c.duration_ms, 90) AS p90_ms,"
+		  " percentile_nr(c.duration_ms, 99) AS p99_ms"
+		  " FROM calls c LEFT JOIN requests r ON r.request_id = c.request_id"
+		  " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, calls DESC, 4, 5");
+	if (o->limit >= 0) {
+		q_add(&q, " LIMIT ?");
+		q_int(&q, o->limit);
+	}
+	return run_listing(db, o, &q);
+}
+
+/* ---- latency ---- */
+
+static const double hist_le_ms[] = {
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+	INFINITY,
+};
+#define NBUCKETS (sizeof(hist_le_ms) / sizeof(hist_le_ms[0]))
+
+struct lat_group {
+	char *service, *endpoint;
+	double *v;
+	size_t n, cap;
+	uint64_t unanswered;
+};
+
+static double pick(const double *v, size_t n, double p)
+{
+	double r = ceil(p / 100.0 * (double)n);
+	size_t k = r < 1 ? 1 : (size_t)r;
+
+	return v[(k > n ? n : k) - 1];
+}
+
+static void print_hist_label(char *buf, size_t cap, size_t b)
+{
+	if (b + 1 == NBUCKETS)
+		snprintf(buf, cap, "> %g ms", hist_le_ms[b - 1]);
+	else
+		snprintf(buf, cap, "<= %g ms", hist_le_ms[b]);
+}
+
+static void lat_emit(const struct report_opts *o, struct out *lst, struct lat_group *g, int json)
+{
+	uint64_t hist[NBUCKETS] = { 0 }, maxc = 0;
+	size_t first = NBUCKETS, last = 0;
+	double p50 = 0, p90 = 0, p99 = 0;
+
+	/* values arrive sorted (ORDER BY duration_ms) */
+	for (size_t i = 0, b = 0; i < g->n; i++) {
+		while (g->v[i] > hist_le_ms[b])
+			b++;
+		hist[b]++;
+	}
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		if (!hist[b])
+			continue;
+		if (first == NBUCKETS)
+			first = b;
+		last = b;
+		if (hist[b] > maxc)
+			maxc = hist[b];
+	}
+	if (g->n) {
+		p50 = pick(g->v, g->n, 50);
+		p90 = pick(g->v, g->n, 90);
+		p99 = pick(g->v, g->n, 99);
+	}
+	if (json) {
+		FILE *f = o->out;
+
+		fputs("{\"service\":", f);
+		out_json_string(f, g->service, strlen(g->service));
+		fputs(",\"endpoint\":", f);
+		out_json_string(f, g->endpoint, strlen(g->endpoint));
+		fprintf(f, ",\"requests\":%zu,\"unanswered\":%llu", g->n,
+			(unsigned long long)g->unanswered);
+		if (g->n)
+			fprintf(f, ",\"min_ms\":%.3f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
+				"\"p99_ms\":%.3f,\"max_ms\":%.3f", g->v[0], p50, p90, p99,
+				g->v[g->n - 1]);
+		else
+			fputs(",\"min_ms\":null,\"p50_ms\":null,\"p90_ms\":null,"
+			      "\"p99_ms\":null,\"max_ms\":null", f);
+		fputs(",\"histogram\":[", f);
+		for (size_t b = first; g->n && b <= last; b++) {
+			if (b + 1 == NBUCKETS)
+				fprintf(f, "%s{\"le_ms\":null,\"count\":%llu}", b > first ? "," : "",
+					(unsigned long long)hist[b]);
+			else
+				fprintf(f, "%s{\"le_ms\":%g,\"count\":%llu}", b > first ? "," : "",
+					hist_le_ms[b], (unsigned long long)hist[b]);
+		}
+		fputs("]}\n", f);
+		return;
+	}
+	if (lst) {
+		out_str(lst, g->service);
+		out_str(lst, g->endpoint);
+		out_int(lst, (int64_t)g->n);
+		out_int(lst, (int64_t)g->unanswered);
+		if (g->n) {
+			out_real(lst, g->v[0]);
+			out_real(lst, p50);
+			out_real(lst, p90);
+			out_real(lst, p99);
+			out_real(lst, g->v[g->n - 1]);
+		}
+		out_end_row(lst);
+		return;
+	}
+	/* table: a block per endpoint with its histogram */
+	fputs("\n", o->out);
+	out_term_escape(o->out, g->endpoint, strlen(g->endpoint));
+	fputs("  (", o->out);
+	out_term_escape(o->out, g->service, strlen(g->service));
+	fprintf(o->out, ")  requests %zu", g->n);
+	if (g->unanswered)
+		fprintf(o->out, " (+%llu unanswered)", (unsigned long long)g->unanswered);
+	if (g->n)
+		fprintf(o->out, "  min %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms",
+			g->v[0], p50, p90, p99, g->v[g->n - 1]);
+	fputc('\n', o->out);
+	for (size_t b = first; g->n && b <= last; b++) {
+		char label[32];
+		int w = maxc ? (int)((hist[b] * 40 + maxc - 1) / maxc) : 0;
+
+		print_hist_label(label, sizeof(label), b);
+		fprintf(o->out, "  %12s |%-40.*s| %llu\n", label, w,
+			"########################################", (unsigned long long)hist[b]);
+	}
+}
+
+int report_latency(sqlite3 *db, const struct report_opts *o)
+{
+	static const char *const cols[] = {
+		"service", "endpoint", "requests", "unanswered", "min_ms", "p50_ms", "p90_ms",
+		"p99_ms", "max_ms",
+	};
+	struct query q = { 0 };
+	struct lat_group g = { 0 };
+	struct out *lst = NULL;
+	sqlite3_stmt *st;
+	int rc, err = 0;
+
+	/* one sorted pass: percentiles and histograms computed in C */
+	q_add(&q, "SELECT r.comm || '@' || r.host, r.endpoint, r.duration_ms FROM requests r"
+		  " WHERE 1");
+	q_filters(db, &q, o);
+	q_add(&q, " ORDER BY 1, 2, r.duration_ms IS NULL, r.duration_ms");
+	st = q_prepare(db, &q);
+	if (!st)
+		return -EIO;
+	if (o->fmt == OUT_CSV || (o->fmt == OUT_TABLE && 0)) {
+		lst = out_new(o->fmt, o->out);
+		if (!lst || out_begin(lst, 9, cols)) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+	}
+	if (o->fmt == OUT_TABLE)
+		fputs("latency per endpoint (ms, nearest-rank percentiles)\n", o->out);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *svc = (const char *)sqlite3_column_text(st, 0);
+		const char *ep = (const char *)sqlite3_column_text(st, 1);
+
+		svc = svc ? svc : "";
+		ep = ep ? ep : "";
+		if (!g.service || strcmp(g.service, svc) || strcmp(g.endpoint, ep)) {
+			if (g.service)
+				lat_emit(o, lst, &g, o->fmt == OUT_JSON);
+			free(g.service);
+			free(g.endpoint);
+			g.service = strdup(svc);
+			g.endpoint = strdup(ep);
+			g.n = 0;
+			g.unanswered = 0;
+			if (!g.service || !g.endpoint) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+		}
+		if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
+			g.unanswered++;
+			continue;
+		}
+		if (g.n == g.cap) {
+			size_t cap = g.cap ? g.cap * 2 : 256;
+			double *nv = realloc(g.v, cap * sizeof(*nv));
+
+			if (!nv) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			g.v = nv;
+			g.cap = cap;
+		}
+		g.v[g.n++] = sqlite3_column_double(st, 2);
+	}
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(db));
+		err = -EIO;
+		goto cleanup;
+	}
+	if (g.service)
+		lat_emit(o, lst, &g, o->fmt == OUT_JSON);
+cleanup:
+	if (lst && (rc = out_finish(lst)) && !err)
+		err = rc;
+	free(g.service);
+	free(g.endpoint);
+	free(g.v);
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* ---- sql ---- */
+
+int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql)
+{
+	const char *p = sql;
+
+	while (p && *p) {
+		sqlite3_stmt *st = NULL;
+		const char *tail = NULL;
+		int64_t n;
+
+		if (sqlite3_prepare_v2(db, p, -1, &st, &tail) != SQLITE_OK) {
+			fprintf(stderr, "httpanalyze: sql error: %s\n", sqlite3_errmsg(db));
+			return -EIO;
+		}
+		p = tail;
+		if (!st)	/* whitespace or a comment */
+			continue;
+		if (sqlite3_column_count(st) == 0) {
+			int rc;
+
+			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+				;
+			if (rc != SQLITE_DONE) {
+				fprintf(stderr, "httpanalyze: sql error: %s\n", sqlite3_errmsg(db));
+				sqlite3_finalize(st);
+				return -EIO;
+			}
+			sqlite3_finalize(st);
+			continue;
+		}
+		n = out_stmt(o->fmt, o->out, st, -1);
+		if (n == -EIO)
+			fprintf(stderr, "httpanalyze: sql error: %s\n", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		if (n < 0)
+			return (int)n;
+	}
+	return 0;
+}
+
+/* ---- summary ---- */
+
+static int section(sqlite3 *db, const struct report_opts *o, const char *title,
+		   const char *name, const char *sql)
+{
+	char buf[4096];
+	sqlite3_stmt *st;
+	int64_t n;
+
+	/* json and csv: a "section" column tells the listings apart */
+	if (o->fmt == OUT_TABLE) {
+		fprintf(o->out, "\n%s\n", title);
+		snprintf(buf, sizeof(buf), "%s", sql);
+	} else {
+		if (o->fmt == OUT_CSV)
+			fputs("\r\n", o->out);
+		snprintf(buf, sizeof(buf), "SELECT '%s' AS section, * FROM (%s)", name, sql);
+	}
+	st = prep(db, buf);
+	if (!st)
+		return -EIO;
+	n = out_stmt(o->fmt, o->out, st, 3);
+	if (n == -EIO)
+		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	if (n == 0 && o->fmt == OUT_TABLE)
+		fputs("  (none)\n", o->out);
+	return n < 0 ? (int)n : 0;
+}
+
+static int64_t scalar(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = prep(db, sql);
+	int64_t v = 0;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int report_summary(sqlite3 *db, const struct report_opts *o)
+{
+	int64_t lost = scalar(db, "SELECT coalesce(sum(lost_total), 0) FROM files");
+	int err;
+
+	if (o->fmt == OUT_TABLE) {
+		sqlite3_stmt *st = prep(db,
+			"SELECT rfc3339(min(start_ns)), rfc3339(max(end_ns)),"
+			" (max(end_ns) - min(start_ns)) / 1e9, count(*),"
+			" count(DISTINCT hostname),"
+			" (SELECT count(*) FROM requests), (SELECT count(*) FROM calls),"
+			" (SELECT count(*) FROM requests WHERE error OR unanswered)"
+			" FROM files");
+
+		if (!st)
+			return -EIO;
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			const char *a = (const char *)sqlite3_column_text(st, 0);
+			const char *b = (const char *)sqlite3_column_text(st, 1);
+
+			fprintf(o->out, "capture    %s .. %s (%.3f s), %lld file%s, %lld host%s\n",
+				a ? a : "?", b ? b : "?", sqlite3_column_double(st, 2),
+				sqlite3_column_int64(st, 3),
+				sqlite3_column_int64(st, 3) == 1 ? "" : "s",
+				sqlite3_column_int64(st, 4),
+				sqlite3_column_int64(st, 4) == 1 ? "" : "s");
+			fprintf(o->out, "requests   %lld (%lld failed or unanswered), "
+				"downstream calls %lld\n", sqlite3_column_int64(st, 5),
+				sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 6));
+		}
+		sqlite3_finalize(st);
+	}
+	if ((err = section(db, o, "files", "file",
+			   "SELECT file_idx AS file, path, hostname AS host,"
+			   " rfc3339(start_ns) AS start, rfc3339(end_ns) AS end,"
+			   " events, lost_total AS lost, truncated, frames_bad"
+			   " FROM files ORDER BY file_idx")))
+		return err;
+	if ((err = section(db, o, "processes", "process",
+			   "WITH p AS (SELECT file_idx, pid, max(comm) AS comm,"
+			   "   count(*) AS conns FROM connections GROUP BY 1, 2),"
+			   " r AS (SELECT file_idx, pid, count(*) AS n FROM requests GROUP BY 1, 2),"
+			   " k AS (SELECT file_idx, pid, count(*) AS n FROM calls GROUP BY 1, 2)"
+			   " SELECT f.hostname AS host, p.pid, coalesce(pr.comm, p.comm) AS comm,"
+			   " coalesce(r.n, 0) AS requests, coalesce(k.n, 0) AS calls,"
+			   " p.conns AS connections, pr.cmdline"
+			   " FROM p JOIN files f USING (file_idx) LEFT JOIN r USING (file_idx, pid)"
+			   " LEFT JOIN k USING (file_idx, pid)"
+			   " LEFT JOIN processes pr USING (file_idx, pid)"
+			   " ORDER BY p.file_idx, p.pid")))
+		return err;
+	if ((err = section(db, o, "endpoints (latency ms, nearest-rank percentiles)", "endpoint",
+			   "SELECT comm || '@' || host AS service, endpoint,"
+			   " count(*) AS requests, sum(error OR unanswered) AS errors,"
+			   " round(1.0 * sum(error OR unanswered) / count(*), 3) AS error_rate,"
+			   " percentile_nr(duration_ms, 50) AS p50_ms,"
+			   " percentile_nr(duration_ms, 90) AS p90_ms,"
+			   " percentile_nr(duration_ms, 99) AS p99_ms"
+			   " FROM requests GROUP BY 1, 2 ORDER BY requests DESC, 1, 2")))
+		return err;
+	if ((err = section(db, o, "top downstream dependencies", "dependency",
+			   "SELECT protocol, remote_ip || ':' || remote_port AS downstream, name,"
+			   " count(*) AS calls, sum(error OR unanswered) AS errors,"
+			   " percentile_nr(duration_ms, 50) AS p50_ms,"
+			   " percentile_nr(duration_ms, 99) AS p99_ms"
+			   " FROM calls GROUP BY 1, 2, 3 ORDER BY calls DESC, 1, 2, 3 LIMIT 10")))
+		return err;
+	if (o->fmt != OUT_TABLE || lost) {
+		if ((err = section(db, o, "events lost by the capture", "lost",
+				   "SELECT f.hostname AS host, f.path, l.name AS reason,"
+				   " l.count AS events FROM losses l JOIN files f USING (file_idx)"
+				   " ORDER BY l.file_idx, l.reason")))
+			return err;
+	} else {
+		fputs("\nevents lost by the capture: none\n", o->out);
+	}
+	if (lost && !o->quiet)
+		fprintf(stderr, "httpanalyze: warning: the capture lost %lld events: "
+			"requests and calls may be missing or incomplete\n", (long long)lost);
+	return 0;
+}
+
+/* ---- show ---- */
+
+#define BAR_W 40
+
+struct show_ctx {
+	sqlite3 *db;
+	const struct report_opts *o;
+	sqlite3_stmt *req, *calls;
+	int64_t root_start, root_dur;
+	int csv_started;
+	struct out *lst;	/* csv / table timeline rows */
+};
+
+struct req_row {
+	int64_t id, parent, start, end, pid, tid, status, req_bytes, resp_bytes, ncalls;
+	int64_t parent_call;
+	int has_parent, has_status, has_end, unanswered, reset, error;
+	double dur;
+	char method[64], path[1024], host[256], comm[32], client[80], server[80];
+	void *head;
+	size_t head_len;
+};
+
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	snprintf(dst, cap, "%s", s ? (const char *)s : "");
+}
+
+static int load_req(struct show_ctx *c, int64_t id, struct req_row *r)
+{
+	sqlite3_stmt *st = c->req;
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : -EIO;
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->has_parent = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	r->parent = sqlite3_column_int64(st, 1);
+	r->start = sqlite3_column_int64(st, 2);
+	r->has_end = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	r->end = sqlite3_column_int64(st, 3);
+	r->dur = sqlite3_column_double(st, 4);
+	col_text(st, 5, r->method, sizeof(r->method));
+	col_text(st, 6, r->path, sizeof(r->path));
+	r->has_status = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	r->status = sqlite3_column_int64(st, 7);
+	r->pid = sqlite3_column_int64(st, 8);
+	r->tid = sqlite3_column_int64(st, 9);
+	col_text(st, 10, r->comm, sizeof(r->comm));
+	col_text(st, 11, r->host, sizeof(r->host));
+	col_text(st, 12, r->client, sizeof(r->client));
+	col_text(st, 13, r->server, sizeof(r->server));
+	r->req_bytes = sqlite3_column_int64(st, 14);
+	r->resp_bytes = sqlite3_column_int64(st, 15);
+	r->ncalls = sqlite3_column_int64(st, 16);
+	r->unanswered = sqlite3_column_int(st, 17);
+	r->reset = sqlite3_column_int(st, 18);
+	r->error = sqlite3_column_int(st, 19);
+	r->parent_call = sqlite3_column_int64(st, 21);
+	r->head_len = (size_t)sqlite3_column_bytes(st, 20);
+	r->head = r->head_len ? malloc(r->head_len) : NULL;
+	if (r->head)
+		memcpy(r->head, sqlite3_column_blob(st, 20), r->head_len);
+	else
+		r->head_len = 0;
+	sqlite3_reset(st);
+	return 0;
+}
+
+struct call_row {
+	int64_t id, start, end, status, child, port, bytes_out, bytes_in;
+	int has_end, has_status, has_child, error, unanswered, ambiguous;
+	double dur;
+	char proto[16], ip[64], summary[1024];
+};
+
+/* Calls of request id, in start order (malloc'd array, *n OUT). */
+static struct call_row *load_calls(struct show_ctx *c, int64_t id, size_t *n)
+{
+	sqlite3_stmt *st = c->calls;
+	struct call_row *v = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*n = 0;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct call_row *k;
+
+		if (*n == cap) {
+			struct call_row *nv;
+
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*nv));
+			if (!nv)
+				break;
+			v = nv;
+		}
+		k = &v[(*n)++];
+		memset(k, 0, sizeof(*k));
+		k->id = sqlite3_column_int64(st, 0);
+		col_text(st, 1, k->proto, sizeof(k->proto));
+		col_text(st, 2, k->ip, sizeof(k->ip));
+		k->port = sqlite3_column_int64(st, 3);
+		k->start = sqlite3_column_int64(st, 4);
+		k->has_end = sqlite3_column_type(st, 5) != SQLITE_NULL;
+		k->end = sqlite3_column_int64(st, 5);
+		k->dur = sqlite3_column_double(st, 6);
+		col_text(st, 7, k->summary, sizeof(k->summary));
+		k->has_status = sqlite3_column_type(st, 8) != SQLITE_NULL;
+		k->status = sqlite3_column_int64(st, 8);
+		k->has_child = sqlite3_column_type(st, 9) != SQLITE_NULL;
+		k->child = sqlite3_column_int64(st, 9);
+		k->bytes_out = sqlite3_column_int64(st, 10);
+		k->bytes_in = sqlite3_column_int64(st, 11);
+		k->error = sqlite3_column_int(st, 12);
+		k->unanswered = sqlite3_column_int(st, 13);
+		k->ambiguous = sqlite3_column_int(st, 14);
+	}
+	sqlite3_reset(st);
+	return v;
+}
+
+static void bar(FILE *f, const struct show_ctx *c, int64_t start, int64_t end, char ch)
+{
+	char b[BAR_W + 1];
+	double scale = c->root_dur > 0 ? (double)BAR_W / (double)c->root_dur : 0;
+	int from = (int)floor((double)(start - c->root_start) * scale);
+	int to = end ? (int)ceil((double)(end - c->root_start) * scale) : BAR_W;
+
+	if (from < 0)
+		from = 0;
+	if (from > BAR_W - 1)
+		from = BAR_W - 1;
+	if (to > BAR_W)
+		to = BAR_W;
+	if (to <= from)
+		to = from + 1;
+	memset(b, ' ', BAR_W);
+	memset(b + from, ch, (size_t)(to - from));
+	b[BAR_W] = '\0';
+	fprintf(f, "|%s|", b);
+}
+
+static void print_offset(FILE *f, const struct show_ctx *c, int64_t start, int has_dur,
+			 double dur)
+{
+	fprintf(f, "%10.3f ", (double)(start - c->root_start) / 1e6);
+	if (has_dur)
+		fprintf(f, "%10.3f  ", dur);
+	else
+		fprintf(f, "%10s  ", "-");
+}
+
+static void head_lines(FILE *f, const void *head, size_t len, int indent)
+{
+	const char *p = head, *end = p + len;
+	int lines = 0;
+
+	while (p < end && lines < 40) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (!n)
+			break;
+		fprintf(f, "%*s> ", indent, "");
+		out_term_escape(f, p, n > 200 ? 200 : n);
+		if (n > 200)
+			fputs("...", f);
+		fputc('\n', f);
+		lines++;
+		p = nl ? nl + 1 : end;
+	}
+}
+
+static int show_table(struct show_ctx *c, const struct req_row *r, int depth);
+
+static void show_call_table(struct show_ctx *c, const struct call_row *k, int depth)
+{
+	FILE *f = c->o->out;
+
+	print_offset(f, c, k->start, k->has_end, k->dur);
+	bar(f, c, k->start, k->has_end ? k->end : 0, '#');
+	fprintf(f, " %*s%s %s:%lld ", depth * 2, "", k->proto, k->ip, (long long)k->port);
+	out_term_escape(f, k->summary, strlen(k->summary));
+	if (k->has_status)
+		fprintf(f, " -> %lld", (long long)k->status);
+	if (k->unanswered)
+		fputs(" (no answer)", f);
+	if (k->ambiguous)
+		fputs(" (ambiguous)", f);
+	if (k->has_child)
+		fprintf(f, " => request %lld", (long long)k->child);
+	fputc('\n', f);
+}
+
+static int show_table(struct show_ctx *c, const struct req_row *r, int depth)
+{
+	FILE *f = c->o->out;
+	struct call_row *calls;
+	size_t n;
+	int err = 0;
+
+	print_offset(f, c, r->start, r->has_end, r->dur);
+	bar(f, c, r->start, r->has_end ? r->end : 0, '=');
+	fprintf(f, " %*s", depth * 2, "");
+	if (depth)
+		fprintf(f, "request %lld ", (long long)r->id);
+	out_term_escape(f, r->method, strlen(r->method));
+	fputc(' ', f);
+	out_term_escape(f, r->path, strlen(r->path));
+	fprintf(f, " in %s@", r->comm);
+	out_term_escape(f, r->host, strlen(r->host));
+	fprintf(f, " (pid %lld)\n", (long long)r->pid);
+	calls = load_calls(c, r->id, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct req_row child;
+
+		show_call_table(c, &calls[i], depth);
+		if (!calls[i].has_child || depth + 1 > c->o->depth)
+			continue;
+		if (load_req(c, calls[i].child, &child))
+			continue;
+		err = show_table(c, &child, depth + 1);
+		free(child.head);
+		if (err)
+			break;
+	}
+	free(calls);
+	print_offset(f, c, r->has_end ? r->end : r->start, 0, 0);
+	bar(f, c, r->has_end ? r->end - 1 : r->start, r->has_end ? r->end : 0, '<');
+	fprintf(f, " %*s", depth * 2, "");
+	if (r->has_status)
+		fprintf(f, "response %lld, %lld bytes\n", (long long)r->status,
+			(long long)r->resp_bytes);
+	else
+		fprintf(f, "no response%s\n", r->reset ? " (reset)" : "");
+	return err;
+}
+
+static void json_req(struct show_ctx *c, const struct req_row *r, int depth);
+
+static void jkey(FILE *f, const char *k)
+{
+	fprintf(f, ",\"%s\":", k);
+}
+
+static void jstr(FILE *f, const char *s)
+{
+	out_json_string(f, s, strlen(s));
+}
+
+static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
+{
+	FILE *f = c->o->out;
+	struct call_row *calls;
+	char ts[64];
+	size_t n;
+
+	out_rfc3339(ts, sizeof(ts), r->start);
+	fprintf(f, "{\"request_id\":%lld", (long long)r->id);
+	jkey(f, "parent_request_id");
+	if (r->has_parent)
+		fprintf(f, "%lld", (long long)r->parent);
+	else
+		fputs("null", f);
+	jkey(f, "host"); jstr(f, r->host);
+	fprintf(f, ",\"pid\":%lld,\"tid\":%lld", (long long)r->pid, (long long)r->tid);
+	jkey(f, "comm"); jstr(f, r->comm);
+	jkey(f, "client"); jstr(f, r->client);
+	jkey(f, "server"); jstr(f, r->server);
+	jkey(f, "method"); jstr(f, r->method);
+	jkey(f, "path"); jstr(f, r->path);
+	jkey(f, "status");
+	if (r->has_status)
+		fprintf(f, "%lld", (long long)r->status);
+	else
+		fputs("null", f);
+	jkey(f, "start"); jstr(f, ts);
+	jkey(f, "duration_ms");
+	if (r->has_end)
+		fprintf(f, "%.3f", r->dur);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"req_bytes\":%lld,\"resp_bytes\":%lld,\"unanswered\":%s,\"reset\":%s",
+		(long long)r->req_bytes, (long long)r->resp_bytes,
+		r->unanswered ? "true" : "false", r->reset ? "true" : "false");
+	jkey(f, "head");
+	out_json_string(f, r->head ? r->head : "", r->head_len);
+	fputs(",\"calls\":[", f);
+	calls = load_calls(c, r->id, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct call_row *k = &calls[i];
+		struct req_row child;
+
+		out_rfc3339(ts, sizeof(ts), k->start);
+		fprintf(f, "%s{\"call_id\":%lld", i ? "," : "", (long long)k->id);
+		jkey(f, "protocol"); jstr(f, k->proto);
+		jkey(f, "remote_ip"); jstr(f, k->ip);
+		fprintf(f, ",\"remote_port\":%lld", (long long)k->port);
+		jkey(f, "start"); jstr(f, ts);
+		fprintf(f, ",\"offset_ms\":%.3f", (double)(k->start - c->root_start) / 1e6);
+		jkey(f, "duration_ms");
+		if (k->has_end)
+			fprintf(f, "%.3f", k->dur);
+		else
+			fputs("null", f);
+		jkey(f, "summary"); jstr(f, k->summary);
+		jkey(f, "status");
+		if (k->has_status)
+			fprintf(f, "%lld", (long long)k->status);
+		else
+			fputs("null", f);
+		fprintf(f, ",\"bytes_out\":%lld,\"bytes_in\":%lld,\"ambiguous\":%s",
+			(long long)k->bytes_out, (long long)k->bytes_in,
+			k->ambiguous ? "true" : "false");
+		jkey(f, "child_request_id");
+		if (k->has_child)
+			fprintf(f, "%lld", (long long)k->child);
+		else
+			fputs("null", f);
+		if (k->has_child && depth + 1 <= c->o->depth && !load_req(c, k->child, &child)) {
+			jkey(f, "child");
+			json_req(c, &child, depth + 1);
+			free(child.head);
+		}
+		fputc('}', f);
+	}
+	free(calls);
+	fputs("]}", f);
+}
+
+/* csv: the timeline flattened, one row per request or call */
+static void csv_req(struct show_ctx *c, const struct req_row *r, int depth)
+{
+	struct out *o = c->lst;
+	struct call_row *calls;
+	char ts[64];
+	size_t n;
+
+	out_rfc3339(ts, sizeof(ts), r->start);
+	out_int(o, depth);
+	out_str(o, "request");
+	out_int(o, r->id);
+	out_str(o, ts);
+	out_real(o, (double)(r->start - c->root_start) / 1e6);
+	if (r->has_end)
+		out_real(o, r->dur);
+	else
+		out_null(o);
+	out_str(o, "http");
+	out_str(o, r->server);
+	{
+		char s[1200];
+
+		snprintf(s, sizeof(s), "%s %s", r->method, r->path);
+		out_str(o, s);
+	}
+	if (r->has_status)
+		out_int(o, r->status);
+	else
+		out_null(o);
+	out_null(o);
+	out_end_row(o);
+	calls = load_calls(c, r->id, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct call_row *k = &calls[i];
+		struct req_row child;
+		char remote[96];
+
+		out_rfc3339(ts, sizeof(ts), k->start);
+		snprintf(remote, sizeof(remote), "%s:%lld", k->ip, (long long)k->port);
+		out_int(o, depth);
+		out_str(o, "call");
+		out_int(o, k->id);
+		out_str(o, ts);
+		out_real(o, (double)(k->start - c->root_start) / 1e6);
+		if (k->has_end)
+			out_real(o, k->dur);
+		else
+			out_null(o);
+		out_str(o, k->proto);
+		out_str(o, remote);
+		out_str(o, k->summary);
+		if (k->has_status)
+			out_int(o, k->status);
+		else
+			out_null(o);
+		if (k->has_child)
+			out_int(o, k->child);
+		else
+			out_null(o);
+		out_end_row(o);
+		if (k->has_child && depth + 1 <= c->o->depth && !load_req(c, k->child, &child)) {
+			csv_req(c, &child, depth + 1);
+			free(child.head);
+		}
+	}
+	free(calls);
+}
+
+int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
+{
+	static const char *const csv_cols[] = {
+		"depth", "kind", "id", "start", "offset_ms", "duration_ms", "protocol",
+		"remote", "summary", "status", "child_request_id",
+	};
+	struct show_ctx c = { .db = db, .o = o };
+	struct req_row r = { 0 };
+	char *end;
+	long long id;
+	int err = 0;
+
+	errno = 0;
+	id = strtoll(idtext, &end, 10);
+	if (errno || end == idtext || *end || id <= 0) {
+		fprintf(stderr, "httpanalyze: bad request id '%s': want a number like 1001\n",
+			idtext);
+		return -EINVAL;
+	}
+	c.req = prep(db, "SELECT request_id, parent_request_id, start_ns, end_ns, duration_ms,"
+		     " method, path, status, pid, tid, comm, host,"
+		     " client_ip || ':' || client_port, server_ip || ':' || server_port,"
+		     " req_bytes, resp_bytes, ncalls, unanswered, reset, error, head,"
+		     " parent_call_id FROM requests WHERE request_id = ?");
+	c.calls = prep(db, "SELECT call_id, protocol, remote_ip, remote_port, start_ns, end_ns,"
+		       " duration_ms, summary, status, child_request_id, bytes_out, bytes_in,"
+		       " error, unanswered, ambiguous FROM calls WHERE request_id = ?"
+		       " ORDER BY start_ns, call_id");
+	if (!c.req || !c.calls) {
+		err = -EIO;
+		goto cleanup;
+	}
+	err = load_req(&c, id, &r);
+	if (err == -ENOENT) {
+		fprintf(stderr, "httpanalyze: no request %lld in this capture (see "
+			"`httpanalyze requests`)\n", id);
+		goto cleanup;
+	} else if (err) {
+		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(db));
+		goto cleanup;
+	}
+	c.root_start = r.start;
+	c.root_dur = r.has_end ? r.end - r.start : 0;
+	if (!r.has_end) {
+		/* unanswered: scale to the last thing that happened */
+		int64_t last = 0;
+		size_t n;
+		struct call_row *k = load_calls(&c, r.id, &n);
+
+		for (size_t i = 0; i < n; i++) {
+			int64_t e = k[i].has_end ? k[i].end : k[i].start;
+
+			if (e - r.start > last)
+				last = e - r.start;
+		}
+		free(k);
+		c.root_dur = last > 0 ? last : 1000000;
+	}
+	switch (o->fmt) {
+	case OUT_JSON:
+		json_req(&c, &r, 0);
+		fputc('\n', o->out);
+		break;
+	case OUT_CSV:
+		c.lst = out_new(OUT_CSV, o->out);
+		if (!c.lst || out_begin(c.lst, 11, csv_cols)) {
+			err = -ENOMEM;
+			break;
+		}
+		csv_req(&c, &r, 0);
+		err = out_finish(c.lst);
+		c.lst = NULL;
+		break;
+	default: {
+		char ts[64];
+		FILE *f = o->out;
+
+		out_rfc3339(ts, sizeof(ts), r.start);
+		fprintf(f, "request %lld  ", (long long)r.id);
+		out_term_escape(f, r.method, strlen(r.method));
+		fputc(' ', f);
+		out_term_escape(f, r.path, strlen(r.path));
+		if (r.has_status)
+			fprintf(f, "  -> %lld", (long long)r.status);
+		else
+			fputs(r.reset ? "  -> reset, no response" : "  -> no response", f);
+		if (r.has_end)
+			fprintf(f, "  %.3f ms", r.dur);
+		fputc('\n', f);
+		fprintf(f, "  service  %s@", r.comm);
+		out_term_escape(f, r.host, strlen(r.host));
+		fprintf(f, "  pid %lld tid %lld\n", (long long)r.pid, (long long)r.tid);
+		fprintf(f, "  client   %s -> %s\n", r.client, r.server);
+		fprintf(f, "  start    %s\n", ts);
+		if (r.has_parent)
+			fprintf(f, "  parent   request %lld (call %lld)\n", (long long)r.parent,
+				(long long)r.parent_call);
+		fprintf(f, "  bytes    %lld in, %lld out; %lld downstream calls\n",
+			(long long)r.req_bytes, (long long)r.resp_bytes, (long long)r.ncalls);
+		head_lines(f, r.head, r.head_len, 2);
+		{
+			char scale[32];
+
+			snprintf(scale, sizeof(scale), "%.3f ms", (double)c.root_dur / 1e6);
+			fprintf(f, "\n%10s %10s  |0 ms%*s|\n", "start_ms", "dur_ms",
+				BAR_W - 4, scale);
+		}
+		err = show_table(&c, &r, 0);
+		break;
+	}
+	}
+cleanup:
+	out_finish(c.lst);
+	free(r.head);
+	sqlite3_finalize(c.req);
+	sqlite3_finalize(c.calls);
+	return err;
+}

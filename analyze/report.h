@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.h - the queries and reports behind httpanalyze's subcommands
+ * (summary, requests, errors, show, deps, latency, sql), over the database
+ * made by db.c.  Every user-given value reaches SQL as a bound parameter.
+ */
+#ifndef HTTPANALYZE_REPORT_H
+#define HTTPANALYZE_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "output.h"
+
+#define REPORT_MAX_STATUS 16
+
+/* A point in time from --since/--until: absolute (RFC 3339) or an offset
+ * from the capture start ("+1.5s", "250ms"). */
+struct report_when {
+	int set;
+	int relative;
+	int64_t ns;
+};
+
+struct report_opts {
+	enum out_format fmt;
+	FILE *out;
+	/* request filters (requests, errors, latency); NULL / -1 = no filter */
+	const char *method, *path_glob, *comm, *host;
+	int64_t pid;
+	double min_duration_ms;		/* < 0: none */
+	int nstatus;			/* status ranges, OR-ed */
+	int status_lo[REPORT_MAX_STATUS], status_hi[REPORT_MAX_STATUS];
+	struct report_when since, until;
+	const char *sort;		/* start (default), duration, status */
+	int64_t limit;			/* < 0: none */
+	int depth;			/* show: child requests followed */
+	int quiet;			/* summary: no loss warning on stderr */
+};
+
+/* Parsers for the command line; 0 or -EINVAL. */
+int report_parse_duration_ms(const char *s, double *ms);
+int report_parse_when(const char *s, struct report_when *w);
+/* "500", "5xx", "404,5xx" */
+int report_parse_status(const char *s, struct report_opts *o);
+
+/*
+ * Each report writes to o->out and returns 0, -ENOENT (show: no such
+ * request; message printed) or -EIO (SQL error; message printed).
+ */
+int report_summary(sqlite3 *db, const struct report_opts *o);
+int report_requests(sqlite3 *db, const struct report_opts *o);
+int report_errors(sqlite3 *db, const struct report_opts *o);
+int report_show(sqlite3 *db, const struct report_opts *o, const char *id);
+int report_deps(sqlite3 *db, const struct report_opts *o);
+int report_latency(sqlite3 *db, const struct report_opts *o);
+/* Runs the user's SQL (one or more statements), each result as a listing. */
+int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql);
+
+#endif /* HTTPANALYZE_REPORT_H */
