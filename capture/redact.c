@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: MIT
+/*
+ * redact.c - streaming redaction of secret HTTP/1.x header values.
+ *
+ * httpcap sees each direction of a connection as a run of payloads cut at
+ * arbitrary points (syscall boundaries, snaplen, drops).  This is a small
+ * state machine over HTTP/1.x message heads that keeps its whole state in
+ * struct redact_state (no buffering, no allocation), so a header name or a
+ * value split across two payloads, at any byte, is still recognised.  It
+ * walks: start line, header lines, blank line, body (skipped by
+ * Content-Length or chunked framing, or up to the close for responses
+ * without either), then the next message (keep-alive, pipelining).
+ *
+ * Which headers are secret: a name is secret when, lowercased and with '-'
+ * and '_' removed, it contains one of the words in secret_words[] below
+ * ("auth", "cookie", "token", ...).  That covers Authorization,
+ * Proxy-Authorization, Cookie, Set-Cookie, X-API-Key, Api-Key,
+ * X-Auth-Token, X-Amz-Security-Token, Private-Token and their kin, at the
+ * price of also hiding a few harmless ones (WWW-Authenticate): when in doubt
+ * we hide.  Only the value is overwritten, with '*', byte for byte; the name,
+ * leading blanks, CR and LF stay, so lengths and offsets remain true.
+ *
+ * Where the redactor loses its place (bytes not captured, a framing error,
+ * a stream that is not HTTP) it falls back to "scan" mode: every line is
+ * looked at as a possible header line and secret ones are redacted, until
+ * a payload starts with an HTTP start line again.  A hand-written machine
+ * rather than a parser library (picohttpparser, llhttp): those want the
+ * whole head in one buffer, and we must not keep copies of payloads.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "redact.h"
+
+/* st layout: bits 0-7 state, 8-15 a small counter, 16-31 flags. */
+enum rstate {
+	RS_MSG_START = 0,	/* between messages: a start line is expected (zero state) */
+	RS_START_TOKEN,		/* first token of the start line: method or HTTP/x.y */
+	RS_START_REST,		/* rest of the start line; a response's status code */
+	RS_LINE,		/* at the start of a header line */
+	RS_LINE_CR,		/* at the start of a header line, after a CR */
+	RS_NAME,		/* inside a header name */
+	RS_NAME_WS,		/* blanks between a name and its colon */
+	RS_VAL_SECRET,		/* value of a secret header: overwrite */
+	RS_VAL_CL,		/* value of Content-Length */
+	RS_VAL_TE,		/* value of Transfer-Encoding */
+	RS_SKIP_EOL,		/* anything else, up to the end of the line */
+	RS_BODY_CL,		/* body of known length, remain bytes left */
+	RS_BODY_EOF,		/* response body delimited by the close */
+	RS_CHUNK_SIZE,		/* chunk-size line: hex digits */
+	RS_CHUNK_EXT,		/* chunk extension, up to the end of the line */
+	RS_CHUNK_DATA,		/* chunk data, remain bytes left */
+	RS_CHUNK_END,		/* CRLF after chunk data */
+	RS_PARTIAL,		/* after a gap: the next bytes may end a secret value */
+	RS_BODY_PEEK,		/* first bytes of a response body: is it the next response? */
+};
+
+#define F_RESP		(1u << 16)	/* this message is a response */
+#define F_NOBODY	(1u << 17)	/* response status says no body (1xx, 204, 304) */
+#define F_CHUNKED	(1u << 18)	/* Transfer-Encoding: chunked seen */
+#define F_CL		(1u << 19)	/* a valid Content-Length seen (in remain) */
+#define F_CL_BAD	(1u << 20)	/* an unusable Content-Length seen */
+#define F_PREVSECRET	(1u << 21)	/* the previous header line was secret (obs-fold) */
+#define F_SCAN		(1u << 22)	/* lost sync: scan lines, no message structure */
+#define F_TRAILER	(1u << 23)	/* header lines are a chunked body's trailers */
+#define F_CAND_CL	(1u << 24)	/* the name so far may be Content-Length */
+#define F_CAND_TE	(1u << 25)	/* the name so far may be Transfer-Encoding */
+#define F_SECRET_NAME	(1u << 26)	/* the name so far contains a secret word */
+#define F_DIGITS	(1u << 27)	/* a digit of a length was seen */
+#define F_MAYBE_RESP	(1u << 28)	/* the start token so far is a prefix of "HTTP/" */
+#define F_NOTHTTP	(1u << 29)	/* the stream did not start like HTTP */
+#define F_PEEK_EOF	(1u << 30)	/* RS_BODY_PEEK falls back to RS_BODY_EOF */
+
+#define F_MSG_MASK	(F_RESP | F_NOBODY | F_CHUNKED | F_CL | F_CL_BAD | F_PREVSECRET | \
+			 F_TRAILER | F_DIGITS | F_MAYBE_RESP | F_PEEK_EOF)
+
+#define MAX_START_TOKEN 24	/* longer than any method or "HTTP/1.1" */
+#define MAX_LENGTH (1ULL << 60)	/* bigger Content-Length or chunk size: give up framing */
+
+/* Words that make a header name secret, matched on the name lowercased and
+ * without '-' and '_'.  At most 8 (4 bits of aux each), each < 16 bytes. */
+static const char *const secret_words[] = {
+	"auth", "cookie", "token", "secret", "passw", "apikey", "session", "credential",
+};
+#define NWORDS (sizeof(secret_words) / sizeof(secret_words[0]))
+
+static const char name_cl[] = "content-length";
+static const char name_te[] = "transfer-encoding";
+
+static inline unsigned get_state(const struct redact_state *s) { return s->st & 0xff; }
+static inline unsigned get_pos(const struct redact_state *s) { return (s->st >> 8) & 0xff; }
+
+static inline void set_state(struct redact_state *s, unsigned state, unsigned pos)
+{
+	s->st = (s->st & 0xffff0000u) | (state & 0xff) | ((pos & 0xff) << 8);
+}
+
+static inline unsigned char lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+static inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+static int hex_value(unsigned char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	c = lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Knuth-Morris-Pratt step for a short word: the length of the longest
+ * prefix of w that ends the text, after reading c with k bytes matched.
+ * The borders are found by brute force: words are a few bytes long. */
+static unsigned word_step(const char *w, unsigned k, unsigned char c)
+{
+	size_t wlen = strlen(w);
+
+	for (;;) {
+		if (k < wlen && (unsigned char)w[k] == c)
+			return k + 1;
+		if (k == 0)
+			return 0;
+		unsigned j;
+		for (j = k - 1; j > 0; j--)
+			if (memcmp(w, w + k - j, j) == 0)
+				break;
+		k = j;
+	}
+}
+
+/* Start a header name: clear the matchers. */
+static void name_begin(struct redact_state *s)
+{
+	s->st &= ~(F_SECRET_NAME | F_PREVSECRET);
+	s->st |= F_CAND_CL | F_CAND_TE;
+	s->aux = 0;
+	set_state(s, RS_NAME, 0);
+}
+
+/* Feed one byte of a header name to the matchers. */
+static void name_byte(struct redact_state *s, unsigned char c)
+{
+	unsigned pos = get_pos(s);
+	unsigned char lc = lower(c);
+
+	if (pos >= sizeof(name_cl) - 1 || (unsigned char)name_cl[pos] != lc)
+		s->st &= ~F_CAND_CL;
+	if (pos >= sizeof(name_te) - 1 || (unsigned char)name_te[pos] != lc)
+		s->st &= ~F_CAND_TE;
+	if (pos < 255)
+		pos++;
+	set_state(s, RS_NAME, pos);
+
+	if (c == '-' || c == '_')
+		return;
+	for (unsigned i = 0; i < NWORDS; i++) {
+		unsigned k = (s->aux >> (4 * i)) & 0xf;
+		k = word_step(secret_words[i], k, lc);
+		if (k == strlen(secret_words[i])) {
+			s->st |= F_SECRET_NAME;
+			k = 0;
+		}
+		s->aux = (s->aux & ~(0xfu << (4 * i))) | (k << (4 * i));
+	}
+}
+
+/* The colon after a name: pick the value's state. */
+static void name_end(struct redact_state *s)
+{
+	unsigned len = get_pos(s);
+
+	if (s->st & F_SECRET_NAME) {
+		s->st |= F_PREVSECRET;
+		set_state(s, RS_VAL_SECRET, 0);
+	} else if (!(s->st & F_SCAN) && (s->st & F_CAND_CL) && len == sizeof(name_cl) - 1) {
+		s->remain = 0;
+		s->st &= ~F_DIGITS;
+		set_state(s, RS_VAL_CL, 0);
+	} else if (!(s->st & F_SCAN) && (s->st & F_CAND_TE) && len == sizeof(name_te) - 1) {
+		s->aux = 0;
+		set_state(s, RS_VAL_TE, 0);
+	} else {
+		set_state(s, RS_SKIP_EOL, 0);
+	}
+}
+
+/* Lost our place: scan lines for secret headers until a start line. */
+static void go_scan(struct redact_state *s, unsigned state)
+{
+	s->st = (s->st & F_NOTHTTP) | F_SCAN;
+	s->remain = 0;
+	s->aux = 0;
+	set_state(s, state, 0);
+}
+
+/* A message begins here. */
+static void msg_reset(struct redact_state *s)
+{
+	s->st = 0;
+	s->aux = 0;
+	s->remain = 0;
+}
+
+/*
+ * A response head announced a body, but the next response may follow at
+ * once: the answer to a HEAD request, whose Content-Length describes the
+ * body it did not send.  The first bytes of such a body are compared with
+ * "HTTP/1.x nnn" before they are counted as body (RS_BODY_PEEK), even when
+ * they arrive split across payloads.
+ */
+static void body_peek(struct redact_state *s, bool until_eof)
+{
+	s->aux = 0;
+	if (until_eof)
+		s->st |= F_PEEK_EOF;
+	else
+		s->st &= ~F_PEEK_EOF;
+	set_state(s, RS_BODY_PEEK, 0);
+}
+
+/* The blank line after the head: decide how the body is framed. */
+static void head_end(struct redact_state *s)
+{
+	uint32_t f = s->st;
+
+	if (f & F_SCAN) {
+		set_state(s, RS_LINE, 0);
+	} else if ((f & F_TRAILER) || ((f & F_RESP) && (f & F_NOBODY))) {
+		msg_reset(s);
+	} else if (f & F_CHUNKED) {
+		s->remain = 0;
+		s->st &= ~F_DIGITS;
+		set_state(s, RS_CHUNK_SIZE, 0);
+	} else if (f & F_CL_BAD) {
+		go_scan(s, RS_LINE);
+	} else if (f & F_CL) {
+		if (!s->remain)
+			msg_reset(s);
+		else if (f & F_RESP)
+			body_peek(s, false);
+		else
+			set_state(s, RS_BODY_CL, 0);
+	} else if (f & F_RESP) {
+		body_peek(s, true);
+	} else {
+		msg_reset(s);	/* a request without a body */
+	}
+}
+
+/* End of a chunk-size line. */
+static void chunk_line_end(struct redact_state *s)
+{
+	if (!(s->st & F_DIGITS)) {
+		go_scan(s, RS_LINE);
+	} else if (s->remain == 0) {
+		s->st |= F_TRAILER;
+		s->st &= ~F_PREVSECRET;
+		set_state(s, RS_LINE, 0);
+	} else {
+		set_state(s, RS_CHUNK_DATA, 0);
+	}
+}
+
+static const char *const methods[] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "PURGE", "REPORT",
+	"SEARCH", "MKCALENDAR",
+};
+
+/* Whether a payload begins with an HTTP/1.x request or status line, judged
+ * from its first bytes only: used to find our place again at a payload
+ * boundary whose position in the stream is unknown. */
+static bool looks_like_start_line(const uint8_t *b, size_t len)
+{
+	if (len >= 12 && memcmp(b, "HTTP/1.", 7) == 0 && is_digit(b[7]) && b[8] == ' ' &&
+	    is_digit(b[9]) && is_digit(b[10]) && is_digit(b[11]))
+		return true;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		size_t m = strlen(methods[i]);
+
+		if (len < m + 2 || memcmp(b, methods[i], m) != 0 || b[m] != ' ')
+			continue;
+		unsigned char t = b[m + 1];
+		if (t == '/' || t == '*' || t == 'h')
+			return true;
+		if (strcmp(methods[i], "CONNECT") == 0 &&
+		    ((t >= 'a' && t <= 'z') || is_digit(t) || t == '['))
+			return true;	/* CONNECT host:port */
+		return false;
+	}
+	return false;
+}
+
+/* Bytes that can be part of a header value (RFC 9110 field-vchar, SP,
+ * HTAB, obs-text) or its CR: used to tell a value's tail from a body. */
+static inline bool is_value_text(unsigned char c)
+{
+	return c == '\t' || c == '\r' || (c >= 0x20 && c != 0x7f);
+}
+
+size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
+{
+	size_t i = 0, n = 0;
+
+	if (!s || !buf || !len)
+		return 0;
+
+	switch (get_state(s)) {
+	case RS_BODY_CL: case RS_BODY_EOF: case RS_BODY_PEEK: case RS_CHUNK_SIZE:
+	case RS_CHUNK_EXT: case RS_CHUNK_DATA: case RS_CHUNK_END:
+		/* A payload starting with a start line while we expected body
+		 * bytes: a HEAD response's Content-Length, a body cut short, or
+		 * a lying length.  Parse it as a message: the worst outcome is
+		 * redacting inside a body, never missing a secret. */
+		if (looks_like_start_line(buf, len))
+			msg_reset(s);
+		break;
+	default:
+		if ((s->st & F_SCAN) && looks_like_start_line(buf, len))
+			msg_reset(s);
+		break;
+	}
+
+	while (i < len) {
+		unsigned char c = buf[i];
+		unsigned pos = get_pos(s);
+
+		switch (get_state(s)) {
+		case RS_MSG_START:
+			if (c == '\r' || c == '\n') {	/* RFC 9112 2.2: skip empty lines */
+				i++;
+				break;
+			}
+			s->st &= ~F_MSG_MASK;
+			s->remain = 0;
+			s->aux = 0;
+			if (c < 'A' || c > 'Z') {
+				/* not HTTP/1.x: a WebSocket after 101, Redis, TLS */
+				go_scan(s, RS_LINE);
+				s->st |= F_NOTHTTP;
+				break;
+			}
+			s->st &= ~F_NOTHTTP;
+			s->st |= F_MAYBE_RESP;
+			set_state(s, RS_START_TOKEN, 0);
+			break;
+
+		case RS_START_TOKEN:
+			if (c == ' ') {
+				if ((s->st & F_MAYBE_RESP) && pos > 5)
+					s->st |= F_RESP;
+				s->st &= ~F_MAYBE_RESP;
+				s->aux = 0;
+				set_state(s, RS_START_REST, 0);
+				i++;
+				break;
+			}
+			if (pos < 5 && c != (unsigned char)"HTTP/"[pos])
+				s->st &= ~F_MAYBE_RESP;
+			if (pos >= MAX_START_TOKEN ||
+			    !((c >= 'A' && c <= 'Z') || c == '-' || c == '_' ||
+			      ((s->st & F_MAYBE_RESP) && (is_digit(c) || c == '.' || c == '/')))) {
+				go_scan(s, RS_LINE);
+				s->st |= F_NOTHTTP;
+				break;	/* look at c again as a line start */
+			}
+			set_state(s, RS_START_TOKEN, pos + 1);
+			i++;
+			break;
+
+		case RS_START_REST:
+			if (c == '\n') {
+				s->st &= ~F_PREVSECRET;
+				set_state(s, RS_LINE, 0);
+			} else if ((s->st & F_RESP) && pos < 4) {
+				/* status code: 3 digits after the version; pos 4 = done */
+				if (is_digit(c) && pos < 3) {
+					s->aux = s->aux * 10 + (c - '0');
+					set_state(s, RS_START_REST, pos + 1);
+				} else if (!(c == ' ' && pos == 0)) {
+					unsigned code = s->aux;
+
+					if (pos == 3 && ((code >= 100 && code < 200) || code == 204 ||
+							 code == 304))
+						s->st |= F_NOBODY;
+					set_state(s, RS_START_REST, 4);
+				}
+			}
+			i++;
+			break;
+
+		case RS_LINE:
+			if (c == '\r') {
+				set_state(s, RS_LINE_CR, 0);
+				i++;
+			} else if (c == '\n') {
+				head_end(s);
+				i++;
+			} else if (c == ' ' || c == '\t') {
+				/* obs-fold: the line continues the previous value */
+				set_state(s, (s->st & F_PREVSECRET) ? RS_VAL_SECRET : RS_SKIP_EOL, 0);
+			} else {
+				name_begin(s);
+			}
+			break;
+
+		case RS_LINE_CR:
+			if (c == '\n') {
+				head_end(s);
+				i++;
+			} else {
+				set_state(s, RS_SKIP_EOL, 0);
+			}
+			break;
+
+		case RS_NAME:
+			if (c == ':') {
+				name_end(s);
+			} else if (c == ' ' || c == '\t') {
+				set_state(s, RS_NAME_WS, pos);
+			} else if (c == '\n') {
+				set_state(s, RS_LINE, 0);
+			} else if (c == '\r') {
+				set_state(s, RS_SKIP_EOL, 0);
+			} else {
+				/* Any other byte, even a control byte, counts as part
+				 * of the name, so "Auth\0orization:" still matches
+				 * "auth": junk is hidden rather than let through. */
+				name_byte(s, c);
+			}
+			i++;
+			break;
+
+		case RS_NAME_WS:
+			if (c == ':')
+				name_end(s);
+			else if (c == '\n')
+				set_state(s, RS_LINE, 0);
+			else if (c != ' ' && c != '\t')
+				set_state(s, RS_SKIP_EOL, 0);
+			i++;
+			break;
+
+		case RS_VAL_SECRET:
+			/* overwrite up to the end of the line, keeping the blanks
+			 * after the colon and every CR */
+			while (i < len && buf[i] != '\n') {
+				c = buf[i];
+				if (c == '\r' || (pos == 0 && (c == ' ' || c == '\t'))) {
+					i++;
+					continue;
+				}
+				buf[i++] = '*';
+				n++;
+				pos = 1;
+			}
+			set_state(s, RS_VAL_SECRET, pos);
+			if (i < len) {
+				set_state(s, RS_LINE, 0);	/* F_PREVSECRET stays for obs-fold */
+				i++;
+			}
+			break;
+
+		case RS_VAL_CL:
+			/* pos: 0 before the digits, 1 in them, 2 after (ignored) */
+			if (c == '\n') {
+				if ((s->st & F_DIGITS) && s->remain < MAX_LENGTH)
+					s->st |= F_CL;
+				else
+					s->st |= F_CL_BAD;
+				set_state(s, RS_LINE, 0);
+			} else if (is_digit(c) && pos < 2) {
+				if (s->remain < MAX_LENGTH)
+					s->remain = s->remain * 10 + (c - '0');
+				s->st |= F_DIGITS;
+				set_state(s, RS_VAL_CL, 1);
+			} else if (c == ' ' || c == '\t' || c == '\r') {
+				if (pos == 1)
+					set_state(s, RS_VAL_CL, 2);
+			} else if (pos == 1) {
+				set_state(s, RS_VAL_CL, 2);	/* "5, 5": keep the first */
+			} else if (pos == 0) {
+				s->st |= F_CL_BAD;
+				set_state(s, RS_VAL_CL, 2);
+				s->st &= ~F_DIGITS;
+			}
+			i++;
+			break;
+
+		case RS_VAL_TE:
+			if (c == '\n') {
+				set_state(s, RS_LINE, 0);
+			} else {
+				/* find "chunked"; its 'c' occurs once, so restarting
+				 * on a mismatch is exact */
+				unsigned char lc = lower(c);
+
+				if (lc == (unsigned char)"chunked"[s->aux])
+					s->aux++;
+				else
+					s->aux = lc == 'c';
+				if (s->aux == 7) {
+					s->st |= F_CHUNKED;
+					s->aux = 0;
+				}
+			}
+			i++;
+			break;
+
+		case RS_SKIP_EOL: {
+			const uint8_t *nl = memchr(buf + i, '\n', len - i);
+
+			if (!nl) {
+				i = len;
+				break;
+			}
+			i = (size_t)(nl - buf) + 1;
+			set_state(s, RS_LINE, 0);
+			break;
+		}
+
+		case RS_BODY_CL:
+		case RS_CHUNK_DATA: {
+			uint64_t take = len - i;
+
+
+			if (take > s->remain)
+				take = s->remain;
+			i += take;
+			s->remain -= take;
+			if (s->remain == 0) {
+				if (get_state(s) == RS_BODY_CL)
+					msg_reset(s);
+				else
+					set_state(s, RS_CHUNK_END, 0);
+			}
+			break;
+		}
+
+		case RS_BODY_EOF:
+			i = len;
+			break;
+
+		case RS_BODY_PEEK: {
+			/* aux: bits 0-3 bytes of "HTTP/1.x nnn" matched, 4-15 the
+			 * status digits */
+			unsigned k = s->aux & 0xf, code = s->aux >> 4;
+			bool ok;
+
+			if (k < 7)
+				ok = c == (unsigned char)"HTTP/1."[k];
+			else if (k == 8)
+				ok = c == ' ';
+			else
+				ok = is_digit(c);
+			if (!ok) {
+				/* a real body: go on counting it from this byte */
+				s->aux = 0;
+				set_state(s, (s->st & F_PEEK_EOF) ? RS_BODY_EOF : RS_BODY_CL, 0);
+				break;
+			}
+			if (k >= 9)
+				code = code * 10 + (c - '0');
+			i++;
+			if (!(s->st & F_PEEK_EOF) && --s->remain == 0) {
+				msg_reset(s);
+				break;
+			}
+			if (++k < 12) {
+				s->aux = k | (code << 4);
+				break;
+			}
+			/* "HTTP/1.x nnn": the next response; the rest of its
+			 * status line decides, as in RS_START_REST */
+			s->st = F_RESP;
+			s->remain = 0;
+			s->aux = code;
+			set_state(s, RS_START_REST, 3);
+			break;
+		}
+
+		case RS_CHUNK_SIZE: {
+			int v = hex_value(c);
+
+			if (v >= 0) {
+				if (s->remain >= MAX_LENGTH) {
+					go_scan(s, RS_SKIP_EOL);
+					break;
+				}
+				s->remain = s->remain * 16 + (unsigned)v;
+				s->st |= F_DIGITS;
+			} else if (c == ';' || c == ' ' || c == '\t') {
+				set_state(s, RS_CHUNK_EXT, 0);
+			} else if (c == '\n') {
+				chunk_line_end(s);
+			} else if (c != '\r') {
+				go_scan(s, RS_SKIP_EOL);
+				break;
+			}
+			i++;
+			break;
+		}
+
+		case RS_CHUNK_EXT:
+			if (c == '\n')
+				chunk_line_end(s);
+			i++;
+			break;
+
+		case RS_CHUNK_END:
+			if (c == '\n') {
+				s->remain = 0;
+				s->st &= ~F_DIGITS;
+				set_state(s, RS_CHUNK_SIZE, 0);
+			} else if (c != '\r') {
+				go_scan(s, RS_LINE);
+				break;
+			}
+			i++;
+			break;
+
+		case RS_PARTIAL:
+			/* The bytes before a gap may have started a secret value
+			 * that these bytes end.  Header text up to the first LF is
+			 * overwritten; a byte that cannot be in a header value
+			 * says this is a body, and is left alone. */
+			while (i < len && buf[i] != '\n' && is_value_text(buf[i])) {
+				if (buf[i] != '\r') {
+					buf[i] = '*';
+					n++;
+				}
+				i++;
+			}
+			if (i < len) {
+				if (buf[i] == '\n') {
+					set_state(s, RS_LINE, 0);
+					i++;
+				} else {
+					set_state(s, RS_SKIP_EOL, 0);
+				}
+			}
+			break;
+
+		default:	/* a corrupted state: start over, safely */
+			go_scan(s, RS_SKIP_EOL);
+			break;
+		}
+	}
+	return n;
+}
+
+void redact_skip(struct redact_state *s, uint64_t n)
+{
+	if (!s || n == 0)
+		return;
+
+	switch (get_state(s)) {
+	case RS_BODY_CL:
+	case RS_CHUNK_DATA:
+		if (n < s->remain) {
+			s->remain -= n;
+			return;
+		}
+		if (n == s->remain) {
+			s->remain = 0;
+			if (get_state(s) == RS_BODY_CL)
+				msg_reset(s);
+			else
+				set_state(s, RS_CHUNK_END, 0);
+			return;
+		}
+		break;
+	case RS_BODY_EOF:
+		return;
+	case RS_BODY_PEEK:
+		/* sendfile after the head: a body after all */
+		s->aux = 0;
+		if (s->st & F_PEEK_EOF) {
+			set_state(s, RS_BODY_EOF, 0);
+			return;
+		}
+		set_state(s, RS_BODY_CL, 0);
+		redact_skip(s, n);
+		return;
+	default:
+		break;
+	}
+	/* A stream that never looked like HTTP has no heads to lose our
+	 * place in; only a secret line cut by the gap needs care. */
+	if ((s->st & F_NOTHTTP) && get_state(s) != RS_VAL_SECRET) {
+		set_state(s, RS_LINE, 0);
+		return;
+	}
+	go_scan(s, RS_PARTIAL);
+}
+
+int redact_is_secret_name(const char *name, size_t name_len)
+{
+	struct redact_state s = { 0 };
+
+	if (!name)
+		return 0;
+	name_begin(&s);
+	for (size_t i = 0; i < name_len; i++)
+		name_byte(&s, (unsigned char)name[i]);
+	return (s.st & F_SECRET_NAME) ? 1 : 0;
+}
