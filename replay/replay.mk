@@ -16,8 +16,13 @@ $(BUILD)/san/httpreplay: $(call objs,san,$(REPLAY_SRCS)) $(ENGINE_SAN_LIB) $(HTC
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(filter %.o,$^) $(ENGINE_SAN_LIB) $(HTC_SAN_LIB) \
 		$(CURL_LIBS) $(LIBS_SYS) -lm
 
+# httpreplay links the engine: until its fragment lands, keep `make` and
+# `make test` green without it.
+ifneq ($(wildcard analyze/engine.mk),)
 BINS += $(BUILD)/httpreplay
 INSTALL_TARGETS += install-httpreplay
+TESTS += test-replay
+endif
 
 .PHONY: install-httpreplay
 install-httpreplay: $(BUILD)/httpreplay
@@ -30,7 +35,7 @@ install-httpreplay: $(BUILD)/httpreplay
 # escaping, percentiles, report), under ASan+UBSan.
 # test-replay: captures written by tests/replay/mkcaptures (the tests/lib
 # fixture builder) replayed against tests/replay/server.py on 127.0.0.1
-# ports 20700-20719.
+# ports 20700-20709.
 # test-replay-e2e: httpcap captures the demo app (root), replayed against it.
 
 $(BUILD)/san/tests/replay/%.o $(BUILD)/obj/tests/replay/%.o: CPPFLAGS += -Ireplay -Itests/lib
@@ -51,7 +56,7 @@ test-replay-unit: $(BUILD)/san/tests/replay/test_replay_unit
 
 test-replay: $(BUILD)/san/httpreplay $(BUILD)/tests/replay/mkcaptures
 	$(call msg,TEST,$@)
-	$(Q)BUILD=$(BUILD) HTTPREPLAY=$(BUILD)/san/httpreplay \
-		MKCAPTURES=$(BUILD)/tests/replay/mkcaptures bash tests/replay/run.sh
+	$(Q)HTTPREPLAY=$(BUILD)/san/httpreplay MKCAPTURES=$(BUILD)/tests/replay/mkcaptures \
+		python3 tests/replay/run.py
 
-TESTS += test-replay-unit test-replay
+TESTS += test-replay-unit
