@@ -104,6 +104,7 @@ cleanup() {
 		kill -TERM "$p" 2>/dev/null && reap "$p" 50
 	done
 	nginx_stop
+	[ -n "$BPF_STATS_OLD" ] && sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_OLD"
 	if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -253,13 +254,19 @@ bench_overhead() {
 				tcpdump_start "$f.pcap" "$f.log" || continue
 				;;
 			esac
-			wrk_run "$THREADS" "$CONNS" "$SECS"
+			local pid= c0=0 c1=0
 			case $mode in
-			httpcap) tracer_stop "$HC_PID" ;;
-			tcpdump) tracer_stop "$TD_PID" ;;
+			httpcap) pid=$HC_PID ;;
+			tcpdump) pid=$TD_PID ;;
 			esac
-			printf '%s\t%s\t%s\t%s\n' "$i" "$mode" "$W_RPS" "$W_P99" >>"$TMP/overhead.tsv"
-			log "  run $i $mode: $W_RPS req/s, p99 $W_P99 us"
+			[ -n "$pid" ] && c0=$(cpu_of "$pid")
+			wrk_run "$THREADS" "$CONNS" "$SECS"
+			[ -n "$pid" ] && c1=$(cpu_of "$pid") && tracer_stop "$pid"
+			# The tracer's own CPU during the run, in % of one core.
+			local tcpu
+			tcpu=$(awk -v a="$c0" -v b="$c1" -v s="$SECS" 'BEGIN {printf "%.1f", (b-a)/s*100}')
+			printf '%s\t%s\t%s\t%s\t%s\n' "$i" "$mode" "$W_RPS" "$W_P99" "$tcpu" >>"$TMP/overhead.tsv"
+			log "  run $i $mode: $W_RPS req/s, p99 $W_P99 us, tracer cpu $tcpu%"
 			rm -f "$f.htc" "$f.pcap"
 		done
 	done
@@ -267,12 +274,66 @@ bench_overhead() {
 		R[rps_$mode]=$(awk -v m=$mode '$2 == m {print $3}' "$TMP/overhead.tsv" | median)
 		R[p99_$mode]=$(awk -v m=$mode '$2 == m {print $4}' "$TMP/overhead.tsv" | median)
 	done
+	R[cpu_httpcap]=$(awk '$2 == "httpcap" {print $5}' "$TMP/overhead.tsv" | median)
+	R[cpu_tcpdump]=$(awk '$2 == "tcpdump" {print $5}' "$TMP/overhead.tsv" | median)
 	R[ratio_httpcap]=$(ratio "${R[rps_httpcap]}" "${R[rps_untraced]}")
 	R[ratio_tcpdump]=$(ratio "${R[rps_tcpdump]}" "${R[rps_untraced]}")
 	R[p99ratio_httpcap]=$(ratio "${R[p99_httpcap]}" "${R[p99_untraced]}")
 	R[p99ratio_tcpdump]=$(ratio "${R[p99_tcpdump]}" "${R[p99_untraced]}")
 	log "overhead: throughput httpcap/untraced ${R[ratio_httpcap]}, tcpdump/untraced ${R[ratio_tcpdump]}"
 }
+
+# One more httpcap run, not counted in the medians, with the kernel's BPF
+# statistics on (they add a clock read per program run, so they stay off
+# in the measured runs): where httpcap's cost goes, kernel side (ns in its
+# BPF programs per request) and user side (CPU of the httpcap process).
+bench_profile() {
+	local f=$TMP/prof old pid c0 c1 ns cnt
+	[ "$HAVE_HTTPCAP" = 1 ] || return
+	have bpftool || return
+	old=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) || return
+	sysctl -qw kernel.bpf_stats_enabled=1 || return
+	BPF_STATS_OLD=$old
+	log "profile: one httpcap run with kernel.bpf_stats_enabled=1"
+	if httpcap_start "$f.htc" "$f.log"; then
+		pid=$HC_PID
+		c0=$(cpu_of "$pid")
+		bpf_runtime "$pid" >"$TMP/prof0"
+		wrk_run "$THREADS" "$CONNS" "$SECS"
+		bpf_runtime "$pid" >"$TMP/prof1"
+		c1=$(cpu_of "$pid")
+		tracer_stop "$pid"
+		read -r ns cnt < <(paste "$TMP/prof0" "$TMP/prof1" | awk '{print $3-$1, $4-$2}')
+		R[prof_rps]=$W_RPS
+		R[prof_bpf_ns_req]=$(awk -v ns="$ns" -v r="$W_REQS" 'BEGIN {if (r > 0) printf "%.0f", ns/r; else print "n/a"}')
+		R[prof_bpf_runs_req]=$(awk -v c="$cnt" -v r="$W_REQS" 'BEGIN {if (r > 0) printf "%.1f", c/r; else print "n/a"}')
+		R[prof_bpf_cpu]=$(awk -v ns="$ns" -v s="$SECS" 'BEGIN {printf "%.1f", ns/1e9/s*100}')
+		R[prof_user_cpu]=$(awk -v a="$c0" -v b="$c1" -v s="$SECS" 'BEGIN {printf "%.1f", (b-a)/s*100}')
+		R[prof_user_us_req]=$(awk -v a="$c0" -v b="$c1" -v r="$W_REQS" 'BEGIN {if (r > 0) printf "%.2f", (b-a)*1e6/r; else print "n/a"}')
+		log "  BPF ${R[prof_bpf_ns_req]} ns/request in ${R[prof_bpf_runs_req]} program runs (${R[prof_bpf_cpu]}% of a core); httpcap process ${R[prof_user_cpu]}% of a core"
+	fi
+	sysctl -qw kernel.bpf_stats_enabled="$old"
+	BPF_STATS_OLD=
+	rm -f "$f.htc"
+}
+
+# bpf_runtime PID: "run_time_ns run_cnt" summed over the BPF programs PID holds.
+bpf_runtime() {
+	bpftool -j prog show 2>/dev/null | python3 -c '
+import json, sys
+pid = int(sys.argv[1]); ns = cnt = 0
+for p in json.load(sys.stdin):
+    if any(x.get("pid") == pid for x in p.get("pids", [])):
+        ns += p.get("run_time_ns", 0); cnt += p.get("run_cnt", 0)
+print(ns, cnt)' "$1"
+}
+
+# cpu_of PID: user+system CPU seconds the process has used so far.
+cpu_of() {
+	awk -v hz="$CLK_TCK" '{sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+CLK_TCK=$(getconf CLK_TCK)
+BPF_STATS_OLD=
 
 # ---- 2. drops ----------------------------------------------------------------
 
@@ -445,8 +506,13 @@ sub_bench() {
 	log "$target"
 	note_cmd "make $target"
 	out=$($MAKE --no-print-directory "$target" 2>&1)
+	local rc=$?
 	printf '%s\n' "$out" >"$TMP/$target.out"
 	printf '%s\n' "$out" | sed 's/^/  /' >&2
+	if [ $rc != 0 ]; then
+		R[$key]="failed: $(printf '%s\n' "$out" | tail -1 | tr '|' '/')"
+		return
+	fi
 	# Each "... N events/s" line of theirs becomes one figure.
 	R[$key]=$(printf '%s\n' "$out" | grep -iE 'events/s' | sed -E 's/^[[:space:]]+//' | paste -sd ';' -)
 	[ -n "${R[$key]}" ] || R[$key]="see output below"
@@ -500,6 +566,12 @@ table() {
 		"${R[ratio_httpcap]:-n/a}" "${R[ratio_tcpdump]:-n/a}" "$(met 'a > b' "${R[ratio_httpcap]:-n/a}" "${R[ratio_tcpdump]:-0}")"
 	printf '| 1 | p99 latency us: untraced / httpcap / tcpdump | %s / %s / %s | | |\n' \
 		"${R[p99_untraced]:-n/a}" "${R[p99_httpcap]:-n/a}" "${R[p99_tcpdump]:-n/a}"
+	printf '| 1 | tracer process CPU, %% of a core: httpcap / tcpdump | %s / %s | | |\n' \
+		"${R[cpu_httpcap]:-n/a}" "${R[cpu_tcpdump]:-n/a}"
+	if [ -n "${R[prof_bpf_ns_req]:-}" ]; then
+		printf '| 1 | httpcap BPF programs per request (bpf_stats run) | %s ns in %s runs (%s%% of a core) | | |\n' \
+			"${R[prof_bpf_ns_req]}" "${R[prof_bpf_runs_req]}" "${R[prof_bpf_cpu]}"
+	fi
 	printf '| 2 | events dropped at the highest rate | %s (%s req/s, %s events) | 0 | %s |\n' \
 		"${R[drops_max]:-n/a}" "$(fmt_int "${R[drops_max_rps]:-n/a}")" "${R[drops_max_events]:-n/a}" "$(met 'a == 0' "${R[drops_max]:-n/a}")"
 	printf '| 2 | rate at which drops begin | %s | | |\n' "${R[drops_onset]:-n/a}"
@@ -509,14 +581,24 @@ table() {
 	printf '| 3 | bytes/request .pcap zstd -1 | %s | | |\n' "${R[bpr_pcapzst]:-n/a}"
 	printf '| 4 | writer and reader (bench-format) | %s | foundation issue | |\n' "${R[format]:-n/a}"
 	printf '| 5 | loader (bench-analyze) | %s | | |\n' "${R[analyze]:-n/a}"
-	printf '| 5 | httpanalyze summary, %s requests | %s s, %s MiB peak | | |\n' \
-		"${R[big_reqs]:-$REQS}" "${R[summary_secs]:-n/a}" "$(kib_mib "${R[summary_rss]:-n/a}")"
-	printf '| 5 | tshark listing the requests, same traffic | %s s, %s MiB peak, %s listed | | |\n' \
-		"${R[tshark_secs]:-n/a}" "$(kib_mib "${R[tshark_rss]:-n/a}")" "${R[tshark_lines]:-n/a}"
+	printf '| 5 | httpanalyze summary, %s requests | %s | | |\n' \
+		"${R[big_reqs]:-$REQS}" "$(secs_rss "${R[summary_secs]:-n/a}" "${R[summary_rss]:-n/a}")"
+	printf '| 5 | tshark listing the requests, same traffic | %s, %s listed | | |\n' \
+		"$(secs_rss "${R[tshark_secs]:-n/a}" "${R[tshark_rss]:-n/a}")" "${R[tshark_lines]:-n/a}"
+	v=${R[speedup]:-n/a}
+	[ "$v" = n/a ] || v="${v}x"
 	printf '| 5 | speed-up of summary over tshark | %s | >= 20x | %s |\n' \
-		"${R[speedup]:-n/a}x" "$(met 'a >= 20' "${R[speedup]:-n/a}")"
+		"$v" "$(met 'a >= 20' "${R[speedup]:-n/a}")"
 	printf '| 6 | httpcap RSS after %s s at full rate | %s MiB (peak %s MiB) | <= 64 MiB | %s |\n' \
 		"$MEM_SECS" "${R[mem_rss]:-n/a}" "${R[mem_hwm]:-n/a}" "$(met 'a <= 64' "${R[mem_hwm]:-${R[mem_rss]:-n/a}}")"
+}
+
+# secs_rss SECS RSS_KIB: "12.3 s, 45 MiB peak", or SECS alone when it is a reason.
+secs_rss() {
+	case $1 in
+	[0-9]*) printf '%s s, %s MiB peak' "$1" "$(kib_mib "$2")" ;;
+	*) printf '%s' "$1" ;;
+	esac
 }
 
 kib_mib() { awk -v v="$1" 'BEGIN {if (v+0 > 0) printf "%.0f", v/1024; else print "n/a"}'; }
@@ -570,7 +652,7 @@ write_report() {
 		cat "$CMDS"
 		printf '```\n'
 		if [ -s "$TMP/overhead.tsv" ]; then
-			printf '\n## Overhead runs (run, mode, requests/s, p99 us), in the order run\n\n```\n'
+			printf '\n## Overhead runs (run, mode, requests/s, p99 us, tracer CPU % of a core), in the order run\n\n```\n'
 			cat "$TMP/overhead.tsv"
 			printf '```\n'
 		fi
@@ -618,6 +700,7 @@ if [ $need_nginx = 1 ]; then nginx_start || exit 1; fi
 
 if is_root; then
 	want overhead && bench_overhead
+	want overhead && bench_profile
 	want drops && bench_drops
 	if want size || want analyze; then bench_bigcapture; fi
 	want memory && bench_memory
