@@ -102,6 +102,11 @@ struct htc_eng_request {
 	const uint8_t *body;		size_t body_len;
 	uint64_t resp_body_hash;	/* FNV-1a 64 of the response body (decoded if chunked), when fully captured */
 	uint64_t resp_body_len;		/* decoded response body length */
+	/* Added: the client call (another process or host, matched by
+	 * 5-tuple) that made this request, when already known at report time;
+	 * else 0 and on_link tells later.  parent_id is that call's request. */
+	uint64_t parent_call_id;
+	uint64_t parent_id;
 };
 
 /* An outbound call (client side): one HTTP exchange, one Redis command, one
@@ -121,6 +126,9 @@ struct htc_eng_call {
 	uint64_t start_ns, end_ns;	/* first byte written, last answer byte read (0 if none) */
 	uint64_t bytes_out, bytes_in;
 	uint32_t flags;			/* HTC_ENGF_* (AMBIGUOUS: request_id is one of several) */
+	/* Added: the server request this call became (matched by 5-tuple),
+	 * when already known at report time; else 0 and on_link tells later. */
+	uint64_t child_request_id;
 };
 
 /* Per-event annotation for httpcap's output. */
@@ -138,7 +146,10 @@ struct htc_engine_sink {
 	/* A client call and the server request it became were matched by
 	 * 5-tuple (swapped) and exchange seq, possibly after one of them was
 	 * reported: call call_id made request child_id; the child's parent is
-	 * parent_id (the request that made the call, 0 if none). */
+	 * parent_id (the request that made the call, 0 if none).  Called once
+	 * per pair, after both on_call and on_request of the pair were called.
+	 * Only connections whose accept and connect were both captured are
+	 * matched (a preexisting one's exchange numbering is unknown). */
 	void (*on_link)(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t parent_id);
 };
 
@@ -147,6 +158,11 @@ struct htc_engine_stats {
 	uint64_t gaps;			/* stretches of uncaptured bytes */
 	uint64_t parse_errors;		/* messages that were not valid HTTP */
 	uint64_t ambiguous;
+	/* Added: state dropped to stay within the memory caps (least
+	 * recently used connections, threads, links; pending exchanges
+	 * beyond the per-connection limit, reported as unanswered). */
+	uint64_t evicted;
+	uint64_t unanswered;		/* requests reported HTC_ENGF_UNANSWERED */
 };
 
 struct htc_engine;

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http.c - the HTTP/1.x head parser, framing and chunked decoder of the
+ * engine.
+ *
+ * Written by hand, on purpose: Debian 12 packages only nodejs' http-parser
+ * 2.9 (archived upstream), whose callback state machine cannot be told "n
+ * bytes here were counted but not captured" and so cannot resynchronise
+ * after a snaplen cut or a drop; llhttp and picohttpparser are not packaged.
+ * The API follows picohttpparser (views into the caller's buffer; length,
+ * incomplete or error as distinct results) and so does the grammar
+ * (RFC 9112: tokens, obs-text in values, bare LF accepted as line end).
+ */
+#include "http.h"
+
+#include <string.h>
+
+/* RFC 9110 tchar */
+static const uint8_t tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+	['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,
+	['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+	['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+int http_token_eq(const char *p, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n != len)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (lower((unsigned char)p[i]) != lower((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* Find the end of the line starting at p[i]: sets *eol to the index of CR
+ * or LF and returns the index after the line end, or 0 when incomplete,
+ * -1 on a lone CR. */
+static long line_end(const char *p, size_t len, size_t i, size_t *eol)
+{
+	const char *lf = memchr(p + i, '\n', len - i);
+	size_t e;
+
+	if (!lf)
+		return 0;
+	e = (size_t)(lf - p);
+	*eol = (e > i && p[e - 1] == '\r') ? e - 1 : e;
+	return (long)(e + 1);
+}
+
+/* Headers from p[i]; returns the head length or HTTP_INCOMPLETE/ERROR. */
+static int parse_headers(const char *p, size_t len, size_t i, struct http_head *h)
+{
+	h->nheaders = 0;
+	for (;;) {
+		size_t eol, n, v, ve;
+		long next;
+
+		if (i >= len)
+			return len > HTTP_MAX_HEAD ? HTTP_ERROR : HTTP_INCOMPLETE;
+		next = line_end(p, len, i, &eol);
+		if (next == 0)
+			return len - i > HTTP_MAX_HEAD || len > HTTP_MAX_HEAD ? HTTP_ERROR : HTTP_INCOMPLETE;
+		if ((size_t)next > HTTP_MAX_HEAD)
+			return HTTP_ERROR;
+		if (eol == i)	/* blank line: end of head */
+			return (int)next;
+		if (h->nheaders >= HTTP_MAX_HEADERS)
+			return HTTP_ERROR;
+		/* name: token, then ':' with no space before it */
+		for (n = i; n < eol && tchar[(unsigned char)p[n]]; n++)
+			;
+		if (n == i || n >= eol || p[n] != ':')
+			return HTTP_ERROR;
+		v = n + 1;
+		while (v < eol && (p[v] == ' ' || p[v] == '\t'))
+			v++;
+		ve = eol;
+		while (ve > v && (p[ve - 1] == ' ' || p[ve - 1] == '\t'))
+			ve--;
+		for (size_t k = v; k < ve; k++) {
+			unsigned char c = (unsigned char)p[k];
+
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return HTTP_ERROR;
+		}
+		h->headers[h->nheaders].name = p + i;
+		h->headers[h->nheaders].name_len = n - i;
+		h->headers[h->nheaders].value = p + v;
+		h->headers[h->nheaders].value_len = ve - v;
+		h->nheaders++;
+		i = (size_t)next;
+	}
+}
+
+/* "HTTP/1.x" at p (8 bytes available); returns minor or -1. */
+static int version(const char *p)
+{
+	if (memcmp(p, "HTTP/1.", 7) || (p[7] != '0' && p[7] != '1'))
+		return -1;
+	return p[7] - '0';
+}
+
+int http_parse_request(const char *buf, size_t len, struct http_head *h)
+{
+	size_t i = 0, eol, t;
+	long next;
+
+	memset(h, 0, offsetof(struct http_head, headers));
+	/* method */
+	while (i < len && tchar[(unsigned char)buf[i]])
+		i++;
+	if (i == len)
+		return i > 32 ? HTTP_ERROR : HTTP_INCOMPLETE;
+	if (i == 0 || i > 32 || buf[i] != ' ')
+		return HTTP_ERROR;
+	h->method = buf;
+	h->method_len = i;
+	next = line_end(buf, len, i, &eol);
+	if (next == 0) {
+		/* the target may be long, but not beyond the head limit, and
+		 * must not hold control bytes even before its end is seen */
+		for (t = i + 1; t < len; t++)
+			if ((unsigned char)buf[t] < 0x20 && buf[t] != '\r')
+				return HTTP_ERROR;
+		return len > HTTP_MAX_HEAD ? HTTP_ERROR : HTTP_INCOMPLETE;
+	}
+	/* target SP version: the version is the last 8 bytes of the line */
+	if (eol < i + 1 + 1 + 1 + 8 || buf[eol - 9] != ' ')
+		return HTTP_ERROR;
+	h->minor = version(buf + eol - 8);
+	if (h->minor < 0)
+		return HTTP_ERROR;
+	h->target = buf + i + 1;
+	h->target_len = eol - 9 - (i + 1);
+	for (t = 0; t < h->target_len; t++) {
+		unsigned char c = (unsigned char)h->target[t];
+
+		if (c <= 0x20 || c == 0x7f)
+			return HTTP_ERROR;
+	}
+	return parse_headers(buf, len, (size_t)next, h);
+}
+
+int http_parse_response(const char *buf, size_t len, struct http_head *h)
+{
+	size_t eol, r;
+	long next;
+
+	memset(h, 0, offsetof(struct http_head, headers));
+	if (len < 12) {
+		int s = http_is_response_start(buf, len);
+
+		return s == 0 ? HTTP_ERROR : HTTP_INCOMPLETE;
+	}
+	h->minor = version(buf);
+	if (h->minor < 0 || buf[8] != ' ')
+		return HTTP_ERROR;
+	for (int k = 9; k < 12; k++)
+		if (buf[k] < '0' || buf[k] > '9')
+			return HTTP_ERROR;
+	h->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+	next = line_end(buf, len, 12, &eol);
+	if (next == 0)
+		return len > HTTP_MAX_HEAD ? HTTP_ERROR : HTTP_INCOMPLETE;
+	if (eol > 12 && buf[12] != ' ')
+		return HTTP_ERROR;
+	r = eol > 12 ? 13 : 12;
+	h->reason = buf + r;
+	h->reason_len = eol - r;
+	for (size_t k = r; k < eol; k++) {
+		unsigned char c = (unsigned char)buf[k];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return HTTP_ERROR;
+	}
+	return parse_headers(buf, len, (size_t)next, h);
+}
+
+const char *http_header(const struct http_head *h, const char *name, size_t *vlen)
+{
+	for (size_t i = 0; i < h->nheaders; i++)
+		if (http_token_eq(h->headers[i].name, h->headers[i].name_len, name)) {
+			*vlen = h->headers[i].value_len;
+			return h->headers[i].value;
+		}
+	return NULL;
+}
+
+/* Does the comma-separated list v contain token tok (case-insensitive)? */
+static int list_has(const char *v, size_t len, const char *tok)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t s, e;
+
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		s = i;
+		while (i < len && v[i] != ',')
+			i++;
+		e = i;
+		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (e > s && http_token_eq(v + s, e - s, tok))
+			return 1;
+	}
+	return 0;
+}
+
+/* The last element of the list v: "gzip, chunked" -> chunked. */
+static int list_last_is(const char *v, size_t len, const char *tok)
+{
+	size_t e = len, s;
+
+	while (e > 0 && (v[e - 1] == ' ' || v[e - 1] == '\t' || v[e - 1] == ','))
+		e--;
+	s = e;
+	while (s > 0 && v[s - 1] != ',')
+		s--;
+	while (s < e && (v[s] == ' ' || v[s] == '\t'))
+		s++;
+	return http_token_eq(v + s, e - s, tok);
+}
+
+void http_framing(const struct http_head *h, struct http_framing *f)
+{
+	int keep_alive = 0;
+
+	f->content_length = -1;
+	f->chunked = 0;
+	f->close = 0;
+	f->upgrade = 0;
+	for (size_t i = 0; i < h->nheaders; i++) {
+		const struct htc_eng_header *hd = &h->headers[i];
+
+		if (http_token_eq(hd->name, hd->name_len, "content-length")) {
+			int64_t v = 0;
+			size_t k;
+
+			for (k = 0; k < hd->value_len && hd->value[k] >= '0' && hd->value[k] <= '9'; k++) {
+				if (v > (INT64_MAX - 9) / 10) {
+					v = -1;
+					break;
+				}
+				v = v * 10 + (hd->value[k] - '0');
+			}
+			/* invalid or overflowing: treat as absent (framing
+			 * then falls back to the direction switch) */
+			if (k == 0 || k != hd->value_len || v < 0)
+				v = -1;
+			if (v >= 0)
+				f->content_length = v;
+		} else if (http_token_eq(hd->name, hd->name_len, "transfer-encoding")) {
+			f->chunked = list_last_is(hd->value, hd->value_len, "chunked");
+		} else if (http_token_eq(hd->name, hd->name_len, "connection")) {
+			if (list_has(hd->value, hd->value_len, "close"))
+				f->close = 1;
+			if (list_has(hd->value, hd->value_len, "keep-alive"))
+				keep_alive = 1;
+			if (list_has(hd->value, hd->value_len, "upgrade"))
+				f->upgrade = 1;
+		}
+	}
+	if (f->chunked)
+		f->content_length = -1;	/* RFC 9112 6.3: chunked wins */
+	if (h->minor == 0 && !keep_alive)
+		f->close = 1;
+}
+
+/* Methods recognised when looking for a start line in unknown bytes.  A
+ * list (not just a token) keeps binary bodies from resynchronising on
+ * random uppercase text. */
+static const char *const methods[] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT",
+	"SEARCH", "PURGE",
+};
+
+int http_is_request_start(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && i < 10 && p[i] >= 'A' && p[i] <= 'Z')
+		i++;
+	if (i == len)
+		return i < 10 ? HTTP_INCOMPLETE : 0;
+	if (i == 0 || p[i] != ' ')
+		return 0;
+	for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++)
+		if (strlen(methods[m]) == i && !memcmp(p, methods[m], i)) {
+			if (i + 1 == len)
+				return HTTP_INCOMPLETE;
+			/* origin-form, asterisk-form or absolute-form */
+			return p[i + 1] == '/' || p[i + 1] == '*' || lower((unsigned char)p[i + 1]) == 'h'
+			       || (m == 5 /* CONNECT authority */ && (unsigned char)p[i + 1] > 0x20);
+		}
+	return 0;
+}
+
+int http_is_response_start(const char *p, size_t len)
+{
+	static const char pre[] = "HTTP/1.";
+	size_t n = len < 7 ? len : 7;
+
+	if (memcmp(p, pre, n))
+		return 0;
+	if (len < 9)
+		return len == 8 && p[7] != '0' && p[7] != '1' ? 0 : HTTP_INCOMPLETE;
+	if ((p[7] != '0' && p[7] != '1') || p[8] != ' ')
+		return 0;
+	for (size_t k = 9; k < 12; k++) {
+		if (k >= len)
+			return HTTP_INCOMPLETE;
+		if (p[k] < '0' || p[k] > '9')
+			return 0;
+	}
+	return 1;
+}
+
+size_t http_find_start(const char *p, size_t len, int request)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		int r = request ? http_is_request_start(p + i, len - i)
+				: http_is_response_start(p + i, len - i);
+		const char *lf;
+
+		/* a start cut by the end of the captured bytes counts: the
+		 * head parser decides once more bytes come */
+		if (r != 0)
+			return i;
+		lf = memchr(p + i, '\n', len - i);
+		if (!lf)
+			return len;
+		i = (size_t)(lf - p) + 1;
+	}
+	return len;
+}
+
+/* ---- chunked ---- */
+
+enum {
+	CH_SIZE,	/* hex digits */
+	CH_EXT,		/* chunk extension, to LF */
+	CH_DATA,
+	CH_DATA_CR,	/* CRLF after data */
+	CH_DATA_LF,
+	CH_TRAILER_START,	/* start of a trailer line, or the final blank line */
+	CH_TRAILER,	/* inside a trailer line, to LF */
+	CH_LAST_LF,	/* CR of the final blank line seen */
+	CH_DONE,
+};
+
+#define CH_MAX_LINE 4096	/* size line with extensions, or one trailer line */
+
+void http_chunked_init(struct http_chunked *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->state = CH_SIZE;
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = lower(ch);
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+int http_chunked_feed(struct http_chunked *c, const char *p, size_t len, size_t *used,
+		      http_data_fn fn, void *ctx)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char ch = (unsigned char)p[i];
+
+		switch (c->state) {
+		case CH_SIZE: {
+			int v = hexval(ch);
+
+			if (v >= 0) {
+				if (c->digits >= 15)
+					goto bad;
+				c->remaining = c->remaining * 16 + (uint64_t)v;
+				c->digits++;
+				i++;
+				break;
+			}
+			if (c->digits == 0)
+				goto bad;
+			c->state = CH_EXT;
+			c->linelen = 0;
+			break;
+		}
+		case CH_EXT:
+			i++;
+			if (ch == '\n') {
+				c->digits = 0;
+				c->state = c->remaining ? CH_DATA : CH_TRAILER_START;
+			} else if (++c->linelen > CH_MAX_LINE || (ch != '\r' && ch != ';' && ch < 0x20 && ch != '\t')) {
+				goto bad;
+			}
+			break;
+		case CH_DATA: {
+			size_t n = len - i;
+
+			if (n > c->remaining)
+				n = (size_t)c->remaining;
+			if (fn)
+				fn(ctx, p + i, n);
+			i += n;
+			c->remaining -= n;
+			if (!c->remaining)
+				c->state = CH_DATA_CR;
+			break;
+		}
+		case CH_DATA_CR:
+			i++;
+			if (ch == '\r')
+				c->state = CH_DATA_LF;
+			else if (ch == '\n')
+				c->state = CH_SIZE;
+			else
+				goto bad;
+			break;
+		case CH_DATA_LF:
+			i++;
+			if (ch != '\n')
+				goto bad;
+			c->state = CH_SIZE;
+			break;
+		case CH_TRAILER_START:
+			i++;
+			if (ch == '\n')
+				goto done;
+			if (ch == '\r') {
+				c->state = CH_LAST_LF;
+			} else {
+				c->state = CH_TRAILER;
+				c->linelen = 1;
+			}
+			break;
+		case CH_LAST_LF:
+			i++;
+			if (ch != '\n')
+				goto bad;
+			goto done;
+		case CH_TRAILER:
+			i++;
+			if (ch == '\n')
+				c->state = CH_TRAILER_START;
+			else if (++c->linelen > CH_MAX_LINE)
+				goto bad;
+			break;
+		default:
+			goto bad;
+		}
+	}
+	*used = i;
+	return 0;
+done:
+	c->state = CH_DONE;
+	*used = i;
+	return 1;
+bad:
+	*used = i;
+	return HTTP_ERROR;
+}
+
+int http_chunked_gap(struct http_chunked *c, uint64_t n)
+{
+	if (c->state == CH_DATA && n <= c->remaining) {
+		c->remaining -= n;
+		if (!c->remaining)
+			c->state = CH_DATA_CR;
+		return 0;
+	}
+	return HTTP_ERROR;
+}
