@@ -35,7 +35,8 @@ $(CAPTEST_DIR)/test_print-san: $(call objs,san,$(CAPTEST_PRINT_SRCS)) $(HTC_SAN_
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS_SYS)
 
-CAPTEST_UNIT := $(CAPTEST_DIR)/test_redact $(CAPTEST_DIR)/test_redact-san
+CAPTEST_UNIT := $(CAPTEST_DIR)/test_redact $(CAPTEST_DIR)/test_redact-san \
+		$(CAPTEST_DIR)/test_print $(CAPTEST_DIR)/test_print-san
 
 .PHONY: test-capture-unit
 test-capture-unit: $(CAPTEST_UNIT)
