@@ -698,6 +698,27 @@ void redact_skip(struct redact_state *s, uint64_t n)
 	go_scan(s, RS_PARTIAL);
 }
 
+size_t redact_text(uint8_t *buf, size_t len)
+{
+	size_t n = 0, start = 0;
+
+	if (!buf)
+		return 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && buf[i] != '\0' && buf[i] != '\n')
+			continue;
+		/* a fresh scan per piece: a secret value ends with its piece */
+		struct redact_state s = { 0 };
+
+		go_scan(&s, RS_LINE);
+		s.st |= F_NOTHTTP;
+		if (i > start)
+			n += redact_payload(&s, buf + start, i - start);
+		start = i + 1;
+	}
+	return n;
+}
+
 int redact_is_secret_name(const char *name, size_t name_len)
 {
 	struct redact_state s = { 0 };

@@ -42,6 +42,15 @@ size_t redact_payload(struct redact_state *st, uint8_t *buf, size_t len);
 void redact_skip(struct redact_state *st, uint64_t n);
 
 /*
+ * Overwrite secret header values in a standalone text, such as a process's
+ * command line (argv joined by NUL bytes): `curl -H "Authorization: Bearer
+ * x"` must not put the token in a shared capture file.  Each NUL- or
+ * LF-separated piece is looked at as a possible header line ("-HCookie: x"
+ * and "--header=X-Api-Key: y" count too).  Returns the bytes overwritten.
+ */
+size_t redact_text(uint8_t *buf, size_t len);
+
+/*
  * 1 if a header called name (name_len bytes, any case) is treated as secret,
  * else 0.  The same rule redact_payload() applies; for --help, the man page
  * and tests.

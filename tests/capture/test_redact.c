@@ -830,6 +830,48 @@ static void test_null_and_empty(void **state)
 	assert_int_equal(line[sizeof(line) - 4], '*');
 }
 
+/* Command lines (argv joined by NULs) keep their arguments but not the
+ * secret header values passed on them. */
+static void test_redact_text(void **state)
+{
+	static const struct {
+		const char *reason;
+		const char *in, *want;
+		size_t len;
+	} v[] = {
+#define T(r, i, w) { r, i, w, sizeof(i) - 1 + 0 * sizeof(char[sizeof(i) == sizeof(w) ? 1 : -1]) }
+		T("curl -H with a bearer token",
+		  "curl\0-s\0-H\0Authorization: Bearer SEKRIT\0http://127.0.0.1:1/",
+		  "curl\0-s\0-H\0Authorization: *************\0http://127.0.0.1:1/"),
+		T("attached -H and --header= forms",
+		  "curl\0-HCookie: a=b\0--header=X-Api-Key: k1\0-v",
+		  "curl\0-HCookie: ***\0--header=X-Api-Key: **\0-v"),
+		T("nothing secret",
+		  "python3\0-m\0http.server\0--bind\0127.0.0.1\0""18500",
+		  "python3\0-m\0http.server\0--bind\0127.0.0.1\0""18500"),
+		T("URL and a start-line-looking argument are left alone",
+		  "x\0GET / HTTP/1.1\0https://h/?a=b",
+		  "x\0GET / HTTP/1.1\0https://h/?a=b"),
+		T("trailing NUL, lines inside one argument",
+		  "sh\0-c\0x\ntoken: abc\nok: 1\0",
+		  "sh\0-c\0x\ntoken: ***\nok: 1\0"),
+#undef T
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+		struct guarded g = guard_copy(v[k].in, v[k].len);
+
+		redact_text(g.data, v[k].len);
+		if (memcmp(g.data, v[k].want, v[k].len) != 0) {
+			print_error("%s:\n got  %.*s\n", v[k].reason, (int)v[k].len, (char *)g.data);
+			fail();
+		}
+		guard_free(&g);
+	}
+	assert_int_equal(redact_text(NULL, 4), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -843,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_random_bytes),
 		cmocka_unit_test(test_huge_lines),
 		cmocka_unit_test(test_null_and_empty),
+		cmocka_unit_test(test_redact_text),
 	};
 
 	return cmocka_run_group_tests_name("redact", tests, NULL, NULL);
