@@ -13,6 +13,7 @@ $(BUILD)/.deps-samples:
 	@mkdir -p $(@D) && touch $@
 
 .PHONY: demo samples test-demo-fidelity test-samples
+TESTS += test-samples test-demo-fidelity
 
 # Needs root (eBPF); demo.sh says so clearly otherwise, before starting anything.
 demo: all $(BUILD)/.deps-demo

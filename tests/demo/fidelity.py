@@ -11,7 +11,8 @@ right) and recall (what really happened that httpanalyze reported):
 
   requests  every inbound request (front and external API) by method, path
             (the path carries the tag) and status;
-  calls     every downstream call under the right inbound request, matched
+  calls     every downstream call under the right inbound request (the calls
+            table, and `show ID` for the /slow requests), matched
             by the request's tag, protocol, remote port and summary
             ("GET user:4", "GET /api/rates?n=f1");
   links     every request of the external API has as parent the front
@@ -23,6 +24,7 @@ Exit status 0 only when all six figures are 100%.
 import argparse
 import collections
 import json
+import os
 import re
 import subprocess
 import sys
@@ -56,13 +58,16 @@ def tag_of(path):
     return v[0] if v else None
 
 
-def norm_summary(proto, s):
-    """Summaries compared without case in the command word or spacing."""
-    s = re.sub(r"\s+", " ", (s or "").strip())
-    words = s.split(" ", 1)
-    if words and proto == "redis":
-        s = " ".join([words[0].upper()] + words[1:])
-    return s
+def call_key(proto, port, summary):
+    """What identifies a downstream call of one request: protocol, remote
+    port and summary.  httpanalyze sums up a Redis command by its name and
+    key ("LRANGE orders", not "LRANGE orders 0 4"), so only those two words
+    of the application's Redis commands are compared."""
+    s = re.sub(r"\s+", " ", (summary or "").strip())
+    if proto == "redis":
+        words = s.split(" ")
+        s = " ".join([words[0].upper()] + words[1:2])
+    return (proto, port, s)
 
 
 def score(name, correct, reported, truth):
@@ -78,6 +83,7 @@ def main():
     ap.add_argument("--gt", required=True)
     ap.add_argument("--trace", required=True)
     ap.add_argument("--httpanalyze", default="build/httpanalyze")
+    ap.add_argument("--db", help="database kept for inspection (default TRACE.sqlite)")
     args = ap.parse_args()
     ha = args.httpanalyze
 
@@ -88,10 +94,19 @@ def main():
     if not gt_reqs:
         sys.exit("fidelity: the ground-truth log has no request")
 
-    an_reqs = json_objects(run([ha, "requests", "--format", "json", args.trace]))
+    # One load, kept in a database that the later queries reuse.
+    db = args.db or args.trace + ".sqlite"
+    if os.path.exists(db):
+        os.unlink(db)
+    an_reqs = json_objects(run([ha, "requests", "--format", "json", "--db", db, args.trace]))
+    an_calls = json_objects(run([ha, "sql", "--db", db, "--format", "json",
+                                 "SELECT call_id, request_id, child_request_id, comm, protocol, "
+                                 "remote_port, summary, ambiguous FROM calls"]))
     by_path = {}
+    by_id = {}
     for r in an_reqs:
         by_path.setdefault((r.get("method"), r.get("path")), []).append(r)
+        by_id[r["request_id"]] = r
 
     problems = []
     # Requests.
@@ -112,36 +127,56 @@ def main():
         if g["service"] == "front":
             front_id[g["tag"]] = a["request_id"]
 
-    # Calls, per front request, from `show ID`.
+    # Calls: each one httpanalyze attributed to a request must be one that
+    # request's tag really made (an ambiguous attribution is a guess: wrong).
     truth = collections.defaultdict(collections.Counter)
     for c in gt_calls:
-        truth[c["tag"]][(c["protocol"], c["remote_port"],
-                         norm_summary(c["protocol"], c["summary"]))] += 1
-    reported_calls = ok_calls = 0
-    for a in an_reqs:
-        if not a.get("calls"):
+        truth[c["tag"]][call_key(c["protocol"], c["remote_port"], c["summary"])] += 1
+    got = collections.defaultdict(collections.Counter)
+    reported_calls = 0
+    for c in an_calls:
+        if c.get("request_id") is None:
+            continue    # clients of the app (curl, traffic.py): no inbound request
+        reported_calls += 1
+        req = by_id.get(c["request_id"])
+        if c.get("ambiguous"):
+            problems.append(f"call {c['summary']!r} marked ambiguous")
             continue
-        shown = json_objects(run([ha, "show", str(a["request_id"]), "--format", "json",
-                                  args.trace]))
-        calls = []
-        for obj in shown:
-            if isinstance(obj.get("calls"), list):
-                calls = obj["calls"]
-                break
-        got = collections.Counter(
-            (c.get("protocol"), c.get("remote_port"), norm_summary(c.get("protocol"),
-                                                                  c.get("summary")))
-            for c in calls)
-        reported_calls += sum(got.values())
-        want = truth.get(tag_of(a.get("path")), collections.Counter())
-        ok = sum((got & want).values())
-        ok_calls += ok
-        for k in (got - want):
-            problems.append(f"call {k} under {a.get('path')}: not made by that request")
+        got[tag_of(req.get("path")) if req else None][
+            call_key(c.get("protocol"), c.get("remote_port"), c.get("summary"))] += 1
+    ok_calls = 0
+    for t, counter in got.items():
+        want = truth.get(t, collections.Counter())
+        ok_calls += sum((counter & want).values())
+        for k, n in (counter - want).items():
+            problems.append(f"call {k} x{n} attributed to the request tagged {t}: not made by it")
     truth_calls = sum(sum(c.values()) for c in truth.values())
-    if ok_calls < truth_calls:
-        problems.append(f"{truth_calls - ok_calls} calls made by the application were not "
-                        f"attributed to their request")
+    for t, counter in truth.items():
+        for k, n in (counter - got.get(t, collections.Counter())).items():
+            problems.append(f"call {k} x{n} of the request tagged {t}: not attributed to it")
+
+    # `show ID` must tell the same story as the calls table, for the /slow
+    # requests (the richest timeline: Redis, HTTP and a child request).
+    nshow = 0
+    for a in an_reqs:
+        if not (a.get("path") or "").startswith("/slow"):
+            continue
+        nshow += 1
+        shown = json_objects(run([ha, "show", str(a["request_id"]), "--format", "json",
+                                  "--db", db]))
+        calls = shown[0].get("calls", []) if shown else []
+        seen = collections.Counter(call_key(c.get("protocol"), c.get("remote_port"),
+                                            c.get("summary")) for c in calls)
+        want = truth.get(tag_of(a["path"]), collections.Counter())
+        if seen != want:
+            problems.append(f"show {a['request_id']} ({a['path']}): calls {sorted(seen.items())}"
+                            f", really {sorted(want.items())}")
+        kids = [c.get("child_request_id") for c in calls if c.get("protocol") == "http"]
+        for k in kids:
+            child = by_id.get(k)
+            if child is None or tag_of(child.get("path")) != tag_of(a["path"]):
+                problems.append(f"show {a['request_id']}: HTTP call leads to request {k}, "
+                                f"not to the API request of the same tag")
 
     # Links: each request of the external API has its front request as parent.
     ok_links = nlinks = 0
@@ -163,6 +198,7 @@ def main():
     if len(problems) > 20:
         print(f"  ... and {len(problems) - 20} more")
     print(f"fidelity of {args.trace} against {args.gt}:")
+    print(f"  (show checked on {nshow} /slow requests)")
     good = score("requests", ok_reqs, len(an_reqs), len(gt_reqs))
     good &= score("calls", ok_calls, reported_calls, truth_calls)
     good &= score("links", ok_links, reported_links, nlinks)
