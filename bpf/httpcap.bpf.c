@@ -239,13 +239,14 @@ static __always_inline void read_endpoints(struct sock *sk, struct conn *c)
 	c->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (family == AF_INET) {
 		c->family = HCB_AF_INET;
-		BPF_CORE_READ_INTO(c->laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(c->raddr, sk, __sk_common.skc_daddr);
+		/* sized reads: BPF_CORE_READ_INTO would copy sizeof(*laddr) = 1 */
+		bpf_core_read(c->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(c->raddr, 4, &sk->__sk_common.skc_daddr);
 		return;
 	}
 	c->family = HCB_AF_INET6;
-	BPF_CORE_READ_INTO(c->laddr, sk, __sk_common.skc_v6_rcv_saddr);
-	BPF_CORE_READ_INTO(c->raddr, sk, __sk_common.skc_v6_daddr);
+	bpf_core_read(c->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	bpf_core_read(c->raddr, 16, &sk->__sk_common.skc_v6_daddr);
 	if (v4mapped(c->laddr) && v4mapped(c->raddr)) {
 		c->family = HCB_AF_INET;
 		__builtin_memcpy(c->laddr, c->laddr + 12, 4);
@@ -388,6 +389,49 @@ struct data_req {
 	__u8 nopayload;	/* sendfile */
 };
 
+/* State of one iovec-copying loop; scalars only, since the bpf_loop
+ * callback looks the scratch buffer up again itself. */
+struct iov_copy {
+	__u64 uptr;	/* iovec array */
+	__u64 want;	/* bytes to capture */
+	__u64 got;	/* bytes captured so far */
+	__u32 iovcnt;
+	__s32 err;
+};
+
+/* One iovec of a vectored call.  A bpf_loop callback, so the verifier
+ * checks it once instead of once per unrolled iteration per program. */
+static long copy_iov(__u32 i, struct iov_copy *x)
+{
+	struct scratch *s;
+	struct iovec iv;
+	__u64 n;
+
+	if (i >= x->iovcnt || x->got >= x->want)
+		return 1;
+	s = get_scratch();
+	if (!s) {
+		x->err = -1;
+		return 1;
+	}
+	if (bpf_probe_read_user(&iv, sizeof(iv), (void *)(x->uptr + i * sizeof(struct iovec)))) {
+		x->err = -1;
+		return 1;
+	}
+	n = x->want - x->got;
+	if (n > iv.iov_len)
+		n = iv.iov_len;
+	n &= 2 * HCB_MAX_SNAPLEN - 1;
+	if (!n)
+		return 0;
+	if (bpf_probe_read_user(&s->data[x->got & (HCB_MAX_SNAPLEN - 1)], n, iv.iov_base)) {
+		x->err = -1;
+		return 1;
+	}
+	x->got += n;
+	return 0;
+}
+
 /*
  * Emit one READ/WRITE event of r->bytes bytes on connection c with up to
  * snaplen payload bytes.  A subprogram, not inlined: the mmsg handlers call
@@ -397,6 +441,7 @@ static __noinline int emit_data(struct conn *c, struct data_req *r)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct scratch *s = get_scratch();
+	struct iov_copy x = {};
 	__u64 off, want, got = 0, n;
 	__u16 flags = 0;
 	long err = 0;
@@ -426,30 +471,13 @@ static __noinline int emit_data(struct conn *c, struct data_req *r)
 			if (!err)
 				got = n;
 		}
-	} else {
-		struct iovec iv;
-		__u32 i;
-
-		for (i = 0; i < HCB_MAX_IOV; i++) {
-			if (i >= r->iovcnt || got >= want)
-				break;
-			if (bpf_probe_read_user(&iv, sizeof(iv),
-						(void *)(r->uptr + i * sizeof(struct iovec)))) {
-				err = -1;
-				break;
-			}
-			n = want - got;
-			if (n > iv.iov_len)
-				n = iv.iov_len;
-			n &= 2 * HCB_MAX_SNAPLEN - 1;
-			if (!n)
-				continue;
-			err = bpf_probe_read_user(&s->data[got & (HCB_MAX_SNAPLEN - 1)], n,
-						  iv.iov_base);
-			if (err)
-				break;
-			got += n;
-		}
+	} else if (want) {
+		x.uptr = r->uptr;
+		x.want = want;
+		x.iovcnt = r->iovcnt;
+		bpf_loop(HCB_MAX_IOV, copy_iov, &x, 0);
+		err = x.err;
+		got = x.got;
 		/* more iovecs than HCB_MAX_IOV: the rest is not captured */
 		if (!err && got < want)
 			flags |= HCB_EVF_PARTIAL;

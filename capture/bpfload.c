@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bpfload.c - httpcap's BPF side from user space: make sure tracefs is
+ * there (libbpf needs it to attach tracepoints), set the .rodata settings
+ * and map sizes through the skeleton, load, fill the filter maps, attach,
+ * and hand out the ring buffer and the loss counters.  Every failure comes
+ * back with a message that says what is needed, since "operation not
+ * permitted" alone does not tell a user to run as root.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "capture.h"
+#include "httpcap.skel.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+#define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
+
+struct cap_bpf {
+	struct httpcap *skel;
+	struct ring_buffer *rb;
+	int ncpus;
+	unsigned nprogs;
+	uint64_t *percpu;	/* ncpus values, for counter reads */
+};
+
+static int verbosity;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if ((level == LIBBPF_WARN && verbosity >= 1) || verbosity >= 2)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+/* libbpf finds tracepoint ids under tracefs; a fresh machine does not mount
+ * it, so do what `mount -t tracefs` would. */
+static int ensure_tracefs(char *msg, size_t len)
+{
+	if (!access(TRACEFS "/events/syscalls", F_OK) ||
+	    !access(DEBUGFS_TRACING "/events/syscalls", F_OK))
+		return 0;
+	if (access(TRACEFS "/events", F_OK)) {
+		if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) < 0) {
+			int err = -errno;
+
+			snprintf(msg, len, "httpcap: tracefs is not mounted and mounting it on "
+				 TRACEFS " failed: %s (needs root: CAP_SYS_ADMIN; or run "
+				 "'mount -t tracefs tracefs " TRACEFS "')", strerror(-err));
+			return err;
+		}
+	}
+	if (access(TRACEFS "/events/syscalls", F_OK)) {
+		snprintf(msg, len, "httpcap: this kernel has no syscall tracepoints ("
+			 TRACEFS "/events/syscalls is missing: CONFIG_FTRACE_SYSCALLS)");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static uint32_t ringbuf_bytes(uint32_t kb)
+{
+	uint64_t want = (uint64_t)kb * 1024, sz = (uint64_t)getpagesize();
+
+	while (sz < want)
+		sz <<= 1;
+	return sz;
+}
+
+struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *ctx,
+			     int *err, char *msg, size_t msglen)
+{
+	struct cap_bpf *b = calloc(1, sizeof(*b));
+	struct bpf_program *prog;
+	uint8_t one = 1;
+	size_t i;
+
+	*err = 0;
+	if (!b) {
+		*err = -ENOMEM;
+		snprintf(msg, msglen, "httpcap: out of memory");
+		return NULL;
+	}
+	verbosity = o->verbose;
+	libbpf_set_print(libbpf_print);
+	b->ncpus = libbpf_num_possible_cpus();
+	if (b->ncpus <= 0) {
+		*err = b->ncpus ? b->ncpus : -EINVAL;
+		snprintf(msg, msglen, "httpcap: cannot count the CPUs: %s", strerror(-*err));
+		goto fail;
+	}
+	b->percpu = calloc(b->ncpus, sizeof(uint64_t));
+	b->skel = httpcap__open();
+	if (!b->percpu || !b->skel) {
+		*err = -errno ? -errno : -ENOMEM;
+		snprintf(msg, msglen, "httpcap: opening the BPF object failed: %s", strerror(-*err));
+		goto fail;
+	}
+	b->skel->rodata->self_tgid = getpid();
+	b->skel->rodata->snaplen = o->snaplen;
+	b->skel->rodata->filter_pids = o->npids > 0;
+	b->skel->rodata->filter_ports = o->nports > 0;
+	b->skel->rodata->filter_comm = o->comm[0] != '\0';
+	memcpy((char *)b->skel->rodata->comm_filter, o->comm, HCB_COMM_LEN);
+	*err = bpf_map__set_max_entries(b->skel->maps.events, ringbuf_bytes(o->ringbuf_kb));
+	if (!*err)
+		*err = bpf_map__set_max_entries(b->skel->maps.scratch, b->ncpus);
+	if (*err) {
+		snprintf(msg, msglen, "httpcap: sizing the BPF maps failed: %s", strerror(-*err));
+		goto fail;
+	}
+	*err = httpcap__load(b->skel);
+	if (*err) {
+		if (*err == -EPERM || *err == -EACCES)
+			snprintf(msg, msglen, "httpcap: loading BPF programs needs root "
+				 "(CAP_BPF and CAP_PERFMON): %s", strerror(-*err));
+		else
+			snprintf(msg, msglen, "httpcap: loading BPF programs failed: %s "
+				 "(run with -vv for libbpf's and the verifier's log)", strerror(-*err));
+		goto fail;
+	}
+	for (i = 0; i < o->npids; i++) {
+		*err = bpf_map_update_elem(bpf_map__fd(b->skel->maps.pid_filter), &o->pids[i], &one, 0);
+		if (*err)
+			break;
+	}
+	for (i = 0; !*err && i < o->nports; i++)
+		*err = bpf_map_update_elem(bpf_map__fd(b->skel->maps.port_filter), &o->ports[i], &one, 0);
+	if (*err) {
+		*err = -errno;
+		snprintf(msg, msglen, "httpcap: setting the filters failed: %s", strerror(-*err));
+		goto fail;
+	}
+	*err = ensure_tracefs(msg, msglen);
+	if (*err)
+		goto fail;
+	*err = httpcap__attach(b->skel);
+	if (*err) {
+		snprintf(msg, msglen, "httpcap: attaching to the syscall tracepoints failed: %s%s",
+			 strerror(-*err), *err == -EPERM || *err == -EACCES ?
+			 " (needs root: CAP_BPF and CAP_PERFMON)" : " (run with -v for details)");
+		goto fail;
+	}
+	bpf_object__for_each_program(prog, b->skel->obj)
+		b->nprogs++;
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), (ring_buffer_sample_fn)cb,
+				 ctx, NULL);
+	if (!b->rb) {
+		*err = -errno;
+		snprintf(msg, msglen, "httpcap: opening the ring buffer failed: %s", strerror(-*err));
+		goto fail;
+	}
+	if (o->verbose)
+		fprintf(stderr, "httpcap: attached %u BPF programs (syscall tracepoints: accept, "
+			"accept4, connect, close, read, readv, recvfrom, recvmsg, recvmmsg, write, "
+			"writev, sendto, sendmsg, sendmmsg, sendfile64; raw tracepoint "
+			"sched_process_exit), ring buffer %u KiB, %d CPUs\n",
+			b->nprogs, ringbuf_bytes(o->ringbuf_kb) / 1024, b->ncpus);
+	return b;
+fail:
+	cap_bpf_close(b);
+	return NULL;
+}
+
+void cap_bpf_start(struct cap_bpf *b)
+{
+	__atomic_store_n(&b->skel->bss->capture_on, 1, __ATOMIC_RELEASE);
+}
+
+void cap_bpf_stop(struct cap_bpf *b)
+{
+	__atomic_store_n(&b->skel->bss->capture_on, 0, __ATOMIC_RELEASE);
+}
+
+int cap_bpf_poll(struct cap_bpf *b, int timeout_ms)
+{
+	return ring_buffer__poll(b->rb, timeout_ms);
+}
+
+int cap_bpf_consume(struct cap_bpf *b)
+{
+	return ring_buffer__consume(b->rb);
+}
+
+unsigned cap_bpf_nprogs(const struct cap_bpf *b)
+{
+	return b->nprogs;
+}
+
+int cap_bpf_counters(struct cap_bpf *b, uint64_t *cnt)
+{
+	int fd = bpf_map__fd(b->skel->maps.counters);
+
+	for (uint32_t k = 0; k < HCB_CNT__COUNT; k++) {
+		cnt[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, b->percpu))
+			return -errno;
+		for (int c = 0; c < b->ncpus; c++)
+			cnt[k] += b->percpu[c];
+	}
+	return 0;
+}
+
+void cap_bpf_close(struct cap_bpf *b)
+{
+	if (!b)
+		return;
+	ring_buffer__free(b->rb);
+	httpcap__destroy(b->skel);
+	free(b->percpu);
+	free(b);
+}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * capture.h - what the parts of httpcap (capture/) share: the parsed
+ * command line, and the small modules main.c drives: BPF setup (bpfload.c),
+ * kernel event decoding (convert.c), per-connection redaction state
+ * (conntab.c), process metadata (procmeta.c) and rotating output files
+ * (output.c).  Conventions as libbpf: 0 or -errno.
+ */
+#ifndef HTTPCAP_CAPTURE_H
+#define HTTPCAP_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "htc.h"
+#include "httpcap_bpf.h"
+#include "redact.h"
+
+#define CAP_MAX_PIDS HCB_MAX_FILTER
+#define CAP_MAX_PORTS HCB_MAX_FILTER
+
+/* ---- command line (cli.c) ---- */
+
+struct cap_opts {
+	const char *wfile;		/* -w, "-" = stdout */
+	const char *rfile;		/* -r */
+	uint64_t count;			/* -c, 0 = unlimited */
+	uint32_t snaplen;		/* -s */
+	uint32_t pids[CAP_MAX_PIDS];	/* -p */
+	size_t npids;
+	char comm[HCB_COMM_LEN];	/* --comm, "" = any */
+	uint16_t ports[CAP_MAX_PORTS];	/* --port */
+	size_t nports;
+	uint64_t rotate_bytes;		/* -C, in bytes (MB = 1,000,000 as tcpdump) */
+	uint32_t rotate_secs;		/* -G */
+	uint32_t nfiles;		/* -W */
+	const char *user;		/* -Z */
+	uint32_t ringbuf_kb;		/* -B */
+	double duration;		/* --duration seconds, 0 = none */
+	bool unbuffered;		/* -U */
+	bool quiet;			/* -q */
+	int verbose;			/* -v, repeatable */
+	bool no_redact;
+	bool text;			/* --text */
+	bool help, version;
+};
+
+/*
+ * Parse argv into o (OUT).  Returns 0, or -EINVAL after writing one line
+ * "httpcap: <what is wrong>" into err (errlen bytes).
+ */
+int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t errlen);
+void cap_usage(FILE *f);
+/* "key=value\n" lines describing the options, for the file header. */
+void cap_opts_text(const struct cap_opts *o, int argc, char **argv, char *buf, size_t len);
+
+/* ---- kernel events (convert.c) ---- */
+
+/*
+ * Decode one ring-buffer sample (size bytes) into rec (OUT); rec's payload
+ * points into data.  Returns 1 for an event record, 0 for a PROC_EXIT
+ * notification (*exit_pid set), -EINVAL when the sample is malformed.
+ */
+int cap_decode_event(const void *data, size_t size, struct htc_record *rec, uint32_t *exit_pid);
+
+/* ---- redaction state per connection (conntab.c) ---- */
+
+struct conntab;
+
+/* Bounded: at most max connections; the least recently used is evicted. */
+struct conntab *conntab_new(size_t max);
+void conntab_free(struct conntab *t);
+/*
+ * Redact ev's payload in buf (a writable copy of ev->payload, cap_len
+ * bytes) with the state of ev's connection and direction, telling the
+ * redactor about uncaptured bytes first (stream gaps, snaplen cuts).
+ * Forgets the connection on CLOSE.  Returns bytes overwritten.
+ */
+size_t conntab_redact(struct conntab *t, const struct htc_event *ev, uint8_t *buf);
+size_t conntab_count(const struct conntab *t);
+
+/* ---- process metadata (procmeta.c) ---- */
+
+/* The container id in a cgroup path (64 or 32+ hex digits of docker,
+ * containerd, cri-o, podman, kubepods), copied into out (outlen bytes).
+ * Returns its length, 0 when there is none. */
+size_t cap_container_id(const char *cgroup, size_t len, char *out, size_t outlen);
+
+struct proctab;
+
+struct proctab *proctab_new(const char *proc_root);
+void proctab_free(struct proctab *t);
+/*
+ * The metadata record for pid, read from /proc on first sight and cached.
+ * Returns 1 and fills rec (OUT, valid until the next call) when the record
+ * has not yet been written to the current output file, 0 when it has.
+ * comm is used when /proc no longer has the process.
+ */
+int proctab_need(struct proctab *t, uint32_t pid, const char *comm, uint64_t ts_ns,
+		 struct htc_record *rec);
+/* A new output file: every process is written again on its next event. */
+void proctab_new_file(struct proctab *t);
+void proctab_forget(struct proctab *t, uint32_t pid);
+size_t proctab_count(const struct proctab *t);
+
+/* ---- output files with rotation (output.c) ---- */
+
+struct output;
+
+/*
+ * Open the first file of o->wfile (strftime name under -G, numbered under
+ * -C, a ring under -W).  hdr is copied; its start_ns is updated per file.
+ * uid/gid: owner of the files created before a privilege drop (-Z), -1 to
+ * keep root.  Returns NULL with *err set.
+ */
+struct output *output_open(const struct cap_opts *o, const struct htc_header *hdr,
+			   long uid, long gid, int *err);
+/* Append one record to the current file. */
+int output_append(struct output *out, const struct htc_record *rec);
+int output_flush(struct output *out);
+/*
+ * Rotate when -C or -G says so; call before each event and every second.
+ * *rotated (OUT) is set when a new file was started: the caller writes its
+ * OPTIONS record and the PROC records again.
+ */
+int output_tick(struct output *out, uint64_t now_ns, bool *rotated);
+/* Whether a -G/-W capture has written its last file and should stop. */
+bool output_done(const struct output *out);
+const char *output_path(const struct output *out);
+/* Check that the directory stays writable after the privilege drop. */
+int output_check_dir_writable(const struct output *out);
+/* Close the current file; stats (OUT) sum every file written. */
+int output_close(struct output *out, uint64_t end_ns, struct htc_writer_stats *stats,
+		 unsigned *nfiles);
+
+/* ---- BPF (bpfload.c) ---- */
+
+struct cap_bpf;
+typedef int (*cap_sample_fn)(void *ctx, void *data, size_t size);
+
+/*
+ * Mount tracefs if needed, open, configure (o), load and attach the BPF
+ * programs and set up the ring buffer whose samples go to cb.  Events flow
+ * only after cap_bpf_start().  On failure returns NULL, *err set, and the
+ * message to print in msg.
+ */
+struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *ctx,
+			     int *err, char *msg, size_t msglen);
+void cap_bpf_start(struct cap_bpf *b);
+void cap_bpf_stop(struct cap_bpf *b);
+/* ring_buffer__poll / __consume: samples handled, or a negative error. */
+int cap_bpf_poll(struct cap_bpf *b, int timeout_ms);
+int cap_bpf_consume(struct cap_bpf *b);
+/* Kernel counters summed over CPUs, HCB_CNT__COUNT slots (OUT). */
+int cap_bpf_counters(struct cap_bpf *b, uint64_t *cnt);
+unsigned cap_bpf_nprogs(const struct cap_bpf *b);
+void cap_bpf_close(struct cap_bpf *b);
+
+/* ---- time ---- */
+uint64_t cap_mono_ns(void);
+
+#endif /* HTTPCAP_CAPTURE_H */

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main.c - httpcap: load the BPF programs, drain their ring buffer, and
+ * either write the events to a .htc file (-w, with rotation) or run them
+ * through the engine and print them (JSON lines or --text); -r prints a
+ * file the same way.
+ *
+ * The drain loop is single-threaded: ring_buffer__poll with a short
+ * timeout, then once a second the housekeeping that must happen even when
+ * no event arrives (kernel loss counters into HTC_REC_LOSS records, closing
+ * the open frame so that a SIGKILL loses at most a second, -G rotation,
+ * --duration).
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "htc_engine.h"
+#include "print.h"
+
+#define POLL_MS 100
+#define NS_PER_SEC 1000000000ULL
+
+struct app {
+	struct cap_opts o;
+	struct htc_header hdr;
+	struct cap_bpf *bpf;
+	struct output *out;		/* -w */
+	struct htc_engine *eng;		/* printing */
+	int file_idx;
+	enum print_format fmt;
+	struct conntab *ct;
+	struct proctab *pt;
+	uint8_t *pbuf;			/* writable payload copy for redaction */
+	uint64_t events, conns, redacted, user_lost, payload_bytes;
+	uint64_t last_cnt[HCB_CNT__COUNT];
+	uint64_t last_user_lost;
+	uint64_t total_lost[HTC_LOSS__COUNT];
+	int err;			/* first output error */
+	bool count_reached;
+	bool out_closed;		/* stdout went away (EPIPE) */
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+uint64_t cap_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+/* REALTIME - MONOTONIC, from the closest of a few samples: bpf_ktime_get_ns()
+ * is CLOCK_MONOTONIC and readers need wall-clock time. */
+static int64_t realtime_offset(void)
+{
+	uint64_t best_gap = UINT64_MAX;
+	int64_t off = 0;
+
+	for (int i = 0; i < 5; i++) {
+		uint64_t m1 = cap_mono_ns(), r = real_ns(), m2 = cap_mono_ns();
+
+		if (m2 - m1 < best_gap) {
+			best_gap = m2 - m1;
+			off = (int64_t)(r - (m1 + (m2 - m1) / 2));
+		}
+	}
+	return off;
+}
+
+static void build_header(struct htc_header *h, const struct cap_opts *o, int argc, char **argv)
+{
+	struct utsname u;
+
+	memset(h, 0, sizeof(*h));
+	h->version_major = HTC_VERSION_MAJOR;
+	h->version_minor = HTC_VERSION_MINOR;
+	h->flags = (o->no_redact ? 0 : HTC_OPT_REDACT) | (o->snaplen ? HTC_OPT_PAYLOAD : 0);
+	h->snaplen = o->snaplen;
+	h->realtime_offset_ns = realtime_offset();
+	h->start_ns = cap_mono_ns();
+	if (getrandom(h->capture_id, sizeof(h->capture_id), 0) != sizeof(h->capture_id)) {
+		/* no entropy source: time and pid still tell files apart */
+		uint64_t t = real_ns(), p = getpid();
+
+		memcpy(h->capture_id, &t, 8);
+		memcpy(h->capture_id + 8, &p, 8);
+	}
+	if (gethostname(h->hostname, sizeof(h->hostname) - 1) < 0)
+		snprintf(h->hostname, sizeof(h->hostname), "unknown");
+	if (!uname(&u))
+		snprintf(h->kernel, sizeof(h->kernel), "%s", u.release);
+	snprintf(h->tool_version, sizeof(h->tool_version), "httpcap %s", HTC_TOOL_VERSION);
+	cap_opts_text(o, argc, argv, h->options, sizeof(h->options));
+}
+
+static int options_record(struct app *a, uint64_t ts)
+{
+	struct htc_record rec = { .type = HTC_REC_OPTIONS };
+
+	rec.opt.ts_ns = ts;
+	rec.opt.snaplen = a->hdr.snaplen;
+	rec.opt.flags = a->hdr.flags;
+	rec.opt.text = a->hdr.options;
+	rec.opt.text_len = strlen(a->hdr.options);
+	return output_append(a->out, &rec);
+}
+
+/* A record to the file, or to the engine and stdout. */
+static int emit(struct app *a, const struct htc_record *rec)
+{
+	struct htc_eng_annot annot = {};
+	int err;
+
+	if (a->out)
+		return output_append(a->out, rec);
+	err = htc_engine_feed(a->eng, a->file_idx, rec, &annot);
+	if (err)
+		return err;
+	if (rec->type != HTC_REC_DATA && rec->type != HTC_REC_CONN)
+		return 0;
+	err = print_event(stdout, a->fmt, &a->hdr, rec, &annot);
+	if (err == -EPIPE || ferror(stdout)) {
+		a->out_closed = true;
+		return 0;
+	}
+	return err;
+}
+
+static void set_err(struct app *a, int err)
+{
+	if (!a->err)
+		a->err = err;
+}
+
+/* Rotate when due; a new file starts with OPTIONS and gets PROC again. */
+static int tick_output(struct app *a, uint64_t now)
+{
+	bool rotated = false;
+	int err;
+
+	if (!a->out)
+		return 0;
+	err = output_tick(a->out, now, &rotated);
+	if (!err && rotated) {
+		proctab_new_file(a->pt);
+		err = options_record(a, now);
+		if (!err && a->o.verbose)
+			fprintf(stderr, "httpcap: now writing '%s'\n", output_path(a->out));
+	}
+	return err;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct app *a = ctx;
+	struct htc_record rec, prec;
+	uint32_t exit_pid = 0;
+	int rc;
+
+	if (a->count_reached || a->err || a->out_closed)
+		return 0;
+	rc = cap_decode_event(data, size, &rec, &exit_pid);
+	if (rc < 0) {
+		a->user_lost++;
+		return 0;
+	}
+	if (rc == 0) {
+		proctab_forget(a->pt, exit_pid);
+		return 0;
+	}
+	if (!a->o.no_redact) {
+		/* the ring buffer is mapped read-only: redact a copy */
+		if (rec.ev.cap_len) {
+			memcpy(a->pbuf, rec.ev.payload, rec.ev.cap_len);
+			rec.ev.payload = a->pbuf;
+		}
+		if (conntab_redact(a->ct, &rec.ev, a->pbuf)) {
+			rec.ev.flags |= HTC_EVF_REDACTED;
+			a->redacted++;
+		}
+	}
+	rc = tick_output(a, cap_mono_ns());
+	if (!rc && proctab_need(a->pt, rec.ev.pid, rec.ev.comm, rec.ev.ts_ns, &prec) == 1)
+		rc = emit(a, &prec);
+	if (!rc)
+		rc = emit(a, &rec);
+	if (rc) {
+		set_err(a, rc);
+		return rc;
+	}
+	a->events++;
+	a->payload_bytes += rec.ev.cap_len;
+	if (rec.ev.type == HTC_EV_ACCEPT || rec.ev.type == HTC_EV_CONNECT)
+		a->conns++;
+	if (a->o.count && a->events >= a->o.count)
+		a->count_reached = true;
+	return 0;
+}
+
+/* Kernel loss counters since the last call into HTC_REC_LOSS records. */
+static int report_losses(struct app *a)
+{
+	uint64_t cnt[HCB_CNT__COUNT], now = cap_mono_ns();
+	struct htc_record rec = { .type = HTC_REC_LOSS };
+	int err;
+
+	err = cap_bpf_counters(a->bpf, cnt);
+	if (err)
+		return 0;	/* counters unreadable: keep the old ones, try again */
+	cnt[HTC_LOSS_USER] = a->user_lost;
+	for (unsigned r = 0; r < HTC_LOSS__COUNT; r++) {
+		uint64_t last = r == HTC_LOSS_USER ? a->last_user_lost : a->last_cnt[r];
+
+		if (cnt[r] <= last)
+			continue;
+		rec.loss.ts_ns = now;
+		rec.loss.reason = r;
+		rec.loss.count = cnt[r] - last;
+		a->total_lost[r] += rec.loss.count;
+		if (!a->out && !a->o.quiet)
+			fprintf(stderr, "httpcap: %llu events lost (%s)\n",
+				(unsigned long long)rec.loss.count, htc_loss_reason_name(r));
+		err = emit(a, &rec);
+		if (err)
+			return err;
+	}
+	memcpy(a->last_cnt, cnt, sizeof(cnt));
+	a->last_user_lost = a->user_lost;
+	return 0;
+}
+
+static void print_stats(struct app *a, const struct htc_writer_stats *ws, unsigned nfiles)
+{
+	uint64_t lost = 0;
+
+	for (unsigned r = 0; r < HTC_LOSS__COUNT; r++)
+		lost += a->total_lost[r];
+	fprintf(stderr, "%llu events captured (%llu connections opened, %llu payload bytes, "
+		"%llu redacted)\n", (unsigned long long)a->events, (unsigned long long)a->conns,
+		(unsigned long long)a->payload_bytes, (unsigned long long)a->redacted);
+	fprintf(stderr, "%llu events dropped (", (unsigned long long)lost);
+	for (unsigned r = 0; r < HTC_LOSS__COUNT; r++)
+		fprintf(stderr, "%s%s %llu", r ? ", " : "", htc_loss_reason_name(r),
+			(unsigned long long)a->total_lost[r]);
+	fprintf(stderr, ")\n");
+	if (ws)
+		fprintf(stderr, "%llu bytes written in %u file%s, %llu records, %llu bytes "
+			"before compression (ratio %.1f)\n", (unsigned long long)ws->bytes_out,
+			nfiles, nfiles == 1 ? "" : "s", (unsigned long long)ws->records,
+			(unsigned long long)ws->bytes_in,
+			ws->bytes_out ? (double)ws->bytes_in / ws->bytes_out : 0.0);
+}
+
+static int drop_privileges(const struct passwd *pw)
+{
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		return -errno;
+	if (setuid(0) == 0)
+		return -EPERM;	/* the drop did not stick */
+	return 0;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* no SA_RESTART: poll() returns EINTR and the loop sees the stop */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void read_warn(void *ctx, int err, uint64_t offset, const char *msg)
+{
+	fprintf(stderr, "httpcap: '%s': %s at offset %llu\n", (const char *)ctx, msg,
+		(unsigned long long)offset);
+}
+
+static bool passes_filters(const struct cap_opts *o, const struct htc_event *ev)
+{
+	bool ok;
+	size_t i;
+
+	if (o->npids) {
+		for (ok = false, i = 0; i < o->npids && !ok; i++)
+			ok = ev->pid == o->pids[i];
+		if (!ok)
+			return false;
+	}
+	if (o->nports) {
+		for (ok = false, i = 0; i < o->nports && !ok; i++)
+			ok = ev->ep.lport == o->ports[i] || ev->ep.rport == o->ports[i];
+		if (!ok)
+			return false;
+	}
+	return !o->comm[0] || !strncmp(o->comm, ev->comm, HTC_COMM_LEN);
+}
+
+/* -r: a file through the engine to stdout, as a live capture prints. */
+static int read_file(const struct cap_opts *o, enum print_format fmt)
+{
+	const char *paths[1] = { o->rfile };
+	struct htc_engine_sink sink = {};
+	struct htc_reader_stats st = {};
+	struct htc_engine *eng = NULL;
+	struct htc_source *src = NULL;
+	struct htc_eng_annot annot;
+	struct htc_record rec;
+	uint64_t printed = 0;
+	uint32_t idx;
+	int err = 0, rc;
+
+	eng = htc_engine_new(&sink);
+	if (!eng) {
+		fprintf(stderr, "httpcap: %s\n", strerror(errno));
+		return 1;
+	}
+	src = htc_source_open(paths, 1, eng, read_warn, (void *)o->rfile, &err);
+	if (!src) {
+		fprintf(stderr, "httpcap: cannot read '%s': %s\n", o->rfile, htc_strerror(err));
+		htc_engine_free(eng);
+		return 1;
+	}
+	while ((rc = htc_source_next(src, &rec, &idx)) > 0) {
+		memset(&annot, 0, sizeof(annot));
+		err = htc_engine_feed(eng, idx, &rec, &annot);
+		if (err)
+			break;
+		if ((rec.type != HTC_REC_DATA && rec.type != HTC_REC_CONN) ||
+		    !passes_filters(o, &rec.ev))
+			continue;
+		err = print_event(stdout, fmt, htc_reader_header(htc_source_reader(src, idx)),
+				  &rec, &annot);
+		if (err || ferror(stdout))
+			break;
+		if (o->count && ++printed >= o->count)
+			break;
+	}
+	if (rc < 0)
+		err = rc;
+	htc_reader_stats(htc_source_reader(src, 0), &st);
+	if (st.truncated)
+		fprintf(stderr, "httpcap: '%s' is truncated: stopped at offset %llu after "
+			"%llu complete frames\n", o->rfile, (unsigned long long)st.stop_offset,
+			(unsigned long long)st.frames_ok);
+	if (st.frames_bad)
+		fprintf(stderr, "httpcap: '%s': %llu corrupt frames skipped\n", o->rfile,
+			(unsigned long long)st.frames_bad);
+	htc_engine_finish(eng);
+	htc_source_close(src);
+	htc_engine_free(eng);
+	if (fflush(stdout) && errno != EPIPE)
+		err = -errno;
+	if (err && err != -EPIPE) {
+		fprintf(stderr, "httpcap: reading '%s': %s\n", o->rfile, htc_strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct app app = {};
+	struct app *a = &app;
+	struct passwd *pw = NULL;
+	struct htc_writer_stats ws = {};
+	struct htc_engine_sink sink = {};
+	char msg[512];
+	uint64_t start, last_tick, now;
+	unsigned nfiles = 0;
+	int err, ret = 1;
+
+	if (cap_parse_args(argc, argv, &a->o, msg, sizeof(msg))) {
+		fprintf(stderr, "%s\nTry 'httpcap --help' for more information.\n", msg);
+		return 2;
+	}
+	if (a->o.help) {
+		cap_usage(stdout);
+		return 0;
+	}
+	if (a->o.version) {
+		printf("httpcap %s (libbpf %s)\n", HTC_TOOL_VERSION, "1.x");
+		return 0;
+	}
+	a->fmt = a->o.text ? PRINT_TEXT : PRINT_JSON;
+	if (a->o.rfile)
+		return read_file(&a->o, a->fmt);
+
+	if (a->o.user) {
+		errno = 0;
+		pw = getpwnam(a->o.user);
+		if (!pw) {
+			fprintf(stderr, "httpcap: unknown user '%s' for -Z\n", a->o.user);
+			return 2;
+		}
+	}
+	install_signals();
+	build_header(&a->hdr, &a->o, argc, argv);
+	a->ct = conntab_new(HCB_MAX_CONNS);
+	a->pt = proctab_new("/proc");
+	a->pbuf = malloc(HCB_MAX_SNAPLEN);
+	if (!a->ct || !a->pt || !a->pbuf) {
+		fprintf(stderr, "httpcap: out of memory\n");
+		goto cleanup;
+	}
+
+	a->bpf = cap_bpf_open(&a->o, on_sample, a, &err, msg, sizeof(msg));
+	if (!a->bpf) {
+		fprintf(stderr, "%s\n", msg);
+		goto cleanup;
+	}
+	if (a->o.wfile) {
+		a->out = output_open(&a->o, &a->hdr, pw ? (long)pw->pw_uid : -1,
+				     pw ? (long)pw->pw_gid : -1, &err);
+		if (!a->out) {
+			fprintf(stderr, "httpcap: cannot create '%s': %s\n", a->o.wfile,
+				htc_strerror(err));
+			goto cleanup;
+		}
+		err = options_record(a, a->hdr.start_ns);
+		if (err) {
+			fprintf(stderr, "httpcap: writing '%s': %s\n", output_path(a->out),
+				htc_strerror(err));
+			goto cleanup;
+		}
+	} else {
+		a->eng = htc_engine_new(&sink);
+		if (!a->eng) {
+			fprintf(stderr, "httpcap: starting the engine: %s\n", strerror(errno));
+			goto cleanup;
+		}
+		a->file_idx = htc_engine_add_file(a->eng, &a->hdr);
+		if (a->file_idx < 0) {
+			fprintf(stderr, "httpcap: starting the engine: %s\n",
+				htc_strerror(a->file_idx));
+			goto cleanup;
+		}
+	}
+	if (pw) {
+		err = drop_privileges(pw);
+		if (err) {
+			fprintf(stderr, "httpcap: dropping privileges to '%s' failed: %s\n",
+				a->o.user, strerror(-err));
+			goto cleanup;
+		}
+		if (a->out && (err = output_check_dir_writable(a->out))) {
+			fprintf(stderr, "httpcap: -Z %s with -C/-G: rotation creates files in the "
+				"directory of '%s', which '%s' cannot write: %s\n", a->o.user,
+				a->o.wfile, a->o.user, strerror(-err));
+			goto cleanup;
+		}
+	}
+
+	cap_bpf_start(a->bpf);
+	if (!a->o.quiet)
+		fprintf(stderr, "httpcap: capturing TCP on all sockets%s%s, snapshot length %u "
+			"bytes%s%s\n", a->o.npids || a->o.nports || a->o.comm[0] ? " (filtered)" : "",
+			a->o.no_redact ? "" : ", redacting secrets", a->o.snaplen,
+			a->out ? ", writing " : "", a->out ? output_path(a->out) : "");
+	start = last_tick = cap_mono_ns();
+	while (!stop_signal && !a->count_reached && !a->err && !a->out_closed) {
+		err = cap_bpf_poll(a->bpf, POLL_MS);
+		if (err < 0 && err != -EINTR) {
+			if (!a->err)
+				fprintf(stderr, "httpcap: reading the ring buffer: %s\n",
+					strerror(-err));
+			break;
+		}
+		if (a->o.unbuffered && err > 0 && a->out)
+			set_err(a, output_flush(a->out));
+		if (!a->out && err > 0 && fflush(stdout))
+			a->out_closed = true;
+		now = cap_mono_ns();
+		if (now - last_tick >= NS_PER_SEC) {
+			last_tick = now;
+			set_err(a, report_losses(a));
+			if (a->out) {
+				set_err(a, output_flush(a->out));
+				set_err(a, tick_output(a, now));
+				if (output_done(a->out))
+					break;
+			}
+		}
+		if (a->o.duration > 0 && now - start >= a->o.duration * NS_PER_SEC)
+			break;
+	}
+	/* stop the kernel side, then take what is still in the ring buffer */
+	cap_bpf_stop(a->bpf);
+	if (!a->err && !a->out_closed && !a->count_reached)
+		cap_bpf_consume(a->bpf);
+	if (!a->err)
+		set_err(a, report_losses(a));
+	if (a->eng) {
+		htc_engine_finish(a->eng);
+		fflush(stdout);
+	}
+	ret = 0;
+	if (a->err) {
+		fprintf(stderr, "httpcap: writing '%s': %s\n",
+			a->out ? output_path(a->out) : "stdout", htc_strerror(a->err));
+		ret = 1;
+	}
+	if (a->out) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s", output_path(a->out));
+		err = output_close(a->out, cap_mono_ns(), &ws, &nfiles);
+		a->out = NULL;
+		if (err && !a->err) {
+			fprintf(stderr, "httpcap: closing '%s': %s\n", path, htc_strerror(err));
+			ret = 1;
+		}
+	}
+	if (!a->o.quiet)
+		print_stats(a, nfiles ? &ws : NULL, nfiles);
+cleanup:
+	if (a->out) {
+		output_close(a->out, cap_mono_ns(), NULL, NULL);
+	}
+	htc_engine_free(a->eng);
+	cap_bpf_close(a->bpf);
+	conntab_free(a->ct);
+	proctab_free(a->pt);
+	free(a->pbuf);
+	return ret;
+}

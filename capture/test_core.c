@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_core.c - cmocka tests of httpcap's pieces that need no kernel: the
+ * command line (good and bad flags, table-driven), decoding of ring-buffer
+ * samples (including lying sizes), the container id parser, the
+ * connection table's bounds and its redaction bookkeeping, and rotation
+ * names.  Run plain and under ASan+UBSan by `make test-capture-core`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "capture.h"
+
+uint64_t cap_mono_ns(void)
+{
+	static uint64_t t = 1000;
+
+	return t += 1000;
+}
+
+static int parse(const char *line, struct cap_opts *o, char *err, size_t errlen)
+{
+	char buf[512], *argv[32];
+	int argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *tok = strtok(buf, " "); tok && argc < 31; tok = strtok(NULL, " "))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	err[0] = '\0';
+	return cap_parse_args(argc, argv, o, err, errlen);
+}
+
+static void test_cli_good(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *why;
+	} good[] = {
+		{ "httpcap", "no flags: print everything" },
+		{ "httpcap -w x.htc -c 10 -s 0", "snaplen 0: no payloads" },
+		{ "httpcap -w x.htc -s 65536", "largest snaplen" },
+		{ "httpcap -p 1 -p 2 --port 80 --port 443 --comm nginx", "repeatable filters" },
+		{ "httpcap -w x.htc -C 0.5 -W 3", "ring of files" },
+		{ "httpcap -w x-%H.htc -G 60 -W 2", "time rotation, stop after 2" },
+		{ "httpcap -w - -U -q", "stdout, unbuffered" },
+		{ "httpcap -r x.htc --text -c 3", "read back" },
+		{ "httpcap --duration 1.5 -vv --no-redact -B 1024", "duration and switches" },
+	};
+	struct cap_opts o;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int rc = parse(good[i].line, &o, err, sizeof(err));
+
+		if (rc)
+			fail_msg("'%s' (%s) rejected: %s", good[i].line, good[i].why, err);
+	}
+	parse("httpcap -p 7 -p 9 --port 8080 -C 2 -w f -v -v", &o, err, sizeof(err));
+	assert_int_equal(o.npids, 2);
+	assert_int_equal(o.pids[1], 9);
+	assert_int_equal(o.ports[0], 8080);
+	assert_int_equal(o.rotate_bytes, 2000000);
+	assert_int_equal(o.verbose, 2);
+	assert_int_equal(o.snaplen, HCB_DEFAULT_SNAPLEN);
+}
+
+static void test_cli_bad(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *msg;	/* must appear in the error */
+	} bad[] = {
+		{ "httpcap -c 0", "invalid count '0'" },
+		{ "httpcap -c -5", "invalid count" },
+		{ "httpcap -c 12x", "invalid count '12x'" },
+		{ "httpcap -s 70000", "invalid snaplen '70000'" },
+		{ "httpcap -p abc", "invalid pid 'abc'" },
+		{ "httpcap --port 0", "invalid port '0'" },
+		{ "httpcap --port 65536", "invalid port '65536'" },
+		{ "httpcap --comm averyveryverylongname", "invalid --comm" },
+		{ "httpcap -C 5", "need -w FILE" },
+		{ "httpcap -w - -C 5", "need -w FILE" },
+		{ "httpcap -w x -W 3", "-W needs -C or -G" },
+		{ "httpcap -w x -C -1", "invalid size" },
+		{ "httpcap -w x -G 0", "invalid interval" },
+		{ "httpcap -r x -w y", "does not combine" },
+		{ "httpcap --duration -1", "invalid duration" },
+		{ "httpcap -B 1", "invalid buffer size" },
+		{ "httpcap -x", "unknown option '-x'" },
+		{ "httpcap --frobnicate", "unknown option '--frobnicate'" },
+		{ "httpcap -w", "needs an argument" },
+		{ "httpcap port 80", "unexpected argument 'port'" },
+	};
+	struct cap_opts o;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = parse(bad[i].line, &o, err, sizeof(err));
+
+		if (rc != -EINVAL || !strstr(err, bad[i].msg))
+			fail_msg("'%s': rc %d, message '%s', want '%s'", bad[i].line, rc, err,
+				 bad[i].msg);
+		assert_true(!strncmp(err, "httpcap: ", 9));
+	}
+}
+
+static void test_cli_many_pids(void **state)
+{
+	char *argv[2 + 2 * 65];
+	struct cap_opts o;
+	char err[256];
+	int argc = 0;
+
+	argv[argc++] = "httpcap";
+	for (int i = 0; i < 65; i++) {
+		argv[argc++] = "-p";
+		argv[argc++] = "42";
+	}
+	argv[argc] = NULL;
+	assert_int_equal(cap_parse_args(argc, argv, &o, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "too many -p"));
+}
+
+static void test_container_id(void **state)
+{
+	static const char id64[] =
+		"3f4e1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
+	static const struct {
+		const char *cgroup;
+		const char *want;
+		const char *why;
+	} cases[] = {
+		{ "/system.slice/docker-3f4e1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f.scope",
+		  id64, "docker with systemd" },
+		{ "/docker/3f4e1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f", id64,
+		  "docker cgroupfs" },
+		{ "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234abcd_5678_90ef_1234_567890abcdef.slice/"
+		  "cri-containerd-3f4e1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f.scope",
+		  id64, "kubernetes containerd; pod uuid is not an id" },
+		{ "/machine.slice/libpod-3f4e1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f.scope/container",
+		  id64, "podman" },
+		{ "/user.slice/user-0.slice/session-3.scope", "", "no container" },
+		{ "/", "", "root cgroup" },
+		{ "", "", "empty" },
+		{ "/x/abcdef", "", "short hex is not an id" },
+		{ "/x/3f4e1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2fZ", "",
+		  "hex glued to letters is not an id" },
+	};
+	char out[80];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = cap_container_id(cases[i].cgroup, strlen(cases[i].cgroup), out, sizeof(out));
+
+		if (n != strlen(cases[i].want) || (n && strcmp(out, cases[i].want)))
+			fail_msg("%s: got '%.*s'", cases[i].why, (int)n, n ? out : "");
+	}
+	/* a tiny output buffer truncates, never overflows */
+	assert_int_equal(cap_container_id(cases[0].cgroup, strlen(cases[0].cgroup), out, 8), 7);
+	assert_int_equal(cap_container_id(cases[0].cgroup, strlen(cases[0].cgroup), out, 0), 0);
+}
+
+static void *make_sample(uint8_t type, uint32_t cap_len, size_t extra, size_t *size)
+{
+	struct hcb_event *e;
+
+	*size = sizeof(*e) + extra;
+	e = calloc(1, *size);
+	e->type = type;
+	e->syscall = HCB_SYS_SENDTO;
+	e->pid = 10;
+	e->tid = 11;
+	e->fd = 5;
+	e->conn_id = 7;
+	e->ret = cap_len;
+	e->cap_len = cap_len;
+	e->family = HCB_AF_INET;
+	e->lport = 80;
+	memcpy(e->comm, "curlcurlcurlcurl", 16);	/* not terminated */
+	for (size_t i = 0; i < extra; i++)
+		e->payload[i] = 'a' + i % 26;
+	return e;
+}
+
+static void test_decode(void **state)
+{
+	struct htc_record rec;
+	uint32_t pid = 0;
+	size_t size;
+	void *s;
+
+	s = make_sample(HCB_EV_WRITE, 10, 10, &size);
+	assert_int_equal(cap_decode_event(s, size, &rec, &pid), 1);
+	assert_int_equal(rec.type, HTC_REC_DATA);
+	assert_int_equal(rec.ev.cap_len, 10);
+	assert_memory_equal(rec.ev.payload, "abcdefghij", 10);
+	assert_int_equal(rec.ev.comm[15], '\0');
+	assert_int_equal(rec.ev.ep.lport, 80);
+	/* cap_len larger than the sample: rejected, not trusted */
+	assert_int_equal(cap_decode_event(s, size - 1, &rec, &pid), -EINVAL);
+	free(s);
+
+	s = make_sample(HCB_EV_CONNECT, 0, 0, &size);
+	assert_int_equal(cap_decode_event(s, size, &rec, &pid), 1);
+	assert_int_equal(rec.type, HTC_REC_CONN);
+	assert_null(rec.ev.payload);
+	assert_int_equal(cap_decode_event(s, size - 1, &rec, &pid), -EINVAL);
+	assert_int_equal(cap_decode_event(s, 0, &rec, &pid), -EINVAL);
+	((struct hcb_event *)s)->type = 42;
+	assert_int_equal(cap_decode_event(s, size, &rec, &pid), -EINVAL);
+	((struct hcb_event *)s)->type = HCB_EV_PROC_EXIT;
+	assert_int_equal(cap_decode_event(s, size, &rec, &pid), 0);
+	assert_int_equal(pid, 10);
+	free(s);
+}
+
+static struct htc_event data_ev(uint64_t conn, uint8_t type, uint64_t off, int64_t ret,
+				uint32_t cap)
+{
+	struct htc_event ev = { .type = type, .conn_id = conn, .stream_off = off, .ret = ret,
+				.cap_len = cap };
+	return ev;
+}
+
+static void test_conntab_redacts_across_payloads(void **state)
+{
+	struct conntab *t = conntab_new(4);
+	char a[] = "GET / HTTP/1.1\r\nAuthorization: Bea";
+	char b[] = "rer topsecret\r\nHost: x\r\n\r\n";
+	struct htc_event ev;
+
+	assert_non_null(t);
+	ev = data_ev(1, HTC_EV_READ, 0, strlen(a), strlen(a));
+	conntab_redact(t, &ev, (uint8_t *)a);
+	ev = data_ev(1, HTC_EV_READ, strlen(a), strlen(b), strlen(b));
+	assert_true(conntab_redact(t, &ev, (uint8_t *)b) > 0);
+	assert_null(strstr(b, "topsecret"));
+	assert_non_null(strstr(b, "Host: x"));
+	assert_int_equal(conntab_count(t), 1);
+	ev = data_ev(1, HTC_EV_CLOSE, 0, 0, 0);
+	conntab_redact(t, &ev, NULL);
+	assert_int_equal(conntab_count(t), 0);
+	conntab_free(t);
+}
+
+static void test_conntab_bounded(void **state)
+{
+	struct conntab *t = conntab_new(8);
+	uint8_t buf[4] = "abc";
+
+	for (uint64_t c = 1; c <= 1000; c++) {
+		struct htc_event ev = data_ev(c, HTC_EV_WRITE, 0, 3, 3);
+
+		conntab_redact(t, &ev, buf);
+		assert_true(conntab_count(t) <= 8);
+	}
+	/* closing unknown and evicted connections is harmless */
+	for (uint64_t c = 1; c <= 1000; c++) {
+		struct htc_event ev = data_ev(c, HTC_EV_CLOSE, 0, 0, 0);
+
+		conntab_redact(t, &ev, NULL);
+	}
+	assert_int_equal(conntab_count(t), 0);
+	conntab_free(t);
+	conntab_free(NULL);
+}
+
+static void test_proctab(void **state)
+{
+	char dir[] = "/tmp/httpcap-proc-XXXXXX", path[256];
+	struct proctab *t;
+	struct htc_record rec;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/77", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/77/status", dir);
+	f = fopen(path, "w");
+	fputs("Name:\tsrv\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/77/cmdline", dir);
+	f = fopen(path, "w");
+	fwrite("srv\0--port\0080\0", 1, 15, f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/77/cgroup", dir);
+	f = fopen(path, "w");
+	fputs("0::/docker/3f4e1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f\n", f);
+	fclose(f);
+
+	t = proctab_new(dir);
+	assert_int_equal(proctab_need(t, 77, "srv", 5, &rec), 1);
+	assert_int_equal(rec.type, HTC_REC_PROC);
+	assert_int_equal(rec.proc.ppid, 1);
+	assert_int_equal(rec.proc.uid, 1000);
+	assert_int_equal(rec.proc.gid, 100);
+	assert_int_equal(rec.proc.cmdline_len, 14);
+	assert_int_equal(rec.proc.container_len, 64);
+	assert_int_equal(rec.proc.exe_len, 0);
+	assert_int_equal(proctab_need(t, 77, "srv", 6, &rec), 0);
+	proctab_new_file(t);
+	assert_int_equal(proctab_need(t, 77, "srv", 7, &rec), 1);
+	/* a process that is gone: still one record, with the event's comm */
+	assert_int_equal(proctab_need(t, 99, "gone", 8, &rec), 1);
+	assert_string_equal(rec.proc.comm, "gone");
+	assert_int_equal(proctab_count(t), 2);
+	proctab_forget(t, 99);
+	proctab_forget(t, 12345);
+	assert_int_equal(proctab_count(t), 1);
+	proctab_free(t);
+
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cli_good),
+		cmocka_unit_test(test_cli_bad),
+		cmocka_unit_test(test_cli_many_pids),
+		cmocka_unit_test(test_container_id),
+		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_conntab_redacts_across_payloads),
+		cmocka_unit_test(test_conntab_bounded),
+		cmocka_unit_test(test_proctab),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
