@@ -14,6 +14,8 @@ BUILD=${BUILD:-$TOP/build}
 HTTPANALYZE=${HTTPANALYZE:-$BUILD/httpanalyze}
 PYTHON=${PYTHON:-/usr/bin/python3}
 fail() { echo "FAIL: test-samples: $*"; exit 1; }
+err=$(mktemp) || exit 1
+trap 'rm -f "$err"' EXIT
 
 shopt -s nullglob
 files=("$@")    # default: every shipped sample
@@ -23,10 +25,10 @@ files=("$@")    # default: every shipped sample
 for f in "${files[@]}"; do
 	[ -f "$f" ] || fail "no file '$f'"
 	name=${f#"$TOP"/}
-	out=$("$HTTPANALYZE" "$f" 2>"$BUILD/test-samples.err") ||
-		fail "'httpanalyze $name' exited with $?: $(head -3 "$BUILD/test-samples.err")"
-	if grep -qiE 'warning|error|truncat|corrupt' "$BUILD/test-samples.err"; then
-		fail "'httpanalyze $name' warned: $(head -3 "$BUILD/test-samples.err")"
+	out=$("$HTTPANALYZE" "$f" 2>"$err") ||
+		fail "'httpanalyze $name' exited with $?: $(head -3 "$err")"
+	if grep -qiE 'warning|error|truncat|corrupt' "$err"; then
+		fail "'httpanalyze $name' warned: $(head -3 "$err")"
 	fi
 	for ep in /users /external /slow /health /api/rates /api/report; do
 		grep -q -- "$ep" <<<"$out" || fail "the summary of $name does not list $ep"
