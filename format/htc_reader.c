@@ -37,6 +37,7 @@ struct htc_reader {
 	int eof;
 
 	ZSTD_DCtx *dctx;
+	ZSTD_DCtx *mdctx;	/* magicless frames of header and trailer */
 	uint8_t *out;		/* the decoded frame (or header/trailer body) */
 	size_t ocap;
 	const uint8_t *rp, *rend;	/* its unread records */
@@ -236,26 +237,29 @@ static int grow_out(struct htc_reader *r, size_t need)
 }
 
 /*
- * Decode the zstd frame holding a header or trailer body (src, len) into
- * r->out.  Returns the body length, or an HTC_ERR_* with *why set.
+ * Decode the magicless zstd frame holding a header or trailer body (src,
+ * len) into r->out.  Returns the body length, or an HTC_ERR_* with *why set.
  */
 static int64_t meta_body(struct htc_reader *r, const uint8_t *src, size_t len,
 			 size_t limit, const char **why)
 {
-	unsigned long long cs = ZSTD_getFrameContentSize(src, len);
+	ZSTD_frameHeader zfh;
+	unsigned long long cs;
 	size_t d;
 
-	if (cs == ZSTD_CONTENTSIZE_ERROR || cs == ZSTD_CONTENTSIZE_UNKNOWN) {
+	if (ZSTD_getFrameHeader_advanced(&zfh, src, len, ZSTD_f_zstd1_magicless) != 0 ||
+	    zfh.frameType != ZSTD_frame || zfh.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN) {
 		*why = "body is not a zstd frame with a content size";
 		return HTC_ERR_CORRUPT;
 	}
+	cs = zfh.frameContentSize;
 	if (cs > limit) {
 		*why = "body size beyond the limit";
 		return HTC_ERR_TOOBIG;
 	}
 	if (grow_out(r, cs ? cs : 1))
 		return -ENOMEM;
-	d = ZSTD_decompressDCtx(r->dctx, r->out, r->ocap, src, len);
+	d = ZSTD_decompressDCtx(r->mdctx, r->out, r->ocap, src, len);
 	if (ZSTD_isError(d)) {
 		*why = ZSTD_getErrorName(d);
 		return ZSTD_getErrorCode(d) == ZSTD_error_checksum_wrong ?
@@ -575,7 +579,10 @@ static int next_frame(struct htc_reader *r)
 				if (a < 0)
 					return (int)a;
 				if ((size_t)a < 8 + (size_t)size) {
-					err = short_frame(r, 8 + (uint64_t)size);
+					/* not short_frame: the trailer is last, and
+					 * its body holds a frame of its own */
+					truncated(r, 8 + (uint64_t)size, avail(r));
+					err = 0;
 				} else {
 					read_trailer(r, cur(r) + 8, size);
 					consume(r, 8 + (size_t)size);
@@ -695,7 +702,11 @@ static struct htc_reader *reader_new(void)
 		return NULL;
 	r->fd = -1;
 	r->dctx = ZSTD_createDCtx();
-	if (!r->dctx) {
+	r->mdctx = ZSTD_createDCtx();
+	if (!r->dctx || !r->mdctx ||
+	    ZSTD_isError(ZSTD_DCtx_setParameter(r->mdctx, ZSTD_d_format, ZSTD_f_zstd1_magicless))) {
+		ZSTD_freeDCtx(r->dctx);
+		ZSTD_freeDCtx(r->mdctx);
 		free(r);
 		return NULL;
 	}
@@ -812,6 +823,7 @@ void htc_reader_close(struct htc_reader *r)
 	if (r->own_fd)
 		close(r->fd);
 	ZSTD_freeDCtx(r->dctx);
+	ZSTD_freeDCtx(r->mdctx);
 	free(r->ibuf);
 	free(r->out);
 	free(r->frames);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY	/* ZSTD_c_format: magicless frames */
 #include <zstd.h>
 
 #include "htc_internal.h"
@@ -98,24 +99,30 @@ static size_t put_str16(uint8_t *p, const char *s, size_t max)
 
 /*
  * Write a header or trailer skippable frame: the 16-byte prefix, then body
- * compressed into one checksummed zstd frame.
+ * compressed into one checksummed zstd frame in zstd's magicless format
+ * (the frame minus its 4 magic bytes).  Without the magic, a reader
+ * resynchronising after a damaged frame cannot mistake this nested frame
+ * for a data frame.
  */
 static int write_meta(struct htc_writer *w, uint32_t skip_magic, const char *inner,
 		      const uint8_t *body, size_t len)
 {
 	size_t zcap = HTC_META_PREFIX + 8 + ZSTD_compressBound(len);
+	ZSTD_CCtx *c = ZSTD_createCCtx();
 	uint8_t *b = malloc(zcap);
 	size_t z;
-	int err;
+	int err = -ENOMEM;
 
-	if (!b)
-		return -ENOMEM;
-	z = ZSTD_compress2(w->cctx, b + 8 + HTC_META_PREFIX, zcap - 8 - HTC_META_PREFIX,
-			   body, len);
-	if (ZSTD_isError(z)) {
-		free(b);
-		return -EIO;	/* cannot happen: zcap is the bound */
-	}
+	if (!b || !c)
+		goto cleanup;
+	err = -EIO;	/* cannot happen: known parameters, zcap is the bound */
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_format, ZSTD_f_zstd1_magicless)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1)))
+		goto cleanup;
+	z = ZSTD_compress2(c, b + 8 + HTC_META_PREFIX, zcap - 8 - HTC_META_PREFIX, body, len);
+	if (ZSTD_isError(z))
+		goto cleanup;
 	put_le32(b, skip_magic);
 	put_le32(b + 4, (uint32_t)(HTC_META_PREFIX + z));
 	memcpy(b + 8, inner, HTC_INNER_MAGIC_LEN);
@@ -123,6 +130,8 @@ static int write_meta(struct htc_writer *w, uint32_t skip_magic, const char *inn
 	put_le16(b + 18, HTC_VERSION_MINOR);
 	put_le32(b + 20, 0);
 	err = write_all(w, b, 8 + HTC_META_PREFIX + z);
+cleanup:
+	ZSTD_freeCCtx(c);
 	free(b);
 	return err;
 }

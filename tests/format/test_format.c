@@ -1,0 +1,1563 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_format.c - cmocka tests of libhtc: round trips of every record type
+ * and field, a multi-frame file truncated at every byte offset and
+ * bit-flipped at every byte, hostile headers, frames and records (built by
+ * hand here, as the spec in docs/FORMAT.md describes them), write errors,
+ * file mode and zstdcat compatibility.  Inputs handed to the memory reader
+ * end just before a PROT_NONE page, so a one-byte over-read crashes.
+ * The same file is linked against the ASan+UBSan build of the library.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <cmocka.h>
+
+#include "htc.h"
+#include "../../format/htc_internal.h"
+
+/* ---- helpers ---- */
+
+struct buf {
+	uint8_t *p;
+	size_t len;
+};
+
+/* Copy data so that it ends right before an inaccessible page. */
+struct guarded {
+	uint8_t *map;
+	size_t maplen;
+	uint8_t *p;
+};
+
+static struct guarded guard(const void *data, size_t len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t pages = (len + pg - 1) / pg + 1;
+	struct guarded g;
+
+	g.maplen = pages * pg;
+	g.map = mmap(NULL, g.maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(g.map != MAP_FAILED);
+	assert_int_equal(mprotect(g.map + (pages - 1) * pg, pg, PROT_NONE), 0);
+	g.p = g.map + (pages - 1) * pg - len;
+	if (len)
+		memcpy(g.p, data, len);
+	return g;
+}
+
+static void unguard(struct guarded *g)
+{
+	munmap(g->map, g->maplen);
+}
+
+static char tmpdir[] = "/tmp/test_format.XXXXXX";
+
+static char *tmp_path(const char *name)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return path;
+}
+
+static struct buf slurp(const char *path)
+{
+	struct buf b = { 0 };
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	b.len = (size_t)st.st_size;
+	b.p = malloc(b.len + 1);
+	assert_non_null(b.p);
+	assert_int_equal(read(fd, b.p, b.len), (ssize_t)b.len);
+	close(fd);
+	return b;
+}
+
+/* Collected warnings. */
+struct warns {
+	int n;
+	int last_err;
+	char last[256];
+	char first[256];
+};
+
+static void on_warn(void *ctx, int err, uint64_t off, const char *msg)
+{
+	struct warns *w = ctx;
+
+	if (!w->n)
+		snprintf(w->first, sizeof(w->first), "%s", msg);
+	w->n++;
+	w->last_err = err;
+	snprintf(w->last, sizeof(w->last), "%s", msg);
+}
+
+static void base_header(struct htc_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->flags = HTC_OPT_REDACT | HTC_OPT_PAYLOAD;
+	h->snaplen = 4096;
+	h->realtime_offset_ns = 1764100000000000000ll;
+	h->start_ns = 123456789;
+	for (int i = 0; i < 16; i++)
+		h->capture_id[i] = (uint8_t)(0xa0 + i);
+	strcpy(h->hostname, "host-1");
+	strcpy(h->kernel, "6.18.0");
+	strcpy(h->tool_version, "0.1.0");
+	strcpy(h->options, "snaplen=4096\nredact=1\n");
+}
+
+static uint8_t payload_bytes[256];
+
+/* A data event numbered i: every field derived from i, so a reader can
+ * check any record it gets back alone. */
+static void mk_event(struct htc_record *r, unsigned i)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = HTC_REC_DATA;
+	r->ev.type = i & 1 ? HTC_EV_WRITE : HTC_EV_READ;
+	r->ev.syscall = (uint8_t)(1 + i % 11);
+	r->ev.flags = (uint16_t)(i % 8);
+	r->ev.pid = 1000 + i % 5;
+	r->ev.tid = 2000 + i % 7;
+	r->ev.fd = (int32_t)(3 + i % 9);
+	r->ev.ts_ns = 1000000ull + i * 1000ull;
+	r->ev.dur_ns = i * 3ull;
+	r->ev.conn_id = 1 + i % 4;
+	snprintf(r->ev.comm, HTC_COMM_LEN, "proc%u", i % 3);
+	r->ev.ep.family = HTC_AF_INET;
+	r->ev.ep.role = HTC_ROLE_SERVER;
+	r->ev.ep.lport = 8080;
+	r->ev.ep.rport = (uint16_t)(40000 + i % 4);
+	r->ev.ep.laddr[0] = 127;
+	r->ev.ep.laddr[3] = 1;
+	r->ev.ret = 50 + i % 50;
+	r->ev.stream_off = i * 77ull;
+	r->ev.cap_len = (uint32_t)(i % 60);
+	r->ev.payload = payload_bytes + i % 100;
+}
+
+static void check_event(const struct htc_record *r, unsigned i)
+{
+	struct htc_record e;
+
+	mk_event(&e, i);
+	assert_int_equal(r->type, e.type);
+	assert_int_equal(r->ev.type, e.ev.type);
+	assert_int_equal(r->ev.syscall, e.ev.syscall);
+	assert_int_equal(r->ev.flags, e.ev.flags);
+	assert_int_equal(r->ev.pid, e.ev.pid);
+	assert_int_equal(r->ev.tid, e.ev.tid);
+	assert_int_equal(r->ev.fd, e.ev.fd);
+	assert_int_equal(r->ev.ts_ns, e.ev.ts_ns);
+	assert_int_equal(r->ev.dur_ns, e.ev.dur_ns);
+	assert_int_equal(r->ev.conn_id, e.ev.conn_id);
+	assert_string_equal(r->ev.comm, e.ev.comm);
+	assert_memory_equal(&r->ev.ep, &e.ev.ep, sizeof(e.ev.ep));
+	assert_int_equal(r->ev.ret, e.ev.ret);
+	assert_int_equal(r->ev.stream_off, e.ev.stream_off);
+	assert_int_equal(r->ev.cap_len, e.ev.cap_len);
+	if (e.ev.cap_len)
+		assert_memory_equal(r->ev.payload, e.ev.payload, e.ev.cap_len);
+}
+
+/* Event number i from its timestamp. */
+static unsigned ev_index(const struct htc_record *r)
+{
+	return (unsigned)((r->ev.ts_ns - 1000000ull) / 1000ull);
+}
+
+/*
+ * Write n numbered events to path with small frames.  Returns the file's
+ * bytes (caller frees).
+ */
+static struct buf write_events(const char *path, unsigned n, uint32_t frame_bytes)
+{
+	struct htc_writer_opts o = { .frame_bytes = frame_bytes };
+	struct htc_header h;
+	struct htc_writer *w;
+	struct htc_record r;
+	int err;
+
+	base_header(&h);
+	w = htc_writer_open(path, &h, &o, &err);
+	assert_non_null(w);
+	for (unsigned i = 0; i < n; i++) {
+		mk_event(&r, i);
+		assert_int_equal(htc_writer_append(w, &r), 0);
+	}
+	assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+	return slurp(path);
+}
+
+/* Read everything from a memory buffer; per-event presence in seen[]. */
+struct readout {
+	int open_err;
+	unsigned got;
+	int bad_event;		/* an event came back with wrong content */
+	struct htc_reader_stats st;
+	int have_trailer;
+	struct warns w;
+};
+
+static struct readout read_all_mem(const void *p, size_t len, uint8_t *seen, unsigned nseen)
+{
+	struct readout o = { 0 };
+	struct guarded g = guard(p, len);
+	struct htc_reader *r = htc_reader_open_mem(g.p, len, &o.open_err);
+	struct htc_record rec;
+	int ret;
+
+	if (r) {
+		htc_reader_set_warn(r, on_warn, &o.w);
+		while ((ret = htc_reader_next(r, &rec)) == 1) {
+			unsigned i = ev_index(&rec);
+			struct htc_record e;
+
+			o.got++;
+			if (rec.type != HTC_REC_DATA || i >= nseen) {
+				o.bad_event = 1;
+				continue;
+			}
+			mk_event(&e, i);
+			if (rec.ev.cap_len != e.ev.cap_len || rec.ev.stream_off != e.ev.stream_off ||
+			    memcmp(rec.ev.payload, e.ev.payload, e.ev.cap_len))
+				o.bad_event = 1;
+			if (seen)
+				seen[i]++;
+		}
+		assert_int_equal(ret, 0);
+		htc_reader_stats(r, &o.st);
+		o.have_trailer = htc_reader_trailer(r) != NULL;
+		htc_reader_close(r);
+	}
+	unguard(&g);
+	return o;
+}
+
+/* Frame index of a complete file, from its trailer. */
+static struct htc_frame_info *frame_index(const struct buf *b, uint32_t *n)
+{
+	struct htc_reader *r;
+	struct htc_record rec;
+	const struct htc_trailer *t;
+	struct htc_frame_info *fi;
+	int err;
+
+	r = htc_reader_open_mem(b->p, b->len, &err);
+	assert_non_null(r);
+	while (htc_reader_next(r, &rec) == 1)
+		;
+	t = htc_reader_trailer(r);
+	assert_non_null(t);
+	*n = t->nframes;
+	fi = calloc(t->nframes, sizeof(*fi));
+	memcpy(fi, t->frames, t->nframes * sizeof(*fi));
+	htc_reader_close(r);
+	return fi;
+}
+
+/* ---- round trip ---- */
+
+static void test_roundtrip_every_type(void **state)
+{
+	static char big_exe[4096], cmdline[] = "python3\0app.py\0--port\0""8080";
+	static char opt_text[HTC_OPTTEXT_LEN];
+	struct htc_record in[8], out;
+	struct htc_header h, *hp = &h;
+	struct htc_writer_stats ws;
+	struct htc_writer *w;
+	struct htc_reader *r;
+	const struct htc_header *rh;
+	const struct htc_trailer *t;
+	uint8_t v6a[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	uint8_t v6b[16] = { 0xfe, 0x80, [8] = 0xde, 0xad, 0xbe, 0xef, [15] = 0xff };
+	struct buf b;
+	int err, n = 0;
+
+	base_header(&h);
+	memset(h.hostname, 'h', HTC_HOSTNAME_LEN - 1);	/* max-length strings */
+	memset(h.kernel, 'k', HTC_KERNEL_LEN - 1);
+	memset(h.tool_version, 't', HTC_TOOLVER_LEN - 1);
+	memset(h.options, 'o', HTC_OPTTEXT_LEN - 1);
+	memset(big_exe, '/', sizeof(big_exe));
+	memset(opt_text, '=', sizeof(opt_text));
+
+	/* 0: a data event, IPv4, with payload */
+	mk_event(&in[0], 42);
+	in[0].ev.cap_len = 200;
+	in[0].ev.payload = payload_bytes;
+	in[0].ev.stream_off2 = 0x1122334455667788ull;
+	/* 1: a data event with no payload (sendfile), comm of 15 chars */
+	mk_event(&in[1], 7);
+	in[1].ev.syscall = HTC_SYS_SENDFILE;
+	in[1].ev.cap_len = 0;
+	in[1].ev.payload = NULL;
+	in[1].ev.ret = 1ll << 40;
+	strcpy(in[1].ev.comm, "0123456789abcde");
+	/* 2: connect over IPv6 that is in progress, negative fd field */
+	memset(&in[2], 0, sizeof(in[2]));
+	in[2].type = HTC_REC_CONN;
+	in[2].ev.type = HTC_EV_CONNECT;
+	in[2].ev.syscall = HTC_SYS_CONNECT;
+	in[2].ev.flags = HTC_EVF_PREEXISTING | HTC_EVF_PARTIAL | HTC_EVF_REDACTED;
+	in[2].ev.pid = UINT32_MAX;
+	in[2].ev.tid = 1;
+	in[2].ev.fd = -1;
+	in[2].ev.ts_ns = UINT64_MAX;
+	in[2].ev.dur_ns = 5;
+	in[2].ev.conn_id = UINT64_MAX - 1;
+	strcpy(in[2].ev.comm, "curl");
+	in[2].ev.ep.family = HTC_AF_INET6;
+	in[2].ev.ep.role = HTC_ROLE_CLIENT;
+	in[2].ev.ep.lport = 65535;
+	in[2].ev.ep.rport = 443;
+	memcpy(in[2].ev.ep.laddr, v6a, 16);
+	memcpy(in[2].ev.ep.raddr, v6b, 16);
+	in[2].ev.ret = -115;
+	/* 3: close with totals in both stream offsets */
+	in[3] = in[2];
+	in[3].ev.type = HTC_EV_CLOSE;
+	in[3].ev.syscall = HTC_SYS_CLOSE;
+	in[3].ev.ret = 0;
+	in[3].ev.stream_off = 12345;
+	in[3].ev.stream_off2 = 67890;
+	in[3].ev.ts_ns = 5;
+	/* 4: process metadata, every string, one long, one empty */
+	memset(&in[4], 0, sizeof(in[4]));
+	in[4].type = HTC_REC_PROC;
+	in[4].proc.ts_ns = 77;
+	in[4].proc.pid = 10;
+	in[4].proc.ppid = 1;
+	in[4].proc.uid = 1000;
+	in[4].proc.gid = 1001;
+	strcpy(in[4].proc.comm, "python3");
+	in[4].proc.exe = big_exe;
+	in[4].proc.exe_len = sizeof(big_exe);
+	in[4].proc.cmdline = cmdline;
+	in[4].proc.cmdline_len = sizeof(cmdline) - 1;
+	in[4].proc.cgroup = "/system.slice/app.service";
+	in[4].proc.cgroup_len = 25;
+	in[4].proc.container = NULL;
+	in[4].proc.container_len = 0;
+	/* 5, 6: losses, one of a reason this version does not know */
+	memset(&in[5], 0, sizeof(in[5]));
+	in[5].type = HTC_REC_LOSS;
+	in[5].loss.ts_ns = 99;
+	in[5].loss.reason = HTC_LOSS_RINGBUF_FULL;
+	in[5].loss.count = 1ull << 33;
+	in[6] = in[5];
+	in[6].loss.reason = 9;
+	in[6].loss.count = 3;
+	/* 7: options */
+	memset(&in[7], 0, sizeof(in[7]));
+	in[7].type = HTC_REC_OPTIONS;
+	in[7].opt.ts_ns = 1;
+	in[7].opt.snaplen = 65535;
+	in[7].opt.flags = HTC_OPT_PAYLOAD;
+	in[7].opt.text = opt_text;
+	in[7].opt.text_len = sizeof(opt_text);
+
+	w = htc_writer_open(tmp_path("rt.htc"), hp, NULL, &err);
+	assert_non_null(w);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(htc_writer_append(w, &in[i]), 0);
+	assert_int_equal(htc_writer_close(w, 424242, &ws), 0);
+	assert_int_equal(ws.records, 8);
+	assert_int_equal(ws.events, 4);
+	assert_int_equal(ws.frames, 1);
+	assert_int_equal(ws.lost[0], 1ull << 33);
+	assert_int_equal(ws.lost[9], 3);
+
+	b = slurp(tmp_path("rt.htc"));
+	assert_int_equal(ws.bytes_out, b.len);
+	/* by path and from memory */
+	for (int pass = 0; pass < 2; pass++) {
+		struct guarded g = guard(b.p, b.len);
+
+		r = pass ? htc_reader_open_mem(g.p, b.len, &err) : htc_reader_open(tmp_path("rt.htc"), &err);
+		assert_non_null(r);
+		rh = htc_reader_header(r);
+		assert_int_equal(rh->version_major, HTC_VERSION_MAJOR);
+		assert_int_equal(rh->version_minor, HTC_VERSION_MINOR);
+		assert_int_equal(rh->flags, h.flags);
+		assert_int_equal(rh->snaplen, h.snaplen);
+		assert_int_equal(rh->realtime_offset_ns, h.realtime_offset_ns);
+		assert_int_equal(rh->start_ns, h.start_ns);
+		assert_memory_equal(rh->capture_id, h.capture_id, 16);
+		assert_string_equal(rh->hostname, h.hostname);
+		assert_string_equal(rh->kernel, h.kernel);
+		assert_string_equal(rh->tool_version, h.tool_version);
+		assert_string_equal(rh->options, h.options);
+		assert_null(htc_reader_trailer(r));	/* not before the end */
+		for (n = 0; htc_reader_next(r, &out) == 1; n++) {
+			const struct htc_record *e = &in[n];
+
+			assert_int_equal(out.type, e->type);
+			switch (e->type) {
+			case HTC_REC_DATA:
+			case HTC_REC_CONN:
+				assert_int_equal(out.ev.type, e->ev.type);
+				assert_int_equal(out.ev.syscall, e->ev.syscall);
+				assert_int_equal(out.ev.flags, e->ev.flags);
+				assert_int_equal(out.ev.pid, e->ev.pid);
+				assert_int_equal(out.ev.tid, e->ev.tid);
+				assert_int_equal(out.ev.fd, e->ev.fd);
+				assert_true(out.ev.ts_ns == e->ev.ts_ns);
+				assert_int_equal(out.ev.dur_ns, e->ev.dur_ns);
+				assert_true(out.ev.conn_id == e->ev.conn_id);
+				assert_string_equal(out.ev.comm, e->ev.comm);
+				assert_int_equal(out.ev.ep.family, e->ev.ep.family);
+				assert_int_equal(out.ev.ep.role, e->ev.ep.role);
+				assert_int_equal(out.ev.ep.lport, e->ev.ep.lport);
+				assert_int_equal(out.ev.ep.rport, e->ev.ep.rport);
+				assert_memory_equal(out.ev.ep.laddr, e->ev.ep.laddr, 16);
+				assert_memory_equal(out.ev.ep.raddr, e->ev.ep.raddr, 16);
+				assert_true(out.ev.ret == e->ev.ret);
+				assert_int_equal(out.ev.stream_off, e->ev.stream_off);
+				assert_int_equal(out.ev.stream_off2, e->ev.stream_off2);
+				assert_int_equal(out.ev.cap_len, e->ev.cap_len);
+				if (e->ev.cap_len)
+					assert_memory_equal(out.ev.payload, e->ev.payload, e->ev.cap_len);
+				break;
+			case HTC_REC_PROC:
+				assert_int_equal(out.proc.ts_ns, e->proc.ts_ns);
+				assert_int_equal(out.proc.pid, e->proc.pid);
+				assert_int_equal(out.proc.ppid, e->proc.ppid);
+				assert_int_equal(out.proc.uid, e->proc.uid);
+				assert_int_equal(out.proc.gid, e->proc.gid);
+				assert_string_equal(out.proc.comm, e->proc.comm);
+				assert_int_equal(out.proc.exe_len, e->proc.exe_len);
+				assert_memory_equal(out.proc.exe, e->proc.exe, e->proc.exe_len);
+				assert_int_equal(out.proc.cmdline_len, e->proc.cmdline_len);
+				assert_memory_equal(out.proc.cmdline, e->proc.cmdline, e->proc.cmdline_len);
+				assert_int_equal(out.proc.cgroup_len, e->proc.cgroup_len);
+				assert_memory_equal(out.proc.cgroup, e->proc.cgroup, e->proc.cgroup_len);
+				assert_int_equal(out.proc.container_len, 0);
+				break;
+			case HTC_REC_LOSS:
+				assert_int_equal(out.loss.ts_ns, e->loss.ts_ns);
+				assert_int_equal(out.loss.reason, e->loss.reason);
+				assert_int_equal(out.loss.count, e->loss.count);
+				break;
+			case HTC_REC_OPTIONS:
+				assert_int_equal(out.opt.ts_ns, e->opt.ts_ns);
+				assert_int_equal(out.opt.snaplen, e->opt.snaplen);
+				assert_int_equal(out.opt.flags, e->opt.flags);
+				assert_int_equal(out.opt.text_len, e->opt.text_len);
+				assert_memory_equal(out.opt.text, e->opt.text, e->opt.text_len);
+				break;
+			}
+		}
+		assert_int_equal(n, 8);
+		t = htc_reader_trailer(r);
+		assert_non_null(t);
+		assert_int_equal(t->records, 8);
+		assert_int_equal(t->events, 4);
+		assert_int_equal(t->payload_bytes, 200);
+		assert_int_equal(t->first_ts, 5);
+		assert_true(t->last_ts == UINT64_MAX);
+		assert_int_equal(t->end_ns, 424242);
+		assert_int_equal(t->lost[HTC_LOSS_RINGBUF_FULL], 1ull << 33);
+		assert_int_equal(t->lost[9], 3);
+		assert_int_equal(t->nframes, 1);
+		assert_int_equal(t->frames[0].records, 8);
+		assert_int_equal(t->frames[0].first_ts, 1);
+		assert_true(t->frames[0].last_ts == UINT64_MAX);
+		{
+			struct htc_reader_stats st;
+
+			htc_reader_stats(r, &st);
+			assert_int_equal(st.frames_ok, 1);
+			assert_int_equal(st.frames_bad, 0);
+			assert_int_equal(st.records, 8);
+			assert_int_equal(st.records_skipped, 0);
+			assert_int_equal(st.truncated, 0);
+			assert_int_equal(st.stop_offset, b.len);
+		}
+		assert_int_equal(htc_reader_next(r, &out), 0);	/* stays at the end */
+		htc_reader_close(r);
+		unguard(&g);
+	}
+	free(b.p);
+}
+
+/* A comm with no NUL in its 16 bytes is cut to 15: decoded strings are
+ * always terminated. */
+static void test_comm_unterminated(void **state)
+{
+	struct htc_record r, out;
+	struct htc_writer *w;
+	struct htc_reader *rd;
+	int err;
+
+	mk_event(&r, 1);
+	memset(r.ev.comm, 'x', HTC_COMM_LEN);
+	w = htc_writer_open(tmp_path("comm.htc"), NULL, NULL, &err);
+	assert_non_null(w);
+	assert_int_equal(htc_writer_append(w, &r), 0);
+	assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+	rd = htc_reader_open(tmp_path("comm.htc"), &err);
+	assert_non_null(rd);
+	assert_int_equal(htc_reader_next(rd, &out), 1);
+	assert_int_equal(strlen(out.ev.comm), HTC_COMM_LEN - 1);
+	assert_string_equal(htc_reader_header(rd)->hostname, "");
+	htc_reader_close(rd);
+}
+
+/* The trailer's frame index agrees with the frames a reader finds. */
+static void test_multiframe_index(void **state)
+{
+	struct buf b = write_events(tmp_path("mf.htc"), 2000, 2048);
+	uint32_t nf, i, sum = 0;
+	struct htc_frame_info *fi = frame_index(&b, &nf);
+	struct readout o;
+	uint8_t seen[2000] = { 0 };
+
+	assert_true(nf > 20);
+	for (i = 0; i < nf; i++) {
+		sum += fi[i].records;
+		assert_true(fi[i].offset + fi[i].csize <= b.len);
+		/* each frame starts with the zstd magic */
+		assert_int_equal(get_le32(b.p + fi[i].offset), HTC_ZSTD_MAGIC);
+		if (i)
+			assert_int_equal(fi[i].offset, fi[i - 1].offset + fi[i - 1].csize);
+		if (i + 1 < nf)
+			assert_true(fi[i].usize >= 2048);
+		assert_true(fi[i].first_ts <= fi[i].last_ts);
+	}
+	assert_int_equal(sum, 2000);
+	o = read_all_mem(b.p, b.len, seen, 2000);
+	assert_int_equal(o.got, 2000);
+	assert_int_equal(o.bad_event, 0);
+	assert_int_equal(o.st.frames_ok, nf);
+	assert_int_equal(o.w.n, 0);
+	free(fi);
+	free(b.p);
+}
+
+/* ---- truncation ---- */
+
+static void test_truncate_every_offset(void **state)
+{
+	enum { N = 300 };
+	struct buf b = write_events(tmp_path("tr.htc"), N, 1024);
+	uint32_t nf, i;
+	struct htc_frame_info *fi = frame_index(&b, &nf);
+	size_t hdr_end = fi[0].offset, data_end = fi[nf - 1].offset + fi[nf - 1].csize;
+	int saw_msg = 0;
+
+	assert_true(nf >= 8);
+	for (size_t len = 0; len <= b.len; len++) {
+		uint8_t seen[N] = { 0 };
+		struct readout o = read_all_mem(b.p, len, seen, N);
+		unsigned want = 0, boundary = len == hdr_end || len == b.len;
+
+		if (len < hdr_end) {
+			assert_int_equal(o.open_err, HTC_ERR_TRUNCATED);
+			continue;
+		}
+		assert_int_equal(o.open_err, 0);
+		for (i = 0; i < nf; i++) {
+			if (fi[i].offset + fi[i].csize <= len)
+				want += fi[i].records;
+			if (fi[i].offset + fi[i].csize == len)
+				boundary = 1;
+		}
+		/* every complete frame, and nothing else */
+		assert_int_equal(o.got, want);
+		assert_int_equal(o.bad_event, 0);
+		for (i = 0; i < want; i++)
+			assert_int_equal(seen[i], 1);
+		if (o.st.truncated != !boundary)
+			print_message("len %zu of %zu: truncated %d warn %s\n", len, b.len, o.st.truncated, o.w.last);
+		assert_int_equal(o.st.truncated, !boundary);
+		assert_int_equal(o.have_trailer, len == b.len);
+		if (!boundary) {
+			assert_int_equal(o.st.frames_bad, 0);
+			assert_int_equal(o.w.last_err, HTC_ERR_TRUNCATED);
+			assert_true(o.st.stop_offset == (len < data_end ? fi[0].offset : data_end) ||
+				    o.st.stop_offset <= len);
+			if (strstr(o.w.last, "truncated file: frame at offset"))
+				saw_msg = 1;
+		} else {
+			assert_int_equal(o.st.stop_offset, len);
+			assert_int_equal(o.w.n, 0);
+		}
+	}
+	assert_true(saw_msg);
+	free(fi);
+	free(b.p);
+}
+
+/* The truncation message names the frame and the byte counts. */
+static void test_truncate_message(void **state)
+{
+	struct buf b = write_events(tmp_path("trm.htc"), 300, 1024);
+	uint32_t nf;
+	struct htc_frame_info *fi = frame_index(&b, &nf);
+	size_t cut = fi[3].offset + 10;
+	char want[160];
+	struct readout o = read_all_mem(b.p, cut, NULL, 0);
+
+	snprintf(want, sizeof(want), "truncated file: frame at offset %llu wants ",
+		 (unsigned long long)fi[3].offset);
+	assert_non_null(strstr(o.w.last, want));
+	assert_non_null(strstr(o.w.last, "only 10 left"));
+	assert_int_equal(o.st.stop_offset, fi[3].offset);
+	assert_int_equal(o.st.truncated, 1);
+	free(fi);
+	free(b.p);
+}
+
+/* ---- bit flips ---- */
+
+static void test_bitflip_every_frame(void **state)
+{
+	enum { N = 300 };
+	struct buf b = write_events(tmp_path("bf.htc"), N, 1024);
+	uint32_t nf, i, f;
+	struct htc_frame_info *fi = frame_index(&b, &nf);
+	unsigned first[64], detected = 0, flips = 0;
+
+	assert_true(nf < 64);
+	for (i = 0, first[0] = 0; i < nf; i++)
+		first[i + 1] = first[i] + fi[i].records;
+	for (f = 0; f < nf; f++) {
+		for (uint32_t pos = 0; pos < fi[f].csize; pos++) {
+			uint8_t seen[N] = { 0 };
+			struct readout o;
+			unsigned lost = 0;
+
+			b.p[fi[f].offset + pos] ^= (uint8_t)(1u << (pos % 8));
+			o = read_all_mem(b.p, b.len, seen, N);
+			b.p[fi[f].offset + pos] ^= (uint8_t)(1u << (pos % 8));
+			flips++;
+			assert_int_equal(o.open_err, 0);
+			assert_int_equal(o.bad_event, 0);
+			/* every record of every other frame is back, once */
+			for (i = 0; i < N; i++) {
+				if (i >= first[f] && i < first[f + 1]) {
+					lost += !seen[i];
+					assert_true(seen[i] <= 1);
+				} else {
+					assert_int_equal(seen[i], 1);
+				}
+			}
+			/* the flipped frame is all or nothing, and a loss is reported */
+			assert_true(lost == 0 || lost == fi[f].records);
+			if (lost) {
+				detected++;
+				assert_true(o.st.frames_bad >= 1);
+				assert_true(o.w.n >= 1);
+				assert_int_equal(o.st.truncated, 0);
+			}
+			assert_int_equal(o.have_trailer, 1);
+		}
+	}
+	/* zstd's checksum catches (nearly) every flip */
+	print_message("bit flips: %u of %u detected\n", detected, flips);
+	assert_true(detected * 100 >= flips * 99);
+	free(fi);
+	free(b.p);
+}
+
+/* Flips in the header frame fail the open cleanly or are harmless; flips
+ * in the trailer lose the trailer at most, never a record. */
+static void test_bitflip_header_trailer(void **state)
+{
+	enum { N = 100 };
+	struct buf b = write_events(tmp_path("bht.htc"), N, 1024);
+	uint32_t nf;
+	struct htc_frame_info *fi = frame_index(&b, &nf);
+	size_t data_end = fi[nf - 1].offset + fi[nf - 1].csize;
+
+	for (size_t pos = 0; pos < b.len; pos++) {
+		uint8_t seen[N] = { 0 };
+		struct readout o;
+
+		if (pos == fi[0].offset)
+			pos = data_end;
+		b.p[pos] ^= (uint8_t)(1u << (pos % 8));
+		o = read_all_mem(b.p, b.len, seen, N);
+		b.p[pos] ^= (uint8_t)(1u << (pos % 8));
+		if (pos < fi[0].offset) {
+			if (o.open_err) {
+				assert_true(o.open_err == HTC_ERR_MAGIC || o.open_err == HTC_ERR_VERSION ||
+					    o.open_err == HTC_ERR_CORRUPT || o.open_err == HTC_ERR_CHECKSUM ||
+					    o.open_err == HTC_ERR_TOOBIG || o.open_err == HTC_ERR_TRUNCATED);
+				continue;
+			}
+		}
+		assert_int_equal(o.open_err, 0);
+		if (pos >= data_end) {
+			assert_int_equal(o.got, N);
+			assert_int_equal(o.bad_event, 0);
+			/* lost only with a message, or when its magic became
+			 * another skippable magic, which zstd's rules skip */
+			if (!o.have_trailer)
+				assert_true(o.w.n >= 1 || o.st.truncated || pos == data_end);
+		}
+	}
+	free(fi);
+	free(b.p);
+}
+
+/* ---- hostile input, built by hand per docs/FORMAT.md ---- */
+
+/* A valid header frame (from the writer) to put hand-made frames behind. */
+static struct buf header_only(void)
+{
+	struct htc_header h;
+	struct htc_writer *w;
+	struct buf b;
+	int err;
+
+	base_header(&h);
+	w = htc_writer_open(tmp_path("hdr.htc"), &h, NULL, &err);
+	assert_non_null(w);
+	assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+	b = slurp(tmp_path("hdr.htc"));
+	/* drop the trailer: the header frame is 8 + its size field */
+	b.len = 8 + get_le32(b.p + 4);
+	return b;
+}
+
+static size_t zframe(uint8_t *dst, size_t cap, const void *src, size_t len, int checksum,
+		     int csize)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	size_t z;
+
+	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, csize);
+	if (csize)
+		z = ZSTD_compress2(c, dst, cap, src, len);
+	else {
+		/* the streaming API leaves the content size out */
+		ZSTD_inBuffer in = { src, len, 0 };
+		ZSTD_outBuffer out = { dst, cap, 0 };
+
+		z = ZSTD_compressStream2(c, &out, &in, ZSTD_e_end);
+		assert_int_equal(z, 0);
+		z = out.pos;
+	}
+	assert_false(ZSTD_isError(z));
+	ZSTD_freeCCtx(c);
+	return z;
+}
+
+/* The magicless frame of header and trailer bodies: a frame minus its
+ * 4 magic bytes. */
+static size_t zframe_ml(uint8_t *dst, size_t cap, const void *src, size_t len)
+{
+	size_t z = zframe(dst, cap, src, len, 1, 1);
+
+	memmove(dst, dst + 4, z - 4);
+	return z - 4;
+}
+
+/* Record builder for hand-made frames. */
+static size_t rec_hdr(uint8_t *p, uint16_t type, uint32_t len)
+{
+	put_le16(p, type);
+	put_le16(p + 2, 0);
+	put_le32(p + 4, len);
+	return HTC_REC_HDR_LEN;
+}
+
+static size_t loss_rec(uint8_t *p, uint64_t ts, uint32_t reason, uint64_t count,
+		       uint32_t extra)
+{
+	size_t n = rec_hdr(p, HTC_REC_LOSS, HTC_LOSS_FIXED + extra);
+
+	put_le64(p + n, ts);
+	put_le32(p + n + 8, reason);
+	put_le32(p + n + 12, 0);
+	put_le64(p + n + 16, count);
+	memset(p + n + 24, 0xee, extra);	/* a future minor's fields */
+	return n + HTC_LOSS_FIXED + extra;
+}
+
+struct file_case {
+	const char *name;
+	uint8_t frame[512];	/* uncompressed frame content */
+	size_t len;
+	int records, skipped, frames_bad;
+};
+
+/* Build file = header + compressed frame of content + a good frame, read
+ * it, and return the readout. */
+static struct readout read_with_frame(const uint8_t *content, size_t len, int minor)
+{
+	struct buf h = header_only();
+	uint8_t *f = malloc(h.len + 4096 + 2 * len);
+	size_t n = h.len;
+	uint8_t good[64];
+	struct readout o;
+
+	memcpy(f, h.p, h.len);
+	if (minor >= 0)
+		put_le16(f + 18, (uint16_t)minor);
+	n += zframe(f + n, 2048 + 2 * len, content, len, 1, 1);
+	/* a good frame behind it: one loss record, ts 555 */
+	n += zframe(f + n, 1024, good, loss_rec(good, 555, 1, 1, 0), 1, 1);
+	o = read_all_mem(f, n, NULL, 0);
+	free(f);
+	free(h.p);
+	return o;
+}
+
+static void test_future_minor_unknown_record(void **state)
+{
+	uint8_t c[512];
+	size_t n = 0;
+	struct readout o;
+
+	n += loss_rec(c + n, 1, 0, 10, 0);
+	n += rec_hdr(c + n, 999, 5);	/* unknown type: skipped */
+	memcpy(c + n, "hello", 5);
+	n += 5;
+	n += rec_hdr(c + n, 0xffff, 0);	/* unknown, empty */
+	n += loss_rec(c + n, 2, 1, 20, 16);	/* longer body: new fields ignored */
+	o = read_with_frame(c, n, 7);
+	assert_int_equal(o.open_err, 0);
+	assert_int_equal(o.got, 3);
+	assert_int_equal(o.st.records_skipped, 2);
+	assert_int_equal(o.st.frames_bad, 0);
+	assert_int_equal(o.w.n, 0);	/* forward compatibility is not a problem */
+}
+
+static void test_hostile_records(void **state)
+{
+	static struct file_case cases[16];
+	struct file_case *c;
+	size_t n;
+	int i = 0;
+
+	/* record length far past the frame: rest of the frame dropped */
+	c = &cases[i++];
+	c->name = "length 0xffffffff";
+	n = loss_rec(c->frame, 1, 0, 1, 0);
+	n += rec_hdr(c->frame + n, HTC_REC_LOSS, 0xffffffffu);
+	n += loss_rec(c->frame + n, 1, 0, 1, 0);
+	c->len = n, c->records = 1 + 1, c->skipped = 1;
+
+	/* record header cut by the frame end */
+	c = &cases[i++];
+	c->name = "stray bytes";
+	n = loss_rec(c->frame, 1, 0, 1, 0);
+	memcpy(c->frame + n, "\x04\x00\x00", 3);
+	c->len = n + 3, c->records = 2, c->skipped = 1;
+
+	/* known type, body shorter than its fixed part */
+	c = &cases[i++];
+	c->name = "short event";
+	n = rec_hdr(c->frame, HTC_REC_DATA, 100);
+	memset(c->frame + n, 0, 100);
+	n += 100;
+	n += loss_rec(c->frame + n, 1, 0, 1, 0);
+	c->len = n, c->records = 2, c->skipped = 1;
+
+	/* event cap_len beyond its body */
+	c = &cases[i++];
+	c->name = "cap_len past body";
+	n = rec_hdr(c->frame, HTC_REC_DATA, HTC_EV_FIXED + 4);
+	memset(c->frame + n, 0, HTC_EV_FIXED + 4);
+	put_le32(c->frame + n + 120, 5);
+	n += HTC_EV_FIXED + 4;
+	c->len = n, c->records = 1, c->skipped = 1;
+
+	/* proc string lengths that wrap a 32-bit sum */
+	c = &cases[i++];
+	c->name = "proc lengths wrap";
+	n = rec_hdr(c->frame, HTC_REC_PROC, HTC_PROC_FIXED + 4);
+	memset(c->frame + n, 0, HTC_PROC_FIXED + 4);
+	put_le32(c->frame + n + 40, 0x80000000u);
+	put_le32(c->frame + n + 44, 0x80000000u);
+	put_le32(c->frame + n + 48, 2);
+	put_le32(c->frame + n + 52, 2);
+	n += HTC_PROC_FIXED + 4;
+	c->len = n, c->records = 1, c->skipped = 1;
+
+	/* options text past the body */
+	c = &cases[i++];
+	c->name = "options text";
+	n = rec_hdr(c->frame, HTC_REC_OPTIONS, HTC_OPT_FIXED);
+	memset(c->frame + n, 0, HTC_OPT_FIXED);
+	put_le32(c->frame + n + 16, 1);
+	n += HTC_OPT_FIXED;
+	c->len = n, c->records = 1, c->skipped = 1;
+
+	/* short loss and short options */
+	c = &cases[i++];
+	c->name = "short loss";
+	n = rec_hdr(c->frame, HTC_REC_LOSS, 23);
+	memset(c->frame + n, 0, 23);
+	n += 23;
+	c->len = n, c->records = 1, c->skipped = 1;
+
+	/* an empty frame is fine */
+	c = &cases[i++];
+	c->name = "empty frame";
+	c->len = 0, c->records = 1, c->skipped = 0;
+
+	for (int k = 0; k < i; k++) {
+		struct readout o = read_with_frame(cases[k].frame, cases[k].len, -1);
+
+		print_message("case '%s': %u records, %llu skipped, warn '%s'\n", cases[k].name,
+			      o.got, (unsigned long long)o.st.records_skipped, o.w.last);
+		assert_int_equal(o.open_err, 0);
+		assert_int_equal(o.got, cases[k].records);
+		assert_int_equal(o.st.records_skipped, cases[k].skipped);
+		assert_int_equal(o.st.frames_ok, 2);
+		if (cases[k].skipped)
+			assert_true(o.w.n >= 1);
+	}
+}
+
+/* Frames that lie about themselves. */
+static void test_hostile_frames(void **state)
+{
+	struct buf h = header_only();
+	uint8_t *f = calloc(1, 1 << 20), good[64];
+	size_t n, gl = loss_rec(good, 555, 1, 1, 0);
+	struct readout o;
+	uint8_t big[2000];
+
+	memset(big, 'A', sizeof(big));
+	/* 1: declared content size of 1 GiB (single segment, 8-byte FCS) */
+	memcpy(f, h.p, h.len);
+	n = h.len;
+	put_le32(f + n, HTC_ZSTD_MAGIC);
+	f[n + 4] = 0xE0;
+	put_le64(f + n + 5, 1ull << 30);
+	put_le32(f + n + 13, 1 | (1 << 1) | (100 << 3));	/* last RLE block */
+	n += 17;
+	n += zframe(f + n, 1024, good, gl, 1, 1);
+	o = read_all_mem(f, n, NULL, 0);
+	assert_int_equal(o.got, 1);
+	assert_int_equal(o.st.frames_bad, 1);
+	assert_non_null(strstr(o.w.first, "beyond the"));
+
+	/* 2: no content size in the frame header */
+	n = h.len;
+	n += zframe(f + n, 4096, big, sizeof(big), 1, 0);
+	n += zframe(f + n, 1024, good, gl, 1, 1);
+	o = read_all_mem(f, n, NULL, 0);
+	assert_int_equal(o.got, 1);
+	assert_int_equal(o.st.frames_bad, 1);
+	assert_non_null(strstr(o.w.first, "no content size"));
+
+	/* 3: garbage between frames, then a good frame */
+	n = h.len;
+	memset(f + n, 0x55, 1000);
+	n += 1000;
+	n += zframe(f + n, 1024, good, gl, 1, 1);
+	o = read_all_mem(f, n, NULL, 0);
+	assert_int_equal(o.got, 1);
+	assert_int_equal(o.st.frames_bad, 1);
+	assert_non_null(strstr(o.w.last, "skipped 1000 bytes"));
+
+	/* 4: someone else's skippable frame is skipped silently */
+	n = h.len;
+	put_le32(f + n, 0x184D2A5E);
+	put_le32(f + n + 4, 100);
+	n += 108;
+	n += zframe(f + n, 1024, good, gl, 1, 1);
+	o = read_all_mem(f, n, NULL, 0);
+	assert_int_equal(o.got, 1);
+	assert_int_equal(o.w.n, 0);
+
+	/* 5: a skippable frame claiming 4 GiB at the end: truncated */
+	n = h.len;
+	n += zframe(f + n, 1024, good, gl, 1, 1);
+	put_le32(f + n, 0x184D2A5E);
+	put_le32(f + n + 4, 0xffffffffu);
+	n += 8 + 50;
+	o = read_all_mem(f, n, NULL, 0);
+	assert_int_equal(o.got, 1);
+	assert_int_equal(o.st.truncated, 1);
+
+	/* 6: a trailer claiming 4 GiB: ignored with a message */
+	n = h.len;
+	n += zframe(f + n, 1024, good, gl, 1, 1);
+	put_le32(f + n, HTC_SKIP_TRAILER);
+	put_le32(f + n + 4, 0xffffffffu);
+	n += 8 + 50;
+	o = read_all_mem(f, n, NULL, 0);
+	assert_int_equal(o.got, 1);
+	assert_int_equal(o.have_trailer, 0);
+	assert_non_null(strstr(o.w.first, "beyond the"));
+
+	/* 7: a trailer whose frame count overruns its body */
+	{
+		uint8_t t[HTC_TRL_FIXED + HTC_TRL_ENTRY] = { 0 };
+		size_t z;
+
+		put_le32(t, HTC_TRL_FIXED);
+		put_le32(t + 4, HTC_TRL_ENTRY);
+		put_le32(t + 8, 0x10000000u);
+		n = h.len;
+		put_le32(f + n, HTC_SKIP_TRAILER);
+		memcpy(f + n + 8, HTC_TRL_MAGIC, 8);
+		put_le16(f + n + 16, 1);
+		put_le16(f + n + 18, 0);
+		put_le32(f + n + 20, 0);
+		z = zframe_ml(f + n + 24, 1024, t, sizeof(t));
+		put_le32(f + n + 4, (uint32_t)(16 + z));
+		n += 24 + z;
+		o = read_all_mem(f, n, NULL, 0);
+		assert_int_equal(o.have_trailer, 0);
+		assert_non_null(strstr(o.w.first, "inconsistent"));
+		/* entry size smaller than 40 is refused too */
+		put_le32(t + 4, 8);
+		put_le32(t + 8, 1);
+		n = h.len;
+		z = zframe_ml(f + n + 24, 1024, t, sizeof(t));
+		put_le32(f + n + 4, (uint32_t)(16 + z));
+		n += 24 + z;
+		o = read_all_mem(f, n, NULL, 0);
+		assert_int_equal(o.have_trailer, 0);
+		assert_non_null(strstr(o.w.first, "inconsistent"));
+		/* a good trailer built the same way is taken */
+		put_le32(t + 4, HTC_TRL_ENTRY);
+		put_le64(t + 16, 12345);
+		n = h.len;
+		z = zframe_ml(f + n + 24, 1024, t, sizeof(t));
+		put_le32(f + n + 4, (uint32_t)(16 + z));
+		n += 24 + z;
+		o = read_all_mem(f, n, NULL, 0);
+		assert_int_equal(o.have_trailer, 1);
+		assert_int_equal(o.w.n, 0);
+	}
+
+	/* 8: frame whose first block claims more than 128 KiB */
+	n = h.len;
+	put_le32(f + n, HTC_ZSTD_MAGIC);
+	f[n + 4] = 0x20;	/* single segment, 1-byte FCS */
+	f[n + 5] = 10;
+	put_le32(f + n + 6, 1 | (0 << 1) | ((1u << 20) << 3));
+	n += 9;
+	n += zframe(f + n, 1024, good, gl, 1, 1);
+	o = read_all_mem(f, n, NULL, 0);
+	assert_int_equal(o.got, 1);
+	assert_int_equal(o.st.frames_bad, 1);
+
+	/* 9: bytes 1..3 after the last frame */
+	for (int k = 1; k <= 3; k++) {
+		n = h.len;
+		n += zframe(f + n, 1024, good, gl, 1, 1);
+		memset(f + n, 0x28, (size_t)k);
+		o = read_all_mem(f, n + (size_t)k, NULL, 0);
+		assert_int_equal(o.got, 1);
+		assert_int_equal(o.st.truncated, 1);
+	}
+	free(f);
+	free(h.p);
+}
+
+/* Bad magic, versions and header lengths, all at open. */
+static void test_bad_files(void **state)
+{
+	struct buf h = header_only();
+	uint8_t b[8192];
+	struct {
+		const char *why;
+		size_t off;	/* patch a le32 / le16 at off (0 = none) */
+		int width;
+		uint32_t val;
+		size_t len;	/* bytes of the patched header to keep */
+		int err;
+	} cases[] = {
+		{ "intact", 0, 0, 0, h.len, 0 },
+		{ "future minor is fine", 18, 2, 99, h.len, 0 },
+		{ "future major", 16, 2, 2, h.len, HTC_ERR_VERSION },
+		{ "major 0", 16, 2, 0, h.len, HTC_ERR_VERSION },
+		{ "wrong skippable nibble", 0, 4, 0x184D2A50, h.len, HTC_ERR_MAGIC },
+		{ "plain zstd frame", 0, 4, HTC_ZSTD_MAGIC, h.len, HTC_ERR_MAGIC },
+		{ "wrong inner magic", 8, 4, 0x31435448, h.len, HTC_ERR_MAGIC },
+		{ "header size 4 GiB", 4, 4, 0xffffffffu, h.len, HTC_ERR_TOOBIG },
+		{ "header size below its prefix", 4, 4, 3, h.len, HTC_ERR_CORRUPT },
+		{ "header size past the end", 4, 4, 5000, h.len, HTC_ERR_TRUNCATED },
+		{ "header body flipped", 30, 4, 0x12345678, h.len, HTC_ERR_CORRUPT },
+		{ "empty file", 0, 0, 0, 0, HTC_ERR_TRUNCATED },
+		{ "3 bytes of magic", 0, 0, 0, 3, HTC_ERR_TRUNCATED },
+		{ "magic only", 0, 0, 0, 8, HTC_ERR_TRUNCATED },
+		{ "header cut", 0, 0, 0, 40, HTC_ERR_TRUNCATED },
+	};
+
+	assert_true(h.len < sizeof(b));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct readout o;
+
+		memcpy(b, h.p, h.len);
+		if (cases[i].width == 2)
+			put_le16(b + cases[i].off, (uint16_t)cases[i].val);
+		else if (cases[i].width == 4)
+			put_le32(b + cases[i].off, cases[i].val);
+		o = read_all_mem(b, cases[i].len, NULL, 0);
+		print_message("%s: %s\n", cases[i].why, htc_strerror(o.open_err));
+		if (cases[i].err == HTC_ERR_CORRUPT)	/* checksum or decoding */
+			assert_true(o.open_err == HTC_ERR_CORRUPT || o.open_err == HTC_ERR_CHECKSUM);
+		else
+			assert_int_equal(o.open_err, cases[i].err);
+	}
+	/* not an .htc file at all */
+	{
+		const char *texts[] = { "GIF89a........", "\x7f" "ELF\x02\x01\x01", "\x89PNG" };
+
+		for (size_t i = 0; i < 3; i++) {
+			struct readout o = read_all_mem(texts[i], strlen(texts[i]), NULL, 0);
+
+			assert_int_equal(o.open_err, HTC_ERR_MAGIC);
+		}
+	}
+	/* the error of a path that does not exist is errno's */
+	{
+		int err = 0;
+
+		assert_null(htc_reader_open(tmp_path("nope.htc"), &err));
+		assert_int_equal(err, -ENOENT);
+		assert_null(htc_reader_open(NULL, &err));
+		assert_int_equal(err, -EINVAL);
+		assert_null(htc_reader_open_mem(NULL, 5, &err));
+		assert_int_equal(err, -EINVAL);
+	}
+	free(h.p);
+}
+
+/* ---- writer errors and file handling ---- */
+
+static void test_dev_full(void **state)
+{
+	struct htc_writer *w;
+	int err = 0, fd;
+
+	if (access("/dev/full", W_OK)) {
+		skip();
+		return;
+	}
+	w = htc_writer_open("/dev/full", NULL, NULL, &err);
+	assert_null(w);
+	assert_int_equal(err, -ENOSPC);
+	assert_non_null(strstr(htc_strerror(err), "No space"));
+	fd = open("/dev/full", O_WRONLY);
+	assert_true(fd >= 0);
+	err = 0;
+	assert_null(htc_writer_fdopen(fd, NULL, NULL, &err));
+	assert_int_equal(err, -ENOSPC);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);	/* the writer closed it */
+}
+
+/*
+ * A write error mid-capture (here EFBIG from RLIMIT_FSIZE, which fails a
+ * write part-way like a full disk) is sticky, and leaves a file that reads
+ * cleanly up to its last complete frame.
+ */
+static void test_write_error_keeps_file_valid(void **state)
+{
+	const char *path = tmp_path("efbig.htc");
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct htc_writer_opts o = { .frame_bytes = 3000 };
+		struct rlimit rl = { 20000, 20000 };
+		struct htc_writer_stats st;
+		struct htc_writer *w;
+		struct htc_record r;
+		int err = 0;
+		unsigned i;
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl))
+			_exit(10);
+		w = htc_writer_open(path, NULL, &o, &err);
+		if (!w)
+			_exit(11);
+		for (i = 0; i < 100000 && !err; i++) {
+			mk_event(&r, i);
+			/* incompressible payloads, so frames are big */
+			r.ev.cap_len = 256;
+			r.ev.payload = payload_bytes;
+			err = htc_writer_append(w, &r);
+		}
+		if (err != -EFBIG)
+			_exit(12);
+		if (htc_writer_append(w, &r) != -EFBIG || htc_writer_flush(w) != -EFBIG)
+			_exit(13);	/* not sticky */
+		if (htc_writer_close(w, 0, &st) != -EFBIG || st.frames == 0)
+			_exit(14);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	{
+		struct buf b = slurp(path);
+		struct readout o = read_all_mem(b.p, b.len, NULL, 0);
+
+		assert_true(b.len <= 20000);
+		assert_int_equal(o.open_err, 0);
+		assert_true(o.got > 0);
+		assert_int_equal(o.st.truncated, 0);
+		assert_int_equal(o.st.frames_bad, 0);
+		assert_int_equal(o.st.stop_offset, b.len);
+		assert_int_equal(o.have_trailer, 0);
+		assert_int_equal(o.w.n, 0);
+		free(b.p);
+	}
+}
+
+static void test_file_mode_0600(void **state)
+{
+	const char *path = tmp_path("mode.htc");
+	struct htc_writer *w;
+	struct stat st;
+	mode_t old = umask(0);
+	int fd, err;
+
+	/* a fresh file, and an existing world-readable one */
+	unlink(path);
+	for (int pass = 0; pass < 2; pass++) {
+		w = htc_writer_open(path, NULL, NULL, &err);
+		assert_non_null(w);
+		assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+		chmod(path, 0644);
+	}
+	umask(old);
+	/* O_CLOEXEC */
+	w = htc_writer_open(path, NULL, NULL, &err);
+	assert_non_null(w);
+	for (fd = 3; fd < 64; fd++) {
+		char link[64], target[256];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = 0;
+			if (!strcmp(target, path))
+				assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		}
+	}
+	htc_writer_close(w, 0, NULL);
+}
+
+static void test_zstdcat(void **state)
+{
+	char cmd[512];
+	struct buf b = write_events(tmp_path("zc.htc"), 500, 2048);
+	uint32_t nf, i;
+	struct htc_frame_info *fi = frame_index(&b, &nf);
+	uint64_t usum = 0;
+	struct buf out;
+	int rc;
+
+	if (system("command -v zstdcat >/dev/null 2>&1")) {
+		free(fi);
+		free(b.p);
+		skip();
+		return;
+	}
+	for (i = 0; i < nf; i++)
+		usum += fi[i].usize;
+	snprintf(cmd, sizeof(cmd), "zstdcat -q %s/zc.htc > %s/zc.raw", tmpdir, tmpdir);
+	rc = system(cmd);
+	assert_int_equal(rc, 0);
+	out = slurp(tmp_path("zc.raw"));
+	/* skippable frames produce nothing; data frames their records */
+	assert_int_equal(out.len, usum);
+	free(out.p);
+	free(fi);
+	free(b.p);
+}
+
+static void test_stdin(void **state)
+{
+	struct buf b = write_events(tmp_path("in.htc"), 100, 1024);
+	int saved = dup(0), fd = open(tmp_path("in.htc"), O_RDONLY), err, n = 0;
+	struct htc_reader *r;
+	struct htc_record rec;
+
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 0);
+	close(fd);
+	r = htc_reader_open("-", &err);
+	assert_non_null(r);
+	while (htc_reader_next(r, &rec) == 1)
+		check_event(&rec, (unsigned)n++);
+	assert_int_equal(n, 100);
+	assert_non_null(htc_reader_trailer(r));
+	htc_reader_close(r);
+	dup2(saved, 0);
+	close(saved);
+	free(b.p);
+}
+
+/* Frames bigger than the reader's initial buffer, and a record bigger than
+ * frame_bytes, through the file reader. */
+static void test_big_frames_from_file(void **state)
+{
+	const char *path = tmp_path("big.htc");
+	struct htc_writer_opts o = { .frame_bytes = 4 << 20 };
+	uint8_t *pay = malloc(3 << 20);
+	struct htc_writer *w;
+	struct htc_record r;
+	struct htc_reader *rd;
+	struct htc_reader_stats st;
+	int err, n = 0;
+
+	assert_non_null(pay);
+	/* incompressible, so compressed frames are MiBs too */
+	srand(1);
+	for (size_t i = 0; i < (3u << 20); i++)
+		pay[i] = (uint8_t)rand();
+	w = htc_writer_open(path, NULL, &o, &err);
+	assert_non_null(w);
+	for (unsigned i = 0; i < 12; i++) {
+		mk_event(&r, i);
+		r.ev.payload = pay;
+		r.ev.cap_len = i == 5 ? (3u << 20) : (700u << 10) + i;
+		assert_int_equal(htc_writer_append(w, &r), 0);
+	}
+	assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+	rd = htc_reader_open(path, &err);
+	assert_non_null(rd);
+	while (htc_reader_next(rd, &r) == 1) {
+		assert_int_equal(r.ev.cap_len, n == 5 ? (3u << 20) : (700u << 10) + (unsigned)n);
+		assert_memory_equal(r.ev.payload, pay, r.ev.cap_len);
+		n++;
+	}
+	assert_int_equal(n, 12);
+	htc_reader_stats(rd, &st);
+	assert_true(st.frames_ok >= 3);
+	htc_reader_close(rd);
+	free(pay);
+}
+
+/* Two captures one after the other (cat a b): both read, last trailer. */
+static void test_concatenated(void **state)
+{
+	struct buf a = write_events(tmp_path("ca.htc"), 100, 1024);
+	struct buf b = write_events(tmp_path("cb.htc"), 50, 1024);
+	uint8_t *c = malloc(a.len + b.len);
+	struct readout o;
+
+	memcpy(c, a.p, a.len);
+	memcpy(c + a.len, b.p, b.len);
+	o = read_all_mem(c, a.len + b.len, NULL, 0);
+	assert_int_equal(o.got, 150);
+	assert_int_equal(o.have_trailer, 1);
+	assert_int_equal(o.w.n, 0);
+	free(c);
+	free(a.p);
+	free(b.p);
+}
+
+/* frame_ms: a frame reaches the file once its first record is that old,
+ * through append and through poll. */
+static void test_frame_timer_and_flush(void **state)
+{
+	struct htc_writer_opts o = { .frame_ms = 1 };
+	struct timespec ts = { 0, 5 * 1000000 };
+	struct htc_writer *w;
+	struct htc_record r;
+	uint64_t s0, s1;
+	int err;
+
+	w = htc_writer_open(tmp_path("timer.htc"), NULL, &o, &err);
+	assert_non_null(w);
+	s0 = htc_writer_size(w);
+	mk_event(&r, 0);
+	assert_int_equal(htc_writer_append(w, &r), 0);
+	assert_int_equal(htc_writer_poll(w), 0);
+	nanosleep(&ts, NULL);
+	assert_int_equal(htc_writer_size(w), s0);	/* buffered */
+	assert_int_equal(htc_writer_poll(w), 0);
+	s1 = htc_writer_size(w);
+	assert_true(s1 > s0);
+	/* through append: after 64 appends the clock is looked at */
+	assert_int_equal(htc_writer_append(w, &r), 0);
+	nanosleep(&ts, NULL);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(htc_writer_append(w, &r), 0);
+	assert_true(htc_writer_size(w) > s1);
+	/* flush writes what is open, and nothing when nothing is */
+	assert_int_equal(htc_writer_append(w, &r), 0);
+	s1 = htc_writer_size(w);
+	assert_int_equal(htc_writer_flush(w), 0);
+	assert_true(htc_writer_size(w) > s1);
+	s1 = htc_writer_size(w);
+	assert_int_equal(htc_writer_flush(w), 0);
+	assert_int_equal(htc_writer_size(w), s1);
+	assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+}
+
+static void test_api_misuse(void **state)
+{
+	struct htc_writer_stats st;
+	struct htc_reader_stats rs;
+	struct htc_writer *w;
+	struct htc_record r;
+	int err;
+
+	assert_int_equal(htc_writer_close(NULL, 0, &st), 0);
+	assert_int_equal(st.records, 0);
+	htc_reader_close(NULL);
+	htc_reader_stats(NULL, &rs);
+	assert_null(htc_reader_header(NULL));
+	assert_null(htc_reader_trailer(NULL));
+	assert_int_equal(htc_writer_append(NULL, &r), -EINVAL);
+	assert_int_equal(htc_writer_flush(NULL), -EINVAL);
+	assert_int_equal(htc_writer_size(NULL), 0);
+	assert_null(htc_writer_open(NULL, NULL, NULL, &err));
+	assert_int_equal(err, -EINVAL);
+	assert_null(htc_writer_fdopen(-1, NULL, NULL, &err));
+	assert_int_equal(err, -EBADF);
+	assert_null(htc_writer_open(tmp_path("no/such/dir.htc"), NULL, NULL, &err));
+	assert_int_equal(err, -ENOENT);
+
+	w = htc_writer_open(tmp_path("misuse.htc"), NULL, NULL, &err);
+	assert_non_null(w);
+	memset(&r, 0, sizeof(r));
+	r.type = 77;
+	assert_int_equal(htc_writer_append(w, &r), -EINVAL);
+	assert_int_equal(htc_writer_append(w, NULL), -EINVAL);
+	mk_event(&r, 1);
+	r.ev.payload = NULL;
+	r.ev.cap_len = 5;
+	assert_int_equal(htc_writer_append(w, &r), -EINVAL);
+	r.ev.payload = payload_bytes;
+	r.ev.cap_len = HTC_MAX_RECORD;	/* body = 128 + this: over the limit */
+	assert_int_equal(htc_writer_append(w, &r), HTC_ERR_TOOBIG);
+	memset(&r, 0, sizeof(r));
+	r.type = HTC_REC_PROC;
+	r.proc.exe_len = 3;
+	assert_int_equal(htc_writer_append(w, &r), -EINVAL);
+	/* rejected records are not errors of the writer */
+	mk_event(&r, 1);
+	assert_int_equal(htc_writer_append(w, &r), 0);
+	assert_int_equal(htc_writer_close(w, 0, &st), 0);
+	assert_int_equal(st.records, 1);
+}
+
+static void test_names(void **state)
+{
+	static const struct {
+		const char *(*fn)(unsigned);
+		unsigned v;
+		const char *want;
+	} t[] = {
+		{ htc_event_type_name, HTC_EV_ACCEPT, "accept" },
+		{ htc_event_type_name, HTC_EV_READ, "read" },
+		{ htc_event_type_name, HTC_EV_CONNECT, "connect" },
+		{ htc_event_type_name, HTC_EV_WRITE, "write" },
+		{ htc_event_type_name, HTC_EV_CLOSE, "close" },
+		{ htc_event_type_name, 99, "unknown" },
+		{ htc_syscall_name, HTC_SYS_RECVFROM, "recvfrom" },
+		{ htc_syscall_name, HTC_SYS_SENDFILE, "sendfile" },
+		{ htc_syscall_name, HTC_SYS_EXIT, "exit" },
+		{ htc_syscall_name, HTC_SYS__COUNT, "unknown" },
+		{ htc_syscall_name, UINT32_MAX, "unknown" },
+		{ htc_loss_reason_name, HTC_LOSS_RINGBUF_FULL, "ringbuf_full" },
+		{ htc_loss_reason_name, HTC_LOSS_USER, "user" },
+		{ htc_loss_reason_name, HTC_LOSS__COUNT, "unknown" },
+		{ htc_rec_type_name, HTC_REC_DATA, "data" },
+		{ htc_rec_type_name, HTC_REC_OPTIONS, "options" },
+		{ htc_rec_type_name, 0, "unknown" },
+	};
+	static const struct {
+		int err;
+		const char *part;
+	} e[] = {
+		{ 0, "success" },
+		{ HTC_ERR_MAGIC, "not an .htc" },
+		{ HTC_ERR_VERSION, "newer" },
+		{ HTC_ERR_TRUNCATED, "truncated" },
+		{ HTC_ERR_CHECKSUM, "checksum" },
+		{ HTC_ERR_CORRUPT, "corrupt" },
+		{ HTC_ERR_TOOBIG, "limits" },
+		{ HTC_ERR_STATE, "sequence" },
+		{ -ENOENT, "No such file" },
+		{ -HTC_ERR_BASE - 99, "unknown" },
+		{ 5, "unknown" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_string_equal(t[i].fn(t[i].v), t[i].want);
+	for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++)
+		assert_non_null(strstr(htc_strerror(e[i].err), e[i].part));
+	/* every syscall and reason in the enums has a name */
+	for (unsigned i = 1; i < HTC_SYS__COUNT; i++)
+		assert_string_not_equal(htc_syscall_name(i), "unknown");
+	for (unsigned i = 0; i < HTC_LOSS__COUNT; i++)
+		assert_string_not_equal(htc_loss_reason_name(i), "unknown");
+}
+
+static int setup(void **state)
+{
+	for (size_t i = 0; i < sizeof(payload_bytes); i++)
+		payload_bytes[i] = (uint8_t)(i * 131 + 7);
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_every_type),
+		cmocka_unit_test(test_comm_unterminated),
+		cmocka_unit_test(test_multiframe_index),
+		cmocka_unit_test(test_truncate_every_offset),
+		cmocka_unit_test(test_truncate_message),
+		cmocka_unit_test(test_bitflip_every_frame),
+		cmocka_unit_test(test_bitflip_header_trailer),
+		cmocka_unit_test(test_future_minor_unknown_record),
+		cmocka_unit_test(test_hostile_records),
+		cmocka_unit_test(test_hostile_frames),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_dev_full),
+		cmocka_unit_test(test_write_error_keeps_file_valid),
+		cmocka_unit_test(test_file_mode_0600),
+		cmocka_unit_test(test_zstdcat),
+		cmocka_unit_test(test_stdin),
+		cmocka_unit_test(test_big_frames_from_file),
+		cmocka_unit_test(test_concatenated),
+		cmocka_unit_test(test_frame_timer_and_flush),
+		cmocka_unit_test(test_api_misuse),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests_name("format", tests, setup, teardown);
+}
