@@ -60,4 +60,4 @@ $(CAPTEST_DIR)/peer: $(BUILD)/obj/tests/capture/peer.o
 test-capture-e2e: $(BUILD)/httpcap $(CAPTEST_DIR)/peer
 	@BUILD=$(BUILD) bash tests/capture/run.sh $(CASES)
 
-TESTS += test-capture-unit
+TESTS += test-capture-unit test-capture-e2e

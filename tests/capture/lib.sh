@@ -1,0 +1,199 @@
+# tests/capture/lib.sh - shared helpers of httpcap's end-to-end test cases
+# (sourced by tests/capture/e2e_*.sh; run through tests/capture/run.sh).
+#
+# Each case gets a private temp dir ($T), starts its servers and captures
+# through these helpers, and everything started is stopped by the EXIT trap,
+# by pid.  Every wait is bounded.  Ports: 18500-18999 on loopback.
+
+set -u
+
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HTTPCAP=${HTTPCAP:-$ROOT/$BUILD/httpcap}
+PEER=${PEER:-$ROOT/$BUILD/tests/capture/peer}
+CAPCHECK="$ROOT/tests/capture/capcheck.py"
+CASE=$(basename "$0" .sh)
+CASE=${CASE#e2e_}
+
+# the startup of httpcap (loading and attaching BPF) can take a while
+CAP_READY_TIMEOUT=${CAP_READY_TIMEOUT:-90}
+
+T=$(mktemp -d "/tmp/httpcap-e2e-$CASE.XXXXXX")
+chmod 755 "$T"
+PIDS=()
+MOUNTS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${MOUNTS[@]}"; do
+		umount "$p" 2>/dev/null
+	done
+	if [ -n "${KEEP_TMP:-}" ]; then
+		echo "  (kept $T)"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "FAIL [$CASE]: $*" >&2
+	for f in "$T"/*.err; do
+		[ -s "$f" ] || continue
+		echo "--- $(basename "$f") (last lines)" >&2
+		tail -n 15 "$f" >&2
+	done
+	exit 1
+}
+
+info() {
+	echo "  [$CASE] $*"
+}
+
+# track PID: stop it at exit
+track() {
+	PIDS+=("$1")
+}
+
+# wait_port PORT [ADDR]: until something listens there (10 s at most)
+wait_port() {
+	local port=$1 addr=${2:-127.0.0.1}
+	python3 - "$addr" "$port" <<'EOF' || fail "nothing listens on $addr port $port after 10 s"
+import socket, sys, time
+addr, port = sys.argv[1], int(sys.argv[2])
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+deadline = time.time() + 10
+while time.time() < deadline:
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    try:
+        s.connect((addr, port))
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+    finally:
+        s.close()
+sys.exit(1)
+EOF
+}
+
+# start_capture NAME ARGS...: httpcap ARGS in the background, stdout to
+# $T/NAME.out, stderr to $T/NAME.err; waits until it says it is capturing.
+# Sets CAP_PID.
+start_capture() {
+	local name=$1
+	shift
+	"$HTTPCAP" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	CAP_PID=$!
+	track "$CAP_PID"
+	local i
+	for i in $(seq $((CAP_READY_TIMEOUT * 10))); do
+		grep -q "capturing" "$T/$name.err" 2>/dev/null && return 0
+		kill -0 "$CAP_PID" 2>/dev/null || {
+			wait "$CAP_PID"
+			fail "httpcap $* exited (status $?) before capturing"
+		}
+		sleep 0.1
+	done
+	fail "httpcap $* did not start capturing within $CAP_READY_TIMEOUT s"
+}
+
+# stop_capture PID [SIGNAL]: signal (default INT) and wait (30 s at most);
+# returns httpcap's exit status.
+stop_capture() {
+	local pid=$1 sig=${2:-INT} i
+	kill -"$sig" "$pid" 2>/dev/null
+	for i in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && fail "httpcap (pid $pid) still running 30 s after SIG$sig"
+	wait "$pid"
+}
+
+# wait_exit PID SECONDS: wait for a process to end by itself; its status.
+wait_exit() {
+	local pid=$1 secs=$2 i
+	for i in $(seq $((secs * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && fail "pid $pid still running after $secs s"
+	wait "$pid"
+}
+
+# settle: the capture drains its ring buffer asynchronously; give the last
+# events a moment to reach it before it is stopped.
+settle() {
+	sleep "${1:-1}"
+}
+
+# check FILE PYTHON: run PYTHON with `ev` = the events of `httpcap -r FILE`
+# (capcheck.py's helpers imported); fails the case on an assertion.
+check() {
+	local file=$1 code=$2
+	shift 2
+	python3 "$CAPCHECK" "$HTTPCAP" "$file" "$code" "$@" || fail "check on $(basename "$file") failed"
+}
+
+# a random token no capture should show
+rand_token() {
+	python3 -c 'import secrets; print("TOK" + secrets.token_hex(12))'
+}
+
+# start_python_server PORT DIR: python3 -m http.server; sets PY_PID
+start_python_server() {
+	local port=$1 dir=$2
+	python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" \
+		>"$T/pyserver-$port.log" 2>&1 &
+	PY_PID=$!
+	track "$PY_PID"
+	wait_port "$port"
+}
+
+# start_nginx PORT ROOTDIR: nginx with a minimal config of ours; sets NGINX_PID
+start_nginx() {
+	local port=$1 root=$2 d="$T/nginx"
+	mkdir -p "$d/tmp"
+	cat >"$d/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush off;
+    keepalive_requests 100000;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    types { text/plain txt; application/octet-stream bin; }
+    server {
+        listen 127.0.0.1:$port;
+        root $root;
+    }
+}
+EOF
+	nginx -c "$d/nginx.conf" -p "$d" >"$T/nginx.err" 2>&1 &
+	NGINX_PID=$!
+	track "$NGINX_PID"
+	wait_port "$port"
+}
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: needs root to load BPF"
+		exit 0
+	fi
+}
