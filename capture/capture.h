@@ -90,7 +90,8 @@ size_t cap_container_id(const char *cgroup, size_t len, char *out, size_t outlen
 
 struct proctab;
 
-struct proctab *proctab_new(const char *proc_root);
+/* proc_root: "/proc" (tests use a fake tree); redact: hide secrets in cmdlines */
+struct proctab *proctab_new(const char *proc_root, bool redact);
 void proctab_free(struct proctab *t);
 /*
  * The metadata record for pid, read from /proc on first sight and cached.

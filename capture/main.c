@@ -422,7 +422,7 @@ int main(int argc, char **argv)
 	install_signals();
 	build_header(&a->hdr, &a->o, argc, argv);
 	a->ct = conntab_new(HCB_MAX_CONNS);
-	a->pt = proctab_new("/proc");
+	a->pt = proctab_new("/proc", !a->o.no_redact);
 	a->pbuf = malloc(HCB_MAX_SNAPLEN);
 	if (!a->ct || !a->pt || !a->pbuf) {
 		fprintf(stderr, "httpcap: out of memory\n");

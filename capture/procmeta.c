@@ -36,6 +36,7 @@ struct pentry {
 
 struct proctab {
 	char root[PATH_MAX];
+	bool redact;
 	struct pentry *buckets[PROCTAB_BUCKETS];
 	size_t count;
 	unsigned file_gen;
@@ -75,12 +76,13 @@ size_t cap_container_id(const char *cg, size_t len, char *out, size_t outlen)
 	return best_len;
 }
 
-struct proctab *proctab_new(const char *proc_root)
+struct proctab *proctab_new(const char *proc_root, bool redact)
 {
 	struct proctab *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
+	t->redact = redact;
 	snprintf(t->root, sizeof(t->root), "%s", proc_root ? proc_root : "/proc");
 	return t;
 }
@@ -189,6 +191,9 @@ static void read_proc(struct proctab *t, struct pentry *p)
 	/* argv ends with a NUL; the record joins arguments by NULs */
 	if (p->cmdline && p->cmdline_len && !p->cmdline[p->cmdline_len - 1])
 		p->cmdline_len--;
+	/* curl -H 'Authorization: ...' must not leak through the metadata */
+	if (p->cmdline && t->redact)
+		redact_text((uint8_t *)p->cmdline, p->cmdline_len);
 	snprintf(path, sizeof(path), "%s/%u/cgroup", t->root, p->pid);
 	if ((s = read_file(path, CGROUP_MAX, &len))) {
 		/* cgroup v2 "0::/path"; on v1 hosts the first hierarchy's path */

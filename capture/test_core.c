@@ -290,20 +290,21 @@ static void test_proctab(void **state)
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/77/cmdline", dir);
 	f = fopen(path, "w");
-	fwrite("srv\0--port\0080\0", 1, 15, f);
+	fwrite("srv\0-HCookie: abc\0", 1, 18, f);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/77/cgroup", dir);
 	f = fopen(path, "w");
 	fputs("0::/docker/3f4e1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f\n", f);
 	fclose(f);
 
-	t = proctab_new(dir);
+	t = proctab_new(dir, true);
 	assert_int_equal(proctab_need(t, 77, "srv", 5, &rec), 1);
 	assert_int_equal(rec.type, HTC_REC_PROC);
 	assert_int_equal(rec.proc.ppid, 1);
 	assert_int_equal(rec.proc.uid, 1000);
 	assert_int_equal(rec.proc.gid, 100);
-	assert_int_equal(rec.proc.cmdline_len, 14);
+	assert_int_equal(rec.proc.cmdline_len, 17);
+	assert_null(memmem(rec.proc.cmdline, rec.proc.cmdline_len, "abc", 3));
 	assert_int_equal(rec.proc.container_len, 64);
 	assert_int_equal(rec.proc.exe_len, 0);
 	assert_int_equal(proctab_need(t, 77, "srv", 6, &rec), 0);
