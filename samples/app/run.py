@@ -53,6 +53,18 @@ def wait_port(port, proc, name):
     raise RuntimeError(f"{name} not listening on port {port} after {START_TIMEOUT:.0f} s")
 
 
+def check_free(port):
+    """Fail early on a port in use: wait_port would take the other
+    program's listener for ours."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise RuntimeError(f"port {port} on 127.0.0.1 is in use ({e.strerror}): "
+                               f"stop what listens there, or choose another --base-port")
+
+
 def redis_cmd(port, *args):
     """Send one command in RESP and return the raw reply (seeding only)."""
     out = b"*%d\r\n" % len(args)
@@ -100,6 +112,8 @@ def main():
     signal.signal(signal.SIGHUP, stop)
     status = 0
     try:
+        for port in (front_port, redis_port, api_port):
+            check_free(port)
         log = ["--log", os.path.abspath(args.log)] if args.log else []
         p = subprocess.Popen(["redis-server", conf])
         children.append(p)
