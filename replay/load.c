@@ -85,6 +85,33 @@ static char *dupn(const void *p, size_t n)
 	return s;
 }
 
+/* Whether the body is shorter than its Content-Length says.  The engine
+ * flags bodies it saw cut (HTC_ENGF_BODY_PARTIAL, GAP); this second check
+ * costs nothing and keeps the promise "never sent truncated" even for a
+ * message the engine ended early (the server answered before the whole
+ * body was read, or the capture stopped). */
+static bool body_short(const struct rp_req *q)
+{
+	unsigned long long want = 0;
+	bool have = false;
+
+	for (size_t i = 0; i < q->nhdrs; i++) {
+		const struct rp_hdr *h = &q->hdrs[i];
+		char *end;
+
+		if (rp_strieq(h->name, h->name_len, "transfer-encoding"))
+			return false;	/* chunked: the decoder saw its end or flagged it */
+		if (!rp_strieq(h->name, h->name_len, "content-length"))
+			continue;
+		errno = 0;
+		want = strtoull(h->value, &end, 10);
+		if (errno || end == h->value)
+			return true;	/* unreadable length: do not trust the body */
+		have = true;
+	}
+	return have && q->body_len < want;
+}
+
 static int copy_request(struct rp_req *q, const struct htc_eng_request *r)
 {
 	q->id = r->id;
@@ -99,8 +126,10 @@ static int copy_request(struct rp_req *q, const struct htc_eng_request *r)
 	q->flags = r->flags;
 	q->resp_hash = r->resp_body_hash;
 	q->resp_len = r->resp_body_len;
-	/* a digest only means something for a response fully captured */
-	q->hash_valid = r->status && r->end_ns && !(r->flags & HTC_ENGF_RESP_BODY_PARTIAL);
+	/* a digest only means something for a response fully captured; the
+	 * engine gives 0 when it has none */
+	q->hash_valid = r->status && r->end_ns && r->resp_body_hash &&
+			!(r->flags & (HTC_ENGF_RESP_BODY_PARTIAL | HTC_ENGF_GAP));
 	q->method = dupn(r->method ? r->method : "", r->method ? strlen(r->method) : 0);
 	q->path = dupn(r->path ? r->path : "", r->path ? strlen(r->path) : 0);
 	q->host = dupn(r->host ? r->host : "", r->host ? strlen(r->host) : 0);
@@ -130,6 +159,8 @@ static int copy_request(struct rp_req *q, const struct htc_eng_request *r)
 		memcpy(q->body, r->body, r->body_len);
 		q->body_len = r->body_len;
 	}
+	if (body_short(q))
+		q->flags |= HTC_ENGF_BODY_PARTIAL;
 	return 0;
 }
 

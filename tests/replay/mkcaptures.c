@@ -119,8 +119,9 @@ static void timing(const char *dir)
  * partial.htc: bodies not fully captured must never be sent.
  *   1001 GET /a                               200 (sent)
  *   1002 POST /echo, 100-byte body, snaplen kept 40 of it     (skipped)
- *   1003 POST /echo, 60-byte body, 30 bytes lost to a drop    (skipped)
- *   1004 GET /b                               200 (sent)
+ *   1003 POST /echo, 60-byte body, 20 bytes lost to a drop    (skipped)
+ *   1004 POST /echo, 60-byte body, answered after 30 bytes    (skipped)
+ *   1005 GET /b                               200 (sent)
  */
 static void partial(const char *dir)
 {
@@ -134,6 +135,7 @@ static void partial(const char *dir)
 	uint64_t c1 = fx_accept(fx, t, PID, PID, "127.0.0.1", 8080, "127.0.0.1", 40021);
 	uint64_t c2 = fx_accept(fx, t, PID, PID, "127.0.0.1", 8080, "127.0.0.1", 40022);
 	uint64_t c3 = fx_accept(fx, t, PID, PID, "127.0.0.1", 8080, "127.0.0.1", 40023);
+	uint64_t c4 = fx_accept(fx, t, PID, PID, "127.0.0.1", 8080, "127.0.0.1", 40024);
 
 	memset(body, 'z', sizeof(body));
 	exchange(fx, &t, c1, "GET /a HTTP/1.1\r\nHost: app.example\r\n\r\n", R_ALPHA);
@@ -143,17 +145,25 @@ static void partial(const char *dir)
 	fx_writes(fx, t + 2 * MS, PID, PID, c2,
 		  "HTTP/1.1 201 Created\r\nContent-Length: 14\r\n\r\ngot 100 bytes\n");
 	t += 10 * MS;
-	/* a drop: 30 body bytes were never captured at all */
+	/* a drop: 20 body bytes in the middle were never captured at all */
 	fx_reads(fx, t, PID, PID, c3, head60);
-	fx_read(fx, t + 1 * MS, PID, PID, c3, body, 30);
-	fx_skip(fx, c3, HTC_EV_READ, 30);
+	fx_read(fx, t + 1 * MS, PID, PID, c3, body, 20);
+	fx_skip(fx, c3, HTC_EV_READ, 20);
+	fx_read(fx, t + 2 * MS, PID, PID, c3, body, 20);
 	fx_writes(fx, t + 3 * MS, PID, PID, c3,
 		  "HTTP/1.1 201 Created\r\nContent-Length: 13\r\n\r\ngot 60 bytes\n");
+	t += 10 * MS;
+	/* the server answered after 30 of the 60 bytes the head announced */
+	fx_reads(fx, t, PID, PID, c4, head60);
+	fx_read(fx, t + 1 * MS, PID, PID, c4, body, 30);
+	fx_writes(fx, t + 3 * MS, PID, PID, c4,
+		  "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n");
 	t += 10 * MS;
 	exchange(fx, &t, c1, "GET /b HTTP/1.1\r\nHost: app.example\r\n\r\n", R_BRAVO);
 	fx_close(fx, t, PID, PID, c1);
 	fx_close(fx, t, PID, PID, c2);
 	fx_close(fx, t, PID, PID, c3);
+	fx_close(fx, t, PID, PID, c4);
 	fx_finish(fx, NULL, NULL);
 }
 
