@@ -36,3 +36,48 @@ test-format-san: $(FORMAT_TEST_SAN)
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $<
 
 TESTS += test-format test-format-san
+
+# ---- fuzzing: fuzz_reader over the memory reader ----
+# `make fuzz-reader` runs libFuzzer for FUZZ_TIME seconds on a scratch copy
+# of the corpus (new inputs land in build/fuzz/, crashes too);
+# `test-fuzz-reader` replays the committed corpus under ASan+UBSan with
+# tests/fuzz/replay_main.c, the driver other fuzz targets reuse (link
+# $(BUILD)/san/tests/fuzz/replay_main.o with your target).
+FUZZ_TIME ?= 60
+FUZZ_READER := $(BUILD)/fuzz/fuzz_reader
+FUZZ_READER_REPLAY := $(BUILD)/san/tests/fuzz/fuzz_reader-replay
+FUZZ_READER_CORPUS := tests/fuzz/corpus/reader
+
+$(FUZZ_READER): tests/fuzz/fuzz_reader.c $(FORMAT_SRCS) format/htc_internal.h include/htc.h | $(DEPS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_reader.c $(FORMAT_SRCS) $(LIBS_SYS)
+
+$(FUZZ_READER_REPLAY): $(BUILD)/san/tests/fuzz/fuzz_reader.o $(BUILD)/san/tests/fuzz/replay_main.o $(HTC_SAN_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS_SYS)
+
+$(BUILD)/tests/fuzz/gen_reader_corpus: $(BUILD)/obj/tests/fuzz/gen_reader_corpus.o $(HTC_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS)
+
+.PHONY: fuzz-reader fuzz-reader-corpus test-fuzz-reader
+fuzz-reader: $(FUZZ_READER)
+	$(Q)mkdir -p $(BUILD)/fuzz/corpus-reader
+	$(Q)cp -n $(FUZZ_READER_CORPUS)/* $(BUILD)/fuzz/corpus-reader/ 2>/dev/null || true
+	$(Q)$(FUZZ_READER) -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-reader
+
+fuzz-reader-corpus: $(BUILD)/tests/fuzz/gen_reader_corpus
+	$(call msg,GEN,$(FUZZ_READER_CORPUS))
+	$(Q)mkdir -p $(FUZZ_READER_CORPUS)
+	$(Q)$< $(FUZZ_READER_CORPUS)
+
+test-fuzz-reader: $(FUZZ_READER_REPLAY)
+	$(call msg,TEST,$<)
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$< $(FUZZ_READER_CORPUS)
+
+TESTS += test-fuzz-reader
