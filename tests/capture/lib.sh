@@ -84,6 +84,17 @@ sys.exit(1)
 EOF
 }
 
+# wait_listening ERRFILE: until the C peer server says it listens (10 s at
+# most); probing its port would use up its connections.
+wait_listening() {
+	local i
+	for i in $(seq 100); do
+		grep -q "listening" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "peer server did not start ($1)"
+}
+
 # start_capture NAME ARGS...: httpcap ARGS in the background, stdout to
 # $T/NAME.out, stderr to $T/NAME.err; waits until it says it is capturing.
 # Sets CAP_PID.

@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,16 @@ static size_t recv_some(int fd, char *buf, size_t cap)
 	ssize_t n;
 
 	for (;;) {
+		/* Wait in poll(), as event-loop servers do, not inside the data
+		 * syscall: a read already blocked when httpcap attaches cannot
+		 * be captured (its sys_enter was missed), and the pre-existing
+		 * connection test wants every request of its peers. */
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 20000) == 0) {
+			errno = ETIMEDOUT;
+			die("poll");
+		}
 		switch (g_mode) {
 		case M_RW:
 			n = read(fd, buf, cap);
