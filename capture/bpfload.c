@@ -53,7 +53,7 @@ static int ensure_tracefs(char *msg, size_t len)
 
 			snprintf(msg, len, "httpcap: tracefs is not mounted and mounting it on "
 				 TRACEFS " failed: %s (needs root: CAP_SYS_ADMIN; or run "
-				 "'mount -t tracefs tracefs " TRACEFS "')", strerror(-err));
+				 "'mount -t tracefs tracefs " TRACEFS "')", cap_strerror(err));
 			return err;
 		}
 	}
@@ -93,14 +93,14 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	b->ncpus = libbpf_num_possible_cpus();
 	if (b->ncpus <= 0) {
 		*err = b->ncpus ? b->ncpus : -EINVAL;
-		snprintf(msg, msglen, "httpcap: cannot count the CPUs: %s", strerror(-*err));
+		snprintf(msg, msglen, "httpcap: cannot count the CPUs: %s", cap_strerror(*err));
 		goto fail;
 	}
 	b->percpu = calloc(b->ncpus, sizeof(uint64_t));
 	b->skel = httpcap__open();
 	if (!b->percpu || !b->skel) {
 		*err = -errno ? -errno : -ENOMEM;
-		snprintf(msg, msglen, "httpcap: opening the BPF object failed: %s", strerror(-*err));
+		snprintf(msg, msglen, "httpcap: opening the BPF object failed: %s", cap_strerror(*err));
 		goto fail;
 	}
 	b->skel->rodata->self_tgid = getpid();
@@ -113,17 +113,17 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	if (!*err)
 		*err = bpf_map__set_max_entries(b->skel->maps.scratch, b->ncpus);
 	if (*err) {
-		snprintf(msg, msglen, "httpcap: sizing the BPF maps failed: %s", strerror(-*err));
+		snprintf(msg, msglen, "httpcap: sizing the BPF maps failed: %s", cap_strerror(*err));
 		goto fail;
 	}
 	*err = httpcap__load(b->skel);
 	if (*err) {
 		if (*err == -EPERM || *err == -EACCES)
 			snprintf(msg, msglen, "httpcap: loading BPF programs needs root "
-				 "(CAP_BPF and CAP_PERFMON): %s", strerror(-*err));
+				 "(CAP_BPF and CAP_PERFMON): %s", cap_strerror(*err));
 		else
 			snprintf(msg, msglen, "httpcap: loading BPF programs failed: %s "
-				 "(run with -vv for libbpf's and the verifier's log)", strerror(-*err));
+				 "(run with -vv for libbpf's and the verifier's log)", cap_strerror(*err));
 		goto fail;
 	}
 	for (i = 0; i < o->npids; i++) {
@@ -135,7 +135,7 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 		*err = bpf_map_update_elem(bpf_map__fd(b->skel->maps.port_filter), &o->ports[i], &one, 0);
 	if (*err) {
 		*err = -errno;
-		snprintf(msg, msglen, "httpcap: setting the filters failed: %s", strerror(-*err));
+		snprintf(msg, msglen, "httpcap: setting the filters failed: %s", cap_strerror(*err));
 		goto fail;
 	}
 	*err = ensure_tracefs(msg, msglen);
@@ -144,7 +144,7 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	*err = httpcap__attach(b->skel);
 	if (*err) {
 		snprintf(msg, msglen, "httpcap: attaching to the syscall tracepoints failed: %s%s",
-			 strerror(-*err), *err == -EPERM || *err == -EACCES ?
+			 cap_strerror(*err), *err == -EPERM || *err == -EACCES ?
 			 " (needs root: CAP_BPF and CAP_PERFMON)" : " (run with -v for details)");
 		goto fail;
 	}
@@ -154,7 +154,7 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 				 ctx, NULL);
 	if (!b->rb) {
 		*err = -errno;
-		snprintf(msg, msglen, "httpcap: opening the ring buffer failed: %s", strerror(-*err));
+		snprintf(msg, msglen, "httpcap: opening the ring buffer failed: %s", cap_strerror(*err));
 		goto fail;
 	}
 	if (o->verbose)

@@ -159,6 +159,10 @@ int cap_bpf_counters(struct cap_bpf *b, uint64_t *cnt);
 unsigned cap_bpf_nprogs(const struct cap_bpf *b);
 void cap_bpf_close(struct cap_bpf *b);
 
+/* htc_strerror(err) with a lowercase first letter ("operation not
+ * permitted"), as messages are written here; err is negative. */
+const char *cap_strerror(int err);
+
 /* ---- time ---- */
 uint64_t cap_mono_ns(void);
 

@@ -6,6 +6,8 @@
 #                             (plain and ASan+UBSan)
 #   make test-capture-smoke   root: load + attach, capture one curl request
 #                             to python3 http.server, read it back with -r
+#   make bench-capture        root: 10,000 curl requests (must all be there,
+#                             zero drops) and wrk against nginx: events/s
 #
 # redact.c and print.c belong to the end-to-end tests' owner (tests/capture.mk);
 # they are linked in here.
@@ -38,7 +40,7 @@ $(CAPTURE_TEST_DIR)/test_core-san: $(BUILD)/san/capture/test_core.o \
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS_SYS) -lm
 
-.PHONY: test-capture-core test-capture-smoke install-httpcap
+.PHONY: test-capture-core test-capture-smoke bench-capture install-httpcap
 test-capture-core: $(CAPTURE_TEST_DIR)/test_core $(CAPTURE_TEST_DIR)/test_core-san
 	@for t in $^; do \
 	  echo "  TEST     $$t"; \
@@ -49,6 +51,10 @@ test-capture-core: $(CAPTURE_TEST_DIR)/test_core $(CAPTURE_TEST_DIR)/test_core-s
 test-capture-smoke: $(BUILD)/httpcap
 	$(call msg,TEST,capture/smoke.sh)
 	$(Q)BUILD=$(BUILD) sh capture/smoke.sh
+
+bench-capture: $(BUILD)/httpcap
+	$(call msg,BENCH,capture/loadtest.sh)
+	$(Q)BUILD=$(BUILD) sh capture/loadtest.sh
 
 install-httpcap: $(BUILD)/httpcap
 	install -d $(DESTDIR)$(SBINDIR)
@@ -65,6 +71,7 @@ ifeq ($(words $(wildcard analyze/engine.mk capture/print.c)),2)
 BINS += $(BUILD)/httpcap
 INSTALL_TARGETS += install-httpcap
 TESTS += test-capture-smoke
+BENCHES += bench-capture
 endif
 endif
 ifneq ($(wildcard format/htc_writer.c),)

@@ -295,3 +295,15 @@ void cap_opts_text(const struct cap_opts *o, int argc, char **argv, char *buf, s
 	if (n >= len && len)
 		buf[len - 1] = '\0';
 }
+
+const char *cap_strerror(int err)
+{
+	static char bufs[4][128];
+	static unsigned next;
+	char *b = bufs[next++ % 4];
+
+	snprintf(b, sizeof(bufs[0]), "%s", htc_strerror(err));
+	if (b[0] >= 'A' && b[0] <= 'Z' && !(b[1] >= 'A' && b[1] <= 'Z'))
+		b[0] += 'a' - 'A';
+	return b;
+}

@@ -337,12 +337,12 @@ static int read_file(const struct cap_opts *o, enum print_format fmt)
 
 	eng = htc_engine_new(&sink);
 	if (!eng) {
-		fprintf(stderr, "httpcap: %s\n", strerror(errno));
+		fprintf(stderr, "httpcap: %s\n", cap_strerror(-errno));
 		return 1;
 	}
 	src = htc_source_open(paths, 1, eng, read_warn, (void *)o->rfile, &err);
 	if (!src) {
-		fprintf(stderr, "httpcap: cannot read '%s': %s\n", o->rfile, htc_strerror(err));
+		fprintf(stderr, "httpcap: cannot read '%s': %s\n", o->rfile, cap_strerror(err));
 		htc_engine_free(eng);
 		return 1;
 	}
@@ -377,7 +377,7 @@ static int read_file(const struct cap_opts *o, enum print_format fmt)
 	if (fflush(stdout) && errno != EPIPE)
 		err = -errno;
 	if (err && err != -EPIPE) {
-		fprintf(stderr, "httpcap: reading '%s': %s\n", o->rfile, htc_strerror(err));
+		fprintf(stderr, "httpcap: reading '%s': %s\n", o->rfile, cap_strerror(err));
 		return 1;
 	}
 	return 0;
@@ -439,25 +439,25 @@ int main(int argc, char **argv)
 				     pw ? (long)pw->pw_gid : -1, &err);
 		if (!a->out) {
 			fprintf(stderr, "httpcap: cannot create '%s': %s\n", a->o.wfile,
-				htc_strerror(err));
+				cap_strerror(err));
 			goto cleanup;
 		}
 		err = options_record(a, a->hdr.start_ns);
 		if (err) {
 			fprintf(stderr, "httpcap: writing '%s': %s\n", output_path(a->out),
-				htc_strerror(err));
+				cap_strerror(err));
 			goto cleanup;
 		}
 	} else {
 		a->eng = htc_engine_new(&sink);
 		if (!a->eng) {
-			fprintf(stderr, "httpcap: starting the engine: %s\n", strerror(errno));
+			fprintf(stderr, "httpcap: starting the engine: %s\n", cap_strerror(-errno));
 			goto cleanup;
 		}
 		a->file_idx = htc_engine_add_file(a->eng, &a->hdr);
 		if (a->file_idx < 0) {
 			fprintf(stderr, "httpcap: starting the engine: %s\n",
-				htc_strerror(a->file_idx));
+				cap_strerror(a->file_idx));
 			goto cleanup;
 		}
 	}
@@ -465,13 +465,13 @@ int main(int argc, char **argv)
 		err = drop_privileges(pw);
 		if (err) {
 			fprintf(stderr, "httpcap: dropping privileges to '%s' failed: %s\n",
-				a->o.user, strerror(-err));
+				a->o.user, cap_strerror(err));
 			goto cleanup;
 		}
 		if (a->out && (err = output_check_dir_writable(a->out))) {
 			fprintf(stderr, "httpcap: -Z %s with -C/-G: rotation creates files in the "
 				"directory of '%s', which '%s' cannot write: %s\n", a->o.user,
-				a->o.wfile, a->o.user, strerror(-err));
+				a->o.wfile, a->o.user, cap_strerror(err));
 			goto cleanup;
 		}
 	}
@@ -488,7 +488,7 @@ int main(int argc, char **argv)
 		if (err < 0 && err != -EINTR) {
 			if (!a->err)
 				fprintf(stderr, "httpcap: reading the ring buffer: %s\n",
-					strerror(-err));
+					cap_strerror(err));
 			break;
 		}
 		if (a->o.unbuffered && err > 0 && a->out)
@@ -522,7 +522,7 @@ int main(int argc, char **argv)
 	ret = 0;
 	if (a->err) {
 		fprintf(stderr, "httpcap: writing '%s': %s\n",
-			a->out ? output_path(a->out) : "stdout", htc_strerror(a->err));
+			a->out ? output_path(a->out) : "stdout", cap_strerror(a->err));
 		ret = 1;
 	}
 	if (a->out) {
@@ -532,7 +532,7 @@ int main(int argc, char **argv)
 		err = output_close(a->out, cap_mono_ns(), &ws, &nfiles);
 		a->out = NULL;
 		if (err && !a->err) {
-			fprintf(stderr, "httpcap: closing '%s': %s\n", path, htc_strerror(err));
+			fprintf(stderr, "httpcap: closing '%s': %s\n", path, cap_strerror(err));
 			ret = 1;
 		}
 	}
