@@ -295,12 +295,16 @@ bench_profile() {
 	sysctl -qw kernel.bpf_stats_enabled=1 || return
 	BPF_STATS_OLD=$old
 	log "profile: one httpcap run with kernel.bpf_stats_enabled=1"
+	bpf_prog_ids >"$TMP/prog-before"
 	if httpcap_start "$f.htc" "$f.log"; then
 		pid=$HC_PID
+		# bpftool here cannot tell which process holds a program (no pid
+		# iterator), so httpcap's programs are the ones new since its start.
+		bpf_prog_ids | grep -vxF -f "$TMP/prog-before" >"$TMP/prog-ours"
 		c0=$(cpu_of "$pid")
-		bpf_runtime "$pid" >"$TMP/prof0"
+		bpf_runtime "$TMP/prog-ours" >"$TMP/prof0"
 		wrk_run "$THREADS" "$CONNS" "$SECS"
-		bpf_runtime "$pid" >"$TMP/prof1"
+		bpf_runtime "$TMP/prog-ours" >"$TMP/prof1"
 		c1=$(cpu_of "$pid")
 		tracer_stop "$pid"
 		read -r ns cnt < <(paste "$TMP/prof0" "$TMP/prof1" | awk '{print $3-$1, $4-$2}')
@@ -317,13 +321,21 @@ bench_profile() {
 	rm -f "$f.htc"
 }
 
-# bpf_runtime PID: "run_time_ns run_cnt" summed over the BPF programs PID holds.
+bpf_prog_ids() {
+	bpftool -j prog show 2>/dev/null | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    print(p["id"])'
+}
+
+# bpf_runtime IDFILE: "run_time_ns run_cnt" summed over the programs listed.
 bpf_runtime() {
 	bpftool -j prog show 2>/dev/null | python3 -c '
 import json, sys
-pid = int(sys.argv[1]); ns = cnt = 0
+ids = set(int(x) for x in open(sys.argv[1]).read().split())
+ns = cnt = 0
 for p in json.load(sys.stdin):
-    if any(x.get("pid") == pid for x in p.get("pids", [])):
+    if p["id"] in ids:
         ns += p.get("run_time_ns", 0); cnt += p.get("run_cnt", 0)
 print(ns, cnt)' "$1"
 }
@@ -623,7 +635,8 @@ machine() {
 	printf -- '- CPU: %s\n' "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
 	printf -- '- kernel: %s\n' "$(uname -sr)"
 	printf -- '- memory: %s MiB\n' "$(awk '/^MemTotal:/ {printf "%.0f", $2/1024}' /proc/meminfo)"
-	printf -- '- load average at start: %s\n' "$LOAD0"
+	printf -- '- load average at start: %s; at the end: %s\n' "$LOAD0" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf -- '- BPF programs already loaded at start: %s; other httpcap processes running: %s\n' "$PROGS0" "$OTHERS0"
 }
 
 write_report() {
@@ -685,6 +698,13 @@ write_report() {
 # ---- main ------------------------------------------------------------------------
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+# Other tracers on the syscall tracepoints slow every mode alike, but the
+# reader of the figures must know: say so in the report.
+PROGS0=$(bpf_prog_ids | wc -l)
+OTHERS0=$(pgrep -x httpcap | wc -l)
+[ "$OTHERS0" = 0 ] || log "warning: $OTHERS0 other httpcap process(es) running: every mode is traced by them too"
+awk -v l="${LOAD0%% *}" -v n="$(nproc)" 'BEGIN {exit !(l > n / 2)}' &&
+	log "warning: load average $LOAD0 on $(nproc) CPUs: figures will be noisy"
 # wrk and nginx hold one fd per connection; the drop search opens 1024.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
 for t in nginx wrk ab tcpdump zstd curl ss; do
