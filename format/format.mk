@@ -81,3 +81,17 @@ test-fuzz-reader: $(FUZZ_READER_REPLAY)
 		$< $(FUZZ_READER_CORPUS)
 
 TESTS += test-fuzz-reader
+
+# ---- benchmark: writer and reader speed, bytes per event ----
+BENCH_FORMAT := $(BUILD)/bench/format/bench_format
+
+$(BENCH_FORMAT): $(BUILD)/obj/bench/format/bench_format.o $(HTC_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS)
+
+.PHONY: bench-format
+bench-format: $(BENCH_FORMAT)
+	$(Q)$< -n $(or $(BENCH_FORMAT_EVENTS),2000000) -o $(BUILD)/bench/format/bench.htc
+
+BENCHES += bench-format
