@@ -99,21 +99,31 @@ wait_listening() {
 # $T/NAME.out, stderr to $T/NAME.err; waits until it says it is capturing.
 # Sets CAP_PID.
 start_capture() {
+	start_capture_bg "$@"
+	wait_ready "$1" "$CAP_PID"
+}
+
+# start_capture_bg NAME ARGS...: the same without waiting (several captures
+# start faster side by side); then wait_ready NAME PID for each.
+start_capture_bg() {
 	local name=$1
 	shift
 	"$HTTPCAP" "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	CAP_PID=$!
 	track "$CAP_PID"
-	local i
+}
+
+wait_ready() {
+	local name=$1 pid=$2 i
 	for i in $(seq $((CAP_READY_TIMEOUT * 10))); do
 		grep -q "capturing" "$T/$name.err" 2>/dev/null && return 0
-		kill -0 "$CAP_PID" 2>/dev/null || {
-			wait "$CAP_PID"
-			fail "httpcap $* exited (status $?) before capturing"
+		kill -0 "$pid" 2>/dev/null || {
+			wait "$pid"
+			fail "httpcap ($name) exited (status $?) before capturing"
 		}
 		sleep 0.1
 	done
-	fail "httpcap $* did not start capturing within $CAP_READY_TIMEOUT s"
+	fail "httpcap ($name) did not start capturing within $CAP_READY_TIMEOUT s"
 }
 
 # stop_capture PID [SIGNAL]: signal (default INT) and wait (30 s at most);
