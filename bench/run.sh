@@ -27,6 +27,8 @@
 #   BENCH_OUT=bench/RESULTS.md   where the report goes ("" for none)
 #   BENCH_KEEP=1        keep the temp folder (captures, logs) for a look
 #   BENCH_HTTPCAP_ARGS  extra arguments for every httpcap run
+#   BENCH_STEP_TIMEOUT=150  seconds allowed to tshark, httpanalyze summary and
+#                       each library bench before it is stopped
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +53,7 @@ ONLY=${BENCH_ONLY:-overhead drops size format analyze memory}
 OUT=${BENCH_OUT-bench/RESULTS.md}
 KEEP=${BENCH_KEEP:-0}
 HC_ARGS=${BENCH_HTTPCAP_ARGS:-}
+STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-150}
 URL="http://127.0.0.1:$PORT/"
 
 T0=$(date +%s)
@@ -419,8 +422,8 @@ bench_bigcapture() {
 	log "capture of $REQS requests (ab -k -c $CONNS), httpcap and tcpdump at the same time"
 	if [ "$HAVE_HTTPCAP" = 1 ]; then httpcap_start "$f.htc" "$f-hc.log" || return; fi
 	tcpdump_start "$f.pcap" "$f-td.log" || return
-	note_cmd "ab -k -q -n $REQS -c $CONNS $URL"
-	out=$(ab -k -q -n "$REQS" -c "$CONNS" "$URL" 2>&1)
+	note_cmd "ab -k -q -t 120 -n $REQS -c $CONNS $URL"
+	out=$(ab -k -q -t 120 -n "$REQS" -c "$CONNS" "$URL" 2>&1)
 	tracer_stop "$TD_PID"
 	[ "$HAVE_HTTPCAP" = 1 ] && tracer_stop "$HC_PID"
 	R[big_reqs]=$(awk '/^Complete requests:/ {print $3}' <<<"$out")
@@ -453,19 +456,24 @@ timed() {
 	shift 2
 	T_SECS=n/a T_RSS_KB=n/a
 	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -v -o "$tf" "$@" >"$outf" 2>"$TMP/$label.err"
+		timeout "$STEP_TIMEOUT" /usr/bin/time -v -o "$tf" "$@" >"$outf" 2>"$TMP/$label.err"
 		T_RC=$?
 		T_SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$tf")
 		T_RSS_KB=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
 	else
 		local s e
 		s=$(date +%s.%N)
-		"$@" >"$outf" 2>"$TMP/$label.err"
+		timeout "$STEP_TIMEOUT" "$@" >"$outf" 2>"$TMP/$label.err"
 		T_RC=$?
 		e=$(date +%s.%N)
 		T_SECS=$(awk -v s="$s" -v e="$e" 'BEGIN {printf "%.2f", e-s}')
 	fi
-	[ "$T_RC" = 0 ] || log "$label failed (exit $T_RC): $(tail -3 "$TMP/$label.err")"
+	if [ "$T_RC" = 124 ]; then
+		log "$label stopped after $STEP_TIMEOUT s (BENCH_STEP_TIMEOUT)"
+		T_SECS="> $STEP_TIMEOUT (stopped)"
+	elif [ "$T_RC" != 0 ]; then
+		log "$label failed (exit $T_RC): $(tail -3 "$TMP/$label.err")"
+	fi
 }
 
 bench_summary_vs_tshark() {
@@ -517,7 +525,7 @@ sub_bench() {
 	fi
 	log "$target"
 	note_cmd "make $target"
-	out=$($MAKE --no-print-directory "$target" 2>&1)
+	out=$(timeout "$STEP_TIMEOUT" $MAKE --no-print-directory "$target" 2>&1)
 	local rc=$?
 	printf '%s\n' "$out" >"$TMP/$target.out"
 	printf '%s\n' "$out" | sed 's/^/  /' >&2
