@@ -76,9 +76,9 @@ else
 		"$FRONT/users?n=a1"
 	# ab: bounded request counts, 4 at a time, a new connection each.
 	for spec in "300 /users" "100 /external" "40 /slow" "100 /health"; do
-		set -- $spec
-		printf '  ab -n %s -c 4 %s: ' "$1" "$2"
-		ab -q -n "$1" -c 4 -s 10 "$FRONT$2?n=ab" 2>&1 |
+		read -r n path <<<"$spec"
+		printf '  ab -n %s -c 4 %s: ' "$n" "$path"
+		ab -q -n "$n" -c 4 -s 10 "$FRONT$path?n=ab" 2>&1 |
 			awk '/^Complete requests/{c=$3} /^Failed requests/{f=$3}
 			     /^Requests per second/{r=$4} END{printf "%s done, %s failed, %s req/s\n", c, f, r}'
 	done
@@ -88,7 +88,7 @@ say "stopping the capture and the application"
 cap_stop || echo "warning: httpcap exited with an error (log: $OUT/httpcap.err)" >&2
 sed 's/^/  /' "$OUT/httpcap.err"
 app_stop
-ls -l "$TRACE" | awk '{printf "  %s: %s bytes\n", $NF, $5}'
+echo "  $TRACE: $(wc -c < "$TRACE") bytes"
 
 if [ -n "$SAMPLE" ]; then
 	cp "$TRACE" "$SAMPLE"

@@ -20,7 +20,6 @@ import http.client
 import logging
 import queue
 import sys
-import threading
 import time
 
 import redis

@@ -10,11 +10,12 @@ things are scored, each as precision (what httpanalyze reported that is
 right) and recall (what really happened that httpanalyze reported):
 
   requests  every inbound request (front and external API) by method, path
-            (the path carries the tag) and status;
+            (the path carries the tag), status, serving thread and client
+            port;
   calls     every downstream call under the right inbound request (the calls
             table, and `show ID` for the /slow requests), matched
-            by the request's tag, protocol, remote port and summary
-            ("GET user:4", "GET /api/rates?n=f1");
+            by the request's tag, protocol, remote port, summary ("GET
+            user:4", "GET /api/rates?n=f1") and calling thread;
   links     every request of the external API has as parent the front
             request that called it (5-tuple link across processes).
 
@@ -100,8 +101,13 @@ def main():
         os.unlink(db)
     an_reqs = json_objects(run([ha, "requests", "--format", "json", "--db", db, args.trace]))
     an_calls = json_objects(run([ha, "sql", "--db", db, "--format", "json",
-                                 "SELECT call_id, request_id, child_request_id, comm, protocol, "
+                                 "SELECT call_id, request_id, child_request_id, tid, protocol, "
                                  "remote_port, summary, ambiguous FROM calls"]))
+    # Who served each request, as the kernel saw it: checked against the
+    # application's own view (its thread id and its peer's port).
+    served = {r["request_id"]: r for r in json_objects(run(
+        [ha, "sql", "--db", db, "--format", "json",
+         "SELECT request_id, tid, client_port FROM requests"]))}
     # The hard case this application exists for: calls on a pooled
     # connection that another thread opened.  The test must exercise it.
     pooled = json_objects(run([ha, "sql", "--db", db, "--format", "json",
@@ -130,6 +136,11 @@ def main():
             problems.append(f"request {g['path']}: status {a.get('status')}, "
                             f"really {g['status']}")
             continue
+        k = served.get(a["request_id"], {})
+        if (k.get("tid"), k.get("client_port")) != (g["tid"], g["client_port"]):
+            problems.append(f"request {g['path']}: thread {k.get('tid')} client port "
+                            f"{k.get('client_port')}, really {g['tid']} {g['client_port']}")
+            continue
         ok_reqs += 1
         if g["service"] == "front":
             front_id[g["tag"]] = a["request_id"]
@@ -138,7 +149,8 @@ def main():
     # request's tag really made (an ambiguous attribution is a guess: wrong).
     truth = collections.defaultdict(collections.Counter)
     for c in gt_calls:
-        truth[c["tag"]][call_key(c["protocol"], c["remote_port"], c["summary"])] += 1
+        truth[c["tag"]][call_key(c["protocol"], c["remote_port"], c["summary"])
+                        + (c["tid"],)] += 1
     got = collections.defaultdict(collections.Counter)
     reported_calls = 0
     for c in an_calls:
@@ -150,7 +162,8 @@ def main():
             problems.append(f"call {c['summary']!r} marked ambiguous")
             continue
         got[tag_of(req.get("path")) if req else None][
-            call_key(c.get("protocol"), c.get("remote_port"), c.get("summary"))] += 1
+            call_key(c.get("protocol"), c.get("remote_port"), c.get("summary"))
+            + (c.get("tid"),)] += 1
     ok_calls = 0
     for t, counter in got.items():
         want = truth.get(t, collections.Counter())
@@ -174,7 +187,9 @@ def main():
         calls = shown[0].get("calls", []) if shown else []
         seen = collections.Counter(call_key(c.get("protocol"), c.get("remote_port"),
                                             c.get("summary")) for c in calls)
-        want = truth.get(tag_of(a["path"]), collections.Counter())
+        want = collections.Counter()
+        for key, n in truth.get(tag_of(a["path"]), collections.Counter()).items():
+            want[key[:3]] += n
         if seen != want:
             problems.append(f"show {a['request_id']} ({a['path']}): calls {sorted(seen.items())}"
                             f", really {sorted(want.items())}")
