@@ -3,6 +3,7 @@
 """capcheck.py - read a capture back with `httpcap -r FILE` and check it.
 
 usage: capcheck.py HTTPCAP FILE CODE [ARG...]
+       capcheck.py - JSONFILE CODE [ARG...]   (JSON lines httpcap printed live)
 
 Every output line must be a JSON object with httpcap's keys in httpcap's
 order (the demo tracer's first, then the 5-tuple), with consistent values.
@@ -86,6 +87,10 @@ def check_line(n, line):
 
 
 def load(httpcap, path):
+    if httpcap == "-":
+        with open(path, "rb") as f:
+            out = f.read().decode("utf-8")
+        return [check_line(i + 1, l) for i, l in enumerate(out.splitlines())], ""
     p = subprocess.run([httpcap, "-r", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=300)
     out = p.stdout.decode("utf-8")   # must be valid UTF-8: raises otherwise
