@@ -12,8 +12,8 @@ $(BUILD)/.deps-samples:
 	$(call need_pkgs,$(SAMPLES_PKGS))
 	@mkdir -p $(@D) && touch $@
 
-.PHONY: demo samples test-demo-fidelity test-samples
-TESTS += test-samples test-demo-fidelity
+.PHONY: demo samples test-demo-fidelity test-samples test-demo-script
+TESTS += test-samples test-demo-script test-demo-fidelity
 
 # Needs root (eBPF); demo.sh says so clearly otherwise, before starting anything.
 demo: all $(BUILD)/.deps-demo
@@ -33,3 +33,8 @@ test-demo-fidelity: $(BUILD)/httpcap $(BUILD)/httpanalyze
 # No root: the shipped captures open with the current reader.
 test-samples: $(BUILD)/httpanalyze
 	@$(SAMPLES_ENV) tests/demo/samples.sh
+
+# Wrong flags and no root give clear errors; as root, Ctrl-C leaves nothing running.
+test-demo-script: $(BUILD)/httpcap $(BUILD)/httpanalyze
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory $(BUILD)/.deps-samples; fi
+	@$(SAMPLES_ENV) tests/demo/demo_script.sh
