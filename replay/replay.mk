@@ -44,10 +44,11 @@ $(BUILD)/san/tests/replay/test_replay_unit: $(call objs,san,tests/replay/test_re
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
 
-$(BUILD)/tests/replay/mkcaptures: $(call objs,obj,tests/replay/mkcaptures.c tests/lib/fixture.c) $(HTC_LIB)
+# The fixture builder is tests/lib's (FIXTURE_LIB, from analyze/engine.mk).
+$(BUILD)/tests/replay/mkcaptures: $(call objs,obj,tests/replay/mkcaptures.c) $(FIXTURE_LIB) $(HTC_LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(HTC_LIB) $(LIBS_SYS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(FIXTURE_LIB) $(HTC_LIB) $(LIBS_SYS)
 
 .PHONY: test-replay-unit test-replay test-replay-e2e
 test-replay-unit: $(BUILD)/san/tests/replay/test_replay_unit

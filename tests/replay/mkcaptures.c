@@ -6,7 +6,7 @@
  * must match exactly.
  *
  * usage: mkcaptures DIR   (writes DIR/basic.htc, timing.htc, partial.htc,
- *                          redacted.htc, hostile.htc)
+ *                          redacted.htc, hostile.htc, hostile_line.htc)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,9 +229,11 @@ static void redacted(const char *dir)
 }
 
 /*
- * hostile.htc: bytes that must be escaped when printed and never sent raw.
- *   1001 GET /x<ESC>[2J      request line with a control byte: unsendable
- *   1002 GET /a with header X-Evil: <ESC>]0;pwned<BEL>   sent; printed escaped
+ * hostile.htc: bytes that must be escaped when printed.
+ *   1001 GET /a with header X-Evil: <ESC>]0;pwned<BEL>   sent; printed escaped
+ * hostile_line.htc: a request line with a control byte, never sent.
+ *   1001 GET /x<ESC>[2J      unsendable (if the engine reports it at all)
+ *   1002 GET /a              sent
  */
 static void hostile(const char *dir)
 {
@@ -239,9 +241,16 @@ static void hostile(const char *dir)
 	struct fx *fx = start(dir, "hostile.htc", t);
 	uint64_t c = fx_accept(fx, t, PID, PID, "127.0.0.1", 8080, "127.0.0.1", 40041);
 
-	exchange(fx, &t, c, "GET /x\x1b[2J HTTP/1.1\r\nHost: app.example\r\n\r\n", R_404);
 	exchange(fx, &t, c, "GET /a HTTP/1.1\r\nHost: app.example\r\nX-Evil: \x1b]0;pwned\x07\r\n\r\n",
 		 R_ALPHA);
+	fx_close(fx, t, PID, PID, c);
+	fx_finish(fx, NULL, NULL);
+
+	t = 1 * SEC;
+	fx = start(dir, "hostile_line.htc", t);
+	c = fx_accept(fx, t, PID, PID, "127.0.0.1", 8080, "127.0.0.1", 40042);
+	exchange(fx, &t, c, "GET /x\x1b[2J HTTP/1.1\r\nHost: app.example\r\n\r\n", R_404);
+	exchange(fx, &t, c, "GET /a HTTP/1.1\r\nHost: app.example\r\n\r\n", R_ALPHA);
 	fx_close(fx, t, PID, PID, c);
 	fx_finish(fx, NULL, NULL);
 }
