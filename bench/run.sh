@@ -182,6 +182,7 @@ httpcap_start() {
 		if ! kill -0 "$HC_PID" 2>/dev/null; then
 			log "httpcap exited early: $(tail -3 "$logf")"
 			wait "$HC_PID" 2>/dev/null
+			unset 'PIDS[-1]'
 			HC_PID=
 			return 1
 		fi
@@ -420,12 +421,24 @@ bench_bigcapture() {
 	local f=$TMP/big out
 	if [ "$HAVE_HTTPCAP" != 1 ]; then R[size_htc]=$(why_no_httpcap); fi
 	log "capture of $REQS requests (ab -k -c $CONNS), httpcap and tcpdump at the same time"
-	if [ "$HAVE_HTTPCAP" = 1 ]; then httpcap_start "$f.htc" "$f-hc.log" || return; fi
+	local srv_pid=
+	if [ "$HAVE_HTTPCAP" = 1 ]; then
+		# --port: the same traffic as tcpdump's port filter, nothing else
+		# that happens to run on the machine.
+		httpcap_start "$f.htc" "$f-hc.log" --port "$PORT" || return
+		local main_pid=$HC_PID
+		# A second httpcap traces the server only: tcpdump stores each
+		# packet once, while httpcap tracing every process stores each
+		# message twice (the client's write and the server's read).
+		httpcap_start "$f-srv.htc" "$f-srv.log" --port "$PORT" --comm nginx && srv_pid=$HC_PID
+		HC_PID=$main_pid
+	fi
 	tcpdump_start "$f.pcap" "$f-td.log" || return
 	note_cmd "ab -k -q -t 120 -n $REQS -c $CONNS $URL"
 	out=$(ab -k -q -t 120 -n "$REQS" -c "$CONNS" "$URL" 2>&1)
 	tracer_stop "$TD_PID"
 	[ "$HAVE_HTTPCAP" = 1 ] && tracer_stop "$HC_PID"
+	[ -n "$srv_pid" ] && tracer_stop "$srv_pid"
 	R[big_reqs]=$(awk '/^Complete requests:/ {print $3}' <<<"$out")
 	R[big_rps]=$(awk '/^Requests per second:/ {print $4}' <<<"$out")
 	[ -n "${R[big_reqs]}" ] || { log "ab failed: $out"; R[big_reqs]=0; return; }
@@ -440,6 +453,11 @@ bench_bigcapture() {
 	if [ "$HAVE_HTTPCAP" = 1 ] && [ -s "$f.htc" ]; then
 		R[bytes_htc]=$(stat -c %s "$f.htc")
 		R[bpr_htc]=$(awk -v b="${R[bytes_htc]}" -v n="${R[big_reqs]}" 'BEGIN {printf "%.1f", b/n}')
+		if [ -s "$f-srv.htc" ]; then
+			R[bytes_htc_srv]=$(stat -c %s "$f-srv.htc")
+			R[bpr_htc_srv]=$(awk -v b="${R[bytes_htc_srv]}" -v n="${R[big_reqs]}" 'BEGIN {printf "%.1f", b/n}')
+		fi
+		rm -f "$f-srv.htc"
 		if htc_stat "$f.htc"; then
 			R[big_events]=${HS[events]}
 			R[big_lost]=${HS[lost_total]}
@@ -597,6 +615,7 @@ table() {
 	printf '| 2 | rate at which drops begin | %s | | |\n' "${R[drops_onset]:-n/a}"
 	printf '| 3 | bytes/request httpcap .htc | %s | <= pcap.zst | %s |\n' \
 		"${R[bpr_htc]:-${R[size_htc]:-n/a}}" "$(met 'a <= b' "${R[bpr_htc]:-n/a}" "${R[bpr_pcapzst]:-0}")"
+	printf '| 3 | bytes/request httpcap --comm nginx (server side only) | %s | | |\n' "${R[bpr_htc_srv]:-n/a}"
 	printf '| 3 | bytes/request tcpdump .pcap | %s | | |\n' "${R[bpr_pcap]:-n/a}"
 	printf '| 3 | bytes/request .pcap zstd -1 | %s | | |\n' "${R[bpr_pcapzst]:-n/a}"
 	printf '| 4 | writer and reader (bench-format) | %s | foundation issue | |\n' "${R[format]:-n/a}"
