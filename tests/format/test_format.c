@@ -1124,7 +1124,7 @@ static void test_bad_files(void **state)
 	}
 	/* not an .htc file at all */
 	{
-		const char *texts[] = { "GIF89a........", "\x7f" "ELF\x02\x01\x01", "\x89PNG" };
+		const char *texts[] = { "GIF89a........", "\177ELF\002\001\001", "\x89PNG" };
 
 		for (size_t i = 0; i < 3; i++) {
 			struct readout o = read_all_mem(texts[i], strlen(texts[i]), NULL, 0);

@@ -3,7 +3,8 @@
  * gen_reader_corpus.c - writes the seed corpus of fuzz_reader into DIR:
  * small valid files made with the writer (every record type, many frames,
  * no records), and broken ones derived from them (truncated, bit-flipped,
- * future versions, hostile lengths, garbage between frames).  The output
+ * future versions, hostile lengths, garbage between frames), and a raw
+ * record stream for the target's wrapped second pass.  The output
  * is committed in tests/fuzz/corpus/reader/; rerun with
  * `make fuzz-reader-corpus` after a format change.
  *
@@ -149,6 +150,22 @@ int main(int argc, char **argv)
 	recs[8].opt.text_len = 12;
 	b = make(recs, 9, 600, &len);
 	put("valid_all_types.htc", b, len);
+	/* the same records as a raw stream: fuzz_reader's second pass wraps
+	 * its input in frames, so this seeds the record decoders directly */
+	{
+		uint8_t rs[4096];
+		size_t m = 0;
+
+		for (i = 0; i < 9; i++) {
+			int64_t sz = htc_rec_size(&recs[i]);
+
+			if (sz < 0 || m + (size_t)sz > sizeof(rs))
+				exit(1);
+			htc_rec_encode(&recs[i], rs + m);
+			m += (size_t)sz;
+		}
+		put("records_all_types.bin", rs, m);
+	}
 	put("trunc_in_frame.htc", b, len - len / 3);
 	put("trunc_in_trailer.htc", b, len - 7);
 	hlen = 8 + get_le32(b + 4);

@@ -22,7 +22,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 /* Inputs are capped like libFuzzer's default -max_len is not: a corpus
  * file is ours, but a stray huge file should not eat the machine. */
-#define MAX_INPUT (64u << 20)
+#define REPLAY_MAX_INPUT (64u << 20)
 
 static int run_file(const char *path)
 {
@@ -36,8 +36,8 @@ static int run_file(const char *path)
 		fprintf(stderr, "replay: cannot open '%s': %s\n", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fileno(f), &st) || st.st_size > MAX_INPUT) {
-		fprintf(stderr, "replay: '%s': not a file of at most %u bytes\n", path, MAX_INPUT);
+	if (fstat(fileno(f), &st) || st.st_size > REPLAY_MAX_INPUT) {
+		fprintf(stderr, "replay: '%s': not a file of at most %u bytes\n", path, REPLAY_MAX_INPUT);
 		fclose(f);
 		return -1;
 	}
