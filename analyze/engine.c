@@ -1068,6 +1068,7 @@ static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf,
 		host = http_header(hh, "host", &hl);
 		if (ex_set_strings(x, hh, host ? host : "", host ? hl : 0))
 			return -ENOMEM;
+		c->info.proto = HTC_PROTO_HTTP;
 		if (c->role == HTC_ROLE_SERVER) {
 			/* keep the head for replay; headers point into it */
 			if (grow(&x->head, &x->head_cap, (size_t)n, 1) ||
@@ -1273,7 +1274,10 @@ static int http_data(struct htc_engine *e, struct conn *c, int d, const struct h
 					break;
 				}
 				if (r == HTTP_ERROR) {
+					/* resync from the next byte, not this one */
 					head_error(e, c, d);
+					p++;
+					len--;
 					break;
 				}
 			}
@@ -1309,6 +1313,8 @@ static int http_data(struct htc_engine *e, struct conn *c, int d, const struct h
 				break;
 			}
 			if (r < 0 || (size_t)r <= old) {
+				/* the head started in an earlier event: rescan
+				 * this one from its start */
 				head_error(e, c, d);
 				break;
 			}
@@ -1767,6 +1773,13 @@ static int conn_classify(struct htc_engine *e, struct conn *c, int d, const uint
 {
 	int looks_req = len ? http_is_request_start((const char *)p, len) == 1 : 0;
 	int looks_resp = len ? http_is_response_start((const char *)p, len) == 1 : 0;
+	int maybe_req = len ? http_is_request_start((const char *)p, len) != 0 : 0;
+
+	if (c->role == HTC_ROLE_UNKNOWN && !looks_req && !looks_resp && len) {
+		/* seen mid-stream: a start line further on tells the role */
+		looks_req = http_find_start((const char *)p, len, 1) < len;
+		looks_resp = !looks_req && http_find_start((const char *)p, len, 0) < len;
+	}
 
 	if (c->role == HTC_ROLE_UNKNOWN) {
 		if (looks_req)
@@ -1777,26 +1790,36 @@ static int conn_classify(struct htc_engine *e, struct conn *c, int d, const uint
 			c->role = HTC_ROLE_CLIENT;
 	}
 	if (c->role == HTC_ROLE_SERVER) {
-		if (looks_req || looks_resp || (!len && !c->preexisting)) {
-			c->info.proto = HTC_PROTO_HTTP;
-		} else if (d == DIR_IN) {
-			c->info.proto = (uint8_t)proto_detect_client(p, len, c->info.ep.lport);
-			if (c->info.proto == HTC_PROTO_UNKNOWN && len)
-				return 0;	/* not recognised: look again at the next data */
+		int pr = HTC_PROTO_UNKNOWN;
+
+		if (d == DIR_OUT && !looks_resp)
+			return 0;	/* the server speaks first: wait for the client */
+		if (d == DIR_IN && !maybe_req)
+			pr = proto_detect_client(p, len, c->info.ep.lport);
+		if (pr == HTC_PROTO_REDIS || pr == HTC_PROTO_POSTGRES || pr == HTC_PROTO_TLS) {
+			c->info.proto = (uint8_t)pr;
+			c->http = 0;
 		} else {
-			return 0;
+			/* HTTP until shown otherwise; named once a head parses */
+			c->http = 1;
+			if (looks_req || looks_resp)
+				c->info.proto = HTC_PROTO_HTTP;
+			else if (len)
+				c->dir[d].state = H_RESYNC;
 		}
-		c->http = c->info.proto == HTC_PROTO_HTTP;
 		c->classified = 1;
 		return 0;
 	}
 	/* client */
-	if (d == DIR_OUT && len)
+	if (d == DIR_OUT && len) {
 		c->info.proto = (uint8_t)proto_detect_client(p, len, c->info.ep.rport);
-	else if (d == DIR_IN && looks_resp)
+		if (c->info.proto == HTC_PROTO_UNKNOWN && maybe_req)
+			c->info.proto = HTC_PROTO_HTTP;	/* a start line cut short */
+	} else if (d == DIR_IN && looks_resp) {
 		c->info.proto = HTC_PROTO_HTTP;
-	else if (!len || d == DIR_IN)
+	} else if (!len || d == DIR_IN) {
 		c->info.proto = (uint8_t)proto_detect_client(p, 0, c->info.ep.rport);
+	}
 	c->http = c->info.proto == HTC_PROTO_HTTP;
 	c->classified = 1;
 	if (!c->http) {

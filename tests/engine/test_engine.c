@@ -224,12 +224,635 @@ static void test_two_hosts(void **state)
 	free(c);
 }
 
+
+/* ---- correlation cases ---- */
+
+/* Two threads each serve a request at the same time and each makes a call:
+ * every call goes to its own thread's request, none is ambiguous. */
+static void test_thread_per_request(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, a, b, ra, rb;
+	struct col *c;
+	const struct col_call *ka, *kb;
+
+	a = fx_accept(fx, t += MS, 100, 101, "10.0.0.1", 80, "10.0.0.9", 5001);
+	b = fx_accept(fx, t += MS, 100, 102, "10.0.0.1", 80, "10.0.0.9", 5002);
+	fx_reads(fx, t += MS, 100, 101, a, "GET /a HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 102, b, "GET /b HTTP/1.1\r\n\r\n");
+	ra = fx_connect(fx, t += MS, 100, 101, "10.0.0.1", 6000, "10.0.0.5", 6379);
+	rb = fx_connect(fx, t += MS, 100, 102, "10.0.0.1", 6001, "10.0.0.5", 6379);
+	fx_writes(fx, t += MS, 100, 102, rb, "*2\r\n$3\r\nGET\r\n$1\r\nb\r\n");
+	fx_writes(fx, t += MS, 100, 101, ra, "*2\r\n$3\r\nGET\r\n$1\r\na\r\n");
+	fx_reads(fx, t += MS, 100, 101, ra, "$1\r\n1\r\n");
+	fx_reads(fx, t += MS, 100, 102, rb, "-ERR nope\r\n");
+	fx_writes(fx, t += MS, 100, 102, b, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 101, a, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1");
+	c = run_fx(fx);
+
+	assert_int_equal(c->nreq, 2);
+	ka = col_find_call(c, "GET a");
+	kb = col_find_call(c, "GET b");
+	assert_non_null(ka);
+	assert_non_null(kb);
+	assert_int_equal(ka->c.request_id, 1001);
+	assert_int_equal(kb->c.request_id, 1002);
+	assert_int_equal(ka->c.flags & HTC_ENGF_AMBIGUOUS, 0);
+	assert_int_equal(kb->c.flags & HTC_ENGF_AMBIGUOUS, 0);
+	assert_true(kb->c.flags & HTC_ENGF_ERROR);	/* Redis error reply */
+	assert_int_equal(col_find_req(c, 1002)->r.status, 502);
+	assert_int_equal(col_find_req(c, 1001)->r.ncalls, 1);
+	/* connections opened while serving carry the request */
+	for (size_t i = 0; i < c->nconn; i++)
+		if (c->conn[i].ep.rport == 6379)
+			assert_int_equal(c->conn[i].request_id, c->conn[i].ep.lport == 6000 ? 1001 : 1002);
+	free(c);
+}
+
+/* A keep-alive client connection opened before any request is reused by
+ * two requests in turn: each call belongs to the request active then. */
+static void test_pooled_client(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, pool, in;
+	struct col *c;
+	int seen = 0;
+
+	pool = fx_connect(fx, t += MS, 100, 101, "10.0.0.1", 7000, "10.0.0.2", 8080);
+	in = fx_accept(fx, t += MS, 100, 101, "10.0.0.1", 80, "10.0.0.9", 5001);
+	for (int i = 0; i < 2; i++) {
+		char req[64];
+
+		snprintf(req, sizeof(req), "GET /front/%d HTTP/1.1\r\n\r\n", i);
+		fx_reads(fx, t += MS, 100, 101, in, req);
+		snprintf(req, sizeof(req), "GET /back/%d HTTP/1.1\r\n\r\n", i);
+		fx_writes(fx, t += MS, 100, 101, pool, req);
+		fx_reads(fx, t += MS, 100, 101, pool, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+		fx_writes(fx, t += MS, 100, 101, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	}
+	fx_close(fx, t += MS, 100, 101, in);
+	c = run_fx(fx);
+	assert_int_equal(c->nreq, 2);
+	assert_int_equal(c->ncall, 2);
+	for (size_t i = 0; i < c->ncall; i++) {
+		const struct col_call *k = &c->call[i];
+
+		assert_int_equal(k->c.request_id, !strcmp(k->summary, "GET /back/0") ? 1001 : 1002);
+		assert_int_equal(k->c.seq, !strcmp(k->summary, "GET /back/0") ? 0 : 1);
+		assert_int_equal(k->c.status, 200);
+		seen++;
+	}
+	assert_int_equal(seen, 2);
+	for (size_t i = 0; i < c->nconn; i++)
+		if (c->conn[i].ep.rport == 8080)
+			assert_int_equal(c->conn[i].request_id, 0);	/* opened before */
+	free(c);
+}
+
+/* One thread, two requests in flight (an event loop): the call goes to
+ * the most recent one, marked ambiguous and counted. */
+static void test_event_loop_ambiguous(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, a, b, r;
+	struct col *c = calloc(1, sizeof(*c));
+	struct htc_engine_sink sink = col_sink(c);
+	struct htc_engine *e = htc_engine_new(&sink);
+	struct htc_engine_stats st;
+	void *buf;
+	size_t len;
+	struct htc_reader *rd;
+	struct htc_record rec;
+	int err;
+
+	a = fx_accept(fx, t += MS, 300, 300, "10.0.0.1", 80, "10.0.0.9", 5001);
+	b = fx_accept(fx, t += MS, 300, 300, "10.0.0.1", 80, "10.0.0.9", 5002);
+	fx_reads(fx, t += MS, 300, 300, a, "GET /a HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 300, 300, b, "GET /b HTTP/1.1\r\n\r\n");
+	r = fx_connect(fx, t += MS, 300, 300, "10.0.0.1", 6000, "10.0.0.5", 9999);
+	fx_writes(fx, t += MS, 300, 300, r, "PING\n");
+	fx_reads(fx, t += MS, 300, 300, r, "PONG\n");
+	fx_writes(fx, t += MS, 300, 300, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_writes(fx, t += MS, 300, 300, b, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_finish(fx, &buf, &len);
+
+	rd = htc_reader_open_mem(buf, len, &err);
+	htc_engine_add_file(e, htc_reader_header(rd));
+	while (htc_reader_next(rd, &rec) == 1)
+		htc_engine_feed(e, 0, &rec, NULL);
+	htc_engine_finish(e);
+	htc_engine_stats(e, &st);
+
+	assert_int_equal(c->ncall, 1);
+	assert_int_equal(c->call[0].c.request_id, 1002);
+	assert_true(c->call[0].c.flags & HTC_ENGF_AMBIGUOUS);
+	assert_int_equal(c->call[0].c.proto, HTC_PROTO_UNKNOWN);
+	assert_string_equal(c->call[0].summary, "PING\\x0a");
+	assert_true(c->call[0].c.end_ns > c->call[0].c.start_ns);
+	assert_int_equal(st.ambiguous, 1);
+	assert_int_equal(col_find_req(c, 1002)->r.ncalls, 1);
+	assert_int_equal(col_find_req(c, 1001)->r.ncalls, 0);
+	htc_reader_close(rd);
+	htc_engine_free(e);
+	free(buf);
+	free(c);
+}
+
+/* An IPv4 client and a dual-stack server that sees it as ::ffff:127.0.0.1. */
+static void test_link_v4mapped(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, cl, sv;
+	struct col *c;
+
+	cl = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 50000, "127.0.0.1", 8080);
+	sv = fx_accept(fx, t += MS, 200, 200, "::ffff:127.0.0.1", 8080, "::ffff:127.0.0.1", 50000);
+	for (int i = 0; i < 3; i++) {
+		fx_writes(fx, t += MS, 100, 100, cl, "GET /x HTTP/1.1\r\n\r\n");
+		fx_reads(fx, t += MS, 200, 200, sv, "GET /x HTTP/1.1\r\n\r\n");
+		fx_writes(fx, t += MS, 200, 200, sv, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+		fx_reads(fx, t += MS, 100, 100, cl, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	}
+	c = run_fx(fx);
+	assert_int_equal(c->nreq, 3);
+	assert_int_equal(c->ncall, 3);
+	assert_int_equal(c->nlink, 3);
+	/* call #k made request #k */
+	for (size_t i = 0; i < c->nlink; i++) {
+		const struct col_req *r = col_find_req(c, c->link[i].child);
+
+		assert_non_null(r);
+		for (size_t k = 0; k < c->ncall; k++)
+			if (c->call[k].c.id == c->link[i].call)
+				assert_int_equal(c->call[k].c.seq, r->r.seq);
+	}
+	free(c);
+}
+
+/* ---- HTTP framing through the engine ---- */
+
+static void test_no_body_responses(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, s;
+	struct col *c;
+	struct htc_engine_stats st;
+	static const int want[] = { 200, 204, 304, 200, 200 };
+
+	s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	fx_reads(fx, t += MS, 100, 100, s, "HEAD /big HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, s, "DELETE /x HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 204 No Content\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, s, "GET /c HTTP/1.1\r\nIf-None-Match: \"x\"\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 304 Not Modified\r\nContent-Length: 55\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, s, "POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 100 Continue\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, s, "data");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	fx_reads(fx, t += MS, 100, 100, s, "GET /last HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n!");
+	{
+		void *buf;
+		size_t len;
+		struct htc_engine_sink sink;
+		struct htc_engine *e;
+		struct htc_reader *rd;
+		struct htc_record rec;
+		int err;
+
+		c = calloc(1, sizeof(*c));
+		sink = col_sink(c);
+		e = htc_engine_new(&sink);
+		fx_finish(fx, &buf, &len);
+		rd = htc_reader_open_mem(buf, len, &err);
+		htc_engine_add_file(e, htc_reader_header(rd));
+		while (htc_reader_next(rd, &rec) == 1)
+			htc_engine_feed(e, 0, &rec, NULL);
+		htc_engine_finish(e);
+		htc_engine_stats(e, &st);
+		htc_reader_close(rd);
+		htc_engine_free(e);
+		free(buf);
+	}
+	assert_int_equal(c->nreq, 5);
+	for (int i = 0; i < 5; i++) {
+		const struct col_req *r = col_find_req(c, 1001 + (uint64_t)i);
+
+		assert_non_null(r);
+		assert_int_equal(r->r.status, want[i]);
+		assert_int_equal(r->r.flags & (HTC_ENGF_UNANSWERED | HTC_ENGF_GAP | HTC_ENGF_RESET), 0);
+	}
+	assert_int_equal(col_find_req(c, 1004)->body_len, 4);
+	assert_int_equal(col_find_req(c, 1004)->r.resp_body_len, 2);
+	assert_int_equal(st.parse_errors, 0);
+	assert_int_equal(st.gaps, 0);
+	free(c);
+}
+
+/* Requests and responses split at every byte across two syscalls, and
+ * several messages in one syscall, all give the same result. */
+static void test_split_every_byte(void **state)
+{
+	static const char req[] = "POST /split HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+				  "3\r\nabc\r\n0\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+				   "5\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n";
+	uint64_t hash = 0;
+
+	for (size_t cut = 1; cut < sizeof(resp) - 1; cut++) {
+		struct fx *fx = new_fx();
+		uint64_t t = T0, s;
+		size_t rc = cut < sizeof(req) - 1 ? cut : sizeof(req) - 2;
+		struct col *c;
+		const struct col_req *r;
+
+		s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+		fx_read(fx, t += MS, 100, 100, s, req, rc);
+		fx_read(fx, t += MS, 100, 100, s, req + rc, sizeof(req) - 1 - rc);
+		fx_write(fx, t += MS, 100, 100, s, resp, cut);
+		fx_write(fx, t += MS, 100, 100, s, resp + cut, sizeof(resp) - 1 - cut);
+		/* then two pipelined requests in one read, answered in one write */
+		fx_reads(fx, t += MS, 100, 100, s, "GET /p1 HTTP/1.1\r\n\r\nGET /p2 HTTP/1.1\r\n\r\n");
+		fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 201 A\r\nContent-Length: 1\r\n\r\nx"
+			  "HTTP/1.1 202 B\r\nContent-Length: 0\r\n\r\n");
+		c = run_fx(fx);
+		if (c->nreq != 3) {
+			for (size_t i = 0; i < c->nreq; i++)
+				printf("req %llu %s %d\n", (unsigned long long)c->req[i].r.id, c->req[i].path, c->req[i].r.status);
+			fail_msg("cut %zu: %zu requests", cut, c->nreq);
+		}
+		r = col_find_req(c, 1001);
+		assert_string_equal(r->path, "/split");
+		assert_int_equal(r->r.status, 200);
+		assert_int_equal(r->body_len, 3);
+		assert_memory_equal(r->body, "abc", 3);
+		assert_int_equal(r->r.resp_body_len, 11);
+		assert_int_equal(r->r.req_bytes, sizeof(req) - 1);
+		assert_int_equal(r->r.resp_bytes, sizeof(resp) - 1);
+		assert_int_equal(r->r.start_ns, W(T0 + 2 * MS));
+		assert_int_equal(r->r.end_ns, W(T0 + 5 * MS));
+		if (!hash)
+			hash = r->r.resp_body_hash;
+		assert_int_equal(r->r.resp_body_hash, hash);
+		assert_int_equal(col_find_req(c, 1002)->r.status, 201);
+		assert_string_equal(col_find_req(c, 1003)->path, "/p2");
+		assert_int_equal(col_find_req(c, 1003)->r.status, 202);
+		free(c);
+	}
+	/* FNV-1a 64 of "hello world" */
+	assert_int_equal(hash, 0x779a65e7023cd2e7ULL);
+}
+
+/* HTTP/1.0 style: no length, the body ends with the connection. */
+static void test_close_delimited(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, s;
+	struct col *c;
+	const struct col_req *r;
+
+	s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	fx_reads(fx, t += MS, 100, 100, s, "GET /old HTTP/1.0\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.0 200 OK\r\nConnection: close\r\n\r\nfirst ");
+	fx_writes(fx, t += MS, 100, 100, s, "second");
+	fx_close(fx, t += MS, 100, 100, s);
+	c = run_fx(fx);
+	assert_int_equal(c->nreq, 1);
+	r = &c->req[0];
+	assert_int_equal(r->r.status, 200);
+	assert_int_equal(r->r.resp_body_len, 12);
+	assert_int_equal(r->r.end_ns, W(T0 + 4 * MS));
+	assert_int_equal(r->r.flags & (HTC_ENGF_UNANSWERED | HTC_ENGF_RESET), 0);
+	assert_string_equal(r->r.version == NULL ? "" : "", "");
+	free(c);
+}
+
+static void test_unanswered_and_reset(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, a, b, d;
+	struct col *c;
+
+	a = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	b = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5002);
+	d = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5003);
+	fx_reads(fx, t += MS, 100, 100, a, "GET /closed HTTP/1.1\r\n\r\n");
+	fx_close(fx, t += MS, 100, 100, a);
+	fx_reads(fx, t += MS, 100, 100, b, "GET /cut HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, b, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part");
+	fx_close_ret(fx, t += MS, 100, 100, b, -104);
+	fx_reads(fx, t += MS, 100, 100, d, "GET /never HTTP/1.1\r\n\r\n");	/* capture ends */
+	c = run_fx(fx);
+	assert_int_equal(c->nreq, 3);
+	assert_true(col_find_req(c, 1001)->r.flags & HTC_ENGF_UNANSWERED);
+	assert_int_equal(col_find_req(c, 1001)->r.end_ns, 0);
+	assert_true(col_find_req(c, 1002)->r.flags & HTC_ENGF_RESET);
+	assert_int_equal(col_find_req(c, 1002)->r.flags & HTC_ENGF_UNANSWERED, 0);
+	assert_int_equal(col_find_req(c, 1002)->r.status, 200);
+	assert_true(col_find_req(c, 1003)->r.flags & HTC_ENGF_UNANSWERED);
+	for (size_t i = 0; i < c->nconn; i++)
+		if (c->conn[i].ep.rport == 5003)
+			assert_int_equal(c->conn[i].close_ns, 0);
+	free(c);
+}
+
+/* Uncaptured bytes: snaplen cuts a body, a drop inside a request body, a
+ * drop inside a head.  The next exchanges still parse. */
+static void test_gaps(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, s;
+	struct col *c;
+	char big[1000];
+	const struct col_req *r;
+
+	memset(big, 'b', sizeof(big));
+	s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	/* 1001: response body cut by snaplen */
+	fx_reads(fx, t += MS, 100, 100, s, "GET /snap HTTP/1.1\r\n\r\n");
+	{
+		char resp[1100];
+		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+
+		memcpy(resp + n, big, sizeof(big));
+		fx_write_cut(fx, t += MS, 100, 100, s, resp, 100, (size_t)n + sizeof(big));
+	}
+	/* 1002: a drop inside the request body */
+	fx_reads(fx, t += MS, 100, 100, s, "PUT /drop HTTP/1.1\r\nContent-Length: 30\r\n\r\n0123456789");
+	fx_skip(fx, s, HTC_EV_READ, 10);
+	fx_reads(fx, t += MS, 100, 100, s, "0123456789");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	/* 1003: a drop inside the head; the request is known from its start */
+	fx_reads(fx, t += MS, 100, 100, s, "GET /headgap HTTP/1.1\r\nHost: x\r\n");
+	fx_skip(fx, s, HTC_EV_READ, 20);
+	fx_reads(fx, t += MS, 100, 100, s, "\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 404 Nope\r\nContent-Length: 0\r\n\r\n");
+	/* 1004: fine again */
+	fx_reads(fx, t += MS, 100, 100, s, "GET /after HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	c = run_fx(fx);
+
+	assert_int_equal(c->nreq, 4);
+	r = col_find_req(c, 1001);
+	assert_int_equal(r->r.status, 200);
+	assert_true(r->r.flags & HTC_ENGF_RESP_BODY_PARTIAL);
+	assert_int_equal(r->r.resp_body_hash, 0);
+	assert_int_equal(r->r.resp_bytes, 41 + 1000);
+	r = col_find_req(c, 1002);
+	assert_string_equal(r->path, "/drop");
+	assert_true(r->r.flags & HTC_ENGF_BODY_PARTIAL);
+	assert_int_equal(r->r.req_bytes, 42 + 30);
+	assert_int_equal(r->r.status, 200);
+	r = col_find_req(c, 1003);
+	assert_string_equal(r->path, "/headgap");
+	assert_true(r->r.flags & HTC_ENGF_GAP);
+	assert_int_equal(r->r.status, 404);
+	r = col_find_req(c, 1004);
+	assert_string_equal(r->path, "/after");
+	assert_int_equal(r->r.status, 200);
+	assert_int_equal(r->r.flags & (HTC_ENGF_GAP | HTC_ENGF_RESP_BODY_PARTIAL), 0);
+	free(c);
+}
+
+/* A server connection open before the capture, first seen mid-body. */
+static void test_preexisting(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, s;
+	struct col *c;
+
+	s = fx_preexisting(fx, 100, "10.0.0.1", 80, "10.0.0.9", 5001, HTC_ROLE_UNKNOWN);
+	fx_reads(fx, t += MS, 100, 100, s, "tail of an earlier body\r\nGET /seen HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	c = run_fx(fx);
+	assert_int_equal(c->nreq, 1);
+	assert_string_equal(c->req[0].path, "/seen");
+	assert_true(c->req[0].r.flags & HTC_ENGF_PREEXISTING);
+	assert_true(c->conn[0].flags & HTC_ENGF_PREEXISTING);
+	free(c);
+}
+
+/* ---- PostgreSQL through the engine ---- */
+
+static size_t pgm(uint8_t *b, char type, const void *body, size_t len)
+{
+	uint32_t l = (uint32_t)len + 4;
+
+	b[0] = (uint8_t)type;
+	b[1] = (uint8_t)(l >> 24);
+	b[2] = (uint8_t)(l >> 16);
+	b[3] = (uint8_t)(l >> 8);
+	b[4] = (uint8_t)l;
+	memcpy(b + 5, body, len);
+	return len + 5;
+}
+
+static void test_postgres(void **state)
+{
+	static const uint8_t startup[] = { 0, 0, 0, 16, 0, 3, 0, 0, 'u', 's', 'e', 'r', 0, 'x', 0, 0 };
+	struct fx *fx = new_fx();
+	uint64_t t = T0, in, pg;
+	uint8_t b[256];
+	size_t n;
+	struct col *c;
+
+	in = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	pg = fx_connect(fx, t += MS, 100, 100, "10.0.0.1", 40000, "10.0.0.3", 5432);
+	fx_write(fx, t += MS, 100, 100, pg, startup, sizeof(startup));
+	n = pgm(b, 'R', "\0\0\0\0", 4);
+	n += pgm(b + n, 'Z', "I", 1);
+	fx_read(fx, t += MS, 100, 100, pg, b, n);
+	fx_reads(fx, t += MS, 100, 100, in, "GET /users HTTP/1.1\r\n\r\n");
+	n = pgm(b, 'Q', "SELECT name\nFROM users;\0", 24);
+	fx_write(fx, t += MS, 100, 100, pg, b, n);
+	n = pgm(b, 'T', "\0\0", 2);
+	n += pgm(b + n, 'C', "SELECT 0\0", 9);
+	n += pgm(b + n, 'Z', "I", 1);
+	fx_read(fx, t += MS, 100, 100, pg, b, n);
+	n = pgm(b, 'Q', "DROP x;\0", 8);
+	fx_write(fx, t += MS, 100, 100, pg, b, n);
+	n = pgm(b, 'E', "SERROR\0\0", 8);
+	n += pgm(b + n, 'Z', "I", 1);
+	fx_read(fx, t += MS, 100, 100, pg, b, n);
+	fx_writes(fx, t += MS, 100, 100, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	c = run_fx(fx);
+	assert_int_equal(c->ncall, 2);	/* startup and auth are not calls */
+	assert_string_equal(c->call[0].summary, "SELECT name FROM users;");
+	assert_int_equal(c->call[0].c.proto, HTC_PROTO_POSTGRES);
+	assert_int_equal(c->call[0].c.request_id, 1001);
+	assert_int_equal(c->call[0].c.end_ns, W(T0 + 7 * MS));
+	assert_string_equal(c->call[1].summary, "DROP x;");
+	assert_true(c->call[1].c.flags & HTC_ENGF_ERROR);
+	assert_int_equal(col_find_req(c, 1001)->r.ncalls, 2);
+	free(c);
+}
+
+/* ---- annotations ---- */
+
+static void test_annotations(void **state)
+{
+	struct fx *fx = new_fx();
+	struct col *c;
+	size_t reads = 0;
+
+	fx_scenario_two_services(fx, T0);
+	c = run_fx(fx);
+	for (size_t i = 0; i < c->nann; i++) {
+		const struct col_ann *a = &c->ann[i];
+
+		switch (a->type) {
+		case HTC_EV_ACCEPT:
+			assert_int_equal(a->request_id, 0);
+			break;
+		case HTC_EV_CLOSE:
+			/* client connections closed after the requests ended */
+			if (a->request_id == 0)
+				break;
+			/* fallthrough */
+		case HTC_EV_READ:
+		case HTC_EV_WRITE:
+		case HTC_EV_CONNECT:
+			reads++;
+			assert_true(a->request_id == 1001 || a->request_id == 1002);
+			assert_true(a->has_mp);
+			assert_string_equal(a->method, "GET");
+			break;
+		}
+	}
+	assert_true(reads >= 15);
+	/* the front's outbound HTTP write carries its own start line, but
+	 * belongs to the front request */
+	for (size_t i = 0; i < c->nann; i++)
+		if (c->ann[i].type == HTC_EV_WRITE && !strcmp(c->ann[i].path, "/stock/42"))
+			assert_true(c->ann[i].request_id == 1001 || c->ann[i].request_id == 1002);
+	free(c);
+}
+
+/* The same capture twice: the same IDs (httpcap -r and httpanalyze agree). */
+static void test_stable_ids(void **state)
+{
+	void *buf;
+	size_t len;
+	struct fx *fx = new_fx();
+	struct col *c1 = calloc(1, sizeof(*c1)), *c2 = calloc(1, sizeof(*c2));
+
+	fx_scenario_keepalive(fx, T0);
+	fx_finish(fx, &buf, &len);
+	run_buf(c1, buf, len);
+	run_buf(c2, buf, len);
+	assert_int_equal(c1->nreq, c2->nreq);
+	for (size_t i = 0; i < c1->nreq; i++) {
+		assert_int_equal(c1->req[i].r.id, c2->req[i].r.id);
+		assert_string_equal(c1->req[i].path, c2->req[i].path);
+	}
+	assert_int_equal(c1->nann, c2->nann);
+	for (size_t i = 0; i < c1->nann; i++)
+		assert_int_equal(c1->ann[i].request_id, c2->ann[i].request_id);
+	free(buf);
+	free(c1);
+	free(c2);
+}
+
+/* ---- bad input and bounds ---- */
+
+static void test_bad_input(void **state)
+{
+	struct htc_engine *e = htc_engine_new(NULL);
+	struct htc_record rec;
+	struct htc_eng_annot a;
+	static const uint8_t junk[64] = { 'G', 'E', 'T', ' ', '/', 0 };
+
+	assert_non_null(e);
+	memset(&rec, 0, sizeof(rec));
+	rec.type = HTC_REC_DATA;
+	rec.ev.type = HTC_EV_READ;
+	rec.ev.conn_id = 1;
+	rec.ev.ret = 64;
+	rec.ev.cap_len = 64;
+	rec.ev.payload = junk;
+	/* no file registered */
+	assert_int_equal(htc_engine_feed(e, 0, &rec, &a), -EINVAL);
+	assert_int_equal(htc_engine_add_file(e, NULL), 0);
+	assert_int_equal(htc_engine_feed(e, 7, &rec, &a), -EINVAL);
+	/* NUL bytes in what starts like a request: not a request */
+	assert_int_equal(htc_engine_feed(e, 0, &rec, &a), 0);
+	/* cap_len larger than ret, payload NULL, ret <= 0, unknown types */
+	rec.ev.cap_len = 1000;
+	rec.ev.ret = 3;
+	rec.ev.stream_off = 64;
+	assert_int_equal(htc_engine_feed(e, 0, &rec, &a), 0);
+	rec.ev.payload = NULL;
+	rec.ev.stream_off = 67;
+	assert_int_equal(htc_engine_feed(e, 0, &rec, &a), 0);
+	rec.ev.ret = -5;
+	assert_int_equal(htc_engine_feed(e, 0, &rec, &a), 0);
+	rec.ev.type = 200;
+	assert_int_equal(htc_engine_feed(e, 0, &rec, &a), 0);
+	rec.type = 99;
+	assert_int_equal(htc_engine_feed(e, 0, &rec, &a), 0);
+	assert_int_equal(htc_engine_finish(e), 0);
+	htc_engine_free(e);
+	htc_engine_free(NULL);
+}
+
+/* A client that pipelines far more requests than are answered: bounded,
+ * the overflow reported as unanswered and counted. */
+static void test_pending_cap(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, s;
+	struct col *c = calloc(1, sizeof(*c));
+	struct htc_engine_sink sink = col_sink(c);
+	struct htc_engine *e = htc_engine_new(&sink);
+	struct htc_engine_stats st;
+	void *buf;
+	size_t len;
+	struct htc_reader *rd;
+	struct htc_record rec;
+	int err;
+
+	s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	for (int i = 0; i < 200; i++)
+		fx_reads(fx, t += 1000, 100, 100, s, "GET / HTTP/1.1\r\n\r\n");
+	fx_finish(fx, &buf, &len);
+	rd = htc_reader_open_mem(buf, len, &err);
+	htc_engine_add_file(e, htc_reader_header(rd));
+	while (htc_reader_next(rd, &rec) == 1)
+		htc_engine_feed(e, 0, &rec, NULL);
+	htc_engine_stats(e, &st);
+	assert_true(st.evicted >= 100);
+	htc_engine_finish(e);
+	htc_engine_stats(e, &st);
+	assert_int_equal(st.requests, 200);
+	assert_int_equal(st.unanswered, 200);
+	htc_reader_close(rd);
+	htc_engine_free(e);
+	free(buf);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_two_services),
 		cmocka_unit_test(test_two_hosts),
+		cmocka_unit_test(test_thread_per_request),
+		cmocka_unit_test(test_pooled_client),
+		cmocka_unit_test(test_event_loop_ambiguous),
+		cmocka_unit_test(test_link_v4mapped),
+		cmocka_unit_test(test_no_body_responses),
+		cmocka_unit_test(test_split_every_byte),
+		cmocka_unit_test(test_close_delimited),
+		cmocka_unit_test(test_unanswered_and_reset),
+		cmocka_unit_test(test_gaps),
+		cmocka_unit_test(test_preexisting),
+		cmocka_unit_test(test_postgres),
+		cmocka_unit_test(test_annotations),
+		cmocka_unit_test(test_stable_ids),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_pending_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
