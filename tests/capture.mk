@@ -5,6 +5,7 @@
 #   make test-capture-e2e    end-to-end captures of real servers and clients on
 #                            loopback (root; prints SKIP otherwise).
 #                            CASES="nginx filters" runs only those cases.
+#   make test-capture-doc    docs/httpcap.8 matches `httpcap --help`
 #
 # Everything is built under $(BUILD)/tests/capture.
 
@@ -56,8 +57,12 @@ $(CAPTEST_DIR)/peer: $(BUILD)/obj/tests/capture/peer.o
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^
 
-.PHONY: test-capture-e2e
+.PHONY: test-capture-doc test-capture-e2e
+# docs/httpcap.8 documents every option of `httpcap --help` (no root needed)
+test-capture-doc: $(BUILD)/httpcap
+	@BUILD=$(BUILD) bash tests/capture/check_manpage.sh
+
 test-capture-e2e: $(BUILD)/httpcap $(CAPTEST_DIR)/peer
 	@BUILD=$(BUILD) bash tests/capture/run.sh $(CASES)
 
-TESTS += test-capture-unit test-capture-e2e
+TESTS += test-capture-unit test-capture-doc test-capture-e2e
