@@ -23,6 +23,9 @@
 #include "htc_internal.h"
 
 #define IBUF_MIN (256u << 10)
+/* the largest window any frame needs: compressed data frame or trailer,
+ * plus the 8-byte skippable header */
+#define IBUF_MAX ((size_t)HTC_MAX_FRAME_CSIZE + 64)
 #define SCAN_CHUNK (64u << 10)
 
 struct htc_reader {
@@ -101,7 +104,12 @@ static ssize_t fill(struct htc_reader *r, size_t want)
 	}
 	if (want > r->icap) {
 		size_t ncap = r->icap * 2 > want ? r->icap * 2 : want;
-		uint8_t *nb = realloc(r->ibuf, ncap);
+		uint8_t *nb;
+
+		/* doubling must not overshoot the biggest frame we accept */
+		if (ncap > IBUF_MAX && want <= IBUF_MAX)
+			ncap = IBUF_MAX;
+		nb = realloc(r->ibuf, ncap);
 
 		if (!nb)
 			return -ENOMEM;
