@@ -56,7 +56,7 @@ static const char db_schema_tables[] =
 "  redacted INTEGER,               -- 1: secret headers were redacted\n"
 "  options TEXT,                   -- capture options, 'key=value' lines\n"
 "  records INTEGER,                -- records read (all types)\n"
-"  events INTEGER,                 -- of which events (data and connection)\n"
+"  events INTEGER,                 -- events loaded (data and connection)\n"
 "  frames_ok INTEGER,              -- frames read\n"
 "  frames_bad INTEGER,             -- corrupt frames skipped\n"
 "  records_skipped INTEGER,        -- unknown or malformed records skipped\n"
@@ -589,6 +589,7 @@ struct lfile {
 	uint64_t last_ts;		/* wall clock of the last record */
 	uint64_t lost[HTC_LOSS_SLOTS];	/* summed HTC_REC_LOSS, for truncated files */
 	uint64_t warned;
+	uint64_t events;		/* loaded from this file */
 };
 
 struct loader {
@@ -1025,7 +1026,7 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 	sqlite3_bind_int(st, i++, !!(h->flags & HTC_OPT_REDACT));
 	bind_str(st, i++, h->options);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)rs.records);
-	sqlite3_bind_int64(st, i++, t ? (sqlite3_int64)t->events : -1);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)f->events);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)rs.frames_ok);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)rs.frames_bad);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)rs.records_skipped);
@@ -1135,6 +1136,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 				goto cleanup;
 			}
 			insert_event(&l, fidx, &rec.ev, annot.request_id);
+			f->events++;
 			f->last_ts = rec.ev.ts_ns + (uint64_t)f->offset;
 			break;
 		case HTC_REC_PROC:

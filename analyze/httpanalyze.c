@@ -172,29 +172,38 @@ int main(int argc, char **argv)
 	const char **files = NULL;
 	size_t nfiles = 0;
 	sqlite3 *db = NULL;
-	int cmd = -1, opt, rc = 0, err = 0, first_pos;
+	int cmd = -1, opt, rc = 0, err = 0, longidx = 0;
 	int64_t v;
 
-	/* The subcommand is the first argument when it names one; anything
-	 * else means summary (so `httpanalyze trace.htc` works). */
-	first_pos = 1;
-	if (argc > 1 && argv[1][0] != '-') {
-		cmd = find_cmd(argv[1]);
-		if (cmd >= 0) {
-			first_pos = 2;
-		} else if (!strchr(argv[1], '/') && !strchr(argv[1], '.') &&
-			   access(argv[1], F_OK)) {
-			return usage_error("unknown command '%s'", argv[1]);
+	/* The subcommand is the first non-option argument when it names one
+	 * (options may come before it, git-style); anything else means
+	 * summary, so `httpanalyze trace.htc` works. */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--"))
+			break;
+		if (a[0] == '-' && a[1]) {
+			/* skip the value of an option that takes one */
+			for (const struct option *lo2 = longopts; a[1] == '-' && lo2->name; lo2++)
+				if (lo2->has_arg == required_argument && !strcmp(a + 2, lo2->name))
+					i++;
+			continue;
 		}
+		cmd = find_cmd(a);
+		if (cmd >= 0) {
+			memmove(argv + i, argv + i + 1, (size_t)(argc - i) * sizeof(*argv));
+			argc--;
+		} else if (!strchr(a, '/') && !strchr(a, '.') && access(a, F_OK)) {
+			return usage_error("unknown command '%s'", a);
+		}
+		break;
 	}
 	if (cmd < 0)
 		cmd = CMD_SUMMARY;
-	argv[first_pos - 1] = argv[0];
-	argc -= first_pos - 1;
-	argv += first_pos - 1;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vqhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "vqhV", longopts, &longidx)) != -1) {
 		if (opt == '?') {
 			if (optopt && optopt < 256)
 				fprintf(stderr, "httpanalyze: unknown option '-%c'\n", optopt);
@@ -205,8 +214,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (!(opt_cmds(opt) & C(cmd))) {
-			fprintf(stderr, "httpanalyze: option '%s' does not apply to '%s'\n",
-				argv[optind - 1], cmds[cmd].name);
+			/* only long options are restricted */
+			fprintf(stderr, "httpanalyze: option '--%s' does not apply to '%s'\n",
+				longopts[longidx].name, cmds[cmd].name);
 			return 2;
 		}
 		switch (opt) {

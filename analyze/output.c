@@ -26,21 +26,21 @@ int out_parse_format(const char *s, enum out_format *fmt)
 }
 
 /*
- * Length of the valid, printable UTF-8 sequence at p (1..4), or 0 when the
- * byte at p must be escaped.  Written by hand because glibc's mbrtowc
- * depends on the locale and we want the same output everywhere.  C1
- * controls (U+0080..U+009F: 0xC2 0x9B is a CSI on some terminals) and the
- * bidirectional overrides (U+202A..U+202E, U+2066..U+2069, which reorder
- * what a reader sees) are refused as well.
+ * Decode the UTF-8 sequence at p: its length (1..4) and code point, or 0
+ * when the byte at p does not start a valid sequence (overlong, surrogate,
+ * out of range, cut short).  Written by hand because glibc's mbrtowc
+ * depends on the locale and we want the same output everywhere.
  */
-static size_t utf8_ok(const unsigned char *p, size_t n)
+static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cpo)
 {
 	unsigned c = p[0];
 	size_t len;
 	uint32_t cp;
 
-	if (c >= 0x20 && c < 0x7f)
+	if (c < 0x80) {
+		*cpo = c;
 		return 1;
+	}
 	if (c < 0xc2 || c > 0xf4)
 		return 0;
 	len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
@@ -53,14 +53,34 @@ static size_t utf8_ok(const unsigned char *p, size_t n)
 		cp = (cp << 6) | (p[i] & 0x3f);
 	}
 	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;	/* overlong or out of range */
-	if (cp >= 0xd800 && cp <= 0xdfff)
-		return 0;	/* surrogates */
-	if (cp < 0xa0)
-		return 0;	/* C1 controls */
-	if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
 		return 0;
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		return 0;
+	*cpo = cp;
 	return len;
+}
+
+/*
+ * Code points never shown raw: C0 controls, DEL, C1 controls (U+009B is a
+ * CSI on some terminals) and the bidirectional overrides (U+202A..U+202E,
+ * U+2066..U+2069, which reorder what a reader sees).
+ */
+static int unsafe_cp(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Length of the printable UTF-8 sequence at p, or 0: escape the byte. */
+static size_t utf8_ok(const unsigned char *p, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (p[0] >= 0x20 && p[0] < 0x7f)
+		return 1;
+	len = utf8_decode(p, n, &cp);
+	return len && !unsafe_cp(cp) ? len : 0;
 }
 
 size_t out_term_escape_buf(char *dst, size_t cap, const void *src, size_t n)
@@ -71,13 +91,9 @@ size_t out_term_escape_buf(char *dst, size_t cap, const void *src, size_t n)
 
 #define PUT(ch) do { if (o + 1 < cap) dst[o] = (ch); o++; } while (0)
 	while (i < n) {
-		size_t k = p[i] == '\\' ? 0 : utf8_ok(p + i, n - i);
+		size_t k = utf8_ok(p + i, n - i);
 
-		if (p[i] == '\\') {
-			PUT('\\');
-			PUT('\\');
-			i++;
-		} else if (k) {
+		if (k) {
 			for (size_t j = 0; j < k; j++)
 				PUT((char)p[i + j]);
 			i += k;
@@ -101,16 +117,13 @@ void out_term_escape(FILE *f, const void *src, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		size_t k = p[i] == '\\' ? 0 : utf8_ok(p + i, n - i);
+		size_t k = utf8_ok(p + i, n - i);
 
-		if (p[i] == '\\') {
-			fputs("\\\\", f);
-			i++;
-		} else if (k) {
+		if (k) {
 			/* write the longest run of plain bytes at once */
 			size_t j = i + k;
 
-			while (j < n && p[j] != '\\') {
+			while (j < n) {
 				size_t m = utf8_ok(p + j, n - j);
 
 				if (!m)
@@ -143,15 +156,23 @@ void out_json_string(FILE *f, const void *src, size_t n)
 		case '\r': fputs("\\r", f); i++; continue;
 		case '\t': fputs("\\t", f); i++; continue;
 		}
-		k = utf8_ok(p + i, n - i);
-		if (k) {
-			fwrite(p + i, 1, k, f);
-			i += k;
-		} else {
-			/* control or not UTF-8: the byte as a code point, so the
-			 * line stays valid JSON and no raw ESC is emitted */
-			fprintf(f, "\\u%04x", c);
-			i++;
+		{
+			uint32_t cp;
+
+			k = utf8_decode(p + i, n - i, &cp);
+			if (k && !unsafe_cp(cp)) {
+				fwrite(p + i, 1, k, f);
+				i += k;
+			} else if (k) {
+				/* a control: its code point, escaped */
+				fprintf(f, "\\u%04x", (unsigned)cp);
+				i += k;
+			} else {
+				/* not UTF-8: the byte as a code point, so the
+				 * line stays valid JSON */
+				fprintf(f, "\\u%04x", c);
+				i++;
+			}
 		}
 	}
 	putc('"', f);

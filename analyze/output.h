@@ -30,15 +30,18 @@ int out_parse_format(const char *s, enum out_format *fmt);
 /*
  * Escaping.  Terminal text: bytes that are not printable (C0 controls, DEL,
  * C1 controls, invalid UTF-8) become \xNN, a backslash becomes \\, so no
- * escape sequence reaches a terminal and the result is unambiguous.  Valid
- * printable UTF-8 passes through.
+ * escape sequence reaches a terminal.  Valid printable UTF-8 passes
+ * through.  (A literal backslash is left as is: the aim is safety and
+ * readability, not a reversible encoding; the database keeps the bytes.)
  */
 void out_term_escape(FILE *f, const void *p, size_t n);
 /* The same into dst (cap bytes, always NUL-terminated when cap > 0);
  * returns the length it wanted (like snprintf). */
 size_t out_term_escape_buf(char *dst, size_t cap, const void *p, size_t n);
-/* A JSON string literal, quotes included; invalid UTF-8 bytes become
- * \u00NN so the output is always valid JSON. */
+/* A JSON string literal, quotes included; controls (C0, DEL, C1, bidi
+ * overrides) become \uNNNN of their code point and bytes that are not
+ * UTF-8 \u00NN of the byte, so the output is always valid JSON and
+ * holds no raw control byte. */
 void out_json_string(FILE *f, const void *p, size_t n);
 /* One CSV field: terminal-escaped, then quoted (RFC 4180) when it holds a
  * comma, a quote or leading/trailing spaces. */

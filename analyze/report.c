@@ -883,6 +883,11 @@ static struct call_row *load_calls(struct show_ctx *c, int64_t id, size_t *n)
 	return v;
 }
 
+static void tput(FILE *f, const char *s)
+{
+	out_term_escape(f, s, strlen(s));
+}
+
 static void bar(FILE *f, const struct show_ctx *c, int64_t start, int64_t end, char ch)
 {
 	char b[BAR_W + 1];
@@ -945,7 +950,13 @@ static void show_call_table(struct show_ctx *c, const struct call_row *k, int de
 
 	print_offset(f, c, k->start, k->has_end, k->dur);
 	bar(f, c, k->start, k->has_end ? k->end : 0, '#');
-	fprintf(f, " %*s%s %s:%lld ", depth * 2, "", k->proto, k->ip, (long long)k->port);
+	/* even our own columns are escaped: a reused --db may come from
+	 * anyone */
+	fprintf(f, " %*s", depth * 2, "");
+	tput(f, k->proto);
+	fputc(' ', f);
+	tput(f, k->ip);
+	fprintf(f, ":%lld ", (long long)k->port);
 	out_term_escape(f, k->summary, strlen(k->summary));
 	if (k->has_status)
 		fprintf(f, " -> %lld", (long long)k->status);
@@ -973,7 +984,9 @@ static int show_table(struct show_ctx *c, const struct req_row *r, int depth)
 	out_term_escape(f, r->method, strlen(r->method));
 	fputc(' ', f);
 	out_term_escape(f, r->path, strlen(r->path));
-	fprintf(f, " in %s@", r->comm);
+	fputs(" in ", f);
+	out_term_escape(f, r->comm, strlen(r->comm));
+	fputc('@', f);
 	out_term_escape(f, r->host, strlen(r->host));
 	fprintf(f, " (pid %lld)\n", (long long)r->pid);
 	calls = load_calls(c, r->id, &n);
@@ -992,7 +1005,10 @@ static int show_table(struct show_ctx *c, const struct req_row *r, int depth)
 	}
 	free(calls);
 	print_offset(f, c, r->has_end ? r->end : r->start, 0, 0);
-	bar(f, c, r->has_end ? r->end - 1 : r->start, r->has_end ? r->end : 0, '<');
+	if (r->has_end)
+		bar(f, c, r->end - 1, r->end, '<');
+	else
+		fprintf(f, "|%*s|", BAR_W, "");
 	fprintf(f, " %*s", depth * 2, "");
 	if (r->has_status)
 		fprintf(f, "response %lld, %lld bytes\n", (long long)r->status,
@@ -1252,10 +1268,16 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		if (r.has_end)
 			fprintf(f, "  %.3f ms", r.dur);
 		fputc('\n', f);
-		fprintf(f, "  service  %s@", r.comm);
+		fputs("  service  ", f);
+		out_term_escape(f, r.comm, strlen(r.comm));
+		fputc('@', f);
 		out_term_escape(f, r.host, strlen(r.host));
 		fprintf(f, "  pid %lld tid %lld\n", (long long)r.pid, (long long)r.tid);
-		fprintf(f, "  client   %s -> %s\n", r.client, r.server);
+		fputs("  client   ", f);
+		tput(f, r.client);
+		fputs(" -> ", f);
+		tput(f, r.server);
+		fputc('\n', f);
 		fprintf(f, "  start    %s\n", ts);
 		if (r.has_parent)
 			fprintf(f, "  parent   request %lld (call %lld)\n", (long long)r.parent,

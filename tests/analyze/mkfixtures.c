@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mkfixtures.c - writes the capture files httpanalyze's golden tests
+ * analyse (tests/analyze/golden.sh), with the tests/lib fixture builder:
+ * fixed clocks and ids, so every run writes the same bytes.
+ *
+ *   mkfixtures DIR
+ *
+ * keepalive.htc     fx_scenario_keepalive: 5 requests on one connection
+ * services.htc      fx_scenario_two_services: front -> back (+ redis), one host
+ * host_a/b.htc      fx_scenario_two_hosts: the same on two hosts, two files
+ * mixed.htc         keepalive plus an "api" process: ids, slow, 4xx/5xx,
+ *                   unanswered and reset requests (filter tests)
+ * hostile.htc       quotes and SQL-looking text in paths and headers, C1
+ *                   and bidi bytes in a path, ESC sequences in a Redis key,
+ *                   a response body, a host and a process name
+ * hostile_head.htc  ESC sequences in a request path and header values
+ * lost.htc          keepalive plus loss records (ring buffer, map full)
+ * multiframe.htc    services + keepalive in many small frames
+ * truncated.htc     multiframe cut inside its last data frame
+ * corrupt.htc       multiframe with one byte flipped inside its 2nd frame
+ * notanhtc.htc      a text file
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "htc.h"
+
+#define MS 1000000ULL
+#define SEC 1000000000ULL
+/* wall clock = ts + this: 2026-01-01T00:00:00Z at ts 0 */
+#define WALL0 (1767225600LL * 1000000000LL)
+
+static char dir[4096];
+
+static const char *path_of(const char *name)
+{
+	static char buf[8192];
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	return buf;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "mkfixtures: %s: %s\n", what, htc_strerror(err));
+	exit(1);
+}
+
+static void mixed_api(struct fx *fx, uint64_t t)
+{
+	const uint32_t P = 300;
+	uint64_t c, c2;
+
+	fx_proc(fx, t, P, 1, "api", "/usr/bin/api", "api --port 9000");
+	c = fx_accept(fx, t += MS, P, P, "10.0.0.1", 9000, "10.0.0.7", 50000);
+	fx_reads(fx, t += MS, P, P, c, "GET /users/1 HTTP/1.1\r\nHost: api\r\n\r\n");
+	fx_writes(fx, t += 2 * MS, P, P, c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+	fx_reads(fx, t += MS, P, P, c, "GET /users/2?verbose=1 HTTP/1.1\r\nHost: api\r\n\r\n");
+	fx_writes(fx, t += 10 * MS, P, P, c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+	fx_reads(fx, t += MS, P, P, c, "GET /users/abc HTTP/1.1\r\nHost: api\r\n\r\n");
+	fx_writes(fx, t += 1 * MS, P, P, c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, P, P, c, "DELETE /users/3 HTTP/1.1\r\nHost: api\r\n\r\n");
+	fx_writes(fx, t += 20 * MS, P, P, c,
+		  "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, P, P, c,
+		 "GET /orders/0123456789abcdef HTTP/1.1\r\nHost: api\r\n\r\n");
+	fx_writes(fx, t += 4 * MS, P, P, c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+	/* the client gives up: no response before the close */
+	fx_reads(fx, t += MS, P, P, c, "GET /slow HTTP/1.1\r\nHost: api\r\n\r\n");
+	fx_close(fx, t += 50 * MS, P, P, c);
+	/* reset in the middle of a response */
+	c2 = fx_accept(fx, t += MS, P, P + 1, "10.0.0.1", 9000, "10.0.0.7", 50001);
+	fx_reads(fx, t += MS, P, P + 1, c2, "POST /upload HTTP/1.1\r\nHost: api\r\n"
+		 "Content-Length: 4\r\n\r\nabcd");
+	fx_writes(fx, t += 3 * MS, P, P + 1, c2, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart");
+	fx_close_ret(fx, t += MS, P, P + 1, c2, -ECONNRESET);
+}
+
+/* Hostile bytes where a capture can carry them.  The request heads hold
+ * quotes and SQL-looking text but no control bytes (see hostile_head). */
+static void hostile(struct fx *fx, uint64_t t)
+{
+	const uint32_t P = 400;
+	uint64_t c, r;
+
+	fx_proc(fx, t, P, 1, "\x1b[1mevil", "/tmp/\x1b]0;title\x07", "evil\x1b[2J --flag");
+	c = fx_accept(fx, t += MS, P, P, "10.0.0.1", 8000, "10.0.0.66", 6666);
+	fx_reads(fx, t += MS, P, P, c,
+		 "GET /search?q=1'%20OR%20'1'='1\";DROP%20TABLE%20requests;-- HTTP/1.1\r\n"
+		 "Host: evil\r\nUser-Agent: \"quoted\",comma,'; DROP TABLE calls;--\r\n\r\n");
+	r = fx_connect(fx, t += MS, P, P, "10.0.0.1", 43000, "10.0.0.5", 6379);
+	fx_writes(fx, t += MS, P, P, r, "*2\r\n$3\r\nGET\r\n$9\r\n\x1b[31mkey'\r\n");
+	fx_reads(fx, t += MS, P, P, r, "$-1\r\n");
+	fx_writes(fx, t += MS, P, P, c, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n\x1b[2Jcleared");
+	fx_reads(fx, t += MS, P, P, c, "GET /red');DROP%20TABLE%20calls;--\xc2\x9b\xe2\x80\xae HTTP/1.1\r\n"
+		 "Host: evil\r\n\r\n");
+	fx_writes(fx, t += MS, P, P, c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+	fx_close(fx, t += MS, P, P, r);
+	fx_close(fx, t += MS, P, P, c);
+}
+
+/* ESC sequences inside request heads (path, header values). */
+static void hostile_head(struct fx *fx, uint64_t t)
+{
+	const uint32_t P = 400;
+	uint64_t c;
+
+	fx_proc(fx, t, P, 1, "evil", "/usr/bin/evil", "evil");
+	c = fx_accept(fx, t += MS, P, P, "10.0.0.1", 8000, "10.0.0.66", 6666);
+	fx_reads(fx, t += MS, P, P, c, "GET /\x1b[31mred HTTP/1.1\r\nHost: evil\x1b[2J\r\n"
+		 "User-Agent: \x1b]0;pwned\x07\r\n\r\n");
+	fx_writes(fx, t += MS, P, P, c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_close(fx, t += MS, P, P, c);
+}
+
+static void lost(struct fx *fx, uint64_t t)
+{
+	struct htc_record rec = { .type = HTC_REC_LOSS };
+
+	rec.loss.ts_ns = t;
+	rec.loss.reason = HTC_LOSS_RINGBUF_FULL;
+	rec.loss.count = 7;
+	fx_record(fx, &rec);
+	rec.loss.reason = HTC_LOSS_MAP_FULL;
+	rec.loss.count = 2;
+	fx_record(fx, &rec);
+	rec.loss.reason = HTC_LOSS_RINGBUF_FULL;
+	rec.loss.count = 3;
+	fx_record(fx, &rec);
+}
+
+/* Rewrite an in-memory capture into small frames; returns the frame
+ * offsets and sizes of the result through the trailer of a re-read. */
+static void multiframe(const void *buf, size_t len, const char *out)
+{
+	struct htc_writer_opts wo = { .frame_bytes = 512 };
+	struct htc_reader *r;
+	struct htc_writer *w;
+	struct htc_record rec;
+	int err = 0, rc;
+
+	r = htc_reader_open_mem(buf, len, &err);
+	if (!r)
+		die("reopen", err);
+	w = htc_writer_open(out, htc_reader_header(r), &wo, &err);
+	if (!w)
+		die(out, err);
+	while ((rc = htc_reader_next(r, &rec)) > 0)
+		if ((err = htc_writer_append(w, &rec)))
+			die("append", err);
+	if (rc < 0)
+		die("read", rc);
+	if ((err = htc_writer_close(w, 0, NULL)))
+		die("close", err);
+	htc_reader_close(r);
+}
+
+static void damage(const char *src, const char *dst, int truncate)
+{
+	struct htc_reader *r;
+	struct htc_record rec;
+	const struct htc_trailer *t;
+	FILE *f;
+	char *buf;
+	long len;
+	uint64_t at;
+	int err = 0;
+
+	r = htc_reader_open(src, &err);
+	if (!r)
+		die(src, err);
+	while (htc_reader_next(r, &rec) > 0)
+		;
+	t = htc_reader_trailer(r);
+	if (!t || t->nframes < 3) {
+		fprintf(stderr, "mkfixtures: %s: want >= 3 frames, have %u\n", src,
+			t ? t->nframes : 0);
+		exit(1);
+	}
+	if (truncate)
+		at = t->frames[t->nframes - 1].offset + t->frames[t->nframes - 1].csize / 2;
+	else
+		at = t->frames[1].offset + t->frames[1].csize / 2;
+	htc_reader_close(r);
+
+	f = fopen(src, "rb");
+	if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		perror(src);
+		exit(1);
+	}
+	buf = malloc((size_t)len);
+	if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		perror(src);
+		exit(1);
+	}
+	fclose(f);
+	if (!truncate)
+		buf[at] ^= 0x5a;
+	f = fopen(dst, "wb");
+	if (!f || fwrite(buf, 1, truncate ? at : (size_t)len, f) != (truncate ? at : (size_t)len) ||
+	    fclose(f)) {
+		perror(dst);
+		exit(1);
+	}
+	free(buf);
+}
+
+int main(int argc, char **argv)
+{
+	struct fx *fx, *a, *b;
+	void *buf;
+	size_t len;
+	FILE *f;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: mkfixtures DIR\n");
+		return 2;
+	}
+	snprintf(dir, sizeof(dir), "%s", argv[1]);
+
+	fx = fx_open(path_of("keepalive.htc"), "web1", WALL0);
+	fx_scenario_keepalive(fx, 1 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("services.htc"), "svc1", WALL0);
+	fx_scenario_two_services(fx, 2 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	/* two hosts whose monotonic clocks differ by ~an hour */
+	a = fx_open(NULL, "host-a", WALL0 - 5000 * (int64_t)SEC);
+	b = fx_open(NULL, "host-b", WALL0 - 1234 * (int64_t)SEC);
+	fx_scenario_two_hosts(a, b, (uint64_t)WALL0 + 3 * SEC);
+	if (fx_finish(a, &buf, &len))
+		return 1;
+	f = fopen(path_of("host_a.htc"), "wb");
+	if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
+		return 1;
+	free(buf);
+	if (fx_finish(b, &buf, &len))
+		return 1;
+	f = fopen(path_of("host_b.htc"), "wb");
+	if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
+		return 1;
+	free(buf);
+
+	fx = fx_open(path_of("mixed.htc"), "web1", WALL0);
+	fx_scenario_keepalive(fx, 1 * SEC);
+	mixed_api(fx, 2 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("hostile.htc"), "evil\x1b[5mhost", WALL0);
+	hostile(fx, 1 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("hostile_head.htc"), "web1", WALL0);
+	hostile_head(fx, 1 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("lost.htc"), "web1", WALL0);
+	fx_scenario_keepalive(fx, 1 * SEC);
+	lost(fx, 2 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(NULL, "svc1", WALL0);
+	fx_scenario_two_services(fx, 2 * SEC);
+	mixed_api(fx, 3 * SEC);
+	fx_finish(fx, &buf, &len);
+	multiframe(buf, len, path_of("multiframe.htc"));
+	free(buf);
+	{
+		char src[8192];
+
+		snprintf(src, sizeof(src), "%s", path_of("multiframe.htc"));
+		damage(src, path_of("truncated.htc"), 1);
+		damage(src, path_of("corrupt.htc"), 0);
+	}
+
+	f = fopen(path_of("notanhtc.htc"), "w");
+	if (!f || fputs("GET / HTTP/1.1\r\n\r\nthis is not a capture file\n", f) < 0 || fclose(f))
+		return 1;
+	return 0;
+}

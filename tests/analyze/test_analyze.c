@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_analyze.c - unit tests of httpanalyze's pieces that need no capture:
+ * escaping (terminal, JSON, CSV), RFC 3339 times, endpoint normalisation,
+ * command-line value parsers, the nearest-rank percentile, and the table
+ * writer's alignment.  Table-driven: input, expected, one-line reason.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "db.h"
+#include "output.h"
+#include "report.h"
+
+/* Capture what a writer prints to a FILE. */
+struct memout {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static void mo_open(struct memout *m)
+{
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	assert_non_null(m->f);
+}
+
+static char *mo_close(struct memout *m)
+{
+	fclose(m->f);
+	return m->buf;
+}
+
+struct esc_vec {
+	const char *in;
+	size_t len;
+	const char *term, *json, *csv;
+	const char *why;
+};
+
+#define S(x) x, sizeof(x) - 1
+static const struct esc_vec esc_vecs[] = {
+	{ S("plain"), "plain", "\"plain\"", "plain", "printable ASCII passes" },
+	{ S("\x1b[31mred"), "\\x1b[31mred", "\"\\u001b[31mred\"", "\\x1b[31mred", "ESC escaped" },
+	{ S("a\x07" "b\x7f"), "a\\x07b\\x7f", "\"a\\u0007b\\u007f\"", "a\\x07b\\x7f", "BEL, DEL" },
+	{ S("\xc2\x9b" "2J"), "\\xc2\\x9b2J", "\"\\u009b2J\"", "\\xc2\\x9b2J",
+	  "C1 CSI in UTF-8 refused" },
+	{ S("caf\xc3\xa9"), "caf\xc3\xa9", "\"caf\xc3\xa9\"", "caf\xc3\xa9", "valid UTF-8 kept" },
+	{ S("\xff\xfe"), "\\xff\\xfe", "\"\\u00ff\\u00fe\"", "\\xff\\xfe", "invalid UTF-8" },
+	{ S("\xc0\xaf"), "\\xc0\\xaf", "\"\\u00c0\\u00af\"", "\\xc0\\xaf", "overlong slash" },
+	{ S("\xe2\x80\xae" "abc"), "\\xe2\\x80\\xaeabc", "\"\\u202eabc\"",
+	  "\\xe2\\x80\\xaeabc", "bidi override refused" },
+	{ S("\xed\xa0\x80"), "\\xed\\xa0\\x80", "\"\\u00ed\\u00a0\\u0080\"", "\\xed\\xa0\\x80",
+	  "surrogate refused" },
+	{ S("\xe2\x82"), "\\xe2\\x82", "\"\\u00e2\\u0082\"", "\\xe2\\x82", "truncated sequence" },
+	{ S("a\\b"), "a\\b", "\"a\\\\b\"", "a\\b", "backslash kept (escaped in JSON)" },
+	{ S("a\0b"), "a\\x00b", "\"a\\u0000b\"", "a\\x00b", "NUL" },
+	{ S("l1\r\nl2\t"), "l1\\x0d\\x0al2\\x09", "\"l1\\r\\nl2\\t\"", "l1\\x0d\\x0al2\\x09",
+	  "CR LF TAB: one record per line" },
+	{ S("say \"hi\", ok"), "say \"hi\", ok", "\"say \\\"hi\\\", ok\"", "\"say \"\"hi\"\", ok\"",
+	  "quotes and comma: RFC 4180 quoting" },
+	{ S(" pad"), " pad", "\" pad\"", "\" pad\"", "leading space quoted in CSV" },
+	{ S(""), "", "\"\"", "", "empty" },
+};
+
+static void test_escape(void **state)
+{
+	for (size_t i = 0; i < sizeof(esc_vecs) / sizeof(esc_vecs[0]); i++) {
+		const struct esc_vec *v = &esc_vecs[i];
+		struct memout m;
+		char buf[256];
+		char *s;
+		size_t want;
+
+		want = out_term_escape_buf(buf, sizeof(buf), v->in, v->len);
+		if (strcmp(buf, v->term))
+			fail_msg("term %zu (%s): got '%s' want '%s'", i, v->why, buf, v->term);
+		assert_int_equal(want, strlen(v->term));
+
+		mo_open(&m);
+		out_term_escape(m.f, v->in, v->len);
+		s = mo_close(&m);
+		if (strcmp(s, v->term))
+			fail_msg("term stream %zu (%s): got '%s'", i, v->why, s);
+		free(s);
+
+		mo_open(&m);
+		out_json_string(m.f, v->in, v->len);
+		s = mo_close(&m);
+		if (strcmp(s, v->json))
+			fail_msg("json %zu (%s): got '%s' want '%s'", i, v->why, s, v->json);
+		free(s);
+
+		mo_open(&m);
+		out_csv_field(m.f, v->in, v->len);
+		s = mo_close(&m);
+		if (strcmp(s, v->csv))
+			fail_msg("csv %zu (%s): got '%s' want '%s'", i, v->why, s, v->csv);
+		free(s);
+	}
+}
+
+static void test_escape_truncates(void **state)
+{
+	char small[6];
+
+	/* like snprintf: the wanted length, a NUL-terminated prefix */
+	assert_int_equal(out_term_escape_buf(small, sizeof(small), "\x1b\x1b", 2), 8);
+	assert_string_equal(small, "\\x1b\\");
+	assert_int_equal(out_term_escape_buf(NULL, 0, "abc", 3), 3);
+}
+
+static void test_csv_long_field(void **state)
+{
+	char in[2000];
+	struct memout m;
+	char *s;
+
+	memset(in, 'x', sizeof(in));
+	in[100] = ',';
+	mo_open(&m);
+	out_csv_field(m.f, in, sizeof(in));
+	s = mo_close(&m);
+	assert_int_equal(strlen(s), sizeof(in) + 2);
+	assert_true(s[0] == '"' && s[sizeof(in) + 1] == '"');
+	free(s);
+}
+
+static void test_rfc3339(void **state)
+{
+	static const struct { int64_t ns; const char *want; const char *why; } v[] = {
+		{ 0, "1970-01-01T00:00:00.000000000Z", "epoch" },
+		{ 1767225600123456789LL, "2026-01-01T00:00:00.123456789Z", "ns kept" },
+		{ 1767225599999999999LL, "2025-12-31T23:59:59.999999999Z", "year boundary" },
+		{ -1, "1969-12-31T23:59:59.999999999Z", "before the epoch" },
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		out_rfc3339(buf, sizeof(buf), v[i].ns);
+		if (strcmp(buf, v[i].want))
+			fail_msg("%s: got %s", v[i].why, buf);
+	}
+}
+
+static void test_endpoint(void **state)
+{
+	static const struct { const char *m, *p, *want, *why; } v[] = {
+		{ "GET", "/users/42", "GET /users/:id", "numeric segment" },
+		{ "GET", "/users/42?x=1#f", "GET /users/:id", "query and fragment stripped" },
+		{ "GET", "/users/abc", "GET /users/abc", "word kept" },
+		{ "GET", "/o/0123456789abcdef/items", "GET /o/:id/items", "hex id" },
+		{ "GET", "/o/deadbeef", "GET /o/deadbeef", "all letters: not an id" },
+		{ "PUT", "/u/123e4567-e89b-12d3-a456-426614174000", "PUT /u/:id", "uuid" },
+		{ "GET", "/", "GET /", "root" },
+		{ "GET", "", "GET ", "empty path" },
+		{ "", "/x", "? /x", "no method" },
+		{ "GET", "/a//b/", "GET /a//b/", "empty segments kept" },
+		{ "GET", "/v2/7", "GET /v2/:id", "v2 is not an id" },
+	};
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		db_endpoint(buf, sizeof(buf), v[i].m, v[i].p);
+		if (strcmp(buf, v[i].want))
+			fail_msg("%s: got '%s' want '%s'", v[i].why, buf, v[i].want);
+	}
+	/* a path longer than the buffer is cut, never overflows */
+	{
+		char big[600], small[16];
+
+		memset(big, 'a', sizeof(big) - 1);
+		big[0] = '/';
+		big[sizeof(big) - 1] = '\0';
+		db_endpoint(small, sizeof(small), "GET", big);
+		assert_int_equal(strlen(small), sizeof(small) - 1);
+	}
+}
+
+static void test_parsers(void **state)
+{
+	static const struct { const char *in; int ok; double ms; const char *why; } d[] = {
+		{ "10ms", 1, 10, "ms" }, { "1s", 1, 1000, "s" }, { "250us", 1, 0.25, "us" },
+		{ "1.5", 1, 1.5, "bare number is ms" }, { "2m", 1, 120000, "minutes" },
+		{ "-1ms", 0, 0, "negative" }, { "10parsecs", 0, 0, "unknown unit" },
+		{ "", 0, 0, "empty" }, { "ms", 0, 0, "no number" }, { "nan", 0, 0, "nan" },
+	};
+	static const struct { const char *in; int ok, rel; int64_t ns; const char *why; } w[] = {
+		{ "2026-01-01T00:00:02Z", 1, 0, 1767225602000000000LL, "UTC" },
+		{ "2026-01-01T01:00:02.5+01:00", 1, 0, 1767225602500000000LL, "offset, fraction" },
+		{ "2026-01-01 00:00:00.000000001z", 1, 0, 1767225600000000001LL, "space, lower z" },
+		{ "+1.5s", 1, 1, 1500000000LL, "offset from the start" },
+		{ "250ms", 1, 1, 250000000LL, "offset without +" },
+		{ "2026-01-01T00:00:02", 0, 0, 0, "no zone" },
+		{ "2026-13-01T00:00:02Z", 0, 0, 0, "month 13" },
+		{ "yesterday", 0, 0, 0, "words" },
+		{ "2026-01-01T00:00:02+1:00", 0, 0, 0, "short offset" },
+	};
+	static const struct { const char *in; int ok, n, lo0, hi0; const char *why; } s[] = {
+		{ "500", 1, 1, 500, 500, "one code" }, { "5xx", 1, 1, 500, 599, "class" },
+		{ "4XX", 1, 1, 400, 499, "upper X" }, { "404,5xx", 1, 2, 404, 404, "list" },
+		{ "6xy", 0, 0, 0, 0, "garbage" }, { "", 0, 0, 0, 0, "empty" },
+		{ "500,", 0, 0, 0, 0, "trailing comma" }, { "1000", 0, 0, 0, 0, "4 digits" },
+		{ "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", 0, 0, 0, 0, "too many" },
+	};
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		double ms = -1;
+		int rc = report_parse_duration_ms(d[i].in, &ms);
+
+		if ((rc == 0) != d[i].ok || (d[i].ok && ms != d[i].ms))
+			fail_msg("duration '%s' (%s): rc %d ms %g", d[i].in, d[i].why, rc, ms);
+	}
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		struct report_when when = { 0 };
+		int rc = report_parse_when(w[i].in, &when);
+
+		if ((rc == 0) != w[i].ok ||
+		    (w[i].ok && (when.relative != w[i].rel || when.ns != w[i].ns)))
+			fail_msg("when '%s' (%s): rc %d rel %d ns %lld", w[i].in, w[i].why, rc,
+				 when.relative, (long long)when.ns);
+	}
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		struct report_opts o = { 0 };
+		int rc = report_parse_status(s[i].in, &o);
+
+		if ((rc == 0) != s[i].ok ||
+		    (s[i].ok && (o.nstatus != s[i].n || o.status_lo[0] != s[i].lo0 ||
+				 o.status_hi[0] != s[i].hi0)))
+			fail_msg("status '%s' (%s): rc %d n %d", s[i].in, s[i].why, rc, o.nstatus);
+	}
+}
+
+static double query_double(sqlite3 *db, const char *sql, int *isnull)
+{
+	sqlite3_stmt *st;
+	double v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	*isnull = sqlite3_column_type(st, 0) == SQLITE_NULL;
+	v = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void test_percentile(void **state)
+{
+	static const struct { const char *sql; int null; double want; const char *why; } v[] = {
+		{ "SELECT percentile_nr(x, 50) FROM s", 0, 50, "p50 of 1..100" },
+		{ "SELECT percentile_nr(x, 90) FROM s", 0, 90, "p90 of 1..100" },
+		{ "SELECT percentile_nr(x, 99) FROM s", 0, 99, "p99 of 1..100" },
+		{ "SELECT percentile_nr(x, 100) FROM s", 0, 100, "p100 is the max" },
+		{ "SELECT percentile_nr(x, 0) FROM s", 0, 1, "p0 is the min" },
+		{ "SELECT percentile_nr(x, 50) FROM s WHERE x <= 3", 0, 2, "odd count" },
+		{ "SELECT percentile_nr(x, 50) FROM s WHERE x <= 4", 0, 2, "nearest rank, no interpolation" },
+		{ "SELECT percentile_nr(x, 99) FROM s WHERE x = 7", 0, 7, "single value" },
+		{ "SELECT percentile_nr(x, 50) FROM s WHERE x > 1000", 1, 0, "no rows: NULL" },
+		{ "SELECT percentile_nr(NULL, 50) FROM s", 1, 0, "NULLs ignored" },
+	};
+	sqlite3 *db;
+	int isnull;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(db_register_functions(db), 0);
+	/* inserted in reverse: the aggregate must sort */
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE s (x REAL);"
+				      "WITH RECURSIVE n(i) AS (SELECT 100 UNION ALL SELECT i - 1 FROM n WHERE i > 1)"
+				      " INSERT INTO s SELECT i FROM n;", NULL, NULL, NULL), SQLITE_OK);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		double got = query_double(db, v[i].sql, &isnull);
+
+		if (isnull != v[i].null || (!isnull && got != v[i].want))
+			fail_msg("%s: got %g null %d", v[i].why, got, isnull);
+	}
+	query_double(db, "SELECT rfc3339(NULL)", &isnull);
+	assert_true(isnull);
+	sqlite3_close(db);
+}
+
+static void test_table_writer(void **state)
+{
+	static const char *const cols[] = { "id", "name", "ms" };
+	struct memout m;
+	struct out *o;
+	char *s;
+
+	mo_open(&m);
+	o = out_new(OUT_TABLE, m.f);
+	assert_int_equal(out_begin(o, 3, cols), 0);
+	out_int(o, 7);
+	out_str(o, "caf\xc3\xa9");
+	out_real(o, 1.5);
+	out_end_row(o);
+	out_int(o, 1234);
+	out_str(o, "\x1b");
+	out_null(o);
+	out_end_row(o);
+	assert_int_equal(out_finish(o), 0);
+	s = mo_close(&m);
+	/* numbers right-aligned, text left, width in characters not bytes */
+	assert_string_equal(s,
+			    "  id  name     ms\n"
+			    "   7  caf\xc3\xa9  1.500\n"
+			    "1234  \\x1b       \n");
+	free(s);
+
+	mo_open(&m);
+	o = out_new(OUT_JSON, m.f);
+	assert_int_equal(out_begin(o, 3, cols), 0);
+	out_int(o, 7);
+	out_str(o, NULL);
+	out_real(o, INFINITY);
+	out_end_row(o);
+	assert_int_equal(out_finish(o), 0);
+	s = mo_close(&m);
+	assert_string_equal(s, "{\"id\":7,\"name\":null,\"ms\":null}\n");
+	free(s);
+
+	mo_open(&m);
+	o = out_new(OUT_CSV, m.f);
+	assert_int_equal(out_begin(o, 3, cols), 0);
+	out_int(o, 7);
+	out_str(o, "a,b");
+	out_null(o);
+	out_end_row(o);
+	assert_int_equal(out_finish(o), 0);
+	s = mo_close(&m);
+	assert_string_equal(s, "id,name,ms\r\n7,\"a,b\",\r\n");
+	free(s);
+}
+
+static void test_formats(void **state)
+{
+	enum out_format f;
+
+	assert_int_equal(out_parse_format("json", &f), 0);
+	assert_int_equal(f, OUT_JSON);
+	assert_int_equal(out_parse_format("csv", &f), 0);
+	assert_int_equal(out_parse_format("table", &f), 0);
+	assert_int_equal(out_parse_format("xml", &f), -EINVAL);
+	assert_int_equal(out_parse_format("", &f), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_truncates),
+		cmocka_unit_test(test_csv_long_field),
+		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_endpoint),
+		cmocka_unit_test(test_parsers),
+		cmocka_unit_test(test_percentile),
+		cmocka_unit_test(test_table_writer),
+		cmocka_unit_test(test_formats),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
