@@ -118,6 +118,7 @@ static int copy_request(struct rp_req *q, const struct htc_eng_request *r)
 	q->conn = r->conn;
 	q->file_idx = r->file_idx;
 	q->pid = r->pid;
+	q->lport = r->ep.lport;
 	memcpy(q->comm, r->comm, sizeof(q->comm));
 	q->comm[sizeof(q->comm) - 1] = '\0';
 	q->status = r->status;
@@ -177,6 +178,7 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	probe.path = (char *)(r->path ? r->path : "");
 	probe.status = r->status;
 	probe.pid = r->pid;
+	probe.lport = r->ep.lport;
 	memcpy(probe.comm, r->comm, sizeof(probe.comm));
 	probe.comm[sizeof(probe.comm) - 1] = '\0';
 	probe.start_ns = r->start_ns;

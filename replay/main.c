@@ -49,6 +49,8 @@ static const char usage_text[] =
 "      --status LIST       captured status: 200, 4xx, 500-599, comma-separated\n"
 "      --pid PID           serving process id (repeatable)\n"
 "      --comm NAME         serving process name\n"
+"      --port PORT         server port the requests came in on (repeatable);\n"
+"                          picks one service out of a capture of several\n"
 "      --since TIME        start at or after TIME: RFC 3339 (UTC unless an\n"
 "      --until TIME        offset is given), epoch seconds, or +SECONDS from\n"
 "                          the first request\n"
@@ -84,7 +86,7 @@ static const char usage_text[] =
 "reached the target, 2 bad flags, URL or capture file.  See httpreplay(1).\n";
 
 enum {
-	OPT_STATUS = 256, OPT_PID, OPT_COMM, OPT_SINCE, OPT_UNTIL, OPT_MINDUR,
+	OPT_STATUS = 256, OPT_PID, OPT_PORT, OPT_COMM, OPT_SINCE, OPT_UNTIL, OPT_MINDUR,
 	OPT_DROP, OPT_HOST, OPT_UNSAFE, OPT_MAXMIS, OPT_DRY, OPT_TIMEOUT, OPT_CTIMEOUT,
 };
 
@@ -102,6 +104,7 @@ static const struct option long_opts[] = {
 	{ "status", required_argument, NULL, OPT_STATUS },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "port", required_argument, NULL, OPT_PORT },
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "until", required_argument, NULL, OPT_UNTIL },
 	{ "min-duration", required_argument, NULL, OPT_MINDUR },
@@ -232,6 +235,13 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 			if (c->filter.npids >= sizeof(c->filter.pids) / sizeof(c->filter.pids[0]))
 				return usage_error("--pid '%s': 16 at most", optarg);
 			c->filter.pids[c->filter.npids++] = (uint32_t)v;
+			break;
+		case OPT_PORT:
+			if (parse_ull(optarg, 65535, &v) || !v)
+				return usage_error("--port '%s': want a TCP port", optarg);
+			if (c->filter.nports >= sizeof(c->filter.ports) / sizeof(c->filter.ports[0]))
+				return usage_error("--port '%s': 16 at most", optarg);
+			c->filter.ports[c->filter.nports++] = (uint16_t)v;
 			break;
 		case OPT_COMM:
 			c->filter.comm = optarg;

@@ -41,6 +41,7 @@ struct rp_req {
 	uint64_t id;
 	uint64_t conn;
 	uint32_t file_idx, pid;
+	uint16_t lport;			/* the server's port */
 	char comm[HTC_COMM_LEN];
 	char *method, *path, *host;
 	int status;			/* captured; 0 = no response captured */
@@ -75,6 +76,7 @@ struct rp_filter {
 	const char *path_glob;		/* fnmatch(3); NULL = any */
 	struct rp_status_range status[16];	size_t nstatus;
 	uint32_t pids[16];		size_t npids;
+	uint16_t ports[16];		size_t nports;	/* server (local) port */
 	const char *comm;		/* exact; NULL = any */
 	int64_t since_ns, until_ns;	/* wall clock, 0 = unbounded */
 	bool since_rel, until_rel;	/* relative to the first request's start */

@@ -21,7 +21,7 @@ $(BUILD)/san/httpreplay: $(call objs,san,$(REPLAY_SRCS)) $(ENGINE_SAN_LIB) $(HTC
 ifneq ($(wildcard analyze/engine.mk),)
 BINS += $(BUILD)/httpreplay
 INSTALL_TARGETS += install-httpreplay
-TESTS += test-replay
+TESTS += test-replay test-replay-demo
 endif
 
 .PHONY: install-httpreplay
@@ -36,7 +36,9 @@ install-httpreplay: $(BUILD)/httpreplay
 # test-replay: captures written by tests/replay/mkcaptures (the tests/lib
 # fixture builder) replayed against tests/replay/server.py on 127.0.0.1
 # ports 20700-20709.
-# test-replay-e2e: httpcap captures the demo app (root), replayed against it.
+# test-replay-demo: the shipped samples/demo.htc replayed against the demo
+# app (ports 20720-20722), and as root a live httpcap capture of the demo
+# app (ports 20730-20732) replayed against it: zero mismatches.
 
 $(BUILD)/san/tests/replay/%.o $(BUILD)/obj/tests/replay/%.o: CPPFLAGS += -Ireplay -Itests/lib
 
@@ -50,7 +52,7 @@ $(BUILD)/tests/replay/mkcaptures: $(call objs,obj,tests/replay/mkcaptures.c) $(F
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(FIXTURE_LIB) $(HTC_LIB) $(LIBS_SYS)
 
-.PHONY: test-replay-unit test-replay test-replay-e2e
+.PHONY: test-replay-unit test-replay test-replay-demo
 test-replay-unit: $(BUILD)/san/tests/replay/test_replay_unit
 	$(call msg,TEST,$@)
 	$(Q)$(BUILD)/san/tests/replay/test_replay_unit
@@ -61,3 +63,11 @@ test-replay: $(BUILD)/san/httpreplay $(BUILD)/tests/replay/mkcaptures
 		python3 tests/replay/run.py
 
 TESTS += test-replay-unit
+
+# The demo app needs python3-redis (samples/' stamp, installed as root).
+test-replay-demo: $(BUILD)/httpreplay
+	$(call msg,TEST,$@)
+	$(Q)if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory $(BUILD)/.deps-samples; fi
+	$(Q)if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory $(BUILD)/httpcap || true; fi
+	$(Q)BUILD=$(abspath $(BUILD)) HTTPREPLAY=$(abspath $(BUILD))/httpreplay \
+		bash tests/replay/e2e_demo.sh

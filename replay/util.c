@@ -315,6 +315,14 @@ bool rp_filter_match(const struct rp_filter *f, const struct rp_req *r, uint64_t
 		if (!ok)
 			return false;
 	}
+	if (f->nports) {
+		bool ok = false;
+
+		for (size_t i = 0; i < f->nports && !ok; i++)
+			ok = f->ports[i] == r->lport;
+		if (!ok)
+			return false;
+	}
 	if (f->comm && strcmp(f->comm, r->comm) != 0)
 		return false;
 	/* first_ns 0: relative bounds are not known yet, checked later */

@@ -341,29 +341,32 @@ static void test_prepare(void **state)
 static void test_filter(void **state)
 {
 	struct rp_req r = { .method = "POST", .path = "/api/items?id=1", .status = 201,
-			    .pid = 100, .comm = "web", .start_ns = 5000000000ULL,
+			    .pid = 100, .lport = 8080, .comm = "web", .start_ns = 5000000000ULL,
 			    .end_ns = 5300000000ULL };
 	static const struct {
 		const char *methods, *glob, *status, *comm; uint32_t pid;
 		const char *since, *until, *mindur; int want; const char *why;
+		uint16_t port;
 	} v[] = {
-		{ NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 1, "no filter" },
-		{ "get,post", NULL, NULL, NULL, 0, NULL, NULL, NULL, 1, "method list, any case" },
-		{ "GET", NULL, NULL, NULL, 0, NULL, NULL, NULL, 0, "other method" },
-		{ NULL, "/api/*", NULL, NULL, 0, NULL, NULL, NULL, 1, "glob over path and query" },
-		{ NULL, "/api/items", NULL, NULL, 0, NULL, NULL, NULL, 1, "glob without the query" },
-		{ NULL, "/other*", NULL, NULL, 0, NULL, NULL, NULL, 0, "glob miss" },
-		{ NULL, NULL, "2xx", NULL, 0, NULL, NULL, NULL, 1, "status class" },
-		{ NULL, NULL, "404,5xx", NULL, 0, NULL, NULL, NULL, 0, "status miss" },
-		{ NULL, NULL, NULL, "web", 100, NULL, NULL, NULL, 1, "comm and pid" },
-		{ NULL, NULL, NULL, "db", 0, NULL, NULL, NULL, 0, "comm miss" },
-		{ NULL, NULL, NULL, NULL, 7, NULL, NULL, NULL, 0, "pid miss" },
-		{ NULL, NULL, NULL, NULL, 0, "4", "6", NULL, 1, "inside the window (epoch)" },
-		{ NULL, NULL, NULL, NULL, 0, "5.1", NULL, NULL, 0, "before --since" },
-		{ NULL, NULL, NULL, NULL, 0, "+1", NULL, NULL, 1, "relative: first is 4 s" },
-		{ NULL, NULL, NULL, NULL, 0, NULL, "+0.5", NULL, 0, "relative until" },
-		{ NULL, NULL, NULL, NULL, 0, NULL, NULL, "300ms", 1, "duration at least" },
-		{ NULL, NULL, NULL, NULL, 0, NULL, NULL, "301ms", 0, "too short" },
+		{ NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 1, "no filter", 0 },
+		{ "get,post", NULL, NULL, NULL, 0, NULL, NULL, NULL, 1, "method list, any case", 0 },
+		{ "GET", NULL, NULL, NULL, 0, NULL, NULL, NULL, 0, "other method", 0 },
+		{ NULL, "/api/*", NULL, NULL, 0, NULL, NULL, NULL, 1, "glob over path and query", 0 },
+		{ NULL, "/api/items", NULL, NULL, 0, NULL, NULL, NULL, 1, "glob without the query", 0 },
+		{ NULL, "/other*", NULL, NULL, 0, NULL, NULL, NULL, 0, "glob miss", 0 },
+		{ NULL, NULL, "2xx", NULL, 0, NULL, NULL, NULL, 1, "status class", 0 },
+		{ NULL, NULL, "404,5xx", NULL, 0, NULL, NULL, NULL, 0, "status miss", 0 },
+		{ NULL, NULL, NULL, "web", 100, NULL, NULL, NULL, 1, "comm and pid", 0 },
+		{ NULL, NULL, NULL, "db", 0, NULL, NULL, NULL, 0, "comm miss", 0 },
+		{ NULL, NULL, NULL, NULL, 7, NULL, NULL, NULL, 0, "pid miss", 0 },
+		{ NULL, NULL, NULL, NULL, 0, "4", "6", NULL, 1, "inside the window (epoch)", 0 },
+		{ NULL, NULL, NULL, NULL, 0, "5.1", NULL, NULL, 0, "before --since", 0 },
+		{ NULL, NULL, NULL, NULL, 0, "+1", NULL, NULL, 1, "relative: first is 4 s", 0 },
+		{ NULL, NULL, NULL, NULL, 0, NULL, "+0.5", NULL, 0, "relative until", 0 },
+		{ NULL, NULL, NULL, NULL, 0, NULL, NULL, "300ms", 1, "duration at least", 0 },
+		{ NULL, NULL, NULL, NULL, 0, NULL, NULL, "301ms", 0, "too short", 0 },
+		{ NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 1, "server port", 8080 },
+		{ NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 0, "other server port", 9090 },
 	};
 
 	for (size_t i = 0; i < N(v); i++) {
@@ -374,6 +377,8 @@ static void test_filter(void **state)
 			assert_int_equal(rp_parse_status(v[i].status, &f), 0);
 		if (v[i].pid)
 			f.pids[f.npids++] = v[i].pid;
+		if (v[i].port)
+			f.ports[f.nports++] = v[i].port;
 		if (v[i].since)
 			assert_int_equal(rp_parse_time(v[i].since, &f.since_ns, &f.since_rel), 0);
 		if (v[i].until)
