@@ -230,7 +230,9 @@ static void redacted(const char *dir)
 
 /*
  * hostile.htc: bytes that must be escaped when printed.
- *   1001 GET /a with header X-Evil: <ESC>]0;pwned<BEL>   sent; printed escaped
+ *   1001 GET /caf<C3 A9><FF>?q=<80>, header X-Bin: <FF 80>   404; sent as is
+ *   1002 GET /a, header X-Evil: <ESC>]0;pwned<BEL>   (the engine may reject
+ *        a head with control bytes; if it reports it, it is sent)
  * hostile_line.htc: a request line with a control byte, never sent.
  *   1001 GET /x<ESC>[2J      unsendable (if the engine reports it at all)
  *   1002 GET /a              sent
@@ -241,6 +243,8 @@ static void hostile(const char *dir)
 	struct fx *fx = start(dir, "hostile.htc", t);
 	uint64_t c = fx_accept(fx, t, PID, PID, "127.0.0.1", 8080, "127.0.0.1", 40041);
 
+	exchange(fx, &t, c, "GET /caf\xc3\xa9\xff?q=\x80 HTTP/1.1\r\nHost: app.example\r\n"
+		 "X-Bin: \xff\x80\r\n\r\n", R_404);
 	exchange(fx, &t, c, "GET /a HTTP/1.1\r\nHost: app.example\r\nX-Evil: \x1b]0;pwned\x07\r\n\r\n",
 		 R_ALPHA);
 	fx_close(fx, t, PID, PID, c);
