@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,6 +330,12 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 	return 0;
 }
 
+static void on_signal(int sig)
+{
+	(void)sig;
+	rp_interrupted = 1;
+}
+
 /* Check each file on its own first, so a bad one is named in the message
  * (the merged source only says that one of them failed). */
 static int check_files(char **paths, int n)
@@ -485,7 +492,17 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	/* a second Ctrl-C kills as usual (SA_RESETHAND) */
+	{
+		struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
 	err = rp_send_all(reqs, outs, n, &c.edits, &c.send, &sum.elapsed_s);
+	if (rp_interrupted)
+		fprintf(stderr, "httpreplay: interrupted: the report covers the requests sent so far\n");
 	if (err) {
 		fprintf(stderr, "httpreplay: error: sending failed: %s\n", strerror(-err));
 		rc = EXIT_MISMATCH;

@@ -10,6 +10,7 @@
 #ifndef REPLAY_H
 #define REPLAY_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -159,6 +160,9 @@ struct rp_send_opts {
  * without a trailing slash (both malloc'd).  Returns 0, -EINVAL with msg
  * (static text) set, or -ENOMEM. */
 int rp_target_check(const char *url, char **base, char **prefix, const char **msg);
+
+/* Set from a signal handler: rp_send_all starts no more requests. */
+extern volatile sig_atomic_t rp_interrupted;
 
 /* Send reqs[0..n) (those with skip == RP_SKIP_NONE and a prepared out[i])
  * in order, as scheduled by o.  Fills the result fields.  Returns 0 or a

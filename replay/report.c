@@ -139,8 +139,14 @@ static void table_req(FILE *f, const struct rp_req *r)
 	rp_escape(f, r->path, strlen(r->path), RP_ESC_TEXT);
 	if (r->skip)
 		fprintf(f, "  (%s)", rp_skip_name(r->skip));
-	else if (r->curl_err)
-		fprintf(f, "  (%s)", r->err_msg ? r->err_msg : "error");
+	else if (r->curl_err) {
+		/* libcurl's message can quote the server's bytes */
+		const char *m = r->err_msg ? r->err_msg : "error";
+
+		fputs("  (", f);
+		rp_escape(f, m, strlen(m), RP_ESC_TEXT);
+		fputc(')', f);
+	}
 	else if (rp_req_mismatch(r) & RP_MIS_BODY)
 		fprintf(f, "  (body %llu bytes fnv %016llx, replayed %llu bytes fnv %016llx)",
 			(unsigned long long)r->resp_len, (unsigned long long)r->resp_hash,

@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,8 @@ static void xfer_done(CURLM *m, struct xfer *x, CURLcode res, const char *base,
 	memset(x, 0, sizeof(*x));
 }
 
+volatile sig_atomic_t rp_interrupted;
+
 int rp_send_all(struct rp_req **reqs, struct rp_out *outs, size_t n,
 		const struct rp_edits *e, const struct rp_send_opts *o, double *elapsed_s)
 {
@@ -282,6 +285,10 @@ int rp_send_all(struct rp_req **reqs, struct rp_out *outs, size_t n,
 		CURLMsg *cm;
 		int left;
 
+		/* Ctrl-C: start nothing more, let what is in flight finish
+		 * (bounded by --timeout), so the report covers what was sent */
+		if (rp_interrupted)
+			next = n;
 		while (next < n && inflight < conc) {
 			struct rp_req *r = reqs[next];
 			size_t slot;

@@ -16,6 +16,7 @@ Environment: HTTPREPLAY, MKCAPTURES (paths of the binaries).
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -123,6 +124,7 @@ def main():
         mutated(cap, T_MUT)
         keepalive(cap, ok, T_OK)
         timing(cap, T_OK)
+        interrupt(cap, T_OK)
         partial(cap, ok, T_OK)
         redacted(cap, ok, T_OK)
         rewriting(cap, ok, T_OK)
@@ -253,6 +255,26 @@ def timing(cap, target):
     rc, el, wall, s = elapsed_of(base + ["--speed", "max", "--rate", "10"])
     check(rc == 0 and 0.39 <= el <= 2.0, f"--rate 10: 5 requests in {el:.3f} s (0.39-2.0 s)",
           json.dumps(s))
+
+
+def interrupt(cap, target):
+    # SIGINT 0.7 s into a 2 s schedule (starts at 0, 0.5, 1, 1.5, 2 s after
+    # the load, which may take a few tenths under ASan): no more starts, a
+    # report of what was sent (1 to 2 of 5), and the process ends.
+    p = subprocess.Popen([REPLAY, cap["timing"], "--target", target, "--format", "json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.7)
+    p.send_signal(signal.SIGINT)
+    try:
+        out, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    _, s = jlines(out.decode())
+    check(p.returncode == 0 and 1 <= s.get("sent", 0) <= 2 and s.get("selected") == 5
+          and b"interrupted" in err,
+          "Ctrl-C: sending stops, the report covers what was sent",
+          f"rc={p.returncode} {json.dumps(s)} {err.decode()}")
 
 
 def partial(cap, ok, target):
