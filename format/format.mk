@@ -37,23 +37,26 @@ test-format-san: $(FORMAT_TEST_SAN)
 
 TESTS += test-format test-format-san
 
-# ---- fuzzing: fuzz_reader over the memory reader ----
-# `make fuzz-reader` runs libFuzzer for FUZZ_TIME seconds on a scratch copy
-# of the corpus (new inputs land in build/fuzz/, crashes too);
-# `test-fuzz-reader` replays the committed corpus under ASan+UBSan with
-# tests/fuzz/replay_main.c, the driver other fuzz targets reuse (link
-# $(BUILD)/san/tests/fuzz/replay_main.o with your target).
+# ---- fuzzing: fuzz_reader (any bytes into the memory reader) and
+# fuzz_roundtrip (records through writer and reader, compared) ----
+# `make fuzz-reader` / `make fuzz-roundtrip` run libFuzzer for FUZZ_TIME
+# seconds on a scratch copy of the corpus (new inputs and crashes land in
+# build/fuzz/); `test-fuzz-reader` / `test-fuzz-roundtrip` replay the
+# committed corpus under ASan+UBSan with tests/fuzz/replay_main.c, the
+# driver other fuzz targets reuse (link $(BUILD)/san/tests/fuzz/replay_main.o
+# with your target's objects).  `make fuzz-reader-corpus` regenerates the
+# seeds after a format change.
 FUZZ_TIME ?= 60
-FUZZ_READER := $(BUILD)/fuzz/fuzz_reader
-FUZZ_READER_REPLAY := $(BUILD)/san/tests/fuzz/fuzz_reader-replay
-FUZZ_READER_CORPUS := tests/fuzz/corpus/reader
+FORMAT_FUZZERS := reader roundtrip
 
-$(FUZZ_READER): tests/fuzz/fuzz_reader.c $(FORMAT_SRCS) format/htc_internal.h include/htc.h | $(DEPS)
+$(FORMAT_FUZZERS:%=$(BUILD)/fuzz/fuzz_%): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FORMAT_SRCS) format/htc_internal.h include/htc.h | $(DEPS) $(BUILD)/.deps-test
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_reader.c $(FORMAT_SRCS) $(LIBS_SYS)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< $(FORMAT_SRCS) $(LIBS_SYS)
 
-$(FUZZ_READER_REPLAY): $(BUILD)/san/tests/fuzz/fuzz_reader.o $(BUILD)/san/tests/fuzz/replay_main.o $(HTC_SAN_LIB)
+$(BUILD)/san/tests/fuzz/fuzz_reader-replay $(BUILD)/san/tests/fuzz/fuzz_roundtrip-replay: \
+		$(BUILD)/san/tests/fuzz/%-replay: $(BUILD)/san/tests/fuzz/%.o \
+		$(BUILD)/san/tests/fuzz/replay_main.o $(HTC_SAN_LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS_SYS)
@@ -63,24 +66,24 @@ $(BUILD)/tests/fuzz/gen_reader_corpus: $(BUILD)/obj/tests/fuzz/gen_reader_corpus
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS)
 
-.PHONY: fuzz-reader fuzz-reader-corpus test-fuzz-reader
-fuzz-reader: $(FUZZ_READER)
-	$(Q)mkdir -p $(BUILD)/fuzz/corpus-reader
-	$(Q)cp -n $(FUZZ_READER_CORPUS)/* $(BUILD)/fuzz/corpus-reader/ 2>/dev/null || true
-	$(Q)$(FUZZ_READER) -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-reader
+.PHONY: $(FORMAT_FUZZERS:%=fuzz-%) $(FORMAT_FUZZERS:%=test-fuzz-%) fuzz-reader-corpus
+$(FORMAT_FUZZERS:%=fuzz-%): fuzz-%: $(BUILD)/fuzz/fuzz_%
+	$(Q)mkdir -p $(BUILD)/fuzz/corpus-$*
+	$(Q)cp -n tests/fuzz/corpus/$*/* $(BUILD)/fuzz/corpus-$*/ 2>/dev/null || true
+	$(Q)$< -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$*
 
 fuzz-reader-corpus: $(BUILD)/tests/fuzz/gen_reader_corpus
-	$(call msg,GEN,$(FUZZ_READER_CORPUS))
-	$(Q)mkdir -p $(FUZZ_READER_CORPUS)
-	$(Q)$< $(FUZZ_READER_CORPUS)
+	$(call msg,GEN,tests/fuzz/corpus/reader tests/fuzz/corpus/roundtrip)
+	$(Q)mkdir -p tests/fuzz/corpus/reader tests/fuzz/corpus/roundtrip
+	$(Q)$< tests/fuzz/corpus/reader tests/fuzz/corpus/roundtrip
 
-test-fuzz-reader: $(FUZZ_READER_REPLAY)
+$(FORMAT_FUZZERS:%=test-fuzz-%): test-fuzz-%: $(BUILD)/san/tests/fuzz/fuzz_%-replay
 	$(call msg,TEST,$<)
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$< $(FUZZ_READER_CORPUS)
+		$< tests/fuzz/corpus/$*
 
-TESTS += test-fuzz-reader
+TESTS += test-fuzz-reader test-fuzz-roundtrip
 
 # ---- benchmark: writer and reader speed, bytes per event ----
 BENCH_FORMAT := $(BUILD)/bench/format/bench_format
