@@ -33,7 +33,10 @@ from urllib.parse import parse_qs, urlsplit
 
 
 def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        sys.exit(f"fidelity: cannot run '{cmd[0]}': {e}")
     if p.returncode != 0:
         sys.exit(f"fidelity: '{' '.join(cmd)}' failed with status {p.returncode}: "
                  f"{p.stderr.strip()[:500]}")

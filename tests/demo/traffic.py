@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Deterministic, tagged traffic for the demo application (fidelity test).
 
-  traffic.py --port 5110 [--count 80] [--concurrency 4]
+  traffic.py --port 5110 [--count 80] [--concurrency 4] [--prefix f]
 
-Request i goes to ENDPOINTS[i % 4] with the tag ?n=f<i>, so every inbound
+Request i goes to ENDPOINTS[i % 4] with the tag ?n=<prefix><i>, so every inbound
 request, and every downstream call made for it, can be told apart in the
 ground-truth log and in httpanalyze's output.  Half the workers keep one
 keep-alive connection to the front service, the other half open a new one
@@ -19,10 +19,10 @@ import threading
 ENDPOINTS = ["/users", "/external", "/slow", "/health"]
 
 
-def worker(k, jobs, port, keepalive, failures):
+def worker(k, jobs, port, keepalive, failures, prefix):
     conn = None
     for i in jobs:
-        path = f"{ENDPOINTS[i % len(ENDPOINTS)]}?n=f{i}"
+        path = f"{ENDPOINTS[i % len(ENDPOINTS)]}?n={prefix}{i}"
         try:
             if conn is None:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -48,6 +48,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--count", type=int, default=80)
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--prefix", default="f", help="tag prefix (default f)")
     args = ap.parse_args()
     if not 1 <= args.count <= 10000 or not 1 <= args.concurrency <= 64:
         ap.error("--count must be 1..10000 and --concurrency 1..64")
@@ -56,7 +57,8 @@ def main():
     threads = []
     for k in range(args.concurrency):
         jobs = range(k, args.count, args.concurrency)
-        t = threading.Thread(target=worker, args=(k, jobs, args.port, k % 2 == 0, failures))
+        t = threading.Thread(target=worker, args=(k, jobs, args.port, k % 2 == 0, failures,
+                                                     args.prefix))
         t.start()
         threads.append(t)
     for t in threads:
