@@ -275,7 +275,9 @@ struct htc_writer *htc_writer_fdopen(int fd, const struct htc_header *hdr,
  * Append one record (copied; the caller keeps its buffers).  Closes and
  * writes the current frame when it reaches frame_bytes or frame_ms.
  * After a write error every call returns that error; the file stays valid
- * up to its last complete frame.
+ * up to its last complete frame.  A record that cannot be encoded is
+ * refused without harming the writer: -EINVAL (unknown type, NULL pointer
+ * with a nonzero length), HTC_ERR_TOOBIG (body over 16 MiB).
  */
 int htc_writer_append(struct htc_writer *w, const struct htc_record *rec);
 /* Close the open frame, if any, and write it out (-U, timers). */
