@@ -158,6 +158,12 @@ static void json_bytes(struct line *l, const uint8_t *s, size_t n)
 			u[5] = hexdig[s[i + 1] & 0xf];
 			ln_put(l, u, 6);
 			i += 2;
+		} else if (ul == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] & 0xfe) == 0xa8) {
+			/* U+2028/U+2029 are valid in JSON, but line-based readers
+			 * (Python's splitlines, older JavaScript) break lines there:
+			 * escape them to keep one event per line */
+			ln_put(l, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+			i += 3;
 		} else if (ul > 1) {
 			ln_put(l, (const char *)s + i, ul);
 			i += ul;

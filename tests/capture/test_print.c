@@ -213,20 +213,23 @@ static void test_golden_lines(void **state)
 	n++;
 
 	g[n].reason = "hostile bytes: quotes, escapes, invalid UTF-8, C1, valid UTF-8";
-	g[n].rec = data_event(HTC_EV_READ, HTC_SYS_READ, "a\"b\\c\x1b[31m\x7f\xff\xc3\xa9\xc2\x9b\xed\xa0\x80", 19);
+	g[n].rec = data_event(HTC_EV_READ, HTC_SYS_READ, "a\"b\\c\x1b[31m\x7f\xff\xc3\xa9\xc2\x9b\xed\xa0\x80"
+			      "\xe2\x80\xa8\xe2\x80\xa9", 25);
 	strcpy(g[n].rec.ev.comm, "x\x1b]0;y");
 	g[n].annot = (struct htc_eng_annot){ .request_id = 7, .method = "G\"T", .path = "/\n\x9b" };
 	g[n].json = "{\"timestamp\": \"2026-11-25T20:31:02.123456789Z\", \"request_id\": 7, "
 		    "\"pid\": 4242, \"tid\": 4243, \"comm\": \"x\\u001b]0;y\", \"method\": \"G\\\"T\", "
-		    "\"path\": \"/\\n\\u009b\", \"payload_len\": 19, "
-		    "\"payload\": \"a\\\"b\\\\c\\u001b[31m\\u007f\\u00ff\xc3\xa9\\u009b\\u00ed\\u00a0\\u0080\", "
+		    "\"path\": \"/\\n\\u009b\", \"payload_len\": 25, "
+		    "\"payload\": \"a\\\"b\\\\c\\u001b[31m\\u007f\\u00ff\xc3\xa9\\u009b\\u00ed\\u00a0\\u0080"
+		    "\\u2028\\u2029\", "
 		    "\"event_type\": \"read\", \"event_type_id\": 1, \"protocol\": \"TCP\", "
 		    "\"fd\": 7, \"conn_id\": 12, \"local_ip\": \"127.0.0.1\", \"local_port\": 40001, "
 		    "\"remote_ip\": \"127.0.0.1\", \"remote_port\": 18500, \"syscall\": \"read\", "
-		    "\"captured_len\": 19}\n";
+		    "\"captured_len\": 25}\n";
 	g[n].text = "20:31:02.123456 x\\x1b]0;y[4242/4243] read read 127.0.0.1:18500 > 127.0.0.1:40001 "
-		    "fd=7 conn=12 len=19 req=7 G\\\"T /\\n\\x9b "
-		    "\"a\\\"b\\\\c\\x1b[31m\\x7f\\xff\\xc3\\xa9\\xc2\\x9b\\xed\\xa0\\x80\"\n";
+		    "fd=7 conn=12 len=25 req=7 G\\\"T /\\n\\x9b "
+		    "\"a\\\"b\\\\c\\x1b[31m\\x7f\\xff\\xc3\\xa9\\xc2\\x9b\\xed\\xa0\\x80"
+		    "\\xe2\\x80\\xa8\\xe2\\x80\\xa9\"\n";
 	n++;
 
 	for (size_t k = 0; k < n; k++)
