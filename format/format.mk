@@ -85,6 +85,11 @@ $(FORMAT_FUZZERS:%=test-fuzz-%): test-fuzz-%: $(BUILD)/san/tests/fuzz/fuzz_%-rep
 
 TESTS += test-fuzz-reader test-fuzz-roundtrip
 
+# `make fuzz` runs every fuzzer in turn; other fragments add theirs as
+# prerequisites (`fuzz: fuzz-engine`), a rule without a recipe.
+.PHONY: fuzz
+fuzz: $(FORMAT_FUZZERS:%=fuzz-%)
+
 # ---- benchmark: writer and reader speed, bytes per event ----
 BENCH_FORMAT := $(BUILD)/bench/format/bench_format
 
