@@ -35,7 +35,7 @@
 #define ENG_MAX_CONNS (1u << 16)	/* open connections tracked */
 #define ENG_MAX_THREADS (1u << 16)	/* threads with active requests */
 #define ENG_MAX_LINKS (1u << 16)	/* 5-tuples waiting for their other side */
-#define ENG_MAX_LINK_SEQ 65536		/* exchanges matched per connection */
+#define ENG_LINK_WIN 256		/* exchanges awaiting their other side, per connection */
 #define ENG_MAX_PENDING 64		/* exchanges waiting per connection (pipelining) */
 #define ENG_MAX_ACTIVE 32		/* requests active at once on one thread */
 #define ENG_MAX_FILES 4096
@@ -142,8 +142,9 @@ struct lseq {
 struct lside {
 	int used;
 	struct conn *conn;
-	struct lseq *v;
-	size_t n, cap;
+	struct lseq *v;		/* ring: seq s at v[s & (cap - 1)] */
+	uint32_t base;		/* lowest seq still kept */
+	size_t cap;
 };
 
 /* Both ends of one TCP connection, by 5-tuple: [0] client, [1] server. */
@@ -422,7 +423,8 @@ static int ex_set_strings(struct exch *x, const struct http_head *h, const char 
 	memcpy(x->str + x->off_path, h->target, h->target_len);
 	x->str[x->off_path + h->target_len] = 0;
 	x->off_version = x->off_path + h->target_len + 1;
-	snprintf(x->str + x->off_version, 9, "HTTP/1.%d", h->minor);
+	memcpy(x->str + x->off_version, "HTTP/1.0", 9);
+	x->str[x->off_version + 7] = (char)('0' + (h->minor == 1));
 	x->off_host = x->off_version + 9;
 	memcpy(x->str + x->off_host, host, host_len);
 	x->str[x->off_host + host_len] = 0;
@@ -511,10 +513,8 @@ static void thr_del(struct htc_engine *e, struct exch *x)
 			break;
 		}
 	x->thr = NULL;
-	if (t->n == 0) {
-		htab_remove(&e->threads, &t->node);
-		free(t);
-	}
+	/* an idle thread keeps its entry (no malloc per request); the LRU
+	 * cap bounds them */
 }
 
 /*
@@ -621,19 +621,51 @@ static void link_attach(struct htc_engine *e, struct conn *c)
 	c->link = l;
 }
 
+/*
+ * The entry of seq on one side: a window of the last ENG_LINK_WIN
+ * exchanges (a ring, grown on demand), so a long keep-alive connection
+ * costs no more than its window; linked entries leave it (link_reported).
+ * NULL when seq fell out of the window, or is beyond it and !create.
+ */
 static struct lseq *link_seq(struct lside *s, uint32_t seq, int create)
 {
-	if (seq >= s->n) {
-		size_t old = s->n;
+	if (seq < s->base)
+		return NULL;
+	if (seq >= s->base + s->cap) {
+		if (!create)
+			return NULL;
+		while (seq >= s->base + s->cap && s->cap < ENG_LINK_WIN) {
+			size_t ncap = s->cap ? s->cap * 2 : 8;
+			struct lseq *nv = calloc(ncap, sizeof(*nv));
 
-		if (!create || seq >= ENG_MAX_LINK_SEQ)
-			return NULL;
-		if (grow(&s->v, &s->cap, (size_t)seq + 1, sizeof(*s->v)))
-			return NULL;
-		memset(s->v + old, 0, ((size_t)seq + 1 - old) * sizeof(*s->v));
-		s->n = seq + 1;
+			if (!nv)
+				return NULL;
+			for (uint64_t q = s->base; q < (uint64_t)s->base + s->cap; q++)
+				nv[q & (ncap - 1)] = s->v[q & (s->cap - 1)];
+			free(s->v);
+			s->v = nv;
+			s->cap = ncap;
+		}
+		if (seq - s->base >= 2 * s->cap) {
+			memset(s->v, 0, s->cap * sizeof(*s->v));
+			s->base = seq - (uint32_t)s->cap + 1;
+		}
+		while (seq >= s->base + s->cap) {
+			/* the oldest never found its other side: let it go */
+			memset(&s->v[s->base & (s->cap - 1)], 0, sizeof(*s->v));
+			s->base++;
+		}
 	}
-	return &s->v[seq];
+	return &s->v[seq & (s->cap - 1)];
+}
+
+/* Drop the linked entries at the bottom of a side's window. */
+static void link_trim(struct lside *s)
+{
+	while (s->cap && s->v[s->base & (s->cap - 1)].linked) {
+		memset(&s->v[s->base & (s->cap - 1)], 0, sizeof(*s->v));
+		s->base++;
+	}
 }
 
 /* An exchange of seq on connection c got its id (at its start). */
@@ -683,6 +715,8 @@ static void link_reported(struct htc_engine *e, struct conn *c, uint32_t seq)
 		else
 			e->sink.on_link(e->sink.ctx, me->id, peer->id, me->parent);
 	}
+	link_trim(&c->link->side[0]);
+	link_trim(&c->link->side[1]);
 }
 
 static void link_detach(struct htc_engine *e, struct conn *c)
@@ -1477,10 +1511,14 @@ static struct exch *call_new(struct htc_engine *e, struct conn *c, const struct 
 			     uint64_t ts, const char *summary)
 {
 	struct exch *x = exch_start(e, c, ev, ts, c->info.proto);
+	size_t n = strlen(summary);
 
 	if (!x)
 		return NULL;
-	snprintf(x->summary, sizeof(x->summary), "%s", summary);
+	if (n >= sizeof(x->summary))
+		n = sizeof(x->summary) - 1;
+	memcpy(x->summary, summary, n);
+	x->summary[n] = 0;
 	ann_touch(e, x, 0);
 	return x;
 }

@@ -47,3 +47,65 @@ test-engine: $(ENGINE_TEST_BINS)
 	done
 
 TESTS += test-engine
+
+# ---- fuzzing: fuzz_engine (synthetic event scripts, or 'H' + an .htc) ----
+# `make fuzz-engine` runs libFuzzer for FUZZ_TIME seconds on a scratch copy
+# of the corpus; `test-fuzz-engine` replays the committed corpus under
+# ASan+UBSan with tests/fuzz/replay_main.c.
+FUZZ_ENGINE := $(BUILD)/fuzz/fuzz_engine
+FUZZ_ENGINE_REPLAY := $(BUILD)/san/tests/fuzz/fuzz_engine-replay
+FUZZ_ENGINE_CORPUS := tests/fuzz/corpus/engine
+FUZZ_TIME ?= 60
+
+# libFuzzer needs clang for every object, so the sources are compiled here
+# rather than taken from the gcc-built libraries.
+$(FUZZ_ENGINE): tests/fuzz/fuzz_engine.c $(ENGINE_SRCS) $(FORMAT_SRCS) | $(DEPS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_engine.c $(ENGINE_SRCS) \
+		$(FORMAT_SRCS) $(LIBS_SYS)
+
+$(FUZZ_ENGINE_REPLAY): $(BUILD)/san/tests/fuzz/fuzz_engine.o $(BUILD)/san/tests/fuzz/replay_main.o \
+		$(ENGINE_SAN_LIB) $(HTC_SAN_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS_SYS)
+
+$(BUILD)/tests/engine/gen_engine_corpus: tests/engine/gen_engine_corpus.c $(FIXTURE_LIB) $(HTC_LIB) | $(DEPS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(FIXTURE_CPPFLAGS) $(CFLAGS) $(BASE_CFLAGS) -o $@ $^ $(LIBS_SYS)
+
+.PHONY: fuzz-engine fuzz-engine-corpus test-fuzz-engine
+fuzz-engine: $(FUZZ_ENGINE)
+	$(Q)mkdir -p $(BUILD)/fuzz/corpus-engine
+	$(Q)cp -n $(FUZZ_ENGINE_CORPUS)/* $(BUILD)/fuzz/corpus-engine/ 2>/dev/null || true
+	$(Q)$(FUZZ_ENGINE) -max_total_time=$(FUZZ_TIME) -max_len=16384 -rss_limit_mb=2048 -timeout=10 \
+		-artifact_prefix=$(BUILD)/fuzz/engine- $(BUILD)/fuzz/corpus-engine
+
+fuzz-engine-corpus: $(BUILD)/tests/engine/gen_engine_corpus
+	$(call msg,GEN,$(FUZZ_ENGINE_CORPUS))
+	$(Q)mkdir -p $(FUZZ_ENGINE_CORPUS)
+	$(Q)$< $(FUZZ_ENGINE_CORPUS)
+
+test-fuzz-engine: $(FUZZ_ENGINE_REPLAY)
+	$(call msg,TEST,$<)
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$< $(FUZZ_ENGINE_CORPUS)
+
+TESTS += test-fuzz-engine
+
+# ---- bench: events/s through the engine (not a test: speed is measured,
+# never asserted) ----
+BENCH_ENGINE := $(BUILD)/bench/engine/bench_engine
+
+$(BENCH_ENGINE): tests/engine/bench_engine.c $(ENGINE_LIB) $(FIXTURE_LIB) $(HTC_LIB) | $(DEPS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(FIXTURE_CPPFLAGS) $(CFLAGS) $(BASE_CFLAGS) -o $@ $^ $(LIBS_SYS)
+
+.PHONY: bench-engine
+bench-engine: $(BENCH_ENGINE)
+	$(Q)$(BENCH_ENGINE)
+
+BENCHES += bench-engine

@@ -43,6 +43,8 @@ int http_token_eq(const char *p, size_t len, const char *s)
 
 	if (n != len)
 		return 0;
+	if (n && lower((unsigned char)*p) != lower((unsigned char)*s))
+		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (lower((unsigned char)p[i]) != lower((unsigned char)s[i]))
 			return 0;

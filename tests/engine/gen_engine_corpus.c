@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gen_engine_corpus.c - writes the seed corpus of fuzz_engine: fixture
+ * captures ('H' + .htc bytes) and event scripts (see fuzz_engine.c) that
+ * walk HTTP, Redis and PostgreSQL exchanges.  `make fuzz-engine-corpus`.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+
+static void put(const char *dir, const char *name, const void *a, size_t alen, const void *b, size_t blen)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(a, 1, alen, f) != alen || (blen && fwrite(b, 1, blen, f) != blen)) {
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+}
+
+static void fixture(const char *dir, const char *name, int which)
+{
+	struct fx *fx = fx_open(NULL, "seed", 1000);
+	void *buf;
+	size_t len;
+
+	if (which == 0)
+		fx_scenario_keepalive(fx, 2000000000ULL);
+	else
+		fx_scenario_two_services(fx, 2000000000ULL);
+	fx_finish(fx, &buf, &len);
+	put(dir, name, "H", 1, buf, len);
+	free(buf);
+}
+
+struct script {
+	unsigned char b[4096];
+	size_t n;
+};
+
+static void op(struct script *s, int kind, int slot, int th)
+{
+	s->b[s->n++] = (unsigned char)(kind | slot << 3 | th << 5);
+}
+
+static void data(struct script *s, int kind, int slot, const void *p, size_t len)
+{
+	op(s, kind, slot, 0);
+	s->b[s->n++] = (unsigned char)len;
+	memcpy(s->b + s->n, p, len);
+	s->n += len;
+}
+
+#define STR(s, k, slot, str) data(s, k, slot, str, strlen(str))
+
+int main(int argc, char **argv)
+{
+	const char *dir = argc > 1 ? argv[1] : ".";
+	struct script s = { .n = 0 };
+
+	fixture(dir, "fixture-keepalive", 0);
+	fixture(dir, "fixture-two-services", 1);
+
+	/* slots 0 and 1: one connection seen from both ends */
+	op(&s, 1, 0, 0);
+	op(&s, 0, 1, 0);
+	STR(&s, 3, 0, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+	STR(&s, 2, 1, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+	op(&s, 1, 2, 0);
+	STR(&s, 3, 2, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+	STR(&s, 2, 2, "$1\r\nv\r\n");
+	STR(&s, 3, 1, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+	STR(&s, 2, 0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+	op(&s, 4, 0, 0);
+	op(&s, 4, 1, 0);
+	put(dir, "script-link-redis", s.b, s.n, NULL, 0);
+
+	s.n = 0;
+	op(&s, 0, 1, 0);
+	STR(&s, 2, 1, "POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nab");
+	op(&s, 5, 1, 0);
+	STR(&s, 2, 1, "GET /x HTTP/1.1\r\n\r\n");
+	STR(&s, 6, 1, "HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n");
+	STR(&s, 3, 1, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No\r\n\r\n");
+	op(&s, 4, 1, 3);
+	put(dir, "script-gaps", s.b, s.n, NULL, 0);
+
+	s.n = 0;
+	{
+		static const unsigned char startup[] = { 0, 0, 0, 8, 0, 3, 0, 0 };
+		static const unsigned char q[] = { 'Q', 0, 0, 0, 13, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '1', 0 };
+		static const unsigned char z[] = { 'Z', 0, 0, 0, 5, 'I' };
+
+		op(&s, 1, 3, 0);
+		data(&s, 3, 3, startup, sizeof(startup));
+		data(&s, 2, 3, z, sizeof(z));
+		data(&s, 3, 3, q, sizeof(q));
+		data(&s, 2, 3, z, sizeof(z));
+	}
+	put(dir, "script-postgres", s.b, s.n, NULL, 0);
+	return 0;
+}
