@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
+
 #include "capture.h"
 #include "htc_engine.h"
 #include "print.h"
@@ -368,6 +370,9 @@ static int read_file(const struct cap_opts *o, enum print_format fmt)
 		fprintf(stderr, "httpcap: '%s' is truncated: stopped at offset %llu after "
 			"%llu complete frames\n", o->rfile, (unsigned long long)st.stop_offset,
 			(unsigned long long)st.frames_ok);
+	else if (!err && rc == 0 && !htc_reader_trailer(htc_source_reader(src, 0)))
+		fprintf(stderr, "httpcap: '%s' has no trailer: the capture was interrupted "
+			"(every complete frame was read)\n", o->rfile);
 	if (st.frames_bad)
 		fprintf(stderr, "httpcap: '%s': %llu corrupt frames skipped\n", o->rfile,
 			(unsigned long long)st.frames_bad);
@@ -404,7 +409,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (a->o.version) {
-		printf("httpcap %s (libbpf %s)\n", HTC_TOOL_VERSION, "1.x");
+		printf("httpcap %s (libbpf %s, .htc format %d.%d)\n", HTC_TOOL_VERSION,
+		       libbpf_version_string(), HTC_VERSION_MAJOR, HTC_VERSION_MINOR);
 		return 0;
 	}
 	a->fmt = a->o.text ? PRINT_TEXT : PRINT_JSON;
