@@ -12,11 +12,13 @@ chown nobody "$T/z"
 start_python_server $PORT "$T/www"
 
 start_capture_bg json --port $PORT -c 6; cj=$CAP_PID
-start_capture_bg text --port $PORT --text --duration 8; ct=$CAP_PID
-start_capture_bg stdout -w - --port $PORT --duration 8; cs=$CAP_PID
 start_capture_bg term -w "$T/term.htc" --port $PORT; cterm=$CAP_PID
 start_capture_bg z -w "$T/z/z-%H%M%S.htc" -G 1 -Z nobody --port $PORT; cz=$CAP_PID
-wait_ready json $cj; wait_ready text $ct; wait_ready stdout $cs; wait_ready term $cterm; wait_ready z $cz
+wait_ready json $cj; wait_ready term $cterm; wait_ready z $cz
+# the --duration ones last, so that their 8 s cover the traffic below
+start_capture_bg text --port $PORT --text --duration 8; ct=$CAP_PID
+start_capture_bg stdout -w - --port $PORT --duration 8; cs=$CAP_PID
+wait_ready text $ct; wait_ready stdout $cs
 t0=$(date +%s)
 
 for i in 1 2 3; do
