@@ -4,12 +4,13 @@
  * wall-clock order (ts_ns + the file's realtime_offset_ns), so the files of
  * several hosts feed one engine on one timeline.
  *
- * A k-way merge with one record of lookahead per file: the record returned
- * is the earliest lookahead, and its reader is only advanced on the next
- * call, so its payload pointers stay valid without a copy.  Files are few
- * (one per host), so the minimum is found by a linear scan rather than a
- * heap.  Disorder inside one file (ring-buffer reordering across CPUs) is
- * passed through as is: the engine tolerates it.
+ * Each file keeps a small reorder heap: records are held until one
+ * SRC_REORDER_NS later has been read, so small disorder inside a file
+ * (events of several CPUs reaching the ring buffer out of order) comes out
+ * sorted; held records own a copy of their bytes (slots and buffers are
+ * recycled, so there is no allocation per record in the steady state).
+ * The files' heap tops are then merged: files are few (one per host), so
+ * the minimum is found by a linear scan.
  */
 #include "htc_engine.h"
 
@@ -18,21 +19,40 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Records of one file are held back this long (wall-clock ns) so that
+ * small disorder inside the file (events of several CPUs) comes out in
+ * order; and at most this many at once, so memory stays bounded. */
+#define SRC_REORDER_NS 5000000ULL
+#define SRC_REORDER_MAX 65536
+
+/* A record held in a file's reorder heap, with its own copy of the bytes
+ * it points to (the reader's pointers die at its next call). */
+struct pend {
+	uint64_t key;		/* wall-clock ns */
+	uint64_t seq;		/* read order: ties keep the file's order */
+	struct htc_record rec;
+	uint8_t *buf;
+	size_t cap;
+};
+
 struct src_file {
 	struct htc_reader *r;
 	int64_t offset;
 	uint32_t file_idx;	/* as registered with the engine */
-	int have;		/* rec holds the lookahead */
-	int done;
-	struct htc_record rec;
-	uint64_t key;		/* wall-clock ns of rec */
+	int eof;
+	uint64_t nread;
+	uint64_t max_key;	/* latest key read so far */
+	struct pend **heap;	/* min-heap on (key, seq) */
+	size_t nheap, heap_cap;
+	struct pend **free;	/* spare slots, buffers kept */
+	size_t nfree;
+	struct pend *out;	/* handed out last; recycled at the next call */
 	uint64_t size;		/* bytes, 0 when unknown (stdin) */
 };
 
 struct htc_source {
 	struct src_file *f;
 	size_t n;
-	ssize_t last;		/* file whose record was returned last, -1 none */
 };
 
 static uint64_t rec_ts(const struct htc_record *rec)
@@ -52,12 +72,30 @@ static uint64_t rec_ts(const struct htc_record *rec)
 	}
 }
 
+static void pend_free(struct pend *p)
+{
+	if (p) {
+		free(p->buf);
+		free(p);
+	}
+}
+
 void htc_source_close(struct htc_source *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++)
-		htc_reader_close(s->f[i].r);
+	for (size_t i = 0; i < s->n; i++) {
+		struct src_file *f = &s->f[i];
+
+		htc_reader_close(f->r);
+		for (size_t k = 0; k < f->nheap; k++)
+			pend_free(f->heap[k]);
+		for (size_t k = 0; k < f->nfree; k++)
+			pend_free(f->free[k]);
+		pend_free(f->out);
+		free(f->heap);
+		free(f->free);
+	}
 	free(s->f);
 	free(s);
 }
@@ -77,7 +115,6 @@ struct htc_source *htc_source_open(const char *const *paths, size_t npaths,
 		ret = -ENOMEM;
 		goto cleanup;
 	}
-	s->last = -1;
 	for (size_t i = 0; i < npaths; i++) {
 		struct src_file *f = &s->f[i];
 		const struct htc_header *hdr;
@@ -116,47 +153,179 @@ cleanup:
 	return NULL;
 }
 
-/* Make sure file i has its lookahead; < 0 on error. */
+static int pend_less(const struct pend *a, const struct pend *b)
+{
+	return a->key < b->key || (a->key == b->key && a->seq < b->seq);
+}
+
+static void heap_push(struct src_file *f, struct pend *p)
+{
+	size_t i = f->nheap++;
+
+	while (i > 0) {
+		size_t up = (i - 1) / 2;
+
+		if (!pend_less(p, f->heap[up]))
+			break;
+		f->heap[i] = f->heap[up];
+		i = up;
+	}
+	f->heap[i] = p;
+}
+
+static struct pend *heap_pop(struct src_file *f)
+{
+	struct pend *top = f->heap[0], *last = f->heap[--f->nheap];
+	size_t i = 0;
+
+	for (;;) {
+		size_t l = 2 * i + 1, m = l;
+
+		if (l >= f->nheap)
+			break;
+		if (l + 1 < f->nheap && pend_less(f->heap[l + 1], f->heap[l]))
+			m = l + 1;
+		if (!pend_less(f->heap[m], last))
+			break;
+		f->heap[i] = f->heap[m];
+		i = m;
+	}
+	if (f->nheap)
+		f->heap[i] = last;
+	return top;
+}
+
+/* Copy what rec points to into p's buffer and point rec there. */
+static int pend_copy(struct pend *p, const struct htc_record *rec)
+{
+	size_t need = 0, o = 0;
+
+	p->rec = *rec;
+	switch (rec->type) {
+	case HTC_REC_DATA:
+	case HTC_REC_CONN:
+		need = rec->ev.payload ? rec->ev.cap_len : 0;
+		break;
+	case HTC_REC_PROC:
+		need = (size_t)rec->proc.exe_len + rec->proc.cmdline_len + rec->proc.cgroup_len +
+		       rec->proc.container_len;
+		break;
+	case HTC_REC_OPTIONS:
+		need = rec->opt.text_len;
+		break;
+	}
+	if (need > p->cap) {
+		uint8_t *nb = realloc(p->buf, need);
+
+		if (!nb)
+			return -ENOMEM;
+		p->buf = nb;
+		p->cap = need;
+	}
+#define COPY(ptr, len) do { \
+		if ((len) && (ptr)) { \
+			memcpy(p->buf + o, (ptr), (len)); \
+			(ptr) = (const void *)(p->buf + o); \
+			o += (len); \
+		} \
+	} while (0)
+	switch (rec->type) {
+	case HTC_REC_DATA:
+	case HTC_REC_CONN:
+		COPY(p->rec.ev.payload, p->rec.ev.cap_len);
+		break;
+	case HTC_REC_PROC:
+		COPY(p->rec.proc.exe, p->rec.proc.exe_len);
+		COPY(p->rec.proc.cmdline, p->rec.proc.cmdline_len);
+		COPY(p->rec.proc.cgroup, p->rec.proc.cgroup_len);
+		COPY(p->rec.proc.container, p->rec.proc.container_len);
+		break;
+	case HTC_REC_OPTIONS:
+		COPY(p->rec.opt.text, p->rec.opt.text_len);
+		break;
+	}
+#undef COPY
+	return 0;
+}
+
+/*
+ * Read file f until its earliest held record is known to be its earliest
+ * overall: a record SRC_REORDER_NS later was read, or the file ended.
+ * < 0 on error.
+ */
 static int fill(struct src_file *f)
 {
-	int r;
+	while (!f->eof && f->nheap < SRC_REORDER_MAX &&
+	       (f->nheap == 0 || f->max_key < f->heap[0]->key + SRC_REORDER_NS)) {
+		struct htc_record rec;
+		struct pend *p;
+		int r = htc_reader_next(f->r, &rec);
 
-	if (f->have || f->done)
-		return 0;
-	r = htc_reader_next(f->r, &f->rec);
-	if (r < 0)
-		return r;
-	if (r == 0) {
-		f->done = 1;
-		return 0;
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			f->eof = 1;
+			break;
+		}
+		if (f->nheap == f->heap_cap) {
+			size_t ncap = f->heap_cap ? f->heap_cap * 2 : 64;
+			struct pend **nh = realloc(f->heap, ncap * sizeof(*nh));
+
+			if (!nh)
+				return -ENOMEM;
+			f->heap = nh;
+			f->heap_cap = ncap;
+			/* every slot may come back: the heap's and the one out */
+			nh = realloc(f->free, (ncap + 1) * sizeof(*nh));
+			if (!nh)
+				return -ENOMEM;
+			f->free = nh;
+		}
+		p = f->nfree ? f->free[--f->nfree] : calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		if (pend_copy(p, &rec)) {
+			pend_free(p);
+			return -ENOMEM;
+		}
+		p->key = (uint64_t)((int64_t)rec_ts(&rec) + f->offset);
+		p->seq = f->nread++;
+		if (p->key > f->max_key)
+			f->max_key = p->key;
+		heap_push(f, p);
 	}
-	f->have = 1;
-	f->key = (uint64_t)((int64_t)rec_ts(&f->rec) + f->offset);
 	return 0;
 }
 
 int htc_source_next(struct htc_source *s, struct htc_record *rec, uint32_t *file_idx)
 {
 	ssize_t best = -1;
+	struct src_file *f;
 
-	if (s->last >= 0)
-		s->f[s->last].have = 0;	/* it was handed out: move on */
-	s->last = -1;
+	for (size_t i = 0; i < s->n; i++) {
+		f = &s->f[i];
+		if (f->out) {
+			/* handed out last time: its slot is free again */
+			f->free[f->nfree++] = f->out;
+			f->out = NULL;
+		}
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		int r = fill(&s->f[i]);
 
 		if (r < 0)
 			return r;
 		/* ties go to the lower file index: a stable order */
-		if (s->f[i].have && (best < 0 || s->f[i].key < s->f[best].key))
+		if (s->f[i].nheap && (best < 0 || s->f[i].heap[0]->key < s->f[best].heap[0]->key))
 			best = (ssize_t)i;
 	}
 	if (best < 0)
 		return 0;
-	*rec = s->f[best].rec;
+	f = &s->f[best];
+	f->out = heap_pop(f);
+	*rec = f->out->rec;
 	if (file_idx)
-		*file_idx = s->f[best].file_idx;
-	s->last = best;
+		*file_idx = f->file_idx;
 	return 1;
 }
 
@@ -180,7 +349,7 @@ void htc_source_progress(const struct htc_source *s, uint64_t *done, uint64_t *t
 		htc_reader_stats(s->f[i].r, &st);
 		if (s->f[i].size) {
 			t += s->f[i].size;
-			d += s->f[i].done ? s->f[i].size
+			d += s->f[i].eof && !s->f[i].nheap ? s->f[i].size
 					  : (st.stop_offset < s->f[i].size ? st.stop_offset : s->f[i].size);
 		}
 	}

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -832,6 +833,105 @@ static void test_pending_cap(void **state)
 	free(c);
 }
 
+/* Records out of order inside one file (two CPUs): the source's reorder
+ * window puts the request's read before the call it makes. */
+struct warn_ctx {
+	int n;
+	int err;
+};
+
+static void on_warn(void *ctx, int err, uint64_t off, const char *msg)
+{
+	struct warn_ctx *w = ctx;
+
+	w->n++;
+	w->err = err;
+}
+
+static void test_source_reorder_and_bad_files(void **state)
+{
+	char dir[] = "/tmp/htc-engine-XXXXXX";
+	char p1[64], p2[64], p3[64];
+	const char *paths[1] = { p1 };
+	struct fx *fx;
+	uint64_t t = T0, in, out;
+	struct col *c = calloc(1, sizeof(*c));
+	struct htc_engine_sink sink = col_sink(c);
+	struct htc_engine *e = htc_engine_new(&sink);
+	struct htc_source *s;
+	struct htc_record rec;
+	struct warn_ctx w = { 0, 0 };
+	uint32_t fi;
+	int err = 0;
+	FILE *f;
+	void *buf;
+	size_t len;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(p1, sizeof(p1), "%s/reorder.htc", dir);
+	fx = fx_open(p1, "h", OFF);
+	in = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	out = fx_connect(fx, t += MS, 100, 100, "10.0.0.1", 6000, "10.0.0.5", 6379);
+	/* the read happened first (t+1ms) but was recorded after the write */
+	fx_writes(fx, t + 2 * MS, 100, 100, out, "*1\r\n$4\r\nPING\r\n");
+	fx_reads(fx, t + 1 * MS, 100, 100, in, "GET /r HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t + 3 * MS, 100, 100, out, "+PONG\r\n");
+	fx_writes(fx, t + 4 * MS, 100, 100, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_finish(fx, NULL, NULL);
+
+	s = htc_source_open(paths, 1, e, NULL, NULL, &err);
+	assert_non_null(s);
+	while (htc_source_next(s, &rec, &fi) == 1)
+		assert_int_equal(htc_engine_feed(e, fi, &rec, NULL), 0);
+	htc_engine_finish(e);
+	htc_source_close(s);
+	assert_int_equal(c->ncall, 1);
+	assert_string_equal(c->call[0].summary, "PING");
+	assert_int_equal(c->call[0].c.request_id, 1001);
+
+	/* not an .htc file: a clear error, nothing opened */
+	snprintf(p2, sizeof(p2), "%s/junk.htc", dir);
+	f = fopen(p2, "w");
+	assert_non_null(f);
+	fputs("this is not a capture file\n", f);
+	fclose(f);
+	paths[0] = p2;
+	err = 0;
+	assert_null(htc_source_open(paths, 1, NULL, NULL, NULL, &err));
+	assert_int_equal(err, HTC_ERR_MAGIC);
+	paths[0] = "/nonexistent/x.htc";
+	assert_null(htc_source_open(paths, 1, NULL, NULL, NULL, &err));
+	assert_int_equal(err, -ENOENT);
+	assert_null(htc_source_open(paths, 0, NULL, NULL, NULL, &err));
+	assert_int_equal(err, -EINVAL);
+
+	/* a truncated file: what is whole is read, the reader's warning
+	 * reaches the caller */
+	snprintf(p3, sizeof(p3), "%s/cut.htc", dir);
+	fx = fx_open(NULL, "h", OFF);
+	fx_scenario_keepalive(fx, T0);
+	fx_finish(fx, &buf, &len);
+	f = fopen(p3, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len - 30, f), len - 30);
+	fclose(f);
+	paths[0] = p3;
+	s = htc_source_open(paths, 1, NULL, on_warn, &w, &err);
+	assert_non_null(s);
+	while (htc_source_next(s, &rec, &fi) == 1)
+		;
+	assert_true(w.n >= 1);
+	htc_source_close(s);
+
+	free(buf);
+	unlink(p1);
+	unlink(p2);
+	unlink(p3);
+	rmdir(dir);
+	htc_engine_free(e);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -853,6 +953,7 @@ int main(void)
 		cmocka_unit_test(test_stable_ids),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_pending_cap),
+		cmocka_unit_test(test_source_reorder_and_bad_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
