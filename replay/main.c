@@ -52,10 +52,10 @@ static const char usage_text[] =
 "      --comm NAME         serving process name\n"
 "      --port PORT         server port the requests came in on (repeatable);\n"
 "                          picks one service out of a capture of several\n"
-"      --since TIME        start at or after TIME: RFC 3339 (UTC unless an\n"
-"      --until TIME        offset is given), epoch seconds, or +SECONDS from\n"
-"                          the first request\n"
-"      --min-duration D    captured duration at least D (250ms, 1.5s)\n"
+"      --since TIME        started at or after / before TIME: RFC 3339\n"
+"      --until TIME        (2026-01-02T03:04:05Z) or an offset from the\n"
+"                          capture start (+1.5s, +250ms; a bare number is ms)\n"
+"      --min-duration D    captured duration at least D (10ms, 1.5s; bare: ms)\n"
 "\n"
 "rewriting and safety:\n"
 "  -H, --header 'N: V'     set or replace header N (repeatable)\n"
@@ -249,17 +249,17 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 			break;
 		case OPT_SINCE:
 			if (rp_parse_time(optarg, &c->filter.since_ns, &c->filter.since_rel))
-				return usage_error("--since '%s': want 2026-01-02T03:04:05Z, epoch seconds or +SECONDS",
+				return usage_error("--since '%s': want 2026-01-02T03:04:05Z or +1.5s from the capture start",
 						   optarg);
 			break;
 		case OPT_UNTIL:
 			if (rp_parse_time(optarg, &c->filter.until_ns, &c->filter.until_rel))
-				return usage_error("--until '%s': want 2026-01-02T03:04:05Z, epoch seconds or +SECONDS",
+				return usage_error("--until '%s': want 2026-01-02T03:04:05Z or +1.5s from the capture start",
 						   optarg);
 			break;
 		case OPT_MINDUR:
 			if (rp_parse_duration(optarg, &c->filter.min_duration_ns))
-				return usage_error("--min-duration '%s': want 250ms, 1.5s or seconds", optarg);
+				return usage_error("--min-duration '%s': want 10ms, 1.5s, 2m (a bare number is ms)", optarg);
 			break;
 		case 'H': {
 			struct rp_hdr *n = realloc(c->edits.set, (c->edits.nset + 1) * sizeof(*n));
@@ -337,12 +337,16 @@ static void on_signal(int sig)
 }
 
 /* Check each file on its own first, so a bad one is named in the message
- * (the merged source only says that one of them failed). */
-static int check_files(char **paths, int n)
+ * (the merged source only says that one of them failed).  *start (OUT):
+ * the earliest capture start, wall clock, for relative --since/--until. */
+static int check_files(char **paths, int n, uint64_t *start)
 {
+	*start = 0;
 	for (int i = 0; i < n; i++) {
+		const struct htc_header *h;
 		struct htc_reader *r;
 		int err = 0;
+		int64_t t;
 
 		r = htc_reader_open(paths[i], &err);
 		if (!r) {
@@ -350,6 +354,10 @@ static int check_files(char **paths, int n)
 				htc_strerror(err));
 			return err ? err : -EINVAL;
 		}
+		h = htc_reader_header(r);
+		t = (int64_t)h->start_ns + h->realtime_offset_ns;
+		if (h->start_ns && t > 0 && (!*start || (uint64_t)t < *start))
+			*start = (uint64_t)t;
 		htc_reader_close(r);
 	}
 	return 0;
@@ -404,7 +412,7 @@ int main(int argc, char **argv)
 	const char *what, *msg;
 	size_t n = 0, keep = 0, sendable = 0, nred = 0;
 	int first = 0, err, rc;
-	uint64_t first_ns;
+	uint64_t cap_start = 0;
 
 	rc = parse_args(argc, argv, &c, &first);
 	if (rc)
@@ -422,7 +430,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "httpreplay: error: libcurl initialisation failed\n");
 		goto cleanup;
 	}
-	if (check_files(argv + first, argc - first))
+	if (check_files(argv + first, argc - first, &cap_start))
 		goto cleanup;
 	err = rp_load((const char *const *)argv + first, argc - first, &c.filter, &reqs, &n, &what);
 	if (err) {
@@ -432,12 +440,14 @@ int main(int argc, char **argv)
 	}
 
 	/* relative --since/--until, then safety, then --limit */
-	first_ns = n ? reqs[0]->start_ns : 0;
+	/* a capture without a start time: its first request stands for it */
+	if (!cap_start && n)
+		cap_start = reqs[0]->start_ns;
 	for (size_t i = 0; i < n; i++) {
 		struct rp_req *r = reqs[i];
 
 		if ((c.filter.since_rel || c.filter.until_rel) &&
-		    !rp_filter_match(&c.filter, r, first_ns ? first_ns : 1)) {
+		    !rp_filter_match(&c.filter, r, cap_start ? cap_start : 1)) {
 			rp_req_free(r);
 			continue;
 		}

@@ -80,21 +80,23 @@ struct rp_filter {
 	uint16_t ports[16];		size_t nports;	/* server (local) port */
 	const char *comm;		/* exact; NULL = any */
 	int64_t since_ns, until_ns;	/* wall clock, 0 = unbounded */
-	bool since_rel, until_rel;	/* relative to the first request's start */
+	bool since_rel, until_rel;	/* relative to the capture start */
 	uint64_t min_duration_ns;
 };
 
 /* Parse "404", "4xx", "400-499", comma-separated, into f->status.
  * Returns 0 or -EINVAL. */
 int rp_parse_status(const char *s, struct rp_filter *f);
-/* Parse "1764100000[.5]" (epoch seconds), "2026-11-25T20:40:00[.123][Z|+01:00]"
- * (UTC when no offset) or "+SECONDS" (relative: *rel set).  Returns 0 or -EINVAL. */
+/* Parse a time as httpanalyze does: RFC 3339 "2026-11-25T20:40:00[.123][Z|+01:00]"
+ * (UTC when no offset; a date alone is midnight), or an offset from the
+ * capture start "[+]DURATION" (*rel set).  Returns 0 or -EINVAL. */
 int rp_parse_time(const char *s, int64_t *ns, bool *rel);
-/* Parse a duration "250ms", "1.5s", "2" (seconds).  Returns 0 or -EINVAL. */
+/* Parse a duration as httpanalyze does: "250ms", "1.5s", "2m", units ns us
+ * ms s m h; a bare number is milliseconds.  Returns 0 or -EINVAL. */
 int rp_parse_duration(const char *s, uint64_t *ns);
-/* Whether r passes f; first_ns resolves relative times (0: they are not
- * checked). */
-bool rp_filter_match(const struct rp_filter *f, const struct rp_req *r, uint64_t first_ns);
+/* Whether r passes f; start_ns (the capture start, wall clock) resolves
+ * relative times (0: they are not checked). */
+bool rp_filter_match(const struct rp_filter *f, const struct rp_req *r, uint64_t start_ns);
 
 /* ---- loading ---- */
 

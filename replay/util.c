@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,33 +165,6 @@ int rp_parse_status(const char *s, struct rp_filter *f)
 	return 0;
 }
 
-/* Parse "SECONDS[.FRACTION]" exactly (the whole string), in integers: a
- * double would round epoch nanoseconds. */
-static int parse_seconds(const char *s, int64_t *ns)
-{
-	int64_t sec = 0, frac = 0, scale = 100000000;
-	const char *p = s;
-
-	if (!isdigit((unsigned char)*p))
-		return -EINVAL;
-	while (isdigit((unsigned char)*p)) {
-		sec = sec * 10 + (*p++ - '0');
-		if (sec > 9000000000LL)
-			return -EINVAL;
-	}
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -EINVAL;
-		for (; isdigit((unsigned char)*p); p++, scale /= 10)
-			frac += (*p - '0') * scale;
-	}
-	if (*p)
-		return -EINVAL;
-	*ns = sec * 1000000000LL + frac;
-	return 0;
-}
-
 int rp_parse_time(const char *s, int64_t *ns, bool *rel)
 {
 	struct tm tm = {0};
@@ -199,12 +173,16 @@ int rp_parse_time(const char *s, int64_t *ns, bool *rel)
 	time_t t;
 
 	*rel = false;
-	if (*s == '+') {
+	if (*s == '+' || !strchr(s, '-')) {
+		uint64_t d;
+
+		/* an offset from the capture start, as httpanalyze reads it */
+		if (rp_parse_duration(*s == '+' ? s + 1 : s, &d) || d > INT64_MAX)
+			return -EINVAL;
 		*rel = true;
-		return parse_seconds(s + 1, ns);
+		*ns = (int64_t)d;
+		return 0;
 	}
-	if (!strchr(s, '-'))
-		return parse_seconds(s, ns);
 	p = strptime(s, "%Y-%m-%d", &tm);
 	if (!p)
 		return -EINVAL;
@@ -247,25 +225,29 @@ int rp_parse_time(const char *s, int64_t *ns, bool *rel)
 
 int rp_parse_duration(const char *s, uint64_t *ns)
 {
+	/* httpanalyze's units; a bare number is milliseconds, as there */
+	static const struct { const char *unit; double ns; } units[] = {
+		{ "", 1e6 }, { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
+		{ "m", 60e9 }, { "h", 3600e9 },
+	};
 	char *end;
-	double v, mul = 1e9;
+	double v;
 
 	if (!isdigit((unsigned char)*s) && *s != '.')
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || !isfinite(v) || v < 0)
+	if (errno || end == s || !isfinite(v) || v < 0)
 		return -EINVAL;
-	if (!strcmp(end, "ms"))
-		mul = 1e6;
-	else if (!strcmp(end, "us"))
-		mul = 1e3;
-	else if (strcmp(end, "s") && *end)
-		return -EINVAL;
-	if (v * mul > 9.2e18)
-		return -EINVAL;
-	*ns = (uint64_t)llround(v * mul);
-	return 0;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		if (v * units[i].ns > 9.2e18)
+			return -EINVAL;
+		*ns = (uint64_t)llround(v * units[i].ns);
+		return 0;
+	}
+	return -EINVAL;
 }
 
 static bool method_in_list(const char *list, const char *m)
@@ -284,7 +266,7 @@ static bool method_in_list(const char *list, const char *m)
 	return false;
 }
 
-bool rp_filter_match(const struct rp_filter *f, const struct rp_req *r, uint64_t first_ns)
+bool rp_filter_match(const struct rp_filter *f, const struct rp_req *r, uint64_t start_ns)
 {
 	if (f->methods && !method_in_list(f->methods, r->method))
 		return false;
@@ -325,15 +307,16 @@ bool rp_filter_match(const struct rp_filter *f, const struct rp_req *r, uint64_t
 	}
 	if (f->comm && strcmp(f->comm, r->comm) != 0)
 		return false;
-	/* first_ns 0: relative bounds are not known yet, checked later */
-	if ((f->since_rel && first_ns) || (f->since_ns && !f->since_rel)) {
-		int64_t t = f->since_ns + (f->since_rel ? (int64_t)first_ns : 0);
+	/* start_ns (the capture start) 0: relative bounds are not known yet,
+	 * checked later */
+	if ((f->since_rel && start_ns) || (f->since_ns && !f->since_rel)) {
+		int64_t t = f->since_ns + (f->since_rel ? (int64_t)start_ns : 0);
 
 		if ((int64_t)r->start_ns < t)
 			return false;
 	}
-	if ((f->until_rel && first_ns) || (f->until_ns && !f->until_rel)) {
-		int64_t t = f->until_ns + (f->until_rel ? (int64_t)first_ns : 0);
+	if ((f->until_rel && start_ns) || (f->until_ns && !f->until_rel)) {
+		int64_t t = f->until_ns + (f->until_rel ? (int64_t)start_ns : 0);
 
 		if ((int64_t)r->start_ns > t)
 			return false;

@@ -353,7 +353,8 @@ def selection(cap, ok, target):
         (["--status", "200,204"], 5, "status list"),
         (["--comm", "web", "--pid", "100"], 6, "comm and pid"),
         (["--comm", "nginx"], 0, "comm that matches nothing"),
-        (["--since", "+0.02", "--until", "+0.045"], 3, "relative time window"),
+        (["--since", "+20ms", "--until", "+0.045s"], 3, "relative time window"),
+        (["--since", "20", "--until", "45"], 3, "bare numbers are ms, as httpanalyze"),
         (["--since", "2025-11-25T20:00:01.03Z"], 3, "absolute --since (RFC 3339)"),
         (["--limit", "2"], 2, "--limit"),
     ]

@@ -119,9 +119,10 @@ static void test_parse_time(void **state)
 	static const struct {
 		const char *in; int ok; int64_t ns; bool rel; const char *why;
 	} v[] = {
-		{ "1764100000", 1, 1764100000000000000LL, false, "epoch seconds" },
-		{ "1764100000.25", 1, 1764100000250000000LL, false, "epoch with fraction" },
-		{ "+1.5", 1, 1500000000LL, true, "relative to the first request" },
+		{ "+1.5s", 1, 1500000000LL, true, "offset from the capture start" },
+		{ "250ms", 1, 250000000LL, true, "offset without '+'" },
+		{ "+1500", 1, 1500000000LL, true, "bare number: milliseconds, as httpanalyze" },
+		{ "+2m", 1, 120000000000LL, true, "minutes" },
 		{ "2026-01-02T03:04:05Z", 1, 1767323045000000000LL, false, "RFC 3339 UTC" },
 		{ "2026-01-02T03:04:05.5Z", 1, 1767323045500000000LL, false, "fraction" },
 		{ "2026-01-02 03:04:05", 1, 1767323045000000000LL, false, "space, UTC default" },
@@ -132,6 +133,7 @@ static void test_parse_time(void **state)
 		{ "2026-01-02T03:04:05Zjunk", 0, 0, false, "trailing junk" },
 		{ "+", 0, 0, false, "empty relative" },
 		{ "-5", 0, 0, false, "negative" },
+		{ "+1.5x", 0, 0, false, "unknown unit" },
 	};
 
 	for (size_t i = 0; i < N(v); i++) {
@@ -150,8 +152,9 @@ static void test_parse_time(void **state)
 static void test_parse_duration(void **state)
 {
 	static const struct { const char *in; int ok; uint64_t ns; } v[] = {
-		{ "250ms", 1, 250000000 }, { "1.5s", 1, 1500000000 }, { "2", 1, 2000000000 },
-		{ "10us", 1, 10000 }, { "5m", 0, 0 }, { "", 0, 0 }, { "-1", 0, 0 },
+		{ "250ms", 1, 250000000 }, { "1.5s", 1, 1500000000 }, { "2", 1, 2000000 },
+		{ "10us", 1, 10000 }, { "5m", 1, 300000000000ULL }, { "1h", 1, 3600000000000ULL },
+		{ "7ns", 1, 7 }, { "5d", 0, 0 }, { "", 0, 0 }, { "-1", 0, 0 }, { "ms", 0, 0 },
 	};
 
 	for (size_t i = 0; i < N(v); i++) {
@@ -359,10 +362,11 @@ static void test_filter(void **state)
 		{ NULL, NULL, NULL, "web", 100, NULL, NULL, NULL, 1, "comm and pid", 0 },
 		{ NULL, NULL, NULL, "db", 0, NULL, NULL, NULL, 0, "comm miss", 0 },
 		{ NULL, NULL, NULL, NULL, 7, NULL, NULL, NULL, 0, "pid miss", 0 },
-		{ NULL, NULL, NULL, NULL, 0, "4", "6", NULL, 1, "inside the window (epoch)", 0 },
-		{ NULL, NULL, NULL, NULL, 0, "5.1", NULL, NULL, 0, "before --since", 0 },
-		{ NULL, NULL, NULL, NULL, 0, "+1", NULL, NULL, 1, "relative: first is 4 s", 0 },
-		{ NULL, NULL, NULL, NULL, 0, NULL, "+0.5", NULL, 0, "relative until", 0 },
+		{ NULL, NULL, NULL, NULL, 0, "1970-01-01T00:00:04Z", "1970-01-01T00:00:06Z", NULL, 1,
+		  "inside the window (RFC 3339)", 0 },
+		{ NULL, NULL, NULL, NULL, 0, "1970-01-01T00:00:05.1Z", NULL, NULL, 0, "before --since", 0 },
+		{ NULL, NULL, NULL, NULL, 0, "+1s", NULL, NULL, 1, "relative: capture started at 4 s", 0 },
+		{ NULL, NULL, NULL, NULL, 0, NULL, "+500ms", NULL, 0, "relative until", 0 },
 		{ NULL, NULL, NULL, NULL, 0, NULL, NULL, "300ms", 1, "duration at least", 0 },
 		{ NULL, NULL, NULL, NULL, 0, NULL, NULL, "301ms", 0, "too short", 0 },
 		{ NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 1, "server port", 8080 },
