@@ -230,8 +230,16 @@ static int report_losses(struct app *a)
 	int err;
 
 	err = cap_bpf_counters(a->bpf, cnt);
-	if (err)
-		return 0;	/* counters unreadable: keep the old ones, try again */
+	if (err) {
+		/* keep the old values and try again next second, but say so */
+		static bool warned;
+
+		if (!warned && !a->o.quiet)
+			fprintf(stderr, "httpcap: cannot read the kernel's loss counters: %s "
+				"(drops may go unreported)\n", cap_strerror(err));
+		warned = true;
+		return 0;
+	}
 	cnt[HTC_LOSS_USER] = a->user_lost;
 	for (unsigned r = 0; r < HTC_LOSS__COUNT; r++) {
 		uint64_t last = r == HTC_LOSS_USER ? a->last_user_lost : a->last_cnt[r];
@@ -544,6 +552,17 @@ int main(int argc, char **argv)
 	}
 	if (!a->o.quiet)
 		print_stats(a, nfiles ? &ws : NULL, nfiles);
+	if (a->o.verbose) {
+		uint64_t cnt[HCB_CNT__COUNT];
+
+		if (!cap_bpf_counters(a->bpf, cnt))
+			fprintf(stderr, "kernel: %llu events submitted (%llu payload bytes), "
+				"%llu connections tracked, %llu excluded by --port\n",
+				(unsigned long long)cnt[HCB_CNT_EVENTS],
+				(unsigned long long)cnt[HCB_CNT_PAYLOAD_BYTES],
+				(unsigned long long)cnt[HCB_CNT_CONNS],
+				(unsigned long long)cnt[HCB_CNT_FILTERED]);
+	}
 cleanup:
 	if (a->out) {
 		output_close(a->out, cap_mono_ns(), NULL, NULL);
