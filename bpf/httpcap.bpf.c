@@ -289,8 +289,18 @@ static __always_inline void proc_add(__u32 tgid, __s64 n)
  * or a new one with role and flags.  NULL when the port filter excludes it
  * or there is no room.  A new one replaces a stale entry of a reused fd.
  */
+static __always_inline void peer_from_sockaddr(struct conn *c, const struct sockaddr_in6 *sa)
+{
+	c->rport = bpf_ntohs(sa->sin6_port);
+	if (sa->sin6_family == AF_INET)
+		__builtin_memcpy(c->raddr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else if (sa->sin6_family == AF_INET6)
+		__builtin_memcpy(c->raddr, &sa->sin6_addr, 16);
+}
+
 static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk,
-					     __u8 role, __u16 flags, bool fresh)
+					     __u8 role, __u16 flags, bool fresh,
+					     const struct sockaddr_in6 *peer)
 {
 	__u64 key = (__u64)tgid << 32 | (__u32)fd;
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
@@ -304,6 +314,10 @@ static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk
 	n.role = role;
 	n.flags = flags;
 	read_endpoints(sk, &n);
+	/* a failed connect has reset the socket's peer: take it from the
+	 * caller's sockaddr, before the port filter looks at it */
+	if (peer && !n.rport)
+		peer_from_sockaddr(&n, peer);
 	if (ports_excluded(&n)) {
 		n.ignored = 1;
 		count(HCB_CNT_FILTERED, 1);
@@ -684,7 +698,7 @@ static __always_inline int exit_data(long ret, __u8 sys, __u8 type)
 	if (ret <= 0)
 		return 0;
 	c = get_conn(id >> 32, a.fd, (struct sock *)a.sk, HCB_ROLE_UNKNOWN,
-		     HCB_EVF_PREEXISTING, false);
+		     HCB_EVF_PREEXISTING, false, NULL);
 	if (!c)
 		return 0;
 	r.t0 = a.ts;
@@ -729,7 +743,7 @@ static __always_inline int exit_mmsg(long ret, __u8 sys, __u8 type)
 	if (ret <= 0)
 		return 0;
 	c = get_conn(id >> 32, a.fd, (struct sock *)a.sk, HCB_ROLE_UNKNOWN,
-		     HCB_EVF_PREEXISTING, false);
+		     HCB_EVF_PREEXISTING, false, NULL);
 	if (!c)
 		return 0;
 	r.t0 = a.ts;
@@ -805,7 +819,7 @@ static __always_inline int exit_accept(long ret, __u8 sys)
 	sk = fd_tcp_sock(ret);
 	if (!sk)
 		return 0;
-	c = get_conn(id >> 32, ret, sk, HCB_ROLE_SERVER, 0, true);
+	c = get_conn(id >> 32, ret, sk, HCB_ROLE_SERVER, 0, true, NULL);
 	if (c)
 		emit_conn_event(c, id, ret, HCB_EV_ACCEPT, sys, ret, a.ts);
 	return 0;
@@ -838,25 +852,15 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 	}
 	if (!a.sk)
 		return 0;	/* not a TCP socket */
-	c = get_conn(id >> 32, a.fd, (struct sock *)a.sk, HCB_ROLE_CLIENT, 0, true);
+	{
+		struct sockaddr_in6 sa = {};
+		bool have = a.ptr && !bpf_probe_read_user(&sa, sizeof(sa), (void *)a.ptr);
+
+		c = get_conn(id >> 32, a.fd, (struct sock *)a.sk, HCB_ROLE_CLIENT, 0, true,
+			     have ? &sa : NULL);
+	}
 	if (!c)
 		return 0;
-	if (!c->rport && a.ptr) {
-		/* a failed connect has reset the socket's peer: take it from
-		 * the caller's sockaddr */
-		struct sockaddr_in6 sa = {};
-
-		if (!bpf_probe_read_user(&sa, sizeof(sa), (void *)a.ptr)) {
-			c->rport = bpf_ntohs(sa.sin6_port);
-			if (sa.sin6_family == AF_INET) {
-				struct sockaddr_in *s4 = (void *)&sa;
-
-				__builtin_memcpy(c->raddr, &s4->sin_addr, 4);
-			} else if (sa.sin6_family == AF_INET6) {
-				__builtin_memcpy(c->raddr, &sa.sin6_addr, 16);
-			}
-		}
-	}
 	emit_conn_event(c, id, a.fd, HCB_EV_CONNECT, HCB_SYS_CONNECT, ret, a.ts);
 	return 0;
 }
