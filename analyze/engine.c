@@ -123,7 +123,8 @@ struct pstate {
 	struct resp_cmd rc;
 	struct resp_reply rr;
 	struct pg_stream pf, pb;
-	struct exch *cur;	/* PostgreSQL: call of the message being written */
+	struct exch *cur;	/* PostgreSQL: call of the message being written... */
+	uint64_t cur_serial;	/* ...if still open (its serial unchanged) */
 	int read_since_write;
 };
 
@@ -1052,20 +1053,18 @@ static void resp_unknown_end(struct htc_engine *e, struct conn *c)
 }
 
 /* Parse just the start line in buf (when the head is cut or incomplete). */
-static void early_start_line(struct exch *x, const uint8_t *buf, size_t len, int is_req)
+static void early_start_line(struct htc_engine *e, struct exch *x, const uint8_t *buf, size_t len,
+			     int is_req)
 {
 	const uint8_t *lf = memchr(buf, '\n', len);
 	char tmp[2048 + 4];
-	struct http_head *hh;
+	struct http_head *hh = &e->hh;
 	size_t n;
 
 	if (!x || !lf || x->has_str)
 		return;
 	n = (size_t)(lf - buf) + 1;
 	if (n > 2048)
-		return;
-	hh = malloc(sizeof(*hh));
-	if (!hh)
 		return;
 	memcpy(tmp, buf, n);
 	tmp[n] = '\r';
@@ -1077,7 +1076,6 @@ static void early_start_line(struct exch *x, const uint8_t *buf, size_t len, int
 		   (hh->status >= 200 || hh->status < 100)) {
 		x->status = hh->status;
 	}
-	free(hh);
 }
 
 /* The head of direction d's message is complete at buf (n bytes). */
@@ -1330,7 +1328,7 @@ static int http_data(struct htc_engine *e, struct conn *c, int d, const struct h
 					len -= take;
 					break;
 				}
-				early_start_line(h->ex, h->buf, h->len, is_req);
+				early_start_line(e, h->ex, h->buf, h->len, is_req);
 				if (h->ex && is_req)
 					ann_touch(e, h->ex, 1);
 				add_bytes(h->ex, is_req, take, ts);
@@ -1444,7 +1442,7 @@ static void http_gap(struct htc_engine *e, struct conn *c, int d, uint64_t n, ui
 			h->ex = NULL;
 			return;
 		case H_HEAD:
-			early_start_line(x, h->buf, h->len, is_req);
+			early_start_line(e, x, h->buf, h->len, is_req);
 			add_bytes(x, is_req, n, ts);
 			h->len = 0;
 			h->state = H_RESYNC;
@@ -1523,6 +1521,15 @@ static struct exch *call_new(struct htc_engine *e, struct conn *c, const struct 
 	return x;
 }
 
+/* Is x (with that serial: objects are recycled) still open on c? */
+static int queue_has(const struct conn *c, const struct exch *x, uint64_t serial)
+{
+	for (uint32_t i = 0; i < c->qn; i++)
+		if (c->q[i] == x)
+			return x->serial == serial;
+	return 0;
+}
+
 static struct exch *newest_call(struct conn *c)
 {
 	return c->qn ? c->q[c->qn - 1] : NULL;
@@ -1573,7 +1580,10 @@ static void pg_write(struct htc_engine *e, struct conn *c, const struct htc_even
 			break;
 		if (r == PG_MSG_START && (ps->pf.type == 'Q' || ps->pf.type == 'P')) {
 			ps->cur = call_new(e, c, ev, ts, "");
+			ps->cur_serial = ps->cur ? ps->cur->serial : 0;
 		} else if (r == PG_MSG_DONE) {
+			if (ps->cur && !queue_has(c, ps->cur, ps->cur_serial))
+				ps->cur = NULL;	/* closed meanwhile (reply lost, evicted) */
 			if ((ps->pf.type == 'Q' || ps->pf.type == 'P') && ps->cur) {
 				pg_summary(&ps->pf, ps->cur->summary, sizeof(ps->cur->summary));
 				ps->cur = NULL;
