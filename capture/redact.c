@@ -75,6 +75,7 @@ enum rstate {
 			 F_TRAILER | F_DIGITS | F_MAYBE_RESP | F_PEEK_EOF)
 
 #define MAX_START_TOKEN 24	/* longer than any method or "HTTP/1.1" */
+#define MAX_SCAN_NAME 128	/* in scan mode, a longer "name" is not a header */
 #define MAX_LENGTH (1ULL << 60)	/* bigger Content-Length or chunk size: give up framing */
 
 /* Words that make a header name secret, matched on the name lowercased and
@@ -83,6 +84,7 @@ static const char *const secret_words[] = {
 	"auth", "cookie", "token", "secret", "passw", "apikey", "session", "credential",
 };
 #define NWORDS (sizeof(secret_words) / sizeof(secret_words[0]))
+static const unsigned char word_len[NWORDS] = { 4, 6, 5, 6, 5, 6, 7, 10 };
 
 static const char name_cl[] = "content-length";
 static const char name_te[] = "transfer-encoding";
@@ -112,24 +114,23 @@ static int hex_value(unsigned char c)
 	return -1;
 }
 
-/* Knuth-Morris-Pratt step for a short word: the length of the longest
- * prefix of w that ends the text, after reading c with k bytes matched.
- * The borders are found by brute force: words are a few bytes long. */
-static unsigned word_step(const char *w, unsigned k, unsigned char c)
-{
-	size_t wlen = strlen(w);
+/* Knuth-Morris-Pratt failure function of each word: word_pi[i][k] is the
+ * length of the longest proper prefix of the word's first k+1 bytes that is
+ * also their suffix.  Only "session" has one ("s", "s"); test_redact checks
+ * every word through redact_is_secret_name. */
+static const unsigned char word_pi[NWORDS][10] = {
+	[6] = { 0, 0, 1, 1, 0, 0, 0 },
+};
 
-	for (;;) {
-		if (k < wlen && (unsigned char)w[k] == c)
-			return k + 1;
-		if (k == 0)
-			return 0;
-		unsigned j;
-		for (j = k - 1; j > 0; j--)
-			if (memcmp(w, w + k - j, j) == 0)
-				break;
-		k = j;
-	}
+/* KMP step: the new count of matched bytes of word i after reading c with
+ * k matched. */
+static unsigned word_step(unsigned i, unsigned k, unsigned char c)
+{
+	const char *w = secret_words[i];
+
+	while (k > 0 && (unsigned char)w[k] != c)
+		k = word_pi[i][k - 1];
+	return (unsigned char)w[k] == c ? k + 1 : 0;
 }
 
 /* Start a header name: clear the matchers. */
@@ -157,10 +158,16 @@ static void name_byte(struct redact_state *s, unsigned char c)
 
 	if (c == '-' || c == '_')
 		return;
+	/* fast path: no word partly matched and c starts none of them */
+	if (s->aux == 0 && lc != 'a' && lc != 'c' && lc != 's' && lc != 't' && lc != 'p')
+		return;
 	for (unsigned i = 0; i < NWORDS; i++) {
 		unsigned k = (s->aux >> (4 * i)) & 0xf;
-		k = word_step(secret_words[i], k, lc);
-		if (k == strlen(secret_words[i])) {
+
+		if (k == 0 && lc != (unsigned char)secret_words[i][0])
+			continue;
+		k = word_step(i, k, lc);
+		if (k == word_len[i]) {
 			s->st |= F_SECRET_NAME;
 			k = 0;
 		}
@@ -425,6 +432,11 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			} else if (c == '\n') {
 				set_state(s, RS_LINE, 0);
 			} else if (c == '\r') {
+				set_state(s, RS_SKIP_EOL, 0);
+			} else if ((s->st & F_SCAN) &&
+				   (c < 0x20 || c >= 0x7f || pos >= MAX_SCAN_NAME)) {
+				/* lost or not HTTP: binary bytes or a long run
+				 * without a colon are not a header line */
 				set_state(s, RS_SKIP_EOL, 0);
 			} else {
 				/* Any other byte, even a control byte, counts as part
