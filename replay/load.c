@@ -32,6 +32,7 @@ struct loader {
 	uint64_t *red_conns;
 	size_t nred_conns, capred_conns;
 	const char *const *paths;
+	size_t total;		/* inbound requests seen, before the filters */
 	int err;
 };
 
@@ -172,6 +173,7 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 
 	if (l->err)
 		return;
+	l->total++;
 	/* filter on a shallow view before copying bodies; relative times
 	 * need the first start, so they are checked after the load */
 	probe.method = (char *)(r->method ? r->method : "");
@@ -215,7 +217,7 @@ static int cmp_start(const void *a, const void *b)
 }
 
 int rp_load(const char *const *paths, size_t npaths, const struct rp_filter *f,
-	    struct rp_req ***out, size_t *nout, const char **what)
+	    struct rp_req ***out, size_t *nout, size_t *total, const char **what)
 {
 	struct loader l = { .filter = f, .paths = paths };
 	struct htc_engine_sink sink = { .ctx = &l, .on_conn = on_conn, .on_request = on_request };
@@ -227,6 +229,7 @@ int rp_load(const char *const *paths, size_t npaths, const struct rp_filter *f,
 
 	*out = NULL;
 	*nout = 0;
+	*total = 0;
 	*what = "engine";
 	e = htc_engine_new(&sink);
 	if (!e) {
@@ -272,6 +275,7 @@ int rp_load(const char *const *paths, size_t npaths, const struct rp_filter *f,
 		qsort(l.reqs, l.n, sizeof(*l.reqs), cmp_start);
 	*out = l.reqs;
 	*nout = l.n;
+	*total = l.total;
 	l.reqs = NULL;
 	l.n = 0;
 	err = 0;

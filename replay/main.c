@@ -410,7 +410,7 @@ int main(int argc, char **argv)
 	struct rp_summary sum = {0};
 	char *base = NULL, *prefix = NULL;
 	const char *what, *msg;
-	size_t n = 0, keep = 0, sendable = 0, nred = 0;
+	size_t n = 0, keep = 0, sendable = 0, nred = 0, total = 0;
 	int first = 0, err, rc;
 	uint64_t cap_start = 0;
 
@@ -432,7 +432,8 @@ int main(int argc, char **argv)
 	}
 	if (check_files(argv + first, argc - first, &cap_start))
 		goto cleanup;
-	err = rp_load((const char *const *)argv + first, argc - first, &c.filter, &reqs, &n, &what);
+	err = rp_load((const char *const *)argv + first, argc - first, &c.filter, &reqs, &n,
+		      &total, &what);
 	if (err) {
 		fprintf(stderr, "httpreplay: error: %s of the capture failed: %s\n", what,
 			htc_strerror(err));
@@ -467,6 +468,10 @@ int main(int argc, char **argv)
 		reqs[keep++] = r;
 	}
 	n = keep;
+	if (!n)
+		fprintf(stderr, "httpreplay: no request selected: the capture holds %zu inbound HTTP "
+			"requests%s\n", total, total ? ", none passed the filters" :
+			" (requests a process sent to others are not replayed)");
 	outs = calloc(n ? n : 1, sizeof(*outs));
 	if (!outs) {
 		fprintf(stderr, "httpreplay: error: out of memory for %zu requests\n", n);

@@ -103,12 +103,13 @@ bool rp_filter_match(const struct rp_filter *f, const struct rp_req *r, uint64_t
 /*
  * Read the capture files through the engine and return (OUT *reqs, *n,
  * malloc'd, each freed with rp_req_free) the inbound requests that pass f's
- * absolute filters, in captured order (start time, then request id).
+ * absolute filters, in captured order (start time, then request id);
+ * *total (OUT) counts every inbound request seen.
  * Returns 0 or a negative error (-errno or HTC_ERR_*); *what (OUT) says
  * which stage failed ("open", "read", "engine").
  */
 int rp_load(const char *const *paths, size_t npaths, const struct rp_filter *f,
-	    struct rp_req ***reqs, size_t *n, const char **what);
+	    struct rp_req ***reqs, size_t *n, size_t *total, const char **what);
 
 /* ---- rewriting: captured request -> request sent ---- */
 
