@@ -1899,8 +1899,11 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 	else
 		c->info.bytes_in += ret;
 	if (!h->started) {
+		/* a connection seen from its start begins at offset 0, so a
+		 * lost first event shows as a gap; one opened before the
+		 * capture begins wherever it is first seen */
 		h->started = 1;
-		h->off = ev->stream_off;
+		h->off = c->preexisting ? ev->stream_off : 0;
 		if (c->preexisting)
 			h->state = H_RESYNC;
 	}

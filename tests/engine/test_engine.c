@@ -614,6 +614,20 @@ static void test_gaps(void **state)
 	assert_int_equal(r->r.status, 200);
 	assert_int_equal(r->r.flags & (HTC_ENGF_GAP | HTC_ENGF_RESP_BODY_PARTIAL), 0);
 	free(c);
+
+	/* the first event of an accepted connection was lost: a gap, then
+	 * the next request is found */
+	fx = new_fx();
+	t = T0;
+	s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	fx_skip(fx, s, HTC_EV_READ, 60);
+	fx_reads(fx, t += MS, 100, 100, s, "ody\r\nGET /found HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	c = run_fx(fx);
+	assert_int_equal(c->nreq, 1);
+	assert_string_equal(c->req[0].path, "/found");
+	assert_int_equal(c->req[0].r.status, 200);
+	free(c);
 }
 
 /* A server connection open before the capture, first seen mid-body. */
