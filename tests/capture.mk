@@ -48,6 +48,29 @@ test-capture-unit: $(CAPTEST_UNIT)
 	  grep -h 'PASSED' $$t.log | sed 's/^/           /'; \
 	done
 
+# libFuzzer target over the redactor and the printer (clang); `make
+# test-capture-fuzz` runs it for FUZZ_SECONDS under ASan+UBSan, a bounded
+# smoke run in `make test`; `make fuzz-capture` runs it until stopped.
+FUZZ_SECONDS ?= 15
+$(BUILD)/fuzz/fuzz_capture: tests/capture/fuzz_capture.c capture/redact.c capture/print.c \
+		format/htc_names.c | $(DEPS) $(BUILD)/.deps-test
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $^
+
+.PHONY: test-capture-fuzz fuzz-capture
+test-capture-fuzz: $(BUILD)/fuzz/fuzz_capture
+	@mkdir -p $(CAPTEST_DIR)/fuzz-corpus
+	@echo "  FUZZ     $< ($(FUZZ_SECONDS) s)"
+	$(Q)$< -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=4096 -artifact_prefix=$(CAPTEST_DIR)/ \
+		$(CAPTEST_DIR)/fuzz-corpus >$(CAPTEST_DIR)/fuzz.log 2>&1 \
+		|| { tail -n 40 $(CAPTEST_DIR)/fuzz.log; echo "FAIL: $<"; exit 1; }
+	@grep -h '^#[0-9]*.*DONE' $(CAPTEST_DIR)/fuzz.log | sed 's/^/           /'
+
+fuzz-capture: $(BUILD)/fuzz/fuzz_capture
+	@mkdir -p $(CAPTEST_DIR)/fuzz-corpus
+	$< -max_len=4096 $(CAPTEST_DIR)/fuzz-corpus
+
 # ---- end-to-end ----------------------------------------------------------
 
 # peer: the small C client and server of the e2e tests (read/write,
@@ -65,4 +88,4 @@ test-capture-doc: $(BUILD)/httpcap
 test-capture-e2e: $(BUILD)/httpcap $(CAPTEST_DIR)/peer
 	@BUILD=$(BUILD) bash tests/capture/run.sh $(CASES)
 
-TESTS += test-capture-unit test-capture-doc test-capture-e2e
+TESTS += test-capture-unit test-capture-fuzz test-capture-doc test-capture-e2e
