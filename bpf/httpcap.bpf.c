@@ -713,11 +713,12 @@ static __always_inline int exit_data(long ret, __u8 sys, __u8 type)
 	} else if (sys == HCB_SYS_RECVMSG || sys == HCB_SYS_SENDMSG) {
 		struct user_msghdr m;
 
-		r.iov = 1;
 		if (bpf_probe_read_user(&m, sizeof(m), (void *)a.ptr)) {
-			r.iovcnt = 0;	/* counted as a payload read failure below */
-			r.nopayload = 0;
+			/* unreadable msghdr: a contiguous read of address 0 fails
+			 * in emit_data and is counted as a payload read failure */
+			r.uptr = 0;
 		} else {
+			r.iov = 1;
 			r.uptr = (__u64)m.msg_iov;
 			r.iovcnt = m.msg_iovlen;
 		}

@@ -323,6 +323,82 @@ static void test_proctab(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* -C with -W: a ring of files named FILE0..FILE2, each 0600, each a
+ * complete capture file that starts with the caller's OPTIONS record. */
+static void test_output_ring(void **state)
+{
+	char dir[] = "/tmp/httpcap-out-XXXXXX", path[512];
+	struct htc_header hdr = { .version_major = HTC_VERSION_MAJOR };
+	struct htc_writer_stats ws;
+	struct cap_opts o = {};
+	struct output *out;
+	uint8_t payload[1000];
+	unsigned nfiles = 0, rotations = 0;
+	struct stat st;
+	int err = 0;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ring.htc", dir);
+	o.wfile = path;
+	o.rotate_bytes = 8192;
+	o.nfiles = 3;
+	out = output_open(&o, &hdr, -1, -1, &err);
+	assert_non_null(out);
+	uint64_t x = 88172645463325252ULL;
+
+	for (int i = 0; i < 300; i++) {
+		struct htc_record rec = { .type = HTC_REC_DATA };
+		bool rotated = false;
+
+		/* xorshift bytes: incompressible, so the files fill up */
+		for (size_t k = 0; k < sizeof(payload); k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			payload[k] = (uint8_t)x;
+		}
+		rec.ev.type = HTC_EV_WRITE;
+		rec.ev.conn_id = 1;
+		rec.ev.ret = sizeof(payload);
+		rec.ev.cap_len = sizeof(payload);
+		rec.ev.payload = payload;
+		rec.ev.ts_ns = 1000 + i;
+		assert_int_equal(output_tick(out, 1000 + i, &rotated), 0);
+		rotations += rotated;
+		assert_int_equal(output_append(out, &rec), 0);
+	}
+	assert_true(rotations >= 3);
+	assert_int_equal(output_close(out, 0, &ws, &nfiles), 0);
+	assert_int_equal(nfiles, rotations + 1);
+	assert_int_equal(ws.records, 300);
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/ring.htc%d", dir, i);
+		if (i < 3) {
+			struct htc_reader *r;
+
+			assert_int_equal(stat(path, &st), 0);
+			assert_int_equal(st.st_mode & 0777, 0600);
+			r = htc_reader_open(path, &err);
+			assert_non_null(r);
+			htc_reader_close(r);
+		} else {
+			assert_int_equal(stat(path, &st), -1);	/* a ring of 3 */
+		}
+	}
+	snprintf(path, sizeof(path), "%s/ring.htc", dir);
+	assert_int_equal(stat(path, &st), -1);
+
+	/* a directory that does not exist: a clean error, no crash */
+	o.wfile = "/nonexistent-dir/x.htc";
+	o.rotate_bytes = 0;
+	o.nfiles = 0;
+	assert_null(output_open(&o, &hdr, -1, -1, &err));
+	assert_int_equal(err, -ENOENT);
+
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_conntab_redacts_across_payloads),
 		cmocka_unit_test(test_conntab_bounded),
 		cmocka_unit_test(test_proctab),
+		cmocka_unit_test(test_output_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
