@@ -1328,9 +1328,13 @@ static int http_data(struct htc_engine *e, struct conn *c, int d, const struct h
 					len -= take;
 					break;
 				}
-				early_start_line(e, h->ex, h->buf, h->len, is_req);
-				if (h->ex && is_req)
-					ann_touch(e, h->ex, 1);
+				/* only when this piece ends the start line, so a
+				 * long line in tiny pieces is not rescanned */
+				if (h->ex && !h->ex->has_str && memchr(p, '\n', take)) {
+					early_start_line(e, h->ex, h->buf, h->len, is_req);
+					if (is_req)
+						ann_touch(e, h->ex, 1);
+				}
 				add_bytes(h->ex, is_req, take, ts);
 				p += take;
 				len -= take;

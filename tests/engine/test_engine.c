@@ -946,6 +946,66 @@ static void test_source_reorder_and_bad_files(void **state)
 	free(c);
 }
 
+/* Hostile bytes on a server connection: every one is bounded, counted as
+ * a parse error, and the connection recovers at the next request. */
+static void test_hostile_stream(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, s;
+	struct col *c = calloc(1, sizeof(*c));
+	struct htc_engine_sink sink = col_sink(c);
+	struct htc_engine *e = htc_engine_new(&sink);
+	struct htc_engine_stats st;
+	size_t cap = 256 * 1024, n;
+	char *b = malloc(cap);
+	void *buf;
+	size_t len;
+	struct htc_reader *rd;
+	struct htc_record rec;
+	int err;
+
+	s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	/* 1. thousands of headers */
+	n = (size_t)snprintf(b, cap, "GET /many HTTP/1.1\r\n");
+	for (int i = 0; i < 5000; i++)
+		n += (size_t)snprintf(b + n, cap - n, "X-%d: v\r\n", i);
+	n += (size_t)snprintf(b + n, cap - n, "\r\n");
+	fx_read(fx, t += MS, 100, 100, s, b, n);
+	/* 2. a 100 KiB line with no CRLF, in 1000 pieces */
+	memset(b, 'a', cap);
+	memcpy(b, "\r\nGET /", 7);
+	for (int i = 0; i < 1000; i++)
+		fx_read(fx, t += 1000, 100, 100, s, b + (size_t)i * 100, 100);
+	/* 3. NUL bytes and binary garbage */
+	fx_read(fx, t += MS, 100, 100, s, "\r\nGET /\0x HTTP/1.1\r\n\r\n", 22);
+	srand(7);
+	for (size_t i = 0; i < 4096; i++)
+		b[i] = (char)(rand() & 0xff);
+	fx_read(fx, t += MS, 100, 100, s, b, 4096);
+	/* then a good request */
+	fx_reads(fx, t += MS, 100, 100, s, "\r\nGET /ok HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_finish(fx, &buf, &len);
+
+	rd = htc_reader_open_mem(buf, len, &err);
+	htc_engine_add_file(e, htc_reader_header(rd));
+	while (htc_reader_next(rd, &rec) == 1)
+		assert_int_equal(htc_engine_feed(e, 0, &rec, NULL), 0);
+	htc_engine_finish(e);
+	htc_engine_stats(e, &st);
+	assert_true(st.parse_errors >= 3);
+	assert_true(c->nreq >= 1);
+	assert_string_equal(c->req[c->nreq - 1].path, "/ok");
+	assert_int_equal(c->req[c->nreq - 1].r.status, 200);
+	for (size_t i = 0; i + 1 < c->nreq; i++)
+		assert_int_equal(c->req[i].r.status, 0);	/* nothing else got the answer */
+	htc_reader_close(rd);
+	htc_engine_free(e);
+	free(buf);
+	free(b);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -967,6 +1027,7 @@ int main(void)
 		cmocka_unit_test(test_stable_ids),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_pending_cap),
+		cmocka_unit_test(test_hostile_stream),
 		cmocka_unit_test(test_source_reorder_and_bad_files),
 	};
 
