@@ -609,6 +609,12 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 				set_state(s, RS_CHUNK_EXT, 0);
 			} else if (c == '\n') {
 				chunk_line_end(s);
+			} else if (c == 'H' && !(s->st & F_DIGITS)) {
+				/* no chunk size starts with 'H': the next response,
+				 * after the answer to a HEAD request that announced
+				 * a chunked body it did not send */
+				msg_reset(s);
+				break;
 			} else if (c != '\r') {
 				go_scan(s, RS_SKIP_EOL);
 				break;

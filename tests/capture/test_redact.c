@@ -219,6 +219,11 @@ static const struct vector vectors[] = {
 	  "HTTP/1.1 200 OK\r\nSet-Cookie: next\r\nContent-Length: 0\r\n\r\n",
 	  "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
 	  "HTTP/1.1 200 OK\r\nSet-Cookie: ****\r\nContent-Length: 0\r\n\r\n"),
+	V("answer to HEAD announcing a chunked body, next response follows",
+	  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	  "HTTP/1.1 200 OK\r\nSet-Cookie: next\r\nContent-Length: 4\r\n\r\nbody",
+	  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	  "HTTP/1.1 200 OK\r\nSet-Cookie: ****\r\nContent-Length: 4\r\n\r\nbody"),
 	V("leading empty lines before a request are skipped",
 	  "\r\n\r\nGET / HTTP/1.1\r\nCookie: x\r\n\r\n",
 	  "\r\n\r\nGET / HTTP/1.1\r\nCookie: *\r\n\r\n"),
