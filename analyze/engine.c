@@ -989,8 +989,9 @@ static void body_data(void *ctx, const char *p, size_t len)
 	if (!x)
 		return;
 	if (b->is_req) {
-		/* requests keep their captured body for replay, up to a cap */
-		if (x->flags & HTC_ENGF_BODY_PARTIAL)
+		/* inbound requests keep their captured body for replay, up
+		 * to a cap; calls do not need theirs */
+		if ((x->flags & HTC_ENGF_BODY_PARTIAL) || x->conn->role != HTC_ROLE_SERVER)
 			return;
 		if (x->body_len + len > ENG_BODY_CAP) {
 			x->flags |= HTC_ENGF_BODY_PARTIAL;

@@ -131,7 +131,16 @@ struct htc_eng_call {
 	uint64_t child_request_id;
 };
 
-/* Per-event annotation for httpcap's output. */
+/*
+ * Per-event annotation for httpcap's output.
+ * request_id: on a server connection, the request whose exchange the event
+ * carries (the read with its start line and further reads of it, the writes
+ * of its response, the close after it); on a client connection, the
+ * inbound request the call is attributed to (the thread's active request).
+ * method/path: of the request whose start line the payload carries (an
+ * inbound read, or an outbound HTTP write: then the outbound request's);
+ * otherwise of request_id's request while it is known; else NULL.
+ */
 struct htc_eng_annot {
 	uint64_t request_id;		/* inbound request the event belongs to; 0 none */
 	const char *method, *path;	/* NULL when none (see httpcap(8)) */
@@ -167,7 +176,20 @@ struct htc_engine_stats {
 
 struct htc_engine;
 
-/* sink is copied.  Returns NULL with errno set. */
+/*
+ * Attribution: a call (or connect) made by a thread while exactly one
+ * inbound request is active on it (first byte read to last response byte
+ * written, same pid and tid) belongs to that request; with several active
+ * (event loops) it goes to the most recent and carries HTC_ENGF_AMBIGUOUS
+ * (counted in stats.ambiguous).
+ *
+ * Memory is bounded: connections, threads and 5-tuple links are kept in
+ * least-recently-used tables with caps, exchanges waiting per connection
+ * are capped (the oldest is then reported unanswered); what is dropped is
+ * counted in stats.evicted.
+ *
+ * sink is copied.  Returns NULL with errno set.
+ */
 struct htc_engine *htc_engine_new(const struct htc_engine_sink *sink);
 /* Register a file before feeding its records; returns its file_idx (>= 0). */
 int htc_engine_add_file(struct htc_engine *e, const struct htc_header *hdr);
@@ -186,7 +208,11 @@ void htc_engine_free(struct htc_engine *e);
 
 /*
  * Several files read as one stream in wall-clock order (k-way merge).
- * Each file is registered with the engine when e is not NULL.
+ * Each file is registered with the engine when e is not NULL, in the order
+ * of paths.  Records of one file are held back up to 5 ms (wall clock) to
+ * put small disorder back in order.  Records returned are valid until the
+ * next htc_source_next.  On failure *err is -errno or HTC_ERR_* (the
+ * reader's: HTC_ERR_MAGIC for a file that is not a capture).
  */
 struct htc_source;
 struct htc_source *htc_source_open(const char *const *paths, size_t npaths,
