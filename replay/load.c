@@ -16,21 +16,74 @@
 #include "htc_engine.h"
 #include "replay.h"
 
-struct conn_key {
+/* A set of connections: open addressing, linear probing.  Every
+ * connection of a capture with cookies may carry redacted events, so the
+ * lookups per event and per connection must not be linear scans. */
+struct conn_slot {
+	uint64_t id;
 	uint32_t file_idx;
-	uint64_t conn_id;
+	bool used;
 };
+
+struct conn_set {
+	struct conn_slot *slots;
+	size_t cap, n;		/* cap: a power of two, or 0 */
+};
+
+static size_t conn_hash(uint32_t file_idx, uint64_t id, size_t cap)
+{
+	uint64_t h = (id ^ ((uint64_t)file_idx << 40)) * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32) & (cap - 1);
+}
+
+static bool conn_set_has(const struct conn_set *s, uint32_t file_idx, uint64_t id)
+{
+	if (!s->cap)
+		return false;
+	for (size_t i = conn_hash(file_idx, id, s->cap);; i = (i + 1) & (s->cap - 1)) {
+		const struct conn_slot *e = &s->slots[i];
+
+		if (!e->used)
+			return false;
+		if (e->id == id && e->file_idx == file_idx)
+			return true;
+	}
+}
+
+static int conn_set_add(struct conn_set *s, uint32_t file_idx, uint64_t id)
+{
+	size_t i;
+
+	if (conn_set_has(s, file_idx, id))
+		return 0;
+	if ((s->n + 1) * 2 > s->cap) {	/* keep the load at most 1/2 */
+		struct conn_set ns = { .cap = s->cap ? s->cap * 2 : 64 };
+
+		ns.slots = calloc(ns.cap, sizeof(*ns.slots));
+		if (!ns.slots)
+			return -ENOMEM;
+		for (size_t k = 0; k < s->cap; k++)
+			if (s->slots[k].used)
+				conn_set_add(&ns, s->slots[k].file_idx, s->slots[k].id);
+		free(s->slots);
+		*s = ns;
+	}
+	for (i = conn_hash(file_idx, id, s->cap); s->slots[i].used; i = (i + 1) & (s->cap - 1))
+		;
+	s->slots[i] = (struct conn_slot){ .id = id, .file_idx = file_idx, .used = true };
+	s->n++;
+	return 0;
+}
 
 struct loader {
 	const struct rp_filter *filter;
 	struct rp_req **reqs;
 	size_t n, cap;
 	/* (file, conn_id) of connections with HTC_EVF_REDACTED events */
-	struct conn_key *red;
-	size_t nred, capred;
-	/* engine connection ids of those, learnt from on_conn */
-	uint64_t *red_conns;
-	size_t nred_conns, capred_conns;
+	struct conn_set red;
+	/* engine connection ids of those (file_idx 0), learnt from on_conn */
+	struct conn_set red_conns;
 	const char *const *paths;
 	size_t total;		/* inbound requests seen, before the filters */
 	int err;
@@ -52,26 +105,14 @@ static int grow(void **p, size_t *cap, size_t n, size_t sz)
 	return 0;
 }
 
-static bool is_redacted_conn(const struct loader *l, uint32_t file_idx, uint64_t conn_id)
-{
-	/* small: only connections that carried a secret header */
-	for (size_t i = l->nred; i > 0; i--)
-		if (l->red[i - 1].file_idx == file_idx && l->red[i - 1].conn_id == conn_id)
-			return true;
-	return false;
-}
-
 static void on_conn(void *ctx, const struct htc_eng_conn *c)
 {
 	struct loader *l = ctx;
 
-	if (l->err || !is_redacted_conn(l, c->file_idx, c->conn_id))
+	if (l->err || !conn_set_has(&l->red, c->file_idx, c->conn_id))
 		return;
-	if (grow((void **)&l->red_conns, &l->capred_conns, l->nred_conns, sizeof(uint64_t))) {
+	if (conn_set_add(&l->red_conns, 0, c->id))
 		l->err = -ENOMEM;
-		return;
-	}
-	l->red_conns[l->nred_conns++] = c->id;
 }
 
 static char *dupn(const void *p, size_t n)
@@ -243,12 +284,9 @@ int rp_load(const char *const *paths, size_t npaths, const struct rp_filter *f,
 	*what = "read";
 	while ((ret = htc_source_next(src, &rec, &fi)) > 0) {
 		if ((rec.type == HTC_REC_DATA || rec.type == HTC_REC_CONN) &&
-		    (rec.ev.flags & HTC_EVF_REDACTED) && !is_redacted_conn(&l, fi, rec.ev.conn_id)) {
-			if (grow((void **)&l.red, &l.capred, l.nred, sizeof(*l.red))) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			l.red[l.nred++] = (struct conn_key){ fi, rec.ev.conn_id };
+		    (rec.ev.flags & HTC_EVF_REDACTED) && conn_set_add(&l.red, fi, rec.ev.conn_id)) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		err = htc_engine_feed(e, fi, &rec, NULL);
 		if (err)
@@ -269,8 +307,7 @@ int rp_load(const char *const *paths, size_t npaths, const struct rp_filter *f,
 	if (err)
 		goto cleanup;
 	for (size_t i = 0; i < l.n; i++)
-		for (size_t k = 0; k < l.nred_conns && !l.reqs[i]->redacted; k++)
-			l.reqs[i]->redacted = l.reqs[i]->conn == l.red_conns[k];
+		l.reqs[i]->redacted = conn_set_has(&l.red_conns, 0, l.reqs[i]->conn);
 	if (l.n)
 		qsort(l.reqs, l.n, sizeof(*l.reqs), cmp_start);
 	*out = l.reqs;
@@ -283,8 +320,8 @@ cleanup:
 	for (size_t i = 0; i < l.n; i++)
 		rp_req_free(l.reqs[i]);
 	free(l.reqs);
-	free(l.red);
-	free(l.red_conns);
+	free(l.red.slots);
+	free(l.red_conns.slots);
 	htc_source_close(src);
 	htc_engine_free(e);
 	return err;

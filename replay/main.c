@@ -515,7 +515,7 @@ int main(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 	}
-	err = rp_send_all(reqs, outs, n, &c.edits, &c.send, &sum.elapsed_s);
+	err = rp_send_all(reqs, outs, n, &c.send, &sum.elapsed_s);
 	if (rp_interrupted)
 		fprintf(stderr, "httpreplay: interrupted: the report covers the requests sent so far\n");
 	if (err) {

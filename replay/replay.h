@@ -171,8 +171,7 @@ extern volatile sig_atomic_t rp_interrupted;
  * in order, as scheduled by o.  Fills the result fields.  Returns 0 or a
  * negative error for a local failure (libcurl could not start). */
 int rp_send_all(struct rp_req **reqs, struct rp_out *outs, size_t n,
-		const struct rp_edits *e, const struct rp_send_opts *o,
-		double *elapsed_s);
+		const struct rp_send_opts *o, double *elapsed_s);
 
 /* ---- report ---- */
 

@@ -245,7 +245,7 @@ static void xfer_done(CURLM *m, struct xfer *x, CURLcode res, const char *base,
 volatile sig_atomic_t rp_interrupted;
 
 int rp_send_all(struct rp_req **reqs, struct rp_out *outs, size_t n,
-		const struct rp_edits *e, const struct rp_send_opts *o, double *elapsed_s)
+		const struct rp_send_opts *o, double *elapsed_s)
 {
 	static bool reported[CURL_LAST];
 	char *base = NULL, *prefix = NULL;
@@ -258,7 +258,6 @@ int rp_send_all(struct rp_req **reqs, struct rp_out *outs, size_t n,
 	unsigned conc = o->concurrency ? o->concurrency : 1;
 	int err;
 
-	(void)e;
 	*elapsed_s = 0;
 	err = rp_target_check(o->target, &base, &prefix, &msg);
 	if (err)
