@@ -456,6 +456,24 @@ static int bad_frame(struct htc_reader *r, int err, const char *why)
 	return resync(r);
 }
 
+/*
+ * A data frame whose blocks were walked to its end (pos bytes) failed to
+ * decode.  If a frame (or the end of the input) follows right there, the
+ * walk was sound: skip the frame whole.  Otherwise its sizes are suspect,
+ * and resync() scans from its second byte.
+ */
+static int bad_walked_frame(struct htc_reader *r, int err, const char *why, size_t pos)
+{
+	if (!((r->eof && avail(r) == pos) ||
+	      (avail(r) >= pos + 4 && is_frame_magic(get_le32(cur(r) + pos)))))
+		return bad_frame(r, err, why);
+	r->st.frames_bad++;
+	warnf(r, err, cur_off(r), "frame at offset %llu: %s, skipped",
+	      (unsigned long long)cur_off(r), why);
+	consume(r, pos);
+	return 0;
+}
+
 /* The input ended inside the frame here: a truncated tail, or a corrupt
  * length when more frames follow. */
 static int short_frame(struct htc_reader *r, uint64_t want)
@@ -537,11 +555,11 @@ static int load_frame(struct htc_reader *r)
 	d = ZSTD_decompressDCtx(r->dctx, r->out, r->ocap, cur(r), pos);
 	if (ZSTD_isError(d)) {
 		snprintf(why, sizeof(why), "%s (%zu bytes)", ZSTD_getErrorName(d), pos);
-		return bad_frame(r, ZSTD_getErrorCode(d) == ZSTD_error_checksum_wrong ?
-				 HTC_ERR_CHECKSUM : HTC_ERR_CORRUPT, why);
+		return bad_walked_frame(r, ZSTD_getErrorCode(d) == ZSTD_error_checksum_wrong ?
+					HTC_ERR_CHECKSUM : HTC_ERR_CORRUPT, why, pos);
 	}
 	if (d != zfh.frameContentSize)
-		return bad_frame(r, HTC_ERR_CORRUPT, "content shorter than declared");
+		return bad_walked_frame(r, HTC_ERR_CORRUPT, "content shorter than declared", pos);
 	r->frame_off = cur_off(r);
 	consume(r, pos);
 	r->st.frames_ok++;

@@ -683,6 +683,32 @@ static void test_bitflip_every_frame(void **state)
 	free(b.p);
 }
 
+/* A flipped bit in a frame's content checksum: HTC_ERR_CHECKSUM, named in
+ * the message with the frame's offset, frame skipped, the next one read. */
+static void test_checksum_reported(void **state)
+{
+	struct buf b = write_events(tmp_path("ck.htc"), 300, 1024);
+	uint32_t nf;
+	struct htc_frame_info *fi = frame_index(&b, &nf);
+	uint8_t seen[300] = { 0 };
+	char want[64];
+	struct readout o;
+
+	b.p[fi[2].offset + fi[2].csize - 2] ^= 0x04;
+	o = read_all_mem(b.p, b.len, seen, 300);
+	assert_int_equal(o.st.frames_bad, 1);
+	assert_int_equal(o.st.frames_ok, nf - 1);
+	assert_int_equal(o.got, 300 - fi[2].records);
+	assert_int_equal(o.w.n, 1);
+	assert_int_equal(o.w.last_err, HTC_ERR_CHECKSUM);
+	snprintf(want, sizeof(want), "frame at offset %llu: ", (unsigned long long)fi[2].offset);
+	assert_non_null(strstr(o.w.last, want));
+	assert_non_null(strstr(o.w.last, "checksum"));
+	assert_int_equal(o.have_trailer, 1);
+	free(fi);
+	free(b.p);
+}
+
 /* Flips in the header frame fail the open cleanly or are harmless; flips
  * in the trailer lose the trailer at most, never a record. */
 static void test_bitflip_header_trailer(void **state)
@@ -1654,6 +1680,7 @@ int main(void)
 		cmocka_unit_test(test_truncate_every_offset),
 		cmocka_unit_test(test_truncate_message),
 		cmocka_unit_test(test_bitflip_every_frame),
+		cmocka_unit_test(test_checksum_reported),
 		cmocka_unit_test(test_bitflip_header_trailer),
 		cmocka_unit_test(test_future_minor_unknown_record),
 		cmocka_unit_test(test_hostile_records),
