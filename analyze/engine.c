@@ -1264,6 +1264,9 @@ static int http_data(struct htc_engine *e, struct conn *c, int d, const struct h
 	struct body_ctx bc = { e, NULL, is_req };
 
 	while (len > 0) {
+		/* bytes of a message in progress belong to its exchange */
+		if (h->ex && e->ann_serial != h->ex->serial)
+			ann_touch(e, h->ex, 0);
 		switch (h->state) {
 		case H_OFF:
 			return 0;

@@ -744,6 +744,34 @@ static void test_annotations(void **state)
 	free(c);
 }
 
+/* On a keep-alive server connection every read and write belongs to an
+ * exchange: body-only reads and writes included. */
+static void test_annotations_bodies(void **state)
+{
+	struct fx *fx = new_fx();
+	struct col *c;
+	static const uint64_t want[] = { 1001, 1001, 1002, 1002, 1002, 1002, 1003, 1003, 1004, 1004,
+					 1005, 1005, 1005 };
+	size_t k = 0;
+
+	fx_scenario_keepalive(fx, T0);
+	c = run_fx(fx);
+	for (size_t i = 0; i < c->nann; i++) {
+		const struct col_ann *a = &c->ann[i];
+
+		if (a->type != HTC_EV_READ && a->type != HTC_EV_WRITE && a->type != HTC_EV_CLOSE)
+			continue;
+		assert_true(k < sizeof(want) / sizeof(want[0]));
+		if (a->request_id != want[k])
+			fail_msg("event %zu: request_id %llu, want %llu", k,
+				 (unsigned long long)a->request_id, (unsigned long long)want[k]);
+		assert_true(a->has_mp);
+		k++;
+	}
+	assert_int_equal(k, sizeof(want) / sizeof(want[0]));
+	free(c);
+}
+
 /* The same capture twice: the same IDs (httpcap -r and httpanalyze agree). */
 static void test_stable_ids(void **state)
 {
@@ -1024,6 +1052,7 @@ int main(void)
 		cmocka_unit_test(test_preexisting),
 		cmocka_unit_test(test_postgres),
 		cmocka_unit_test(test_annotations),
+		cmocka_unit_test(test_annotations_bodies),
 		cmocka_unit_test(test_stable_ids),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_pending_cap),
