@@ -183,6 +183,7 @@ struct rp_summary {
 	size_t status_mismatch, body_diff, body_compared, mismatched;
 	size_t redacted_dropped;	/* requests that lost a redacted header */
 	size_t limited;			/* selected but beyond --limit */
+	size_t latency_n;		/* requests with both latencies */
 	double cap_p50_ms, cap_p99_ms, rep_p50_ms, rep_p99_ms;
 	double ratio_p50, ratio_p99;	/* replayed / captured; 0 when unknown */
 	double elapsed_s;

@@ -83,6 +83,7 @@ void rp_summarize(struct rp_req **reqs, size_t n, struct rp_summary *s)
 			nlat++;
 		}
 	}
+	s->latency_n = nlat;
 	if (cap && rep && nlat) {
 		s->cap_p50_ms = rp_percentile(cap, nlat, 50);
 		s->cap_p99_ms = rp_percentile(cap, nlat, 99);
@@ -268,10 +269,16 @@ static void table_summary(FILE *f, const struct rp_summary *s)
 	fprintf(f, "status mismatches   %zu\n", s->status_mismatch);
 	fprintf(f, "body differences    %zu (of %zu compared)\n", s->body_diff, s->body_compared);
 	fprintf(f, "mismatched requests %zu\n", s->mismatched);
-	fprintf(f, "latency p50         captured %.2f ms, replayed %.2f ms, ratio %.2f\n",
-		s->cap_p50_ms, s->rep_p50_ms, s->ratio_p50);
-	fprintf(f, "latency p99         captured %.2f ms, replayed %.2f ms, ratio %.2f\n",
-		s->cap_p99_ms, s->rep_p99_ms, s->ratio_p99);
+	if (s->latency_n) {
+		fprintf(f, "latency p50         captured %.2f ms, replayed %.2f ms, ratio %.2f\n",
+			s->cap_p50_ms, s->rep_p50_ms, s->ratio_p50);
+		fprintf(f, "latency p99         captured %.2f ms, replayed %.2f ms, ratio %.2f"
+			" (%zu requests)\n", s->cap_p99_ms, s->rep_p99_ms, s->ratio_p99,
+			s->latency_n);
+	} else {
+		fprintf(f, "latency             none to compare (no answered request with a "
+			"captured answer)\n");
+	}
 	if (s->redacted_dropped)
 		fprintf(f, "redacted headers    dropped from %zu requests (never sent with the placeholder)\n",
 			s->redacted_dropped);
@@ -284,14 +291,14 @@ static void json_summary(FILE *f, const struct rp_summary *s)
 		"\"errors\":%zu,\"skipped\":{\"unsafe_method\":%zu,\"body_not_captured\":%zu,"
 		"\"unsendable\":%zu},\"limited\":%zu,\"status_mismatches\":%zu,"
 		"\"body_differences\":%zu,\"bodies_compared\":%zu,\"mismatched\":%zu,"
-		"\"latency_ms\":{\"captured_p50\":%.3f,\"captured_p99\":%.3f,"
+		"\"latency_n\":%zu,\"latency_ms\":{\"captured_p50\":%.3f,\"captured_p99\":%.3f,"
 		"\"replayed_p50\":%.3f,\"replayed_p99\":%.3f},"
 		"\"latency_ratio_p50\":%.3f,\"latency_ratio_p99\":%.3f,"
 		"\"redacted_headers_dropped\":%zu,\"elapsed_s\":%.3f}\n",
 		s->selected, s->sent, s->responded, s->errors, s->skipped[RP_SKIP_UNSAFE],
 		s->skipped[RP_SKIP_PARTIAL], s->skipped[RP_SKIP_UNSENDABLE], s->limited,
 		s->status_mismatch, s->body_diff, s->body_compared, s->mismatched,
-		s->cap_p50_ms, s->cap_p99_ms, s->rep_p50_ms, s->rep_p99_ms, s->ratio_p50,
+		s->latency_n, s->cap_p50_ms, s->cap_p99_ms, s->rep_p50_ms, s->rep_p99_ms, s->ratio_p50,
 		s->ratio_p99, s->redacted_dropped, s->elapsed_s);
 }
 
