@@ -75,6 +75,11 @@ dropped=$(sed -n 's/^\([0-9]*\) events dropped.*/\1/p' "$DIR/curl.htc.err")
 echo "curl: 10000 requests in $(echo "$t1 - $t0" | bc) s: $accepts accepts, $reqs requests read by the server, $dropped dropped"
 grep 'events captured\|bytes written' "$DIR/curl.htc.err" | sed 's/^/  /'
 [ "$accepts" = 10000 ] && [ "$reqs" = 10000 ] && [ "$dropped" = 0 ] || fail "want 10000 / 10000 / 0"
+if [ -x "$BUILD/httpanalyze" ]; then
+	"$BUILD/httpanalyze" summary "$DIR/curl.htc" > "$DIR/summary.txt" 2>&1 || fail "httpanalyze failed"
+	sed -n 's/^requests */  httpanalyze: requests /p' "$DIR/summary.txt"
+	grep -q '^requests *10000 ' "$DIR/summary.txt" || fail "httpanalyze does not count 10000 requests"
+fi
 
 # ---- 2. wrk against nginx ----
 cat > "$DIR/nginx.conf" <<NGX
