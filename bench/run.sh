@@ -20,8 +20,12 @@
 #   BENCH_SECS=5        seconds per wrk run in the overhead test
 #   BENCH_THREADS=1 BENCH_CONNS=16   wrk shape for the overhead test
 #   BENCH_MAX_THREADS=2 BENCH_MAX_CONNS=64  wrk shape for the highest rate
-#   BENCH_REQS=1000000  requests captured for the size/analyzer figures
-#   BENCH_MEM_SECS=60   seconds of full-rate load before httpcap's RSS is read
+#   BENCH_REQS=500000   requests captured for the size/analyzer figures; the
+#                       issue asks 1,000,000, which adds ~90 s (tshark and
+#                       httpanalyze each take ~80 s per million here) and
+#                       does not fit in 10 minutes beside the other benches
+#   BENCH_MEM_SECS=45   seconds of full-rate load before httpcap's RSS is read
+#                       (the issue says 300; 45 keeps make bench in budget)
 #   BENCH_PORT=21080    nginx port (this folder's range is 21000-21999)
 #   BENCH_ONLY="overhead drops size format analyze memory"  sections to run
 #   BENCH_OUT=bench/RESULTS.md   where the report goes ("" for none)
@@ -30,6 +34,7 @@
 #   BENCH_ALT_HTTPCAP=PATH  a second httpcap build, interleaved as a fourth
 #                       mode "alt" of the overhead test: measure a fix against
 #                       the current code in the same run
+#   ANALYZE_BENCH_REQUESTS=20000  synthetic requests for bench-analyze
 #   BENCH_STEP_TIMEOUT=150  seconds allowed to tshark, httpanalyze summary and
 #                       each library bench before it is stopped
 set -u
@@ -49,8 +54,8 @@ THREADS=${BENCH_THREADS:-1}
 CONNS=${BENCH_CONNS:-16}
 MAX_THREADS=${BENCH_MAX_THREADS:-2}
 MAX_CONNS=${BENCH_MAX_CONNS:-64}
-REQS=${BENCH_REQS:-1000000}
-MEM_SECS=${BENCH_MEM_SECS:-60}
+REQS=${BENCH_REQS:-500000}
+MEM_SECS=${BENCH_MEM_SECS:-45}
 PORT=${BENCH_PORT:-21080}
 ONLY=${BENCH_ONLY:-overhead drops size format analyze memory}
 OUT=${BENCH_OUT-bench/RESULTS.md}
@@ -762,41 +767,52 @@ write_report() {
 
 # ---- main ------------------------------------------------------------------------
 
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-# Other tracers on the syscall tracepoints slow every mode alike, but the
-# reader of the figures must know: say so in the report.
-PROGS0=$(bpf_prog_ids | wc -l)
-OTHERS0=$(pgrep -x httpcap | wc -l)
-[ "$OTHERS0" = 0 ] || log "warning: $OTHERS0 other httpcap process(es) running: every mode is traced by them too"
-awk -v l="${LOAD0%% *}" -v n="$(nproc)" 'BEGIN {exit !(l > n / 2)}' &&
-	log "warning: load average $LOAD0 on $(nproc) CPUs: figures will be noisy"
-# wrk and nginx hold one fd per connection; the drop search opens 1024.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
-for t in nginx wrk ab tcpdump zstd curl ss; do
-	have "$t" || { log "missing '$t': run make bench as root to install BENCH_PKGS"; exit 1; }
-done
-is_root || log "not root: the capture sections are skipped (httpcap and tcpdump need root)"
-[ -x "$HTTPCAP" ] || log "no $HTTPCAP: its figures will read n/a"
-[ -x "$HTCSTAT" ] || log "no $HTCSTAT: drops and request counts will read n/a"
+# All of the run is in main(), called on the last line: bash has then read
+# the whole file before the first benchmark starts, so editing run.sh while
+# a run is going does not change what that run executes.
+main() {
+	LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+	# Other tracers on the syscall tracepoints slow every mode alike, but the
+	# reader of the figures must know: say so in the report.
+	PROGS0=$(bpf_prog_ids | wc -l)
+	OTHERS0=$(pgrep -x httpcap | wc -l)
+	[ "$OTHERS0" = 0 ] || log "warning: $OTHERS0 other httpcap process(es) running: every mode is traced by them too"
+	awk -v l="${LOAD0%% *}" -v n="$(nproc)" 'BEGIN {exit !(l > n / 2)}' &&
+		log "warning: load average $LOAD0 on $(nproc) CPUs: figures will be noisy"
+	# wrk and nginx hold one fd per connection; the drop search opens 1024.
+	ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+	for t in nginx wrk ab tcpdump zstd curl ss; do
+		have "$t" || { log "missing '$t': run make bench as root to install BENCH_PKGS"; exit 1; }
+	done
+	is_root || log "not root: the capture sections are skipped (httpcap and tcpdump need root)"
+	[ -x "$HTTPCAP" ] || log "no $HTTPCAP: its figures will read n/a"
+	[ -x "$HTCSTAT" ] || log "no $HTCSTAT: drops and request counts will read n/a"
 
-need_nginx=0
-for s in overhead drops size analyze memory; do want $s && need_nginx=1; done
-if [ $need_nginx = 1 ]; then nginx_start || exit 1; fi
+	local need_nginx=0 s t
+	for s in overhead drops size analyze memory; do want $s && need_nginx=1; done
+	if [ $need_nginx = 1 ]; then nginx_start || exit 1; fi
 
-if is_root; then
-	want overhead && bench_overhead
-	want overhead && bench_profile
-	want drops && bench_drops
-	if want size || want analyze; then bench_bigcapture; fi
-	want memory && bench_memory
-fi
-nginx_stop
-want format && sub_bench bench-format format
-want analyze && sub_bench bench-analyze analyze
+	if is_root; then
+		want overhead && bench_overhead
+		want overhead && bench_profile
+		want drops && bench_drops
+		if want size || want analyze; then bench_bigcapture; fi
+		want memory && bench_memory
+	fi
+	nginx_stop
+	want format && sub_bench bench-format format
+	# bench-analyze's default (200,000 synthetic requests, 15 loads) alone
+	# takes longer than the whole 10-minute budget at ~50k events/s; its own
+	# size setting keeps it to about a minute here.
+	export ANALYZE_BENCH_REQUESTS=${ANALYZE_BENCH_REQUESTS:-20000}
+	want analyze && sub_bench bench-analyze analyze
 
-printf '\n'
-table
-if [ -n "$OUT" ]; then
-	write_report "$OUT"
-	log "wrote $OUT ($(($(date +%s) - T0)) s)"
-fi
+	printf '\n'
+	table
+	if [ -n "$OUT" ]; then
+		write_report "$OUT"
+		log "wrote $OUT ($(($(date +%s) - T0)) s)"
+	fi
+}
+
+main "$@"; exit $?
