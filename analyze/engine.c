@@ -1832,18 +1832,35 @@ static int conn_classify(struct htc_engine *e, struct conn *c, int d, const uint
 	int maybe_req = len ? http_is_request_start((const char *)p, len) != 0 : 0;
 
 	if (c->role == HTC_ROLE_UNKNOWN && !looks_req && !looks_resp && len) {
-		/* seen mid-stream: a start line further on tells the role */
-		looks_req = http_find_start((const char *)p, len, 1) < len;
-		looks_resp = !looks_req && http_find_start((const char *)p, len, 0) < len;
+		/* seen mid-stream: a whole start line further on tells the
+		 * role (one cut by the end of the bytes does not) */
+		size_t o = http_find_start((const char *)p, len, 1);
+
+		looks_req = o < len && http_is_request_start((const char *)p + o, len - o) == 1;
+		o = http_find_start((const char *)p, len, 0);
+		looks_resp = !looks_req && o < len &&
+			     http_is_response_start((const char *)p + o, len - o) == 1;
 	}
 
 	if (c->role == HTC_ROLE_UNKNOWN) {
+		int pr = len ? proto_detect_client(p, len, 0) : HTC_PROTO_UNKNOWN;
+		uint16_t lp = c->info.ep.lport, rp = c->info.ep.rport;
+
 		if (looks_req)
 			c->role = d == DIR_IN ? HTC_ROLE_SERVER : HTC_ROLE_CLIENT;
 		else if (looks_resp)
 			c->role = d == DIR_IN ? HTC_ROLE_CLIENT : HTC_ROLE_SERVER;
+		else if (pr != HTC_PROTO_UNKNOWN)
+			/* a command or handshake: its reader is the server */
+			c->role = d == DIR_IN ? HTC_ROLE_SERVER : HTC_ROLE_CLIENT;
+		else if (lp < rp && rp >= 32768)
+			/* no clue in the bytes (a forked worker answering
+			 * first...): the side with the ephemeral port (Linux
+			 * uses 32768-60999) is the client */
+			c->role = HTC_ROLE_SERVER;
 		else
 			c->role = HTC_ROLE_CLIENT;
+		c->info.ep.role = (uint8_t)c->role;
 	}
 	if (c->role == HTC_ROLE_SERVER) {
 		int pr = HTC_PROTO_UNKNOWN;

@@ -646,6 +646,28 @@ static void test_preexisting(void **state)
 	assert_true(c->req[0].r.flags & HTC_ENGF_PREEXISTING);
 	assert_true(c->conn[0].flags & HTC_ENGF_PREEXISTING);
 	free(c);
+
+	/* roles of sockets of unknown role from their bytes or ports: a
+	 * forked database worker answering first is a server (no calls); a
+	 * process writing Redis commands is a client */
+	fx = new_fx();
+	t = T0;
+	s = fx_preexisting(fx, 300, "127.0.0.1", 5432, "127.0.0.1", 45000, HTC_ROLE_UNKNOWN);
+	fx_writes(fx, t += MS, 300, 300, s, "N");
+	fx_read(fx, t += MS, 300, 300, s, "\0\0\0\x10\0\x03\0\0user\0x\0\0", 16);
+	s = fx_preexisting(fx, 400, "127.0.0.1", 45001, "127.0.0.1", 7777, HTC_ROLE_UNKNOWN);
+	fx_writes(fx, t += MS, 400, 400, s, "*1\r\n$4\r\nPING\r\n");
+	fx_reads(fx, t += MS, 400, 400, s, "+PONG\r\n");
+	c = run_fx(fx);
+	assert_int_equal(c->ncall, 1);
+	assert_string_equal(c->call[0].summary, "PING");
+	assert_int_equal(c->call[0].c.proto, HTC_PROTO_REDIS);
+	for (size_t i = 0; i < c->nconn; i++)
+		if (c->conn[i].ep.lport == 5432) {
+			assert_int_equal(c->conn[i].ep.role, HTC_ROLE_SERVER);
+			assert_int_equal(c->conn[i].proto, HTC_PROTO_POSTGRES);
+		}
+	free(c);
 }
 
 /* ---- PostgreSQL through the engine ---- */
