@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,7 +135,7 @@ static const char db_schema_tables[] =
 "  stream_off INTEGER,             -- read/write: bytes before this one in this direction\n"
 "  captured_len INTEGER,           -- payload bytes the capture kept (<= bytes)\n"
 "  flags INTEGER,                  -- 1 redacted, 2 preexisting socket, 4 partial payload\n"
-"  request_id INTEGER,             -- inbound request the event belongs to, or NULL\n"
+"  request_id INTEGER,             -- inbound request the event belongs to, or NULL (not indexed)\n"
 "  payload BLOB                    -- captured bytes (capped by --payload-cap)\n"
 ");\n"
 "CREATE TABLE requests (\n"
@@ -212,15 +213,14 @@ static const char db_schema_tables[] =
 "  parent_request_id INTEGER       -- request that made the call, NULL if none\n"
 ");\n";
 
-/* Built after the load (bulk loads are faster without them). */
+/* Built after the load (bulk loads are faster without them).  The events
+ * table gets none: indexing millions of rows costs a third of the load and
+ * no report reads events; in a --db file, `CREATE INDEX ... ON
+ * events (request_id)` with the sqlite3 CLI when you need one. */
 static const char db_schema_indexes[] =
-"CREATE INDEX events_request ON events (request_id);\n"
-"CREATE INDEX events_conn ON events (file_idx, conn_id);\n"
-"CREATE INDEX requests_start ON requests (start_ns);\n"
-"CREATE INDEX requests_endpoint ON requests (endpoint);\n"
+"CREATE INDEX requests_start ON requests (start_ns);        -- requests --sort start\n"
 "CREATE INDEX requests_parent ON requests (parent_request_id);\n"
 "CREATE INDEX calls_request ON calls (request_id);\n"
-"CREATE INDEX calls_child ON calls (child_request_id);\n"
 "CREATE INDEX connections_conn_id ON connections (file_idx, conn_id);\n";
 
 static const char db_schema_views[] =
@@ -901,6 +901,15 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void progress(struct loader *l, struct htc_source *s, int done)
 {
 	uint64_t cur = 0, total = 0;
@@ -1074,7 +1083,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	struct htc_source *s = NULL;
 	struct htc_record rec;
 	struct htc_eng_annot annot;
-	double t0 = now_s(), last_draw = 0;
+	double t0 = now_s(), c0 = cpu_s(), last_draw = 0, t_load, t_links, t_index;
 	uint32_t fidx;
 	int err = 0, rc, in_tx = 0;
 
@@ -1179,21 +1188,38 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			goto cleanup;
 	if (opts->progress)
 		progress(&l, s, 1);
-	if ((err = exec(db, sql_apply_links)) || (err = exec(db, db_schema_indexes)) ||
-	    (err = exec(db, "COMMIT")))
+	t_load = now_s();
+	if ((err = exec(db, sql_apply_links)))
+		goto cleanup;
+	t_links = now_s();
+	if ((err = exec(db, db_schema_indexes)) || (err = exec(db, "COMMIT")))
 		goto cleanup;
 	in_tx = 0;
-	if ((err = exec(db, "ANALYZE")))
+	t_index = now_s();
+	/* statistics for the query planner from a sample: a full ANALYZE
+	 * would cost as much as the load */
+	if ((err = exec(db, "PRAGMA analysis_limit=1000; ANALYZE")))
 		goto cleanup;
 	l.st.files = n;
 	l.st.seconds = now_s() - t0;
 	if (opts->verbose)
+		fprintf(stderr, "httpanalyze: load %.3f s, links %.3f s, indexes %.3f s, "
+			"analyze %.3f s\n", t_load - t0, t_links - t_load, t_index - t_links,
+			now_s() - t_index);
+	if (opts->verbose) {
+		/* CPU time too: on a shared machine the wall clock says more
+		 * about the neighbours than about us */
+		double cpu = cpu_s() - c0;
+
 		fprintf(stderr, "httpanalyze: loaded %llu events, %llu requests, %llu calls, "
-			"%llu connections, %llu links from %zu files in %.3f s (%.0f events/s)\n",
+			"%llu connections, %llu links from %zu files in %.3f s (%.0f events/s; "
+			"cpu %.3f s, %.0f events/cpu-s)\n",
 			(unsigned long long)l.st.events, (unsigned long long)l.st.requests,
 			(unsigned long long)l.st.calls, (unsigned long long)l.st.conns,
 			(unsigned long long)l.st.links, n, l.st.seconds,
-			l.st.seconds > 0 ? (double)l.st.events / l.st.seconds : 0.0);
+			l.st.seconds > 0 ? (double)l.st.events / l.st.seconds : 0.0, cpu,
+			cpu > 0 ? (double)l.st.events / cpu : 0.0);
+	}
 	if (stats)
 		*stats = l.st;
 cleanup:
