@@ -182,7 +182,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 	uint32_t exit_pid = 0;
 	int rc;
 
-	if (a->count_reached || a->err || a->out_closed)
+	if (a->count_reached || a->err || a->out_closed || (a->out && output_done(a->out)))
 		return 0;
 	rc = cap_decode_event(data, size, &rec, &exit_pid);
 	if (rc < 0) {
@@ -425,6 +425,11 @@ int main(int argc, char **argv)
 	if (a->o.rfile)
 		return read_file(&a->o, a->fmt);
 
+	if (a->o.wfile && !strcmp(a->o.wfile, "-") && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "httpcap: refusing to write binary capture data to a terminal: "
+			"redirect stdout or use -w FILE\n");
+		return 2;
+	}
 	if (a->o.user) {
 		errno = 0;
 		pw = getpwnam(a->o.user);
