@@ -46,6 +46,7 @@ struct fx {
 	uint32_t nprocs;
 	struct fx_pcomm procs[FX_MAX_PROCS];
 	int next_fd;
+	int64_t skew;
 };
 
 static void __attribute__((noreturn, format(printf, 1, 2))) fx_die(const char *fmt, ...)
@@ -93,6 +94,11 @@ struct fx *fx_open(const char *path, const char *hostname, int64_t realtime_offs
 struct htc_header *fx_header(struct fx *fx)
 {
 	return &fx->hdr;
+}
+
+void fx_clock_skew(struct fx *fx, int64_t ns)
+{
+	fx->skew = ns;
 }
 
 int64_t fx_realtime_offset(const struct fx *fx)
@@ -201,7 +207,7 @@ static void fx_event(struct fx *fx, struct fx_conn *c, uint8_t type, uint8_t sys
 	ev->pid = pid;
 	ev->tid = tid;
 	ev->fd = c->fd;
-	ev->ts_ns = t;
+	ev->ts_ns = (uint64_t)((int64_t)t + fx->skew);
 	ev->dur_ns = 1000;
 	ev->conn_id = c->id;
 	snprintf(ev->comm, sizeof(ev->comm), "%s", fx_comm(fx, pid, cbuf));
@@ -218,8 +224,8 @@ static void fx_event(struct fx *fx, struct fx_conn *c, uint8_t type, uint8_t sys
 	}
 	ev->cap_len = cap_len;
 	ev->payload = payload;
-	if (t > fx->last_t)
-		fx->last_t = t;
+	if (ev->ts_ns > fx->last_t)
+		fx->last_t = ev->ts_ns;
 	fx_record(fx, &rec);
 }
 

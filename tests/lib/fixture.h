@@ -135,6 +135,10 @@ uint64_t fx_scenario_two_services(struct fx *fx, uint64_t t0);
  */
 uint64_t fx_scenario_two_hosts(struct fx *a, struct fx *b, uint64_t t0_wall);
 
+/* From now on, shift every event's ts_ns by ns: a host whose clock is
+ * wrong by that much (its events still carry their own order). */
+void fx_clock_skew(struct fx *fx, int64_t ns);
+
 /* The wall-clock offset of fx, as given to fx_open. */
 int64_t fx_realtime_offset(const struct fx *fx);
 
