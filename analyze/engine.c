@@ -2115,14 +2115,16 @@ int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_re
 		err = on_data(e, c, ev, ts);
 		break;
 	case HTC_EV_CLOSE:
-		if (c->role == HTC_ROLE_SERVER && c->last_req_id) {
+		/* the close comes after the newest exchange: still pending
+		 * (unanswered), or the last one reported */
+		if (c->role == HTC_ROLE_SERVER && c->qn) {
+			ann_touch(e, c->q[c->qn - 1], 0);
+		} else if (c->role == HTC_ROLE_SERVER && c->last_req_id) {
 			e->ann_serial = (uint64_t)-1;
 			if (c->last_has_mp)
 				ann_copy(e, c->last_req_id, c->last_mp, c->last_mp + c->last_plen);
 			else
 				ann_copy(e, c->last_req_id, NULL, NULL);
-		} else if (c->role == HTC_ROLE_SERVER && c->qn) {
-			ann_touch(e, c->q[c->qn - 1], 0);
 		} else if (c->role == HTC_ROLE_CLIENT) {
 			int amb;
 			struct exch *r = attribute(e, file_idx, ev->pid, ev->tid, &amb);

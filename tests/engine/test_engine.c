@@ -558,6 +558,12 @@ static void test_unanswered_and_reset(void **state)
 	assert_int_equal(c->nreq, 3);
 	assert_true(col_find_req(c, 1001)->r.flags & HTC_ENGF_UNANSWERED);
 	assert_int_equal(col_find_req(c, 1001)->r.end_ns, 0);
+	/* the close after an unanswered request belongs to it */
+	for (size_t i = 0; i < c->nann; i++)
+		if (c->ann[i].type == HTC_EV_CLOSE && c->ann[i].conn_id == a) {
+			assert_int_equal(c->ann[i].request_id, 1001);
+			assert_string_equal(c->ann[i].path, "/closed");
+		}
 	assert_true(col_find_req(c, 1002)->r.flags & HTC_ENGF_RESET);
 	assert_int_equal(col_find_req(c, 1002)->r.flags & HTC_ENGF_UNANSWERED, 0);
 	assert_int_equal(col_find_req(c, 1002)->r.status, 200);
