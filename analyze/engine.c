@@ -1062,7 +1062,7 @@ static void early_start_line(struct htc_engine *e, struct exch *x, const uint8_t
 	struct http_head *hh = &e->hh;
 	size_t n;
 
-	if (!x || !lf || x->has_str)
+	if (!x || !lf || (is_req ? x->has_str : x->status != 0))
 		return;
 	n = (size_t)(lf - buf) + 1;
 	if (n > 2048)
@@ -1770,6 +1770,13 @@ static void conn_end(struct htc_engine *e, struct conn *c, int closing, uint64_t
 
 		if (closing && hq->ex && (hq->state == H_HEAD || hq->state == H_BODY || hq->state == H_CHUNKED))
 			hq->ex->flags |= HTC_ENGF_RESET;
+		if (hr->ex && hr->state == H_HEAD && hr->len) {
+			/* a response head cut by the end: its status line may
+			 * be whole */
+			early_start_line(e, hr->ex, hr->buf, hr->len, 0);
+			if (hr->ex->status)
+				hr->ex->resp_started = 1;
+		}
 		if (hr->ex && (hr->state == H_BODY_CLOSE || hr->state == H_RESYNC)) {
 			resp_unknown_end(e, c);
 		} else if (closing && hr->ex && (hr->state == H_HEAD || hr->state == H_BODY ||

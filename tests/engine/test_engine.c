@@ -1072,6 +1072,39 @@ static void test_hostile_stream(void **state)
 	free(c);
 }
 
+/* The capture ends after every byte of an exchange: one request is always
+ * reported, unanswered until its response head is whole, never more. */
+static void test_truncated_capture_every_byte(void **state)
+{
+	static const char req[] = "POST /t HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nbody";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n";
+	size_t rl = sizeof(req) - 1, total = rl + sizeof(resp) - 1;
+
+	for (size_t n = 1; n <= total; n++) {
+		struct fx *fx = new_fx();
+		uint64_t t = T0, s;
+		struct col *c;
+
+		s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+		fx_read(fx, t += MS, 100, 100, s, req, n < rl ? n : rl);
+		if (n > rl)
+			fx_write(fx, t += MS, 100, 100, s, resp, n - rl);
+		c = run_fx(fx);
+		if (c->nreq != 1)
+			fail_msg("cut at %zu: %zu requests", n, c->nreq);
+		if (n <= rl + 17) {	/* before the status line is whole */
+			if (!(c->req[0].r.flags & HTC_ENGF_UNANSWERED) && c->req[0].r.status == 0)
+				fail_msg("cut at %zu: neither unanswered nor a status", n);
+		} else {
+			assert_int_equal(c->req[0].r.status, 200);
+			assert_int_equal(c->req[0].r.flags & HTC_ENGF_UNANSWERED, 0);
+		}
+		if (n >= rl - 4)
+			assert_string_equal(c->req[0].path, "/t");
+		free(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1096,6 +1129,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_pending_cap),
 		cmocka_unit_test(test_hostile_stream),
+		cmocka_unit_test(test_truncated_capture_every_byte),
 		cmocka_unit_test(test_source_reorder_and_bad_files),
 	};
 
