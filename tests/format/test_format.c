@@ -524,6 +524,74 @@ static void test_comm_unterminated(void **state)
 	htc_reader_close(rd);
 }
 
+/*
+ * A file written by version 1.0 of the library, committed: any change of
+ * the layout that would make old files unreadable (or read differently)
+ * fails here.  Made by tests/fuzz/gen_reader_corpus.c.
+ */
+static void test_golden_v1_0(void **state)
+{
+	static const uint16_t types[] = { HTC_REC_CONN, HTC_REC_DATA, HTC_REC_DATA, HTC_REC_DATA,
+					  HTC_REC_DATA, HTC_REC_CONN, HTC_REC_PROC, HTC_REC_LOSS,
+					  HTC_REC_OPTIONS };
+	const struct htc_header *h;
+	const struct htc_trailer *t;
+	struct htc_reader *r;
+	struct htc_record rec;
+	int err, n = 0;
+
+	r = htc_reader_open("tests/format/golden/v1.0-all-types.htc", &err);
+	if (!r)
+		print_message("golden file: %s (run from the top folder)\n", htc_strerror(err));
+	assert_non_null(r);
+	h = htc_reader_header(r);
+	assert_int_equal(h->version_major, 1);
+	assert_int_equal(h->version_minor, 0);
+	assert_string_equal(h->hostname, "fuzz");
+	assert_string_equal(h->kernel, "6.18.0");
+	assert_string_equal(h->options, "snaplen=256\n");
+	assert_int_equal(h->snaplen, 256);
+	assert_int_equal(h->realtime_offset_ns, 1764100000000000000ll);
+	while (htc_reader_next(r, &rec) == 1) {
+		assert_true(n < 9);
+		assert_int_equal(rec.type, types[n]);
+		if (n == 1) {
+			assert_int_equal(rec.ev.type, HTC_EV_WRITE);
+			assert_int_equal(rec.ev.syscall, 2);
+			assert_int_equal(rec.ev.pid, 100);
+			assert_int_equal(rec.ev.tid, 101);
+			assert_int_equal(rec.ev.ts_ns, 1001);
+			assert_int_equal(rec.ev.conn_id, 2);
+			assert_int_equal(rec.ev.ep.family, HTC_AF_INET6);
+			assert_int_equal(rec.ev.ep.lport, 80);
+			assert_int_equal(rec.ev.ep.rport, 5000);
+			assert_string_equal(rec.ev.comm, "srv");
+			assert_int_equal(rec.ev.cap_len, 40);
+			assert_memory_equal(rec.ev.payload, "HTTP/1.1 200 OK\r\n", 17);
+		}
+		if (rec.type == HTC_REC_PROC) {
+			assert_int_equal(rec.proc.exe_len, 12);
+			assert_memory_equal(rec.proc.exe, "/usr/bin/srv", 12);
+			assert_int_equal(rec.proc.cmdline_len, 10);
+			assert_memory_equal(rec.proc.cmdline, "srv\0-p\0" "80", 10);
+		}
+		if (rec.type == HTC_REC_LOSS) {
+			assert_int_equal(rec.loss.reason, HTC_LOSS_MAP_FULL);
+			assert_int_equal(rec.loss.count, 3);
+		}
+		if (rec.type == HTC_REC_OPTIONS)
+			assert_memory_equal(rec.opt.text, "snaplen=256\n", 12);
+		n++;
+	}
+	assert_int_equal(n, 9);
+	t = htc_reader_trailer(r);
+	assert_non_null(t);
+	assert_int_equal(t->records, 9);
+	assert_int_equal(t->events, 6);
+	assert_int_equal(t->lost[HTC_LOSS_MAP_FULL], 3);
+	htc_reader_close(r);
+}
+
 /* The trailer's frame index agrees with the frames a reader finds. */
 static void test_multiframe_index(void **state)
 {
@@ -1676,6 +1744,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_every_type),
 		cmocka_unit_test(test_comm_unterminated),
+		cmocka_unit_test(test_golden_v1_0),
 		cmocka_unit_test(test_multiframe_index),
 		cmocka_unit_test(test_truncate_every_offset),
 		cmocka_unit_test(test_truncate_message),
