@@ -126,6 +126,7 @@ struct pstate {
 	struct exch *cur;	/* PostgreSQL: call of the message being written... */
 	uint64_t cur_serial;	/* ...if still open (its serial unchanged) */
 	int read_since_write;
+	char sni[72];		/* TLS: server name from the ClientHello */
 };
 
 struct lkey {
@@ -1634,12 +1635,18 @@ static void other_write(struct htc_engine *e, struct conn *c, const struct htc_e
 	} else if (c->info.proto == HTC_PROTO_POSTGRES) {
 		pg_write(e, c, ev, ts, p, len);
 	} else if (!newest_call(c)) {
-		char s[64];
+		char s[96];
 
-		if (len)
+		if (c->info.proto == HTC_PROTO_TLS) {
+			/* encrypted: the server name is all there is to say */
+			if (!ps->sni[0])
+				proto_tls_sni(p, len, ps->sni, sizeof(ps->sni));
+			snprintf(s, sizeof(s), "TLS%s%s", ps->sni[0] ? " " : "", ps->sni);
+		} else if (len) {
 			proto_escape(s, 40, p, len);
-		else
+		} else {
 			snprintf(s, sizeof(s), "(%llu bytes not captured)", (unsigned long long)ret);
+		}
 		call_new(e, c, ev, ts, s);
 	}
 	x = newest_call(c);

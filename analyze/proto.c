@@ -79,6 +79,52 @@ size_t proto_escape(char *dst, size_t cap, const uint8_t *src, size_t len)
 	return o;
 }
 
+static uint32_t be16(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 8 | p[1];
+}
+
+int proto_tls_sni(const uint8_t *p, size_t len, char *out, size_t cap)
+{
+	size_t i, end, n;
+
+	/* record header, handshake header: ClientHello (1) */
+	if (len < 5 + 4 + 2 + 32 + 1 || p[0] != 0x16 || p[1] != 0x03 || p[5] != 1)
+		return 0;
+	end = 5 + (size_t)be16(p + 3);
+	if (end > len)
+		end = len;	/* cut by snaplen: parse what is there */
+	i = 5 + 4 + 2 + 32;
+	n = p[i];			/* session id */
+	i += 1 + n;
+	if (i + 2 > end)
+		return 0;
+	i += 2 + be16(p + i);		/* cipher suites */
+	if (i + 1 > end)
+		return 0;
+	i += 1 + (size_t)p[i];		/* compression methods */
+	if (i + 2 > end)
+		return 0;
+	i += 2;				/* extensions length */
+	while (i + 4 <= end) {
+		uint32_t type = be16(p + i), elen = be16(p + i + 2);
+
+		i += 4;
+		if (type == 0) {
+			/* server_name: list length, name type 0, name length */
+			if (i + 5 > end || p[i + 2] != 0)
+				return 0;
+			n = be16(p + i + 3);
+			if (i + 5 + n > end || n == 0)
+				return 0;
+			proto_escape(out, cap, p + i + 5, n);
+			return 1;
+		}
+		i += elen;
+	}
+	return 0;
+}
+
 /* A decimal from a RESP/size line ("-1", "12"); 0 with *ok = 0 on junk. */
 static int64_t line_int(const char *s, uint32_t len, int *ok)
 {

@@ -21,6 +21,11 @@ int proto_detect_client(const uint8_t *p, size_t len, uint16_t server_port);
  * >= 1); stops before an escape that would not fit.  Returns the length. */
 size_t proto_escape(char *dst, size_t cap, const uint8_t *src, size_t len);
 
+/* The server name (SNI) of a TLS ClientHello at p, escaped into out (cap
+ * bytes).  Returns 1 when found, 0 otherwise (not a ClientHello, cut, no
+ * SNI).  Bounds-checked: the bytes come from the capture. */
+int proto_tls_sni(const uint8_t *p, size_t len, char *out, size_t cap);
+
 /* ---- Redis ---- */
 
 #define RESP_ARG_CAP 64		/* bytes kept of the command name and first key */

@@ -548,6 +548,39 @@ static void test_detect_escape(void **state)
 	assert_string_equal(out, "ab");
 }
 
+/* A ClientHello built by hand: SNI found; every truncation is safe. */
+static void test_tls_sni(void **state)
+{
+	uint8_t h[128];
+	size_t n = 0, ext, hs;
+	char out[64];
+	static const char name[] = "api.example.com";
+	size_t nl = sizeof(name) - 1;
+
+	h[n++] = 0x16; h[n++] = 3; h[n++] = 1; n += 2;		/* record, length later */
+	hs = n;
+	h[n++] = 1; n += 3;					/* ClientHello, length later */
+	h[n++] = 3; h[n++] = 3;
+	memset(h + n, 0xab, 32); n += 32;			/* random */
+	h[n++] = 0;						/* session id */
+	h[n++] = 0; h[n++] = 2; h[n++] = 0x13; h[n++] = 0x01;	/* one cipher suite */
+	h[n++] = 1; h[n++] = 0;					/* null compression */
+	ext = n; n += 2;
+	h[n++] = 0xff; h[n++] = 0x01; h[n++] = 0; h[n++] = 1; h[n++] = 0;	/* renegotiation_info */
+	h[n++] = 0; h[n++] = 0; h[n++] = 0; h[n++] = (uint8_t)(nl + 5);	/* server_name */
+	h[n++] = 0; h[n++] = (uint8_t)(nl + 3); h[n++] = 0; h[n++] = 0; h[n++] = (uint8_t)nl;
+	memcpy(h + n, name, nl); n += nl;
+	h[ext] = 0; h[ext + 1] = (uint8_t)(n - ext - 2);
+	h[3] = 0; h[4] = (uint8_t)(n - 5);
+	h[hs + 1] = 0; h[hs + 2] = 0; h[hs + 3] = (uint8_t)(n - hs - 4);
+
+	assert_int_equal(proto_detect_client(h, n, 443), HTC_PROTO_TLS);
+	assert_int_equal(proto_tls_sni((const uint8_t *)guarded(h, n), n, out, sizeof(out)), 1);
+	assert_string_equal(out, name);
+	for (size_t k = 0; k < n; k++)
+		assert_int_equal(proto_tls_sni((const uint8_t *)guarded(h, k), k, out, sizeof(out)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -564,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_resp_reply),
 		cmocka_unit_test(test_pg),
 		cmocka_unit_test(test_detect_escape),
+		cmocka_unit_test(test_tls_sni),
 	};
 
 	return cmocka_run_group_tests(tests, guard_setup, guard_teardown);
