@@ -104,5 +104,25 @@ int main(int argc, char **argv)
 		data(&s, 2, 3, z, sizeof(z));
 	}
 	put(dir, "script-postgres", s.b, s.n, NULL, 0);
+
+	/* a TLS ClientHello with a server name, then application data */
+	s.n = 0;
+	{
+		static const unsigned char hello[] = {
+			0x16, 3, 1, 0, 67, 1, 0, 0, 63, 3, 3,
+			1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+			1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+			0, 0, 2, 0x13, 1, 1, 0, 0, 20,
+			0, 0, 0, 16, 0, 14, 0, 0, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm',
+		};
+		static const unsigned char appdata[] = { 0x17, 3, 3, 0, 4, 1, 2, 3, 4 };
+
+		op(&s, 1, 0, 0);
+		data(&s, 3, 0, hello, sizeof(hello));
+		data(&s, 2, 0, appdata, sizeof(appdata));
+		data(&s, 3, 0, appdata, sizeof(appdata));
+		data(&s, 2, 0, appdata, sizeof(appdata));
+	}
+	put(dir, "script-tls", s.b, s.n, NULL, 0);
 	return 0;
 }

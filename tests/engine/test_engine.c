@@ -1105,6 +1105,37 @@ static void test_truncated_capture_every_byte(void **state)
 	}
 }
 
+/* TLS: recognised, not decoded; calls are runs of writes, named by SNI. */
+static void test_tls_calls(void **state)
+{
+	static const unsigned char hello[] = {
+		0x16, 3, 1, 0, 67, 1, 0, 0, 63, 3, 3,
+		1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+		1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+		0, 0, 2, 0x13, 1, 1, 0, 0, 20,
+		0, 0, 0, 16, 0, 14, 0, 0, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm',
+	};
+	static const unsigned char rec[] = { 0x17, 3, 3, 0, 4, 1, 2, 3, 4 };
+	struct fx *fx = new_fx();
+	uint64_t t = T0, k;
+	struct col *c;
+
+	k = fx_connect(fx, t += MS, 100, 100, "10.0.0.1", 40000, "93.184.216.34", 443);
+	fx_write(fx, t += MS, 100, 100, k, hello, sizeof(hello));
+	fx_read(fx, t += MS, 100, 100, k, rec, sizeof(rec));
+	fx_write(fx, t += MS, 100, 100, k, rec, sizeof(rec));
+	fx_read(fx, t += MS, 100, 100, k, rec, sizeof(rec));
+	fx_close(fx, t += MS, 100, 100, k);
+	c = run_fx(fx);
+	assert_int_equal(c->ncall, 2);
+	assert_string_equal(c->call[0].summary, "TLS example.com");
+	assert_string_equal(c->call[1].summary, "TLS example.com");
+	assert_int_equal(c->call[0].c.proto, HTC_PROTO_TLS);
+	assert_int_equal(c->call[1].c.end_ns, W(T0 + 5 * MS));
+	assert_int_equal(c->conn[0].proto, HTC_PROTO_TLS);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1123,6 +1154,7 @@ int main(void)
 		cmocka_unit_test(test_gaps),
 		cmocka_unit_test(test_preexisting),
 		cmocka_unit_test(test_postgres),
+		cmocka_unit_test(test_tls_calls),
 		cmocka_unit_test(test_annotations),
 		cmocka_unit_test(test_annotations_bodies),
 		cmocka_unit_test(test_stable_ids),
