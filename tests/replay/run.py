@@ -26,7 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPLAY = os.environ.get("HTTPREPLAY", "build/san/httpreplay")
 MKCAP = os.environ.get("MKCAPTURES", "build/tests/replay/mkcaptures")
-PORT_OK, PORT_MUT, PORT_CLOSED = 20701, 20702, 20709
+PORT_OK, PORT_MUT, PORT_TLS, PORT_CLOSED = 20701, 20702, 20703, 20709
 CMD_TIMEOUT = 60        # seconds, any one httpreplay run
 
 # Timing tolerance: the timing capture's gaps sum to 2.0 s.  A replay may
@@ -66,11 +66,13 @@ def jlines(out):
 
 
 class Server:
-    def __init__(self, port, log, mutate=False):
+    def __init__(self, port, log, mutate=False, tls=None):
         self.log = log
         args = [sys.executable, os.path.join(HERE, "server.py"), str(port), log]
         if mutate:
             args.append("--mutate")
+        if tls:
+            args += ["--tls", *tls]
         self.p = subprocess.Popen(args, stdout=subprocess.PIPE)
         # bounded wait for "ready"
         line = self.p.stdout.readline()
@@ -133,6 +135,7 @@ def main():
         dry_run(cap, ok)
         hostile(cap, ok, T_OK)
         errors(cap, T_OK)
+        https(cap, tmp, servers)
     finally:
         for s in servers:
             s.stop()
@@ -326,7 +329,7 @@ def redacted(cap, ok, target):
 
 def rewriting(cap, ok, target):
     ok.clear()
-    rc, out, err = replay(cap["basic"], "--target", target, "--speed", "max",
+    rc, out, err = replay(cap["basic"], "--target", target, "--speed", "max", "-c", "1",
                           "--path", "/a", "--method", "GET",
                           "--host", "staging.example", "-H", "X-Trace: replaced",
                           "-H", "X-New: 1", "--drop-header", "user-agent")
@@ -480,6 +483,31 @@ def errors(cap, target):
           err.count("Failed to connect") >= 1 and "none of the 6 requests reached" in err,
           "unreachable target: clear message, every request counted as an error, exit 1",
           json.dumps(s) + err)
+
+
+def https(cap, tmp, servers):
+    # An HTTPS target with a self-signed certificate: refused without -k
+    # (a TLS error, counted), replayed with it.
+    if not shutil.which("openssl"):
+        print("SKIP: https target: no openssl command to make a certificate")
+        return
+    crt, key = os.path.join(tmp, "t.crt"), os.path.join(tmp, "t.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", crt],
+                   check=True, capture_output=True, timeout=60)
+    tls = Server(PORT_TLS, os.path.join(tmp, "tls.log"), tls=(crt, key))
+    servers.append(tls)
+    target = f"https://127.0.0.1:{PORT_TLS}"
+    rc, out, err = replay(cap["basic"], "--target", target, "--speed", "max", "--format", "json",
+                          "-c", "1")
+    _, s = jlines(out)
+    check(rc == 1 and s.get("errors") == 6 and "certificate" in err,
+          "https, self-signed: TLS errors counted, said once, exit 1", json.dumps(s) + err)
+    rc, out, err = replay(cap["basic"], "--target", target, "--speed", "max", "--format", "json",
+                          "-k", "--max-mismatch", "0", "-c", "2")
+    _, s = jlines(out)
+    check(rc == 0 and s.get("sent") == 6 and s.get("mismatched") == 0,
+          "https with --insecure: zero mismatches", json.dumps(s) + err)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ body, /c another status), and logs every request it receives (method, path,
 headers in order, body, client port) as one JSON line, so the tests can see
 what httpreplay really sent.
 
-usage: server.py PORT LOGFILE [--mutate]
-Listens on 127.0.0.1 only; HTTP/1.1 with keep-alive.
+usage: server.py PORT LOGFILE [--mutate] [--tls CERT KEY]
+Listens on 127.0.0.1 only; HTTP/1.1 with keep-alive; HTTPS with --tls.
 """
 import json
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,6 +87,14 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     httpd = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
     httpd.daemon_threads = True
+    if "--tls" in sys.argv:
+        i = sys.argv.index("--tls")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[i + 1], sys.argv[i + 2])
+        # handshake in the handler's thread, not in accept(): a client that
+        # gives up on the certificate must not stall the others
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True,
+                                       do_handshake_on_connect=False)
     print("ready", flush=True)
     httpd.serve_forever()
 
