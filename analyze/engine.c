@@ -187,6 +187,8 @@ struct htc_engine {
 	uint32_t nfiles;
 	struct htab conns, threads, links;
 	struct exch *free_ex;
+	struct conn *free_conn;	/* recycled objects, chained by node.hnext */
+	struct thr *free_thr;
 	uint64_t next_conn, next_call, serial;
 	struct http_head hh;	/* scratch: too big for the stack of every call */
 	/* annotation of the event being fed */
@@ -233,7 +235,8 @@ static uint64_t mix64(uint64_t x)
 static int grow(void *bufp, size_t *cap, size_t need, size_t elem)
 {
 	void **buf = bufp;
-	size_t ncap = *cap ? *cap : 256;
+	/* small first: many exchanges are alive at once */
+	size_t ncap = *cap ? *cap : (elem == 1 ? 128 : 8);
 	void *nb;
 
 	if (need <= *cap)
@@ -461,7 +464,8 @@ static void thr_evict(struct htc_engine *e, struct thr *t)
 	for (uint32_t i = 0; i < t->n; i++)
 		t->act[i]->thr = NULL;
 	htab_remove(&e->threads, &t->node);
-	free(t);
+	t->node.hnext = (struct hnode *)e->free_thr;
+	e->free_thr = t;
 	e->st.evicted++;
 }
 
@@ -475,9 +479,15 @@ static struct thr *thr_get(struct htc_engine *e, uint32_t file, uint32_t pid, ui
 	}
 	if (e->threads.n >= ENG_MAX_THREADS)
 		thr_evict(e, (struct thr *)e->threads.lru.lru_prev);
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
+	t = e->free_thr;
+	if (t) {
+		e->free_thr = (struct thr *)t->node.hnext;
+		memset(t, 0, sizeof(*t));
+	} else {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return NULL;
+	}
 	t->file = file;
 	t->pid = pid;
 	t->tid = tid;
@@ -1754,7 +1764,9 @@ static void conn_free(struct htc_engine *e, struct conn *c)
 		free(c->dir[d].buf);
 	free(c->ps);
 	free(c->last_mp);
-	free(c);
+	/* recycled: connections come and go at the event rate */
+	c->node.hnext = (struct hnode *)e->free_conn;
+	e->free_conn = c;
 }
 
 /*
@@ -1816,9 +1828,15 @@ static struct conn *conn_new(struct htc_engine *e, uint32_t file, const struct h
 		e->st.evicted++;
 		conn_end(e, (struct conn *)e->conns.lru.lru_prev, 0, 0, 0);
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
+	c = e->free_conn;
+	if (c) {
+		e->free_conn = (struct conn *)c->node.hnext;
+		memset(c, 0, sizeof(*c));
+	} else {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+	}
 	c->info.id = ++e->next_conn;
 	c->info.file_idx = file;
 	c->info.conn_id = ev->conn_id;
@@ -2190,6 +2208,18 @@ void htc_engine_free(struct htc_engine *e)
 		struct thr *t = (struct thr *)e->threads.lru.lru_next;
 
 		htab_remove(&e->threads, &t->node);
+		free(t);
+	}
+	while (e->free_conn) {
+		struct conn *c = e->free_conn;
+
+		e->free_conn = (struct conn *)c->node.hnext;
+		free(c);
+	}
+	while (e->free_thr) {
+		struct thr *t = e->free_thr;
+
+		e->free_thr = (struct thr *)t->node.hnext;
 		free(t);
 	}
 	for (x = e->free_ex; x; x = next) {
