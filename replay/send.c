@@ -253,7 +253,7 @@ int rp_send_all(struct rp_req **reqs, struct rp_out *outs, size_t n,
 	struct xfer *xs = NULL;
 	CURLM *m = NULL;
 	size_t next = 0, inflight = 0;
-	uint64_t t0, first_ns = 0, last_due = 0, due = 0, end = 0;
+	uint64_t t0, first_ns = 0, last_start = 0, due = 0, end = 0;
 	bool have_due = false, have_first = false, any_started = false;
 	unsigned conc = o->concurrency ? o->concurrency : 1;
 	int err;
@@ -304,10 +304,11 @@ int rp_send_all(struct rp_req **reqs, struct rp_out *outs, size_t n,
 				due = 0;
 				if (o->speed > 0 && r->start_ns > first_ns)
 					due = (uint64_t)((double)(r->start_ns - first_ns) / o->speed);
-				/* --rate spaces starts by at least 1/R, after the
-				 * previous one's scheduled start */
+				/* --rate spaces starts by at least 1/R from the
+				 * previous one's actual start: a late schedule
+				 * does not turn into a burst */
 				if (o->rate > 0 && any_started) {
-					uint64_t min = last_due + (uint64_t)(1e9 / o->rate);
+					uint64_t min = last_start + (uint64_t)(1e9 / o->rate);
 
 					if (due < min)
 						due = min;
@@ -324,7 +325,7 @@ int rp_send_all(struct rp_req **reqs, struct rp_out *outs, size_t n,
 				goto cleanup;
 			r->sent = true;
 			r->sent_at_ns = now;
-			last_due = due;
+			last_start = now;
 			any_started = true;
 			have_due = false;
 			inflight++;
