@@ -58,8 +58,10 @@ FUZZ_ENGINE_CORPUS := tests/fuzz/corpus/engine
 FUZZ_TIME ?= 60
 
 # libFuzzer needs clang for every object, so the sources are compiled here
-# rather than taken from the gcc-built libraries.
-$(FUZZ_ENGINE): tests/fuzz/fuzz_engine.c $(ENGINE_SRCS) $(FORMAT_SRCS) | $(DEPS)
+# rather than taken from the gcc-built libraries.  (format.mk is read after
+# this file, so its FORMAT_SRCS is only known in the recipe: the
+# prerequisites name the files by wildcard.)
+$(FUZZ_ENGINE): tests/fuzz/fuzz_engine.c $(ENGINE_SRCS) $(wildcard format/*.c format/*.h) | $(DEPS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_engine.c $(ENGINE_SRCS) \
