@@ -9,7 +9,8 @@
 # `httpcap -w` filtered to those ports while curl and ab send traffic, stops
 # everything it started (also on Ctrl-C), and shows what httpanalyze makes of
 # the capture: the summary, the dependency map and one /slow request's
-# timeline.  Needs root (eBPF).  Files go to $BUILD/demo/.
+# timeline.  Needs root (eBPF).  Files go to $BUILD/demo/; DEMO_PORT=N
+# moves the application to ports N..N+2.
 set -u
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +27,7 @@ SAMPLE=
 case "${1:-}" in
 --sample) SAMPLE=${2:?--sample needs a file name} ;;
 "") ;;
--h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 *) die "unknown argument '$1' (see --help)" ;;
 esac
 
@@ -37,6 +38,8 @@ done
 for c in curl ab redis-server "$PYTHON"; do
 	command -v "$c" >/dev/null || die "'$c' not found (make demo installs it as root)"
 done
+"$PYTHON" -c 'import flask, redis' 2>/dev/null ||
+	die "$PYTHON cannot import flask and redis (Debian packages python3-flask python3-redis; make demo installs them as root)"
 
 trap demo_cleanup EXIT
 trap 'echo "interrupted: stopping everything the demo started" >&2; exit 130' INT TERM
