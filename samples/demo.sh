@@ -27,7 +27,7 @@ SAMPLE=
 case "${1:-}" in
 --sample) SAMPLE=${2:?--sample needs a file name} ;;
 "") ;;
--h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 *) die "unknown argument '$1' (see --help)" ;;
 esac
 
