@@ -3,6 +3,11 @@
  * util.c - httpreplay's small helpers: the FNV-1a digest the engine uses for
  * response bodies, escaping of captured bytes for each output format,
  * percentiles, and the parsers of the selection filters.
+ *
+ * httpanalyze has twins of the escaping and the filter parsers
+ * (analyze/output.c, analyze/report.c), but they live in the tool, not in
+ * the engine library, and pull in SQLite; these follow the same rules
+ * (units, RFC 3339, status classes) so the flags read the same in both.
  */
 #include <ctype.h>
 #include <errno.h>
