@@ -1414,6 +1414,53 @@ static void test_stdin(void **state)
 	free(b.p);
 }
 
+/* Through a pipe (httpcap -w - | httpcap -r -): the writer cannot seek
+ * and the reader gets short reads; everything arrives, trailer included. */
+static void test_pipe(void **state)
+{
+	int p[2], saved, err, n = 0, status;
+	struct htc_reader *r;
+	struct htc_record rec;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct htc_writer_opts o = { .frame_bytes = 700 };
+		struct htc_writer *w;
+
+		close(p[0]);
+		w = htc_writer_fdopen(p[1], NULL, &o, &err);
+		if (!w)
+			_exit(1);
+		for (unsigned i = 0; i < 500; i++) {
+			mk_event(&rec, i);
+			if (htc_writer_append(w, &rec))
+				_exit(2);
+		}
+		_exit(htc_writer_close(w, 0, NULL) ? 3 : 0);
+	}
+	close(p[1]);
+	saved = dup(0);
+	dup2(p[0], 0);
+	close(p[0]);
+	r = htc_reader_open("-", &err);
+	assert_non_null(r);
+	while (htc_reader_next(r, &rec) == 1)
+		check_event(&rec, (unsigned)n++);
+	assert_int_equal(n, 500);
+	assert_non_null(htc_reader_trailer(r));
+	/* offsets count from the start of the stream */
+	assert_true(htc_reader_trailer(r)->frames[0].offset > 0);
+	assert_true(htc_reader_trailer(r)->frames[0].offset < 1024);
+	htc_reader_close(r);
+	dup2(saved, 0);
+	close(saved);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* Frames bigger than the reader's initial buffer, and a record bigger than
  * frame_bytes, through the file reader. */
 static void test_big_frames_from_file(void **state)
@@ -1760,6 +1807,7 @@ int main(void)
 		cmocka_unit_test(test_file_mode_0600),
 		cmocka_unit_test(test_zstdcat),
 		cmocka_unit_test(test_stdin),
+		cmocka_unit_test(test_pipe),
 		cmocka_unit_test(test_big_frames_from_file),
 		cmocka_unit_test(test_concatenated),
 		cmocka_unit_test(test_file_reader_recovery),
