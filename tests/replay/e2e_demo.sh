@@ -64,15 +64,17 @@ fi
 [ -x "$HTTPREPLAY" ] || { echo "FAIL - '$HTTPREPLAY' is not built"; exit 1; }
 
 # ---- 1. the shipped sample against a fresh demo app ----
-# The sample was captured with the front on 5100 and the API on 5102
-# (samples/demo.sh, base port 5100): --port picks each service.
+# The sample was captured by samples/demo.sh with the front on its base
+# port (DEMO_PORT, default 5100) and the API on base + 2: --port picks each.
+SBASE=$(sed -n 's/^BASE_PORT=\${DEMO_PORT:-\([0-9]*\)}.*/\1/p' "$TOP/samples/demo.sh" 2>/dev/null)
+: "${SBASE:=5100}"
 if [ -r "$TOP/samples/demo.htc" ]; then
 	app_start 20720 "$WORK/gt1.jsonl" "$WORK/app1"
-	replay_check "sample front (port 5100)" + "$TOP/samples/demo.htc" --port 5100 \
+	replay_check "sample front" + "$TOP/samples/demo.htc" --port "$SBASE" \
 		--target http://127.0.0.1:20720 --speed max --concurrency 4
-	replay_check "sample api (port 5102)" + "$TOP/samples/demo.htc" --port 5102 \
+	replay_check "sample api" + "$TOP/samples/demo.htc" --port $((SBASE + 2)) \
 		--target http://127.0.0.1:20722 --speed max --concurrency 4
-	grep -q "redacted at capture" "$WORK/sample front (port 5100).err" &&
+	grep -q "redacted at capture" "$WORK/sample front.err" &&
 		ok "the sample's redacted Authorization header was reported, not sent" ||
 		fail "the sample's redacted Authorization header was not reported"
 	app_stop
