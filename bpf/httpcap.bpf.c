@@ -37,6 +37,10 @@ const volatile bool filter_pids = false;
 const volatile bool filter_ports = false;
 const volatile bool filter_comm = false;
 const volatile char comm_filter[HCB_COMM_LEN] = {};
+/* Wake the reader only once this much is pending: a wakeup per event costs
+ * more than the event (context switches on both sides), and the reader
+ * polls with a short timeout anyway. */
+const volatile __u64 wakeup_bytes = 256 << 10;
 
 /* Set by user space once every program is attached, so that no event is
  * emitted from a half-attached set (an exit seen without its entry). */
@@ -362,6 +366,12 @@ static __always_inline void fill_header(struct hcb_event *e, const struct conn *
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
+static __always_inline __u64 rb_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* A connection event (no payload): reserved in place, fixed size. */
 static __always_inline void emit_conn_event(const struct conn *c, __u64 id, int fd, __u8 type,
 					    __u8 sys, __s64 ret, __u64 t0)
@@ -379,7 +389,7 @@ static __always_inline void emit_conn_event(const struct conn *c, __u64 id, int 
 		e->stream_off = c->rx;
 		e->stream_off2 = c->tx;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, rb_flags());
 	count(HCB_CNT_EVENTS, 1);
 }
 
@@ -505,7 +515,7 @@ static __noinline int emit_data(struct conn *c, struct data_req *r)
 		got = HCB_MAX_SNAPLEN;
 	s->ev.cap_len = got;
 	s->ev.flags |= flags;
-	if (bpf_ringbuf_output(&events, s, sizeof(struct hcb_event) + got, 0)) {
+	if (bpf_ringbuf_output(&events, s, sizeof(struct hcb_event) + got, rb_flags())) {
 		count(HCB_CNT_RINGBUF_FULL, 1);
 		return 0;
 	}
@@ -941,6 +951,6 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->pid = tgid;
 	e->tid = (__u32)id;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, rb_flags());
 	return 0;
 }

@@ -109,6 +109,10 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	b->skel->rodata->filter_ports = o->nports > 0;
 	b->skel->rodata->filter_comm = o->comm[0] != '\0';
 	memcpy((char *)b->skel->rodata->comm_filter, o->comm, HCB_COMM_LEN);
+	/* an eighth of the ring, at most 1 MiB: the reader is woken early
+	 * enough to keep up, yet not once per event */
+	b->skel->rodata->wakeup_bytes = ringbuf_bytes(o->ringbuf_kb) / 8 < (1 << 20) ?
+					 ringbuf_bytes(o->ringbuf_kb) / 8 : (1 << 20);
 	*err = bpf_map__set_max_entries(b->skel->maps.events, ringbuf_bytes(o->ringbuf_kb));
 	if (!*err)
 		*err = bpf_map__set_max_entries(b->skel->maps.scratch, b->ncpus);
