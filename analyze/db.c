@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <pthread.h>
 
 #include "htc.h"
 #include "htc_engine.h"
@@ -118,26 +119,6 @@ static const char db_schema_tables[] =
 "  reset INTEGER,                  -- 1: reset or closed mid-message\n"
 "  flags INTEGER                   -- engine flags (HTC_ENGF_*)\n"
 ");\n"
-"CREATE TABLE events (\n"
-"  event_id INTEGER PRIMARY KEY,   -- load order (time order across files)\n"
-"  file_idx INTEGER,               -- files.file_idx\n"
-"  ts_ns INTEGER,                  -- syscall exit\n"
-"  dur_ns INTEGER,                 -- syscall entry to exit\n"
-"  pid INTEGER,\n"
-"  tid INTEGER,\n"
-"  comm TEXT,\n"
-"  type TEXT,                      -- accept, read, connect, write, close\n"
-"  syscall TEXT,                   -- read, recvfrom, writev, sendfile, ...\n"
-"  fd INTEGER,\n"
-"  conn_id INTEGER,                -- capture connection id; connections.(file_idx, conn_id)\n"
-"  ret INTEGER,                    -- syscall return value\n"
-"  bytes INTEGER,                  -- read/write: bytes moved; NULL otherwise\n"
-"  stream_off INTEGER,             -- read/write: bytes before this one in this direction\n"
-"  captured_len INTEGER,           -- payload bytes the capture kept (<= bytes)\n"
-"  flags INTEGER,                  -- 1 redacted, 2 preexisting socket, 4 partial payload\n"
-"  request_id INTEGER,             -- inbound request the event belongs to, or NULL (not indexed)\n"
-"  payload BLOB                    -- captured bytes (capped by --payload-cap)\n"
-");\n"
 "CREATE TABLE requests (\n"
 "  request_id INTEGER PRIMARY KEY, -- stable: 1001 + file_idx * 1e9 + n\n"
 "  parent_request_id INTEGER,      -- request (other process/host) whose call made this one\n"
@@ -213,6 +194,31 @@ static const char db_schema_tables[] =
 "  parent_request_id INTEGER       -- request that made the call, NULL if none\n"
 ");\n";
 
+/* The events table: in the main database, or for an in-memory analysis in
+ * a second in-memory database attached as "ev", filled by its own thread
+ * (see struct evq). */
+static const char db_schema_events[] =
+"CREATE TABLE events (\n"
+"  event_id INTEGER PRIMARY KEY,   -- load order (time order across files)\n"
+"  file_idx INTEGER,               -- files.file_idx\n"
+"  ts_ns INTEGER,                  -- syscall exit\n"
+"  dur_ns INTEGER,                 -- syscall entry to exit\n"
+"  pid INTEGER,\n"
+"  tid INTEGER,\n"
+"  comm TEXT,\n"
+"  type TEXT,                      -- accept, read, connect, write, close\n"
+"  syscall TEXT,                   -- read, recvfrom, writev, sendfile, ...\n"
+"  fd INTEGER,\n"
+"  conn_id INTEGER,                -- capture connection id; connections.(file_idx, conn_id)\n"
+"  ret INTEGER,                    -- syscall return value\n"
+"  bytes INTEGER,                  -- read/write: bytes moved; NULL otherwise\n"
+"  stream_off INTEGER,             -- read/write: bytes before this one in this direction\n"
+"  captured_len INTEGER,           -- payload bytes the capture kept (<= bytes)\n"
+"  flags INTEGER,                  -- 1 redacted, 2 preexisting socket, 4 partial payload\n"
+"  request_id INTEGER,             -- inbound request the event belongs to, or NULL (not indexed)\n"
+"  payload BLOB                    -- captured bytes (capped by --payload-cap)\n"
+");\n";
+
 /* Built after the load (bulk loads are faster without them).  The events
  * table gets none: indexing millions of rows costs a third of the load and
  * no report reads events; in a --db file, `CREATE INDEX ... ON
@@ -268,8 +274,8 @@ const char *db_schema_text(void)
 
 	/* built once: tables, indexes and views in the order they are made */
 	if (!text) {
-		size_t n = sizeof(db_schema_tables) + sizeof(db_schema_views) +
-			   sizeof(db_schema_indexes) + 256;
+		size_t n = sizeof(db_schema_tables) + sizeof(db_schema_events) +
+			   sizeof(db_schema_views) + sizeof(db_schema_indexes) + 256;
 
 		text = malloc(n);
 		if (!text)
@@ -277,9 +283,9 @@ const char *db_schema_text(void)
 		snprintf(text, n,
 			 "-- httpanalyze schema version %d\n"
 			 "-- *_ns: wall-clock ns since the Unix epoch (UTC); *_ms: milliseconds\n"
-			 "%s\n-- indexes, built after the load\n%s\n-- views\n%s",
-			 DB_SCHEMA_VERSION, db_schema_tables, db_schema_indexes,
-			 db_schema_views);
+			 "%s%s\n-- indexes, built after the load\n%s\n-- views\n%s",
+			 DB_SCHEMA_VERSION, db_schema_tables, db_schema_events,
+			 db_schema_indexes, db_schema_views);
 	}
 	return text;
 }
@@ -418,10 +424,10 @@ sqlite3 *db_create(const char *path, int *err)
 	/* Bulk load: nothing to recover if we crash (the capture is the
 	 * source of truth), so no journal and no fsync. */
 	if (exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-		     "PRAGMA locking_mode=EXCLUSIVE; PRAGMA temp_store=MEMORY;"
+		     "PRAGMA main.locking_mode=EXCLUSIVE; PRAGMA temp_store=MEMORY;"
 		     "PRAGMA cache_size=-262144;") ||
 	    exec(db, db_schema_tables) || exec(db, db_schema_views) ||
-	    db_register_functions(db)) {
+	    (path && exec(db, db_schema_events)) || db_register_functions(db)) {
 		*err = -EIO;
 		goto fail;
 	}
@@ -592,6 +598,8 @@ struct lfile {
 	uint64_t events;		/* loaded from this file */
 };
 
+struct evq;
+
 struct loader {
 	sqlite3 *db;
 	const struct db_load_opts *opts;
@@ -601,6 +609,7 @@ struct loader {
 	int err;		/* first SQLite error in a callback */
 	struct db_load_stats st;
 	const char *warn_file;	/* for warnings when only one file is open */
+	struct evq *evq;	/* events thread, NULL: events inserted here */
 };
 
 static void sql_fail(struct loader *l, const char *what)
@@ -806,43 +815,293 @@ static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t par
 	l->st.links++;
 }
 
-static void insert_event(struct loader *l, uint32_t fidx, const struct htc_event *ev,
-			 uint64_t request_id)
+static const char sql_ins_event[] =
+	"INSERT INTO events (file_idx, ts_ns, dur_ns, pid, tid, comm, type, syscall, fd,"
+	" conn_id, ret, bytes, stream_off, captured_len, flags, request_id, payload)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char sql_ins_req[] =
+	"INSERT INTO requests (request_id, file_idx, host, conn, seq, pid, tid, comm,"
+	" client_ip, client_port, server_ip, server_port, method, path, version,"
+	" host_header, endpoint, status, start_ns, end_ns, duration_ms, req_bytes,"
+	" resp_bytes, ncalls, error, unanswered, reset, gap, ambiguous, body_partial,"
+	" flags, resp_body_len, resp_body_hash, head, body)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char sql_ins_call[] =
+	"INSERT INTO calls (call_id, request_id, file_idx, host, conn, seq, pid, tid, comm,"
+	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
+	" start_ns, end_ns, duration_ms, bytes_out, bytes_in, ambiguous, error, unanswered,"
+	" reset, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char sql_ins_conn[] =
+	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
+	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
+	" close_ns, connect_ms, bytes_in, bytes_out, request_id, preexisting, reset, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char sql_ins_proc[] =
+	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
+	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char sql_ins_link[] =
+	"INSERT INTO links (call_id, child_request_id, parent_request_id) VALUES (?,?,?)";
+
+/* One events row, decoupled from the reader's buffers. */
+struct evrow {
+	int64_t ts, dur, ret;
+	uint64_t conn_id, stream_off, request_id;
+	uint32_t fidx, pid, tid, cap_len, plen;
+	int32_t fd;
+	uint16_t flags;
+	uint8_t type, syscall;
+	char comm[HTC_COMM_LEN];
+	size_t poff;		/* payload offset in the batch's bytes */
+};
+
+static int bind_event(sqlite3_stmt *st, const struct evrow *r, const void *payload)
 {
-	sqlite3_stmt *st = l->ev;
-	int data = ev->type == HTC_EV_READ || ev->type == HTC_EV_WRITE;
-	uint32_t plen = ev->cap_len;
+	int data = r->type == HTC_EV_READ || r->type == HTC_EV_WRITE;
 	int i = 1;
 
-	if (plen > l->opts->payload_cap)
-		plen = l->opts->payload_cap;
-	sqlite3_bind_int64(st, i++, fidx);
-	sqlite3_bind_int64(st, i++, (sqlite3_int64)(ev->ts_ns + (uint64_t)l->files[fidx].offset));
-	sqlite3_bind_int64(st, i++, (sqlite3_int64)ev->dur_ns);
-	sqlite3_bind_int64(st, i++, ev->pid);
-	sqlite3_bind_int64(st, i++, ev->tid);
-	sqlite3_bind_text(st, i++, ev->comm, (int)strnlen(ev->comm, HTC_COMM_LEN), SQLITE_STATIC);
-	sqlite3_bind_text(st, i++, htc_event_type_name(ev->type), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, i++, htc_syscall_name(ev->syscall), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, i++, ev->fd);
-	sqlite3_bind_int64(st, i++, (sqlite3_int64)ev->conn_id);
-	sqlite3_bind_int64(st, i++, ev->ret);
+	sqlite3_bind_int64(st, i++, r->fidx);
+	sqlite3_bind_int64(st, i++, r->ts);
+	sqlite3_bind_int64(st, i++, r->dur);
+	sqlite3_bind_int64(st, i++, r->pid);
+	sqlite3_bind_int64(st, i++, r->tid);
+	sqlite3_bind_text(st, i++, r->comm, (int)strnlen(r->comm, HTC_COMM_LEN), SQLITE_STATIC);
+	sqlite3_bind_text(st, i++, htc_event_type_name(r->type), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, i++, htc_syscall_name(r->syscall), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i++, r->fd);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)r->conn_id);
+	sqlite3_bind_int64(st, i++, r->ret);
 	if (data) {
-		sqlite3_bind_int64(st, i++, ev->ret);
-		sqlite3_bind_int64(st, i++, (sqlite3_int64)ev->stream_off);
+		sqlite3_bind_int64(st, i++, r->ret);
+		sqlite3_bind_int64(st, i++, (sqlite3_int64)r->stream_off);
 	} else {
 		sqlite3_bind_null(st, i++);
 		sqlite3_bind_null(st, i++);
 	}
-	sqlite3_bind_int64(st, i++, ev->cap_len);
-	sqlite3_bind_int64(st, i++, ev->flags);
-	bind_ns(st, i++, request_id);
-	if (plen && ev->payload)
-		sqlite3_bind_blob(st, i++, ev->payload, (int)plen, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i++, r->cap_len);
+	sqlite3_bind_int64(st, i++, r->flags);
+	bind_ns(st, i++, r->request_id);
+	if (r->plen && payload)
+		sqlite3_bind_blob(st, i++, payload, (int)r->plen, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, i++);
-	step(l, st, "event");
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return -EIO;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+/*
+ * The events thread.  Inserting the events rows is as much work as the
+ * rest of the load together, and one SQLite connection is one thread, so
+ * for an in-memory analysis the events go to a second in-memory database
+ * (memdb VFS, shared by name within the process) through a second
+ * connection on its own thread, attached to the main one as "ev": queries
+ * name `events` unqualified as before.  Batches of rows (payloads copied
+ * into the batch) go round a fixed ring: memory stays bounded and there is
+ * no per-row malloc.
+ */
+#define EVQ_ROWS 4096
+#define EVQ_BYTES (1u << 20)
+#define EVQ_RING 4
+
+struct evbatch {
+	struct evrow rows[EVQ_ROWS];
+	size_t nrows, nbytes;
+	uint8_t bytes[EVQ_BYTES];
+};
+
+struct evq {
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	pthread_t thr;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct evbatch *b[EVQ_RING];
+	int ready[EVQ_RING];	/* full, waiting for the thread */
+	int prod, cons;
+	int done;
+	int err;		/* first insert error seen by the thread */
+	char errmsg[256];
+};
+
+static void *evq_main(void *arg)
+{
+	struct evq *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		struct evbatch *b;
+
+		while (!q->ready[q->cons] && !q->done)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (!q->ready[q->cons])
+			break;	/* done and drained */
+		b = q->b[q->cons];
+		pthread_mutex_unlock(&q->mu);
+		for (size_t i = 0; i < b->nrows && !q->err; i++) {
+			if (bind_event(q->st, &b->rows[i], b->bytes + b->rows[i].poff)) {
+				q->err = -EIO;
+				snprintf(q->errmsg, sizeof(q->errmsg), "%s", sqlite3_errmsg(q->db));
+			}
+		}
+		pthread_mutex_lock(&q->mu);
+		b->nrows = b->nbytes = 0;
+		q->ready[q->cons] = 0;
+		q->cons = (q->cons + 1) % EVQ_RING;
+		pthread_cond_broadcast(&q->cv);
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (!q->err && sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		q->err = -EIO;
+		snprintf(q->errmsg, sizeof(q->errmsg), "%s", sqlite3_errmsg(q->db));
+	}
+	return NULL;
+}
+
+/* Hand the filling batch to the thread and wait for the next free one. */
+static void evq_push(struct evq *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->ready[q->prod] = 1;
+	q->prod = (q->prod + 1) % EVQ_RING;
+	pthread_cond_broadcast(&q->cv);
+	while (q->ready[q->prod])
+		pthread_cond_wait(&q->cv, &q->mu);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Flush, stop and join the thread; returns its error.  q may be NULL. */
+static int evq_stop(struct evq *q)
+{
+	if (!q || !q->started)
+		return 0;
+	if (q->b[q->prod]->nrows)
+		evq_push(q);
+	pthread_mutex_lock(&q->mu);
+	q->done = 1;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->thr, NULL);
+	q->started = 0;
+	if (q->err)
+		fprintf(stderr, "httpanalyze: sqlite: inserting event: %s\n", q->errmsg);
+	return q->err;
+}
+
+static void evq_free(struct evq *q)
+{
+	if (!q)
+		return;
+	evq_stop(q);
+	sqlite3_finalize(q->st);
+	sqlite3_close(q->db);	/* the main connection keeps "ev" attached */
+	for (int i = 0; i < EVQ_RING; i++)
+		free(q->b[i]);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+	free(q);
+}
+
+/*
+ * Set up the events database and thread for db (in memory).  Returns NULL
+ * when that is not possible (no memdb VFS, no thread): the caller then
+ * keeps the events in the main database, loaded on its own thread.
+ */
+static struct evq *evq_start(sqlite3 *db)
+{
+	static unsigned seq;
+	struct evq *q = calloc(1, sizeof(*q));
+	char uri[128], attach[192];
+
+	if (!q)
+		return NULL;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	for (int i = 0; i < EVQ_RING; i++) {
+		q->b[i] = malloc(sizeof(*q->b[i]));
+		if (!q->b[i])
+			goto fail;
+		q->b[i]->nrows = q->b[i]->nbytes = 0;
+	}
+	snprintf(uri, sizeof(uri), "file:/httpanalyze-%d-%u-events?vfs=memdb", (int)getpid(), seq++);
+	if (sqlite3_open_v2(uri, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_exec(q->db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+			 "PRAGMA temp_store=MEMORY;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(q->db, db_schema_events, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(q->db, sql_ins_event, -1, SQLITE_PREPARE_PERSISTENT, &q->st,
+			       NULL) != SQLITE_OK)
+		goto fail;
+	snprintf(attach, sizeof(attach), "ATTACH '%s' AS ev", uri);
+	if (sqlite3_exec(db, attach, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_exec(q->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    pthread_create(&q->thr, NULL, evq_main, q)) {
+		sqlite3_exec(db, "DETACH ev", NULL, NULL, NULL);
+		goto fail;
+	}
+	q->started = 1;
+	return q;
+fail:
+	sqlite3_finalize(q->st);
+	sqlite3_close(q->db);
+	for (int i = 0; i < EVQ_RING; i++)
+		free(q->b[i]);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+	free(q);
+	return NULL;
+}
+
+static void insert_event(struct loader *l, uint32_t fidx, const struct htc_event *ev,
+			 uint64_t request_id)
+{
+	struct evq *q = l->evq;
+	struct evrow tmp, *r = &tmp;
+	uint32_t plen = ev->cap_len;
+
+	if (plen > l->opts->payload_cap)
+		plen = l->opts->payload_cap;
+	if (!ev->payload)
+		plen = 0;
+	if (q) {
+		struct evbatch *b = q->b[q->prod];
+
+		if (b->nrows == EVQ_ROWS || b->nbytes + plen > EVQ_BYTES) {
+			evq_push(q);
+			b = q->b[q->prod];
+		}
+		r = &b->rows[b->nrows++];
+		r->poff = b->nbytes;
+		if (plen > EVQ_BYTES)	/* cannot happen: records are smaller */
+			plen = EVQ_BYTES;
+		memcpy(b->bytes + b->nbytes, ev->payload, plen);
+		b->nbytes += plen;
+	}
+	r->fidx = fidx;
+	r->ts = (int64_t)(ev->ts_ns + (uint64_t)l->files[fidx].offset);
+	r->dur = (int64_t)ev->dur_ns;
+	r->pid = ev->pid;
+	r->tid = ev->tid;
+	memcpy(r->comm, ev->comm, HTC_COMM_LEN);
+	r->type = ev->type;
+	r->syscall = ev->syscall;
+	r->fd = ev->fd;
+	r->conn_id = ev->conn_id;
+	r->ret = ev->ret;
+	r->stream_off = ev->stream_off;
+	r->cap_len = ev->cap_len;
+	r->plen = plen;
+	r->flags = ev->flags;
+	r->request_id = request_id;
 	l->st.events++;
+	if (!q && bind_event(l->ev, r, ev->payload))
+		sql_fail(l, "event");
 }
 
 static void insert_proc(struct loader *l, uint32_t fidx, const struct htc_proc *p)
@@ -928,34 +1187,6 @@ static void progress(struct loader *l, struct htc_source *s, int done)
 		fputs("\r\033[K", stderr);
 	fflush(stderr);
 }
-
-static const char sql_ins_event[] =
-	"INSERT INTO events (file_idx, ts_ns, dur_ns, pid, tid, comm, type, syscall, fd,"
-	" conn_id, ret, bytes, stream_off, captured_len, flags, request_id, payload)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-static const char sql_ins_req[] =
-	"INSERT INTO requests (request_id, file_idx, host, conn, seq, pid, tid, comm,"
-	" client_ip, client_port, server_ip, server_port, method, path, version,"
-	" host_header, endpoint, status, start_ns, end_ns, duration_ms, req_bytes,"
-	" resp_bytes, ncalls, error, unanswered, reset, gap, ambiguous, body_partial,"
-	" flags, resp_body_len, resp_body_hash, head, body)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-static const char sql_ins_call[] =
-	"INSERT INTO calls (call_id, request_id, file_idx, host, conn, seq, pid, tid, comm,"
-	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
-	" start_ns, end_ns, duration_ms, bytes_out, bytes_in, ambiguous, error, unanswered,"
-	" reset, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-static const char sql_ins_conn[] =
-	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
-	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
-	" close_ns, connect_ms, bytes_in, bytes_out, request_id, preexisting, reset, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-static const char sql_ins_proc[] =
-	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
-	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
-static const char sql_ins_link[] =
-	"INSERT INTO links (call_id, child_request_id, parent_request_id) VALUES (?,?,?)";
 
 static const char sql_apply_links[] =
 	"CREATE INDEX links_call ON links (call_id);\n"
@@ -1121,7 +1352,17 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 		snprintf(l.files[k].host, sizeof(l.files[k].host), "%s", h->hostname);
 		l.files[k].offset = h->realtime_offset_ns;
 	}
-	if ((err = prepare(&l, sql_ins_event, &l.ev)) || (err = prepare(&l, sql_ins_req, &l.req)) ||
+	/* in memory: events on their own thread and database (struct evq) */
+	{
+		const char *fn = sqlite3_db_filename(db, "main");
+
+		if (!fn || !*fn)
+			l.evq = evq_start(db);
+		if (!l.evq && (!fn || !*fn) && (err = exec(db, db_schema_events)))
+			goto cleanup;
+	}
+	if ((!l.evq && (err = prepare(&l, sql_ins_event, &l.ev))) ||
+	    (err = prepare(&l, sql_ins_req, &l.req)) ||
 	    (err = prepare(&l, sql_ins_call, &l.call)) ||
 	    (err = prepare(&l, sql_ins_conn, &l.conn)) ||
 	    (err = prepare(&l, sql_ins_proc, &l.proc)) ||
@@ -1188,6 +1429,8 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			goto cleanup;
 	if (opts->progress)
 		progress(&l, s, 1);
+	if ((err = evq_stop(l.evq)))
+		goto cleanup;
 	t_load = now_s();
 	if ((err = exec(db, sql_apply_links)))
 		goto cleanup;
@@ -1223,6 +1466,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	if (stats)
 		*stats = l.st;
 cleanup:
+	evq_free(l.evq);
 	if (in_tx)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_finalize(l.ev);

@@ -9,7 +9,7 @@
 #   make bench-analyze          loader events/s and summary time, median of 5
 
 ANALYZE_SRCS := analyze/httpanalyze.c analyze/db.c analyze/report.c analyze/output.c
-ANALYZE_LIBS := -lsqlite3 $(LIBS_SYS) -lm
+ANALYZE_LIBS := -lsqlite3 $(LIBS_SYS) -lm -lpthread
 FIXTURE_LIB ?= $(BUILD)/libfixture.a
 
 $(BUILD)/httpanalyze: $(call objs,obj,$(ANALYZE_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
