@@ -596,6 +596,7 @@ struct lfile {
 	uint64_t lost[HTC_LOSS_SLOTS];	/* summed HTC_REC_LOSS, for truncated files */
 	uint64_t warned;
 	uint64_t events;		/* loaded from this file */
+	struct loader *l;
 };
 
 struct evq;
@@ -1135,6 +1136,17 @@ static void insert_proc(struct loader *l, uint32_t fidx, const struct htc_proc *
 	l->st.procs++;
 }
 
+/* A reader warning about one known file. */
+static void on_file_warn(void *ctx, int err, uint64_t offset, const char *msg)
+{
+	struct lfile *f = ctx;
+
+	f->l->st.warnings++;
+	f->warned++;
+	if (!f->l->opts->quiet)
+		fprintf(stderr, "httpanalyze: warning: '%s': %s\n", f->path, msg);
+}
+
 static void on_warn(void *ctx, int err, uint64_t offset, const char *msg)
 {
 	struct loader *l = ctx;
@@ -1350,6 +1362,9 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 		const struct htc_header *h = htc_reader_header(htc_source_reader(s, k));
 
 		snprintf(l.files[k].host, sizeof(l.files[k].host), "%s", h->hostname);
+		/* per-file callbacks, so each warning names its file */
+		l.files[k].l = &l;
+		htc_reader_set_warn(htc_source_reader(s, k), on_file_warn, &l.files[k]);
 		l.files[k].offset = h->realtime_offset_ns;
 	}
 	/* in memory: events on their own thread and database (struct evq) */

@@ -134,6 +134,7 @@ known_bug=""
 # ---- bad input ----
 run bad-truncated summary truncated.htc
 run bad-corrupt requests corrupt.htc
+run bad-damaged-files requests --limit 2 keepalive.htc truncated.htc corrupt.htc
 run bad-notanhtc summary notanhtc.htc
 run bad-missing summary missing.htc
 run bad-missing-second summary keepalive.htc missing.htc
