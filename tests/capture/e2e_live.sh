@@ -12,9 +12,10 @@ chown nobody "$T/z"
 start_python_server $PORT "$T/www"
 
 start_capture_bg json --port $PORT -c 6; cj=$CAP_PID
+start_capture_bg cfile -w "$T/c5.htc" --port $PORT -c 5; ccf=$CAP_PID
 start_capture_bg term -w "$T/term.htc" --port $PORT; cterm=$CAP_PID
 start_capture_bg z -w "$T/z/z-%H%M%S.htc" -G 1 -Z nobody --port $PORT; cz=$CAP_PID
-wait_ready json $cj; wait_ready term $cterm; wait_ready z $cz
+wait_ready json $cj; wait_ready cfile $ccf; wait_ready term $cterm; wait_ready z $cz
 # the --duration ones last, so that their 8 s cover the traffic below
 start_capture_bg text --port $PORT --text --duration 8; ct=$CAP_PID
 start_capture_bg stdout -w - --port $PORT --duration 8; cs=$CAP_PID
@@ -36,6 +37,12 @@ expect(w, "no curl write among the first 6 events", ev)
 eq((w[0]["method"], w[0]["path"]), ("GET", "/live.txt?1"), "method and path of the first request write")
 expect(sel(event_type="connect"), "no connect among the first 6 events", ev)
 ' || fail "JSON on stdout"
+
+# -w with -c 5: ends by itself with a complete file of 5 events
+wait_exit $ccf 10 || fail "httpcap -w -c 5 exited with status $?"
+"$HTTPCAP" -r "$T/c5.htc" >"$T/c5.out" 2>"$T/c5.rerr" || fail "-c 5 capture unreadable"
+[ -s "$T/c5.rerr" ] && fail "-c 5 capture incomplete: $(cat "$T/c5.rerr")"
+[ "$(grep -c . "$T/c5.out")" = 5 ] || fail "-w -c 5 wrote $(grep -c . "$T/c5.out") events"
 
 # --duration 8: ends by itself, on time
 wait_exit $ct 15 || fail "httpcap --text --duration exited with status $?"
