@@ -6,6 +6,7 @@
 #                            loopback (root; prints SKIP otherwise).
 #                            CASES="nginx filters" runs only those cases.
 #   make test-capture-doc    docs/httpcap.8 matches `httpcap --help`
+#   make test-capture-fuzz   libFuzzer over the redactor and printer, FUZZ_SECONDS
 #
 # Everything is built under $(BUILD)/tests/capture.
 
