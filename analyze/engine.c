@@ -1980,8 +1980,10 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 		cap -= s;
 		ret -= skip;
 	}
-	if (gap_before || cap < ret)
+	if (gap_before || cap < ret) {
 		e->st.gaps++;
+		c->info.flags |= HTC_ENGF_GAP;
+	}
 
 	if (!c->classified) {
 		if (conn_classify(e, c, d, p, (size_t)cap))

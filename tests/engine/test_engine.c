@@ -629,6 +629,7 @@ static void test_gaps(void **state)
 	assert_string_equal(r->path, "/after");
 	assert_int_equal(r->r.status, 200);
 	assert_int_equal(r->r.flags & (HTC_ENGF_GAP | HTC_ENGF_RESP_BODY_PARTIAL), 0);
+	assert_true(c->conn[0].flags & HTC_ENGF_GAP);
 	free(c);
 
 	/* the first event of an accepted connection was lost: a gap, then
