@@ -115,18 +115,6 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 		l->err = -ENOMEM;
 }
 
-static char *dupn(const void *p, size_t n)
-{
-	char *s = malloc(n + 1);
-
-	if (!s)
-		return NULL;
-	if (n)
-		memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
-}
-
 /* Whether the body is shorter than its Content-Length says.  The engine
  * flags bodies it saw cut (HTC_ENGF_BODY_PARTIAL, GAP); this second check
  * costs nothing and keeps the promise "never sent truncated" even for a
@@ -154,8 +142,27 @@ static bool body_short(const struct rp_req *q)
 	return have && q->body_len < want;
 }
 
-static int copy_request(struct rp_req *q, const struct htc_eng_request *r)
+/* A copy of r in one block: the struct, its header array, strings and
+ * body (a capture of many requests makes millions of small copies
+ * otherwise).  NULL on ENOMEM. */
+static struct rp_req *copy_request(const struct htc_eng_request *r)
 {
+	const char *m = r->method ? r->method : "";
+	const char *pa = r->path ? r->path : "";
+	const char *ho = r->host ? r->host : "";
+	struct rp_req *q;
+	size_t size;
+	char *p;
+
+	size = sizeof(*q) + r->nheaders * sizeof(*q->hdrs) + strlen(m) + strlen(pa) +
+	       strlen(ho) + 3 + r->body_len;
+	for (size_t i = 0; i < r->nheaders; i++)
+		size += r->headers[i].name_len + r->headers[i].value_len + 2;
+	q = malloc(size);
+	if (!q)
+		return NULL;
+	memset(q, 0, sizeof(*q));
+	q->mem = q;
 	q->id = r->id;
 	q->conn = r->conn;
 	q->file_idx = r->file_idx;
@@ -173,38 +180,38 @@ static int copy_request(struct rp_req *q, const struct htc_eng_request *r)
 	 * engine gives 0 when it has none */
 	q->hash_valid = r->status && r->end_ns && r->resp_body_hash &&
 			!(r->flags & (HTC_ENGF_RESP_BODY_PARTIAL | HTC_ENGF_GAP));
-	q->method = dupn(r->method ? r->method : "", r->method ? strlen(r->method) : 0);
-	q->path = dupn(r->path ? r->path : "", r->path ? strlen(r->path) : 0);
-	q->host = dupn(r->host ? r->host : "", r->host ? strlen(r->host) : 0);
-	if (!q->method || !q->path || !q->host)
-		return -ENOMEM;
-	if (r->nheaders) {
-		q->hdrs = calloc(r->nheaders, sizeof(*q->hdrs));
-		if (!q->hdrs)
-			return -ENOMEM;
-	}
+	q->hdrs = r->nheaders ? (struct rp_hdr *)(q + 1) : NULL;
+	p = (char *)(q + 1) + r->nheaders * sizeof(*q->hdrs);
+	q->method = p;
+	p = stpcpy(p, m) + 1;
+	q->path = p;
+	p = stpcpy(p, pa) + 1;
+	q->host = p;
+	p = stpcpy(p, ho) + 1;
 	for (size_t i = 0; i < r->nheaders; i++) {
 		const struct htc_eng_header *h = &r->headers[i];
-		struct rp_hdr *d = &q->hdrs[q->nhdrs];
+		struct rp_hdr *d = &q->hdrs[i];
 
-		d->name = dupn(h->name, h->name_len);
-		d->value = dupn(h->value, h->value_len);
-		q->nhdrs++;
-		if (!d->name || !d->value)
-			return -ENOMEM;
+		d->name = p;
 		d->name_len = h->name_len;
+		memcpy(p, h->name, h->name_len);
+		p[h->name_len] = '\0';
+		p += h->name_len + 1;
+		d->value = p;
 		d->value_len = h->value_len;
+		memcpy(p, h->value, h->value_len);
+		p[h->value_len] = '\0';
+		p += h->value_len + 1;
 	}
+	q->nhdrs = r->nheaders;
 	if (r->body_len) {
-		q->body = malloc(r->body_len);
-		if (!q->body)
-			return -ENOMEM;
-		memcpy(q->body, r->body, r->body_len);
+		q->body = (uint8_t *)p;
+		memcpy(p, r->body, r->body_len);
 		q->body_len = r->body_len;
 	}
 	if (body_short(q))
 		q->flags |= HTC_ENGF_BODY_PARTIAL;
-	return 0;
+	return q;
 }
 
 static void on_request(void *ctx, const struct htc_eng_request *r)
@@ -232,9 +239,8 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 		l->err = -ENOMEM;
 		return;
 	}
-	q = calloc(1, sizeof(*q));
-	if (!q || copy_request(q, r)) {
-		rp_req_free(q);
+	q = copy_request(r);
+	if (!q) {
 		l->err = -ENOMEM;
 		return;
 	}

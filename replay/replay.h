@@ -64,6 +64,10 @@ struct rp_req {
 	uint64_t rhash, rlen;
 	uint64_t sent_at_ns;		/* monotonic, relative to the replay start */
 	unsigned ndropped_redacted;	/* redacted headers not sent */
+	/* when set (to the struct itself), one block holds the struct, hdrs,
+	 * the strings and body (load.c); otherwise each is its own
+	 * allocation (tests) */
+	void *mem;
 };
 
 void rp_req_free(struct rp_req *r);

@@ -337,6 +337,11 @@ void rp_req_free(struct rp_req *r)
 {
 	if (!r)
 		return;
+	free(r->err_msg);
+	if (r->mem) {
+		free(r->mem);	/* r itself */
+		return;
+	}
 	free(r->method);
 	free(r->path);
 	free(r->host);
@@ -346,6 +351,5 @@ void rp_req_free(struct rp_req *r)
 	}
 	free(r->hdrs);
 	free(r->body);
-	free(r->err_msg);
 	free(r);
 }
