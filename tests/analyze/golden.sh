@@ -202,6 +202,17 @@ printf 'not a database at all, just some text to fill a page' >"$tmp/notdb.sqlit
 	WHERE parent_request_id IS NOT NULL" host_a.htc host_b.htc) | tr -d '\r' >"$tmp/p"
 grep -qx '1000001001,1001,host-b' "$tmp/p" && ok || { bad "two hosts: no parent link"; cat "$tmp/p"; }
 
+# progress: a bar on a terminal (script(1) gives one), none with -q or
+# when stderr is not a terminal (every golden file above)
+if command -v script >/dev/null 2>&1; then
+	(cd "$fix" && timeout 30 script -qec "'$HA' summary multiframe.htc >/dev/null" /dev/null) \
+		>"$tmp/tty" 2>&1
+	grep -q 'loading \[#' "$tmp/tty" && ok || bad "progress: no bar on a terminal"
+	(cd "$fix" && timeout 30 script -qec "'$HA' -q summary multiframe.htc >/dev/null" /dev/null) \
+		>"$tmp/tty" 2>&1
+	grep -q 'loading' "$tmp/tty" && bad "progress: bar drawn with -q" || ok
+fi
+
 echo "golden: $pass passed, $fail failed"
 [ $update = 1 ] && echo "golden files rewritten in tests/analyze/golden: review 'git diff'"
 [ $fail = 0 ]
