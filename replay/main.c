@@ -330,6 +330,38 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 	return 0;
 }
 
+/* A capture of a host holds every service's inbound requests; sent to one
+ * target, those of the others can only mismatch.  Say so, once. */
+static void note_ports(struct rp_req **reqs, size_t n, size_t nfilter)
+{
+	uint16_t ports[8];
+	size_t np = 0;
+	bool more = false;
+
+	if (nfilter)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		for (k = 0; k < np && ports[k] != reqs[i]->lport; k++)
+			;
+		if (k < np)
+			continue;
+		if (np == sizeof(ports) / sizeof(ports[0])) {
+			more = true;
+			break;
+		}
+		ports[np++] = reqs[i]->lport;
+	}
+	if (np < 2)
+		return;
+	fprintf(stderr, "httpreplay: note: the selected requests came in on %zu%s server ports (",
+		np, more ? "+" : "");
+	for (size_t k = 0; k < np; k++)
+		fprintf(stderr, "%s%u", k ? ", " : "", ports[k]);
+	fputs("), all sent to one target; pick one service with --port\n", stderr);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -494,6 +526,7 @@ int main(int argc, char **argv)
 			nred++;
 	}
 	note_skips(reqs, n);
+	note_ports(reqs, n, c.filter.nports);
 	if (nred)
 		fprintf(stderr, "httpreplay: %zu requests carried headers redacted at capture time; "
 			"they are sent without them (give a value with --header 'Name: value')\n",

@@ -74,6 +74,10 @@ if [ -r "$TOP/samples/demo.htc" ]; then
 		--target http://127.0.0.1:20720 --speed max --concurrency 4
 	replay_check "sample api" + "$TOP/samples/demo.htc" --port $((SBASE + 2)) \
 		--target http://127.0.0.1:20722 --speed max --concurrency 4
+	"$HTTPREPLAY" "$TOP/samples/demo.htc" --dry-run > /dev/null 2> "$WORK/ports.err"
+	grep -q "pick one service with --port" "$WORK/ports.err" &&
+		ok "a capture of several services without --port: the ports are pointed out" ||
+		fail "no note about several server ports: $(cat "$WORK/ports.err")"
 	grep -q "redacted at capture" "$WORK/sample front.err" &&
 		ok "the sample's redacted Authorization header was reported, not sent" ||
 		fail "the sample's redacted Authorization header was not reported"
