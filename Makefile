@@ -54,9 +54,9 @@ BUILD_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev \
 	      zlib1g-dev libzstd-dev libsqlite3-dev libpcap-dev libcmocka-dev \
 	      libcurl4-openssl-dev
 TEST_PKGS := libclang-rt-14-dev libfuzzer-14-dev zstd sqlite3 curl python3 \
-	     python3-flask nginx redis-server redis-tools tcpdump tshark wrk \
+	     python3-flask python3-redis nginx redis-server redis-tools tcpdump tshark wrk \
 	     apache2-utils iproute2 procps openssl
-DEMO_PKGS := python3 python3-flask redis-server redis-tools curl apache2-utils
+DEMO_PKGS := python3 python3-flask python3-redis redis-server redis-tools curl apache2-utils
 BENCH_PKGS := $(TEST_PKGS) hyperfine valgrind
 
 # $(call need_pkgs,list) - shell snippet that installs or asks for packages.
