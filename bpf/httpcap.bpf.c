@@ -288,11 +288,6 @@ static __always_inline void proc_add(__u32 tgid, __s64 n)
 		count(HCB_CNT_MAP_FULL, 1);
 }
 
-/*
- * State of the connection on (tgid, fd) whose socket is sk: the existing one,
- * or a new one with role and flags.  NULL when the port filter excludes it
- * or there is no room.  A new one replaces a stale entry of a reused fd.
- */
 static __always_inline void peer_from_sockaddr(struct conn *c, const struct sockaddr_in6 *sa)
 {
 	c->rport = bpf_ntohs(sa->sin6_port);
@@ -302,6 +297,12 @@ static __always_inline void peer_from_sockaddr(struct conn *c, const struct sock
 		__builtin_memcpy(c->raddr, &sa->sin6_addr, 16);
 }
 
+/*
+ * State of the connection on (tgid, fd) whose socket is sk: the existing one,
+ * or a new one with role and flags (fresh: always new, for accept and connect;
+ * peer: the connect's sockaddr).  NULL when the port filter excludes it
+ * or there is no room.  A new one replaces a stale entry of a reused fd.
+ */
 static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk,
 					     __u8 role, __u16 flags, bool fresh,
 					     const struct sockaddr_in6 *peer)
