@@ -412,6 +412,19 @@ sqlite3 *db_create(const char *path, int *err)
 		*err = -EEXIST;
 		return NULL;
 	}
+	if (path) {
+		/* 0600 like the capture it comes from: payloads may hold
+		 * secrets; O_EXCL so we never write into someone else's file */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd < 0) {
+			*err = -errno;
+			fprintf(stderr, "httpanalyze: cannot create database '%s': %s\n", path,
+				strerror(errno));
+			return NULL;
+		}
+		close(fd);
+	}
 	rc = sqlite3_open_v2(path ? path : ":memory:", &db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
 			     NULL);

@@ -189,6 +189,7 @@ rm -f "$tmp/k.sqlite"
 (cd "$fix" && "$HA" -q --db "$tmp/k.sqlite" requests keepalive.htc >/dev/null) &&
 	[ "$(sqlite3 "$tmp/k.sqlite" 'SELECT count(*) FROM requests')" = 5 ] && ok ||
 	bad "--db: database not kept"
+[ "$(stat -c %a "$tmp/k.sqlite")" = 600 ] && ok || bad "--db: database not created 0600"
 [ "$("$HA" sql --db "$tmp/k.sqlite" --format csv 'SELECT count(*) AS n FROM v_requests' |
 	tr -d '\r' | tail -1)" = 5 ] && ok || bad "--db reuse"
 "$HA" --db "$tmp/k.sqlite" requests "$fix/keepalive.htc" >/dev/null 2>&1 &&
