@@ -1137,6 +1137,49 @@ static void test_tls_calls(void **state)
 	free(c);
 }
 
+/* Redis commands pipelined in one write, replies split across reads; an
+ * IPv6 pair of services linked. */
+static void test_redis_pipeline_and_v6_link(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, in, r, cl, sv;
+	struct col *c;
+	const struct col_call *k;
+
+	in = fx_accept(fx, t += MS, 100, 100, "::1", 80, "::1", 50001);
+	fx_reads(fx, t += MS, 100, 100, in, "GET /batch HTTP/1.1\r\n\r\n");
+	r = fx_connect(fx, t += MS, 100, 100, "::1", 50002, "::1", 6379);
+	fx_writes(fx, t += MS, 100, 100, r, "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n"
+		  "*3\r\n$4\r\nHGET\r\n$1\r\nh\r\n$1\r\nf\r\n");
+	fx_reads(fx, t += MS, 100, 100, r, "$1\r\n1\r\n$-1\r\n-WRONGTYPE x\r");
+	fx_reads(fx, t += MS, 100, 100, r, "\n");
+	cl = fx_connect(fx, t += MS, 100, 100, "::1", 50003, "::1", 9000);
+	sv = fx_accept(fx, t += MS, 200, 200, "::1", 9000, "::1", 50003);
+	fx_writes(fx, t += MS, 100, 100, cl, "GET /v6 HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 200, 200, sv, "GET /v6 HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 200, 200, sv, "HTTP/1.1 204 No Content\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, cl, "HTTP/1.1 204 No Content\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	c = run_fx(fx);
+
+	assert_int_equal(c->ncall, 4);
+	k = col_find_call(c, "GET a");
+	assert_non_null(k);
+	assert_int_equal(k->c.end_ns, W(T0 + 5 * MS));
+	k = col_find_call(c, "GET b");
+	assert_non_null(k);
+	assert_int_equal(k->c.flags & HTC_ENGF_ERROR, 0);
+	k = col_find_call(c, "HGET h");
+	assert_non_null(k);
+	assert_true(k->c.flags & HTC_ENGF_ERROR);
+	assert_int_equal(k->c.end_ns, W(T0 + 6 * MS));	/* its reply ended in the second read */
+	assert_int_equal(col_find_req(c, 1001)->r.ncalls, 4);
+	assert_int_equal(c->nlink, 1);
+	assert_int_equal(c->link[0].parent, 1001);
+	assert_int_equal(col_find_req(c, c->link[0].child)->r.status, 204);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1156,6 +1199,7 @@ int main(void)
 		cmocka_unit_test(test_preexisting),
 		cmocka_unit_test(test_postgres),
 		cmocka_unit_test(test_tls_calls),
+		cmocka_unit_test(test_redis_pipeline_and_v6_link),
 		cmocka_unit_test(test_annotations),
 		cmocka_unit_test(test_annotations_bodies),
 		cmocka_unit_test(test_stable_ids),
