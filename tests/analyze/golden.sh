@@ -123,13 +123,10 @@ run show-hostile show 1001 hostile.htc
 run show-hostile-json show 1001 --format json hostile.htc
 run summary-hostile summary hostile.htc
 run deps-hostile deps --format csv hostile.htc
-# ESC sequences inside a request head: the engine (analyze/engine.c) loops
-# forever on them at the time of writing; reported, tolerated as a timeout
-# until fixed.
-known_bug="engine loops on control bytes in a request head"
+# ESC sequences inside a request head (the engine once looped on them;
+# it now refuses such a start line, so no request and no hang)
 run requests-hostile-head requests hostile_head.htc
-run show-hostile-head-json show 1001 --format json hostile_head.htc
-known_bug=""
+run summary-hostile-head summary hostile_head.htc
 
 # ---- bad input ----
 run bad-truncated summary truncated.htc
@@ -166,6 +163,16 @@ for f in table csv json; do
 			ok
 		fi
 	done
+done
+# raw payload bytes (BLOBs) printed by sql: escaped as well
+for f in table csv json; do
+	(cd "$fix" && timeout 30 "$HA" sql --format $f "SELECT payload, comm FROM events" \
+		hostile.htc hostile_head.htc >"$tmp/h" 2>&1)
+	if LC_ALL=C grep -q "[$ESC$(printf '\007\233')]" "$tmp/h" || ! grep -q 'x1b' "$tmp/h"; then
+		bad "hostile: payload BLOBs not escaped in sql --format $f"
+	else
+		ok
+	fi
 done
 # every json line parses, strings come back with the ESC they had
 (cd "$fix" && timeout 30 "$HA" requests --format json hostile.htc mixed.htc >"$tmp/j") &&
