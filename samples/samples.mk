@@ -2,10 +2,11 @@
 # tests that keep them honest (tests/demo/).
 #
 # The demo's Flask front service talks to redis-server through the Python
-# redis client, packaged by Debian as python3-redis; it is not (yet) in the
-# shared DEMO_PKGS/TEST_PKGS, so this stamp checks it beside them.
+# redis client, Debian's python3-redis.  It is in DEMO_PKGS and TEST_PKGS
+# now; this stamp checks it again for build folders whose .deps-demo stamp
+# is older than that (the demo and the tests of tests/demo/ need it).
 
-SAMPLES_PKGS := $(DEMO_PKGS) python3-redis
+SAMPLES_PKGS := $(sort $(DEMO_PKGS) python3-redis)
 SAMPLES_ENV := BUILD=$(abspath $(BUILD))
 
 $(BUILD)/.deps-samples:
