@@ -568,12 +568,56 @@ static int load_frame(struct htc_reader *r)
 	return 0;
 }
 
+/* The trailer frame at the current position, of size payload bytes. */
+static int load_trailer(struct htc_reader *r, uint32_t size)
+{
+	ssize_t a = fill(r, 8 + (size_t)size);
+
+	if (a < 0)
+		return (int)a;
+	if ((size_t)a < 8 + (size_t)size) {
+		/* not short_frame: the trailer is last, and its body holds a
+		 * frame of its own */
+		truncated(r, 8 + (uint64_t)size, avail(r));
+		return 0;
+	}
+	read_trailer(r, cur(r) + 8, size);
+	consume(r, 8 + (size_t)size);
+	return 0;
+}
+
+/*
+ * A skippable frame that is not ours to read: someone else's, a second
+ * header (concatenated files), or an oversized trailer.  zstd's rule is to
+ * skip it, reading through it on a stream.
+ */
+static int skip_frame(struct htc_reader *r, uint32_t magic, uint32_t size)
+{
+	uint64_t off = cur_off(r);
+	int err;
+
+	if (magic == HTC_SKIP_TRAILER)
+		warnf(r, HTC_ERR_TOOBIG, off, "trailer at offset %llu: %u bytes beyond the %u limit, ignored",
+		      (unsigned long long)off, size, HTC_MAX_TRAILER);
+	err = skip(r, 8 + (uint64_t)size);
+	if (err != 1)
+		return err;
+	r->st.truncated = 1;
+	r->st.stop_offset = off;
+	r->done = 1;
+	warnf(r, HTC_ERR_TRUNCATED, off,
+	      "truncated file: skippable frame at offset %llu wants %llu bytes, only %llu left",
+	      (unsigned long long)off, 8 + (unsigned long long)size,
+	      (unsigned long long)(cur_off(r) - off));
+	return 0;
+}
+
 /* Advance to the next data frame with records, handling skippable frames.
  * Returns 0 (records ready, or done set) or -errno. */
 static int next_frame(struct htc_reader *r)
 {
-	const uint8_t *p;
 	uint32_t magic, size;
+	char why[64];
 	ssize_t a;
 	int err;
 
@@ -586,61 +630,21 @@ static int next_frame(struct htc_reader *r)
 			r->st.stop_offset = cur_off(r);
 			return 0;
 		}
+		magic = a >= 4 ? get_le32(cur(r)) : 0;
+		size = a >= 8 ? get_le32(cur(r) + 4) : 0;
 		if (a < 4) {
 			err = short_frame(r, 4);
-			if (err)
-				return err;
-			continue;
-		}
-		p = cur(r);
-		magic = get_le32(p);
-		if (magic == HTC_ZSTD_MAGIC) {
+		} else if (magic == HTC_ZSTD_MAGIC) {
 			err = load_frame(r);
-		} else if ((magic & HTC_SKIP_MAGIC_MASK) == HTC_SKIP_MAGIC_BASE) {
-			if (a < 8) {
-				err = short_frame(r, 8);
-			} else if ((size = get_le32(p + 4)), magic == HTC_SKIP_TRAILER &&
-				   size <= HTC_MAX_TRAILER) {
-				a = fill(r, 8 + (size_t)size);
-				if (a < 0)
-					return (int)a;
-				if ((size_t)a < 8 + (size_t)size) {
-					/* not short_frame: the trailer is last, and
-					 * its body holds a frame of its own */
-					truncated(r, 8 + (uint64_t)size, avail(r));
-					err = 0;
-				} else {
-					read_trailer(r, cur(r) + 8, size);
-					consume(r, 8 + (size_t)size);
-					err = 0;
-				}
-			} else {
-				/* someone else's skippable frame, a second
-				 * header (concatenated files), or an oversized
-				 * trailer: zstd's rule is to skip it */
-				uint64_t off = cur_off(r);
-
-				if (magic == HTC_SKIP_TRAILER)
-					warnf(r, HTC_ERR_TOOBIG, off,
-					      "trailer at offset %llu: %u bytes beyond the %u limit, ignored",
-					      (unsigned long long)off, size, HTC_MAX_TRAILER);
-				err = skip(r, 8 + (uint64_t)size);
-				if (err == 1) {
-					r->st.truncated = 1;
-					r->st.stop_offset = off;
-					r->done = 1;
-					warnf(r, HTC_ERR_TRUNCATED, off,
-					      "truncated file: skippable frame at offset %llu wants %llu bytes, only %llu left",
-					      (unsigned long long)off, 8 + (unsigned long long)size,
-					      (unsigned long long)(cur_off(r) - off));
-					err = 0;
-				}
-			}
-		} else {
-			char why[64];
-
+		} else if ((magic & HTC_SKIP_MAGIC_MASK) != HTC_SKIP_MAGIC_BASE) {
 			snprintf(why, sizeof(why), "no frame magic (0x%08x)", magic);
 			err = bad_frame(r, HTC_ERR_CORRUPT, why);
+		} else if (a < 8) {
+			err = short_frame(r, 8);
+		} else if (magic == HTC_SKIP_TRAILER && size <= HTC_MAX_TRAILER) {
+			err = load_trailer(r, size);
+		} else {
+			err = skip_frame(r, magic, size);
 		}
 		if (err)
 			return err;
