@@ -33,6 +33,7 @@ struct cap_bpf {
 
 static int verbosity;
 
+__attribute__((format(printf, 2, 0)))
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if ((level == LIBBPF_WARN && verbosity >= 1) || verbosity >= 2)
