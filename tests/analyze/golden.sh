@@ -168,7 +168,9 @@ done
 for f in table csv json; do
 	(cd "$fix" && timeout 30 "$HA" sql --format $f "SELECT payload, comm FROM events" \
 		hostile.htc hostile_head.htc >"$tmp/h" 2>&1)
-	if LC_ALL=C grep -q "[$ESC$(printf '\007\233')]" "$tmp/h" || ! grep -q 'x1b' "$tmp/h"; then
+	want='\\x1b'
+	[ $f = json ] && want='\\u001b'
+	if LC_ALL=C grep -q "[$ESC$(printf '\007\233')]" "$tmp/h" || ! grep -q "$want" "$tmp/h"; then
 		bad "hostile: payload BLOBs not escaped in sql --format $f"
 	else
 		ok
