@@ -835,6 +835,24 @@ static void test_null_and_empty(void **state)
 	assert_int_equal(line[sizeof(line) - 4], '*');
 }
 
+/* The word matcher restarts correctly inside a partial match (KMP): each
+ * word preceded by a false start of itself, and near misses. */
+static void test_secret_words(void **state)
+{
+	static const struct { const char *name; int secret; } v[] = {
+		{ "sesession", 1 }, { "sessession", 1 }, { "X-Sessio", 0 }, { "autauth", 1 },
+		{ "aauth", 1 }, { "cocookie", 1 }, { "totoken", 1 }, { "secsecret", 1 },
+		{ "papassw", 1 }, { "apiapikey", 1 }, { "credcredential", 1 }, { "Api_Key", 1 },
+		{ "a-u-t-h", 1 }, { "aut h", 0 }, { "cookiE", 1 }, { "tokn", 0 }, { "secre", 0 },
+		{ "pass", 0 }, { "apike", 0 }, { "credentia", 0 }, { "Content-Length", 0 },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
+		if (redact_is_secret_name(v[k].name, strlen(v[k].name)) != v[k].secret)
+			fail_msg("'%s' should%s be secret", v[k].name, v[k].secret ? "" : " not");
+}
+
 /* Command lines (argv joined by NULs) keep their arguments but not the
  * secret header values passed on them. */
 static void test_redact_text(void **state)
@@ -891,6 +909,7 @@ int main(void)
 		cmocka_unit_test(test_huge_lines),
 		cmocka_unit_test(test_null_and_empty),
 		cmocka_unit_test(test_redact_text),
+		cmocka_unit_test(test_secret_words),
 	};
 
 	return cmocka_run_group_tests_name("redact", tests, NULL, NULL);
