@@ -83,7 +83,8 @@ struct conn {
 	__u8 family, role;
 	__u16 lport, rport;
 	__u8 ignored;	/* excluded by the port filter: remembered to skip fast */
-	__u8 pad[7];
+	__u8 wake;	/* first connection of its process: wake the reader now */
+	__u8 pad[6];
 	__u8 laddr[16];
 	__u8 raddr[16];
 };
@@ -275,17 +276,23 @@ static __always_inline bool ports_excluded(const struct conn *c)
 	return true;
 }
 
-static __always_inline void proc_add(__u32 tgid, __s64 n)
+/* Returns true when this is the process's first tracked connection. */
+static __always_inline bool proc_add(__u32 tgid, __s64 n)
 {
 	struct proc *p = bpf_map_lookup_elem(&procs, &tgid);
 	struct proc np = { .nconns = n };
 
 	if (p) {
 		__sync_fetch_and_add(&p->nconns, n);
-		return;
+		return false;
 	}
-	if (n > 0 && bpf_map_update_elem(&procs, &tgid, &np, BPF_NOEXIST))
+	if (n <= 0)
+		return false;
+	if (bpf_map_update_elem(&procs, &tgid, &np, BPF_NOEXIST)) {
 		count(HCB_CNT_MAP_FULL, 1);
+		return false;
+	}
+	return true;
 }
 
 static __always_inline void peer_from_sockaddr(struct conn *c, const struct sockaddr_in6 *sa)
@@ -328,15 +335,20 @@ static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk
 		count(HCB_CNT_FILTERED, 1);
 	} else {
 		n.id = __sync_fetch_and_add(&conn_counter, 1) + 1;
+		/* user space reads /proc/PID when it sees a process's first
+		 * event: batching that event could let a short-lived process
+		 * exit first */
+		n.wake = proc_add(tgid, 1);
 	}
 	if (bpf_map_update_elem(&conns, &key, &n, BPF_ANY)) {
 		count(HCB_CNT_MAP_FULL, 1);
+		if (!n.ignored)
+			proc_add(tgid, -1);
 		return NULL;
 	}
 	if (n.ignored)
 		return NULL;
 	count(HCB_CNT_CONNS, 1);
-	proc_add(tgid, 1);
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
@@ -367,14 +379,18 @@ static __always_inline void fill_header(struct hcb_event *e, const struct conn *
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-static __always_inline __u64 rb_flags(void)
+static __always_inline __u64 rb_flags(struct conn *c)
 {
+	if (c && c->wake) {
+		c->wake = 0;
+		return BPF_RB_FORCE_WAKEUP;
+	}
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* A connection event (no payload): reserved in place, fixed size. */
-static __always_inline void emit_conn_event(const struct conn *c, __u64 id, int fd, __u8 type,
+static __always_inline void emit_conn_event(struct conn *c, __u64 id, int fd, __u8 type,
 					    __u8 sys, __s64 ret, __u64 t0)
 {
 	struct hcb_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -390,7 +406,7 @@ static __always_inline void emit_conn_event(const struct conn *c, __u64 id, int 
 		e->stream_off = c->rx;
 		e->stream_off2 = c->tx;
 	}
-	bpf_ringbuf_submit(e, rb_flags());
+	bpf_ringbuf_submit(e, rb_flags(c));
 	count(HCB_CNT_EVENTS, 1);
 }
 
@@ -516,7 +532,7 @@ static __noinline int emit_data(struct conn *c, struct data_req *r)
 		got = HCB_MAX_SNAPLEN;
 	s->ev.cap_len = got;
 	s->ev.flags |= flags;
-	if (bpf_ringbuf_output(&events, s, sizeof(struct hcb_event) + got, rb_flags())) {
+	if (bpf_ringbuf_output(&events, s, sizeof(struct hcb_event) + got, rb_flags(c))) {
 		count(HCB_CNT_RINGBUF_FULL, 1);
 		return 0;
 	}
@@ -952,6 +968,6 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->pid = tgid;
 	e->tid = (__u32)id;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, rb_flags());
+	bpf_ringbuf_submit(e, rb_flags(NULL));
 	return 0;
 }
