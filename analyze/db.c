@@ -1045,8 +1045,16 @@ static struct evq *evq_start(sqlite3 *db)
 	if (sqlite3_open_v2(uri, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
+	/* memdb refuses to grow past 1 GiB by default: a few million events
+	 * with payloads are more than that */
+	{
+		sqlite3_int64 limit = (sqlite3_int64)1 << 46;
+
+		sqlite3_file_control(q->db, "main", SQLITE_FCNTL_SIZE_LIMIT, &limit);
+	}
 	if (sqlite3_exec(q->db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-			 "PRAGMA temp_store=MEMORY;", NULL, NULL, NULL) != SQLITE_OK ||
+			 "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-262144;",
+			 NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(q->db, db_schema_events, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(q->db, sql_ins_event, -1, SQLITE_PREPARE_PERSISTENT, &q->st,
 			       NULL) != SQLITE_OK)
@@ -1469,7 +1477,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	t_index = now_s();
 	/* statistics for the query planner from a sample: a full ANALYZE
 	 * would cost as much as the load */
-	if ((err = exec(db, "PRAGMA analysis_limit=1000; ANALYZE")))
+	if ((err = exec(db, "PRAGMA analysis_limit=1000; ANALYZE main")))
 		goto cleanup;
 	l.st.files = n;
 	l.st.seconds = now_s() - t0;
