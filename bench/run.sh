@@ -362,9 +362,11 @@ bench_profile() {
 }
 
 bpf_prog_ids() {
+	is_root && have bpftool || return 0
 	bpftool -j prog show 2>/dev/null | python3 -c '
 import json, sys
-for p in json.load(sys.stdin):
+d = json.load(sys.stdin)
+for p in d if isinstance(d, list) else []:
     print(p["id"])'
 }
 
@@ -822,6 +824,7 @@ main() {
 
 	local need_nginx=0 s t
 	for s in overhead drops size analyze memory; do want $s && need_nginx=1; done
+	is_root || need_nginx=0
 	if [ $need_nginx = 1 ]; then nginx_start || exit 1; fi
 
 	if is_root; then
