@@ -28,9 +28,9 @@ endif
 
 .PHONY: install-httpanalyze
 install-httpanalyze: $(BUILD)/httpanalyze
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 0755 $(BUILD)/httpanalyze $(DESTDIR)$(BINDIR)/httpanalyze
-	install -m 0644 docs/httpanalyze.1 $(DESTDIR)$(MANDIR)/man1/httpanalyze.1
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(Q)install -m 0755 $(BUILD)/httpanalyze $(DESTDIR)$(BINDIR)/httpanalyze
+	$(Q)install -m 0644 docs/httpanalyze.1 $(DESTDIR)$(MANDIR)/man1/httpanalyze.1
 
 # ---- tests ----
 # Unit tests of output.c / db.c helpers / report.c parsers, under ASan+UBSan.
