@@ -713,6 +713,30 @@ static __always_inline bool take_args(__u64 id, __u8 sys, struct args *out)
 	return true;
 }
 
+/*
+ * A connection first seen on data was opened before the capture, and a
+ * syscall already blocked when httpcap attached (a server waiting in read())
+ * has no entry, so its bytes were never seen.  Start the read offset at what
+ * the application had really read, from the TCP counters, so the first
+ * event's offset shows the gap instead of hiding it:
+ *   read so far = bytes_received - (rcv_nxt - copied_seq)   (minus unread data)
+ * At this exit the counters already include this call's bytes.  The write
+ * side has no exact equivalent (bytes_acked counts the SYN of an active open
+ * but not of a passive one, and the socket does not say which it was), so
+ * it starts at 0: a write blocked across the attach stays unseen.
+ */
+static __always_inline void seed_offsets(struct conn *c, struct sock *sk, __u8 type, long ret)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u64 rd;
+
+	rd = BPF_CORE_READ(tp, bytes_received) -
+	     (__u32)(BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq));
+	if (type == HCB_EV_READ)
+		rd = rd > (__u64)ret ? rd - ret : 0;
+	c->rx = rd;
+}
+
 static __always_inline int exit_data(long ret, __u8 sys, __u8 type)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -728,6 +752,9 @@ static __always_inline int exit_data(long ret, __u8 sys, __u8 type)
 		     HCB_EVF_PREEXISTING, false, NULL);
 	if (!c)
 		return 0;
+	/* new and not yet moved a byte: created by this very event */
+	if ((c->flags & HCB_EVF_PREEXISTING) && !c->rx && !c->tx)
+		seed_offsets(c, (struct sock *)a.sk, type, ret);
 	r.t0 = a.ts;
 	r.bytes = ret;
 	r.fd = a.fd;
