@@ -620,7 +620,7 @@ sub_bench() {
 		return
 	fi
 	# Each "... N events/s" line of theirs becomes one figure.
-	R[$key]=$(printf '%s\n' "$out" | grep -iE 'events/s' | sed -E 's/^[[:space:]]+//' | paste -sd ';' -)
+	R[$key]=$(printf '%s\n' "$out" | grep -iE 'events/s' | sed -E 's/^[[:space:]]+//; s/[[:space:]]+/ /g' | paste -sd '#' - | sed 's/#/; /g')
 	[ -n "${R[$key]}" ] || R[$key]="see output below"
 }
 
