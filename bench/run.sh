@@ -81,7 +81,11 @@ NGINX_WORKER=
 log() { printf 'bench: %s\n' "$*" >&2; }
 
 # Record a command line once for RESULTS.md ("exact commands").
-note_cmd() { grep -qxF -- "$*" "$CMDS" || printf '%s\n' "$*" >>"$CMDS"; }
+note_cmd() {
+	local c=${*//$ROOT\//}
+	c=${c//  / }
+	grep -qxF -- "$c" "$CMDS" || printf '%s\n' "$c" >>"$CMDS"
+}
 
 have() { command -v "$1" >/dev/null 2>&1; }
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -769,7 +773,7 @@ write_report() {
 		cat "$CMDS"
 		printf '```\n'
 		if [ -s "$TMP/overhead.tsv" ]; then
-			printf '\n## Overhead runs (run, mode, requests/s, p99 us, tracer CPU % of a core, CPU us per request), in the order run\n\n```\n'
+			printf '\n## Overhead runs (run, mode, requests/s, p99 us, tracer CPU %% of a core, CPU us per request), in the order run\n\n```\n'
 			cat "$TMP/overhead.tsv"
 			printf '```\n'
 		fi
