@@ -22,10 +22,13 @@ $(HTCSTAT): $(call objs,obj,bench/htcstat.c) $(HTC_LIB)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS)
 
 .PHONY: bench bench-system
+# One failing bench does not hide the others' figures: all run, failures
+# are listed at the end (as `make test` does).
 bench: all $(BUILD)/.deps-bench
-	@for b in $(filter-out $(BENCH_IN_RUN),$(BENCHES)) bench-system; do \
-	  $(MAKE) --no-print-directory $$b || exit 1; \
-	done
+	@failed=""; for b in $(filter-out $(BENCH_IN_RUN),$(BENCHES)) bench-system; do \
+	  $(MAKE) --no-print-directory $$b || failed="$$failed $$b"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 bench-system: $(HTCSTAT) $(BUILD)/.deps-bench
 	@BUILD=$(BUILD) bash bench/run.sh
