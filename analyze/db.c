@@ -440,7 +440,7 @@ sqlite3 *db_create(const char *path, int *err)
 		     "PRAGMA main.locking_mode=EXCLUSIVE; PRAGMA temp_store=MEMORY;"
 		     "PRAGMA cache_size=-262144;") ||
 	    exec(db, db_schema_tables) || exec(db, db_schema_views) ||
-	    (path && exec(db, db_schema_events)) || db_register_functions(db)) {
+	    db_register_functions(db)) {
 		*err = -EIO;
 		goto fail;
 	}
@@ -624,6 +624,7 @@ struct loader {
 	struct db_load_stats st;
 	const char *warn_file;	/* for warnings when only one file is open */
 	struct evq *evq;	/* events thread, NULL: events inserted here */
+	int scan;		/* events served by events_vtab.c: not copied */
 };
 
 static void sql_fail(struct loader *l, const char *what)
@@ -1087,6 +1088,10 @@ static void insert_event(struct loader *l, uint32_t fidx, const struct htc_event
 	struct evrow tmp, *r = &tmp;
 	uint32_t plen = ev->cap_len;
 
+	if (l->scan) {
+		l->st.events++;
+		return;
+	}
 	if (plen > l->opts->payload_cap)
 		plen = l->opts->payload_cap;
 	if (!ev->payload)
@@ -1388,16 +1393,20 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 		htc_reader_set_warn(htc_source_reader(s, k), on_file_warn, &l.files[k]);
 		l.files[k].offset = h->realtime_offset_ns;
 	}
-	/* in memory: events on their own thread and database (struct evq) */
+	/* events: scanned from the files (no copy), or copied; in memory the
+	 * copy goes on its own thread and database (struct evq) */
 	{
 		const char *fn = sqlite3_db_filename(db, "main");
+		int mem = !fn || !*fn;
 
-		if (!fn || !*fn)
+		l.scan = opts->events == DB_EVENTS_SCAN ||
+			 (opts->events == DB_EVENTS_AUTO && mem);
+		if (!l.scan && mem)
 			l.evq = evq_start(db);
-		if (!l.evq && (!fn || !*fn) && (err = exec(db, db_schema_events)))
+		if (!l.scan && !l.evq && (err = exec(db, db_schema_events)))
 			goto cleanup;
 	}
-	if ((!l.evq && (err = prepare(&l, sql_ins_event, &l.ev))) ||
+	if ((!l.scan && !l.evq && (err = prepare(&l, sql_ins_event, &l.ev))) ||
 	    (err = prepare(&l, sql_ins_req, &l.req)) ||
 	    (err = prepare(&l, sql_ins_call, &l.call)) ||
 	    (err = prepare(&l, sql_ins_conn, &l.conn)) ||
@@ -1467,6 +1476,19 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 		progress(&l, s, 1);
 	if ((err = evq_stop(l.evq)))
 		goto cleanup;
+	if (l.scan) {
+		const char *fn = sqlite3_db_filename(db, "main");
+
+		/* in a kept file the table would be unreadable by the sqlite3
+		 * CLI: it lives in temp, for this run only */
+		err = db_events_vtab(db, fn && *fn ? "temp" : "main", db_schema_events, paths,
+				     n, opts->payload_cap, l.st.events);
+		if (err) {
+			fprintf(stderr, "httpanalyze: sqlite: events table: %s\n",
+				sqlite3_errmsg(db));
+			goto cleanup;
+		}
+	}
 	t_load = now_s();
 	if ((err = exec(db, sql_apply_links)))
 		goto cleanup;

@@ -14,11 +14,19 @@
 
 #define DB_SCHEMA_VERSION 1
 
+/* Where the events table's rows come from (db_load_opts.events). */
+enum db_events_mode {
+	DB_EVENTS_AUTO,		/* scan in memory, copy into a --db file */
+	DB_EVENTS_COPY,		/* a real table, one row per event copied in */
+	DB_EVENTS_SCAN,		/* a virtual table re-reading the capture files */
+};
+
 struct db_load_opts {
 	int progress;		/* draw a bar on stderr (caller checked isatty) */
 	int verbose;		/* print load statistics on stderr */
 	int quiet;		/* no reader warnings on stderr */
 	uint32_t payload_cap;	/* keep at most this many payload bytes per event */
+	enum db_events_mode events;
 };
 
 struct db_load_stats {
@@ -53,6 +61,15 @@ int db_register_functions(sqlite3 *db);
  */
 int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	    const struct db_load_opts *opts, struct db_load_stats *stats);
+
+/*
+ * Serve schema.events (schema "main" or "temp") as a virtual table over
+ * the capture files paths[0..n) (events_vtab.c): decl is the copied
+ * table's CREATE TABLE text, so columns and types are the same; nevents is
+ * the planner's row estimate.  Returns 0 or a negative code.
+ */
+int db_events_vtab(sqlite3 *db, const char *schema, const char *decl,
+		   const char *const *paths, size_t n, uint32_t payload_cap, uint64_t nevents);
 
 /* The schema as documented SQL (tables, columns, views, indexes). */
 const char *db_schema_text(void);

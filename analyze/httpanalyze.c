@@ -53,7 +53,7 @@ static const struct {
 enum {
 	OPT_DB = 256, OPT_FORMAT, OPT_METHOD, OPT_PATH, OPT_STATUS, OPT_MIN_DURATION,
 	OPT_PID, OPT_COMM, OPT_HOST, OPT_SINCE, OPT_UNTIL, OPT_SORT, OPT_LIMIT, OPT_DEPTH,
-	OPT_PAYLOAD_CAP,
+	OPT_PAYLOAD_CAP, OPT_EVENTS,
 };
 
 static const struct option longopts[] = {
@@ -64,6 +64,7 @@ static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "payload-cap", required_argument, NULL, OPT_PAYLOAD_CAP },
+	{ "events", required_argument, NULL, OPT_EVENTS },
 	{ "method", required_argument, NULL, OPT_METHOD },
 	{ "path", required_argument, NULL, OPT_PATH },
 	{ "status", required_argument, NULL, OPT_STATUS },
@@ -115,6 +116,9 @@ static void usage(FILE *f)
 		"  --db FILE                keep the database in FILE (must not exist); with no\n"
 		"                           capture FILE, open it read-only instead of loading\n"
 		"  --payload-cap N          keep at most N payload bytes per event (default all)\n"
+		"  --events copy|scan       events table: copy every event into the database, or\n"
+		"                           scan the capture files when it is read (faster load;\n"
+		"                           default scan, copy with --db)\n"
 		"  -v, --verbose            load statistics on stderr (events/s)\n"
 		"  -q, --quiet              no progress bar, no warnings\n"
 		"  -h, --help, -V, --version\n"
@@ -250,6 +254,14 @@ int main(int argc, char **argv)
 			if (parse_i64(optarg, 0, &v) || v > UINT32_MAX)
 				return usage_error("bad --payload-cap '%s': want bytes >= 0", optarg);
 			lo.payload_cap = (uint32_t)v;
+			break;
+		case OPT_EVENTS:
+			if (!strcmp(optarg, "copy"))
+				lo.events = DB_EVENTS_COPY;
+			else if (!strcmp(optarg, "scan"))
+				lo.events = DB_EVENTS_SCAN;
+			else
+				return usage_error("bad --events '%s': want copy or scan", optarg);
 			break;
 		case OPT_METHOD:
 			ro.method = optarg;
