@@ -2,7 +2,7 @@
 # correlation, multi-file merge), the shared fixture builder (tests/lib),
 # the engine's tests, fuzz target and bench.
 
-ENGINE_SRCS := analyze/engine.c analyze/http.c analyze/proto.c analyze/source.c
+ENGINE_SRCS := analyze/engine.c analyze/http.c analyze/proto.c analyze/select.c analyze/source.c
 
 $(ENGINE_LIB): $(call objs,obj,$(ENGINE_SRCS))
 	$(call msg,AR,$@)
@@ -26,7 +26,7 @@ $(FIXTURE_SAN_LIB): $(BUILD)/san/tests/lib/fixture.o
 	$(Q)mkdir -p $(@D) && rm -f $@ && $(AR) rcs $@ $^
 
 # ---- tests (cmocka, under ASan+UBSan) ----
-ENGINE_TEST_NAMES := test_http test_engine
+ENGINE_TEST_NAMES := test_http test_engine test_select
 ENGINE_TEST_BINS := $(patsubst %,$(BUILD)/san/tests/engine/%,$(ENGINE_TEST_NAMES))
 
 $(BUILD)/san/tests/engine/%.o: tests/engine/%.c | $(DEPS)

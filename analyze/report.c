@@ -16,137 +16,49 @@
 #include <string.h>
 #include <time.h>
 
+#include "htc_select.h"
 #include "report.h"
 
-/* ---- command-line value parsers ---- */
-
-static int parse_scaled(const char *s, double *ns_out)
-{
-	static const struct { const char *unit; double ns; } units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
-		{ "m", 60e9 }, { "h", 3600e9 },
-	};
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v) || v < 0)
-		return -EINVAL;
-	if (!*end) {
-		*ns_out = v * 1e6;	/* a bare number is milliseconds */
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(end, units[i].unit)) {
-			*ns_out = v * units[i].ns;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
+/* ---- command-line value parsers: thin wrappers over the selection parsers
+ * shared with httpreplay (analyze/select.c), kept for httpanalyze.c ---- */
 
 int report_parse_duration_ms(const char *s, double *ms)
 {
-	double ns;
+	uint64_t ns;
 
-	if (parse_scaled(s, &ns))
+	if (htc_sel_parse_duration(s, &ns))
 		return -EINVAL;
-	*ms = ns / 1e6;
+	*ms = (double)ns / 1e6;
 	return 0;
 }
 
-/* RFC 3339: 2026-01-02T03:04:05[.frac](Z|+hh:mm|-hh:mm), 'T' or ' ' */
-static int parse_rfc3339(const char *s, int64_t *ns)
-{
-	struct tm tm = { 0 };
-	const char *p;
-	int64_t frac = 0, scale = 100000000, off = 0;
-	time_t t;
-
-	p = strptime(s, "%Y-%m-%d", &tm);
-	if (!p || (*p != 'T' && *p != 't' && *p != ' '))
-		return -EINVAL;
-	p = strptime(p + 1, "%H:%M:%S", &tm);
-	if (!p)
-		return -EINVAL;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -EINVAL;
-		for (; isdigit((unsigned char)*p); p++) {
-			frac += (*p - '0') * scale;
-			scale /= 10;
-		}
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-		unsigned hh, mm;
-		int used = 0;
-
-		if (sscanf(p + 1, "%2u:%2u%n", &hh, &mm, &used) != 2 || used != 5 ||
-		    hh > 23 || mm > 59)
-			return -EINVAL;
-		off = sign * ((int64_t)hh * 3600 + mm * 60);
-		p += 6;
-	} else {
-		return -EINVAL;
-	}
-	if (*p)
-		return -EINVAL;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -EINVAL;
-	*ns = ((int64_t)t - off) * 1000000000 + frac;
-	return 0;
-}
-
+/* Strict: an absolute time must say its zone (no UTC default). */
 int report_parse_when(const char *s, struct report_when *w)
 {
-	double ns;
+	bool rel;
 
 	w->set = 1;
-	if (!parse_rfc3339(s, &w->ns)) {
-		w->relative = 0;
-		return 0;
-	}
-	if (parse_scaled(s[0] == '+' ? s + 1 : s, &ns) || ns > 9e18)
+	if (htc_sel_parse_time(s, 0, &w->ns, &rel))
 		return -EINVAL;
-	w->relative = 1;
-	w->ns = (int64_t)ns;
+	w->relative = rel;
 	return 0;
 }
+
+_Static_assert(REPORT_MAX_STATUS == HTC_SEL_MAX, "report_opts holds what htc_sel_parse_status accepts");
 
 int report_parse_status(const char *s, struct report_opts *o)
 {
-	const char *p = s;
+	struct htc_select f = { 0 };
 
 	o->nstatus = 0;
-	while (*p) {
-		size_t n = strcspn(p, ",");
-		int lo, hi;
-
-		if (o->nstatus == REPORT_MAX_STATUS)
-			return -EINVAL;
-		if (n == 3 && isdigit((unsigned char)p[0]) && tolower((unsigned char)p[1]) == 'x' &&
-		    tolower((unsigned char)p[2]) == 'x') {
-			lo = (p[0] - '0') * 100;
-			hi = lo + 99;
-		} else if (n >= 1 && n <= 3 && strspn(p, "0123456789") == n) {
-			lo = hi = atoi(p);
-		} else {
-			return -EINVAL;
-		}
-		o->status_lo[o->nstatus] = lo;
-		o->status_hi[o->nstatus] = hi;
-		o->nstatus++;
-		p += n;
-		if (*p == ',' && *++p == '\0')
-			return -EINVAL;
+	if (htc_sel_parse_status(s, &f))
+		return -EINVAL;
+	for (size_t i = 0; i < f.nstatus; i++) {
+		o->status_lo[i] = f.status[i].lo;
+		o->status_hi[i] = f.status[i].hi;
 	}
-	return o->nstatus ? 0 : -EINVAL;
+	o->nstatus = (int)f.nstatus;
+	return 0;
 }
 
 /* ---- query building with bound values ---- */

@@ -77,7 +77,7 @@ static int conn_set_add(struct conn_set *s, uint32_t file_idx, uint64_t id)
 }
 
 struct loader {
-	const struct rp_filter *filter;
+	const struct htc_select *filter;
 	struct rp_req **reqs;
 	size_t n, cap;
 	/* (file, conn_id) of connections with HTC_EVF_REDACTED events */
@@ -217,23 +217,14 @@ static struct rp_req *copy_request(const struct htc_eng_request *r)
 static void on_request(void *ctx, const struct htc_eng_request *r)
 {
 	struct loader *l = ctx;
-	struct rp_req probe = {0}, *q;
+	struct rp_req *q;
 
 	if (l->err)
 		return;
 	l->total++;
-	/* filter on a shallow view before copying bodies; relative times
-	 * need the first start, so they are checked after the load */
-	probe.method = (char *)(r->method ? r->method : "");
-	probe.path = (char *)(r->path ? r->path : "");
-	probe.status = r->status;
-	probe.pid = r->pid;
-	probe.lport = r->ep.lport;
-	memcpy(probe.comm, r->comm, sizeof(probe.comm));
-	probe.comm[sizeof(probe.comm) - 1] = '\0';
-	probe.start_ns = r->start_ns;
-	probe.end_ns = r->end_ns;
-	if (!rp_filter_match(l->filter, &probe, 0))
+	/* filter before copying bodies; relative times need the first
+	 * start, so they are checked after the load */
+	if (!htc_sel_match(l->filter, r, 0))
 		return;
 	if (grow((void **)&l->reqs, &l->cap, l->n, sizeof(*l->reqs))) {
 		l->err = -ENOMEM;
@@ -263,7 +254,7 @@ static int cmp_start(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int rp_load(const char *const *paths, size_t npaths, const struct rp_filter *f,
+int rp_load(const char *const *paths, size_t npaths, const struct htc_select *f,
 	    struct rp_req ***out, size_t *nout, size_t *total, const char **what)
 {
 	struct loader l = { .filter = f, .paths = paths };

@@ -123,7 +123,7 @@ static const struct option long_opts[] = {
 };
 
 struct cli {
-	struct rp_filter filter;
+	struct htc_select filter;
 	struct rp_edits edits;
 	struct rp_send_opts send;
 	unsigned long long limit;	/* 0 = none */
@@ -226,7 +226,7 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 			c->filter.path_glob = optarg;
 			break;
 		case OPT_STATUS:
-			if (rp_parse_status(optarg, &c->filter))
+			if (htc_sel_parse_status(optarg, &c->filter))
 				return usage_error("--status '%s': want 200, 4xx or 500-599, comma-separated (16 at most)",
 						   optarg);
 			break;
@@ -248,17 +248,17 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 			c->filter.comm = optarg;
 			break;
 		case OPT_SINCE:
-			if (rp_parse_time(optarg, &c->filter.since_ns, &c->filter.since_rel))
+			if (htc_sel_parse_time(optarg, HTC_SEL_TIME_UTC_DEFAULT, &c->filter.since_ns, &c->filter.since_rel))
 				return usage_error("--since '%s': want 2026-01-02T03:04:05Z or +1.5s from the capture start",
 						   optarg);
 			break;
 		case OPT_UNTIL:
-			if (rp_parse_time(optarg, &c->filter.until_ns, &c->filter.until_rel))
+			if (htc_sel_parse_time(optarg, HTC_SEL_TIME_UTC_DEFAULT, &c->filter.until_ns, &c->filter.until_rel))
 				return usage_error("--until '%s': want 2026-01-02T03:04:05Z or +1.5s from the capture start",
 						   optarg);
 			break;
 		case OPT_MINDUR:
-			if (rp_parse_duration(optarg, &c->filter.min_duration_ns))
+			if (htc_sel_parse_duration(optarg, &c->filter.min_duration_ns))
 				return usage_error("--min-duration '%s': want 10ms, 1.5s, 2m (a bare number is ms)", optarg);
 			break;
 		case 'H': {

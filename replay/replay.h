@@ -4,7 +4,7 @@
  * replayer keeps it, the selection filters, the header rewriting that turns
  * a captured request into the one sent, the libcurl sender and the report.
  *
- * Split so that the pure parts (filters, rewriting, escaping, statistics)
+ * Split so that the pure parts (rewriting, escaping, statistics)
  * are unit-tested without a network or a capture file.
  */
 #ifndef REPLAY_H
@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "htc.h"
+#include "htc_select.h"
 
 #define RP_FNV_INIT 0xcbf29ce484222325ULL
 
@@ -72,35 +73,12 @@ struct rp_req {
 
 void rp_req_free(struct rp_req *r);
 
-/* ---- selection (same filters as `httpanalyze requests`) ---- */
+/* ---- selection: the filters of `httpanalyze requests`, literally the same
+ * code (htc_select.h, in the engine library); times without a zone are UTC
+ * here (HTC_SEL_TIME_UTC_DEFAULT) ---- */
 
-struct rp_status_range { int lo, hi; };
-
-struct rp_filter {
-	const char *methods;		/* comma-separated, case-insensitive; NULL = any */
-	const char *path_glob;		/* fnmatch(3); NULL = any */
-	struct rp_status_range status[16];	size_t nstatus;
-	uint32_t pids[16];		size_t npids;
-	uint16_t ports[16];		size_t nports;	/* server (local) port */
-	const char *comm;		/* exact; NULL = any */
-	int64_t since_ns, until_ns;	/* wall clock, 0 = unbounded */
-	bool since_rel, until_rel;	/* relative to the capture start */
-	uint64_t min_duration_ns;
-};
-
-/* Parse "404", "4xx", "400-499", comma-separated, into f->status.
- * Returns 0 or -EINVAL. */
-int rp_parse_status(const char *s, struct rp_filter *f);
-/* Parse a time as httpanalyze does: RFC 3339 "2026-11-25T20:40:00[.123][Z|+01:00]"
- * (UTC when no offset; a date alone is midnight), or an offset from the
- * capture start "[+]DURATION" (*rel set).  Returns 0 or -EINVAL. */
-int rp_parse_time(const char *s, int64_t *ns, bool *rel);
-/* Parse a duration as httpanalyze does: "250ms", "1.5s", "2m", units ns us
- * ms s m h; a bare number is milliseconds.  Returns 0 or -EINVAL. */
-int rp_parse_duration(const char *s, uint64_t *ns);
-/* Whether r passes f; start_ns (the capture start, wall clock) resolves
- * relative times (0: they are not checked). */
-bool rp_filter_match(const struct rp_filter *f, const struct rp_req *r, uint64_t start_ns);
+/* htc_sel_match over a loaded request; start_ns as there. */
+bool rp_filter_match(const struct htc_select *f, const struct rp_req *r, uint64_t start_ns);
 
 /* ---- loading ---- */
 
@@ -112,7 +90,7 @@ bool rp_filter_match(const struct rp_filter *f, const struct rp_req *r, uint64_t
  * Returns 0 or a negative error (-errno or HTC_ERR_*); *what (OUT) says
  * which stage failed ("open", "read", "engine").
  */
-int rp_load(const char *const *paths, size_t npaths, const struct rp_filter *f,
+int rp_load(const char *const *paths, size_t npaths, const struct htc_select *f,
 	    struct rp_req ***reqs, size_t *n, size_t *total, const char **what);
 
 /* ---- rewriting: captured request -> request sent ---- */

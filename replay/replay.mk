@@ -42,7 +42,9 @@ install-httpreplay: $(BUILD)/httpreplay
 
 $(BUILD)/san/tests/replay/%.o $(BUILD)/obj/tests/replay/%.o: CPPFLAGS += -Ireplay -Itests/lib
 
-$(BUILD)/san/tests/replay/test_replay_unit: $(call objs,san,tests/replay/test_replay_unit.c $(REPLAY_CORE_SRCS))
+# The engine library brings the selection filters (htc_select.h).
+$(BUILD)/san/tests/replay/test_replay_unit: $(call objs,san,tests/replay/test_replay_unit.c $(REPLAY_CORE_SRCS)) \
+		$(ENGINE_SAN_LIB) $(HTC_SAN_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
 

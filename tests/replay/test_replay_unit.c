@@ -101,8 +101,8 @@ static void test_parse_status(void **state)
 	};
 
 	for (size_t i = 0; i < N(v); i++) {
-		struct rp_filter f = {0};
-		int err = rp_parse_status(v[i].in, &f);
+		struct htc_select f = {0};
+		int err = htc_sel_parse_status(v[i].in, &f);
 
 		if ((err == 0) != v[i].ok)
 			fail_msg("status vector %zu (%s): err %d", i, v[i].why, err);
@@ -139,7 +139,7 @@ static void test_parse_time(void **state)
 	for (size_t i = 0; i < N(v); i++) {
 		int64_t ns = 0;
 		bool rel = false;
-		int err = rp_parse_time(v[i].in, &ns, &rel);
+		int err = htc_sel_parse_time(v[i].in, HTC_SEL_TIME_UTC_DEFAULT, &ns, &rel);
 
 		if ((err == 0) != v[i].ok)
 			fail_msg("time vector %zu '%s' (%s): err %d", i, v[i].in, v[i].why, err);
@@ -159,7 +159,7 @@ static void test_parse_duration(void **state)
 
 	for (size_t i = 0; i < N(v); i++) {
 		uint64_t ns = 0;
-		int err = rp_parse_duration(v[i].in, &ns);
+		int err = htc_sel_parse_duration(v[i].in, &ns);
 
 		if ((err == 0) != v[i].ok || (v[i].ok && ns != v[i].ns))
 			fail_msg("duration vector %zu '%s': err %d ns %llu", i, v[i].in, err,
@@ -374,21 +374,21 @@ static void test_filter(void **state)
 	};
 
 	for (size_t i = 0; i < N(v); i++) {
-		struct rp_filter f = { .methods = v[i].methods, .path_glob = v[i].glob,
+		struct htc_select f = { .methods = v[i].methods, .path_glob = v[i].glob,
 				       .comm = v[i].comm };
 
 		if (v[i].status)
-			assert_int_equal(rp_parse_status(v[i].status, &f), 0);
+			assert_int_equal(htc_sel_parse_status(v[i].status, &f), 0);
 		if (v[i].pid)
 			f.pids[f.npids++] = v[i].pid;
 		if (v[i].port)
 			f.ports[f.nports++] = v[i].port;
 		if (v[i].since)
-			assert_int_equal(rp_parse_time(v[i].since, &f.since_ns, &f.since_rel), 0);
+			assert_int_equal(htc_sel_parse_time(v[i].since, HTC_SEL_TIME_UTC_DEFAULT, &f.since_ns, &f.since_rel), 0);
 		if (v[i].until)
-			assert_int_equal(rp_parse_time(v[i].until, &f.until_ns, &f.until_rel), 0);
+			assert_int_equal(htc_sel_parse_time(v[i].until, HTC_SEL_TIME_UTC_DEFAULT, &f.until_ns, &f.until_rel), 0);
 		if (v[i].mindur)
-			assert_int_equal(rp_parse_duration(v[i].mindur, &f.min_duration_ns), 0);
+			assert_int_equal(htc_sel_parse_duration(v[i].mindur, &f.min_duration_ns), 0);
 		if (rp_filter_match(&f, &r, 4000000000ULL) != v[i].want)
 			fail_msg("filter vector %zu (%s)", i, v[i].why);
 	}
