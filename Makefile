@@ -57,7 +57,7 @@ TEST_PKGS := libclang-rt-14-dev libfuzzer-14-dev zstd sqlite3 curl python3 \
 	     python3-flask python3-redis nginx redis-server redis-tools tcpdump tshark wrk \
 	     apache2-utils iproute2 procps openssl
 DEMO_PKGS := python3 python3-flask python3-redis redis-server redis-tools curl apache2-utils
-BENCH_PKGS := $(TEST_PKGS) hyperfine valgrind
+BENCH_PKGS := $(TEST_PKGS) hyperfine valgrind time linux-perf
 
 # $(call need_pkgs,list) - shell snippet that installs or asks for packages.
 define need_pkgs
