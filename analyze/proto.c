@@ -79,6 +79,12 @@ size_t proto_escape(char *dst, size_t cap, const uint8_t *src, size_t len)
 	return o;
 }
 
+/* The same rule, for the tools (httpreplay's terminal and CSV output). */
+size_t htc_eng_escape(char *dst, size_t cap, const void *src, size_t len)
+{
+	return proto_escape(dst, cap, src, len);
+}
+
 static uint32_t be16(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 8 | p[1];

@@ -225,6 +225,15 @@ struct htc_reader *htc_source_reader(struct htc_source *s, size_t file_idx);
 void htc_source_progress(const struct htc_source *s, uint64_t *done, uint64_t *total);
 void htc_source_close(struct htc_source *s);
 
+/*
+ * Added: escape len captured bytes for display the way the engine escapes
+ * the names it reports (TLS server names, Redis keys): printable ASCII kept,
+ * backslash doubled, every other byte as \xNN.  Writes at most cap - 1
+ * bytes and a NUL into dst (cap >= 1), stopping before an escape that would
+ * not fit (4 * len + 1 always fits).  Returns the length written.
+ */
+size_t htc_eng_escape(char *dst, size_t cap, const void *src, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -84,6 +84,33 @@ static void test_escape(void **state)
 	}
 }
 
+/* Inputs longer than the piece rp_escape hands the engine's escape at a
+ * time (256 bytes): nothing lost or cut at a piece boundary. */
+static void test_escape_long(void **state)
+{
+	static const struct { uint8_t byte; enum rp_esc mode; const char *unit; } v[] = {
+		{ 0x01, RP_ESC_TEXT, "\\x01" }, { '\\', RP_ESC_TEXT, "\\\\" },
+		{ '"', RP_ESC_CSV, "\"\"" }, { 'a', RP_ESC_CSV, "a" },
+	};
+	uint8_t in[700];
+
+	for (size_t i = 0; i < N(v); i++) {
+		size_t ulen = strlen(v[i].unit);
+		struct membuf m;
+		char *out;
+
+		memset(in, v[i].byte, sizeof(in));
+		mb_open(&m);
+		rp_escape(m.f, in, sizeof(in), v[i].mode);
+		out = mb_close(&m);
+		assert_int_equal(strlen(out), sizeof(in) * ulen);
+		for (size_t k = 0; k < sizeof(in); k++)
+			if (memcmp(out + k * ulen, v[i].unit, ulen))
+				fail_msg("long escape vector %zu: byte %zu", i, k);
+		free(out);
+	}
+}
+
 static void test_parse_status(void **state)
 {
 	static const struct {
@@ -495,6 +522,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fnv),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_long),
 		cmocka_unit_test(test_parse_status),
 		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test(test_parse_duration),
