@@ -302,6 +302,12 @@ static void json_summary(FILE *f, const struct rp_summary *s)
 		s->ratio_p99, s->redacted_dropped, s->elapsed_s);
 }
 
+/* One CSV schema on stdout, with or without rows. */
+static const char csv_header[] =
+	"request_id,method,path,result,skip_reason,captured_status,"
+	"replayed_status,captured_ms,replayed_ms,captured_body_fnv,"
+	"replayed_body_fnv,redacted_headers_dropped,error\n";
+
 void rp_report(FILE *f, enum rp_format fmt, struct rp_req **reqs, size_t n,
 	       const struct rp_summary *s, bool all)
 {
@@ -322,9 +328,7 @@ void rp_report(FILE *f, enum rp_format fmt, struct rp_req **reqs, size_t n,
 			break;
 		case RP_FMT_CSV:
 			if (!header)
-				fputs("request_id,method,path,result,skip_reason,captured_status,"
-				      "replayed_status,captured_ms,replayed_ms,captured_body_fnv,"
-				      "replayed_body_fnv,redacted_headers_dropped,error\n", f);
+				fputs(csv_header, f);
 			csv_req(f, reqs[i]);
 			break;
 		}
@@ -342,9 +346,7 @@ void rp_report(FILE *f, enum rp_format fmt, struct rp_req **reqs, size_t n,
 	case RP_FMT_CSV:
 		/* one CSV schema on stdout; the summary goes beside it */
 		if (!header)
-			fputs("request_id,method,path,result,skip_reason,captured_status,"
-			      "replayed_status,captured_ms,replayed_ms,captured_body_fnv,"
-			      "replayed_body_fnv,redacted_headers_dropped,error\n", f);
+			fputs(csv_header, f);
 		table_summary(stderr, s);
 		break;
 	}
