@@ -688,9 +688,12 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 
 	/* only fds with connection state: every other close is skipped with
 	 * one lookup */
-	if (!bpf_map_lookup_elem(&conns, &key))
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (!c)
 		return 0;
-	return enter_conn(ARG(ctx, 0), 0, HCB_SYS_CLOSE);
+	/* the socket being closed, checked again at exit (see exit_close) */
+	return enter_conn(ARG(ctx, 0), c->sk, HCB_SYS_CLOSE);
 }
 
 /* ---- exit side ---- */
@@ -932,7 +935,11 @@ int exit_close(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	key = (id & 0xffffffff00000000ULL) | (__u32)a.fd;
 	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c)
+	/* The fd is free as soon as close has run: another thread may have
+	 * accepted or connected onto it before this exit, and the entry is
+	 * then that new connection's, which must survive.  (The old
+	 * connection's state was replaced then, and its close is not seen.) */
+	if (!c || c->sk != a.ptr)
 		return 0;
 	if (!c->ignored) {
 		emit_conn_event(c, id, a.fd, HCB_EV_CLOSE, HCB_SYS_CLOSE, ctx->ret, a.ts);
