@@ -194,9 +194,10 @@ static const char db_schema_tables[] =
 "  parent_request_id INTEGER       -- request that made the call, NULL if none\n"
 ");\n";
 
-/* The events table: in the main database, or for an in-memory analysis in
- * a second in-memory database attached as "ev", filled by its own thread
- * (see struct evq). */
+/* The events table: copied (--events copy) in the main database, or for
+ * an in-memory analysis in a second in-memory database attached as "ev",
+ * filled by its own thread (see struct evq); or (--events scan) a virtual
+ * table declared with this same text (events_vtab.c). */
 static const char db_schema_events[] =
 "CREATE TABLE events (\n"
 "  event_id INTEGER PRIMARY KEY,   -- load order (time order across files)\n"
@@ -275,7 +276,7 @@ const char *db_schema_text(void)
 	/* built once: tables, indexes and views in the order they are made */
 	if (!text) {
 		size_t n = sizeof(db_schema_tables) + sizeof(db_schema_events) +
-			   sizeof(db_schema_views) + sizeof(db_schema_indexes) + 256;
+			   sizeof(db_schema_views) + sizeof(db_schema_indexes) + 512;
 
 		text = malloc(n);
 		if (!text)
@@ -283,7 +284,10 @@ const char *db_schema_text(void)
 		snprintf(text, n,
 			 "-- httpanalyze schema version %d\n"
 			 "-- *_ns: wall-clock ns since the Unix epoch (UTC); *_ms: milliseconds\n"
-			 "%s%s\n-- indexes, built after the load\n%s\n-- views\n%s",
+			 "%s-- events: copied with --events copy (the default with --db); with\n"
+			 "-- --events scan (the default in memory) a virtual table with these\n"
+			 "-- columns that re-reads the capture files when queried\n"
+			 "%s\n-- indexes, built after the load\n%s\n-- views\n%s",
 			 DB_SCHEMA_VERSION, db_schema_tables, db_schema_events,
 			 db_schema_indexes, db_schema_views);
 	}

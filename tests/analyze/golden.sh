@@ -139,6 +139,7 @@ run bad-command frobnicate keepalive.htc
 run bad-flag requests --bogus keepalive.htc
 run bad-flag-cmd summary --method GET keepalive.htc
 run bad-status requests --status 6xy keepalive.htc
+run bad-events sql --events all 'SELECT 1' keepalive.htc
 run bad-duration requests --min-duration 10parsecs keepalive.htc
 run bad-since requests --since yesterday keepalive.htc
 run bad-sort requests --sort name keepalive.htc
@@ -207,6 +208,35 @@ rm -f "$tmp/k.sqlite"
 	bad "--db reuse is not read-only" || ok
 printf 'not a database at all, just some text to fill a page' >"$tmp/notdb.sqlite"
 "$HA" sql --db "$tmp/notdb.sqlite" "SELECT 1" >/dev/null 2>&1 && bad "--db accepted a non-database" || ok
+# --events scan (virtual table over the files) and copy (real table, in
+# memory and in a --db file): the same rows, values and types, with a
+# payload cap too; a self-join runs two scans at once
+evq="SELECT *, typeof(event_id) || typeof(ts_ns) || typeof(comm) || typeof(bytes) ||
+  typeof(stream_off) || typeof(request_id) || typeof(payload) AS types FROM events"
+evf="keepalive.htc services.htc mixed.htc hostile.htc host_a.htc host_b.htc truncated.htc corrupt.htc"
+for cap in "" "--payload-cap 7"; do
+	rm -f "$tmp/ev.sqlite"
+	# shellcheck disable=SC2086
+	(cd "$fix" && "$HA" -q sql $cap --format csv "$evq" $evf >"$tmp/ev-scan" &&
+		"$HA" -q sql $cap --events copy --format csv "$evq" $evf >"$tmp/ev-copy" &&
+		"$HA" -q sql $cap --db "$tmp/ev.sqlite" --format csv "$evq" $evf >"$tmp/ev-db")
+	if [ "$(wc -l <"$tmp/ev-scan")" -gt 150 ] && cmp -s "$tmp/ev-scan" "$tmp/ev-copy" &&
+	    cmp -s "$tmp/ev-scan" "$tmp/ev-db"; then
+		ok
+	else
+		bad "events: scan and copy differ (cap '$cap')"
+		diff "$tmp/ev-copy" "$tmp/ev-scan" | head -5
+	fi
+done
+got=$(cd "$fix" && "$HA" -q sql --format csv "SELECT count(*), sum(a.request_id IS b.request_id)
+  FROM events a JOIN events b USING (event_id)" keepalive.htc | tr -d '\r' | tail -1)
+[ "$got" = "14,14" ] && ok || bad "events: self-join of the scan gave '$got', want '14,14'"
+rm -f "$tmp/s.sqlite"
+(cd "$fix" && "$HA" -q --db "$tmp/s.sqlite" --events scan summary keepalive.htc >/dev/null)
+[ "$(sqlite3 "$tmp/s.sqlite" "SELECT count(*) FROM sqlite_schema WHERE name = 'events'")" = 0 ] &&
+	[ "$(sqlite3 "$tmp/s.sqlite" 'SELECT count(*) FROM requests')" = 5 ] && ok ||
+	bad "--db --events scan: the kept file must have requests and no events table"
+
 # two hosts: the back service's request has the front's as parent
 (cd "$fix" && "$HA" sql --format csv "SELECT request_id, parent_request_id, host FROM requests
 	WHERE parent_request_id IS NOT NULL" host_a.htc host_b.htc) | tr -d '\r' >"$tmp/p"
