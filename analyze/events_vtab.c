@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "htc.h"
 #include "htc_engine.h"
@@ -38,6 +39,7 @@ enum {
 /* What the module needs to scan: owned by the module (pAux). */
 struct evt_files {
 	char **paths;
+	struct stat *st;	/* as loaded: a scan refuses changed files */
 	size_t n;
 	uint32_t payload_cap;
 	uint64_t nevents;	/* rows the load counted: the planner's estimate */
@@ -70,6 +72,7 @@ static void evt_files_free(void *p)
 	for (size_t k = 0; k < f->n; k++)
 		free(f->paths[k]);
 	free(f->paths);
+	free(f->st);
 	free(f);
 }
 
@@ -200,6 +203,18 @@ static int evt_filter(sqlite3_vtab_cursor *cur, int idx, const char *idxstr, int
 	evt_stop(c);
 	c->event_id = 0;
 	c->eof = 0;
+	/* the rows must be the ones the rest of the database was made from */
+	for (size_t k = 0; k < t->f->n; k++) {
+		struct stat now;
+		const struct stat *was = &t->f->st[k];
+
+		if (stat(t->f->paths[k], &now) || now.st_size != was->st_size ||
+		    now.st_ino != was->st_ino || now.st_dev != was->st_dev ||
+		    now.st_mtim.tv_sec != was->st_mtim.tv_sec ||
+		    now.st_mtim.tv_nsec != was->st_mtim.tv_nsec)
+			return evt_fail(c, "events: capture file %lld '%s' changed or went away "
+					"since the load", (long long)k, t->f->paths[k]);
+	}
 	c->offset = calloc(t->f->n ? t->f->n : 1, sizeof(*c->offset));
 	c->e = htc_engine_new(&sink);
 	if (!c->offset || !c->e)
@@ -340,13 +355,18 @@ int db_events_vtab(sqlite3 *db, const char *schema, const char *decl,
 	if (!f)
 		return -ENOMEM;
 	f->paths = calloc(n ? n : 1, sizeof(*f->paths));
-	if (!f->paths)
+	f->st = calloc(n ? n : 1, sizeof(*f->st));
+	if (!f->paths || !f->st)
 		goto fail;
 	for (size_t k = 0; k < n; k++) {
 		f->paths[k] = strdup(paths[k]);
 		if (!f->paths[k])
 			goto fail;
 		f->n = k + 1;
+		if (stat(paths[k], &f->st[k])) {
+			err = -errno;
+			goto fail;
+		}
 	}
 	f->payload_cap = payload_cap;
 	f->nevents = nevents;
