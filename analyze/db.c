@@ -626,9 +626,11 @@ struct lfile {
  * touch until rowq_stop.  Batches go round a fixed ring and are reused:
  * bounded memory, no per-row malloc.  If the thread cannot start, each
  * batch is inserted in place when full (same code, one thread).
- * Measured on the bench capture (1M events, 2 cores, median of 5): with a
- * free core 1.90 -> 1.58 s wall, for 1.90 -> 2.44 cpu-s (copies, caches);
- * on a busy machine the wall-clock gain is gone and the CPU cost stays.
+ * Measured on the bench capture (1M events, 2 cores, 3 runs interleaved,
+ * a quiet machine): in memory 1.81 -> 1.67 s wall for 1.82 -> 2.44 cpu-s;
+ * --db 3.23 -> 2.78 s wall for 3.23 -> 4.10 cpu-s (the copies and the
+ * cache misses of handing rows over).  On a busy machine the wall-clock
+ * gain shrinks and the CPU cost stays.
  */
 enum { RQ_CONN, RQ_REQ, RQ_CALL, RQ_PROC, RQ_LINK, RQ_EVENT, RQ__COUNT };
 #define RQ_RING 4
