@@ -21,10 +21,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <pthread.h>
 
 #include "htc.h"
 #include "htc_engine.h"
+#include "batchq.h"
 #include "db.h"
 #include "output.h"
 
@@ -633,7 +633,7 @@ struct lfile {
  * gain shrinks and the CPU cost stays.
  */
 enum { RQ_CONN, RQ_REQ, RQ_CALL, RQ_PROC, RQ_LINK, RQ_EVENT, RQ__COUNT };
-#define RQ_RING 4
+#define RQ_RING BATCHQ_RING
 #define RQ_FLUSH (256u << 10)	/* hand a batch over past this many bytes */
 
 struct rqbatch {
@@ -644,16 +644,10 @@ struct rqbatch {
 struct rowq {
 	sqlite3 *db;
 	sqlite3_stmt *st[RQ__COUNT];
-	pthread_t thr;
-	int started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct batchq bq;
 	struct rqbatch b[RQ_RING];
-	int ready[RQ_RING];
-	int prod, cons, done;
 	int oom;		/* producer: a batch could not grow */
-	int err;		/* consumer: first insert error */
-	char errmsg[320];
+	char errmsg[320];	/* consumer: the first insert error */
 };
 
 static const char *const rq_what[RQ__COUNT] = {
@@ -662,7 +656,7 @@ static const char *const rq_what[RQ__COUNT] = {
 
 static void rq_put(struct rowq *q, const void *p, size_t n)
 {
-	struct rqbatch *b = &q->b[q->prod];
+	struct rqbatch *b = batchq_cur(&q->bq);
 
 	if (q->oom)
 		return;
@@ -750,14 +744,16 @@ static void rq_str(struct rowq *q, const char *s)
 		rq_null(q);
 }
 
-/* Insert one batch's rows: 'S' stmt, values, 'E', ... */
-static void rq_run(struct rowq *q, const struct rqbatch *b)
+/* Insert one batch's rows: 'S' stmt, values, 'E', ... (batchq run) */
+static int rq_run(void *ctx, void *batch)
 {
+	struct rowq *q = ctx;
+	const struct rqbatch *b = batch;
 	const uint8_t *p = b->buf, *end = b->buf + b->len;
 	sqlite3_stmt *st = NULL;
 	int i = 1, what = 0;
 
-	while (p < end && !q->err) {
+	while (p < end) {
 		uint8_t tag = *p++;
 		int64_t v;
 		double d;
@@ -794,56 +790,21 @@ static void rq_run(struct rowq *q, const struct rqbatch *b)
 			break;
 		case 'E':
 			if (sqlite3_step(st) != SQLITE_DONE) {
-				q->err = -EIO;
 				snprintf(q->errmsg, sizeof(q->errmsg), "inserting %s: %s",
 					 rq_what[what], sqlite3_errmsg(q->db));
+				sqlite3_reset(st);
+				return -EIO;
 			}
 			sqlite3_reset(st);
 			break;
 		}
 	}
+	return 0;
 }
 
-static void *rq_main(void *arg)
+static void rq_clear(void *batch)
 {
-	struct rowq *q = arg;
-
-	pthread_mutex_lock(&q->mu);
-	for (;;) {
-		struct rqbatch *b;
-
-		while (!q->ready[q->cons] && !q->done)
-			pthread_cond_wait(&q->cv, &q->mu);
-		if (!q->ready[q->cons])
-			break;	/* done and drained */
-		b = &q->b[q->cons];
-		pthread_mutex_unlock(&q->mu);
-		rq_run(q, b);
-		pthread_mutex_lock(&q->mu);
-		b->len = 0;
-		q->ready[q->cons] = 0;
-		q->cons = (q->cons + 1) % RQ_RING;
-		pthread_cond_broadcast(&q->cv);
-	}
-	pthread_mutex_unlock(&q->mu);
-	return NULL;
-}
-
-/* Hand the filling batch over (or insert it here without a thread). */
-static void rq_push(struct rowq *q)
-{
-	if (!q->started) {
-		rq_run(q, &q->b[q->prod]);
-		q->b[q->prod].len = 0;
-		return;
-	}
-	pthread_mutex_lock(&q->mu);
-	q->ready[q->prod] = 1;
-	q->prod = (q->prod + 1) % RQ_RING;
-	pthread_cond_broadcast(&q->cv);
-	while (q->ready[q->prod])
-		pthread_cond_wait(&q->cv, &q->mu);
-	pthread_mutex_unlock(&q->mu);
+	((struct rqbatch *)batch)->len = 0;
 }
 
 static struct rowq *rq_begin(struct rowq *q, int what)
@@ -856,23 +817,25 @@ static struct rowq *rq_begin(struct rowq *q, int what)
 static void rq_end(struct rowq *q)
 {
 	rq_tag(q, 'E');
-	if (q->b[q->prod].len >= RQ_FLUSH)
-		rq_push(q);
+	if (((struct rqbatch *)batchq_cur(&q->bq))->len >= RQ_FLUSH)
+		batchq_push(&q->bq);
 }
 
-/* Statements prepared on db; the thread uses db until rowq_stop. */
+/* Statements prepared on db; the thread uses db until rowq_stop.  If the
+ * thread cannot start, each batch is inserted in place. */
 static int rowq_start(struct rowq *q, sqlite3 *db, sqlite3_stmt *const st[RQ__COUNT])
 {
+	void *bs[RQ_RING];
+	int err;
+
 	memset(q, 0, sizeof(*q));
 	memcpy(q->st, st, sizeof(q->st));
-	if (pthread_mutex_init(&q->mu, NULL))
-		return -ENOMEM;
-	if (pthread_cond_init(&q->cv, NULL)) {
-		pthread_mutex_destroy(&q->mu);
-		return -ENOMEM;
-	}
+	for (int i = 0; i < RQ_RING; i++)
+		bs[i] = &q->b[i];
+	if ((err = batchq_init(&q->bq, bs, rq_run, rq_clear, q)))
+		return err;
 	q->db = db;
-	q->started = !pthread_create(&q->thr, NULL, rq_main, q);
+	batchq_start(&q->bq);
 	return 0;
 }
 
@@ -883,26 +846,19 @@ static int rowq_stop(struct rowq *q)
 
 	if (!q->db)
 		return 0;
-	if (q->b[q->prod].len && !q->oom)
-		rq_push(q);
-	if (q->started) {
-		pthread_mutex_lock(&q->mu);
-		q->done = 1;
-		pthread_cond_broadcast(&q->cv);
-		pthread_mutex_unlock(&q->mu);
-		pthread_join(q->thr, NULL);
-		q->started = 0;
-	}
-	pthread_mutex_destroy(&q->mu);
-	pthread_cond_destroy(&q->cv);
+	if (((struct rqbatch *)batchq_cur(&q->bq))->len && !q->oom)
+		batchq_push(&q->bq);
+	err = batchq_stop(&q->bq);
+	batchq_destroy(&q->bq);
 	for (int i = 0; i < RQ_RING; i++)
 		free(q->b[i].buf);
 	q->db = NULL;
-	err = q->oom ? -ENOMEM : q->err;
-	if (q->oom)
+	if (q->oom) {
+		err = -ENOMEM;
 		fprintf(stderr, "httpanalyze: out of memory queueing rows\n");
-	else if (q->err)
+	} else if (err) {
 		fprintf(stderr, "httpanalyze: sqlite: %s\n", q->errmsg);
+	}
 	return err;
 }
 
@@ -1238,7 +1194,7 @@ static void rq_event(struct rowq *q, const struct evrow *r, const void *payload)
  */
 #define EVQ_ROWS 4096
 #define EVQ_BYTES (1u << 20)
-#define EVQ_RING 4
+#define EVQ_RING BATCHQ_RING
 
 struct evbatch {
 	struct evrow rows[EVQ_ROWS];
@@ -1249,80 +1205,54 @@ struct evbatch {
 struct evq {
 	sqlite3 *db;
 	sqlite3_stmt *st;
-	pthread_t thr;
-	int started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct batchq bq;
 	struct evbatch *b[EVQ_RING];
-	int ready[EVQ_RING];	/* full, waiting for the thread */
-	int prod, cons;
-	int done;
-	int err;		/* first insert error seen by the thread */
-	char errmsg[256];
+	int started;
+	char errmsg[256];	/* the first insert error */
 };
 
-static void *evq_main(void *arg)
+/* Insert one batch's events (batchq run, on the events thread). */
+static int evq_run(void *ctx, void *batch)
 {
-	struct evq *q = arg;
+	struct evq *q = ctx;
+	const struct evbatch *b = batch;
 
-	pthread_mutex_lock(&q->mu);
-	for (;;) {
-		struct evbatch *b;
-
-		while (!q->ready[q->cons] && !q->done)
-			pthread_cond_wait(&q->cv, &q->mu);
-		if (!q->ready[q->cons])
-			break;	/* done and drained */
-		b = q->b[q->cons];
-		pthread_mutex_unlock(&q->mu);
-		for (size_t i = 0; i < b->nrows && !q->err; i++) {
-			if (bind_event(q->st, &b->rows[i], b->bytes + b->rows[i].poff)) {
-				q->err = -EIO;
-				snprintf(q->errmsg, sizeof(q->errmsg), "%s", sqlite3_errmsg(q->db));
-			}
+	for (size_t i = 0; i < b->nrows; i++) {
+		if (bind_event(q->st, &b->rows[i], b->bytes + b->rows[i].poff)) {
+			snprintf(q->errmsg, sizeof(q->errmsg), "%s", sqlite3_errmsg(q->db));
+			return -EIO;
 		}
-		pthread_mutex_lock(&q->mu);
-		b->nrows = b->nbytes = 0;
-		q->ready[q->cons] = 0;
-		q->cons = (q->cons + 1) % EVQ_RING;
-		pthread_cond_broadcast(&q->cv);
 	}
-	pthread_mutex_unlock(&q->mu);
-	if (!q->err && sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		q->err = -EIO;
-		snprintf(q->errmsg, sizeof(q->errmsg), "%s", sqlite3_errmsg(q->db));
-	}
-	return NULL;
+	return 0;
 }
 
-/* Hand the filling batch to the thread and wait for the next free one. */
-static void evq_push(struct evq *q)
+static void evq_clear(void *batch)
 {
-	pthread_mutex_lock(&q->mu);
-	q->ready[q->prod] = 1;
-	q->prod = (q->prod + 1) % EVQ_RING;
-	pthread_cond_broadcast(&q->cv);
-	while (q->ready[q->prod])
-		pthread_cond_wait(&q->cv, &q->mu);
-	pthread_mutex_unlock(&q->mu);
+	struct evbatch *b = batch;
+
+	b->nrows = b->nbytes = 0;
 }
 
-/* Flush, stop and join the thread; returns its error.  q may be NULL. */
+/* Flush, stop and join the thread, commit; returns its error.  q may be
+ * NULL. */
 static int evq_stop(struct evq *q)
 {
+	int err;
+
 	if (!q || !q->started)
 		return 0;
-	if (q->b[q->prod]->nrows)
-		evq_push(q);
-	pthread_mutex_lock(&q->mu);
-	q->done = 1;
-	pthread_cond_broadcast(&q->cv);
-	pthread_mutex_unlock(&q->mu);
-	pthread_join(q->thr, NULL);
+	if (((struct evbatch *)batchq_cur(&q->bq))->nrows)
+		batchq_push(&q->bq);
+	err = batchq_stop(&q->bq);
 	q->started = 0;
-	if (q->err)
+	/* the thread is joined: its connection is ours now */
+	if (!err && sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		err = -EIO;
+		snprintf(q->errmsg, sizeof(q->errmsg), "%s", sqlite3_errmsg(q->db));
+	}
+	if (err)
 		fprintf(stderr, "httpanalyze: sqlite: inserting event: %s\n", q->errmsg);
-	return q->err;
+	return err;
 }
 
 static void evq_free(struct evq *q)
@@ -1330,12 +1260,11 @@ static void evq_free(struct evq *q)
 	if (!q)
 		return;
 	evq_stop(q);
+	batchq_destroy(&q->bq);
 	sqlite3_finalize(q->st);
 	sqlite3_close(q->db);	/* the main connection keeps "ev" attached */
 	for (int i = 0; i < EVQ_RING; i++)
 		free(q->b[i]);
-	pthread_mutex_destroy(&q->mu);
-	pthread_cond_destroy(&q->cv);
 	free(q);
 }
 
@@ -1352,14 +1281,14 @@ static struct evq *evq_start(sqlite3 *db)
 
 	if (!q)
 		return NULL;
-	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->cv, NULL);
 	for (int i = 0; i < EVQ_RING; i++) {
 		q->b[i] = malloc(sizeof(*q->b[i]));
 		if (!q->b[i])
 			goto fail;
 		q->b[i]->nrows = q->b[i]->nbytes = 0;
 	}
+	if (batchq_init(&q->bq, (void *const *)q->b, evq_run, evq_clear, q))
+		goto fail;
 	snprintf(uri, sizeof(uri), "file:/httpanalyze-%d-%u-events?vfs=memdb", (int)getpid(), seq++);
 	if (sqlite3_open_v2(uri, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
@@ -1382,19 +1311,18 @@ static struct evq *evq_start(sqlite3 *db)
 	if (sqlite3_exec(db, attach, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_exec(q->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-	    pthread_create(&q->thr, NULL, evq_main, q)) {
+	    batchq_start(&q->bq)) {
 		sqlite3_exec(db, "DETACH ev", NULL, NULL, NULL);
 		goto fail;
 	}
 	q->started = 1;
 	return q;
 fail:
+	batchq_destroy(&q->bq);
 	sqlite3_finalize(q->st);
 	sqlite3_close(q->db);
 	for (int i = 0; i < EVQ_RING; i++)
 		free(q->b[i]);
-	pthread_mutex_destroy(&q->mu);
-	pthread_cond_destroy(&q->cv);
 	free(q);
 	return NULL;
 }
@@ -1415,12 +1343,10 @@ static void insert_event(struct loader *l, uint32_t fidx, const struct htc_event
 	if (!ev->payload)
 		plen = 0;
 	if (q) {
-		struct evbatch *b = q->b[q->prod];
+		struct evbatch *b = batchq_cur(&q->bq);
 
-		if (b->nrows == EVQ_ROWS || b->nbytes + plen > EVQ_BYTES) {
-			evq_push(q);
-			b = q->b[q->prod];
-		}
+		if (b->nrows == EVQ_ROWS || b->nbytes + plen > EVQ_BYTES)
+			b = batchq_push(&q->bq);
 		r = &b->rows[b->nrows++];
 		r->poff = b->nbytes;
 		if (plen > EVQ_BYTES)	/* cannot happen: records are smaller */
