@@ -123,7 +123,7 @@ static void usage(FILE *f)
 		"  -q, --quiet              no progress bar, no warnings\n"
 		"  -h, --help, -V, --version\n"
 		"filters (requests, errors, latency):\n"
-		"  --method M  --path GLOB  --status 500|5xx|404,5xx  --min-duration 10ms|1s\n"
+		"  --method M  --path GLOB  --status 500|5xx|500-599|404,5xx  --min-duration 10ms|1s\n"
 		"  --pid N  --comm NAME  --host NAME\n"
 		"  --since/--until 2026-01-02T03:04:05Z | +1.5s (offset from the capture start)\n"
 		"  --sort start|duration|status  --limit N   (requests, errors; --limit: deps)\n"
@@ -294,7 +294,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_STATUS:
 			if (report_parse_status(optarg, &ro))
-				return usage_error("bad --status '%s': want e.g. 500, 5xx or 404,5xx",
+				return usage_error("bad --status '%s': want e.g. 500, 5xx, 500-599 or 404,5xx",
 						   optarg);
 			break;
 		case OPT_MIN_DURATION:
