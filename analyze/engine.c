@@ -23,6 +23,7 @@
 #include "htc_engine.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,38 @@ struct hnode {
 	uint64_t hash;
 	struct hnode *lru_prev, *lru_next;
 };
+
+/*
+ * A bin of recycled objects whose first member is their struct hnode,
+ * chained by hnext: connections and threads come and go at the event rate,
+ * so they are reused rather than freed.  bin_get returns a zeroed object.
+ */
+static void *bin_get(struct hnode **bin, size_t size)
+{
+	struct hnode *n = *bin;
+
+	if (!n)
+		return calloc(1, size);
+	*bin = n->hnext;
+	memset(n, 0, size);
+	return n;
+}
+
+static void bin_put(struct hnode **bin, struct hnode *n)
+{
+	n->hnext = *bin;
+	*bin = n;
+}
+
+static void bin_free(struct hnode **bin)
+{
+	while (*bin) {
+		struct hnode *n = *bin;
+
+		*bin = n->hnext;
+		free(n);
+	}
+}
 
 struct htab {
 	struct hnode **b;
@@ -180,6 +213,10 @@ struct conn {
 	int last_has_mp;
 };
 
+/* bin_get/bin_free treat a recycled object and its node as one pointer */
+_Static_assert(offsetof(struct thr, node) == 0, "thr: node must come first");
+_Static_assert(offsetof(struct conn, node) == 0, "conn: node must come first");
+
 struct htc_engine {
 	struct htc_engine_sink sink;
 	struct htc_engine_stats st;
@@ -187,8 +224,8 @@ struct htc_engine {
 	uint32_t nfiles;
 	struct htab conns, threads, links;
 	struct exch *free_ex;
-	struct conn *free_conn;	/* recycled objects, chained by node.hnext */
-	struct thr *free_thr;
+	struct hnode *free_conn;	/* recycled objects (bin_*) */
+	struct hnode *free_thr;
 	uint64_t next_conn, next_call, serial;
 	struct http_head hh;	/* scratch: too big for the stack of every call */
 	/* annotation of the event being fed */
@@ -464,8 +501,7 @@ static void thr_evict(struct htc_engine *e, struct thr *t)
 	for (uint32_t i = 0; i < t->n; i++)
 		t->act[i]->thr = NULL;
 	htab_remove(&e->threads, &t->node);
-	t->node.hnext = (struct hnode *)e->free_thr;
-	e->free_thr = t;
+	bin_put(&e->free_thr, &t->node);
 	e->st.evicted++;
 }
 
@@ -479,15 +515,9 @@ static struct thr *thr_get(struct htc_engine *e, uint32_t file, uint32_t pid, ui
 	}
 	if (e->threads.n >= ENG_MAX_THREADS)
 		thr_evict(e, (struct thr *)e->threads.lru.lru_prev);
-	t = e->free_thr;
-	if (t) {
-		e->free_thr = (struct thr *)t->node.hnext;
-		memset(t, 0, sizeof(*t));
-	} else {
-		t = calloc(1, sizeof(*t));
-		if (!t)
-			return NULL;
-	}
+	t = bin_get(&e->free_thr, sizeof(*t));
+	if (!t)
+		return NULL;
 	t->file = file;
 	t->pid = pid;
 	t->tid = tid;
@@ -1764,9 +1794,7 @@ static void conn_free(struct htc_engine *e, struct conn *c)
 		free(c->dir[d].buf);
 	free(c->ps);
 	free(c->last_mp);
-	/* recycled: connections come and go at the event rate */
-	c->node.hnext = (struct hnode *)e->free_conn;
-	e->free_conn = c;
+	bin_put(&e->free_conn, &c->node);
 }
 
 /*
@@ -1828,15 +1856,9 @@ static struct conn *conn_new(struct htc_engine *e, uint32_t file, const struct h
 		e->st.evicted++;
 		conn_end(e, (struct conn *)e->conns.lru.lru_prev, 0, 0, 0);
 	}
-	c = e->free_conn;
-	if (c) {
-		e->free_conn = (struct conn *)c->node.hnext;
-		memset(c, 0, sizeof(*c));
-	} else {
-		c = calloc(1, sizeof(*c));
-		if (!c)
-			return NULL;
-	}
+	c = bin_get(&e->free_conn, sizeof(*c));
+	if (!c)
+		return NULL;
 	c->info.id = ++e->next_conn;
 	c->info.file_idx = file;
 	c->info.conn_id = ev->conn_id;
@@ -2212,18 +2234,8 @@ void htc_engine_free(struct htc_engine *e)
 		htab_remove(&e->threads, &t->node);
 		free(t);
 	}
-	while (e->free_conn) {
-		struct conn *c = e->free_conn;
-
-		e->free_conn = (struct conn *)c->node.hnext;
-		free(c);
-	}
-	while (e->free_thr) {
-		struct thr *t = e->free_thr;
-
-		e->free_thr = (struct thr *)t->node.hnext;
-		free(t);
-	}
+	bin_free(&e->free_conn);
+	bin_free(&e->free_thr);
 	for (x = e->free_ex; x; x = next) {
 		next = x->next_free;
 		free(x->str);
