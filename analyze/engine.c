@@ -171,6 +171,9 @@ struct lkey {
 
 struct lseq {
 	uint64_t id, parent;
+	/* what this side's report carried of the link (0: nothing), so
+	 * on_link can tell the sink which rows it must patch */
+	uint64_t rep_peer, rep_parent;
 	uint8_t reported, linked;
 };
 
@@ -735,10 +738,14 @@ static struct lseq *link_peer(struct conn *c, uint32_t seq)
 	return q && q->id ? q : NULL;
 }
 
-/* After reporting exchange seq of c: emit the link if the peer was reported. */
-static void link_reported(struct htc_engine *e, struct conn *c, uint32_t seq)
+/* After reporting exchange seq of c: emit the link if the peer was reported.
+ * rep_peer, rep_parent: the peer id (and its parent) the report carried, 0
+ * when it carried none. */
+static void link_reported(struct htc_engine *e, struct conn *c, uint32_t seq, uint64_t rep_peer,
+			  uint64_t rep_parent)
 {
-	struct lseq *me, *peer;
+	struct lseq *me, *peer, *call, *req;
+	unsigned flags = 0;
 
 	if (!c->link)
 		return;
@@ -747,16 +754,20 @@ static void link_reported(struct htc_engine *e, struct conn *c, uint32_t seq)
 	if (!me || !me->id)
 		return;
 	me->reported = 1;
+	me->rep_peer = rep_peer;
+	me->rep_parent = rep_parent;
 	if (!peer || !peer->reported || me->linked)
 		return;
 	me->linked = peer->linked = 1;
 	e->st.links++;
-	if (e->sink.on_link) {
-		if (c->role == HTC_ROLE_SERVER)
-			e->sink.on_link(e->sink.ctx, peer->id, me->id, peer->parent);
-		else
-			e->sink.on_link(e->sink.ctx, me->id, peer->id, me->parent);
-	}
+	call = c->role == HTC_ROLE_SERVER ? peer : me;
+	req = c->role == HTC_ROLE_SERVER ? me : peer;
+	if (call->rep_peer != req->id)
+		flags |= HTC_LINK_LATE_CALL;
+	if (req->rep_peer != call->id || req->rep_parent != call->parent)
+		flags |= HTC_LINK_LATE_REQUEST;
+	if (e->sink.on_link)
+		e->sink.on_link(e->sink.ctx, call->id, req->id, call->parent, flags);
 	link_trim(&c->link->side[0]);
 	link_trim(&c->link->side[1]);
 }
@@ -845,7 +856,8 @@ static void queue_remove(struct conn *c, struct exch *x)
 
 static const struct htc_eng_header empty_header = { "", 0, "", 0 };
 
-static void report_request(struct htc_engine *e, struct exch *x)
+/* Returns the peer's lseq the report carried (parent_call_id), or NULL. */
+static const struct lseq *report_request(struct htc_engine *e, struct exch *x)
 {
 	struct conn *c = x->conn;
 	struct htc_eng_request r;
@@ -903,9 +915,11 @@ static void report_request(struct htc_engine *e, struct exch *x)
 			c->last_has_mp = 1;
 		}
 	}
+	return peer;
 }
 
-static void report_call(struct htc_engine *e, struct exch *x)
+/* Returns the peer's lseq the report carried (child_request_id), or NULL. */
+static const struct lseq *report_call(struct htc_engine *e, struct exch *x)
 {
 	struct conn *c = x->conn;
 	struct htc_eng_call k;
@@ -934,12 +948,15 @@ static void report_call(struct htc_engine *e, struct exch *x)
 	e->st.calls++;
 	if (e->sink.on_call)
 		e->sink.on_call(e->sink.ctx, &k);
+	return peer;
 }
 
 /* x is finished (answered, or given up on): report it and free it. */
 static void exch_done(struct htc_engine *e, struct exch *x)
 {
 	struct conn *c = x->conn;
+	const struct lseq *peer;
+	uint64_t rep_peer = 0, rep_parent = 0;
 
 	if (x->status >= 400)
 		x->flags |= HTC_ENGF_ERROR;
@@ -947,12 +964,19 @@ static void exch_done(struct htc_engine *e, struct exch *x)
 		x->flags |= HTC_ENGF_UNANSWERED;
 	if (x->end_ns == 0 && x->resp_started)
 		x->end_ns = x->last_resp_ns;
-	if (c->role == HTC_ROLE_SERVER)
-		report_request(e, x);
-	else
-		report_call(e, x);
+	if (c->role == HTC_ROLE_SERVER) {
+		peer = report_request(e, x);
+		if (peer) {
+			rep_peer = peer->id;
+			rep_parent = peer->parent;
+		}
+	} else {
+		peer = report_call(e, x);
+		if (peer)
+			rep_peer = peer->id;
+	}
 	if (x->proto == HTC_PROTO_HTTP)
-		link_reported(e, c, x->seq);
+		link_reported(e, c, x->seq, rep_peer, rep_parent);
 	thr_del(e, x);
 	queue_remove(c, x);
 	conn_dir_unref(c, x);

@@ -158,9 +158,18 @@ struct htc_engine_sink {
 	 * parent_id (the request that made the call, 0 if none).  Called once
 	 * per pair, after both on_call and on_request of the pair were called.
 	 * Only connections whose accept and connect were both captured are
-	 * matched (a preexisting one's exchange numbering is unknown). */
-	void (*on_link)(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t parent_id);
+	 * matched (a preexisting one's exchange numbering is unknown).
+	 * flags (HTC_LINK_*) say which of the two reports did not already
+	 * carry the link, so a sink that stored each row as reported patches
+	 * only those; 0 when both did (the usual case on one host). */
+	void (*on_link)(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t parent_id,
+			unsigned flags);
 };
+
+/* on_link flags */
+#define HTC_LINK_LATE_CALL	0x1	/* the call was reported (on_call) with child_request_id 0 */
+#define HTC_LINK_LATE_REQUEST	0x2	/* the request was reported (on_request) with parent_call_id 0,
+					 * or with a parent_id that differs from parent_id here */
 
 struct htc_engine_stats {
 	uint64_t events, requests, calls, conns, links;

@@ -38,7 +38,7 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	n_call++;
 }
 
-static void on_link(void *ctx, uint64_t a, uint64_t b, uint64_t c)
+static void on_link(void *ctx, uint64_t a, uint64_t b, uint64_t c, unsigned flags)
 {
 	n_link++;
 }

@@ -32,6 +32,7 @@ struct col_call {
 
 struct col_link {
 	uint64_t call, child, parent;
+	unsigned flags;		/* HTC_LINK_* */
 };
 
 struct col_ann {
@@ -101,7 +102,8 @@ static inline void col_on_conn(void *ctx, const struct htc_eng_conn *k)
 		c->conn[c->nconn++] = *k;
 }
 
-static inline void col_on_link(void *ctx, uint64_t call, uint64_t child, uint64_t parent)
+static inline void col_on_link(void *ctx, uint64_t call, uint64_t child, uint64_t parent,
+			       unsigned flags)
 {
 	struct col *c = ctx;
 
@@ -109,6 +111,7 @@ static inline void col_on_link(void *ctx, uint64_t call, uint64_t child, uint64_
 		c->link[c->nlink].call = call;
 		c->link[c->nlink].child = child;
 		c->link[c->nlink].parent = parent;
+		c->link[c->nlink].flags = flags;
 		c->nlink++;
 	}
 }

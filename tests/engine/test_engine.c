@@ -163,12 +163,16 @@ static void test_two_services(void **state)
 	assert_int_equal(back->r.parent_id, 1001);
 	assert_int_equal(back->r.parent_call_id, http->c.id);
 	assert_int_equal(http->c.child_request_id, 1002);
+	/* both reports carried the link: nothing to patch */
+	assert_int_equal(c->link[0].flags, 0);
 	free(c);
 }
 
-/* Two hosts, two files, clocks set differently, merged by htc_source. */
+/* Two hosts, two files, clocks set differently, merged by htc_source.
+ * state: 0 clocks agree, 1 host B 30 s fast, 2 host B 30 s slow. */
 static void test_two_hosts(void **state)
 {
+	intptr_t skew = (intptr_t)*state;
 	char dir[] = "/tmp/htc-engine-XXXXXX";
 	char pa[64], pb[64];
 	const char *paths[2] = { pa, pb };
@@ -190,9 +194,12 @@ static void test_two_hosts(void **state)
 	a = fx_open(pa, "host-a", OFF);
 	b = fx_open(pb, "host-b", OFF + 5000LL * 1000000000LL);
 
-	if (*state) {
+	if (skew == 1) {
 		/* host B's clock is 30 s fast: its events sort after all of A's */
 		fx_clock_skew(b, 30LL * 1000000000LL);
+	} else if (skew == 2) {
+		/* 30 s slow: the back request is over before the call starts */
+		fx_clock_skew(b, -30LL * 1000000000LL);
 	}
 	fx_scenario_two_hosts(a, b, W(T0 + 100 * MS));
 	fx_finish(a, NULL, NULL);
@@ -218,13 +225,26 @@ static void test_two_hosts(void **state)
 	assert_int_equal(c->nlink, 1);
 	assert_int_equal(c->link[0].child, back->r.id);
 	assert_int_equal(c->link[0].parent, 1001);
-	if (!*state) {
+	if (skew == 0) {
 		/* one timeline: the back request lies inside the front one */
 		assert_true(back->r.start_ns > front->r.start_ns);
 		assert_true(back->r.end_ns < front->r.end_ns);
-	} else {
-		/* reported after the call: the link is made then */
 		assert_int_equal(back->r.parent_id, 1001);
+		assert_int_equal(c->link[0].flags, 0);
+	} else if (skew == 1) {
+		/* the call was reported before its request started: the
+		 * request carried the link, the call did not */
+		assert_int_equal(back->r.parent_id, 1001);
+		assert_int_equal(back->r.parent_call_id, c->link[0].call);
+		assert_int_equal(col_find_call(c, "GET /stock/42")->c.child_request_id, 0);
+		assert_int_equal(c->link[0].flags, HTC_LINK_LATE_CALL);
+	} else {
+		/* the request was reported before the call started: the
+		 * call carried the link, the request did not */
+		assert_int_equal(back->r.parent_id, 0);
+		assert_int_equal(back->r.parent_call_id, 0);
+		assert_int_equal(col_find_call(c, "GET /stock/42")->c.child_request_id, back->r.id);
+		assert_int_equal(c->link[0].flags, HTC_LINK_LATE_REQUEST);
 	}
 
 	htc_source_close(s);
@@ -1187,6 +1207,7 @@ int main(void)
 		cmocka_unit_test(test_two_services),
 		cmocka_unit_test_prestate(test_two_hosts, NULL),
 		cmocka_unit_test_prestate(test_two_hosts, (void *)1),
+		cmocka_unit_test_prestate(test_two_hosts, (void *)2),
 		cmocka_unit_test(test_thread_per_request),
 		cmocka_unit_test(test_pooled_client),
 		cmocka_unit_test(test_event_loop_ambiguous),

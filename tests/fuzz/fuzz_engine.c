@@ -60,9 +60,9 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	touch(c->summary, strlen(c->summary));
 }
 
-static void on_link(void *ctx, uint64_t call, uint64_t child, uint64_t parent)
+static void on_link(void *ctx, uint64_t call, uint64_t child, uint64_t parent, unsigned flags)
 {
-	sink_sum += call + child + parent;
+	sink_sum += call + child + parent + flags;
 }
 
 static void feed(struct htc_engine *e, const struct htc_record *rec)
