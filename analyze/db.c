@@ -115,8 +115,8 @@ static const char db_schema_tables[] =
 "  bytes_in INTEGER,               -- bytes read (syscall return values)\n"
 "  bytes_out INTEGER,              -- bytes written\n"
 "  request_id INTEGER,             -- inbound request being served when opened\n"
-"  preexisting INTEGER AS ((flags >> 5) & 1),  -- 1: opened before the capture\n"
-"  reset INTEGER AS ((flags >> 1) & 1),        -- 1: reset or closed mid-message\n"
+"  preexisting INTEGER,            -- 1: opened before the capture\n"
+"  reset INTEGER,                  -- 1: reset or closed mid-message\n"
 "  flags INTEGER                   -- engine flags (HTC_ENGF_*)\n"
 ");\n"
 "CREATE TABLE requests (\n"
@@ -142,16 +142,16 @@ static const char db_schema_tables[] =
 "  status INTEGER,                 -- response status, NULL if none\n"
 "  start_ns INTEGER,               -- first request byte read\n"
 "  end_ns INTEGER,                 -- last response byte written, NULL if unanswered\n"
-"  duration_ms REAL AS (CASE WHEN end_ns >= start_ns THEN (end_ns - start_ns) / 1e6 END), -- NULL if unanswered\n"
+"  duration_ms REAL,               -- end - start, NULL if unanswered\n"
 "  req_bytes INTEGER,              -- request on the wire: head + body\n"
 "  resp_bytes INTEGER,             -- response on the wire\n"
 "  ncalls INTEGER,                 -- downstream calls made while serving it\n"
-"  error INTEGER AS ((flags >> 6) & 1),        -- 1: status >= 400\n"
-"  unanswered INTEGER AS (flags & 1),          -- 1: no response before close / end of capture\n"
-"  reset INTEGER AS ((flags >> 1) & 1),        -- 1: connection reset or closed mid-message\n"
-"  gap INTEGER AS ((flags >> 2) & 1),          -- 1: bytes counted but not captured\n"
-"  ambiguous INTEGER AS ((flags >> 4) & 1),    -- 1: other requests were active on the thread\n"
-"  body_partial INTEGER AS ((flags >> 3) & 1), -- 1: request body not fully captured\n"
+"  error INTEGER,                  -- 1: status >= 400\n"
+"  unanswered INTEGER,             -- 1: no response before close / end of capture\n"
+"  reset INTEGER,                  -- 1: connection reset or closed mid-message\n"
+"  gap INTEGER,                    -- 1: bytes counted but not captured\n"
+"  ambiguous INTEGER,              -- 1: other requests were active on the thread\n"
+"  body_partial INTEGER,           -- 1: request body not fully captured\n"
 "  flags INTEGER,                  -- engine flags (HTC_ENGF_*)\n"
 "  resp_body_len INTEGER,          -- decoded response body length\n"
 "  resp_body_hash TEXT,            -- FNV-1a 64 of it (hex), NULL if not fully captured\n"
@@ -179,13 +179,13 @@ static const char db_schema_tables[] =
 "  status INTEGER,                 -- HTTP status, NULL otherwise\n"
 "  start_ns INTEGER,               -- first byte written\n"
 "  end_ns INTEGER,                 -- last answer byte read, NULL if none\n"
-"  duration_ms REAL AS (CASE WHEN end_ns >= start_ns THEN (end_ns - start_ns) / 1e6 END), -- NULL if unanswered\n"
+"  duration_ms REAL,\n"
 "  bytes_out INTEGER,\n"
 "  bytes_in INTEGER,\n"
-"  ambiguous INTEGER AS ((flags >> 4) & 1),    -- 1: request_id is one of several active requests\n"
-"  error INTEGER AS ((flags >> 6) & 1),        -- 1: status >= 400 or an error reply\n"
-"  unanswered INTEGER AS (flags & 1),          -- 1: no answer\n"
-"  reset INTEGER AS ((flags >> 1) & 1),        -- 1: connection reset or closed mid-message\n"
+"  ambiguous INTEGER,              -- 1: request_id is one of several active requests\n"
+"  error INTEGER,                  -- 1: status >= 400 or an error reply\n"
+"  unanswered INTEGER,             -- 1: no answer\n"
+"  reset INTEGER,\n"
 "  flags INTEGER                   -- engine flags (HTC_ENGF_*)\n"
 ");\n"
 "CREATE TABLE links (\n"
@@ -946,6 +946,8 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 	rq_int(q, (sqlite3_int64)c->bytes_in);
 	rq_int(q, (sqlite3_int64)c->bytes_out);
 	rq_ns(q, c->request_id);
+	rq_int(q, !!(c->flags & HTC_ENGF_PREEXISTING));
+	rq_int(q, !!(c->flags & HTC_ENGF_RESET));
 	rq_int(q, c->flags);
 	rq_end(q);
 	l->st.conns++;
@@ -983,9 +985,16 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 		rq_null(q);
 	rq_ns(q, r->start_ns);
 	rq_ns(q, r->end_ns);
+	rq_ms(q, r->start_ns, r->end_ns);
 	rq_int(q, (sqlite3_int64)r->req_bytes);
 	rq_int(q, (sqlite3_int64)r->resp_bytes);
 	rq_int(q, r->ncalls);
+	rq_int(q, !!(r->flags & HTC_ENGF_ERROR));
+	rq_int(q, !!(r->flags & HTC_ENGF_UNANSWERED));
+	rq_int(q, !!(r->flags & HTC_ENGF_RESET));
+	rq_int(q, !!(r->flags & HTC_ENGF_GAP));
+	rq_int(q, !!(r->flags & HTC_ENGF_AMBIGUOUS));
+	rq_int(q, !!(r->flags & HTC_ENGF_BODY_PARTIAL));
 	rq_int(q, r->flags);
 	rq_int(q, (sqlite3_int64)r->resp_body_len);
 	if (r->status && !(r->flags & HTC_ENGF_RESP_BODY_PARTIAL)) {
@@ -1034,8 +1043,13 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 		rq_null(q);
 	rq_ns(q, c->start_ns);
 	rq_ns(q, c->end_ns);
+	rq_ms(q, c->start_ns, c->end_ns);
 	rq_int(q, (sqlite3_int64)c->bytes_out);
 	rq_int(q, (sqlite3_int64)c->bytes_in);
+	rq_int(q, !!(c->flags & HTC_ENGF_AMBIGUOUS));
+	rq_int(q, !!(c->flags & HTC_ENGF_ERROR));
+	rq_int(q, !!(c->flags & HTC_ENGF_UNANSWERED));
+	rq_int(q, !!(c->flags & HTC_ENGF_RESET));
 	rq_int(q, c->flags);
 	rq_end(q);
 	l->st.calls++;
@@ -1064,19 +1078,21 @@ static const char sql_ins_event[] =
 static const char sql_ins_req[] =
 	"INSERT INTO requests (request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" client_ip, client_port, server_ip, server_port, method, path, version,"
-	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
-	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" host_header, endpoint, status, start_ns, end_ns, duration_ms, req_bytes,"
+	" resp_bytes, ncalls, error, unanswered, reset, gap, ambiguous, body_partial,"
+	" flags, resp_body_len, resp_body_hash, head, body)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
 	"INSERT INTO calls (call_id, request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
-	" start_ns, end_ns, bytes_out, bytes_in, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" start_ns, end_ns, duration_ms, bytes_out, bytes_in, ambiguous, error, unanswered,"
+	" reset, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
-	" close_ns, connect_ms, bytes_in, bytes_out, request_id, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" close_ns, connect_ms, bytes_in, bytes_out, request_id, preexisting, reset, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
