@@ -27,6 +27,7 @@
 #include "batchq.h"
 #include "db.h"
 #include "output.h"
+#include "stats.h"
 
 /*
  * The schema is one documented SQL text: db_create executes it and
@@ -115,8 +116,8 @@ static const char db_schema_tables[] =
 "  bytes_in INTEGER,               -- bytes read (syscall return values)\n"
 "  bytes_out INTEGER,              -- bytes written\n"
 "  request_id INTEGER,             -- inbound request being served when opened\n"
-"  preexisting INTEGER,            -- 1: opened before the capture\n"
-"  reset INTEGER,                  -- 1: reset or closed mid-message\n"
+"  preexisting INTEGER AS ((flags >> 5) & 1),  -- 1: opened before the capture\n"
+"  reset INTEGER AS ((flags >> 1) & 1),        -- 1: reset or closed mid-message\n"
 "  flags INTEGER                   -- engine flags (HTC_ENGF_*)\n"
 ");\n"
 "CREATE TABLE requests (\n"
@@ -142,16 +143,16 @@ static const char db_schema_tables[] =
 "  status INTEGER,                 -- response status, NULL if none\n"
 "  start_ns INTEGER,               -- first request byte read\n"
 "  end_ns INTEGER,                 -- last response byte written, NULL if unanswered\n"
-"  duration_ms REAL,               -- end - start, NULL if unanswered\n"
+"  duration_ms AS (CASE WHEN end_ns >= start_ns THEN (end_ns - start_ns) / 1e6 END), -- REAL, NULL if unanswered\n"
 "  req_bytes INTEGER,              -- request on the wire: head + body\n"
 "  resp_bytes INTEGER,             -- response on the wire\n"
 "  ncalls INTEGER,                 -- downstream calls made while serving it\n"
-"  error INTEGER,                  -- 1: status >= 400\n"
-"  unanswered INTEGER,             -- 1: no response before close / end of capture\n"
-"  reset INTEGER,                  -- 1: connection reset or closed mid-message\n"
-"  gap INTEGER,                    -- 1: bytes counted but not captured\n"
-"  ambiguous INTEGER,              -- 1: other requests were active on the thread\n"
-"  body_partial INTEGER,           -- 1: request body not fully captured\n"
+"  error INTEGER AS ((flags >> 6) & 1),        -- 1: status >= 400\n"
+"  unanswered INTEGER AS (flags & 1),          -- 1: no response before close / end of capture\n"
+"  reset INTEGER AS ((flags >> 1) & 1),        -- 1: connection reset or closed mid-message\n"
+"  gap INTEGER AS ((flags >> 2) & 1),          -- 1: bytes counted but not captured\n"
+"  ambiguous INTEGER AS ((flags >> 4) & 1),    -- 1: other requests were active on the thread\n"
+"  body_partial INTEGER AS ((flags >> 3) & 1), -- 1: request body not fully captured\n"
 "  flags INTEGER,                  -- engine flags (HTC_ENGF_*)\n"
 "  resp_body_len INTEGER,          -- decoded response body length\n"
 "  resp_body_hash TEXT,            -- FNV-1a 64 of it (hex), NULL if not fully captured\n"
@@ -179,19 +180,50 @@ static const char db_schema_tables[] =
 "  status INTEGER,                 -- HTTP status, NULL otherwise\n"
 "  start_ns INTEGER,               -- first byte written\n"
 "  end_ns INTEGER,                 -- last answer byte read, NULL if none\n"
-"  duration_ms REAL,\n"
+"  duration_ms AS (CASE WHEN end_ns >= start_ns THEN (end_ns - start_ns) / 1e6 END), -- REAL, NULL if unanswered\n"
 "  bytes_out INTEGER,\n"
 "  bytes_in INTEGER,\n"
-"  ambiguous INTEGER,              -- 1: request_id is one of several active requests\n"
-"  error INTEGER,                  -- 1: status >= 400 or an error reply\n"
-"  unanswered INTEGER,             -- 1: no answer\n"
-"  reset INTEGER,\n"
+"  ambiguous INTEGER AS ((flags >> 4) & 1),    -- 1: request_id is one of several active requests\n"
+"  error INTEGER AS ((flags >> 6) & 1),        -- 1: status >= 400 or an error reply\n"
+"  unanswered INTEGER AS (flags & 1),          -- 1: no answer\n"
+"  reset INTEGER AS ((flags >> 1) & 1),        -- 1: connection reset or closed mid-message\n"
 "  flags INTEGER                   -- engine flags (HTC_ENGF_*)\n"
 ");\n"
 "CREATE TABLE links (\n"
 "  call_id INTEGER,                -- client call ...\n"
 "  child_request_id INTEGER,       -- ... became this server request\n"
 "  parent_request_id INTEGER       -- request that made the call, NULL if none\n"
+");\n"
+"-- The *_stats tables are counted during the load, equal to a GROUP BY over\n"
+"-- the rows (percentiles as percentile_nr: nearest rank, answered only);\n"
+"-- summary reads them instead of sorting every request.\n"
+"CREATE TABLE endpoint_stats (\n"
+"  host TEXT,                      -- requests.host\n"
+"  comm TEXT,                      -- requests.comm\n"
+"  endpoint TEXT,                  -- requests.endpoint\n"
+"  requests INTEGER,\n"
+"  errors INTEGER,                 -- error or unanswered\n"
+"  p50_ms REAL,\n"
+"  p90_ms REAL,\n"
+"  p99_ms REAL\n"
+");\n"
+"CREATE TABLE downstream_stats (\n"
+"  protocol TEXT,                  -- calls.protocol\n"
+"  remote_ip TEXT,\n"
+"  remote_port INTEGER,\n"
+"  name TEXT,                      -- calls.name\n"
+"  calls INTEGER,\n"
+"  errors INTEGER,                 -- error or unanswered\n"
+"  p50_ms REAL,\n"
+"  p90_ms REAL,\n"
+"  p99_ms REAL\n"
+");\n"
+"CREATE TABLE process_stats (\n"
+"  file_idx INTEGER,\n"
+"  pid INTEGER,\n"
+"  requests INTEGER,               -- requests served by the process\n"
+"  calls INTEGER,                  -- calls it made\n"
+"  PRIMARY KEY (file_idx, pid)\n"
 ");\n";
 
 /* The events table: copied (--events copy) in the main database, or for
@@ -338,29 +370,6 @@ static void pct_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	s->p = sqlite3_value_double(argv[1]);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * Nearest-rank percentile: the smallest value such that at least p% of the
- * values are <= it, i.e. sorted[ceil(p/100 * n) - 1].  Always one of the
- * observed values (no interpolation), so p99 of a latency is a latency a
- * request really had.
- */
-static double nearest_rank(double *v, size_t n, double p)
-{
-	double r = ceil(p / 100.0 * (double)n);
-	size_t k = r < 1 ? 1 : (size_t)r;
-
-	if (k > n)
-		k = n;
-	return v[k - 1];
-}
-
 static void pct_final(sqlite3_context *ctx)
 {
 	struct pct_state *s = sqlite3_aggregate_context(ctx, 0);
@@ -373,8 +382,12 @@ static void pct_final(sqlite3_context *ctx)
 		sqlite3_result_error_nomem(ctx);
 		goto cleanup;
 	}
-	qsort(s->v, s->n, sizeof(*s->v), cmp_double);
-	sqlite3_result_double(ctx, nearest_rank(s->v, s->n, s->p));
+	{
+		double r;
+
+		stats_percentiles(s->v, s->n, &s->p, 1, &r);
+		sqlite3_result_double(ctx, r);
+	}
 cleanup:
 	if (s)
 		free(s->v);
@@ -728,14 +741,6 @@ static void rq_ns(struct rowq *q, uint64_t ns)
 		rq_null(q);
 }
 
-static void rq_ms(struct rowq *q, uint64_t start, uint64_t end)
-{
-	if (end && start && end >= start)
-		rq_double(q, (double)(end - start) / 1e6);
-	else
-		rq_null(q);
-}
-
 static void rq_str(struct rowq *q, const char *s)
 {
 	if (s)
@@ -876,7 +881,27 @@ struct loader {
 	struct evq *evq;	/* events thread, NULL: events inserted here */
 	int scan;		/* events served by events_vtab.c: not copied */
 	struct rowq rq;		/* the other rows, on their own thread */
+	/* the *_stats tables, counted as the rows go by (stats.h) */
+	struct stats *ep_stats, *ds_stats, *preq_stats, *pcall_stats;
 };
+
+/* Count one request or call in its groups (main thread). */
+static void count_row(struct loader *l, struct stats *by_name, const struct stats_key *k,
+		      struct stats *by_proc, uint32_t file_idx, uint32_t pid, uint32_t flags,
+		      uint64_t start, uint64_t end)
+{
+	struct stats_key pk = { .i = (int64_t)file_idx << 32 | pid };
+	int error = !!(flags & (HTC_ENGF_ERROR | HTC_ENGF_UNANSWERED));
+	/* the same value as the duration_ms column */
+	double ms = end >= start ? (double)(end - start) / 1e6 : 0;
+	int has_ms = start && end && end >= start;
+
+	if ((stats_add(by_name, k, error, has_ms ? &ms : NULL) ||
+	     stats_add(by_proc, &pk, 0, NULL)) && !l->err) {
+		fprintf(stderr, "httpanalyze: out of memory counting endpoints\n");
+		l->err = -ENOMEM;
+	}
+}
 
 static void sql_fail(struct loader *l, const char *what)
 {
@@ -946,8 +971,6 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 	rq_int(q, (sqlite3_int64)c->bytes_in);
 	rq_int(q, (sqlite3_int64)c->bytes_out);
 	rq_ns(q, c->request_id);
-	rq_int(q, !!(c->flags & HTC_ENGF_PREEXISTING));
-	rq_int(q, !!(c->flags & HTC_ENGF_RESET));
 	rq_int(q, c->flags);
 	rq_end(q);
 	l->st.conns++;
@@ -985,16 +1008,9 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 		rq_null(q);
 	rq_ns(q, r->start_ns);
 	rq_ns(q, r->end_ns);
-	rq_ms(q, r->start_ns, r->end_ns);
 	rq_int(q, (sqlite3_int64)r->req_bytes);
 	rq_int(q, (sqlite3_int64)r->resp_bytes);
 	rq_int(q, r->ncalls);
-	rq_int(q, !!(r->flags & HTC_ENGF_ERROR));
-	rq_int(q, !!(r->flags & HTC_ENGF_UNANSWERED));
-	rq_int(q, !!(r->flags & HTC_ENGF_RESET));
-	rq_int(q, !!(r->flags & HTC_ENGF_GAP));
-	rq_int(q, !!(r->flags & HTC_ENGF_AMBIGUOUS));
-	rq_int(q, !!(r->flags & HTC_ENGF_BODY_PARTIAL));
 	rq_int(q, r->flags);
 	rq_int(q, (sqlite3_int64)r->resp_body_len);
 	if (r->status && !(r->flags & HTC_ENGF_RESP_BODY_PARTIAL)) {
@@ -1010,6 +1026,16 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 		rq_null(q);
 	rq_end(q);
 	l->st.requests++;
+	{
+		const char *host = host_of(l, r->file_idx);
+		struct stats_key k = {
+			.s = { host, r->comm, ep },
+			.n = { strlen(host), strnlen(r->comm, HTC_COMM_LEN), strlen(ep) },
+		};
+
+		count_row(l, l->ep_stats, &k, l->preq_stats, r->file_idx, r->pid, r->flags,
+			  r->start_ns, r->end_ns);
+	}
 }
 
 static void on_call(void *ctx, const struct htc_eng_call *c)
@@ -1043,16 +1069,22 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 		rq_null(q);
 	rq_ns(q, c->start_ns);
 	rq_ns(q, c->end_ns);
-	rq_ms(q, c->start_ns, c->end_ns);
 	rq_int(q, (sqlite3_int64)c->bytes_out);
 	rq_int(q, (sqlite3_int64)c->bytes_in);
-	rq_int(q, !!(c->flags & HTC_ENGF_AMBIGUOUS));
-	rq_int(q, !!(c->flags & HTC_ENGF_ERROR));
-	rq_int(q, !!(c->flags & HTC_ENGF_UNANSWERED));
-	rq_int(q, !!(c->flags & HTC_ENGF_RESET));
 	rq_int(q, c->flags);
 	rq_end(q);
 	l->st.calls++;
+	{
+		const char *proto = htc_proto_name(c->proto);
+		struct stats_key k = {
+			.s = { proto, rip, name },
+			.n = { strlen(proto), strlen(rip), strlen(name) },
+			.i = c->ep.rport,
+		};
+
+		count_row(l, l->ds_stats, &k, l->pcall_stats, c->file_idx, c->pid, c->flags,
+			  c->start_ns, c->end_ns);
+	}
 }
 
 static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t parent_id,
@@ -1078,21 +1110,19 @@ static const char sql_ins_event[] =
 static const char sql_ins_req[] =
 	"INSERT INTO requests (request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" client_ip, client_port, server_ip, server_port, method, path, version,"
-	" host_header, endpoint, status, start_ns, end_ns, duration_ms, req_bytes,"
-	" resp_bytes, ncalls, error, unanswered, reset, gap, ambiguous, body_partial,"
-	" flags, resp_body_len, resp_body_hash, head, body)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
+	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
 	"INSERT INTO calls (call_id, request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
-	" start_ns, end_ns, duration_ms, bytes_out, bytes_in, ambiguous, error, unanswered,"
-	" reset, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" start_ns, end_ns, bytes_out, bytes_in, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
-	" close_ns, connect_ms, bytes_in, bytes_out, request_id, preexisting, reset, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" close_ns, connect_ms, bytes_in, bytes_out, request_id, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
@@ -1508,6 +1538,71 @@ static int check_file(const char *path)
 	return 0;
 }
 
+/* Percentiles 50, 90, 99 of a group bound at st's parameters i.. (NULL
+ * when no duration); the durations are reordered. */
+static void bind_pcts(sqlite3_stmt *st, int i, struct stats_group *g)
+{
+	static const double p[3] = { 50, 90, 99 };
+	double v[3];
+
+	if (!g->nms) {
+		for (int j = 0; j < 3; j++)
+			sqlite3_bind_null(st, i + j);
+		return;
+	}
+	stats_percentiles(g->ms, g->nms, p, 3, v);
+	for (int j = 0; j < 3; j++)
+		sqlite3_bind_double(st, i + j, v[j]);
+}
+
+/* The *_stats tables from the groups counted during the load. */
+static int insert_stats(struct loader *l)
+{
+	static const char *const sql[] = {
+		"INSERT INTO endpoint_stats VALUES (?,?,?,?,?,?,?,?)",
+		"INSERT INTO downstream_stats VALUES (?,?,?,?,?,?,?,?,?)",
+		"INSERT INTO process_stats VALUES (?,?,?,0)",
+		"INSERT INTO process_stats VALUES (?,?,0,?)"
+		" ON CONFLICT (file_idx, pid) DO UPDATE SET calls = excluded.calls",
+	};
+	struct stats *t[] = { l->ep_stats, l->ds_stats, l->preq_stats, l->pcall_stats };
+	int err = 0;
+
+	for (size_t w = 0; w < sizeof(t) / sizeof(t[0]) && !err; w++) {
+		sqlite3_stmt *st = NULL;
+
+		if ((err = prepare(l, sql[w], &st)))
+			break;
+		for (size_t i = 0; i < stats_count(t[w]) && !err; i++) {
+			struct stats_group *g = stats_group(t[w], i);
+			int c = 1;
+
+			if (w >= 2) {
+				sqlite3_bind_int64(st, c++, g->key.i >> 32);
+				sqlite3_bind_int64(st, c++, g->key.i & 0xffffffff);
+				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->count);
+			} else {
+				sqlite3_bind_text(st, c++, g->key.s[0], (int)g->key.n[0], SQLITE_STATIC);
+				sqlite3_bind_text(st, c++, g->key.s[1], (int)g->key.n[1], SQLITE_STATIC);
+				if (w == 1)
+					sqlite3_bind_int64(st, c++, g->key.i);
+				sqlite3_bind_text(st, c++, g->key.s[2], (int)g->key.n[2], SQLITE_STATIC);
+				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->count);
+				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->errors);
+				bind_pcts(st, c, g);
+			}
+			if (sqlite3_step(st) != SQLITE_DONE) {
+				fprintf(stderr, "httpanalyze: sqlite: inserting statistics: %s\n",
+					sqlite3_errmsg(l->db));
+				err = -EIO;
+			}
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+	}
+	return err;
+}
+
 static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 {
 	struct htc_reader *r = htc_source_reader(s, k);
@@ -1611,6 +1706,15 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	}
 	if (n == 1)
 		l.warn_file = paths[0];
+	l.ep_stats = stats_new();
+	l.ds_stats = stats_new();
+	l.preq_stats = stats_new();
+	l.pcall_stats = stats_new();
+	if (!l.ep_stats || !l.ds_stats || !l.preq_stats || !l.pcall_stats) {
+		err = -ENOMEM;
+		fprintf(stderr, "httpanalyze: out of memory\n");
+		goto cleanup;
+	}
 	sink.ctx = &l;
 	sink.on_conn = on_conn;
 	sink.on_request = on_request;
@@ -1723,7 +1827,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			fprintf(stderr, "httpanalyze: engine: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	if ((err = rowq_stop(&l.rq)))
+	if ((err = rowq_stop(&l.rq)) || (err = insert_stats(&l)))
 		goto cleanup;
 	for (size_t k = 0; k < n; k++)
 		if ((err = insert_file(&l, s, k)))
@@ -1792,6 +1896,10 @@ cleanup:
 	sqlite3_finalize(l.link);
 	htc_source_close(s);
 	htc_engine_free(e);
+	stats_free(l.ep_stats);
+	stats_free(l.ds_stats);
+	stats_free(l.preq_stats);
+	stats_free(l.pcall_stats);
 	free(l.files);
 	return err;
 }

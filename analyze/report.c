@@ -594,7 +594,7 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 			" (max(end_ns) - min(start_ns)) / 1e9, count(*),"
 			" count(DISTINCT hostname),"
 			" (SELECT count(*) FROM requests), (SELECT count(*) FROM calls),"
-			" (SELECT count(*) FROM requests WHERE error OR unanswered)"
+			" (SELECT coalesce(sum(errors), 0) FROM endpoint_stats)"
 			" FROM files");
 
 		if (!st)
@@ -624,8 +624,8 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 	if ((err = section(db, o, "processes", "process",
 			   "WITH p AS (SELECT file_idx, pid, max(comm) AS comm,"
 			   "   count(*) AS conns FROM connections GROUP BY 1, 2),"
-			   " r AS (SELECT file_idx, pid, count(*) AS n FROM requests GROUP BY 1, 2),"
-			   " k AS (SELECT file_idx, pid, count(*) AS n FROM calls GROUP BY 1, 2)"
+			   " r AS (SELECT file_idx, pid, requests AS n FROM process_stats),"
+			   " k AS (SELECT file_idx, pid, calls AS n FROM process_stats)"
 			   " SELECT f.hostname AS host, p.pid, coalesce(pr.comm, p.comm) AS comm,"
 			   " coalesce(r.n, 0) AS requests, coalesce(k.n, 0) AS calls,"
 			   " p.conns AS connections,"
@@ -637,20 +637,14 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 			   " ORDER BY p.file_idx, p.pid")))
 		return err;
 	if ((err = section(db, o, "endpoints (latency ms, nearest-rank percentiles)", "endpoint",
-			   "SELECT comm || '@' || host AS service, endpoint,"
-			   " count(*) AS requests, sum(error OR unanswered) AS errors,"
-			   " round(1.0 * sum(error OR unanswered) / count(*), 3) AS error_rate,"
-			   " percentile_nr(duration_ms, 50) AS p50_ms,"
-			   " percentile_nr(duration_ms, 90) AS p90_ms,"
-			   " percentile_nr(duration_ms, 99) AS p99_ms"
-			   " FROM requests GROUP BY 1, 2 ORDER BY requests DESC, 1, 2")))
+			   "SELECT comm || '@' || host AS service, endpoint, requests, errors,"
+			   " round(1.0 * errors / requests, 3) AS error_rate, p50_ms, p90_ms, p99_ms"
+			   " FROM endpoint_stats ORDER BY requests DESC, 1, 2")))
 		return err;
 	if ((err = section(db, o, "top downstream dependencies", "dependency",
 			   "SELECT protocol, remote_ip || ':' || remote_port AS downstream, name,"
-			   " count(*) AS calls, sum(error OR unanswered) AS errors,"
-			   " percentile_nr(duration_ms, 50) AS p50_ms,"
-			   " percentile_nr(duration_ms, 99) AS p99_ms"
-			   " FROM calls GROUP BY 1, 2, 3 ORDER BY calls DESC, 1, 2, 3 LIMIT 10")))
+			   " calls, errors, p50_ms, p99_ms"
+			   " FROM downstream_stats ORDER BY calls DESC, 1, 2, 3 LIMIT 10")))
 		return err;
 	if (o->fmt != OUT_TABLE || lost) {
 		if ((err = section(db, o, "events lost by the capture", "lost",
