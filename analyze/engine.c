@@ -474,8 +474,8 @@ static int ex_set_strings(struct exch *x, const struct http_head *h, const char 
 	memcpy(x->str + x->off_host, host, host_len);
 	x->str[x->off_host + host_len] = 0;
 	x->has_str = 1;
-	x->is_head = http_token_eq(h->method, h->method_len, "HEAD");
-	x->is_connect = http_token_eq(h->method, h->method_len, "CONNECT");
+	x->is_head = h->method_len == 4 && http_token_eq(h->method, h->method_len, "HEAD");
+	x->is_connect = h->method_len == 7 && http_token_eq(h->method, h->method_len, "CONNECT");
 	return 0;
 }
 
@@ -1144,7 +1144,8 @@ static void early_start_line(struct htc_engine *e, struct exch *x, const uint8_t
 	}
 }
 
-/* The head of direction d's message is complete at buf (n bytes). */
+/* The head of direction d's message is complete at buf (n bytes), parsed
+ * into e->hh by the caller (parsing it again here would find the same). */
 static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf, int n, uint64_t ts)
 {
 	struct hdir *h = &c->dir[d];
@@ -1152,10 +1153,7 @@ static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf,
 	struct http_head *hh = &e->hh;
 	struct http_framing fr;
 	struct exch *x = h->ex;
-	int r = is_req ? http_parse_request(buf, (size_t)n, hh) : http_parse_response(buf, (size_t)n, hh);
 
-	if (r != n)
-		return -1;
 	http_framing(hh, &fr);
 	if (is_req) {
 		const char *host;
@@ -1163,7 +1161,7 @@ static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf,
 
 		if (!x)
 			return 0;
-		host = http_header(hh, "host", &hl);
+		host = http_header_kind(hh, HTTP_HK_HOST, &hl);
 		if (ex_set_strings(x, hh, host ? host : "", host ? hl : 0))
 			return -ENOMEM;
 		c->info.proto = HTC_PROTO_HTTP;

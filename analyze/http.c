@@ -32,9 +32,31 @@ static const uint8_t tchar[256] = {
 	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
+/* ASCII lower case of every byte (others unchanged): one load per byte in
+ * the comparisons below */
+static const uint8_t lc[256] = {
+#define L4(b) LC(b), LC(b + 1), LC(b + 2), LC(b + 3)
+#define L16(b) L4(b), L4(b + 4), L4(b + 8), L4(b + 12)
+#define LC(b) ((b) >= 'A' && (b) <= 'Z' ? (b) + 32 : (b))
+	L16(0x00), L16(0x10), L16(0x20), L16(0x30), L16(0x40), L16(0x50), L16(0x60), L16(0x70),
+	L16(0x80), L16(0x90), L16(0xa0), L16(0xb0), L16(0xc0), L16(0xd0), L16(0xe0), L16(0xf0),
+#undef LC
+#undef L16
+#undef L4
+};
+
 static int lower(int c)
 {
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+	return lc[(unsigned char)c];
+}
+
+/* Case-insensitive compare of n bytes; t is lower case already. */
+static int eq_lower(const char *p, const char *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lc[(unsigned char)p[i]] != (unsigned char)t[i])
+			return 0;
+	return 1;
 }
 
 int http_token_eq(const char *p, size_t len, const char *s)
@@ -42,8 +64,6 @@ int http_token_eq(const char *p, size_t len, const char *s)
 	size_t n = strlen(s);
 
 	if (n != len)
-		return 0;
-	if (n && lower((unsigned char)*p) != lower((unsigned char)*s))
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (lower((unsigned char)p[i]) != lower((unsigned char)s[i]))
@@ -66,49 +86,128 @@ static long line_end(const char *p, size_t len, size_t i, size_t *eol)
 	return (long)(e + 1);
 }
 
-/* Headers from p[i]; returns the head length or HTTP_INCOMPLETE/ERROR. */
+/* What a header name is, for the few the engine reads (by length first:
+ * most names are none of them). */
+static uint8_t header_kind(const char *name, size_t n)
+{
+	switch (n) {
+	case 4:
+		return eq_lower(name, "host", 4) ? HTTP_HK_HOST : HTTP_HK_OTHER;
+	case 10:
+		return eq_lower(name, "connection", 10) ? HTTP_HK_CONNECTION : HTTP_HK_OTHER;
+	case 14:
+		return eq_lower(name, "content-length", 14) ? HTTP_HK_CONTENT_LENGTH : HTTP_HK_OTHER;
+	case 17:
+		return eq_lower(name, "transfer-encoding", 17) ? HTTP_HK_TRANSFER_ENCODING
+							       : HTTP_HK_OTHER;
+	default:
+		return HTTP_HK_OTHER;
+	}
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Does the 8-byte word hold a byte < 0x20 or 0x7f?  (Exact as to whether
+ * any does; the caller then looks byte by byte.) */
+static int word_has_ctl(uint64_t w)
+{
+	uint64_t x = w ^ (0x7f * ONES);
+
+	return (((w - 0x20 * ONES) & ~w) | ((x - ONES) & ~x)) & HIGHS ? 1 : 0;
+}
+
+/*
+ * Headers from p[i]; returns the head length or HTTP_INCOMPLETE/ERROR.
+ *
+ * One pass per line: the name's bytes, then the value's checked 8 at a time
+ * until the line end, instead of finding the LF first and checking the
+ * line again.  The results are those of "find the line end, then check the
+ * line": a line without its LF yet is incomplete whatever it holds, so a
+ * bad byte found before the LF is an error only once an LF follows it.
+ */
 static int parse_headers(const char *p, size_t len, size_t i, struct http_head *h)
 {
+	const int incomplete = len > HTTP_MAX_HEAD ? HTTP_ERROR : HTTP_INCOMPLETE;
+	size_t k;
+
 	h->nheaders = 0;
+	h->kinds = 0;
 	for (;;) {
-		size_t eol, n, v, ve;
-		long next;
+		size_t n, v, eol, next, ve;
 
 		if (i >= len)
-			return len > HTTP_MAX_HEAD ? HTTP_ERROR : HTTP_INCOMPLETE;
-		next = line_end(p, len, i, &eol);
-		if (next == 0)
-			return len - i > HTTP_MAX_HEAD || len > HTTP_MAX_HEAD ? HTTP_ERROR : HTTP_INCOMPLETE;
-		if ((size_t)next > HTTP_MAX_HEAD)
-			return HTTP_ERROR;
-		if (eol == i)	/* blank line: end of head */
-			return (int)next;
-		if (h->nheaders >= HTTP_MAX_HEADERS)
-			return HTTP_ERROR;
+			return incomplete;
+		/* blank line: end of head */
+		if (p[i] == '\n' || (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')) {
+			next = i + 1 + (p[i] == '\r');
+			return next > HTTP_MAX_HEAD ? HTTP_ERROR : (int)next;
+		}
 		/* name: token, then ':' with no space before it */
-		for (n = i; n < eol && tchar[(unsigned char)p[n]]; n++)
+		for (n = i; n < len && tchar[(unsigned char)p[n]]; n++)
 			;
-		if (n == i || n >= eol || p[n] != ':')
-			return HTTP_ERROR;
+		if (n == len)
+			return incomplete;
+		if (n == i || p[n] != ':' || h->nheaders >= HTTP_MAX_HEADERS) {
+			k = n;
+			goto bad;
+		}
 		v = n + 1;
-		while (v < eol && (p[v] == ' ' || p[v] == '\t'))
+		while (v < len && (p[v] == ' ' || p[v] == '\t'))
 			v++;
+		/* value: visible bytes, obs-text, SP and HTAB to the line end */
+		k = v;
+		for (;;) {
+			unsigned char c;
+
+			while (k + 8 <= len) {
+				uint64_t w;
+
+				memcpy(&w, p + k, 8);
+				if (word_has_ctl(w))
+					break;
+				k += 8;
+			}
+			if (k >= len)
+				return incomplete;
+			c = (unsigned char)p[k];
+			if (c >= 0x20 && c != 0x7f) {
+				k++;
+				continue;
+			}
+			if (c == '\t') {
+				k++;
+				continue;
+			}
+			if (c == '\n') {
+				eol = k;
+				next = k + 1;
+				break;
+			}
+			if (c == '\r' && k + 1 < len && p[k + 1] == '\n') {
+				eol = k;
+				next = k + 2;
+				break;
+			}
+			goto bad;
+		}
+		if (next > HTTP_MAX_HEAD)
+			return HTTP_ERROR;
 		ve = eol;
 		while (ve > v && (p[ve - 1] == ' ' || p[ve - 1] == '\t'))
 			ve--;
-		for (size_t k = v; k < ve; k++) {
-			unsigned char c = (unsigned char)p[k];
-
-			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				return HTTP_ERROR;
-		}
 		h->headers[h->nheaders].name = p + i;
 		h->headers[h->nheaders].name_len = n - i;
 		h->headers[h->nheaders].value = p + v;
 		h->headers[h->nheaders].value_len = ve - v;
+		h->kind[h->nheaders] = header_kind(p + i, n - i);
+		h->kinds |= 1u << h->kind[h->nheaders];
 		h->nheaders++;
-		i = (size_t)next;
+		i = next;
 	}
+bad:
+	/* a bad byte at k: an error once the line is complete */
+	return memchr(p + k, '\n', len - k) ? HTTP_ERROR : incomplete;
 }
 
 /* "HTTP/1.x" at p (8 bytes available); returns minor or -1. */
@@ -205,9 +304,28 @@ const char *http_header(const struct http_head *h, const char *name, size_t *vle
 	return NULL;
 }
 
-/* Does the comma-separated list v contain token tok (case-insensitive)? */
-static int list_has(const char *v, size_t len, const char *tok)
+const char *http_header_kind(const struct http_head *h, unsigned kind, size_t *vlen)
 {
+	if (kind == HTTP_HK_OTHER || !(h->kinds & (1u << kind)))
+		return NULL;
+	for (size_t i = 0; i < h->nheaders; i++)
+		if (h->kind[i] == kind) {
+			*vlen = h->headers[i].value_len;
+			return h->headers[i].value;
+		}
+	return NULL;
+}
+
+/* Connection options the framing reads */
+#define CONN_CLOSE 1
+#define CONN_KEEP_ALIVE 2
+#define CONN_UPGRADE 4
+
+/* The options (above) named in the comma-separated list v, case-insensitive:
+ * one walk over the list for all three. */
+static unsigned conn_options(const char *v, size_t len)
+{
+	unsigned o = 0;
 	size_t i = 0;
 
 	while (i < len) {
@@ -221,14 +339,18 @@ static int list_has(const char *v, size_t len, const char *tok)
 		e = i;
 		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
 			e--;
-		if (e > s && http_token_eq(v + s, e - s, tok))
-			return 1;
+		if (e - s == 5 && eq_lower(v + s, "close", 5))
+			o |= CONN_CLOSE;
+		else if (e - s == 10 && eq_lower(v + s, "keep-alive", 10))
+			o |= CONN_KEEP_ALIVE;
+		else if (e - s == 7 && eq_lower(v + s, "upgrade", 7))
+			o |= CONN_UPGRADE;
 	}
-	return 0;
+	return o;
 }
 
-/* The last element of the list v: "gzip, chunked" -> chunked. */
-static int list_last_is(const char *v, size_t len, const char *tok)
+/* Is the last element of the list v chunked?  "gzip, chunked" -> yes. */
+static int list_last_is_chunked(const char *v, size_t len)
 {
 	size_t e = len, s;
 
@@ -239,21 +361,23 @@ static int list_last_is(const char *v, size_t len, const char *tok)
 		s--;
 	while (s < e && (v[s] == ' ' || v[s] == '\t'))
 		s++;
-	return http_token_eq(v + s, e - s, tok);
+	return e - s == 7 && eq_lower(v + s, "chunked", 7);
 }
 
 void http_framing(const struct http_head *h, struct http_framing *f)
 {
+	const unsigned want = 1u << HTTP_HK_CONTENT_LENGTH | 1u << HTTP_HK_TRANSFER_ENCODING |
+			      1u << HTTP_HK_CONNECTION;
 	int keep_alive = 0;
 
 	f->content_length = -1;
 	f->chunked = 0;
 	f->close = 0;
 	f->upgrade = 0;
-	for (size_t i = 0; i < h->nheaders; i++) {
+	for (size_t i = 0; (h->kinds & want) && i < h->nheaders; i++) {
 		const struct htc_eng_header *hd = &h->headers[i];
 
-		if (http_token_eq(hd->name, hd->name_len, "content-length")) {
+		if (h->kind[i] == HTTP_HK_CONTENT_LENGTH) {
 			int64_t v = 0;
 			size_t k;
 
@@ -270,14 +394,16 @@ void http_framing(const struct http_head *h, struct http_framing *f)
 				v = -1;
 			if (v >= 0)
 				f->content_length = v;
-		} else if (http_token_eq(hd->name, hd->name_len, "transfer-encoding")) {
-			f->chunked = list_last_is(hd->value, hd->value_len, "chunked");
-		} else if (http_token_eq(hd->name, hd->name_len, "connection")) {
-			if (list_has(hd->value, hd->value_len, "close"))
+		} else if (h->kind[i] == HTTP_HK_TRANSFER_ENCODING) {
+			f->chunked = list_last_is_chunked(hd->value, hd->value_len);
+		} else if (h->kind[i] == HTTP_HK_CONNECTION) {
+			unsigned o = conn_options(hd->value, hd->value_len);
+
+			if (o & CONN_CLOSE)
 				f->close = 1;
-			if (list_has(hd->value, hd->value_len, "keep-alive"))
+			if (o & CONN_KEEP_ALIVE)
 				keep_alive = 1;
-			if (list_has(hd->value, hd->value_len, "upgrade"))
+			if (o & CONN_UPGRADE)
 				f->upgrade = 1;
 		}
 	}
@@ -290,10 +416,15 @@ void http_framing(const struct http_head *h, struct http_framing *f)
 /* Methods recognised when looking for a start line in unknown bytes.  A
  * list (not just a token) keeps binary bodies from resynchronising on
  * random uppercase text. */
-static const char *const methods[] = {
-	"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT",
-	"SEARCH", "PURGE",
+static const struct {
+	const char *s;
+	size_t len;
+} methods[] = {
+#define M(s) { s, sizeof(s) - 1 }
+	M("GET"), M("HEAD"), M("POST"), M("PUT"), M("DELETE"), M("CONNECT"), M("OPTIONS"),
+	M("TRACE"), M("PATCH"), M("PROPFIND"), M("PROPPATCH"), M("MKCOL"), M("COPY"), M("MOVE"),
+	M("LOCK"), M("UNLOCK"), M("REPORT"), M("SEARCH"), M("PURGE"),
+#undef M
 };
 
 int http_is_request_start(const char *p, size_t len)
@@ -307,7 +438,7 @@ int http_is_request_start(const char *p, size_t len)
 	if (i == 0 || p[i] != ' ')
 		return 0;
 	for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++)
-		if (strlen(methods[m]) == i && !memcmp(p, methods[m], i)) {
+		if (methods[m].len == i && !memcmp(p, methods[m].s, i)) {
 			if (i + 1 == len)
 				return HTTP_INCOMPLETE;
 			/* origin-form, asterisk-form or absolute-form */

@@ -20,6 +20,16 @@
 #define HTTP_INCOMPLETE (-2)	/* valid so far, needs more bytes */
 #define HTTP_ERROR (-1)		/* not a valid HTTP/1.x head */
 
+/* Headers the engine reads, recognised while the parser walks them so that
+ * framing and the Host lookup do not compare every name again. */
+enum {
+	HTTP_HK_OTHER = 0,
+	HTTP_HK_HOST,
+	HTTP_HK_CONTENT_LENGTH,
+	HTTP_HK_TRANSFER_ENCODING,
+	HTTP_HK_CONNECTION,
+};
+
 struct http_head {
 	const char *method;	size_t method_len;	/* requests */
 	const char *target;	size_t target_len;	/* requests */
@@ -27,7 +37,9 @@ struct http_head {
 	int status;		/* responses */
 	const char *reason;	size_t reason_len;	/* responses */
 	size_t nheaders;
+	unsigned kinds;		/* 1 << HTTP_HK_* of the known headers present */
 	struct htc_eng_header headers[HTTP_MAX_HEADERS];
+	uint8_t kind[HTTP_MAX_HEADERS];	/* HTTP_HK_* of headers[i] */
 };
 
 /*
@@ -50,6 +62,9 @@ void http_framing(const struct http_head *h, struct http_framing *f);
 
 /* The value of header name (case-insensitive), or NULL. OUT *vlen. */
 const char *http_header(const struct http_head *h, const char *name, size_t *vlen);
+/* The same for a header the parser recognised (HTTP_HK_*, not OTHER):
+ * the first one's value, or NULL. */
+const char *http_header_kind(const struct http_head *h, unsigned kind, size_t *vlen);
 
 /* Case-insensitive compare of a view and a NUL-terminated string. */
 int http_token_eq(const char *p, size_t len, const char *s);

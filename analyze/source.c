@@ -9,6 +9,11 @@
  * (events of several CPUs reaching the ring buffer out of order) comes out
  * sorted; held records own a copy of their bytes (slots and buffers are
  * recycled, so there is no allocation per record in the steady state).
+ * Records come nearly in order, so the held ones are a ring sorted by
+ * construction (a record not earlier than the newest held one is appended,
+ * the earliest is taken from the front: O(1) both) plus a min-heap for the
+ * few that arrive out of order; the next record is the earlier of the two
+ * fronts.  A heap alone paid log n pointer chases per record both ways.
  * The files' heap tops are then merged: files are few (one per host), so
  * the minimum is found by a linear scan.
  */
@@ -42,8 +47,11 @@ struct src_file {
 	int eof;
 	uint64_t nread;
 	uint64_t max_key;	/* latest key read so far */
-	struct pend **heap;	/* min-heap on (key, seq) */
-	size_t nheap, heap_cap;
+	struct pend **ring;	/* in order: ring[(rfirst + k) & (cap - 1)], k < nring */
+	size_t nring, rfirst;
+	struct pend **heap;	/* min-heap on (key, seq) of the others */
+	size_t nheap;
+	size_t nheld, cap;	/* nring + nheap; room in ring and heap each */
 	struct pend **free;	/* spare slots, buffers kept */
 	size_t nfree;
 	struct pend *out;	/* handed out last; recycled at the next call */
@@ -88,11 +96,14 @@ void htc_source_close(struct htc_source *s)
 		struct src_file *f = &s->f[i];
 
 		htc_reader_close(f->r);
+		for (size_t k = 0; k < f->nring; k++)
+			pend_free(f->ring[(f->rfirst + k) & (f->cap - 1)]);
 		for (size_t k = 0; k < f->nheap; k++)
 			pend_free(f->heap[k]);
 		for (size_t k = 0; k < f->nfree; k++)
 			pend_free(f->free[k]);
 		pend_free(f->out);
+		free(f->ring);
 		free(f->heap);
 		free(f->free);
 	}
@@ -195,6 +206,73 @@ static struct pend *heap_pop(struct src_file *f)
 	return top;
 }
 
+/* The earliest held record of f (f->nheld > 0): the front of the ring or
+ * the top of the heap. */
+static struct pend *held_first(const struct src_file *f)
+{
+	if (!f->nheap)
+		return f->ring[f->rfirst];
+	if (!f->nring || pend_less(f->heap[0], f->ring[f->rfirst]))
+		return f->heap[0];
+	return f->ring[f->rfirst];
+}
+
+static void held_push(struct src_file *f, struct pend *p)
+{
+	struct pend *last = f->nring ? f->ring[(f->rfirst + f->nring - 1) & (f->cap - 1)] : NULL;
+
+	/* p was read after every held record: with a key not below the
+	 * newest in the ring it goes after it, ties keeping the file's order */
+	if (!last || p->key >= last->key)
+		f->ring[(f->rfirst + f->nring++) & (f->cap - 1)] = p;
+	else
+		heap_push(f, p);
+	f->nheld++;
+}
+
+static struct pend *held_pop(struct src_file *f)
+{
+	struct pend *p = held_first(f);
+
+	if (f->nheap && p == f->heap[0]) {
+		heap_pop(f);
+	} else {
+		f->rfirst = (f->rfirst + 1) & (f->cap - 1);
+		f->nring--;
+	}
+	f->nheld--;
+	return p;
+}
+
+/* Room for twice as many held records; 0 or -ENOMEM. */
+static int held_grow(struct src_file *f)
+{
+	size_t ncap = f->cap ? f->cap * 2 : 64;
+	struct pend **nr, **nh, **nf;
+
+	/* the larger arrays first, so a failure leaves f as it was */
+	nh = realloc(f->heap, ncap * sizeof(*nh));
+	if (!nh)
+		return -ENOMEM;
+	f->heap = nh;
+	/* every slot may come back: the held ones and the one out */
+	nf = realloc(f->free, (ncap + 1) * sizeof(*nf));
+	if (!nf)
+		return -ENOMEM;
+	f->free = nf;
+	nr = malloc(ncap * sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	/* unwrap the ring at the start of the new one */
+	for (size_t k = 0; k < f->nring; k++)
+		nr[k] = f->ring[(f->rfirst + k) & (f->cap - 1)];
+	free(f->ring);
+	f->ring = nr;
+	f->rfirst = 0;
+	f->cap = ncap;
+	return 0;
+}
+
 /* Copy what rec points to into p's buffer and point rec there. */
 static int pend_copy(struct pend *p, const struct htc_record *rec)
 {
@@ -255,8 +333,8 @@ static int pend_copy(struct pend *p, const struct htc_record *rec)
  */
 static int fill(struct src_file *f)
 {
-	while (!f->eof && f->nheap < SRC_REORDER_MAX &&
-	       (f->nheap == 0 || f->max_key < f->heap[0]->key + SRC_REORDER_NS)) {
+	while (!f->eof && f->nheld < SRC_REORDER_MAX &&
+	       (f->nheld == 0 || f->max_key < held_first(f)->key + SRC_REORDER_NS)) {
 		struct htc_record rec;
 		struct pend *p;
 		int r = htc_reader_next(f->r, &rec);
@@ -267,20 +345,8 @@ static int fill(struct src_file *f)
 			f->eof = 1;
 			break;
 		}
-		if (f->nheap == f->heap_cap) {
-			size_t ncap = f->heap_cap ? f->heap_cap * 2 : 64;
-			struct pend **nh = realloc(f->heap, ncap * sizeof(*nh));
-
-			if (!nh)
-				return -ENOMEM;
-			f->heap = nh;
-			f->heap_cap = ncap;
-			/* every slot may come back: the heap's and the one out */
-			nh = realloc(f->free, (ncap + 1) * sizeof(*nh));
-			if (!nh)
-				return -ENOMEM;
-			f->free = nh;
-		}
+		if (f->nheld == f->cap && held_grow(f))
+			return -ENOMEM;
 		p = f->nfree ? f->free[--f->nfree] : calloc(1, sizeof(*p));
 		if (!p)
 			return -ENOMEM;
@@ -292,7 +358,7 @@ static int fill(struct src_file *f)
 		p->seq = f->nread++;
 		if (p->key > f->max_key)
 			f->max_key = p->key;
-		heap_push(f, p);
+		held_push(f, p);
 	}
 	return 0;
 }
@@ -316,13 +382,14 @@ int htc_source_next(struct htc_source *s, struct htc_record *rec, uint32_t *file
 		if (r < 0)
 			return r;
 		/* ties go to the lower file index: a stable order */
-		if (s->f[i].nheap && (best < 0 || s->f[i].heap[0]->key < s->f[best].heap[0]->key))
+		if (s->f[i].nheld &&
+		    (best < 0 || held_first(&s->f[i])->key < held_first(&s->f[best])->key))
 			best = (ssize_t)i;
 	}
 	if (best < 0)
 		return 0;
 	f = &s->f[best];
-	f->out = heap_pop(f);
+	f->out = held_pop(f);
 	*rec = f->out->rec;
 	if (file_idx)
 		*file_idx = f->file_idx;
@@ -349,7 +416,7 @@ void htc_source_progress(const struct htc_source *s, uint64_t *done, uint64_t *t
 		htc_reader_stats(s->f[i].r, &st);
 		if (s->f[i].size) {
 			t += s->f[i].size;
-			d += s->f[i].eof && !s->f[i].nheap ? s->f[i].size
+			d += s->f[i].eof && !s->f[i].nheld ? s->f[i].size
 					  : (st.stop_offset < s->f[i].size ? st.stop_offset : s->f[i].size);
 		}
 	}
