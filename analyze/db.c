@@ -189,11 +189,6 @@ static const char db_schema_tables[] =
 "  reset INTEGER AS ((flags >> 1) & 1),        -- 1: connection reset or closed mid-message\n"
 "  flags INTEGER                   -- engine flags (HTC_ENGF_*)\n"
 ");\n"
-"CREATE TABLE links (\n"
-"  call_id INTEGER,                -- client call ...\n"
-"  child_request_id INTEGER,       -- ... became this server request\n"
-"  parent_request_id INTEGER       -- request that made the call, NULL if none\n"
-");\n"
 "-- The *_stats tables are counted during the load, equal to a GROUP BY over\n"
 "-- the rows (percentiles as percentile_nr: nearest rank, answered only);\n"
 "-- summary reads them instead of sorting every request.\n"
@@ -294,6 +289,11 @@ static const char db_schema_views[] =
 "  CASE WHEN unanswered THEN 'unanswered' WHEN reset THEN 'reset'\n"
 "       WHEN status >= 500 THEN '5xx' WHEN status >= 400 THEN '4xx' ELSE 'error' END AS reason\n"
 "  FROM requests WHERE error OR unanswered OR reset;\n"
+"-- client call -> the server request it became (by 5-tuple): the link\n"
+"-- columns of requests, kept with the rows as the load goes\n"
+"CREATE VIEW links AS SELECT parent_call_id AS call_id,\n"
+"  request_id AS child_request_id, parent_request_id\n"
+"  FROM requests WHERE parent_call_id IS NOT NULL;\n"
 "-- one service's request -> the requests it caused in other services\n"
 "CREATE VIEW v_links AS SELECT p.request_id AS parent_request_id, p.host AS parent_host,\n"
 "  p.endpoint AS parent_endpoint, c.parent_call_id AS call_id, c.request_id AS child_request_id,\n"
@@ -645,7 +645,7 @@ struct lfile {
  * cache misses of handing rows over).  On a busy machine the wall-clock
  * gain shrinks and the CPU cost stays.
  */
-enum { RQ_CONN, RQ_REQ, RQ_CALL, RQ_PROC, RQ_LINK, RQ_EVENT, RQ__COUNT };
+enum { RQ_CONN, RQ_REQ, RQ_CALL, RQ_PROC, RQ_LINK_REQ, RQ_LINK_CALL, RQ_EVENT, RQ__COUNT };
 #define RQ_RING BATCHQ_RING
 #define RQ_FLUSH (256u << 10)	/* hand a batch over past this many bytes */
 
@@ -664,7 +664,7 @@ struct rowq {
 };
 
 static const char *const rq_what[RQ__COUNT] = {
-	"connection", "request", "call", "process", "link", "event",
+	"connection", "request", "call", "process", "request link", "call link", "event",
 };
 
 static void rq_put(struct rowq *q, const void *p, size_t n)
@@ -874,7 +874,7 @@ struct loader {
 	const struct db_load_opts *opts;
 	struct lfile *files;
 	size_t nfiles;
-	sqlite3_stmt *ev, *req, *call, *conn, *proc, *link;
+	sqlite3_stmt *ev, *req, *call, *conn, *proc, *link_req, *link_call;
 	int err;		/* first SQLite error in a callback */
 	struct db_load_stats st;
 	const char *warn_file;	/* for warnings when only one file is open */
@@ -986,6 +986,13 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	fmt_ip(cip, sizeof(cip), r->ep.family, r->ep.raddr);
 	db_endpoint(ep, sizeof(ep), r->method, r->path);
 	rq_int(q, (sqlite3_int64)r->id);
+	if (r->parent_call_id) {
+		rq_ns(q, r->parent_id);
+		rq_int(q, (sqlite3_int64)r->parent_call_id);
+	} else {
+		rq_null(q);
+		rq_null(q);
+	}
 	rq_int(q, r->file_idx);
 	rq_str(q, host_of(l, r->file_idx));
 	rq_int(q, (sqlite3_int64)r->conn);
@@ -1049,6 +1056,7 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	call_name(name, sizeof(name), c->proto, c->summary);
 	rq_int(q, (sqlite3_int64)c->id);
 	rq_ns(q, c->request_id);
+	rq_ns(q, c->child_request_id);
 	rq_int(q, c->file_idx);
 	rq_str(q, host_of(l, c->file_idx));
 	rq_int(q, (sqlite3_int64)c->conn);
@@ -1087,19 +1095,31 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	}
 }
 
+/*
+ * Most links are known when the second of the pair is reported, and both
+ * rows already carry them (requests.parent_*, calls.child_request_id).
+ * Only a side reported before its peer was seen (clock skew between hosts)
+ * is patched here, by primary key, on the rows thread after its insert.
+ */
 static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t parent_id,
 		    unsigned flags)
 {
 	struct loader *l = ctx;
-	(void)flags;
-	struct rowq *q = rq_begin(&l->rq, RQ_LINK);
+	struct rowq *q;
 
-	/* Applied to calls and requests after the load: either side may not
-	 * have been reported yet. */
-	rq_int(q, (sqlite3_int64)call_id);
-	rq_int(q, (sqlite3_int64)child_id);
-	rq_ns(q, parent_id);
-	rq_end(q);
+	if (flags & HTC_LINK_LATE_REQUEST) {
+		q = rq_begin(&l->rq, RQ_LINK_REQ);
+		rq_ns(q, parent_id);
+		rq_int(q, (sqlite3_int64)call_id);
+		rq_int(q, (sqlite3_int64)child_id);
+		rq_end(q);
+	}
+	if (flags & HTC_LINK_LATE_CALL) {
+		q = rq_begin(&l->rq, RQ_LINK_CALL);
+		rq_int(q, (sqlite3_int64)child_id);
+		rq_int(q, (sqlite3_int64)call_id);
+		rq_end(q);
+	}
 	l->st.links++;
 }
 
@@ -1108,16 +1128,16 @@ static const char sql_ins_event[] =
 	" conn_id, ret, bytes, stream_off, captured_len, flags, request_id, payload)"
 	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_req[] =
-	"INSERT INTO requests (request_id, file_idx, host, conn, seq, pid, tid, comm,"
+	"INSERT INTO requests (request_id, parent_request_id, parent_call_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" client_ip, client_port, server_ip, server_port, method, path, version,"
 	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
 	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
-	"INSERT INTO calls (call_id, request_id, file_idx, host, conn, seq, pid, tid, comm,"
+	"INSERT INTO calls (call_id, request_id, child_request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
 	" start_ns, end_ns, bytes_out, bytes_in, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
@@ -1126,8 +1146,10 @@ static const char sql_ins_conn[] =
 static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
-static const char sql_ins_link[] =
-	"INSERT INTO links (call_id, child_request_id, parent_request_id) VALUES (?,?,?)";
+static const char sql_link_req[] =
+	"UPDATE requests SET parent_request_id = ?, parent_call_id = ? WHERE request_id = ?";
+static const char sql_link_call[] =
+	"UPDATE calls SET child_request_id = ? WHERE call_id = ?";
 
 /* One events row, decoupled from the reader's buffers. */
 struct evrow {
@@ -1500,15 +1522,6 @@ static void progress(struct loader *l, struct htc_source *s, int done)
 	fflush(stderr);
 }
 
-static const char sql_apply_links[] =
-	"CREATE INDEX links_call ON links (call_id);\n"
-	"CREATE INDEX links_child ON links (child_request_id);\n"
-	"UPDATE calls SET child_request_id = l.child_request_id"
-	"  FROM links l WHERE calls.call_id = l.call_id;\n"
-	"UPDATE requests SET parent_request_id = l.parent_request_id,"
-	"  parent_call_id = l.call_id"
-	"  FROM links l WHERE requests.request_id = l.child_request_id;\n";
-
 static int prepare(struct loader *l, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
@@ -1691,7 +1704,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	struct htc_source *s = NULL;
 	struct htc_record rec;
 	struct htc_eng_annot annot;
-	double t0 = now_s(), c0 = cpu_s(), last_draw = 0, t_load, t_links, t_index;
+	double t0 = now_s(), c0 = cpu_s(), last_draw = 0, t_load, t_index;
 	uint32_t fidx;
 	int err = 0, rc, in_tx = 0;
 
@@ -1759,7 +1772,8 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	    (err = prepare(&l, sql_ins_call, &l.call)) ||
 	    (err = prepare(&l, sql_ins_conn, &l.conn)) ||
 	    (err = prepare(&l, sql_ins_proc, &l.proc)) ||
-	    (err = prepare(&l, sql_ins_link, &l.link)))
+	    (err = prepare(&l, sql_link_req, &l.link_req)) ||
+	    (err = prepare(&l, sql_link_call, &l.link_call)))
 		goto cleanup;
 	if ((err = exec(db, "BEGIN")))
 		goto cleanup;
@@ -1767,7 +1781,8 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	{
 		sqlite3_stmt *sts[RQ__COUNT] = {
 			[RQ_CONN] = l.conn, [RQ_REQ] = l.req, [RQ_CALL] = l.call,
-			[RQ_PROC] = l.proc, [RQ_LINK] = l.link, [RQ_EVENT] = l.ev,
+			[RQ_PROC] = l.proc, [RQ_LINK_REQ] = l.link_req,
+			[RQ_LINK_CALL] = l.link_call, [RQ_EVENT] = l.ev,
 		};
 
 		/* from here until rowq_stop, db is the rows thread's */
@@ -1850,22 +1865,20 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 		}
 	}
 	t_load = now_s();
-	if ((err = exec(db, sql_apply_links)))
-		goto cleanup;
-	t_links = now_s();
-	if ((err = exec(db, db_schema_indexes)) || (err = exec(db, "COMMIT")))
+	if ((!opts->no_indexes && (err = exec(db, db_schema_indexes))) ||
+	    (err = exec(db, "COMMIT")))
 		goto cleanup;
 	in_tx = 0;
 	t_index = now_s();
 	/* statistics for the query planner from a sample: a full ANALYZE
 	 * would cost as much as the load */
-	if ((err = exec(db, "PRAGMA analysis_limit=1000; ANALYZE main")))
+	if (!opts->no_indexes && (err = exec(db, "PRAGMA analysis_limit=1000; ANALYZE main")))
 		goto cleanup;
 	l.st.files = n;
 	l.st.seconds = now_s() - t0;
 	if (opts->verbose)
-		fprintf(stderr, "httpanalyze: load %.3f s, links %.3f s, indexes %.3f s, "
-			"analyze %.3f s\n", t_load - t0, t_links - t_load, t_index - t_links,
+		fprintf(stderr, "httpanalyze: load %.3f s, indexes %.3f s%s, analyze %.3f s\n",
+			t_load - t0, t_index - t_load, opts->no_indexes ? " (none needed)" : "",
 			now_s() - t_index);
 	if (opts->verbose) {
 		/* CPU time too: on a shared machine the wall clock says more
@@ -1893,7 +1906,8 @@ cleanup:
 	sqlite3_finalize(l.call);
 	sqlite3_finalize(l.conn);
 	sqlite3_finalize(l.proc);
-	sqlite3_finalize(l.link);
+	sqlite3_finalize(l.link_req);
+	sqlite3_finalize(l.link_call);
 	htc_source_close(s);
 	htc_engine_free(e);
 	stats_free(l.ep_stats);

@@ -27,6 +27,9 @@ struct db_load_opts {
 	int quiet;		/* no reader warnings on stderr */
 	uint32_t payload_cap;	/* keep at most this many payload bytes per event */
 	enum db_events_mode events;
+	/* no indexes: for an in-memory database that only summary reads (it
+	 * reads the *_stats tables), so building them would be wasted */
+	int no_indexes;
 };
 
 struct db_load_stats {
@@ -54,10 +57,10 @@ int db_register_functions(sqlite3 *db);
 
 /*
  * Load the capture files paths[0..n) into db (made by db_create): one
- * transaction, prepared statements, indexes after the load.  Prints one
- * message on stderr for a fatal error (missing file, not an .htc file, ...)
- * and returns a negative code; reader warnings are printed and the load
- * goes on.  stats (OUT) may be NULL.
+ * transaction, prepared statements, indexes after the load (unless
+ * opts->no_indexes).  Prints one message on stderr for a fatal error
+ * (missing file, not an .htc file, ...) and returns a negative code;
+ * reader warnings are printed and the load goes on.  stats (OUT) may be NULL.
  */
 int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	    const struct db_load_opts *opts, struct db_load_stats *stats);

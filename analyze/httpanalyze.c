@@ -367,6 +367,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		lo.progress = !lo.quiet && isatty(STDERR_FILENO);
+		/* a kept database gets every index; summary needs none */
+		lo.no_indexes = !db_path && cmd == CMD_SUMMARY;
 		err = db_load(db, files, nfiles, &lo, &st);
 		if (err) {
 			sqlite3_close(db);

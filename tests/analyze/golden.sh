@@ -96,6 +96,11 @@ run show-two-hosts show 1001 host_a.htc host_b.htc
 run show-two-hosts-json show 1001 --format json host_a.htc host_b.htc
 run show-two-hosts-child show 1000001001 host_a.htc host_b.htc
 run deps-two-hosts deps host_a.htc host_b.htc
+# host B's clock 30 s off: the link is found after one side's row was
+# written, and patched (requests.parent_*, calls.child_request_id)
+run links-skew-fast sql "SELECT r.request_id, r.parent_request_id, r.parent_call_id, c.call_id, c.child_request_id FROM requests r LEFT JOIN calls c ON c.child_request_id = r.request_id ORDER BY 1" skew_a.htc skew_b_fast.htc
+run links-skew-slow sql "SELECT r.request_id, r.parent_request_id, r.parent_call_id, c.call_id, c.child_request_id FROM requests r LEFT JOIN calls c ON c.child_request_id = r.request_id ORDER BY 1" skew_a.htc skew_b_slow.htc
+run links-view sql "SELECT * FROM links" skew_a.htc skew_b_slow.htc
 
 # ---- filters ----
 run filter-method requests --method post mixed.htc

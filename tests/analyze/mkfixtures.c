@@ -9,6 +9,10 @@
  * keepalive.htc     fx_scenario_keepalive: 5 requests on one connection
  * services.htc      fx_scenario_two_services: front -> back (+ redis), one host
  * host_a/b.htc      fx_scenario_two_hosts: the same on two hosts, two files
+ * skew_a/b.htc      the same with host B's clock 30 s fast (skew_b_fast.htc:
+ *                   the call is over before its request starts) and 30 s
+ *                   slow (skew_b_slow.htc: the request is over before the
+ *                   call starts): links found late, patched by the loader
  * mixed.htc         keepalive plus an "api" process: ids, slow, 4xx/5xx,
  *                   unanswered and reset requests (filter tests)
  * hostile.htc       quotes and SQL-looking text in paths and headers, C1
@@ -248,6 +252,26 @@ int main(int argc, char **argv)
 	if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
 		return 1;
 	free(buf);
+
+	/* the same two hosts with host B's clock 30 s off either way */
+	for (int fast = 0; fast <= 1; fast++) {
+		a = fx_open(NULL, "host-a", WALL0 - 5000 * (int64_t)SEC);
+		b = fx_open(NULL, "host-b", WALL0 - 1234 * (int64_t)SEC);
+		fx_clock_skew(b, (fast ? 30 : -30) * (int64_t)SEC);
+		fx_scenario_two_hosts(a, b, (uint64_t)WALL0 + 3 * SEC);
+		if (fx_finish(a, &buf, &len))
+			return 1;
+		f = fopen(path_of("skew_a.htc"), "wb");
+		if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
+			return 1;
+		free(buf);
+		if (fx_finish(b, &buf, &len))
+			return 1;
+		f = fopen(path_of(fast ? "skew_b_fast.htc" : "skew_b_slow.htc"), "wb");
+		if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
+			return 1;
+		free(buf);
+	}
 
 	fx = fx_open(path_of("mixed.htc"), "web1", WALL0);
 	fx_scenario_keepalive(fx, 1 * SEC);
