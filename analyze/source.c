@@ -33,11 +33,18 @@
 /* A record held in a file's reorder heap, with its own copy of the bytes
  * it points to (the reader's pointers die at its next call). */
 struct pend {
-	uint64_t key;		/* wall-clock ns */
-	uint64_t seq;		/* read order: ties keep the file's order */
 	struct htc_record rec;
 	uint8_t *buf;
 	size_t cap;
+};
+
+/* Where a held record sits in the ring or the heap: its order keys next to
+ * the pointer, so ordering reads these arrays and not the records (which
+ * were written thousands of records ago and are out of the cache). */
+struct held {
+	uint64_t key;		/* wall-clock ns */
+	uint64_t seq;		/* read order: ties keep the file's order */
+	struct pend *p;
 };
 
 struct src_file {
@@ -47,9 +54,9 @@ struct src_file {
 	int eof;
 	uint64_t nread;
 	uint64_t max_key;	/* latest key read so far */
-	struct pend **ring;	/* in order: ring[(rfirst + k) & (cap - 1)], k < nring */
+	struct held *ring;	/* in order: ring[(rfirst + k) & (cap - 1)], k < nring */
 	size_t nring, rfirst;
-	struct pend **heap;	/* min-heap on (key, seq) of the others */
+	struct held *heap;	/* min-heap on (key, seq) of the others */
 	size_t nheap;
 	size_t nheld, cap;	/* nring + nheap; room in ring and heap each */
 	struct pend **free;	/* spare slots, buffers kept */
@@ -97,9 +104,9 @@ void htc_source_close(struct htc_source *s)
 
 		htc_reader_close(f->r);
 		for (size_t k = 0; k < f->nring; k++)
-			pend_free(f->ring[(f->rfirst + k) & (f->cap - 1)]);
+			pend_free(f->ring[(f->rfirst + k) & (f->cap - 1)].p);
 		for (size_t k = 0; k < f->nheap; k++)
-			pend_free(f->heap[k]);
+			pend_free(f->heap[k].p);
 		for (size_t k = 0; k < f->nfree; k++)
 			pend_free(f->free[k]);
 		pend_free(f->out);
@@ -164,29 +171,29 @@ cleanup:
 	return NULL;
 }
 
-static int pend_less(const struct pend *a, const struct pend *b)
+static int held_less(const struct held *a, const struct held *b)
 {
 	return a->key < b->key || (a->key == b->key && a->seq < b->seq);
 }
 
-static void heap_push(struct src_file *f, struct pend *p)
+static void heap_push(struct src_file *f, const struct held *h)
 {
 	size_t i = f->nheap++;
 
 	while (i > 0) {
 		size_t up = (i - 1) / 2;
 
-		if (!pend_less(p, f->heap[up]))
+		if (!held_less(h, &f->heap[up]))
 			break;
 		f->heap[i] = f->heap[up];
 		i = up;
 	}
-	f->heap[i] = p;
+	f->heap[i] = *h;
 }
 
-static struct pend *heap_pop(struct src_file *f)
+static void heap_pop(struct src_file *f)
 {
-	struct pend *top = f->heap[0], *last = f->heap[--f->nheap];
+	struct held last = f->heap[--f->nheap];
 	size_t i = 0;
 
 	for (;;) {
@@ -194,47 +201,48 @@ static struct pend *heap_pop(struct src_file *f)
 
 		if (l >= f->nheap)
 			break;
-		if (l + 1 < f->nheap && pend_less(f->heap[l + 1], f->heap[l]))
+		if (l + 1 < f->nheap && held_less(&f->heap[l + 1], &f->heap[l]))
 			m = l + 1;
-		if (!pend_less(f->heap[m], last))
+		if (!held_less(&f->heap[m], &last))
 			break;
 		f->heap[i] = f->heap[m];
 		i = m;
 	}
 	if (f->nheap)
 		f->heap[i] = last;
-	return top;
 }
 
 /* The earliest held record of f (f->nheld > 0): the front of the ring or
  * the top of the heap. */
-static struct pend *held_first(const struct src_file *f)
+static const struct held *held_first(const struct src_file *f)
 {
 	if (!f->nheap)
-		return f->ring[f->rfirst];
-	if (!f->nring || pend_less(f->heap[0], f->ring[f->rfirst]))
-		return f->heap[0];
-	return f->ring[f->rfirst];
+		return &f->ring[f->rfirst];
+	if (!f->nring || held_less(&f->heap[0], &f->ring[f->rfirst]))
+		return &f->heap[0];
+	return &f->ring[f->rfirst];
 }
 
-static void held_push(struct src_file *f, struct pend *p)
+static void held_push(struct src_file *f, const struct held *h)
 {
-	struct pend *last = f->nring ? f->ring[(f->rfirst + f->nring - 1) & (f->cap - 1)] : NULL;
+	const struct held *last = f->nring ? &f->ring[(f->rfirst + f->nring - 1) & (f->cap - 1)]
+					   : NULL;
 
-	/* p was read after every held record: with a key not below the
+	/* h was read after every held record: with a key not below the
 	 * newest in the ring it goes after it, ties keeping the file's order */
-	if (!last || p->key >= last->key)
-		f->ring[(f->rfirst + f->nring++) & (f->cap - 1)] = p;
+	if (!last || h->key >= last->key)
+		f->ring[(f->rfirst + f->nring++) & (f->cap - 1)] = *h;
 	else
-		heap_push(f, p);
+		heap_push(f, h);
 	f->nheld++;
 }
 
 static struct pend *held_pop(struct src_file *f)
 {
-	struct pend *p = held_first(f);
+	const struct held *h = held_first(f);
+	struct pend *p = h->p;
 
-	if (f->nheap && p == f->heap[0]) {
+	if (h == &f->heap[0]) {
 		heap_pop(f);
 	} else {
 		f->rfirst = (f->rfirst + 1) & (f->cap - 1);
@@ -248,7 +256,8 @@ static struct pend *held_pop(struct src_file *f)
 static int held_grow(struct src_file *f)
 {
 	size_t ncap = f->cap ? f->cap * 2 : 64;
-	struct pend **nr, **nh, **nf;
+	struct held *nr, *nh;
+	struct pend **nf;
 
 	/* the larger arrays first, so a failure leaves f as it was */
 	nh = realloc(f->heap, ncap * sizeof(*nh));
@@ -337,6 +346,7 @@ static int fill(struct src_file *f)
 	       (f->nheld == 0 || f->max_key < held_first(f)->key + SRC_REORDER_NS)) {
 		struct htc_record rec;
 		struct pend *p;
+		struct held h;
 		int r = htc_reader_next(f->r, &rec);
 
 		if (r < 0)
@@ -354,11 +364,12 @@ static int fill(struct src_file *f)
 			pend_free(p);
 			return -ENOMEM;
 		}
-		p->key = (uint64_t)((int64_t)rec_ts(&rec) + f->offset);
-		p->seq = f->nread++;
-		if (p->key > f->max_key)
-			f->max_key = p->key;
-		held_push(f, p);
+		h.key = (uint64_t)((int64_t)rec_ts(&rec) + f->offset);
+		h.seq = f->nread++;
+		h.p = p;
+		if (h.key > f->max_key)
+			f->max_key = h.key;
+		held_push(f, &h);
 	}
 	return 0;
 }
