@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "batchq.h"
 
@@ -23,6 +24,7 @@ static void run_one(struct batchq *q, void *b)
 static void *batchq_main(void *arg)
 {
 	struct batchq *q = arg;
+	struct timespec ts;
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
@@ -41,6 +43,9 @@ static void *batchq_main(void *arg)
 		pthread_cond_broadcast(&q->cv);
 	}
 	pthread_mutex_unlock(&q->mu);
+	/* for -v: how busy the worker was (the loader's balance) */
+	if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		q->cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	return NULL;
 }
 

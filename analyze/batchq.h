@@ -24,6 +24,7 @@ struct batchq {
 	int prod, cons, done;
 	int err;		/* worker: first run() error */
 	int inited, started;
+	double cpu_s;		/* the worker's CPU seconds, once joined */
 	pthread_t thr;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
