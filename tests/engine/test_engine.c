@@ -949,6 +949,106 @@ static void on_warn(void *ctx, int err, uint64_t off, const char *msg)
 	w->err = err;
 }
 
+/* Expected order of test_source_order: wall time, then file, then the
+ * order in the file. */
+struct ord {
+	uint64_t ts;
+	uint32_t file, idx;
+};
+
+static int ord_cmp(const void *a, const void *b)
+{
+	const struct ord *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * htc_source puts records back in time order: most come in order (its
+ * ring), some recorded up to 4 ms late (its heap), many with equal times
+ * (file order kept; across files the lower index first), payloads of
+ * growing and shrinking sizes (recycled buffers); two files merged.
+ */
+static void test_source_order(void **state)
+{
+	enum { N = 3000 };
+	char dir[] = "/tmp/htc-engine-XXXXXX";
+	char p[2][64];
+	const char *paths[2] = { p[0], p[1] };
+	struct ord *want = calloc(2 * N, sizeof(*want));
+	size_t nwant = 0, got = 0;
+	struct htc_source *s;
+	struct htc_record rec;
+	uint32_t fi;
+	int err = 0, r;
+
+	assert_non_null(want);
+	assert_non_null(mkdtemp(dir));
+	for (uint32_t f = 0; f < 2; f++) {
+		struct fx *fx;
+		uint64_t conn, seed = 7 + f;
+		char pay[200];
+
+		snprintf(p[f], sizeof(p[f]), "%s/o%u.htc", dir, f);
+		fx = fx_open(p[f], "h", OFF);
+		conn = fx_accept(fx, T0 - 1000 * MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+		for (uint32_t i = 0; i < N; i++) {
+			uint64_t ts = T0 + (uint64_t)i * 20000;
+			int n;
+
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			/* a quarter of them recorded up to 4 ms late, so no record
+			 * is more than the 5 ms window behind one before it */
+			if (seed >> 62 == 0)
+				ts -= (seed >> 20) % (4 * MS);
+			else if (i % 5 == 0 && i)	/* equal times, in this file and across */
+				ts = want[nwant - 1].ts;
+			n = snprintf(pay, sizeof(pay), "%u %u ", f, i);
+			memset(pay + n, 'x', (i * 37) % 150);
+			pay[n + (i * 37) % 150] = 0;
+			fx_reads(fx, ts, 100, 100, conn, pay);
+			want[nwant].ts = ts;
+			want[nwant].file = f;
+			want[nwant].idx = i;
+			nwant++;
+		}
+		fx_finish(fx, NULL, NULL);
+	}
+	qsort(want, nwant, sizeof(*want), ord_cmp);
+
+	s = htc_source_open(paths, 2, NULL, NULL, NULL, &err);
+	assert_non_null(s);
+	while ((r = htc_source_next(s, &rec, &fi)) == 1) {
+		unsigned f = 99, i = 99999;
+		char tmp[200];
+
+		if (rec.type != HTC_REC_DATA)
+			continue;
+		assert_true(got < nwant);
+		assert_true(rec.ev.cap_len < sizeof(tmp));
+		memcpy(tmp, rec.ev.payload, rec.ev.cap_len);
+		tmp[rec.ev.cap_len] = 0;
+		assert_int_equal(sscanf(tmp, "%u %u", &f, &i), 2);
+		if (f != want[got].file || i != want[got].idx || fi != f ||
+		    rec.ev.ts_ns != want[got].ts)
+			fail_msg("record %zu: file %u #%u ts %llu, want file %u #%u ts %llu", got, f, i,
+				 (unsigned long long)rec.ev.ts_ns, want[got].file, want[got].idx,
+				 (unsigned long long)want[got].ts);
+		got++;
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(got, nwant);
+	htc_source_close(s);
+	unlink(p[0]);
+	unlink(p[1]);
+	rmdir(dir);
+	free(want);
+}
+
 static void test_source_reorder_and_bad_files(void **state)
 {
 	char dir[] = "/tmp/htc-engine-XXXXXX";
@@ -1228,6 +1328,7 @@ int main(void)
 		cmocka_unit_test(test_pending_cap),
 		cmocka_unit_test(test_hostile_stream),
 		cmocka_unit_test(test_truncated_capture_every_byte),
+		cmocka_unit_test(test_source_order),
 		cmocka_unit_test(test_source_reorder_and_bad_files),
 	};
 

@@ -237,6 +237,19 @@ static const struct framing_vec framing_vecs[] = {
 	{ "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\n\r\n", -1, 0, 1, "close in a list" },
 	{ "HTTP/1.0 200 OK\r\n\r\n", -1, 0, 1, "1.0 closes by default" },
 	{ "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n", -1, 0, 0, "1.0 keep-alive" },
+	{ "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nCONTENT-LENGTH: 7\r\n\r\n", 7, 0, 0,
+	  "the last valid length" },
+	{ "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: x\r\n\r\n", 5, 0, 0,
+	  "an invalid length after a valid one is ignored" },
+	{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", -1, 0, 0,
+	  "the last transfer-encoding decides" },
+	{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", -1, 0, 0,
+	  "chunked not last" },
+	{ "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nconnection: close\r\n\r\n", -1, 0, 1,
+	  "close in a second connection header" },
+	{ "HTTP/1.0 200 OK\r\nConnection: ,Keep-Alive ,\r\n\r\n", -1, 0, 0, "list with empty elements" },
+	{ "HTTP/1.1 200 OK\r\nConnection: closed\r\n\r\n", -1, 0, 0, "closed is not close" },
+	{ "HTTP/1.1 200 OK\r\nProxy-Connection: close\r\n\r\n", -1, 0, 0, "another header's close" },
 };
 
 static void test_framing(void **state)
@@ -253,6 +266,115 @@ static void test_framing(void **state)
 		if (f.content_length != v->cl || f.chunked != v->chunked || f.close != v->close)
 			fail_msg("framing vector %zu (%s): cl %lld chunked %d close %d", i, v->why,
 				 (long long)f.content_length, f.chunked, f.close);
+	}
+}
+
+/*
+ * A value byte at every offset 0..40 of a value of every length (the
+ * parser checks values 16 bytes a step, then 8, then one: each path and
+ * each boundary between them is crossed), with and without the line's LF
+ * yet: a bad byte is an error only on a complete line.
+ */
+static void test_value_byte_every_offset(void **state)
+{
+	static const struct {
+		unsigned char c;
+		int ok;
+	} bytes[] = {
+		{ '\t', 1 }, { ' ', 1 }, { '~', 1 }, { 0x80, 1 }, { 0xff, 1 },
+		{ 0x00, 0 }, { 0x01, 0 }, { 0x1f, 0 }, { 0x7f, 0 }, { '\r', 0 },
+	};
+	static struct http_head h;
+	char buf[128];
+
+	for (size_t b = 0; b < sizeof(bytes) / sizeof(bytes[0]); b++) {
+		for (size_t vlen = 1; vlen <= 40; vlen++) {
+			for (size_t at = 0; at < vlen; at++) {
+				size_t n = (size_t)snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\nX-Y: ");
+				size_t v0 = n, len;
+				int r, want;
+
+				memset(buf + n, 'v', vlen);
+				buf[n + at] = (char)bytes[b].c;
+				n += vlen;
+				memcpy(buf + n, "\r\n\r\n", 4);
+				len = n + 4;
+				r = http_parse_response(guarded(buf, len), len, &h);
+				/* a tab or space at an end is trimmed, not an error */
+				want = bytes[b].ok ? (int)len : HTTP_ERROR;
+				if (r != want)
+					fail_msg("byte 0x%02x at %zu of %zu: got %d, want %d", bytes[b].c, at,
+						 vlen, r, want);
+				if (r > 0) {
+					size_t s = 0, e = vlen;
+
+					while (s < e && (buf[v0 + s] == ' ' || buf[v0 + s] == '\t'))
+						s++;
+					while (e > s && (buf[v0 + e - 1] == ' ' || buf[v0 + e - 1] == '\t'))
+						e--;
+					assert_int_equal(h.headers[0].value_len, e - s);
+				}
+				/* the same line without its end: more bytes may come */
+				r = http_parse_response(guarded(buf, n), n, &h);
+				if (r != HTTP_INCOMPLETE)
+					fail_msg("byte 0x%02x at %zu of %zu, no LF: got %d", bytes[b].c, at,
+						 vlen, r);
+			}
+		}
+	}
+}
+
+/* The headers the parser recognises, whatever their case; near misses are
+ * other headers; the first Host is the one. */
+static void test_header_kinds(void **state)
+{
+	static const struct {
+		const char *name;
+		unsigned kind;
+	} v[] = {
+		{ "Host", HTTP_HK_HOST }, { "HOST", HTTP_HK_HOST }, { "hOsT", HTTP_HK_HOST },
+		{ "Content-Length", HTTP_HK_CONTENT_LENGTH }, { "content-LENGTH", HTTP_HK_CONTENT_LENGTH },
+		{ "Transfer-Encoding", HTTP_HK_TRANSFER_ENCODING },
+		{ "TRANSFER-ENCODING", HTTP_HK_TRANSFER_ENCODING },
+		{ "Connection", HTTP_HK_CONNECTION }, { "connection", HTTP_HK_CONNECTION },
+		{ "Hosts", HTTP_HK_OTHER }, { "Hos", HTTP_HK_OTHER }, { "Hort", HTTP_HK_OTHER },
+		{ "Content-Lengt", HTTP_HK_OTHER }, { "Content-Lengthh", HTTP_HK_OTHER },
+		{ "Content_Length", HTTP_HK_OTHER }, { "Transfer-Encodinh", HTTP_HK_OTHER },
+		{ "Connectio", HTTP_HK_OTHER }, { "Proxy-Connection", HTTP_HK_OTHER },
+		{ "X-Host", HTTP_HK_OTHER },
+	};
+	static struct http_head h;
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nA: 1\r\n%s: x%zu\r\n\r\n", v[i].name, i);
+		const char *val;
+		size_t vlen = 0;
+
+		assert_int_equal(http_parse_request(guarded(buf, (size_t)n), (size_t)n, &h), n);
+		assert_int_equal(h.nheaders, 2);
+		if (h.kind[0] != HTTP_HK_OTHER || h.kind[1] != v[i].kind)
+			fail_msg("%s: kind %u, want %u", v[i].name, h.kind[1], v[i].kind);
+		val = http_header_kind(&h, v[i].kind, &vlen);
+		if (v[i].kind == HTTP_HK_OTHER) {
+			assert_null(val);
+			continue;
+		}
+		assert_non_null(val);
+		assert_ptr_equal(val, h.headers[1].value);
+		/* the generic lookup agrees */
+		assert_ptr_equal(http_header(&h, v[i].name, &vlen), val);
+	}
+	/* two Host headers: the first */
+	{
+		const char *in = "GET / HTTP/1.1\r\nhost: a\r\nHost: b\r\n\r\n";
+		size_t len = strlen(in), vlen = 0;
+		const char *val;
+
+		assert_int_equal(http_parse_request(in, len, &h), (int)len);
+		val = http_header_kind(&h, HTTP_HK_HOST, &vlen);
+		assert_true(val && vlen == 1 && *val == 'a');
+		assert_null(http_header_kind(&h, HTTP_HK_CONTENT_LENGTH, &vlen));
 	}
 }
 
@@ -589,6 +711,8 @@ int main(void)
 		cmocka_unit_test(test_truncation_every_byte),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_framing),
+		cmocka_unit_test(test_value_byte_every_offset),
+		cmocka_unit_test(test_header_kinds),
 		cmocka_unit_test(test_chunked),
 		cmocka_unit_test(test_chunked_split),
 		cmocka_unit_test(test_chunked_gap),
