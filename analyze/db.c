@@ -253,8 +253,9 @@ static const char db_schema_events[] =
  * events (request_id)` with the sqlite3 CLI when you need one. */
 static const char db_schema_indexes[] =
 "CREATE INDEX requests_start ON requests (start_ns);        -- requests --sort start\n"
-"CREATE INDEX requests_parent ON requests (parent_request_id);\n"
-"CREATE INDEX calls_request ON calls (request_id);\n"
+"CREATE INDEX requests_parent ON requests (parent_request_id)\n"
+"  WHERE parent_request_id IS NOT NULL;                    -- children of a request\n"
+"CREATE INDEX calls_request ON calls (request_id) WHERE request_id IS NOT NULL;\n"
 "CREATE INDEX connections_conn_id ON connections (file_idx, conn_id);\n";
 
 static const char db_schema_views[] =
@@ -1926,7 +1927,10 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 		}
 	}
 	t_load = now_s();
-	if ((!opts->no_indexes && (err = exec(db, db_schema_indexes))) ||
+	/* PRAGMA threads: SQLite's sorter builds each index with a helper
+	 * thread (the rows thread is done by now) */
+	if ((!opts->no_indexes &&
+	     ((err = exec(db, "PRAGMA threads = 2")) || (err = exec(db, db_schema_indexes)))) ||
 	    (err = exec(db, "COMMIT")))
 		goto cleanup;
 	in_tx = 0;
