@@ -127,16 +127,18 @@ struct exch {
 	uint64_t start_ns, resp_start_ns, end_ns, last_resp_ns;
 	uint64_t req_bytes, resp_bytes;
 	uint64_t body_hash, resp_body_len;
-	/* method\0path\0version\0host\0 */
+	size_t off_path, off_version, off_host;	/* in str: method\0path\0version\0host\0 */
+	size_t head_len, nhdrs, body_len;
+	/* from here on kept when the object is recycled (exch_new) */
 	char *str;
-	size_t str_cap, off_path, off_version, off_host;
+	size_t str_cap;
 	uint8_t *head;
-	size_t head_len, head_cap;
+	size_t head_cap;
 	struct htc_eng_header *hdrs;
-	size_t nhdrs, hdrs_cap;
+	size_t hdrs_cap;
 	uint8_t *body;
-	size_t body_len, body_cap;
-	char summary[ENG_SUMMARY_CAP];
+	size_t body_cap;
+	char summary[ENG_SUMMARY_CAP];	/* a string: bytes after its NUL are not read */
 };
 
 struct hdir {
@@ -400,25 +402,9 @@ static struct exch *exch_new(struct htc_engine *e, struct conn *c)
 		if (!x)
 			return NULL;
 	}
-	{
-		/* keep the buffers, reset the rest */
-		char *str = x->str;
-		size_t str_cap = x->str_cap;
-		uint8_t *head = x->head, *body = x->body;
-		size_t head_cap = x->head_cap, body_cap = x->body_cap;
-		struct htc_eng_header *hdrs = x->hdrs;
-		size_t hdrs_cap = x->hdrs_cap;
-
-		memset(x, 0, sizeof(*x));
-		x->str = str;
-		x->str_cap = str_cap;
-		x->head = head;
-		x->head_cap = head_cap;
-		x->body = body;
-		x->body_cap = body_cap;
-		x->hdrs = hdrs;
-		x->hdrs_cap = hdrs_cap;
-	}
+	/* keep the buffers, reset the rest */
+	memset(x, 0, offsetof(struct exch, str));
+	x->summary[0] = 0;
 	x->conn = c;
 	x->serial = ++e->serial;
 	x->body_hash = FNV_OFFSET;
@@ -906,7 +892,9 @@ static const struct lseq *report_request(struct htc_engine *e, struct exch *x)
 	c->last_req_id = x->id;
 	c->last_has_mp = 0;
 	if (x->has_str) {
-		size_t ml = strlen(x->str), pl = strlen(x->str + x->off_path);
+		/* the parser lets no NUL into a method or target: the
+		 * offsets give their lengths */
+		size_t ml = x->off_path - 1, pl = x->off_version - x->off_path - 1;
 
 		if (!grow(&c->last_mp, &c->last_mp_cap, ml + pl + 2, 1)) {
 			memcpy(c->last_mp, x->str, ml + 1);
