@@ -481,7 +481,7 @@ sqlite3 *db_open_existing(const char *path, int *err)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	int rc, ok = 0;
+	int rc, ok = 0, found = 0;
 
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK) {
@@ -497,8 +497,16 @@ sqlite3 *db_open_existing(const char *path, int *err)
 	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
 	rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'",
 				-1, &st, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		ok = sqlite3_column_int(st, 0) == DB_SCHEMA_VERSION;
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		found = sqlite3_column_int(st, 0);
+		ok = found == DB_SCHEMA_VERSION;
+	}
+	if (!ok && found > 0) {
+		fprintf(stderr, "httpanalyze: '%s' has schema version %d, this httpanalyze reads "
+			"version %d: load the capture files again into a new --db\n", path, found,
+			DB_SCHEMA_VERSION);
+		goto fail;
+	}
 	if (!ok) {
 		fprintf(stderr, "httpanalyze: '%s' is not an httpanalyze database (schema %d): %s\n",
 			path, DB_SCHEMA_VERSION,

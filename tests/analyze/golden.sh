@@ -213,6 +213,15 @@ rm -f "$tmp/k.sqlite"
 	bad "--db reuse is not read-only" || ok
 printf 'not a database at all, just some text to fill a page' >"$tmp/notdb.sqlite"
 "$HA" sql --db "$tmp/notdb.sqlite" "SELECT 1" >/dev/null 2>&1 && bad "--db accepted a non-database" || ok
+# a database made by an older httpanalyze: refused, saying which versions
+rm -f "$tmp/old.sqlite"
+sqlite3 "$tmp/old.sqlite" "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+  INSERT INTO meta VALUES ('schema_version', '1');"
+got=$("$HA" summary --db "$tmp/old.sqlite" 2>&1 >/dev/null)
+case $got in
+*"has schema version 1, this httpanalyze reads version"*) ok ;;
+*) bad "--db of an older schema: '$got'" ;;
+esac
 # --events scan (virtual table over the files) and copy (real table, in
 # memory and in a --db file): the same rows, values and types, with a
 # payload cap too; a self-join runs two scans at once
