@@ -376,6 +376,14 @@ static unsigned conn_options(const char *v, size_t len)
 	unsigned o = 0;
 	size_t i = 0;
 
+	/* one option alone, the usual case: compared a word at a time (a
+	 * value holds no control byte but tab, so OR 0x20 folds only A-Z
+	 * onto a-z and nothing onto '-': exact) */
+	if (len == 10 && ld8(v) == ld8("keep-ali") && ld4(v + 6) == ld4("live"))
+		return CONN_KEEP_ALIVE;
+	if (len == 5 && ld4(v) == ld4("clos") && (v[4] | 0x20) == 'e')
+		return CONN_CLOSE;
+
 	while (i < len) {
 		size_t s, e;
 

@@ -249,6 +249,10 @@ static const struct framing_vec framing_vecs[] = {
 	  "close in a second connection header" },
 	{ "HTTP/1.0 200 OK\r\nConnection: ,Keep-Alive ,\r\n\r\n", -1, 0, 0, "list with empty elements" },
 	{ "HTTP/1.1 200 OK\r\nConnection: closed\r\n\r\n", -1, 0, 0, "closed is not close" },
+	{ "HTTP/1.1 200 OK\r\nConnection: CLOSE\r\n\r\n", -1, 0, 1, "close alone, upper case" },
+	{ "HTTP/1.1 200 OK\r\nConnection: closf\r\n\r\n", -1, 0, 0, "close alone, near miss" },
+	{ "HTTP/1.0 200 OK\r\nConnection: KEEP-alive\r\n\r\n", -1, 0, 0, "keep-alive alone, mixed case" },
+	{ "HTTP/1.0 200 OK\r\nConnection: keep_alive\r\n\r\n", -1, 0, 1, "keep-alive alone, near miss" },
 	{ "HTTP/1.1 200 OK\r\nProxy-Connection: close\r\n\r\n", -1, 0, 0, "another header's close" },
 };
 
