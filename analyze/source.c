@@ -14,7 +14,7 @@
  * the earliest is taken from the front: O(1) both) plus a min-heap for the
  * few that arrive out of order; the next record is the earlier of the two
  * fronts.  A heap alone paid log n pointer chases per record both ways.
- * The files' heap tops are then merged: files are few (one per host), so
+ * The files' earliest records are then merged: files are few (one per host), so
  * the minimum is found by a linear scan.
  */
 #include "htc_engine.h"
@@ -30,7 +30,7 @@
 #define SRC_REORDER_NS 5000000ULL
 #define SRC_REORDER_MAX 65536
 
-/* A record held in a file's reorder heap, with its own copy of the bytes
+/* A record held in a file's reorder window, with its own copy of the bytes
  * it points to (the reader's pointers die at its next call). */
 struct pend {
 	struct htc_record rec;
