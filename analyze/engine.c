@@ -173,10 +173,13 @@ struct lkey {
 
 struct lseq {
 	uint64_t id, parent;
-	/* what this side's report carried of the link (0: nothing), so
-	 * on_link can tell the sink which rows it must patch */
-	uint64_t rep_peer, rep_parent;
 	uint8_t reported, linked;
+	/* this side's report carried the link (child_request_id, or
+	 * parent_call_id and parent_id), so on_link can tell the sink which
+	 * rows it must patch.  One flag is enough: a side's entry for a seq
+	 * is written once (link_note at the exchange's start, never changed),
+	 * so a report that found it carried the very ids on_link gives. */
+	uint8_t carried;
 };
 
 struct lside {
@@ -725,10 +728,8 @@ static struct lseq *link_peer(struct conn *c, uint32_t seq)
 }
 
 /* After reporting exchange seq of c: emit the link if the peer was reported.
- * rep_peer, rep_parent: the peer id (and its parent) the report carried, 0
- * when it carried none. */
-static void link_reported(struct htc_engine *e, struct conn *c, uint32_t seq, uint64_t rep_peer,
-			  uint64_t rep_parent)
+ * carried: the report carried the peer's ids. */
+static void link_reported(struct htc_engine *e, struct conn *c, uint32_t seq, int carried)
 {
 	struct lseq *me, *peer, *call, *req;
 	unsigned flags = 0;
@@ -740,17 +741,16 @@ static void link_reported(struct htc_engine *e, struct conn *c, uint32_t seq, ui
 	if (!me || !me->id)
 		return;
 	me->reported = 1;
-	me->rep_peer = rep_peer;
-	me->rep_parent = rep_parent;
+	me->carried = (uint8_t)carried;
 	if (!peer || !peer->reported || me->linked)
 		return;
 	me->linked = peer->linked = 1;
 	e->st.links++;
 	call = c->role == HTC_ROLE_SERVER ? peer : me;
 	req = c->role == HTC_ROLE_SERVER ? me : peer;
-	if (call->rep_peer != req->id)
+	if (!call->carried)
 		flags |= HTC_LINK_LATE_CALL;
-	if (req->rep_peer != call->id || req->rep_parent != call->parent)
+	if (!req->carried)
 		flags |= HTC_LINK_LATE_REQUEST;
 	if (e->sink.on_link)
 		e->sink.on_link(e->sink.ctx, call->id, req->id, call->parent, flags);
@@ -944,7 +944,6 @@ static void exch_done(struct htc_engine *e, struct exch *x)
 {
 	struct conn *c = x->conn;
 	const struct lseq *peer;
-	uint64_t rep_peer = 0, rep_parent = 0;
 
 	if (x->status >= 400)
 		x->flags |= HTC_ENGF_ERROR;
@@ -952,19 +951,12 @@ static void exch_done(struct htc_engine *e, struct exch *x)
 		x->flags |= HTC_ENGF_UNANSWERED;
 	if (x->end_ns == 0 && x->resp_started)
 		x->end_ns = x->last_resp_ns;
-	if (c->role == HTC_ROLE_SERVER) {
+	if (c->role == HTC_ROLE_SERVER)
 		peer = report_request(e, x);
-		if (peer) {
-			rep_peer = peer->id;
-			rep_parent = peer->parent;
-		}
-	} else {
+	else
 		peer = report_call(e, x);
-		if (peer)
-			rep_peer = peer->id;
-	}
 	if (x->proto == HTC_PROTO_HTTP)
-		link_reported(e, c, x->seq, rep_peer, rep_parent);
+		link_reported(e, c, x->seq, peer != NULL);
 	thr_del(e, x);
 	queue_remove(c, x);
 	conn_dir_unref(c, x);
