@@ -282,12 +282,13 @@ static int held_grow(struct src_file *f)
 	return 0;
 }
 
-/* Copy what rec points to into p's buffer and point rec there. */
-static int pend_copy(struct pend *p, const struct htc_record *rec)
+/* Copy the bytes p->rec points to (the reader's, until its next call)
+ * into p's buffer and point p->rec there. */
+static int pend_own(struct pend *p)
 {
+	const struct htc_record *rec = &p->rec;
 	size_t need = 0, o = 0;
 
-	p->rec = *rec;
 	switch (rec->type) {
 	case HTC_REC_DATA:
 	case HTC_REC_CONN:
@@ -344,27 +345,30 @@ static int fill(struct src_file *f)
 {
 	while (!f->eof && f->nheld < SRC_REORDER_MAX &&
 	       (f->nheld == 0 || f->max_key < held_first(f)->key + SRC_REORDER_NS)) {
-		struct htc_record rec;
 		struct pend *p;
 		struct held h;
-		int r = htc_reader_next(f->r, &rec);
+		int r;
 
-		if (r < 0)
-			return r;
-		if (r == 0) {
-			f->eof = 1;
-			break;
-		}
 		if (f->nheld == f->cap && held_grow(f))
 			return -ENOMEM;
 		p = f->nfree ? f->free[--f->nfree] : calloc(1, sizeof(*p));
 		if (!p)
 			return -ENOMEM;
-		if (pend_copy(p, &rec)) {
-			pend_free(p);
+		/* decoded straight into its slot: no copy of the record */
+		r = htc_reader_next(f->r, &p->rec);
+		if (r <= 0) {
+			/* room: nheld < cap, so every slot fits in free (cap + 1) */
+			f->free[f->nfree++] = p;
+			if (r < 0)
+				return r;
+			f->eof = 1;
+			break;
+		}
+		if (pend_own(p)) {
+			f->free[f->nfree++] = p;
 			return -ENOMEM;
 		}
-		h.key = (uint64_t)((int64_t)rec_ts(&rec) + f->offset);
+		h.key = (uint64_t)((int64_t)rec_ts(&p->rec) + f->offset);
 		h.seq = f->nread++;
 		h.p = p;
 		if (h.key > f->max_key)
