@@ -258,6 +258,14 @@ static const char db_schema_indexes[] =
 "CREATE INDEX calls_request ON calls (request_id) WHERE request_id IS NOT NULL;\n"
 "CREATE INDEX connections_conn_id ON connections (file_idx, conn_id);\n";
 
+/* Each index above, by its DB_INDEX_* bit: an in-memory run builds only the
+ * ones its command reads (db_load_opts.indexes); the text above stays the
+ * one documented schema, and a test checks the two agree. */
+static const char *const db_index_names[] = {
+	"requests_start", "requests_parent", "calls_request", "connections_conn_id",
+};
+
+
 static const char db_schema_views[] =
 "-- requests with readable times\n"
 "CREATE VIEW v_requests AS SELECT request_id, parent_request_id, host, pid, comm,\n"
@@ -415,6 +423,34 @@ static int exec(sqlite3 *db, const char *sql)
 		fprintf(stderr, "httpanalyze: sqlite: %s\n", msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		return -EIO;
+	}
+	return 0;
+}
+
+/* Execute the CREATE INDEX statements of db_schema_indexes whose index is in
+ * mask (bit i: db_index_names[i]). */
+static int create_indexes(sqlite3 *db, unsigned mask)
+{
+	const char *p = db_schema_indexes;
+
+	while (*p) {
+		const char *end = strstr(p + 1, "CREATE INDEX ");
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		for (size_t i = 0; i < sizeof(db_index_names) / sizeof(db_index_names[0]); i++) {
+			size_t n = strlen(db_index_names[i]);
+			char sql[512];
+
+			if (!(mask & 1u << i) || strncmp(p + 13, db_index_names[i], n) || p[13 + n] != ' ')
+				continue;
+			if (len >= sizeof(sql))
+				return -EINVAL;
+			memcpy(sql, p, len);
+			sql[len] = 0;
+			if (exec(db, sql))
+				return -EIO;
+		}
+		p += len;
 	}
 	return 0;
 }
@@ -1776,6 +1812,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	struct htc_eng_annot annot;
 	double t0 = now_s(), c0 = cpu_s(), last_draw = 0, t_load, t_index;
 	uint32_t fidx;
+	unsigned want;
 	int err = 0, rc, in_tx = 0;
 
 	l.files = calloc(n ? n : 1, sizeof(*l.files));
@@ -1935,24 +1972,25 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 		}
 	}
 	t_load = now_s();
+	want = DB_INDEX_ALL & ~opts->skip_indexes;
 	/* PRAGMA threads: SQLite's sorter builds each index with a helper
 	 * thread (the rows thread is done by now) */
-	if ((!opts->no_indexes &&
-	     ((err = exec(db, "PRAGMA threads = 2")) || (err = exec(db, db_schema_indexes)))) ||
+	if ((want && ((err = exec(db, "PRAGMA threads = 2")) || (err = create_indexes(db, want)))) ||
 	    (err = exec(db, "COMMIT")))
 		goto cleanup;
 	in_tx = 0;
 	t_index = now_s();
 	/* statistics for the query planner from a sample: a full ANALYZE
 	 * would cost as much as the load */
-	if (!opts->no_indexes && (err = exec(db, "PRAGMA analysis_limit=1000; ANALYZE main")))
+	if (want && (err = exec(db, "PRAGMA analysis_limit=1000; ANALYZE main")))
 		goto cleanup;
 	l.st.files = n;
 	l.st.seconds = now_s() - t0;
 	if (opts->verbose)
 		fprintf(stderr, "httpanalyze: load %.3f s (rows thread cpu %.3f s), indexes %.3f s%s, "
 			"analyze %.3f s\n", t_load - t0, l.rq.cpu_s, t_index - t_load,
-			opts->no_indexes ? " (none needed)" : "", now_s() - t_index);
+			!want ? " (none needed)" : want != DB_INDEX_ALL ? " (those the command reads)" : "",
+			now_s() - t_index);
 	if (opts->verbose) {
 		/* CPU time too: on a shared machine the wall clock says more
 		 * about the neighbours than about us */

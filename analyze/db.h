@@ -27,10 +27,17 @@ struct db_load_opts {
 	int quiet;		/* no reader warnings on stderr */
 	uint32_t payload_cap;	/* keep at most this many payload bytes per event */
 	enum db_events_mode events;
-	/* no indexes: for an in-memory database that only summary reads (it
-	 * reads the *_stats tables), so building them would be wasted */
-	int no_indexes;
+	/* indexes not to build (DB_INDEX_*), for an in-memory database whose
+	 * one command does not read them; 0: all */
+	unsigned skip_indexes;
 };
+
+/* The schema's indexes (db_load_opts.skip_indexes) */
+#define DB_INDEX_REQUESTS_START		0x1	/* requests (start_ns) */
+#define DB_INDEX_REQUESTS_PARENT	0x2	/* requests (parent_request_id) */
+#define DB_INDEX_CALLS_REQUEST		0x4	/* calls (request_id) */
+#define DB_INDEX_CONN_ID		0x8	/* connections (file_idx, conn_id) */
+#define DB_INDEX_ALL			0xf
 
 struct db_load_stats {
 	uint64_t files, records, events, procs;
@@ -57,8 +64,8 @@ int db_register_functions(sqlite3 *db);
 
 /*
  * Load the capture files paths[0..n) into db (made by db_create): one
- * transaction, prepared statements, indexes after the load (unless
- * opts->no_indexes).  Prints one message on stderr for a fatal error
+ * transaction, prepared statements, indexes after the load (but those in
+ * opts->skip_indexes).  Prints one message on stderr for a fatal error
  * (missing file, not an .htc file, ...) and returns a negative code;
  * reader warnings are printed and the load goes on.  stats (OUT) may be NULL.
  */

@@ -367,8 +367,17 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		lo.progress = !lo.quiet && isatty(STDERR_FILENO);
-		/* a kept database gets every index; summary needs none */
-		lo.no_indexes = !db_path && cmd == CMD_SUMMARY;
+		/* A kept database gets every index, and so does sql; in memory
+		 * the others build what their queries read: summary reads the
+		 * stats tables, deps and latency scan, show looks up calls by
+		 * request, requests and errors list in start order. */
+		if (!db_path && cmd != CMD_SQL) {
+			unsigned need = cmd == CMD_SHOW ? DB_INDEX_CALLS_REQUEST :
+					cmd == CMD_REQUESTS || cmd == CMD_ERRORS ?
+					DB_INDEX_REQUESTS_START : 0;
+
+			lo.skip_indexes = DB_INDEX_ALL & ~need;
+		}
 		err = db_load(db, files, nfiles, &lo, &st);
 		if (err) {
 			sqlite3_close(db);

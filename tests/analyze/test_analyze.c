@@ -578,6 +578,48 @@ static void test_stats_tables(void **state)
 	sqlite3_close(db);
 }
 
+/* The indexes built are the schema's (all by default), or those asked for;
+ * each index name of the schema text is known to the loader. */
+static void test_indexes(void **state)
+{
+	static const struct { unsigned skip; const char *want; } cases[] = {
+		{ 0, "calls_request,connections_conn_id,requests_parent,requests_start|" },
+		{ DB_INDEX_ALL, "NULL|" },
+		{ DB_INDEX_ALL & ~DB_INDEX_CALLS_REQUEST, "calls_request|" },
+		{ DB_INDEX_ALL & ~DB_INDEX_REQUESTS_START, "requests_start|" },
+	};
+	const char *paths[1] = { "samples/demo.htc" };
+
+	(void)state;
+	if (access(paths[0], R_OK))
+		skip();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct db_load_opts o = { .quiet = 1, .payload_cap = UINT32_MAX,
+					  .skip_indexes = cases[i].skip };
+		int err = 0;
+		sqlite3 *db = db_create(NULL, &err);
+		char *r;
+
+		assert_non_null(db);
+		assert_int_equal(db_load(db, paths, 1, &o, NULL), 0);
+		r = query_row(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
+			      " sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name)");
+		assert_non_null(r);
+		assert_string_equal(r, cases[i].want);
+		free(r);
+		sqlite3_close(db);
+	}
+	/* every CREATE INDEX of the documented schema is one the loader builds */
+	{
+		const char *t = db_schema_text(), *p = t;
+		int n = 0;
+
+		while ((p = strstr(p, "CREATE INDEX ")))
+			n++, p++;
+		assert_int_equal(n, 4);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_events_scan),
 		cmocka_unit_test(test_stats_percentiles),
 		cmocka_unit_test(test_stats_tables),
+		cmocka_unit_test(test_indexes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
