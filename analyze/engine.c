@@ -357,7 +357,10 @@ static void htab_grow(struct htab *t)
 
 static void htab_insert(struct htab *t, struct hnode *n, uint64_t hash)
 {
-	if (t->n >= t->nb)
+	/* at most one entry per two buckets: a lookup of an absent key
+	 * (every new connection's link) then mostly finds an empty bucket
+	 * instead of reading a node that is not in the cache */
+	if (t->n >= t->nb / 2)
 		htab_grow(t);
 	n->hash = hash;
 	n->hnext = t->b[hash & (t->nb - 1)];
