@@ -41,8 +41,35 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 	touch(c->comm, strlen(c->comm));
 }
 
+/*
+ * What each report carried of its link, to check on_link's flags against:
+ * the last REPORTED reports of each kind (a link pairs recent ones; an
+ * older one out of the table is not checked).
+ */
+#define REPORTED 1024
+
+struct reported {
+	uint64_t id, link, parent;	/* link: child_request_id / parent_call_id */
+};
+
+static struct reported rep_req[REPORTED], rep_call[REPORTED];
+static size_t n_rep_req, n_rep_call;
+
+static const struct reported *reported_find(const struct reported *v, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n && i < REPORTED; i++)
+		if (v[i].id == id)
+			return &v[i];
+	return NULL;
+}
+
 static void on_request(void *ctx, const struct htc_eng_request *r)
 {
+	struct reported *q = &rep_req[n_rep_req++ % REPORTED];
+
+	q->id = r->id;
+	q->link = r->parent_call_id;
+	q->parent = r->parent_id;
 	touch(r->method, strlen(r->method));
 	touch(r->path, strlen(r->path));
 	touch(r->version, strlen(r->version));
@@ -57,12 +84,24 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 
 static void on_call(void *ctx, const struct htc_eng_call *c)
 {
+	struct reported *q = &rep_call[n_rep_call++ % REPORTED];
+
+	q->id = c->id;
+	q->link = c->child_request_id;
 	touch(c->summary, strlen(c->summary));
 }
 
+/* The flags say which report did not carry the link (htc_engine.h). */
 static void on_link(void *ctx, uint64_t call, uint64_t child, uint64_t parent, unsigned flags)
 {
+	const struct reported *k = reported_find(rep_call, n_rep_call, call);
+	const struct reported *r = reported_find(rep_req, n_rep_req, child);
+
 	sink_sum += call + child + parent + flags;
+	if (k && !(flags & HTC_LINK_LATE_CALL) != (k->link == child))
+		abort();
+	if (r && !(flags & HTC_LINK_LATE_REQUEST) != (r->link == call && r->parent == parent))
+		abort();
 }
 
 static void feed(struct htc_engine *e, const struct htc_record *rec)
@@ -206,6 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!e)
 		return 0;
+	n_rep_req = n_rep_call = 0;
 	if (size > 0 && data[0] == 'H')
 		run_htc(e, data + 1, size - 1);
 	else
