@@ -2,13 +2,15 @@
 /*
  * db.c - the SQLite database of httpanalyze: its documented schema, the
  * loader (capture files -> engine -> prepared INSERTs in one transaction,
- * indexes and cross-process links applied after the load) and the SQL
- * functions the reports use.
+ * rows written with their cross-process links, statistics counted on the
+ * way, indexes after the load) and the SQL functions the reports use.
  *
  * Times: *_ns columns are wall-clock nanoseconds since the Unix epoch (UTC)
  * (the capture's monotonic clock plus the file's realtime offset), so files
  * of several hosts share one timeline; the views add RFC 3339 text.
- * Durations: *_ms columns are milliseconds as REAL.
+ * Durations: *_ms columns are milliseconds as REAL (duration_ms is computed
+ * from the times when read, and declared without a type: with REAL
+ * affinity SQLite hands integral values back as integers after a sort).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -259,7 +261,7 @@ static const char db_schema_indexes[] =
 "CREATE INDEX connections_conn_id ON connections (file_idx, conn_id);\n";
 
 /* Each index above, by its DB_INDEX_* bit: an in-memory run builds only the
- * ones its command reads (db_load_opts.indexes); the text above stays the
+ * ones its command reads (db_load_opts.skip_indexes); the text above stays the
  * one documented schema, and a test checks the two agree. */
 static const char *const db_index_names[] = {
 	"requests_start", "requests_parent", "calls_request", "connections_conn_id",
@@ -443,8 +445,10 @@ static int create_indexes(sqlite3 *db, unsigned mask)
 
 			if (!(mask & 1u << i) || strncmp(p + 13, db_index_names[i], n) || p[13 + n] != ' ')
 				continue;
-			if (len >= sizeof(sql))
+			if (len >= sizeof(sql)) {
+				fprintf(stderr, "httpanalyze: index statement too long (%zu bytes)\n", len);
 				return -EINVAL;
+			}
 			memcpy(sql, p, len);
 			sql[len] = 0;
 			if (exec(db, sql))
@@ -706,7 +710,7 @@ struct lfile {
 
 /*
  * The rows thread.  With the events not copied, the requests, calls,
- * connections, processes and links rows are most of the load's CPU
+ * connections, processes and late-link rows are most of the load's CPU
  * (SQLite's VDBE and B-tree), while the reader and the engine are the
  * rest: the rows are encoded into batches (values copied, the engine's
  * strings are only valid during its callback) and inserted by a second
@@ -773,7 +777,9 @@ static inline uint8_t *rq_room(struct rowq *q, size_t n)
 	struct rqbatch *b = batchq_cur(&q->bq);
 	uint8_t *p;
 
-	if (__builtin_expect(b->len + n > b->cap, 0) && rq_grow(q, b, n))
+	/* once a value could not be queued, nothing more is: a row missing a
+	 * value must not reach the rows thread (rowq_stop reports ENOMEM) */
+	if (__builtin_expect(q->oom || b->len + n > b->cap, 0) && (q->oom || rq_grow(q, b, n)))
 		return NULL;
 	p = b->buf + b->len;
 	b->len += n;
@@ -870,6 +876,8 @@ static int rq_run(void *ctx, void *batch)
 		switch (tag) {
 		case 'S':
 			what = *p++;
+			if (what >= RQ__COUNT)
+				return -EINVAL;	/* cannot happen: we wrote it */
 			st = q->st[what];
 			i = 1;
 			break;
@@ -917,15 +925,19 @@ static void rq_clear(void *batch)
 
 static struct rowq *rq_begin(struct rowq *q, int what)
 {
-	rq_tag(q, 'S');
-	rq_tag(q, (uint8_t)what);
+	uint8_t *p = rq_room(q, 2);
+
+	if (p) {
+		p[0] = 'S';
+		p[1] = (uint8_t)what;
+	}
 	return q;
 }
 
 static void rq_end(struct rowq *q)
 {
 	rq_tag(q, 'E');
-	if (((struct rqbatch *)batchq_cur(&q->bq))->len >= RQ_FLUSH)
+	if (!q->oom && ((struct rqbatch *)batchq_cur(&q->bq))->len >= RQ_FLUSH)
 		batchq_push(&q->bq);
 }
 
@@ -996,9 +1008,13 @@ static void count_row(struct loader *l, struct stats *by_name, const struct stat
 {
 	struct stats_key pk = { .i = (int64_t)file_idx << 32 | pid };
 	int error = !!(flags & (HTC_ENGF_ERROR | HTC_ENGF_UNANSWERED));
-	/* the same value as the duration_ms column */
-	double ms = end >= start ? (double)(end - start) / 1e6 : 0;
-	int has_ms = start && end && end >= start;
+	/* the same value as the duration_ms column computes: the times are
+	 * stored as signed 64-bit (0 as NULL), and SQLite subtracts as
+	 * doubles when the integers would overflow */
+	int64_t s = (int64_t)start, e = (int64_t)end, d;
+	int has_ms = start && end && e >= s;
+	double ms = !has_ms ? 0 : __builtin_sub_overflow(e, s, &d) ? ((double)e - (double)s) / 1e6 :
+		    (double)d / 1e6;
 
 	if ((stats_add(by_name, k, error, has_ms ? &ms : NULL) ||
 	     stats_add(by_proc, &pk, 0, NULL)) && !l->err) {

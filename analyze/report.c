@@ -639,7 +639,7 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 	if ((err = section(db, o, "endpoints (latency ms, nearest-rank percentiles)", "endpoint",
 			   "SELECT comm || '@' || host AS service, endpoint, requests, errors,"
 			   " round(1.0 * errors / requests, 3) AS error_rate, p50_ms, p90_ms, p99_ms"
-			   " FROM endpoint_stats ORDER BY requests DESC, 1, 2")))
+			   " FROM endpoint_stats ORDER BY requests DESC, 1, 2, host, comm")))
 		return err;
 	if ((err = section(db, o, "top downstream dependencies", "dependency",
 			   "SELECT protocol, remote_ip || ':' || remote_port AS downstream, name,"

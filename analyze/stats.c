@@ -12,10 +12,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "stats.h"
 
 struct stats {
+	uint64_t seed;			/* per table, random: see key_hash */
 	struct stats_group **g;		/* groups, in order of first appearance */
 	size_t n, cap;
 	uint32_t *slot;			/* hash slots: index + 1 into g, 0 empty */
@@ -26,7 +29,12 @@ struct stats {
 
 struct stats *stats_new(void)
 {
-	return calloc(1, sizeof(struct stats));
+	struct stats *t = calloc(1, sizeof(*t));
+
+	/* no entropy: the address and the clock still vary per run */
+	if (t && getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
+		t->seed = (uint64_t)(uintptr_t)t ^ (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
+	return t;
 }
 
 void stats_free(struct stats *t)
@@ -57,9 +65,16 @@ struct stats_group *stats_group(struct stats *t, size_t i)
 	return i < t->n ? t->g[i] : NULL;
 }
 
-static uint64_t key_hash(const struct stats_key *k)
+/*
+ * FNV-1a over the key from a random start, then a full mix (murmur3's
+ * finaliser) before the low bits pick a slot: the keys come from a
+ * capture, which is untrusted, and plain FNV-1a's low bits depend only on
+ * the inputs' low bits, so colliding endpoints would be easy to make and
+ * would turn the table's probing quadratic.
+ */
+static uint64_t key_hash(const struct stats *t, const struct stats_key *k)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0xcbf29ce484222325ULL ^ t->seed;
 
 	for (int j = 0; j < STATS_KEY_STRS; j++) {
 		for (size_t i = 0; i < k->n[j]; i++)
@@ -67,7 +82,12 @@ static uint64_t key_hash(const struct stats_key *k)
 		/* the length too, so ("ab", "c") and ("a", "bc") differ */
 		h = (h ^ k->n[j]) * 0x100000001b3ULL;
 	}
-	return (h ^ (uint64_t)k->i) * 0x100000001b3ULL;
+	h = (h ^ (uint64_t)k->i) * 0x100000001b3ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ h >> 33;
 }
 
 static int key_eq(const struct stats_key *a, const struct stats_key *b)
@@ -154,7 +174,7 @@ int stats_add(struct stats *t, const struct stats_key *k, int error, const doubl
 	if (t->oom)
 		return -ENOMEM;
 	if (!g || !key_eq(&g->key, k)) {
-		uint64_t h = key_hash(k);
+		uint64_t h = key_hash(t, k);
 
 		g = NULL;
 		for (size_t s = t->nslots ? h & (t->nslots - 1) : 0; t->nslots && t->slot[s];

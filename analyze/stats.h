@@ -6,8 +6,8 @@
  * (endpoint, downstream, process) as they go by costs a hash lookup, while
  * the same GROUP BY over the finished tables costs a sort of every row
  * (0.4 to 0.7 s per query for 500,000 requests, measured).  db.c writes the
- * groups into the *_stats tables at the end of the load; the reports read
- * those, and fall back to GROUP BY when filters apply.
+ * groups into the *_stats tables at the end of the load; summary (which
+ * takes no filters) reads those; the filtered reports run their GROUP BY.
  *
  * Percentiles here and in the percentile_nr() SQL aggregate are the same
  * function (nearest rank: the smallest value with at least p% of the

@@ -59,6 +59,7 @@ MAX_THREADS=${BENCH_MAX_THREADS:-2}
 MAX_CONNS=${BENCH_MAX_CONNS:-64}
 REQS=${BENCH_REQS:-1000000}
 SUMMARY_RUNS=${BENCH_SUMMARY_RUNS:-3}
+[ "$SUMMARY_RUNS" -ge 1 ] 2>/dev/null || SUMMARY_RUNS=1
 MEM_SECS=${BENCH_MEM_SECS:-45}
 PORT=${BENCH_PORT:-21080}
 ONLY=${BENCH_ONLY:-overhead drops size format analyze memory}
@@ -572,7 +573,7 @@ timed() {
 # time_summary FILE KEY: httpanalyze summary FILE, SUMMARY_RUNS times; sets
 # R[KEY_secs] (median), R[KEY_all], R[KEY_rss] (KiB, the largest).
 time_summary() {
-	local file=$1 key=$2 i all=() rss=() ok=1
+	local file=$1 key=$2 i all=() rss=() ok=1 bad_secs=
 	log "  httpanalyze summary $(basename "$file"), $SUMMARY_RUNS runs"
 	note_cmd "/usr/bin/time -v $HTTPANALYZE summary $(basename "$file")   # $SUMMARY_RUNS times, median"
 	# Working folder in the temp dir: the analyzer may put its database
@@ -582,15 +583,20 @@ time_summary() {
 		timed summary "$TMP/summary.out" "$HTTPANALYZE" summary "$file"
 		all+=("$T_SECS")
 		rss+=("$T_RSS_KB")
-		[ "$T_RC" = 0 ] || ok=0
-		R[${key}_rc]=$T_RC
+		if [ "$T_RC" != 0 ] && [ $ok = 1 ]; then
+			ok=0
+			bad_secs=$T_SECS
+			R[${key}_rc]=$T_RC
+		fi
 	done
+	[ $ok = 1 ] && R[${key}_rc]=0
 	popd >/dev/null || return
 	if [ $ok = 1 ]; then
 		R[${key}_secs]=$(printf '%s\n' "${all[@]}" | sort -n |
 			awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
 	else
-		R[${key}_secs]=$T_SECS
+		# the first failure, not a later run's time
+		R[${key}_secs]="$bad_secs (failed: exit ${R[${key}_rc]})"
 	fi
 	R[${key}_all]="${all[*]}"
 	R[${key}_rss]=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
@@ -630,8 +636,10 @@ bench_summary_vs_tshark() {
 		# the loader's own figures on this real capture (phases, rows
 		# thread, events/s), from one more run with -v
 		note_cmd "$HTTPANALYZE -v summary FILE.htc"
-		"$HTTPANALYZE" -v summary "$f.htc" 2>&1 >/dev/null | grep '^httpanalyze: load' \
-			>"$TMP/summary.v"
+		pushd "$TMP" >/dev/null || return
+		timeout "$STEP_TIMEOUT" "$HTTPANALYZE" -v summary "$f.htc" 2>&1 >/dev/null |
+			grep '^httpanalyze: load' >"$TMP/summary.v"
+		popd >/dev/null || return
 		R[summary_v]=$(tr '\n' ' ' <"$TMP/summary.v")
 		head -40 "$TMP/summary.out" >"$TMP/summary.head"
 		# The pcap holds each message once; the capture above holds it

@@ -529,6 +529,38 @@ static void test_stats_percentiles(void **state)
 	}
 }
 
+/* Many groups (a capture with an endpoint per request): each found again,
+ * counted once, in order of first appearance, the table growing. */
+static void test_stats_groups(void **state)
+{
+	struct stats *t = stats_new();
+	char name[32];
+	size_t n = 50000;
+
+	(void)state;
+	assert_non_null(t);
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < n; i++) {
+			int len = snprintf(name, sizeof(name), "GET /item/x%zu", i);
+			struct stats_key k = { .s = { "h", "c", name }, .n = { 1, 1, (size_t)len } };
+			double ms = (double)i;
+
+			assert_int_equal(stats_add(t, &k, round, &ms), 0);
+		}
+	assert_int_equal(stats_count(t), n);
+	for (size_t i = 0; i < n; i += 997) {
+		struct stats_group *g = stats_group(t, i);
+
+		snprintf(name, sizeof(name), "GET /item/x%zu", i);
+		assert_string_equal(g->key.s[2], name);
+		assert_int_equal(g->count, 2);
+		assert_int_equal(g->errors, 1);
+		assert_int_equal(g->nms, 2);
+	}
+	assert_null(stats_group(t, n));
+	stats_free(t);
+}
+
 /* The *_stats tables counted during the load equal the GROUP BY queries
  * they stand for, on the demo capture (two services, HTTP and Redis
  * calls, errors). */
@@ -634,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_events_scan),
 		cmocka_unit_test(test_stats_percentiles),
+		cmocka_unit_test(test_stats_groups),
 		cmocka_unit_test(test_stats_tables),
 		cmocka_unit_test(test_indexes),
 	};
