@@ -56,6 +56,36 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
+/* fx's capture, finished, into the fixture file name. */
+static int finish_to(struct fx *fx, const char *name)
+{
+	void *buf;
+	size_t len;
+	FILE *f;
+	int bad;
+
+	if (fx_finish(fx, &buf, &len))
+		return -1;
+	f = fopen(path_of(name), "wb");
+	bad = !f || fwrite(buf, 1, len, f) != len;
+	if (f && fclose(f))
+		bad = 1;
+	free(buf);
+	return bad ? -1 : 0;
+}
+
+/* fx_scenario_two_hosts into two files, host B's clock off by skew ns. */
+static int two_hosts(const char *name_a, const char *name_b, int64_t skew)
+{
+	struct fx *a = fx_open(NULL, "host-a", WALL0 - 5000 * (int64_t)SEC);
+	struct fx *b = fx_open(NULL, "host-b", WALL0 - 1234 * (int64_t)SEC);
+
+	if (skew)
+		fx_clock_skew(b, skew);
+	fx_scenario_two_hosts(a, b, (uint64_t)WALL0 + 3 * SEC);
+	return finish_to(a, name_a) | finish_to(b, name_b);
+}
+
 static void mixed_api(struct fx *fx, uint64_t t)
 {
 	const uint32_t P = 300;
@@ -217,7 +247,7 @@ static void damage(const char *src, const char *dst, int truncate)
 
 int main(int argc, char **argv)
 {
-	struct fx *fx, *a, *b;
+	struct fx *fx;
 	void *buf;
 	size_t len;
 	FILE *f;
@@ -236,42 +266,12 @@ int main(int argc, char **argv)
 	fx_scenario_two_services(fx, 2 * SEC);
 	fx_finish(fx, NULL, NULL);
 
-	/* two hosts whose monotonic clocks differ by ~an hour */
-	a = fx_open(NULL, "host-a", WALL0 - 5000 * (int64_t)SEC);
-	b = fx_open(NULL, "host-b", WALL0 - 1234 * (int64_t)SEC);
-	fx_scenario_two_hosts(a, b, (uint64_t)WALL0 + 3 * SEC);
-	if (fx_finish(a, &buf, &len))
+	/* two hosts whose monotonic clocks differ by ~an hour; then the same
+	 * with host B's clock 30 s slow and 30 s fast */
+	if (two_hosts("host_a.htc", "host_b.htc", 0) ||
+	    two_hosts("skew_a.htc", "skew_b_slow.htc", -30 * (int64_t)SEC) ||
+	    two_hosts("skew_a.htc", "skew_b_fast.htc", 30 * (int64_t)SEC))
 		return 1;
-	f = fopen(path_of("host_a.htc"), "wb");
-	if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
-		return 1;
-	free(buf);
-	if (fx_finish(b, &buf, &len))
-		return 1;
-	f = fopen(path_of("host_b.htc"), "wb");
-	if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
-		return 1;
-	free(buf);
-
-	/* the same two hosts with host B's clock 30 s off either way */
-	for (int fast = 0; fast <= 1; fast++) {
-		a = fx_open(NULL, "host-a", WALL0 - 5000 * (int64_t)SEC);
-		b = fx_open(NULL, "host-b", WALL0 - 1234 * (int64_t)SEC);
-		fx_clock_skew(b, (fast ? 30 : -30) * (int64_t)SEC);
-		fx_scenario_two_hosts(a, b, (uint64_t)WALL0 + 3 * SEC);
-		if (fx_finish(a, &buf, &len))
-			return 1;
-		f = fopen(path_of("skew_a.htc"), "wb");
-		if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
-			return 1;
-		free(buf);
-		if (fx_finish(b, &buf, &len))
-			return 1;
-		f = fopen(path_of(fast ? "skew_b_fast.htc" : "skew_b_slow.htc"), "wb");
-		if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
-			return 1;
-		free(buf);
-	}
 
 	fx = fx_open(path_of("mixed.htc"), "web1", WALL0);
 	fx_scenario_keepalive(fx, 1 * SEC);
