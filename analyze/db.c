@@ -330,7 +330,8 @@ const char *db_schema_text(void)
 			 "%s-- events: copied with --events copy (the default with --db); with\n"
 			 "-- --events scan (the default in memory) a virtual table with these\n"
 			 "-- columns that re-reads the capture files when queried\n"
-			 "%s\n-- indexes, built after the load\n%s\n-- views\n%s",
+			 "%s\n-- indexes, built after the load (all for --db and sql; otherwise\n"
+			 "-- those the command reads)\n%s\n-- views\n%s",
 			 DB_SCHEMA_VERSION, db_schema_tables, db_schema_events,
 			 db_schema_indexes, db_schema_views);
 	}
