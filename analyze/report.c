@@ -4,8 +4,8 @@
  * SQL query each, written by output.c in the chosen format; the filters
  * build a WHERE clause of fixed text whose values are bound parameters, so
  * nothing from the command line or from a capture is ever spliced into SQL.
- * Percentiles are nearest-rank (db.c percentile_nr, and the same rule in C
- * for `latency`): the smallest observed value with at least p% of the
+ * Percentiles are nearest-rank (stats_rank: db.c percentile_nr, the *_stats
+ * tables and `latency`): the smallest observed value with at least p% of the
  * values at or below it.
  */
 #include <ctype.h>
@@ -18,6 +18,7 @@
 
 #include "htc_select.h"
 #include "report.h"
+#include "stats.h"
 
 /* ---- command-line value parsers: thin wrappers over the selection parsers
  * shared with httpreplay (analyze/select.c), kept for httpanalyze.c ---- */
@@ -311,12 +312,10 @@ struct lat_group {
 	uint64_t unanswered;
 };
 
+/* v sorted ascending, n > 0 */
 static double pick(const double *v, size_t n, double p)
 {
-	double r = ceil(p / 100.0 * (double)n);
-	size_t k = r < 1 ? 1 : (size_t)r;
-
-	return v[(k > n ? n : k) - 1];
+	return v[stats_rank(n, p) - 1];
 }
 
 static void print_hist_label(char *buf, size_t cap, size_t b)

@@ -270,13 +270,19 @@ static double select_kth(double *v, size_t lo, size_t hi, size_t k)
 	return v[k];
 }
 
+size_t stats_rank(size_t n, double p)
+{
+	double r = ceil(p / 100.0 * (double)n);
+
+	return r < 1 ? 1 : r > (double)n ? n : (size_t)r;
+}
+
 void stats_percentiles(double *v, size_t n, const double *p, size_t np, double *out)
 {
 	size_t lo = 0;
 
 	for (size_t j = 0; j < np; j++) {
-		double r = ceil(p[j] / 100.0 * (double)n);
-		size_t k = r < 1 ? 1 : r > (double)n ? n : (size_t)r;
+		size_t k = stats_rank(n, p[j]);
 
 		/* ascending p: what is below the previous rank stays there */
 		if (k - 1 < lo)

@@ -49,6 +49,11 @@ size_t stats_count(const struct stats *t);
 /* The i-th group, 0 <= i < stats_count, in order of first appearance. */
 struct stats_group *stats_group(struct stats *t, size_t i);
 
+/* The nearest rank of percentile p among n > 0 values: ceil(p/100 * n),
+ * at least 1, at most n (1-based).  The one rule of every percentile
+ * httpanalyze prints. */
+size_t stats_rank(size_t n, double p);
+
 /*
  * Nearest-rank percentiles of v[0..n): out[j] = the smallest value with at
  * least p[j]% of v <= it, i.e. sorted(v)[ceil(p[j]/100 * n) - 1] (at least
