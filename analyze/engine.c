@@ -21,6 +21,7 @@
  * a free list, so the steady state does no allocation per event.
  */
 #include "htc_engine.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -252,28 +253,9 @@ const char *htc_proto_name(unsigned proto)
 
 /* ---- small helpers ---- */
 
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
+uint64_t htc_fnv1a64(uint64_t h, const void *p, size_t len)
 {
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= FNV_PRIME;
-	}
-	return h;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
+	return fnv1a64(h, p, len);
 }
 
 /* Grow *buf to hold need bytes; 0 or -ENOMEM. */
@@ -413,7 +395,7 @@ static struct exch *exch_new(struct htc_engine *e, struct conn *c)
 	x->summary[0] = 0;
 	x->conn = c;
 	x->serial = ++e->serial;
-	x->body_hash = FNV_OFFSET;
+	x->body_hash = HTC_FNV1A64_INIT;
 	return x;
 }
 
@@ -629,7 +611,7 @@ static void link_attach(struct htc_engine *e, struct conn *c)
 	int side = c->role == HTC_ROLE_SERVER;
 
 	link_key(&c->info.ep, !side, &k);
-	h = mix64(fnv1a(FNV_OFFSET, &k, sizeof(k)));
+	h = mix64(fnv1a64(HTC_FNV1A64_INIT, &k, sizeof(k)));
 	for (struct hnode *n = HTAB_FIRST(&e->links, h); n; n = n->hnext)
 		if (n->hash == h && !memcmp(&((struct link *)n)->key, &k, sizeof(k))) {
 			l = (struct link *)n;
@@ -1052,7 +1034,7 @@ static void body_data(void *ctx, const char *p, size_t len)
 		memcpy(x->body + x->body_len, p, len);
 		x->body_len += len;
 	} else {
-		x->body_hash = fnv1a(x->body_hash, p, len);
+		x->body_hash = fnv1a64(x->body_hash, p, len);
 		x->resp_body_len += len;
 	}
 }

@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "hash.h"
 #include "stats.h"
 
 struct stats {
@@ -77,17 +78,11 @@ static uint64_t key_hash(const struct stats *t, const struct stats_key *k)
 	uint64_t h = 0xcbf29ce484222325ULL ^ t->seed;
 
 	for (int j = 0; j < STATS_KEY_STRS; j++) {
-		for (size_t i = 0; i < k->n[j]; i++)
-			h = (h ^ (unsigned char)k->s[j][i]) * 0x100000001b3ULL;
+		h = fnv1a64(h, k->s[j], k->n[j]);
 		/* the length too, so ("ab", "c") and ("a", "bc") differ */
-		h = (h ^ k->n[j]) * 0x100000001b3ULL;
+		h = fnv1a64(h, &k->n[j], sizeof(k->n[j]));
 	}
-	h = (h ^ (uint64_t)k->i) * 0x100000001b3ULL;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	return h ^ h >> 33;
+	return mix64(fnv1a64(h, &k->i, sizeof(k->i)));
 }
 
 static int key_eq(const struct stats_key *a, const struct stats_key *b)

@@ -243,6 +243,14 @@ void htc_source_close(struct htc_source *s);
  */
 size_t htc_eng_escape(char *dst, size_t cap, const void *src, size_t len);
 
+/*
+ * Added: the digest of resp_body_hash, FNV-1a 64 over the (dechunked)
+ * body, fed in pieces from HTC_FNV1A64_INIT; so a tool hashing a body it
+ * received (httpreplay) computes the same value.
+ */
+#define HTC_FNV1A64_INIT 0xcbf29ce484222325ULL
+uint64_t htc_fnv1a64(uint64_t h, const void *p, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

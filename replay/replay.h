@@ -17,9 +17,8 @@
 #include <stdio.h>
 
 #include "htc.h"
+#include "htc_engine.h"	/* htc_fnv1a64: the response digest the engine records */
 #include "htc_select.h"
-
-#define RP_FNV_INIT 0xcbf29ce484222325ULL
 
 /* One header, owned copies (not NUL-terminated views: lengths rule). */
 struct rp_hdr {
@@ -188,7 +187,6 @@ void rp_dry_run(FILE *f, const struct rp_req *r, const struct rp_out *o,
 
 /* ---- helpers ---- */
 
-uint64_t rp_fnv1a64(uint64_t h, const void *p, size_t n);
 
 enum rp_esc { RP_ESC_TEXT, RP_ESC_JSON, RP_ESC_CSV };
 /* Write n bytes of p escaped for mode: TEXT and CSV turn control bytes,

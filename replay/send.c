@@ -88,7 +88,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 
 	/* libcurl hands the body dechunked and not content-decoded (no
 	 * CURLOPT_ACCEPT_ENCODING), which is what the engine hashed */
-	r->rhash = rp_fnv1a64(r->rhash, p, n);
+	r->rhash = htc_fnv1a64(r->rhash, p, n);
 	r->rlen += n;
 	return size * n;
 }
@@ -149,7 +149,7 @@ static int xfer_start(CURLM *m, struct xfer *x, struct rp_req *r, const struct r
 
 	memset(x, 0, sizeof(*x));
 	x->r = r;
-	r->rhash = RP_FNV_INIT;
+	r->rhash = HTC_FNV1A64_INIT;
 	r->rlen = 0;
 	h = x->h = curl_easy_init();
 	if (!h)

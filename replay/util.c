@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * util.c - httpreplay's small helpers: the FNV-1a digest the engine uses for
- * response bodies, escaping of captured bytes for each output format,
- * percentiles, and the view of a loaded request for the selection matcher.
+ * util.c - httpreplay's small helpers: escaping of captured bytes for each
+ * output format, percentiles, and the view of a loaded request for the
+ * selection matcher.  The response digest is the engine's (htc_fnv1a64).
  *
  * The selection filters themselves (parsers and matcher) are httpanalyze's,
  * shared through the engine library (htc_select.h, analyze/select.c).
@@ -14,19 +14,6 @@
 #include <time.h>
 
 #include "replay.h"
-
-/* Must stay bit-identical to the engine's resp_body_hash: FNV-1a 64 over the
- * (dechunked) body bytes, offset basis RP_FNV_INIT. */
-uint64_t rp_fnv1a64(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 void rp_escape(FILE *f, const void *p, size_t n, enum rp_esc mode)
 {

@@ -50,9 +50,9 @@ static void test_fnv(void **state)
 	};
 
 	for (size_t i = 0; i < N(v); i++)
-		assert_true(rp_fnv1a64(RP_FNV_INIT, v[i].in, strlen(v[i].in)) == v[i].want);
+		assert_true(htc_fnv1a64(HTC_FNV1A64_INIT, v[i].in, strlen(v[i].in)) == v[i].want);
 	/* incremental == one shot, as the write callback feeds pieces */
-	assert_true(rp_fnv1a64(rp_fnv1a64(RP_FNV_INIT, "foo", 3), "bar", 3) ==
+	assert_true(htc_fnv1a64(htc_fnv1a64(HTC_FNV1A64_INIT, "foo", 3), "bar", 3) ==
 		    0x85944171f73967e8ULL);
 }
 
