@@ -1727,12 +1727,8 @@ static int insert_stats(struct loader *l)
 				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->errors);
 				bind_pcts(st, c, g);
 			}
-			if (sqlite3_step(st) != SQLITE_DONE) {
-				fprintf(stderr, "httpanalyze: sqlite: inserting statistics: %s\n",
-					sqlite3_errmsg(l->db));
-				err = -EIO;
-			}
-			sqlite3_reset(st);
+			step(l, st, "statistics");
+			err = l->err;
 		}
 		sqlite3_finalize(st);
 	}
