@@ -1,6 +1,6 @@
 # analyze/httpanalyze.mk: httpanalyze, the offline SQLite analyzer (issue 4),
 # its tests (tests/analyze/), golden files and loader benchmark
-# (bench/analyze/).  The engine it links is built by analyze/engine.mk.
+# (bench/analyze/).  The engine it links is built by engine/engine.mk.
 #
 #   make build/httpanalyze      the tool
 #   make test-analyze           unit tests (escaping, parsers, percentiles)
@@ -20,7 +20,7 @@ $(BUILD)/httpanalyze: $(call objs,obj,$(ANALYZE_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
 
 # Until the engine's fragment lands, the tool cannot link: keep `make` and
 # `make test` green without it.
-ifneq ($(wildcard analyze/engine.mk),)
+ifneq ($(wildcard engine/engine.mk),)
 BINS += $(BUILD)/httpanalyze
 INSTALL_TARGETS += install-httpanalyze
 BENCHES += bench-analyze

@@ -15,7 +15,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "hash.h"
+#include "htc_hash.h"
 #include "stats.h"
 
 struct stats {

@@ -66,8 +66,8 @@ install-httpcap: $(BUILD)/httpcap
 
 # The tool links the engine and the printer: until both have landed keep
 # `make` and `make test` green without it.
-ifneq ($(wildcard analyze/engine.mk capture/print.c),)
-ifeq ($(words $(wildcard analyze/engine.mk capture/print.c)),2)
+ifneq ($(wildcard engine/engine.mk capture/print.c),)
+ifeq ($(words $(wildcard engine/engine.mk capture/print.c)),2)
 BINS += $(BUILD)/httpcap
 INSTALL_TARGETS += install-httpcap
 TESTS += test-capture-smoke

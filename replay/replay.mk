@@ -18,7 +18,7 @@ $(BUILD)/san/httpreplay: $(call objs,san,$(REPLAY_SRCS)) $(ENGINE_SAN_LIB) $(HTC
 
 # httpreplay links the engine: until its fragment lands, keep `make` and
 # `make test` green without it.
-ifneq ($(wildcard analyze/engine.mk),)
+ifneq ($(wildcard engine/engine.mk),)
 BINS += $(BUILD)/httpreplay
 INSTALL_TARGETS += install-httpreplay
 TESTS += test-replay test-replay-demo
@@ -48,7 +48,7 @@ $(BUILD)/san/tests/replay/test_replay_unit: $(call objs,san,tests/replay/test_re
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
 
-# The fixture builder is tests/lib's (FIXTURE_LIB, from analyze/engine.mk).
+# The fixture builder is tests/lib's (FIXTURE_LIB, from engine/engine.mk).
 $(BUILD)/tests/replay/mkcaptures: $(call objs,obj,tests/replay/mkcaptures.c) $(FIXTURE_LIB) $(HTC_LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)

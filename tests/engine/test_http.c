@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "http.h"
-#include "proto.h"
+#include "http1_parse.h"
+#include "engine_int.h"
 
 /* ---- guard page ---- */
 

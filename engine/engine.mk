@@ -1,8 +1,8 @@
-# analyze/engine.mk: the engine library (HTTP parsing, stitching,
+# engine/engine.mk: the engine library (HTTP parsing, stitching,
 # correlation, multi-file merge), the shared fixture builder (tests/lib),
 # the engine's tests, fuzz target and bench.
 
-ENGINE_SRCS := analyze/engine.c analyze/http.c analyze/proto.c analyze/select.c analyze/source.c
+ENGINE_SRCS := engine/engine.c engine/http1_parse.c engine/redis.c engine/select.c engine/source.c
 
 $(ENGINE_LIB): $(call objs,obj,$(ENGINE_SRCS))
 	$(call msg,AR,$@)
@@ -32,7 +32,7 @@ ENGINE_TEST_BINS := $(patsubst %,$(BUILD)/san/tests/engine/%,$(ENGINE_TEST_NAMES
 $(BUILD)/san/tests/engine/%.o: tests/engine/%.c | $(DEPS)
 	$(call msg,CC-SAN,$<)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CPPFLAGS) $(FIXTURE_CPPFLAGS) -Ianalyze $(SAN_FLAGS) $(BASE_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(FIXTURE_CPPFLAGS) -Iengine $(SAN_FLAGS) $(BASE_CFLAGS) -c $< -o $@
 
 $(BUILD)/san/tests/engine/%: $(BUILD)/san/tests/engine/%.o $(ENGINE_SAN_LIB) $(FIXTURE_SAN_LIB) $(HTC_SAN_LIB)
 	$(call msg,LINK,$@)

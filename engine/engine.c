@@ -21,7 +21,7 @@
  * a free list, so the steady state does no allocation per event.
  */
 #include "htc_engine.h"
-#include "hash.h"
+#include "htc_hash.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -29,8 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-#include "proto.h"
+#include "http1_parse.h"
+#include "engine_int.h"
 
 /* ---- limits and internal structures ---- */
 

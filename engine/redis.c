@@ -7,13 +7,13 @@
  * the socket and want whole, valid messages; here the bytes are someone
  * else's conversation, captured in pieces with holes.
  */
-#include "proto.h"
+#include "engine_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "htc_engine.h"
-#include "http.h"
+#include "http1_parse.h"
 
 static uint32_t be32(const uint8_t *p)
 {

@@ -11,7 +11,7 @@
  * incomplete or error as distinct results) and so does the grammar
  * (RFC 9112: tokens, obs-text in values, bare LF accepted as line end).
  */
-#include "http.h"
+#include "http1_parse.h"
 
 #include <string.h>
 #if defined(__SSE2__)
