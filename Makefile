@@ -114,7 +114,7 @@ objs = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
 # Names shared between fragments (defined here because fragments are
 # included in alphabetical order and prerequisites expand when read).
-# format/ builds libhtc, analyze/ the engine, bpf/ the skeleton for capture/.
+# format/ builds libhtc, engine/ the engine, bpf/ the skeleton for capture/.
 HTC_LIB := $(BUILD)/libhtc.a
 HTC_SAN_LIB := $(BUILD)/san/libhtc.a
 ENGINE_LIB := $(BUILD)/libhtcengine.a
@@ -132,7 +132,7 @@ TESTS :=
 INSTALL_TARGETS :=
 LIBS_SYS := $(shell pkg-config --libs libzstd 2>/dev/null || echo -lzstd)
 
-# Fragments: format, bpf, capture, analyze, replay, tests, bench, samples.
+# Fragments: format, bpf, capture, engine, analyze, replay, tests, bench, samples.
 include $(sort $(wildcard */*.mk))
 
 .PHONY: all test demo bench install clean deps

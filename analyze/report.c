@@ -21,7 +21,7 @@
 #include "stats.h"
 
 /* ---- command-line value parsers: thin wrappers over the selection parsers
- * shared with httpreplay (analyze/select.c), kept for httpanalyze.c ---- */
+ * shared with httpreplay (engine/select.c), kept for httpanalyze.c ---- */
 
 int report_parse_duration_ms(const char *s, double *ms)
 {

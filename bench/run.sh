@@ -799,7 +799,7 @@ versions() {
 	[ -x "$HTTPANALYZE" ] && v=$("$HTTPANALYZE" --version 2>&1 | head -1)
 	printf -- '- httpanalyze: %s\n' "${v:-not built}"
 	printf -- '- source: commit %s%s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
-		"$(git status --porcelain -- bpf capture format analyze 2>/dev/null | grep -q . && echo ', with uncommitted changes in bpf/ capture/ format/ analyze/ at the time of the run')"
+		"$(git status --porcelain -- bpf capture format engine analyze 2>/dev/null | grep -q . && echo ', with uncommitted changes in bpf/ capture/ format/ engine/ analyze/ at the time of the run')"
 	printf -- '- nginx: %s\n' "$(nginx -v 2>&1 | sed 's/^nginx version: //')"
 	printf -- '- wrk: %s\n' "$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
 	printf -- '- ab: %s\n' "$(ab -V 2>&1 | head -1)"

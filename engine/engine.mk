@@ -1,8 +1,11 @@
-# engine/engine.mk: the engine library (HTTP parsing, stitching,
-# correlation, multi-file merge), the shared fixture builder (tests/lib),
-# the engine's tests, fuzz target and bench.
+# engine/engine.mk: the engine library shared by the three tools
+# (connections, exchanges, links, one file per protocol, the record
+# sources and their merge, request selection), the shared fixture builder
+# (tests/lib), the engine's tests, fuzz target and bench.
 
-ENGINE_SRCS := engine/engine.c engine/http1_parse.c engine/redis.c engine/select.c engine/source.c
+ENGINE_SRCS := engine/engine.c engine/exch.c engine/link.c engine/table.c engine/detect.c \
+	engine/calls.c engine/http1.c engine/http1_parse.c engine/redis.c engine/postgres.c engine/tls.c \
+	engine/select.c engine/source.c
 
 $(ENGINE_LIB): $(call objs,obj,$(ENGINE_SRCS))
 	$(call msg,AR,$@)

@@ -1,32 +1,369 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * proto.h - recognition and streaming framing of the non-HTTP protocols the
- * engine names calls for: Redis (RESP2/RESP3) commands and replies,
- * PostgreSQL frontend/backend messages, TLS records (recognised only).
- * Every decoder is fed captured bytes in pieces and told about uncaptured
- * stretches; none allocates, all are bounded.
+ * engine_int.h - the engine's private types, shared by the files of engine/
+ * and by its white-box tests; the public face is include/htc_engine.h.
+ *
+ * Shape: engine.c owns connections and dispatches their bytes to the
+ * protocol the detection chose (detect.c); a protocol is a row of
+ * struct eng_proto (http1.c, redis.c, postgres.c, tls.c, and calls.c's
+ * "unknown": calls by runs of writes).  Protocols cut the bytes into
+ * exchanges (exch.c: requests on the server side, calls on the client
+ * side, attributed to the thread's active request), which exch.c reports
+ * to the sink; link.c pairs the two ends of a connection seen by both
+ * processes; table.c has the hash tables, LRU order and recycling bins.
+ * Adding a protocol: one file with its decoders and its struct eng_proto,
+ * one row in eng_protos[] (detect.c), one HTC_PROTO_* value.
  */
-#ifndef HTC_ANALYZE_PROTO_H
-#define HTC_ANALYZE_PROTO_H
+#ifndef HTC_ENGINE_INT_H
+#define HTC_ENGINE_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "htc_engine.h"
+#include "htc_hash.h"
+#include "http1_parse.h"
+
+/* ---- limits ---- */
+
+#define ENG_MAX_CONNS (1u << 16)	/* open connections tracked */
+#define ENG_MAX_THREADS (1u << 16)	/* threads with active requests */
+#define ENG_MAX_LINKS (1u << 16)	/* 5-tuples waiting for their other side */
+#define ENG_LINK_WIN 256		/* exchanges awaiting their other side, per connection */
+#define ENG_MAX_PENDING 64		/* exchanges waiting per connection (pipelining) */
+#define ENG_MAX_ACTIVE 32		/* requests active at once on one thread */
+#define ENG_MAX_FILES 4096
+#define ENG_BODY_CAP (1u << 20)		/* request body bytes kept for replay */
+#define ENG_SUMMARY_CAP 256
+
+enum { DIR_IN = 0, DIR_OUT = 1 };	/* read, write */
+
+/* ---- hash tables with LRU order, recycling bins (table.c) ---- */
+
+/* Intrusive hash-table node with LRU links; first member of its owner. */
+struct hnode {
+	struct hnode *hnext;
+	uint64_t hash;
+	struct hnode *lru_prev, *lru_next;
+};
+
+struct htab {
+	struct hnode **b;
+	size_t nb, n;
+	struct hnode lru;	/* sentinel: lru_next newest, lru_prev oldest */
+};
+
+int eng_htab_init(struct htab *t);
+void eng_htab_insert(struct htab *t, struct hnode *n, uint64_t hash);
+void eng_htab_remove(struct htab *t, struct hnode *n);
+#define HTAB_FIRST(t, hash) ((t)->b[(hash) & ((t)->nb - 1)])
+
+static inline void eng_lru_unlink(struct hnode *n)
+{
+	n->lru_prev->lru_next = n->lru_next;
+	n->lru_next->lru_prev = n->lru_prev;
+}
+
+static inline void eng_lru_push(struct hnode *s, struct hnode *n)
+{
+	n->lru_next = s->lru_next;
+	n->lru_prev = s;
+	s->lru_next->lru_prev = n;
+	s->lru_next = n;
+}
+
+/* n was used: it becomes the newest of t */
+static inline void eng_lru_touch(struct htab *t, struct hnode *n)
+{
+	if (t->lru.lru_next == n)
+		return;
+	eng_lru_unlink(n);
+	eng_lru_push(&t->lru, n);
+}
+
+/*
+ * A bin of recycled objects whose first member is their struct hnode,
+ * chained by hnext: connections and threads come and go at the event rate,
+ * so they are reused rather than freed.  eng_bin_get returns a zeroed
+ * object (NULL when out of memory).
+ */
+void *eng_bin_get(struct hnode **bin, size_t size);
+void eng_bin_put(struct hnode **bin, struct hnode *n);
+void eng_bin_free(struct hnode **bin);
+
+/* Make *bufp (elements of elem bytes, capacity *cap) hold at least need
+ * elements.  Returns 0, or -ENOMEM with the buffer unchanged. */
+int eng_grow(void *bufp, size_t *cap, size_t need, size_t elem);
+
+/* ---- exchanges, threads, connections ---- */
+
+struct efile {
+	int64_t offset;		/* realtime_offset_ns */
+	uint64_t next_req;	/* n of the next request id */
+};
+
+struct conn;
+struct thr;
+struct link;
+struct eng_proto;
+
+/* An exchange: an HTTP request and its response, or a call. */
+struct exch {
+	struct exch *next_free;
+	struct conn *conn;
+	struct thr *thr;	/* thread it is active on (server side) */
+	uint64_t serial;	/* unique per use, for annotations */
+	uint64_t id;		/* request id or call id */
+	uint64_t parent;	/* calls: the request it is attributed to */
+	uint32_t seq, file, pid, tid;
+	char comm[HTC_COMM_LEN];
+	uint8_t proto;
+	uint8_t has_str, is_head, is_connect;
+	uint8_t req_done, resp_started, resp_done, answered;
+	int status;
+	uint32_t flags, ncalls;
+	uint64_t start_ns, resp_start_ns, end_ns, last_resp_ns;
+	uint64_t req_bytes, resp_bytes;
+	uint64_t body_hash, resp_body_len;
+	size_t off_path, off_version, off_host;	/* in str: method\0path\0version\0host\0 */
+	size_t head_len, nhdrs, body_len;
+	/* from here on kept when the object is recycled (eng_exch_new) */
+	char *str;
+	size_t str_cap;
+	uint8_t *head;
+	size_t head_cap;
+	struct htc_eng_header *hdrs;
+	size_t hdrs_cap;
+	uint8_t *body;
+	size_t body_cap;
+	char summary[ENG_SUMMARY_CAP];	/* a string: bytes after its NUL are not read */
+};
+
+/* Per-direction HTTP/1 states (http1.c). */
+enum {
+	H_IDLE,		/* between messages */
+	H_HEAD,		/* start line and headers */
+	H_BODY,		/* remaining bytes of a Content-Length body */
+	H_CHUNKED,
+	H_BODY_CLOSE,	/* response body delimited by the close */
+	H_RESYNC,	/* framing lost: looking for a start line */
+	H_OFF,		/* not HTTP (any more) */
+};
+
+/* One direction of an HTTP/1 connection (http1.c). */
+struct hdir {
+	int state;
+	int interim;		/* the response head parsed was a 1xx */
+	uint64_t remaining;
+	struct http_chunked ch;
+	uint8_t *buf;		/* head accumulation */
+	size_t len, cap;
+	struct exch *ex;	/* message in progress belongs to it; NULL: none */
+};
+
+/* Where a direction of a connection's byte stream is. */
+struct stream_pos {
+	int started;
+	uint64_t off;		/* next expected stream offset */
+};
+
+struct thr {
+	struct hnode node;
+	uint32_t file, pid, tid;
+	uint32_t n;
+	struct exch *act[ENG_MAX_ACTIVE];
+};
+
+struct conn {
+	struct hnode node;
+	struct htc_eng_conn info;
+	int role;
+	int preexisting, classified;
+	int read_since_write;	/* calls: the server answered since the client last wrote */
+	uint32_t nseq;
+	struct stream_pos in[2];	/* per direction (DIR_*) */
+	struct hdir dir[2];	/* HTTP/1 (http1.c) */
+	struct exch *q[ENG_MAX_PENDING];	/* open exchanges, oldest first */
+	uint32_t qn;
+	const struct eng_proto *ops;	/* decoder of the bytes; NULL: none */
+	void *ps;		/* its per-connection state (ops->open) */
+	struct link *link;
+	uint64_t last_req_id;
+	char *last_mp;		/* method\0path\0 of the last request reported */
+	size_t last_mp_cap, last_plen;
+	int last_has_mp;
+};
+
+struct htc_engine {
+	struct htc_engine_sink sink;
+	struct htc_engine_stats st;
+	struct efile *files;
+	uint32_t nfiles;
+	struct htab conns, threads, links;
+	struct exch *free_ex;
+	struct hnode *free_conn;	/* recycled objects (eng_bin_*) */
+	struct hnode *free_thr;
+	uint64_t next_conn, next_call, serial;
+	struct http_head hh;	/* scratch: too big for the stack of every call */
+	/* annotation of the event being fed */
+	int ann_want, ann_start, ann_has_mp;
+	uint64_t ann_serial, ann_id;
+	char *ann_buf;
+	size_t ann_cap, ann_plen;
+};
+
+/* ---- the protocol interface ---- */
+
+/*
+ * The bytes one syscall moved in one direction, as a protocol sees them:
+ * `lost` bytes that were never captured came first (a gap: drops, or a
+ * connection joined mid-way), then `len` captured bytes at p, then `tail`
+ * bytes counted by the syscall but not captured (past the snaplen).  Byte
+ * counts are always exact; only the bytes themselves may be missing.
+ */
+struct eng_chunk {
+	const struct htc_event *ev;	/* the event: pid, tid, comm */
+	uint64_t ts;			/* its wall-clock time */
+	const uint8_t *p;
+	size_t len;
+	uint64_t lost, tail;
+};
+
+/*
+ * One protocol: a row of eng_protos[] (detect.c).  Every operation but
+ * detect may be NULL.
+ */
+struct eng_proto {
+	uint8_t id;			/* HTC_PROTO_* */
+	const char *name;		/* htc_proto_name() */
+	uint16_t port;			/* well-known server port: the guess when the bytes say nothing; 0 none */
+	/* The first bytes a client wrote (len >= 1): 1 when they are this
+	 * protocol's, 0 otherwise.  Bytes only; ports are tried after every
+	 * row's bytes. */
+	int (*detect)(const uint8_t *p, size_t len);
+	/* c now speaks this protocol; d, p, len: the data that told (len may be
+	 * 0).  Allocates c->ps if it needs state.  0 or -ENOMEM. */
+	int (*open)(struct htc_engine *e, struct conn *c, int d, const uint8_t *p, size_t len);
+	/* Bytes of direction d (see struct eng_chunk).  0 or -ENOMEM. */
+	int (*data)(struct htc_engine *e, struct conn *c, int d, const struct eng_chunk *k);
+	/* The connection ends: at its close (closing = 1), or at the end of the
+	 * input or by eviction (0).  Report or flag what the end cuts; the
+	 * core then reports whatever is still queued, unanswered. */
+	void (*close)(struct htc_engine *e, struct conn *c, int closing);
+	/* The name of a call that the client's write at p starts, for
+	 * protocols whose calls are runs of writes (calls.c); NULL: the bytes,
+	 * escaped. */
+	void (*summary)(struct conn *c, const uint8_t *p, size_t len, char *out, size_t cap);
+	/* Release what open allocated (NULL: free(c->ps)). */
+	void (*free)(struct conn *c);
+};
+
+extern const struct eng_proto eng_http1, eng_redis, eng_postgres, eng_tls, eng_unknown;
+
+/* ---- detect.c ---- */
+
 /* Guess the protocol of a connection from the first bytes its client
  * wrote and the server's port: HTC_PROTO_* (UNKNOWN when no idea). */
 int proto_detect_client(const uint8_t *p, size_t len, uint16_t server_port);
+
+/* The protocol row of HTC_PROTO_* id (eng_unknown for ids without one). */
+const struct eng_proto *eng_proto_of(unsigned id);
+
+/* Decide c's role and protocol from its first captured data (direction d,
+ * bytes p); sets c->classified when decided, and opens the protocol.
+ * 0 or -ENOMEM. */
+int eng_classify(struct htc_engine *e, struct conn *c, int d, const uint8_t *p, size_t len);
+
+/* c speaks protocol id from now on: the old protocol's state is freed and
+ * the new one opened with (d, p, len).  0 or -ENOMEM. */
+int eng_set_proto(struct htc_engine *e, struct conn *c, unsigned id, int d, const uint8_t *p, size_t len);
 
 /* Escape len bytes for display: printable ASCII kept, backslash doubled,
  * the rest as \xNN.  Writes at most cap - 1 bytes and a NUL into dst (cap
  * >= 1); stops before an escape that would not fit.  Returns the length. */
 size_t proto_escape(char *dst, size_t cap, const uint8_t *src, size_t len);
 
+/* ---- exch.c: exchanges, threads, annotations, reports ---- */
+
+struct efile *eng_file_of(struct htc_engine *e, uint32_t idx);
+
+/* A new exchange on c (a request on the server side, a call on the client
+ * side), started by event ev at ts; queued on c.  NULL when out of memory. */
+struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct htc_event *ev,
+			    uint64_t ts, uint8_t proto);
+/* x is finished (answered, or given up on): report it and recycle it. */
+void eng_exch_done(struct htc_engine *e, struct exch *x);
+/* Forget x without reporting it (nothing refers to it). */
+void eng_exch_drop(struct htc_engine *e, struct exch *x);
+/* Store method, path, version and host of x from a parsed head. */
+int eng_exch_set_strings(struct exch *x, const struct http_head *h, const char *host, size_t host_len);
+/* Report every exchange still queued on c, oldest first; with
+ * answered_by_bytes, one that got response bytes counts as answered. */
+void eng_exch_drain(struct htc_engine *e, struct conn *c, int answered_by_bytes);
+
+/* The request a thread is serving: the only active one, or the most recent
+ * of several (OUT *ambiguous = 1).  NULL when none. */
+struct exch *eng_attribute(struct htc_engine *e, uint32_t file, uint32_t pid, uint32_t tid,
+			   int *ambiguous);
+/* At htc_engine_free: the threads, the recycled exchanges. */
+void eng_thr_free_all(struct htc_engine *e);
+void eng_exch_free_all(struct htc_engine *e);
+
+/* Annotation of the event being fed (htc_engine_feed's annot): it touched
+ * exchange x (start: it carries x's start line); or it is tied to request r
+ * (a connect or write made while serving it); or to request id with its
+ * method and path (m, p may be NULL). */
+void eng_ann_touch(struct htc_engine *e, struct exch *x, int start);
+void eng_ann_request(struct htc_engine *e, struct exch *r, uint64_t id);
+void eng_ann_copy(struct htc_engine *e, uint64_t id, const char *m, const char *p);
+
+/* ---- calls.c: calls on client connections of protocols other than HTTP ---- */
+
+/* A new call on c with that summary (copied), annotated. */
+struct exch *eng_call_new(struct htc_engine *e, struct conn *c, const struct eng_chunk *k, const char *summary);
+/* The newest open call of c, or NULL. */
+struct exch *eng_call_newest(struct conn *c);
+/* Is x (with that serial: objects are recycled) still open on c? */
+int eng_call_open(const struct conn *c, const struct exch *x, uint64_t serial);
+/* Close every open call of c (oldest first) as answered when it got bytes. */
+void eng_calls_close_all(struct htc_engine *e, struct conn *c);
+/* The client writes: returns 1 once after the server answered (its turn
+ * again), 0 otherwise. */
+int eng_calls_turn(struct conn *c);
+/* After a protocol fed the client's write k: its bytes go to the newest
+ * call, or the event to the thread's request. */
+void eng_calls_wrote(struct htc_engine *e, struct conn *c, const struct eng_chunk *k);
+/* The server's bytes k: they go to the oldest open call. */
+void eng_calls_read(struct htc_engine *e, struct conn *c, const struct eng_chunk *k);
+/* data for protocols whose calls are runs of writes (one call from the
+ * client's first write to its next write after an answer). */
+int eng_calls_runs(struct htc_engine *e, struct conn *c, int d, const struct eng_chunk *k);
+/* close for call protocols: open calls that got bytes are answered. */
+void eng_calls_close(struct htc_engine *e, struct conn *c, int closing);
+
+/* ---- link.c: the two ends of a connection, both traced ---- */
+
+/* Register c (classified, its role known) under its 5-tuple. */
+void eng_link_attach(struct htc_engine *e, struct conn *c);
+void eng_link_detach(struct htc_engine *e, struct conn *c);
+/* Exchange seq of c got its id (and, for a call, its parent request). */
+void eng_link_note(struct conn *c, uint32_t seq, uint64_t id, uint64_t parent);
+/* The other side's ids for exchange seq of c, when it has them: OUT *id,
+ * *parent.  Returns 1 when found. */
+int eng_link_peer(struct conn *c, uint32_t seq, uint64_t *id, uint64_t *parent);
+/* Exchange seq of c was reported (carried: the report carried the peer's
+ * ids); emits on_link when both sides are. */
+void eng_link_reported(struct htc_engine *e, struct conn *c, uint32_t seq, int carried);
+void eng_link_free_all(struct htc_engine *e);
+
+/* ---- tls.c ---- */
+
 /* The server name (SNI) of a TLS ClientHello at p, escaped into out (cap
  * bytes).  Returns 1 when found, 0 otherwise (not a ClientHello, cut, no
  * SNI).  Bounds-checked: the bytes come from the capture. */
 int proto_tls_sni(const uint8_t *p, size_t len, char *out, size_t cap);
 
-/* ---- Redis ---- */
+/* ---- Redis (redis.c): RESP2/RESP3 command and reply decoders ---- */
 
 #define RESP_ARG_CAP 64		/* bytes kept of the command name and first key */
 
@@ -78,7 +415,7 @@ void resp_reply_init(struct resp_reply *d);
 int resp_reply_feed(struct resp_reply *d, const uint8_t *p, size_t len, size_t *used, int *is_error);
 void resp_reply_gap(struct resp_reply *d, uint64_t n);
 
-/* ---- PostgreSQL ---- */
+/* ---- PostgreSQL (postgres.c): frontend/backend message decoder ---- */
 
 #define PG_SQL_CAP 200	/* bytes kept of a query's text */
 
@@ -111,4 +448,4 @@ void pg_gap(struct pg_stream *d, uint64_t n);
 /* The SQL of a finished 'Q' or 'P' message, escaped, into out. */
 void pg_summary(const struct pg_stream *d, char *out, size_t cap);
 
-#endif /* HTC_ANALYZE_PROTO_H */
+#endif /* HTC_ENGINE_INT_H */

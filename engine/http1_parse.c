@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * http.c - the HTTP/1.x head parser, framing and chunked decoder of the
+ * http1_parse.c - the HTTP/1.x head parser, framing and chunked decoder of the
  * engine.
  *
  * Written by hand, on purpose: Debian 12 packages only nodejs' http-parser

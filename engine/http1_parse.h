@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * http.h - HTTP/1.x message parsing for the engine: start line and headers
+ * http1_parse.h - HTTP/1.x message parsing for the engine (http1_parse.c): start line and headers
  * into (ptr, len) views over the caller's buffer, framing from the headers,
  * a streaming chunked-body decoder that tolerates uncaptured stretches, and
  * the start-line recogniser used to resynchronise after one.
  */
-#ifndef HTC_ANALYZE_HTTP_H
-#define HTC_ANALYZE_HTTP_H
+#ifndef HTC_HTTP1_PARSE_H
+#define HTC_HTTP1_PARSE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -102,4 +102,4 @@ int http_chunked_feed(struct http_chunked *c, const char *p, size_t len, size_t 
  * (framing kept), HTTP_ERROR when framing is lost. */
 int http_chunked_gap(struct http_chunked *c, uint64_t n);
 
-#endif /* HTC_ANALYZE_HTTP_H */
+#endif /* HTC_HTTP1_PARSE_H */

@@ -1,135 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * proto.c - streaming decoders for Redis RESP and the PostgreSQL wire
- * protocol, just deep enough to cut a client's byte stream into commands
- * (with a name for each) and its server's stream into the replies that end
- * them.  Written by hand: hiredis and libpq are client libraries that own
- * the socket and want whole, valid messages; here the bytes are someone
- * else's conversation, captured in pieces with holes.
+ * redis.c - Redis (RESP2/RESP3) on a client connection: a streaming
+ * decoder of the client's commands (each a call, named by its command and
+ * first key) and of the server's replies (each ends the oldest open call;
+ * an error reply flags it), fed captured bytes in pieces and told about
+ * uncaptured stretches.  Written by hand: hiredis is a client library that
+ * owns the socket and wants whole, valid messages; here the bytes are
+ * someone else's conversation, captured in pieces with holes.
  */
-#include "engine_int.h"
-
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "htc_engine.h"
-#include "http1_parse.h"
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-#define PG_STARTUP_V3 196608u
-#define PG_SSL_REQUEST 80877103u
-#define PG_GSS_REQUEST 80877104u
-#define PG_CANCEL 80877102u
-
-int proto_detect_client(const uint8_t *p, size_t len, uint16_t server_port)
-{
-	if (len >= 1 && http_is_request_start((const char *)p, len) == 1)
-		return HTC_PROTO_HTTP;
-	if (len >= 2 && p[0] == '*' && p[1] >= '0' && p[1] <= '9')
-		return HTC_PROTO_REDIS;
-	if (len >= 8) {
-		uint32_t l = be32(p), code = be32(p + 4);
-
-		if (l >= 8 && l <= 10000 && (code == PG_STARTUP_V3 || code == PG_SSL_REQUEST ||
-					     code == PG_GSS_REQUEST || code == PG_CANCEL))
-			return HTC_PROTO_POSTGRES;
-	}
-	if (len >= 3 && p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04)
-		return HTC_PROTO_TLS;
-	if (server_port == 6379)
-		return HTC_PROTO_REDIS;
-	if (server_port == 5432)
-		return HTC_PROTO_POSTGRES;
-	return HTC_PROTO_UNKNOWN;
-}
-
-size_t proto_escape(char *dst, size_t cap, const uint8_t *src, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	if (cap == 0)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		uint8_t c = src[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			if (o + 1 >= cap)
-				break;
-			dst[o++] = (char)c;
-		} else if (c == '\\') {
-			if (o + 2 >= cap)
-				break;
-			dst[o++] = '\\';
-			dst[o++] = '\\';
-		} else {
-			if (o + 4 >= cap)
-				break;
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[c >> 4];
-			dst[o++] = hex[c & 15];
-		}
-	}
-	dst[o] = 0;
-	return o;
-}
-
-/* The same rule, for the tools (httpreplay's terminal and CSV output). */
-size_t htc_eng_escape(char *dst, size_t cap, const void *src, size_t len)
-{
-	return proto_escape(dst, cap, src, len);
-}
-
-static uint32_t be16(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 8 | p[1];
-}
-
-int proto_tls_sni(const uint8_t *p, size_t len, char *out, size_t cap)
-{
-	size_t i, end, n;
-
-	/* record header, handshake header: ClientHello (1) */
-	if (len < 5 + 4 + 2 + 32 + 1 || p[0] != 0x16 || p[1] != 0x03 || p[5] != 1)
-		return 0;
-	end = 5 + (size_t)be16(p + 3);
-	if (end > len)
-		end = len;	/* cut by snaplen: parse what is there */
-	i = 5 + 4 + 2 + 32;
-	n = p[i];			/* session id */
-	i += 1 + n;
-	if (i + 2 > end)
-		return 0;
-	i += 2 + be16(p + i);		/* cipher suites */
-	if (i + 1 > end)
-		return 0;
-	i += 1 + (size_t)p[i];		/* compression methods */
-	if (i + 2 > end)
-		return 0;
-	i += 2;				/* extensions length */
-	while (i + 4 <= end) {
-		uint32_t type = be16(p + i), elen = be16(p + i + 2);
-
-		i += 4;
-		if (type == 0) {
-			/* server_name: list length, name type 0, name length */
-			if (i + 5 > end || p[i + 2] != 0)
-				return 0;
-			n = be16(p + i + 3);
-			if (i + 5 + n > end || n == 0)
-				return 0;
-			proto_escape(out, cap, p + i + 5, n);
-			return 1;
-		}
-		i += elen;
-	}
-	return 0;
-}
+#include "engine_int.h"
 
 /* A decimal from a RESP/size line ("-1", "12"); 0 with *ok = 0 on junk. */
 static int64_t line_int(const char *s, uint32_t len, int *ok)
@@ -490,137 +374,116 @@ void resp_reply_gap(struct resp_reply *d, uint64_t n)
 	d->lost = 1;
 }
 
-/* ---- PostgreSQL ---- */
+/* ---- the protocol's operations (client connections) ---- */
 
-enum { PG_HDR, PG_BODY, PG_BODY_END };
+struct redis_state {
+	struct resp_cmd rc;	/* the client's commands */
+	struct resp_reply rr;	/* the server's replies */
+};
 
-void pg_init(struct pg_stream *d, int backend, int untyped)
+static void redis_write(struct htc_engine *e, struct conn *c, const struct eng_chunk *k)
 {
-	memset(d, 0, sizeof(*d));
-	d->backend = backend;
-	d->untyped = untyped;
-}
+	struct redis_state *ps = c->ps;
+	const uint8_t *p = k->p;
+	size_t len = k->len;
 
-int pg_feed(struct pg_stream *d, const uint8_t *p, size_t len, size_t *used)
-{
-	size_t i = 0;
+	while (len > 0) {
+		size_t used = 0;
+		int r = resp_cmd_feed(&ps->rc, p, len, &used);
 
-	*used = 0;
-	if (d->lost) {
-		*used = len;
-		return PG_NONE;
-	}
-	if (d->pending_done) {
-		/* PG_MSG_START of an empty message was returned: end it */
-		d->pending_done = 0;
-		return PG_MSG_DONE;
-	}
-	while (i < len) {
-		if (d->remaining == 0) {
-			uint32_t need = d->untyped ? 8 : 5;
+		p += used;
+		len -= used;
+		if (r == RESP_CMD_START) {
+			eng_call_new(e, c, k, "?");
+		} else if (r == RESP_CMD_DONE) {
+			struct exch *x = eng_call_newest(c);
 
-			if (d->backend && d->expect_ssl_byte && d->hlen == 0) {
-				d->expect_ssl_byte = 0;
-				d->ssl_answer = p[i];
-				d->type = 0;
-				*used = i + 1;
-				if (p[i] != 'S' && p[i] != 'N' && p[i] != 'E')
-					goto lost;
-				return PG_MSG_DONE;
-			}
-			d->hdr[d->hlen++] = p[i++];
-			if (d->hlen < need)
-				continue;
-			d->hlen = 0;
-			d->keep_len = 0;
-			d->keep_cut = 0;
-			if (d->untyped) {
-				uint32_t l = be32(d->hdr), code = be32(d->hdr + 4);
-
-				if (l < 8 || l > 100000)
-					goto lost;
-				d->type = 0;
-				d->last_startup_code = code;
-				if (code != PG_SSL_REQUEST && code != PG_GSS_REQUEST)
-					d->untyped = 0;
-				d->remaining = l - 8;
-			} else {
-				uint32_t l = be32(d->hdr + 1);
-
-				if (l < 4 || l > (1u << 30))
-					goto lost;
-				d->type = d->hdr[0];
-				d->remaining = l - 4;
-			}
-			*used = i;
-			/* an empty message: START now, DONE on the next call */
-			d->pending_done = d->remaining == 0;
-			return PG_MSG_START;
+			if (x)
+				resp_cmd_summary(&ps->rc, x->summary, sizeof(x->summary));
 		}
-		{
-			size_t n = len - i;
+		if (ps->rc.lost && !eng_call_newest(c)) {
+			/* framing lost: one call for this run of writes */
+			char s[64];
 
-			if (n > d->remaining)
-				n = (size_t)d->remaining;
-			if (d->keep_len < PG_SQL_CAP) {
-				size_t k = PG_SQL_CAP - d->keep_len;
-
-				if (k > n) {
-					k = n;
-				} else {
-					d->keep_cut = 1;
-				}
-				memcpy(d->keep + d->keep_len, p + i, k);
-				d->keep_len += (uint32_t)k;
-			} else {
-				d->keep_cut = 1;
-			}
-			i += n;
-			d->remaining -= n;
-			if (!d->remaining) {
-				*used = i;
-				return PG_MSG_DONE;
-			}
+			proto_escape(s, 40, p, len);
+			eng_call_new(e, c, k, s);
+			return;
 		}
 	}
-	*used = i;
-	return PG_NONE;
-lost:
-	d->lost = 1;
-	*used = len;
-	return PG_NONE;
 }
 
-void pg_gap(struct pg_stream *d, uint64_t n)
+static int redis_data(struct htc_engine *e, struct conn *c, int d, const struct eng_chunk *k)
 {
-	if (!d->lost && d->hlen == 0 && n < d->remaining) {
-		d->remaining -= n;
-		d->keep_cut = 1;
-		return;
-	}
-	d->lost = 1;
-}
+	struct redis_state *ps = c->ps;
+	const uint8_t *p = k->p;
+	size_t len = k->len;
 
-void pg_summary(const struct pg_stream *d, char *out, size_t cap)
-{
-	const uint8_t *s = d->keep;
-	size_t n = d->keep_len, k;
-	uint8_t tmp[PG_SQL_CAP] = { 0 };
-	size_t o;
-
-	if (d->type == 'P') {
-		const uint8_t *z = memchr(s, 0, n);
-
-		if (!z) {
-			n = 0;
-		} else {
-			n -= (size_t)(z - s) + 1;
-			s = z + 1;
+	if (d == DIR_OUT) {
+		if (k->lost)
+			resp_cmd_gap(&ps->rc, k->lost);
+		if (eng_calls_turn(c)) {
+			/* a reply stream that lost its framing ends the calls it
+			 * could not answer one by one */
+			if (ps->rr.lost)
+				eng_calls_close_all(e, c);
+			resp_reply_init(&ps->rr);
+			if (ps->rc.lost)
+				resp_cmd_resync(&ps->rc);
 		}
+		redis_write(e, c, k);
+		eng_calls_wrote(e, c, k);
+		if (k->tail)
+			resp_cmd_gap(&ps->rc, k->tail);
+		return 0;
 	}
-	for (k = 0; k < n && s[k]; k++)
-		tmp[k] = (s[k] == '\n' || s[k] == '\t' || s[k] == '\r') ? ' ' : s[k];
-	o = proto_escape(out, cap, tmp, k);
-	if (k == n && d->keep_cut && o + 4 < cap)
-		memcpy(out + o, "...", 4);
+	eng_calls_read(e, c, k);
+	if (k->lost)
+		resp_reply_gap(&ps->rr, k->lost);
+	while (len > 0) {
+		size_t used = 0;
+		int iserr = 0;
+
+		if (resp_reply_feed(&ps->rr, p, len, &used, &iserr) == 1 && c->qn) {
+			struct exch *x = c->q[0];
+
+			x->answered = 1;
+			x->end_ns = k->ts;
+			if (iserr)
+				x->flags |= HTC_ENGF_ERROR;
+			eng_exch_done(e, x);
+		}
+		p += used;
+		len -= used;
+	}
+	if (k->tail)
+		resp_reply_gap(&ps->rr, k->tail);
+	return 0;
 }
+
+static int redis_open(struct htc_engine *e, struct conn *c, int d, const uint8_t *p, size_t len)
+{
+	struct redis_state *ps = calloc(1, sizeof(*ps));
+
+	if (!ps)
+		return -ENOMEM;
+	resp_cmd_init(&ps->rc);
+	resp_reply_init(&ps->rr);
+	c->ps = ps;
+	return 0;
+}
+
+/* A RESP array of bulk strings: how every client sends its commands. */
+static int redis_detect(const uint8_t *p, size_t len)
+{
+	return len >= 2 && p[0] == '*' && p[1] >= '0' && p[1] <= '9';
+}
+
+const struct eng_proto eng_redis = {
+	.id = HTC_PROTO_REDIS,
+	.name = "redis",
+	.port = 6379,
+	.detect = redis_detect,
+	.open = redis_open,
+	.data = redis_data,
+	.close = eng_calls_close,
+};

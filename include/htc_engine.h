@@ -3,7 +3,7 @@
  * htc_engine.h - the engine: events in; connections, HTTP requests,
  * downstream calls and cross-process links out.
  *
- * One streaming library (analyze/engine*.c, built as libhtcengine.a) used by
+ * One streaming library (the files of engine/, libhtcengine.a) used by
  * httpcap (request_id, method and path of its live and -r output), by
  * httpanalyze's SQLite loader and by httpreplay.  It never writes SQL and
  * never prints.

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hash.h - the two hash steps of analyze/: FNV-1a 64 (the engine's response
- * digest, exported as htc_fnv1a64, and the start of its table keys) and a
+ * htc_hash.h - the two hash steps of the engine and httpanalyze: FNV-1a 64
+ * (the engine's response digest, exported as htc_fnv1a64, and the start of
+ * the engine's and httpanalyze's table keys) and a
  * 64-bit finaliser (murmur3's fmix64) that spreads every input bit over
  * the low bits a hash table indexes with.
  */
-#ifndef HTTPANALYZE_HASH_H
-#define HTTPANALYZE_HASH_H
+#ifndef HTC_HASH_H
+#define HTC_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>

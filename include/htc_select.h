@@ -7,7 +7,7 @@
  * httpanalyze applies its filters in SQL (bound parameters) and uses only
  * the parsers; httpreplay uses the parsers and htc_sel_match, so "the same
  * filters as httpanalyze requests" is one piece of code.  Built into the
- * engine library (analyze/select.c), which both tools link.
+ * engine library (engine/select.c), which both tools link.
  */
 #ifndef HTC_SELECT_H
 #define HTC_SELECT_H

@@ -5,7 +5,7 @@
  * selection matcher.  The response digest is the engine's (htc_fnv1a64).
  *
  * The selection filters themselves (parsers and matcher) are httpanalyze's,
- * shared through the engine library (htc_select.h, analyze/select.c).
+ * shared through the engine library (htc_select.h, engine/select.c).
  */
 #include <math.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_select.c - table-driven vectors for the request selection shared by
- * httpanalyze and httpreplay (analyze/select.c): durations, times (strict
+ * httpanalyze and httpreplay (engine/select.c): durations, times (strict
  * RFC 3339 as httpanalyze reads it, and with UTC default as httpreplay
  * does), status specs, and the matcher over an engine request.
  */

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exch.c - exchanges and the threads they are attributed to.  An exchange
+ * is a request (read on a server connection, answered on it) or a call
+ * (written on a client connection).  A request stays active on the thread
+ * that read it until its response is written; a call started on a thread
+ * belongs to that thread's active request (ambiguous when several are).
+ * Finished exchanges are reported to the sink, with the ids of the other
+ * end of the connection when link.c has them, and their objects and
+ * buffers recycled, so the steady state allocates nothing per event.
+ * Also the annotation of each event fed (request id, method and path).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+/* ---- files ---- */
+
+struct efile *eng_file_of(struct htc_engine *e, uint32_t idx)
+{
+	return idx < e->nfiles ? &e->files[idx] : NULL;
+}
+
+/* ---- exchanges ---- */
+
+static struct exch *exch_new(struct htc_engine *e, struct conn *c)
+{
+	struct exch *x = e->free_ex;
+
+	if (x) {
+		e->free_ex = x->next_free;
+	} else {
+		x = calloc(1, sizeof(*x));
+		if (!x)
+			return NULL;
+	}
+	/* keep the buffers, reset the rest */
+	memset(x, 0, offsetof(struct exch, str));
+	x->summary[0] = 0;
+	x->conn = c;
+	x->serial = ++e->serial;
+	x->body_hash = HTC_FNV1A64_INIT;
+	return x;
+}
+
+static void exch_release(struct htc_engine *e, struct exch *x)
+{
+	/* large buffers go back to malloc so idle memory stays small */
+	if (x->body_cap > 64 * 1024) {
+		free(x->body);
+		x->body = NULL;
+		x->body_cap = 0;
+	}
+	if (x->head_cap > 16 * 1024) {
+		free(x->head);
+		x->head = NULL;
+		x->head_cap = 0;
+		free(x->str);
+		x->str = NULL;
+		x->str_cap = 0;
+	}
+	x->next_free = e->free_ex;
+	e->free_ex = x;
+}
+
+static const char *ex_method(const struct exch *x)
+{
+	return x->has_str ? x->str : NULL;
+}
+
+static const char *ex_path(const struct exch *x)
+{
+	return x->has_str ? x->str + x->off_path : NULL;
+}
+
+/* Store method, path, version and host as NUL-terminated strings. */
+int eng_exch_set_strings(struct exch *x, const struct http_head *h, const char *host, size_t host_len)
+{
+	size_t need = h->method_len + h->target_len + 9 + host_len + 4;
+
+	if (eng_grow(&x->str, &x->str_cap, need, 1))
+		return -ENOMEM;
+	memcpy(x->str, h->method, h->method_len);
+	x->str[h->method_len] = 0;
+	x->off_path = h->method_len + 1;
+	memcpy(x->str + x->off_path, h->target, h->target_len);
+	x->str[x->off_path + h->target_len] = 0;
+	x->off_version = x->off_path + h->target_len + 1;
+	memcpy(x->str + x->off_version, "HTTP/1.0", 9);
+	x->str[x->off_version + 7] = (char)('0' + (h->minor == 1));
+	x->off_host = x->off_version + 9;
+	memcpy(x->str + x->off_host, host, host_len);
+	x->str[x->off_host + host_len] = 0;
+	x->has_str = 1;
+	x->is_head = h->method_len == 4 && http_token_eq(h->method, h->method_len, "HEAD");
+	x->is_connect = h->method_len == 7 && http_token_eq(h->method, h->method_len, "CONNECT");
+	return 0;
+}
+
+/* ---- threads and their active requests ---- */
+
+static uint64_t thr_hash(uint32_t file, uint32_t pid, uint32_t tid)
+{
+	return mix64(((uint64_t)pid << 32 | tid) ^ ((uint64_t)file * 0x9e3779b97f4a7c15ULL));
+}
+
+static struct thr *thr_find(struct htc_engine *e, uint32_t file, uint32_t pid, uint32_t tid)
+{
+	uint64_t h = thr_hash(file, pid, tid);
+
+	for (struct hnode *n = HTAB_FIRST(&e->threads, h); n; n = n->hnext) {
+		struct thr *t = (struct thr *)n;
+
+		if (n->hash == h && t->file == file && t->pid == pid && t->tid == tid)
+			return t;
+	}
+	return NULL;
+}
+
+static void thr_evict(struct htc_engine *e, struct thr *t)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		t->act[i]->thr = NULL;
+	eng_htab_remove(&e->threads, &t->node);
+	eng_bin_put(&e->free_thr, &t->node);
+	e->st.evicted++;
+}
+
+static struct thr *thr_get(struct htc_engine *e, uint32_t file, uint32_t pid, uint32_t tid)
+{
+	struct thr *t = thr_find(e, file, pid, tid);
+
+	if (t) {
+		eng_lru_touch(&e->threads, &t->node);
+		return t;
+	}
+	if (e->threads.n >= ENG_MAX_THREADS)
+		thr_evict(e, (struct thr *)e->threads.lru.lru_prev);
+	t = eng_bin_get(&e->free_thr, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->file = file;
+	t->pid = pid;
+	t->tid = tid;
+	eng_htab_insert(&e->threads, &t->node, thr_hash(file, pid, tid));
+	return t;
+}
+
+static void thr_add(struct htc_engine *e, struct exch *x, uint32_t file, uint32_t pid, uint32_t tid)
+{
+	struct thr *t = thr_get(e, file, pid, tid);
+
+	if (!t)
+		return;
+	if (t->n >= ENG_MAX_ACTIVE) {
+		/* the oldest stays a request but no longer attracts calls */
+		t->act[0]->thr = NULL;
+		memmove(t->act, t->act + 1, (t->n - 1) * sizeof(t->act[0]));
+		t->n--;
+		e->st.evicted++;
+	}
+	t->act[t->n++] = x;
+	x->thr = t;
+}
+
+static void thr_del(struct htc_engine *e, struct exch *x)
+{
+	struct thr *t = x->thr;
+
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < t->n; i++)
+		if (t->act[i] == x) {
+			memmove(t->act + i, t->act + i + 1, (t->n - i - 1) * sizeof(t->act[0]));
+			t->n--;
+			break;
+		}
+	x->thr = NULL;
+	/* an idle thread keeps its entry (no malloc per request); the LRU
+	 * cap bounds them */
+}
+
+/*
+ * The request a thread is serving: the only active one, or the most recent
+ * of several (OUT *ambiguous = 1).  NULL when none.
+ */
+struct exch *eng_attribute(struct htc_engine *e, uint32_t file, uint32_t pid, uint32_t tid,
+			      int *ambiguous)
+{
+	struct thr *t = thr_find(e, file, pid, tid);
+	struct exch *best = NULL;
+
+	*ambiguous = 0;
+	if (!t || t->n == 0)
+		return NULL;
+	for (uint32_t i = 0; i < t->n; i++)
+		if (!best || t->act[i]->start_ns >= best->start_ns)
+			best = t->act[i];
+	*ambiguous = t->n > 1;
+	return best;
+}
+
+/* ---- annotations ---- */
+
+void eng_ann_copy(struct htc_engine *e, uint64_t id, const char *m, const char *p)
+{
+	size_t ml = m ? strlen(m) : 0, pl = p ? strlen(p) : 0;
+
+	e->ann_id = id;
+	e->ann_has_mp = 0;
+	if (!m || !p)
+		return;
+	if (eng_grow(&e->ann_buf, &e->ann_cap, ml + pl + 2, 1))
+		return;
+	memcpy(e->ann_buf, m, ml + 1);
+	memcpy(e->ann_buf + ml + 1, p, pl + 1);
+	e->ann_has_mp = 1;
+	e->ann_plen = ml + 1;
+}
+
+/* The event touched exchange x; start: it carries x's start line. */
+void eng_ann_touch(struct htc_engine *e, struct exch *x, int start)
+{
+	if (!e->ann_want)
+		return;
+	if (e->ann_serial && e->ann_serial != x->serial && !(start && !e->ann_start))
+		return;
+	if (e->ann_serial == x->serial && !start && e->ann_has_mp)
+		return;
+	e->ann_serial = x->serial;
+	e->ann_start = e->ann_start || start;
+	if (x->conn->role == HTC_ROLE_SERVER) {
+		eng_ann_copy(e, x->id, ex_method(x), ex_path(x));
+	} else if (start && x->has_str) {
+		eng_ann_copy(e, x->parent, ex_method(x), ex_path(x));
+	} else {
+		struct exch *p = NULL;
+		struct thr *t = thr_find(e, x->file, x->pid, x->tid);
+
+		for (uint32_t i = 0; t && i < t->n; i++)
+			if (t->act[i]->id == x->parent)
+				p = t->act[i];
+		eng_ann_copy(e, x->parent, p ? ex_method(p) : NULL, p ? ex_path(p) : NULL);
+	}
+}
+
+/* An event tied to request r (connect while serving it...). */
+void eng_ann_request(struct htc_engine *e, struct exch *r, uint64_t id)
+{
+	if (!e->ann_want || e->ann_serial)
+		return;
+	e->ann_serial = (uint64_t)-1;
+	eng_ann_copy(e, id, r ? ex_method(r) : NULL, r ? ex_path(r) : NULL);
+}
+
+/* ---- reporting ---- */
+
+static void conn_dir_unref(struct conn *c, struct exch *x)
+{
+	for (int d = 0; d < 2; d++)
+		if (c->dir[d].ex == x)
+			c->dir[d].ex = NULL;
+}
+
+static void queue_remove(struct conn *c, struct exch *x)
+{
+	for (uint32_t i = 0; i < c->qn; i++)
+		if (c->q[i] == x) {
+			memmove(c->q + i, c->q + i + 1, (c->qn - i - 1) * sizeof(c->q[0]));
+			c->qn--;
+			return;
+		}
+}
+
+static const struct htc_eng_header empty_header = { "", 0, "", 0 };
+
+/* Returns 1 when the report carried the peer's call (parent_call_id). */
+static int report_request(struct htc_engine *e, struct exch *x)
+{
+	struct conn *c = x->conn;
+	struct htc_eng_request r;
+	uint64_t peer_id = 0, peer_parent = 0;
+	int carried = eng_link_peer(c, x->seq, &peer_id, &peer_parent);
+
+	memset(&r, 0, sizeof(r));
+	r.id = x->id;
+	r.conn = c->info.id;
+	r.seq = x->seq;
+	r.file_idx = c->info.file_idx;
+	r.pid = x->pid;
+	r.tid = x->tid;
+	memcpy(r.comm, x->comm, sizeof(r.comm));
+	r.ep = c->info.ep;
+	r.method = x->has_str ? x->str : "";
+	r.path = x->has_str ? x->str + x->off_path : "";
+	r.version = x->has_str ? x->str + x->off_version : "";
+	r.host = x->has_str ? x->str + x->off_host : "";
+	r.status = x->status;
+	r.start_ns = x->start_ns;
+	r.end_ns = x->end_ns;
+	r.req_bytes = x->req_bytes;
+	r.resp_bytes = x->resp_bytes;
+	r.ncalls = x->ncalls;
+	r.flags = x->flags;
+	/* never NULL, even when empty: callers may memcpy them */
+	r.head = x->head_len ? x->head : (const uint8_t *)"";
+	r.head_len = x->head_len;
+	r.headers = x->nhdrs ? x->hdrs : (const struct htc_eng_header *)&empty_header;
+	r.nheaders = x->nhdrs;
+	r.body = x->body_len ? x->body : (const uint8_t *)"";
+	r.body_len = x->body_len;
+	r.resp_body_len = x->resp_body_len;
+	r.resp_body_hash = (x->flags & (HTC_ENGF_RESP_BODY_PARTIAL | HTC_ENGF_GAP)) || !x->resp_done
+			   ? 0 : x->body_hash;
+	if (carried) {
+		r.parent_call_id = peer_id;
+		r.parent_id = peer_parent;
+	}
+	e->st.requests++;
+	if (r.flags & HTC_ENGF_UNANSWERED)
+		e->st.unanswered++;
+	if (e->sink.on_request)
+		e->sink.on_request(e->sink.ctx, &r);
+	/* what the close event of this connection will be annotated with */
+	c->last_req_id = x->id;
+	c->last_has_mp = 0;
+	if (x->has_str) {
+		/* the parser lets no NUL into a method or target: the
+		 * offsets give their lengths */
+		size_t ml = x->off_path - 1, pl = x->off_version - x->off_path - 1;
+
+		if (!eng_grow(&c->last_mp, &c->last_mp_cap, ml + pl + 2, 1)) {
+			memcpy(c->last_mp, x->str, ml + 1);
+			memcpy(c->last_mp + ml + 1, x->str + x->off_path, pl + 1);
+			c->last_plen = ml + 1;
+			c->last_has_mp = 1;
+		}
+	}
+	return carried;
+}
+
+/* Returns 1 when the report carried the peer's request (child_request_id). */
+static int report_call(struct htc_engine *e, struct exch *x)
+{
+	struct conn *c = x->conn;
+	struct htc_eng_call k;
+	uint64_t peer_id = 0, peer_parent = 0;
+	int carried = x->proto == HTC_PROTO_HTTP && eng_link_peer(c, x->seq, &peer_id, &peer_parent);
+
+	memset(&k, 0, sizeof(k));
+	k.id = x->id;
+	k.request_id = x->parent;
+	k.conn = c->info.id;
+	k.seq = x->seq;
+	k.file_idx = c->info.file_idx;
+	k.pid = x->pid;
+	k.tid = x->tid;
+	memcpy(k.comm, x->comm, sizeof(k.comm));
+	k.ep = c->info.ep;
+	k.proto = x->proto;
+	k.summary = x->summary;
+	k.status = x->status;
+	k.start_ns = x->start_ns;
+	k.end_ns = x->end_ns;
+	k.bytes_out = x->req_bytes;
+	k.bytes_in = x->resp_bytes;
+	k.flags = x->flags;
+	if (carried)
+		k.child_request_id = peer_id;
+	e->st.calls++;
+	if (e->sink.on_call)
+		e->sink.on_call(e->sink.ctx, &k);
+	return carried;
+}
+
+/* x is finished (answered, or given up on): report it and free it. */
+void eng_exch_done(struct htc_engine *e, struct exch *x)
+{
+	struct conn *c = x->conn;
+	int carried;
+
+	if (x->status >= 400)
+		x->flags |= HTC_ENGF_ERROR;
+	if (!x->resp_started && !x->answered)
+		x->flags |= HTC_ENGF_UNANSWERED;
+	if (x->end_ns == 0 && x->resp_started)
+		x->end_ns = x->last_resp_ns;
+	if (c->role == HTC_ROLE_SERVER)
+		carried = report_request(e, x);
+	else
+		carried = report_call(e, x);
+	if (x->proto == HTC_PROTO_HTTP)
+		eng_link_reported(e, c, x->seq, carried);
+	thr_del(e, x);
+	queue_remove(c, x);
+	conn_dir_unref(c, x);
+	exch_release(e, x);
+}
+
+/* A new exchange on c, started by the event of (file, pid, tid, ts). */
+struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct htc_event *ev,
+			       uint64_t ts, uint8_t proto)
+{
+	struct exch *x;
+	struct efile *f = eng_file_of(e, c->info.file_idx);
+
+	if (c->qn >= ENG_MAX_PENDING) {
+		/* the oldest never got its answer in time: let it go */
+		e->st.evicted++;
+		eng_exch_done(e, c->q[0]);
+	}
+	x = exch_new(e, c);
+	if (!x)
+		return NULL;
+	x->file = c->info.file_idx;
+	x->pid = ev->pid;
+	x->tid = ev->tid;
+	memcpy(x->comm, ev->comm, sizeof(x->comm));
+	x->comm[HTC_COMM_LEN - 1] = 0;
+	x->start_ns = ts;
+	x->proto = proto;
+	x->seq = c->nseq++;
+	if (c->role == HTC_ROLE_SERVER) {
+		x->id = HTC_REQID_FIRST + (uint64_t)c->info.file_idx * HTC_REQID_FILE_STRIDE + f->next_req++;
+		thr_add(e, x, c->info.file_idx, ev->pid, ev->tid);
+		eng_link_note(c, x->seq, x->id, 0);
+	} else {
+		int amb;
+		struct exch *p = eng_attribute(e, c->info.file_idx, ev->pid, ev->tid, &amb);
+
+		x->id = ++e->next_call;
+		if (p) {
+			x->parent = p->id;
+			p->ncalls++;
+			if (amb) {
+				x->flags |= HTC_ENGF_AMBIGUOUS;
+				e->st.ambiguous++;
+			}
+		}
+		if (proto == HTC_PROTO_HTTP)
+			eng_link_note(c, x->seq, x->id, x->parent);
+	}
+	if (c->info.flags & HTC_ENGF_PREEXISTING)
+		x->flags |= HTC_ENGF_PREEXISTING;
+	c->q[c->qn++] = x;
+	return x;
+}
+
+void eng_exch_drop(struct htc_engine *e, struct exch *x)
+{
+	struct conn *c = x->conn;
+
+	thr_del(e, x);
+	queue_remove(c, x);
+	conn_dir_unref(c, x);
+	exch_release(e, x);
+}
+
+void eng_exch_drain(struct htc_engine *e, struct conn *c, int answered_by_bytes)
+{
+	while (c->qn > 0) {
+		struct exch *x = c->q[0];
+
+		if (c->info.flags & HTC_ENGF_RESET)
+			x->flags |= HTC_ENGF_RESET;
+		if (answered_by_bytes && x->resp_bytes) {
+			x->answered = 1;
+			x->end_ns = x->last_resp_ns;
+		}
+		eng_exch_done(e, x);
+	}
+}
+
+void eng_thr_free_all(struct htc_engine *e)
+{
+	while (e->threads.n > 0) {
+		struct thr *t = (struct thr *)e->threads.lru.lru_next;
+
+		eng_htab_remove(&e->threads, &t->node);
+		free(t);
+	}
+	eng_bin_free(&e->free_thr);
+}
+
+void eng_exch_free_all(struct htc_engine *e)
+{
+	struct exch *x, *next;
+
+	for (x = e->free_ex; x; x = next) {
+		next = x->next_free;
+		free(x->str);
+		free(x->head);
+		free(x->body);
+		free(x->hdrs);
+		free(x);
+	}
+	e->free_ex = NULL;
+}
