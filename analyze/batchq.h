@@ -2,7 +2,7 @@
 /*
  * batchq.h - a fixed ring of batches handed from one producer thread to
  * one worker thread that inserts them (the loader's rows and events
- * queues in db.c).  The caller owns the batches and their layout; the
+ * queues in rowq.c).  The caller owns the batches and their layout; the
  * queue only passes them round, calls run() on the worker for each ready
  * batch, clear() to make it reusable, and keeps the first error.
  */

@@ -238,7 +238,7 @@ static int evt_eof(sqlite3_vtab_cursor *cur)
 	return ((struct evt_cursor *)cur)->eof;
 }
 
-/* The values the loader binds (db.c bind_event), column by column. */
+/* The values the loader binds (rowq.c bind_event), column by column. */
 static int evt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 {
 	struct evt_cursor *c = (struct evt_cursor *)cur;

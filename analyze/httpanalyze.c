@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * httpanalyze.c - the command line: git-style subcommands over capture
- * files loaded into SQLite (db.c), reports in report.c.
+ * files loaded into SQLite (schema.c, load.c), reports in report.c.
  *
  *   httpanalyze [summary] FILE...      httpanalyze requests [filters] FILE...
  *   httpanalyze show ID FILE...        httpanalyze deps|latency|errors FILE...
@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 	 * when told so by its tunable, which it reads only at startup, hence
 	 * one exec of ourselves with it set (measured: 2.5 -> 2.0 cpu-s on
 	 * the bench capture).  One arena: a second one (the loader's rows
-	 * thread, db.c) gets no huge pages and took 29000 page faults where
+	 * thread, rowq.c) gets no huge pages and took 29000 page faults where
 	 * the main heap took 1300.  Never when the user set tunables, and a
 	 * failing exec just means the slower path.
 	 */

@@ -8,7 +8,7 @@
 #   make golden-analyze         regenerate tests/analyze/golden/ (review the diff!)
 #   make bench-analyze          loader events/s and summary time, median of 5
 
-ANALYZE_SRCS := analyze/httpanalyze.c analyze/load.c analyze/stats.c analyze/batchq.c analyze/events_vtab.c analyze/report.c \
+ANALYZE_SRCS := analyze/httpanalyze.c analyze/schema.c analyze/rowq.c analyze/load.c analyze/stats.c analyze/batchq.c analyze/events_vtab.c analyze/report.c \
 	analyze/output.c
 ANALYZE_LIBS := -lsqlite3 $(LIBS_SYS) -lm -lpthread
 FIXTURE_LIB ?= $(BUILD)/libfixture.a
@@ -34,8 +34,8 @@ install-httpanalyze: $(BUILD)/httpanalyze
 	$(Q)install -m 0644 docs/httpanalyze.1 $(DESTDIR)$(MANDIR)/man1/httpanalyze.1
 
 # ---- tests ----
-# Unit tests of output.c / db.c helpers / report.c parsers, under ASan+UBSan.
-ANALYZE_UNIT_SRCS := analyze/load.c analyze/stats.c analyze/batchq.c analyze/events_vtab.c analyze/report.c \
+# Unit tests of output.c / schema.c and load.c helpers / report.c parsers, under ASan+UBSan.
+ANALYZE_UNIT_SRCS := analyze/schema.c analyze/rowq.c analyze/load.c analyze/stats.c analyze/batchq.c analyze/events_vtab.c analyze/report.c \
 	analyze/output.c
 $(BUILD)/san/test_analyze: $(BUILD)/san/tests/analyze/test_analyze.o \
 		$(call objs,san,$(ANALYZE_UNIT_SRCS)) $(ENGINE_SAN_LIB) $(HTC_SAN_LIB)

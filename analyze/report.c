@@ -4,7 +4,7 @@
  * SQL query each, written by output.c in the chosen format; the filters
  * build a WHERE clause of fixed text whose values are bound parameters, so
  * nothing from the command line or from a capture is ever spliced into SQL.
- * Percentiles are nearest-rank (stats_rank: db.c percentile_nr, the *_stats
+ * Percentiles are nearest-rank (stats_rank: schema.c percentile_nr, the *_stats
  * tables and `latency`): the smallest observed value with at least p% of the
  * values at or below it.
  */

@@ -2,7 +2,7 @@
 /*
  * report.h - the queries and reports behind httpanalyze's subcommands
  * (summary, requests, errors, show, deps, latency, sql), over the database
- * made by db.c.  Every user-given value reaches SQL as a bound parameter.
+ * made by schema.c and load.c.  Every user-given value reaches SQL as a bound parameter.
  */
 #ifndef HTTPANALYZE_REPORT_H
 #define HTTPANALYZE_REPORT_H

@@ -5,7 +5,7 @@
  * The loader sees every request and call once; counting them per group
  * (endpoint, downstream, process) as they go by costs a hash lookup, while
  * the same GROUP BY over the finished tables costs a sort of every row
- * (0.4 to 0.7 s per query for 500,000 requests, measured).  db.c writes the
+ * (0.4 to 0.7 s per query for 500,000 requests, measured).  load.c writes the
  * groups into the *_stats tables at the end of the load; summary (which
  * takes no filters) reads those; the filtered reports run their GROUP BY.
  *
