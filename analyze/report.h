@@ -59,4 +59,8 @@ int report_latency(sqlite3 *db, const struct report_opts *o);
 /* Runs the user's SQL (one or more statements), each result as a listing. */
 int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql);
 
+/* Prepare sql on db (report.c, used by show.c): NULL on failure, with
+ * SQLite's message printed. */
+sqlite3_stmt *report_prep(sqlite3 *db, const char *sql);
+
 #endif /* HTTPANALYZE_REPORT_H */
