@@ -53,7 +53,7 @@ static const struct {
 enum {
 	OPT_DB = 256, OPT_FORMAT, OPT_METHOD, OPT_PATH, OPT_STATUS, OPT_MIN_DURATION,
 	OPT_PID, OPT_COMM, OPT_HOST, OPT_SINCE, OPT_UNTIL, OPT_SORT, OPT_LIMIT, OPT_DEPTH,
-	OPT_PAYLOAD_CAP, OPT_EVENTS,
+	OPT_PAYLOAD_CAP, OPT_EVENTS, OPT_WRITABLE,
 };
 
 static const struct option longopts[] = {
@@ -77,6 +77,7 @@ static const struct option longopts[] = {
 	{ "sort", required_argument, NULL, OPT_SORT },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "depth", required_argument, NULL, OPT_DEPTH },
+	{ "writable", no_argument, NULL, OPT_WRITABLE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -93,6 +94,8 @@ static unsigned opt_cmds(int opt)
 		return C(CMD_REQUESTS) | C(CMD_ERRORS) | C(CMD_DEPS);
 	case OPT_DEPTH:
 		return C(CMD_SHOW);
+	case OPT_WRITABLE:
+		return C(CMD_SQL);
 	default:
 		return C_ALL;
 	}
@@ -128,6 +131,8 @@ static void usage(FILE *f)
 		"  --since/--until 2026-01-02T03:04:05Z | +1.5s (offset from the capture start)\n"
 		"  --sort start|duration|status  --limit N   (requests, errors; --limit: deps)\n"
 		"  --depth N                show: follow child requests N levels (default 8)\n"
+		"  --writable               sql: allow statements that change the database\n"
+		"                           (default read-only: no ATTACH, VACUUM INTO, writes)\n"
 		"\nSee httpanalyze(1).\n");
 }
 
@@ -331,6 +336,9 @@ int main(int argc, char **argv)
 			if (parse_i64(optarg, 0, &v) || v > 64)
 				return usage_error("bad --depth '%s': want 0..64", optarg);
 			ro.depth = (int)v;
+			break;
+		case OPT_WRITABLE:
+			ro.writable = 1;
 			break;
 		}
 	}

@@ -502,7 +502,75 @@ cleanup:
 
 /* ---- sql ---- */
 
-int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql)
+/*
+ * User SQL is read-only by default: `httpanalyze sql` runs on a database of
+ * someone else's capture, often as whoever opened the file, and SQLite
+ * statements can do more than read (ATTACH creates files, VACUUM INTO copies
+ * the data to a file of its own mode, fts3_tokenizer hands out a pointer).
+ * The authorizer allows what reading needs and denies the rest by name.
+ */
+struct sql_guard {
+	char denied[160];	/* what the authorizer refused, for the message */
+};
+
+/* Pragmas that only report (with or without a table name as argument). */
+static const char *const sql_pragmas_ro[] = {
+	"table_info", "table_xinfo", "table_list", "index_list", "index_info",
+	"index_xinfo", "foreign_key_list", "database_list", "collation_list",
+	"function_list", "module_list", "pragma_list", "compile_options",
+};
+
+static int sql_authorize(void *ctx, int action, const char *a1, const char *a2,
+			 const char *dbname, const char *trigger)
+{
+	struct sql_guard *g = ctx;
+	const char *what = NULL;
+
+	switch (action) {
+	case SQLITE_SELECT:
+	case SQLITE_READ:
+	case SQLITE_RECURSIVE:
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+		return SQLITE_OK;
+	case SQLITE_FUNCTION:
+		/* a2: the function's name */
+		if (a2 && !sqlite3_stricmp(a2, "fts3_tokenizer"))
+			what = "the function fts3_tokenizer";
+		else
+			return SQLITE_OK;
+		break;
+	case SQLITE_PRAGMA:
+		/* a1: the pragma, a2: its argument (NULL when none) */
+		for (size_t i = 0; a1 && i < sizeof(sql_pragmas_ro) / sizeof(sql_pragmas_ro[0]); i++)
+			if (!sqlite3_stricmp(a1, sql_pragmas_ro[i]))
+				return SQLITE_OK;
+		snprintf(g->denied, sizeof(g->denied), "PRAGMA %.64s", a1 ? a1 : "?");
+		return SQLITE_DENY;
+	case SQLITE_ATTACH:
+		what = "ATTACH";
+		break;
+	case SQLITE_DETACH:
+		what = "DETACH";
+		break;
+	default:
+		what = "a statement that changes the database";
+		break;
+	}
+	snprintf(g->denied, sizeof(g->denied), "%s", what);
+	return SQLITE_DENY;
+}
+
+static void sql_error(sqlite3 *db, const struct sql_guard *g)
+{
+	if (g && g->denied[0])
+		fprintf(stderr, "httpanalyze: sql: %s is not allowed: queries are read-only "
+			"(--writable allows changes)\n", g->denied);
+	else
+		fprintf(stderr, "httpanalyze: sql error: %s\n", sqlite3_errmsg(db));
+}
+
+static int sql_run(sqlite3 *db, const struct report_opts *o, const char *sql, struct sql_guard *g)
 {
 	const char *p = sql;
 
@@ -512,19 +580,28 @@ int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql)
 		int64_t n;
 
 		if (sqlite3_prepare_v2(db, p, -1, &st, &tail) != SQLITE_OK) {
-			fprintf(stderr, "httpanalyze: sql error: %s\n", sqlite3_errmsg(db));
+			sql_error(db, g);
 			return -EIO;
 		}
 		p = tail;
 		if (!st)	/* whitespace or a comment */
 			continue;
+		if (g && !sqlite3_stmt_readonly(st)) {
+			/* what the authorizer has no code for (VACUUM, ...) */
+			const char *s = sqlite3_sql(st);
+
+			snprintf(g->denied, sizeof(g->denied), "the statement \"%.40s%s\"", s, strlen(s) > 40 ? "..." : "");
+			sql_error(db, g);
+			sqlite3_finalize(st);
+			return -EPERM;
+		}
 		if (sqlite3_column_count(st) == 0) {
 			int rc;
 
 			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 				;
 			if (rc != SQLITE_DONE) {
-				fprintf(stderr, "httpanalyze: sql error: %s\n", sqlite3_errmsg(db));
+				sql_error(db, g);
 				sqlite3_finalize(st);
 				return -EIO;
 			}
@@ -533,12 +610,25 @@ int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql)
 		}
 		n = out_stmt(o->fmt, o->out, st, -1);
 		if (n == -EIO)
-			fprintf(stderr, "httpanalyze: sql error: %s\n", sqlite3_errmsg(db));
+			sql_error(db, g);
 		sqlite3_finalize(st);
 		if (n < 0)
 			return (int)n;
 	}
 	return 0;
+}
+
+int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql)
+{
+	struct sql_guard g = { "" };
+	int err;
+
+	if (o->writable)
+		return sql_run(db, o, sql, NULL);
+	sqlite3_set_authorizer(db, sql_authorize, &g);
+	err = sql_run(db, o, sql, &g);
+	sqlite3_set_authorizer(db, NULL, NULL);
+	return err;
 }
 
 /* ---- summary ---- */

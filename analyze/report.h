@@ -38,6 +38,7 @@ struct report_opts {
 	int64_t limit;			/* < 0: none */
 	int depth;			/* show: child requests followed */
 	int quiet;			/* summary: no loss warning on stderr */
+	int writable;			/* sql: allow statements that change anything */
 };
 
 /* Parsers for the command line; 0 or -EINVAL. */
@@ -56,7 +57,11 @@ int report_errors(sqlite3 *db, const struct report_opts *o);
 int report_show(sqlite3 *db, const struct report_opts *o, const char *id);
 int report_deps(sqlite3 *db, const struct report_opts *o);
 int report_latency(sqlite3 *db, const struct report_opts *o);
-/* Runs the user's SQL (one or more statements), each result as a listing. */
+/* Runs the user's SQL (one or more statements), each result as a listing.
+ * Read-only unless o->writable: an authorizer lets statements read the
+ * database's tables and views and call ordinary functions, nothing else
+ * (no ATTACH, no VACUUM INTO, no writing pragma, no fts3_tokenizer), and a
+ * statement that would change a database is refused before it runs. */
 int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql);
 
 /* Prepare sql on db (report.c, used by show.c): NULL on failure, with

@@ -155,6 +155,16 @@ run bad-show-id show abc keepalive.htc
 run bad-show-unknown show 99999 keepalive.htc
 run bad-sql sql "SELEC nonsense" keepalive.htc
 run bad-sql-table sql "SELECT * FROM nosuchtable" keepalive.htc
+# user SQL is read-only unless --writable: nothing written outside the
+# database, no pointer handed out (issue 21)
+run sql-ro-attach sql "ATTACH 'attached.sqlite' AS x; CREATE TABLE x.t(a)" keepalive.htc
+run sql-ro-vacuum-into sql "VACUUM INTO 'copy.sqlite'" keepalive.htc
+run sql-ro-tokenizer sql "SELECT fts3_tokenizer('simple')" keepalive.htc
+run sql-ro-pragma-write sql "PRAGMA journal_mode=DELETE" keepalive.htc
+run sql-ro-pragma-read sql "PRAGMA table_info(processes)" keepalive.htc
+run sql-ro-delete sql "DELETE FROM requests" keepalive.htc
+run sql-ro-temp sql "CREATE TEMP TABLE t AS SELECT 1" keepalive.htc
+run sql-writable sql --writable "CREATE TEMP TABLE t AS SELECT count(*) AS n FROM requests; SELECT n FROM t" keepalive.htc
 
 # ---- property checks ----
 ESC=$(printf '\033')
@@ -211,6 +221,13 @@ rm -f "$tmp/k.sqlite"
 	bad "--db: an existing database was overwritten" || ok
 "$HA" sql --db "$tmp/k.sqlite" "DELETE FROM requests" >/dev/null 2>&1 &&
 	bad "--db reuse is not read-only" || ok
+# nothing the refused statements named was created
+for f in attached.sqlite copy.sqlite; do
+	[ -e "$fix/$f" ] && bad "sql: read-only query created $f" || ok
+done
+(cd "$tmp" && "$HA" sql --db "$tmp/k.sqlite" "VACUUM INTO 'kcopy.sqlite'" >/dev/null 2>&1) &&
+	bad "sql --db: VACUUM INTO ran" || ok
+[ -e "$tmp/kcopy.sqlite" ] && bad "sql --db: VACUUM INTO wrote a copy" || ok
 printf 'not a database at all, just some text to fill a page' >"$tmp/notdb.sqlite"
 "$HA" sql --db "$tmp/notdb.sqlite" "SELECT 1" >/dev/null 2>&1 && bad "--db accepted a non-database" || ok
 # a database made by an older httpanalyze: refused, saying which versions
