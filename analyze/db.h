@@ -30,6 +30,9 @@ struct db_load_opts {
 	/* indexes not to build (DB_INDEX_*), for an in-memory database whose
 	 * one command does not read them; 0: all */
 	unsigned skip_indexes;
+	/* what to call paths[k] in messages and the files table (the
+	 * command-line name of a spooled input); NULL: the paths */
+	const char *const *names;
 };
 
 /* The schema's indexes (db_load_opts.skip_indexes) */

@@ -178,7 +178,8 @@ int main(int argc, char **argv)
 	};
 	struct db_load_opts lo = { .payload_cap = UINT32_MAX };
 	const char *db_path = NULL, *arg1 = NULL;
-	const char **files = NULL;
+	const char **files = NULL, **spooled = NULL;
+	struct htc_spool *spools = NULL;
 	size_t nfiles = 0;
 	sqlite3 *db = NULL;
 	int cmd = -1, opt, rc = 0, err = 0, longidx = 0;
@@ -367,12 +368,33 @@ int main(int argc, char **argv)
 	if (nfiles) {
 		struct db_load_stats st;
 
+		/* pipes, FIFOs and stdin are read once, into temporary files:
+		 * the load opens each input more than once */
+		spools = calloc(nfiles, sizeof(*spools));
+		spooled = calloc(nfiles, sizeof(*spooled));
+		if (!spools || !spooled) {
+			fprintf(stderr, "httpanalyze: out of memory\n");
+			rc = 1;
+			goto out;
+		}
+		for (size_t k = 0; k < nfiles; k++) {
+			if ((err = htc_spool(files[k], &spools[k]))) {
+				fprintf(stderr, "httpanalyze: %s '%s': %s\n",
+					spools[k].failed_write ? "cannot copy the stream" : "cannot open",
+					files[k], strerror(-err));
+				rc = 1;
+				goto out;
+			}
+			spooled[k] = spools[k].path;
+		}
+		lo.names = files;
 		db = db_create(db_path, &err);
 		if (!db) {
 			if (err == -EEXIST)
 				fprintf(stderr, "httpanalyze: database '%s' exists: remove it, or "
 					"give no capture file to reuse it\n", db_path);
-			return 1;
+			rc = 1;
+			goto out;
 		}
 		lo.progress = !lo.quiet && isatty(STDERR_FILENO);
 		/* A kept database gets every index, and so does sql; in memory
@@ -386,12 +408,13 @@ int main(int argc, char **argv)
 
 			lo.skip_indexes = DB_INDEX_ALL & ~need;
 		}
-		err = db_load(db, files, nfiles, &lo, &st);
+		err = db_load(db, spooled, nfiles, &lo, &st);
 		if (err) {
 			sqlite3_close(db);
 			if (db_path)
 				unlink(db_path);
-			return 1;
+			rc = 1;
+			goto out;
 		}
 	} else {
 		db = db_open_existing(db_path, &err);
@@ -429,5 +452,10 @@ int main(int argc, char **argv)
 	rc = err == -EINVAL ? 2 : err ? 1 : 0;
 	if (sqlite3_close(db) != SQLITE_OK && !rc)
 		rc = 1;
+out:
+	for (size_t k = 0; spools && k < nfiles; k++)
+		htc_spool_close(&spools[k]);
+	free(spools);
+	free(spooled);
 	return rc;
 }

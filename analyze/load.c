@@ -596,7 +596,7 @@ static int prepare(struct loader *l, const char *sql, sqlite3_stmt **st)
 }
 
 /* Open each file alone first, so an error names the file it is about. */
-static int check_file(const char *path)
+static int check_file(const char *path, const char *name)
 {
 	struct htc_reader *r;
 	int err = 0;
@@ -604,9 +604,9 @@ static int check_file(const char *path)
 	r = htc_reader_open(path, &err);
 	if (!r) {
 		if (err == HTC_ERR_MAGIC)
-			fprintf(stderr, "httpanalyze: '%s': not an .htc capture file\n", path);
+			fprintf(stderr, "httpanalyze: '%s': not an .htc capture file\n", name);
 		else
-			fprintf(stderr, "httpanalyze: cannot open '%s': %s\n", path,
+			fprintf(stderr, "httpanalyze: cannot open '%s': %s\n", name,
 				htc_strerror(err));
 		return err ? err : -EINVAL;
 	}
@@ -773,12 +773,12 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 		return -ENOMEM;
 	l.nfiles = n;
 	for (size_t k = 0; k < n; k++) {
-		l.files[k].path = paths[k];
-		if ((err = check_file(paths[k])))
+		l.files[k].path = opts->names ? opts->names[k] : paths[k];
+		if ((err = check_file(paths[k], l.files[k].path)))
 			goto cleanup;
 	}
 	if (n == 1)
-		l.warn_file = paths[0];
+		l.warn_file = l.files[0].path;
 	l.ep_stats = stats_new();
 	l.ds_stats = stats_new();
 	l.preq_stats = stats_new();

@@ -336,6 +336,27 @@ const struct htc_trailer *htc_reader_trailer(const struct htc_reader *r);
 void htc_reader_stats(const struct htc_reader *r, struct htc_reader_stats *st);
 void htc_reader_close(struct htc_reader *r);
 
+/* ---- inputs read once (htc_spool.c) ---- */
+
+/*
+ * A capture path the tools can open more than once.  A regular file is
+ * used as it is; "-" (standard input), a FIFO, a pipe (/dev/fd/N of a
+ * process substitution), a socket or a character device is read once, to
+ * its end, into an unlinked temporary file in $TMPDIR (else /tmp), and path
+ * names that file (/proc/self/fd/N) until htc_spool_close.
+ */
+struct htc_spool {
+	char path[4096];	/* OUT: what to open */
+	int fd;			/* the temporary file, -1 when none */
+	int spooled;		/* 1 when the input was copied */
+	int failed_write;	/* on error: the temporary file could not be written */
+	uint64_t bytes;		/* bytes copied */
+};
+/* 0, or -errno: the input could not be opened or read, or the copy could
+ * not be written (sp->failed_write: the disk under TMPDIR is full...). */
+int htc_spool(const char *path, struct htc_spool *sp);
+void htc_spool_close(struct htc_spool *sp);
+
 #ifdef __cplusplus
 }
 #endif

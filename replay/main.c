@@ -371,7 +371,7 @@ static void on_signal(int sig)
 /* Check each file on its own first, so a bad one is named in the message
  * (the merged source only says that one of them failed).  *start (OUT):
  * the earliest capture start, wall clock, for relative --since/--until. */
-static int check_files(char **paths, int n, uint64_t *start)
+static int check_files(const char *const *paths, char **names, int n, uint64_t *start)
 {
 	*start = 0;
 	for (int i = 0; i < n; i++) {
@@ -382,7 +382,7 @@ static int check_files(char **paths, int n, uint64_t *start)
 
 		r = htc_reader_open(paths[i], &err);
 		if (!r) {
-			fprintf(stderr, "httpreplay: error: cannot read '%s': %s\n", paths[i],
+			fprintf(stderr, "httpreplay: error: cannot read '%s': %s\n", names[i],
 				htc_strerror(err));
 			return err ? err : -EINVAL;
 		}
@@ -443,7 +443,9 @@ int main(int argc, char **argv)
 	char *base = NULL, *prefix = NULL;
 	const char *what, *msg;
 	size_t n = 0, keep = 0, sendable = 0, nred = 0, total = 0;
-	int first = 0, err, rc;
+	int first = 0, err, rc, nspools = 0;
+	struct htc_spool *spools = NULL;
+	const char **spooled = NULL;
 	uint64_t cap_start = 0;
 
 	rc = parse_args(argc, argv, &c, &first);
@@ -462,10 +464,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "httpreplay: error: libcurl initialisation failed\n");
 		goto cleanup;
 	}
-	if (check_files(argv + first, argc - first, &cap_start))
+	/* pipes, FIFOs and stdin are read once, into temporary files: the
+	 * capture is opened more than once */
+	nspools = argc - first;
+	spools = calloc((size_t)nspools, sizeof(*spools));
+	spooled = calloc((size_t)nspools, sizeof(*spooled));
+	if (!spools || !spooled) {
+		fprintf(stderr, "httpreplay: error: out of memory\n");
 		goto cleanup;
-	err = rp_load((const char *const *)argv + first, argc - first, &c.filter, &reqs, &n,
-		      &total, &what);
+	}
+	for (int i = 0; i < nspools; i++) {
+		if ((err = htc_spool(argv[first + i], &spools[i]))) {
+			fprintf(stderr, "httpreplay: error: %s '%s': %s\n",
+				spools[i].failed_write ? "cannot copy the stream" : "cannot read",
+				argv[first + i], strerror(-err));
+			goto cleanup;
+		}
+		spooled[i] = spools[i].path;
+	}
+	if (check_files(spooled, argv + first, nspools, &cap_start))
+		goto cleanup;
+	err = rp_load(spooled, (size_t)nspools, &c.filter, &reqs, &n, &total, &what);
 	if (err) {
 		fprintf(stderr, "httpreplay: error: %s of the capture failed: %s\n", what,
 			htc_strerror(err));
@@ -583,6 +602,10 @@ cleanup:
 	}
 	free(c.edits.set);
 	free(c.edits.drop);
+	for (int i = 0; spools && i < nspools; i++)
+		htc_spool_close(&spools[i]);
+	free(spools);
+	free(spooled);
 	free(base);
 	free(prefix);
 	curl_global_cleanup();

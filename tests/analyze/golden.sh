@@ -221,6 +221,23 @@ rm -f "$tmp/k.sqlite"
 	bad "--db: an existing database was overwritten" || ok
 "$HA" sql --db "$tmp/k.sqlite" "DELETE FROM requests" >/dev/null 2>&1 &&
 	bad "--db reuse is not read-only" || ok
+# a capture from a FIFO, a pipe or stdin is read once (issue 21): the same
+# listing as from the file, no hang, and a clear error when its copy has
+# no room
+want=$(cd "$fix" && "$HA" requests --format csv keepalive.htc 2>&1)
+rm -f "$tmp/k.fifo" && mkfifo "$tmp/k.fifo"
+(cat "$fix/keepalive.htc" >"$tmp/k.fifo" &)
+got=$(timeout 20 "$HA" requests --format csv "$tmp/k.fifo" 2>&1)
+[ "$got" = "$want" ] && ok || { bad "FIFO input: '$got'"; (: <>"$tmp/k.fifo") 2>/dev/null; }
+got=$(timeout 20 "$HA" requests --format csv - <"$fix/keepalive.htc" 2>&1)
+[ "$got" = "$want" ] && ok || bad "stdin input: '$got'"
+got=$(cat "$fix/keepalive.htc" | timeout 20 "$HA" requests --format csv /dev/stdin 2>&1)
+[ "$got" = "$want" ] && ok || bad "pipe input (/dev/stdin): '$got'"
+got=$(cat "$fix/keepalive.htc" | TMPDIR="$tmp/no-such-dir" timeout 20 "$HA" requests - 2>&1)
+case $got in
+"httpanalyze: cannot copy the stream '-': No such file or directory") ok ;;
+*) bad "stdin with no room for its copy: '$got'" ;;
+esac
 # nothing the refused statements named was created
 for f in attached.sqlite copy.sqlite; do
 	[ -e "$fix/$f" ] && bad "sql: read-only query created $f" || ok

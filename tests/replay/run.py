@@ -133,6 +133,7 @@ def main():
         selection(cap, ok, T_OK)
         formats(cap, T_OK, T_MUT)
         dry_run(cap, ok)
+        streams(cap, tmp)
         hostile(cap, ok, T_OK)
         errors(cap, T_OK)
         https(cap, tmp, servers)
@@ -145,6 +146,58 @@ def main():
         print("failed: " + "; ".join(failures))
         return 1
     return 0
+
+
+def replay_stdin(data, *args, timeout=CMD_TIMEOUT):
+    try:
+        p = subprocess.run([REPLAY, *args], input=data, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return -1, "", f"httpreplay timed out after {timeout} s: {' '.join(args)}"
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def streams(cap, tmp):
+    """A capture read from a FIFO, a pipe or stdin ('-') is read once: the
+    same dry run as from the file, no hang (issue 21)."""
+    import threading
+    want = replay("--dry-run", "--format", "json", cap["basic"])
+    with open(cap["basic"], "rb") as f:
+        data = f.read()
+    fifo = os.path.join(tmp, "basic.fifo")
+    os.mkfifo(fifo)
+
+    def feed():
+        try:
+            with open(fifo, "wb") as w:
+                w.write(data)
+        except OSError:
+            pass
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    got = replay("--dry-run", "--format", "json", fifo, timeout=20)
+    if got[0] == -1:
+        # unblock the writer if httpreplay never opened the FIFO
+        try:
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+    t.join(5)
+    check(want[0] == 0 and got[0] == 0 and got[1] == want[1],
+          "a FIFO is read once: the same dry run as the file", got[2])
+    for name, args in (("stdin '-'", ["-"]), ("/dev/stdin (a pipe)", ["/dev/stdin"])):
+        got = replay_stdin(data, "--dry-run", "--format", "json", *args, timeout=20)
+        check(got[0] == 0 and got[1] == want[1], f"{name}: the same dry run as the file", got[2])
+    env_tmp = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = os.path.join(tmp, "no-such-dir")
+    try:
+        got = replay_stdin(data, "--dry-run", "-", timeout=20)
+    finally:
+        if env_tmp is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = env_tmp
+    check(got[0] != 0 and "cannot copy the stream '-'" in got[2],
+          "stdin with no room for its copy: a clear error", got[2])
 
 
 def faithful(cap, ok, target):
