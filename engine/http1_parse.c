@@ -211,7 +211,15 @@ static int parse_headers(const char *p, size_t len, size_t i, struct http_head *
 		v = n + 1;
 		while (v < len && (p[v] == ' ' || p[v] == '\t'))
 			v++;
-		/* value: visible bytes, obs-text, SP and HTAB to the line end */
+		/*
+		 * value: every byte to the line end.  Visible bytes, obs-text,
+		 * SP and HTAB are the grammar; a control byte (NUL, ESC, DEL,
+		 * a CR not before the LF) is not, but RFC 9110 (5.5) lets a
+		 * recipient keep or replace it rather than reject the message,
+		 * and an observer must: a sloppy or hostile server's answered
+		 * request is still answered.  The bytes are kept as they are
+		 * (every output escapes them).
+		 */
 		k = v;
 		for (;;) {
 			unsigned char c;
@@ -220,25 +228,19 @@ static int parse_headers(const char *p, size_t len, size_t i, struct http_head *
 			if (k >= len)
 				return incomplete;
 			c = (unsigned char)p[k];
-			if (c >= 0x20 && c != 0x7f) {
-				k++;
-				continue;
-			}
-			if (c == '\t') {
-				k++;
-				continue;
-			}
 			if (c == '\n') {
 				eol = k;
 				next = k + 1;
 				break;
 			}
-			if (c == '\r' && k + 1 < len && p[k + 1] == '\n') {
+			if (c == '\r' && k + 1 >= len)
+				return incomplete;	/* a line end, or not: the next byte tells */
+			if (c == '\r' && p[k + 1] == '\n') {
 				eol = k;
 				next = k + 2;
 				break;
 			}
-			goto bad;
+			k++;
 		}
 		if (next > HTTP_MAX_HEAD)
 			return HTTP_ERROR;
@@ -332,14 +334,10 @@ int http_parse_response(const char *buf, size_t len, struct http_head *h)
 	if (eol > 12 && buf[12] != ' ')
 		return HTTP_ERROR;
 	r = eol > 12 ? 13 : 12;
+	/* the reason phrase is kept whatever its bytes, as header values are
+	 * (see parse_headers): a client ignores it */
 	h->reason = buf + r;
 	h->reason_len = eol - r;
-	for (size_t k = r; k < eol; k++) {
-		unsigned char c = (unsigned char)buf[k];
-
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return HTTP_ERROR;
-	}
 	return parse_headers(buf, len, (size_t)next, h);
 }
 

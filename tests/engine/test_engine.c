@@ -481,6 +481,38 @@ static void test_no_body_responses(void **state)
 	free(c);
 }
 
+/* Control bytes in a reason phrase or a header value (a sloppy or hostile
+ * server) do not turn answered requests into unanswered ones: RFC 9110
+ * lets a recipient keep them (issue 21). */
+static void test_control_bytes_kept(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, s;
+	struct col *c;
+
+	s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	fx_reads(fx, t += MS, 100, 100, s, "GET /a HTTP/1.1\r\nX-Trace: a\x1b[31mb\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 O\x1b]0;pwned\x07K\r\nContent-Length: 2\r\n\r\nok");
+	fx_reads(fx, t += MS, 100, 100, s, "GET /b HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 503 Busy\r\nX-Bad: \x7f\x01\r\rz\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, s, "GET /c HTTP/1.1\r\n\r\n");
+	{
+		static const char nul[] = "HTTP/1.1 200 N\0L\r\nX: \0\r\nContent-Length: 1\r\n\r\n!";
+
+		fx_write(fx, t += MS, 100, 100, s, nul, sizeof(nul) - 1);
+	}
+	c = run_fx(fx);
+	assert_int_equal(c->nreq, 3);
+	assert_int_equal(col_find_req(c, 1003)->r.status, 200);
+	assert_int_equal(col_find_req(c, 1003)->r.resp_body_len, 1);
+	assert_int_equal(col_find_req(c, 1001)->r.status, 200);
+	assert_int_equal(col_find_req(c, 1001)->r.resp_body_len, 2);
+	assert_int_equal(col_find_req(c, 1001)->r.flags & (HTC_ENGF_UNANSWERED | HTC_ENGF_ERROR), 0);
+	assert_int_equal(col_find_req(c, 1002)->r.status, 503);
+	assert_int_equal(col_find_req(c, 1002)->r.flags & HTC_ENGF_UNANSWERED, 0);
+	free(c);
+}
+
 /* Requests and responses split at every byte across two syscalls, and
  * several messages in one syscall, all give the same result. */
 static void test_split_every_byte(void **state)
@@ -1313,6 +1345,7 @@ int main(void)
 		cmocka_unit_test(test_event_loop_ambiguous),
 		cmocka_unit_test(test_link_v4mapped),
 		cmocka_unit_test(test_no_body_responses),
+		cmocka_unit_test(test_control_bytes_kept),
 		cmocka_unit_test(test_split_every_byte),
 		cmocka_unit_test(test_close_delimited),
 		cmocka_unit_test(test_unanswered_and_reset),
