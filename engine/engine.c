@@ -34,7 +34,7 @@ uint64_t htc_fnv1a64(uint64_t h, const void *p, size_t len)
 
 static uint64_t wall(const struct efile *f, uint64_t ts)
 {
-	return (uint64_t)((int64_t)ts + f->offset);
+	return htc_wall_ns(ts, f->offset);
 }
 
 /* ---- connections ---- */

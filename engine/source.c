@@ -368,7 +368,7 @@ static int fill(struct src_file *f)
 			f->free[f->nfree++] = p;
 			return -ENOMEM;
 		}
-		h.key = (uint64_t)((int64_t)rec_ts(&p->rec) + f->offset);
+		h.key = htc_wall_ns(rec_ts(&p->rec), f->offset);
 		h.seq = f->nread++;
 		h.p = p;
 		if (h.key > f->max_key)

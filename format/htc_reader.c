@@ -360,6 +360,11 @@ static int read_header(struct htc_reader *r)
 	h->flags = get_le32(b + 4);
 	h->snaplen = get_le32(b + 8);
 	h->realtime_offset_ns = (int64_t)get_le64(b + 16);
+	/* checked before anyone adds it to a time: a hostile header must not
+	 * overflow the tools' arithmetic (see htc_wall_ns) */
+	if (h->realtime_offset_ns > HTC_MAX_REALTIME_OFFSET ||
+	    h->realtime_offset_ns < -HTC_MAX_REALTIME_OFFSET)
+		h->realtime_offset_ns = 0;
 	h->start_ns = get_le64(b + 24);
 	memcpy(h->capture_id, b + 32, 16);
 	pos = fixed;

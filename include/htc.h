@@ -203,6 +203,20 @@ struct htc_header {
 	char options[HTC_OPTTEXT_LEN];	/* "key=value\n" lines, as htc_options.text */
 };
 
+/* The largest realtime offset a reader accepts (about the year 2116): one
+ * beyond it (a corrupt or hostile header) is read as 0. */
+#define HTC_MAX_REALTIME_OFFSET (1LL << 62)
+
+/*
+ * Wall-clock ns of a timestamp ts_ns of a file whose header has offset:
+ * ts_ns + offset, computed unsigned, so values from a file can never make
+ * the arithmetic undefined (a corrupt record only gives a strange time).
+ */
+static inline uint64_t htc_wall_ns(uint64_t ts_ns, int64_t offset)
+{
+	return ts_ns + (uint64_t)offset;
+}
+
 /* One entry of the trailer's frame index. */
 struct htc_frame_info {
 	uint64_t offset;	/* file offset of the frame's first byte */

@@ -387,7 +387,7 @@ static int check_files(const char *const *paths, char **names, int n, uint64_t *
 			return err ? err : -EINVAL;
 		}
 		h = htc_reader_header(r);
-		t = (int64_t)h->start_ns + h->realtime_offset_ns;
+		t = (int64_t)htc_wall_ns(h->start_ns, h->realtime_offset_ns);
 		if (h->start_ns && t > 0 && (!*start || (uint64_t)t < *start))
 			*start = (uint64_t)t;
 		htc_reader_close(r);

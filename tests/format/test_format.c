@@ -503,6 +503,44 @@ static void test_roundtrip_every_type(void **state)
 
 /* A comm with no NUL in its 16 bytes is cut to 15: decoded strings are
  * always terminated. */
+/* A realtime offset beyond +-2^62 in a header (corrupt or hostile) is read
+ * as 0, so no tool's time arithmetic can overflow; one within is kept. */
+static void test_absurd_realtime_offset(void **state)
+{
+	static const struct {
+		int64_t in, want;
+	} v[] = {
+		{ INT64_MAX, 0 }, { INT64_MIN, 0 }, { HTC_MAX_REALTIME_OFFSET + 1, 0 },
+		{ HTC_MAX_REALTIME_OFFSET, HTC_MAX_REALTIME_OFFSET },
+		{ -HTC_MAX_REALTIME_OFFSET, -HTC_MAX_REALTIME_OFFSET },
+		{ 1764100000000000000ll, 1764100000000000000ll },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct htc_header h;
+		struct htc_writer *w;
+		struct htc_reader *r;
+		struct buf b;
+		int err = 0;
+
+		base_header(&h);
+		h.realtime_offset_ns = v[i].in;
+		w = htc_writer_open(tmp_path("off.htc"), &h, NULL, &err);
+		assert_non_null(w);
+		assert_int_equal(htc_writer_close(w, 1, NULL), 0);
+		b = slurp(tmp_path("off.htc"));
+		r = htc_reader_open_mem(b.p, b.len, &err);
+		assert_non_null(r);
+		if (htc_reader_header(r)->realtime_offset_ns != v[i].want)
+			fail_msg("offset %lld read as %lld, want %lld", (long long)v[i].in,
+				 (long long)htc_reader_header(r)->realtime_offset_ns, (long long)v[i].want);
+		htc_reader_close(r);
+		free(b.p);
+	}
+	/* the sum never traps, whatever the values */
+	assert_int_equal(htc_wall_ns(UINT64_MAX, INT64_MAX), (uint64_t)INT64_MAX - 1);
+}
+
 static void test_comm_unterminated(void **state)
 {
 	struct htc_record r, out;
@@ -1797,6 +1835,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_every_type),
+		cmocka_unit_test(test_absurd_realtime_offset),
 		cmocka_unit_test(test_comm_unterminated),
 		cmocka_unit_test(test_golden_v1_0),
 		cmocka_unit_test(test_multiframe_index),

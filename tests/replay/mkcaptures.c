@@ -6,7 +6,8 @@
  * must match exactly.
  *
  * usage: mkcaptures DIR   (writes DIR/basic.htc, timing.htc, partial.htc,
- *                          redacted.htc, hostile.htc, hostile_line.htc)
+ *                          redacted.htc, hostile.htc, hostile_line.htc,
+ *                          offset.htc)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +260,25 @@ static void hostile(const char *dir)
 	fx_finish(fx, NULL, NULL);
 }
 
+/*
+ * offset.htc: a header whose realtime offset is near INT64_MAX (corrupt or
+ * hostile), with one request at a large monotonic time: no arithmetic on
+ * them may overflow (the reader takes the offset as 0).
+ *   1001 GET /a              200 alpha
+ */
+static void offset(const char *dir)
+{
+	uint64_t t = 9000000000ULL * SEC;
+	struct fx *fx = fx_open(out_path(dir, "offset.htc"), "replay-fixture", INT64_MAX - 5);
+	uint64_t c;
+
+	fx_proc(fx, t, PID, 1, "web", "/usr/bin/python3", NULL);
+	c = fx_accept(fx, t, PID, PID, "127.0.0.1", 8080, "127.0.0.1", 40043);
+	exchange(fx, &t, c, "GET /a HTTP/1.1\r\nHost: app.example\r\n\r\n", R_ALPHA);
+	fx_close(fx, t, PID, PID, c);
+	fx_finish(fx, NULL, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -270,5 +290,6 @@ int main(int argc, char **argv)
 	partial(argv[1]);
 	redacted(argv[1]);
 	hostile(argv[1]);
+	offset(argv[1]);
 	return 0;
 }

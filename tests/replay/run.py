@@ -109,7 +109,7 @@ def main():
         subprocess.run([MKCAP, tmp], check=True, timeout=30)
         cap = {n: os.path.join(tmp, n + ".htc")
                for n in ("basic", "timing", "partial", "redacted", "hostile",
-                          "hostile_line")}
+                          "hostile_line", "offset")}
         ok = Server(PORT_OK, os.path.join(tmp, "ok.log"))
         servers.append(ok)
         mut = Server(PORT_MUT, os.path.join(tmp, "mut.log"), mutate=True)
@@ -134,6 +134,7 @@ def main():
         formats(cap, T_OK, T_MUT)
         dry_run(cap, ok)
         streams(cap, tmp)
+        offset(cap)
         hostile(cap, ok, T_OK)
         errors(cap, T_OK)
         https(cap, tmp, servers)
@@ -460,6 +461,15 @@ def raw_bytes_in(text):
     """Whether printed text holds a control byte or a byte that was not
     valid UTF-8 (decoded as U+FFFD): what escaping must prevent."""
     return any(ch in text for ch in "\x1b\x07\ufffd\x80\xff")
+
+
+def offset(cap):
+    """A realtime offset near INT64_MAX in the header: no overflow (UBSan
+    halts this build on one), the request still found (issue 21)."""
+    rc, out, err = replay("--dry-run", "--since", "+0s", cap["offset"],
+                          timeout=15)
+    check(rc == 0 and "GET /a HTTP/1.1" in out, "absurd realtime offset: read, no overflow",
+          f"rc={rc} {err}")
 
 
 def hostile(cap, ok, target):
