@@ -595,6 +595,22 @@ static int prepare(struct loader *l, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
+/*
+ * Loss counts come from the file: a corrupt or hostile one may say
+ * anything (UINT64_MAX wrapped to "lost 11").  Counts saturate at
+ * LOSS_MAX, far beyond any real capture's (2^48 events), so that the sums
+ * over all slots and over the largest set of files stay within SQLite's
+ * signed 64-bit integers.
+ */
+#define LOSS_MAX (1ULL << 48)
+
+static uint64_t loss_add(uint64_t a, uint64_t b)
+{
+	if (a >= LOSS_MAX || b >= LOSS_MAX - a)
+		return LOSS_MAX;
+	return a + b;
+}
+
 /* Open each file alone first, so an error names the file it is about. */
 static int check_file(const char *path, const char *name)
 {
@@ -692,10 +708,10 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 		snprintf(cid + 2 * j, 3, "%02x", h->capture_id[j]);
 	snprintf(ver, sizeof(ver), "%u.%u", h->version_major, h->version_minor);
 	for (int j = 0; j < HTC_LOSS_SLOTS; j++) {
-		lost[j] = t ? t->lost[j] : f->lost[j];
-		total += lost[j];
+		lost[j] = loss_add(0, t ? t->lost[j] : f->lost[j]);
+		total = loss_add(total, lost[j]);
 		if (j >= HTC_LOSS__COUNT)
-			other += lost[j];
+			other = loss_add(other, lost[j]);
 	}
 	if ((err = prepare(l, "INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
 			   "?,?,?,?,?,?,?,?,?,?)", &st)) ||
@@ -870,12 +886,13 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 		case HTC_REC_PROC:
 			insert_proc(&l, fidx, &rec.proc);
 			break;
-		case HTC_REC_LOSS:
-			if (rec.loss.reason < HTC_LOSS_SLOTS)
-				f->lost[rec.loss.reason] += rec.loss.count;
-			else
-				f->lost[HTC_LOSS_SLOTS - 1] += rec.loss.count;
+		case HTC_REC_LOSS: {
+			unsigned j = rec.loss.reason < HTC_LOSS_SLOTS ? rec.loss.reason
+								      : HTC_LOSS_SLOTS - 1;
+
+			f->lost[j] = loss_add(f->lost[j], rec.loss.count);
 			break;
+		}
 		default:
 			break;
 		}

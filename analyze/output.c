@@ -182,7 +182,7 @@ void out_csv_field(FILE *f, const void *src, size_t n)
 {
 	char stackbuf[512], *buf = stackbuf;
 	size_t len = out_term_escape_buf(stackbuf, sizeof(stackbuf), src, n);
-	int quote;
+	int quote, formula;
 
 	if (len >= sizeof(stackbuf)) {
 		buf = malloc(len + 1);
@@ -194,10 +194,15 @@ void out_csv_field(FILE *f, const void *src, size_t n)
 	}
 	quote = len && (memchr(buf, ',', len) || memchr(buf, '"', len) ||
 			buf[0] == ' ' || buf[len - 1] == ' ');
+	formula = len && (buf[0] == '=' || buf[0] == '+' || buf[0] == '-' || buf[0] == '@');
 	if (!quote) {
+		if (formula)
+			putc('\'', f);
 		fwrite(buf, 1, len, f);
 	} else {
 		putc('"', f);
+		if (formula)
+			putc('\'', f);
 		for (size_t i = 0; i < len; i++) {
 			if (buf[i] == '"')
 				putc('"', f);

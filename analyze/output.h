@@ -44,7 +44,11 @@ size_t out_term_escape_buf(char *dst, size_t cap, const void *p, size_t n);
  * holds no raw control byte. */
 void out_json_string(FILE *f, const void *p, size_t n);
 /* One CSV field: terminal-escaped, then quoted (RFC 4180) when it holds a
- * comma, a quote or leading/trailing spaces. */
+ * comma, a quote or leading/trailing spaces.  A field that a spreadsheet
+ * would take for a formula (first byte = + - @, or a tab or CR, which the
+ * escaping turns into \x09 / \x0d anyway) is written with a ' before it
+ * (OWASP's CSV-injection rule): capture text must not run in a
+ * spreadsheet.  Numbers are written by out_int/out_real, never here. */
 void out_csv_field(FILE *f, const void *p, size_t n);
 
 /* RFC 3339 UTC with nanoseconds, "2026-01-02T03:04:05.123456789Z", into

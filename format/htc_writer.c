@@ -359,8 +359,12 @@ int htc_writer_append(struct htc_writer *w, const struct htc_record *rec)
 			w->last_ts = ts;
 		break;
 	case HTC_REC_LOSS:
-		if (rec->loss.reason < HTC_LOSS_SLOTS)
-			w->st.lost[rec->loss.reason] += rec->loss.count;
+		if (rec->loss.reason < HTC_LOSS_SLOTS) {
+			/* saturating: a count never wraps to a small number */
+			uint64_t *l = &w->st.lost[rec->loss.reason];
+
+			*l = rec->loss.count > UINT64_MAX - *l ? UINT64_MAX : *l + rec->loss.count;
+		}
 		break;
 	}
 

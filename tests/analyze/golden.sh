@@ -87,6 +87,7 @@ run summary-default keepalive.htc
 run summary-services summary services.htc
 run summary-mixed summary mixed.htc
 run summary-lost summary lost.htc
+run summary-lost-huge summary lost.htc lost_huge.htc
 run schema schema
 
 # ---- two hosts, one analysis ----

@@ -20,6 +20,7 @@
  *                   a response body, a host and a process name
  * hostile_head.htc  ESC sequences in a request path and header values
  * lost.htc          keepalive plus loss records (ring buffer, map full)
+ * lost_huge.htc     keepalive plus loss counts near UINT64_MAX (hostile)
  * multiframe.htc    services + keepalive in many small frames
  * truncated.htc     multiframe cut inside its last data frame
  * corrupt.htc       multiframe with one byte flipped inside its 2nd frame
@@ -169,6 +170,21 @@ static void lost(struct fx *fx, uint64_t t)
 	fx_record(fx, &rec);
 }
 
+/* Counts that would wrap a 64-bit sum (a hostile file): shown saturated. */
+static void lost_huge(struct fx *fx, uint64_t t)
+{
+	struct htc_record rec = { .type = HTC_REC_LOSS };
+
+	rec.loss.ts_ns = t;
+	rec.loss.reason = HTC_LOSS_RINGBUF_FULL;
+	rec.loss.count = UINT64_MAX - 5;
+	fx_record(fx, &rec);
+	rec.loss.reason = HTC_LOSS_MAP_FULL;
+	rec.loss.count = 1ULL << 63;
+	fx_record(fx, &rec);
+	fx_record(fx, &rec);
+}
+
 /* Rewrite an in-memory capture into small frames; returns the frame
  * offsets and sizes of the result through the trailer of a re-read. */
 static void multiframe(const void *buf, size_t len, const char *out)
@@ -289,6 +305,11 @@ int main(int argc, char **argv)
 	fx = fx_open(path_of("lost.htc"), "web1", WALL0);
 	fx_scenario_keepalive(fx, 1 * SEC);
 	lost(fx, 2 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("lost_huge.htc"), "web1", WALL0);
+	fx_scenario_keepalive(fx, 1 * SEC);
+	lost_huge(fx, 2 * SEC);
 	fx_finish(fx, NULL, NULL);
 
 	fx = fx_open(NULL, "svc1", WALL0);

@@ -75,6 +75,13 @@ static const struct esc_vec esc_vecs[] = {
 	  "quotes and comma: RFC 4180 quoting" },
 	{ S(" pad"), " pad", "\" pad\"", "\" pad\"", "leading space quoted in CSV" },
 	{ S(""), "", "\"\"", "", "empty" },
+	{ S("=HYPERLINK(\"http://x\")"), "=HYPERLINK(\"http://x\")",
+	  "\"=HYPERLINK(\\\"http://x\\\")\"", "\"'=HYPERLINK(\"\"http://x\"\")\"",
+	  "CSV formula: ' before it (quoted: it holds quotes)" },
+	{ S("+1+cmd"), "+1+cmd", "\"+1+cmd\"", "'+1+cmd", "CSV formula (+)" },
+	{ S("-2+3"), "-2+3", "\"-2+3\"", "'-2+3", "CSV formula (-)" },
+	{ S("@SUM(A1)"), "@SUM(A1)", "\"@SUM(A1)\"", "'@SUM(A1)", "CSV formula (@)" },
+	{ S("a=1"), "a=1", "\"a=1\"", "a=1", "= inside a field is no formula" },
 };
 
 static void test_escape(void **state)
