@@ -921,6 +921,15 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	}
 	if ((err = rowq_stop(&l.rq)) || (err = insert_stats(&l)))
 		goto cleanup;
+	{
+		struct htc_engine_stats est;
+
+		htc_engine_stats(e, &est);
+		if (est.cut && !opts->quiet)
+			fprintf(stderr, "httpanalyze: warning: %llu requests and calls not loaded: "
+				"more than %d started by one system call (a flood of tiny "
+				"messages)\n", (unsigned long long)est.cut, HTC_ENG_MAX_STARTS);
+	}
 	for (size_t k = 0; k < n; k++)
 		if ((err = insert_file(&l, s, k)))
 			goto cleanup;

@@ -240,6 +240,7 @@ int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_re
 	if (ev->type >= HTC_EV__COUNT)
 		return 0;
 	e->st.events++;
+	e->ev_starts = 0;
 	ts = wall(f, ev->ts_ns);
 	e->ann_want = annot != NULL;
 	e->ann_serial = 0;

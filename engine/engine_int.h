@@ -204,6 +204,7 @@ struct htc_engine {
 	struct hnode *free_conn;	/* recycled objects (eng_bin_*) */
 	struct hnode *free_thr;
 	uint64_t next_conn, next_call, serial;
+	uint32_t ev_starts;	/* exchanges the event being fed started */
 	struct http_head hh;	/* scratch: too big for the stack of every call */
 	/* annotation of the event being fed */
 	int ann_want, ann_start, ann_has_mp;
@@ -288,7 +289,8 @@ size_t proto_escape(char *dst, size_t cap, const uint8_t *src, size_t len);
 struct efile *eng_file_of(struct htc_engine *e, uint32_t idx);
 
 /* A new exchange on c (a request on the server side, a call on the client
- * side), started by event ev at ts; queued on c.  NULL when out of memory. */
+ * side), started by event ev at ts; queued on c.  NULL when out of memory, or when
+ * the event already started HTC_ENG_MAX_STARTS (counted in st.cut). */
 struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct htc_event *ev,
 			    uint64_t ts, uint8_t proto);
 /* x is finished (answered, or given up on): report it and recycle it. */

@@ -407,6 +407,12 @@ struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct h
 	struct exch *x;
 	struct efile *f = eng_file_of(e, c->info.file_idx);
 
+	if (e->ev_starts >= HTC_ENG_MAX_STARTS) {
+		/* a flood within one syscall's bytes: not one more row */
+		e->st.cut++;
+		return NULL;
+	}
+	e->ev_starts++;
 	if (c->qn >= ENG_MAX_PENDING) {
 		/* the oldest never got its answer in time: let it go */
 		e->st.evicted++;

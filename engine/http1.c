@@ -124,6 +124,24 @@ static void early_start_line(struct htc_engine *e, struct exch *x, const uint8_t
 	}
 }
 
+/* What follows a request head: its body by its framing, or the next
+ * message. */
+static void req_body(struct htc_engine *e, struct conn *c, int d, const struct http_framing *fr,
+		     uint64_t ts)
+{
+	struct hdir *h = &c->dir[d];
+
+	if (fr->chunked) {
+		h->state = H_CHUNKED;
+		http_chunked_init(&h->ch);
+	} else if (fr->content_length > 0) {
+		h->state = H_BODY;
+		h->remaining = (uint64_t)fr->content_length;
+	} else {
+		msg_end(e, c, d, ts);
+	}
+}
+
 /* The head of direction d's message is complete at buf (n bytes), parsed
  * into e->hh by the caller (parsing it again here would find the same). */
 static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf, int n, uint64_t ts)
@@ -135,12 +153,16 @@ static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf,
 	struct exch *x = h->ex;
 
 	http_framing(hh, &fr);
+	if (is_req && !x) {
+		/* a request with no exchange (cut, or out of memory): framed
+		 * all the same, so its body is not taken for a head */
+		req_body(e, c, d, &fr, ts);
+		return 0;
+	}
 	if (is_req) {
 		const char *host;
 		size_t hl = 0;
 
-		if (!x)
-			return 0;
 		host = http_header_kind(hh, HTTP_HK_HOST, &hl);
 		if (eng_exch_set_strings(x, hh, host ? host : "", host ? hl : 0))
 			return -ENOMEM;
@@ -171,15 +193,7 @@ static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf,
 			}
 		}
 		eng_ann_touch(e, x, 1);
-		if (fr.chunked) {
-			h->state = H_CHUNKED;
-			http_chunked_init(&h->ch);
-		} else if (fr.content_length > 0) {
-			h->state = H_BODY;
-			h->remaining = (uint64_t)fr.content_length;
-		} else {
-			msg_end(e, c, d, ts);
-		}
+		req_body(e, c, d, &fr, ts);
 		return 0;
 	}
 	/* response */

@@ -379,6 +379,8 @@ void resp_reply_gap(struct resp_reply *d, uint64_t n)
 struct redis_state {
 	struct resp_cmd rc;	/* the client's commands */
 	struct resp_reply rr;	/* the server's replies */
+	struct exch *cur;	/* call of the command being written... */
+	uint64_t cur_serial;	/* ...if still open (its serial unchanged) */
 };
 
 static void redis_write(struct htc_engine *e, struct conn *c, const struct eng_chunk *k)
@@ -394,12 +396,14 @@ static void redis_write(struct htc_engine *e, struct conn *c, const struct eng_c
 		p += used;
 		len -= used;
 		if (r == RESP_CMD_START) {
-			eng_call_new(e, c, k, "?");
+			ps->cur = eng_call_new(e, c, k, "?");
+			ps->cur_serial = ps->cur ? ps->cur->serial : 0;
 		} else if (r == RESP_CMD_DONE) {
-			struct exch *x = eng_call_newest(c);
-
-			if (x)
-				resp_cmd_summary(&ps->rc, x->summary, sizeof(x->summary));
+			/* the command's own call, if it got one (not cut) and is
+			 * still open: never an older call's name */
+			if (ps->cur && eng_call_open(c, ps->cur, ps->cur_serial))
+				resp_cmd_summary(&ps->rc, ps->cur->summary, sizeof(ps->cur->summary));
+			ps->cur = NULL;
 		}
 		if (ps->rc.lost && !eng_call_newest(c)) {
 			/* framing lost: one call for this run of writes */

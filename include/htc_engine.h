@@ -35,6 +35,12 @@ extern "C" {
 #define HTC_REQID_FIRST 1001ULL
 #define HTC_REQID_FILE_STRIDE 1000000000ULL
 
+/* Exchanges (requests, calls, streams) one event may start; more are cut
+ * and counted (htc_engine_stats.cut).  Generous for pipelining and HTTP/2
+ * (a read holding the HEADERS of a few hundred streams), yet it bounds what a file
+ * of tiny repeated messages, compressed a thousandfold, can make. */
+#define HTC_ENG_MAX_STARTS 256
+
 enum htc_proto {
 	HTC_PROTO_UNKNOWN = 0,
 	HTC_PROTO_HTTP = 1,
@@ -181,6 +187,10 @@ struct htc_engine_stats {
 	 * beyond the per-connection limit, reported as unanswered). */
 	uint64_t evicted;
 	uint64_t unanswered;		/* requests reported HTC_ENGF_UNANSWERED */
+	/* Added: exchanges not started because one event already started
+	 * HTC_ENG_MAX_STARTS (a flood of tiny pipelined messages: a few KiB
+	 * of a capture must not become millions of rows) */
+	uint64_t cut;
 };
 
 struct htc_engine;

@@ -86,6 +86,8 @@ struct loader {
 	struct conn_set red_conns;
 	const char *const *paths;
 	size_t total;		/* inbound requests seen, before the filters */
+	size_t kept_bytes;	/* memory the kept requests hold (about) */
+	size_t cut;		/* requests not kept: beyond RP_MAX_KEEP_BYTES */
 	int err;
 };
 
@@ -218,6 +220,7 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 {
 	struct loader *l = ctx;
 	struct rp_req *q;
+	size_t need;
 
 	if (l->err)
 		return;
@@ -226,6 +229,15 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	 * start, so they are checked after the load */
 	if (!htc_sel_match(l->filter, r, 0))
 		return;
+	/* every request is kept until the schedule is made: a bound on
+	 * their memory, whatever the capture's compression ratio */
+	need = sizeof(*q) + sizeof(*l->reqs) + r->head_len + r->body_len +
+	       r->nheaders * sizeof(struct rp_hdr) + strlen(r->path) + strlen(r->host) + 64;
+	if (need > RP_MAX_KEEP_BYTES - l->kept_bytes) {
+		l->cut++;
+		return;
+	}
+	l->kept_bytes += need;
 	if (grow((void **)&l->reqs, &l->cap, l->n, sizeof(*l->reqs))) {
 		l->err = -ENOMEM;
 		return;
@@ -255,7 +267,7 @@ static int cmp_start(const void *a, const void *b)
 }
 
 int rp_load(const char *const *paths, size_t npaths, const struct htc_select *f,
-	    struct rp_req ***out, size_t *nout, size_t *total, const char **what)
+	    struct rp_req ***out, size_t *nout, size_t *total, size_t *cut, const char **what)
 {
 	struct loader l = { .filter = f, .paths = paths };
 	struct htc_engine_sink sink = { .ctx = &l, .on_conn = on_conn, .on_request = on_request };
@@ -268,6 +280,7 @@ int rp_load(const char *const *paths, size_t npaths, const struct htc_select *f,
 	*out = NULL;
 	*nout = 0;
 	*total = 0;
+	*cut = 0;
 	*what = "engine";
 	e = htc_engine_new(&sink);
 	if (!e) {
@@ -310,6 +323,12 @@ int rp_load(const char *const *paths, size_t npaths, const struct htc_select *f,
 	*out = l.reqs;
 	*nout = l.n;
 	*total = l.total;
+	{
+		struct htc_engine_stats st;
+
+		htc_engine_stats(e, &st);
+		*cut = l.cut + st.cut;
+	}
 	l.reqs = NULL;
 	l.n = 0;
 	err = 0;

@@ -442,7 +442,7 @@ int main(int argc, char **argv)
 	struct rp_summary sum = {0};
 	char *base = NULL, *prefix = NULL;
 	const char *what, *msg;
-	size_t n = 0, keep = 0, sendable = 0, nred = 0, total = 0;
+	size_t n = 0, keep = 0, sendable = 0, nred = 0, total = 0, cut = 0;
 	int first = 0, err, rc, nspools = 0;
 	struct htc_spool *spools = NULL;
 	const char **spooled = NULL;
@@ -484,12 +484,16 @@ int main(int argc, char **argv)
 	}
 	if (check_files(spooled, argv + first, nspools, &cap_start))
 		goto cleanup;
-	err = rp_load(spooled, (size_t)nspools, &c.filter, &reqs, &n, &total, &what);
+	err = rp_load(spooled, (size_t)nspools, &c.filter, &reqs, &n, &total, &cut, &what);
 	if (err) {
 		fprintf(stderr, "httpreplay: error: %s of the capture failed: %s\n", what,
 			htc_strerror(err));
 		goto cleanup;
 	}
+	if (cut)
+		fprintf(stderr, "httpreplay: warning: %zu requests not loaded: beyond the memory "
+			"limit (%zu MiB of requests, %d started by one system call); the filters "
+			"select fewer\n", cut, RP_MAX_KEEP_BYTES >> 20, HTC_ENG_MAX_STARTS);
 
 	/* relative --since/--until, then safety, then --limit */
 	/* a capture without a start time: its first request stands for it */

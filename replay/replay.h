@@ -85,12 +85,15 @@ bool rp_filter_match(const struct htc_select *f, const struct rp_req *r, uint64_
  * Read the capture files through the engine and return (OUT *reqs, *n,
  * malloc'd, each freed with rp_req_free) the inbound requests that pass f's
  * absolute filters, in captured order (start time, then request id);
- * *total (OUT) counts every inbound request seen.
+ * *total (OUT) counts every inbound request seen, *cut (OUT) those not
+ * loaded: beyond RP_MAX_KEEP_BYTES of kept requests, or cut by the engine
+ * (more than HTC_ENG_MAX_STARTS started by one event).
  * Returns 0 or a negative error (-errno or HTC_ERR_*); *what (OUT) says
  * which stage failed ("open", "read", "engine").
  */
+#define RP_MAX_KEEP_BYTES ((size_t)256 << 20)	/* requests kept in memory, heads and bodies included */
 int rp_load(const char *const *paths, size_t npaths, const struct htc_select *f,
-	    struct rp_req ***reqs, size_t *n, size_t *total, const char **what);
+	    struct rp_req ***reqs, size_t *n, size_t *total, size_t *cut, const char **what);
 
 /* ---- rewriting: captured request -> request sent ---- */
 

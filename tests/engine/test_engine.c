@@ -513,6 +513,63 @@ static void test_control_bytes_kept(void **state)
 	free(c);
 }
 
+/* A flood: one read holding 1000 tiny pipelined requests (a few KiB of a
+ * capture that compresses a thousandfold) starts HTC_ENG_MAX_STARTS, cuts
+ * and counts the rest, frames the cut ones all the same (a cut request's
+ * body is not taken for a request), and the connection goes on (issue 21). */
+static void test_flood_cut(void **state)
+{
+	static const char unit[] = "GET /f HTTP/1.1\r\n\r\n";
+	static const char post[] = "POST /x HTTP/1.1\r\nContent-Length: 31\r\n\r\n"
+				   "GET /not-a-request HTTP/1.1\r\n\r\n";
+	struct fx *fx = new_fx();
+	uint64_t t = T0, s;
+	size_t n = 0, cap = 1000 * sizeof(unit) + sizeof(post);
+	char *b = malloc(cap);
+	struct htc_engine_stats st;
+	struct col *c = calloc(1, sizeof(*c));
+	struct htc_engine_sink sink = col_sink(c);
+	struct htc_engine *e = htc_engine_new(&sink);
+	struct htc_reader *rd;
+	struct htc_record rec;
+	void *buf;
+	size_t len;
+	int err;
+
+	assert_non_null(b);
+	for (int i = 0; i < 1000; i++) {
+		if (i == 500) {
+			memcpy(b + n, post, sizeof(post) - 1);
+			n += sizeof(post) - 1;
+		}
+		memcpy(b + n, unit, sizeof(unit) - 1);
+		n += sizeof(unit) - 1;
+	}
+	s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	fx_read(fx, t += MS, 100, 100, s, b, n);
+	fx_reads(fx, t += MS, 100, 100, s, "GET /after HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_finish(fx, &buf, &len);
+	rd = htc_reader_open_mem(buf, len, &err);
+	assert_non_null(rd);
+	htc_engine_add_file(e, htc_reader_header(rd));
+	while (htc_reader_next(rd, &rec) == 1)
+		assert_int_equal(htc_engine_feed(e, 0, &rec, NULL), 0);
+	htc_engine_finish(e);
+	htc_engine_stats(e, &st);
+	assert_int_equal(st.cut, 1001 - HTC_ENG_MAX_STARTS);
+	assert_int_equal(st.requests, HTC_ENG_MAX_STARTS + 1);
+	assert_int_equal(st.parse_errors, 0);
+	/* the request after the flood is one more request; the one answer
+	 * goes to the oldest still waiting, as pipelining says */
+	assert_int_equal(st.unanswered, HTC_ENG_MAX_STARTS);
+	htc_reader_close(rd);
+	htc_engine_free(e);
+	free(buf);
+	free(b);
+	free(c);
+}
+
 /* Requests and responses split at every byte across two syscalls, and
  * several messages in one syscall, all give the same result. */
 static void test_split_every_byte(void **state)
@@ -1346,6 +1403,7 @@ int main(void)
 		cmocka_unit_test(test_link_v4mapped),
 		cmocka_unit_test(test_no_body_responses),
 		cmocka_unit_test(test_control_bytes_kept),
+		cmocka_unit_test(test_flood_cut),
 		cmocka_unit_test(test_split_every_byte),
 		cmocka_unit_test(test_close_delimited),
 		cmocka_unit_test(test_unanswered_and_reset),
