@@ -184,7 +184,12 @@ struct loader {
 	struct rowq rq;		/* the other rows, on their own thread */
 	/* the *_stats tables, counted as the rows go by (stats.h) */
 	struct stats *ep_stats, *ds_stats, *preq_stats, *pcall_stats;
+	size_t stored;		/* request head and body bytes stored */
+	uint64_t unstored;	/* requests stored without them (LOAD_MAX_STORED) */
 };
+
+/* Request heads and bodies stored in all (the rest of each request is). */
+#define LOAD_MAX_STORED ((size_t)256 << 20)
 
 /* Count one request or call in its groups (main thread). */
 static void count_row(struct loader *l, struct stats *by_name, const struct stats_key *k,
@@ -333,11 +338,20 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	} else {
 		rq_null(q);
 	}
-	rq_blob(q, r->head ? (const void *)r->head : "", (int)r->head_len);
-	if (r->body_len)
-		rq_blob(q, r->body, (int)r->body_len);
-	else
+	/* heads and bodies are the bulk of what a capture can inflate to:
+	 * stored up to LOAD_MAX_STORED bytes in all, then NULL (counted) */
+	if (r->head_len + r->body_len <= LOAD_MAX_STORED - l->stored) {
+		l->stored += r->head_len + r->body_len;
+		rq_blob(q, r->head ? (const void *)r->head : "", (int)r->head_len);
+		if (r->body_len)
+			rq_blob(q, r->body, (int)r->body_len);
+		else
+			rq_null(q);
+	} else {
+		l->unstored++;
 		rq_null(q);
+		rq_null(q);
+	}
 	rq_end(q);
 	l->st.requests++;
 	{
@@ -925,6 +939,10 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 		struct htc_engine_stats est;
 
 		htc_engine_stats(e, &est);
+		if (l.unstored && !opts->quiet)
+			fprintf(stderr, "httpanalyze: warning: %llu requests stored without their head "
+				"and body: beyond %zu MiB of heads and bodies in all\n",
+				(unsigned long long)l.unstored, LOAD_MAX_STORED >> 20);
 		if (est.cut && !opts->quiet)
 			fprintf(stderr, "httpanalyze: warning: %llu requests and calls not loaded: "
 				"more than %d started by one system call (a flood of tiny "

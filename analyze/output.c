@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "htc.h"
 #include "output.h"
 
 int out_parse_format(const char *s, enum out_format *fmt)
@@ -25,52 +26,6 @@ int out_parse_format(const char *s, enum out_format *fmt)
 	return 0;
 }
 
-/*
- * Decode the UTF-8 sequence at p: its length (1..4) and code point, or 0
- * when the byte at p does not start a valid sequence (overlong, surrogate,
- * out of range, cut short).  Written by hand because glibc's mbrtowc
- * depends on the locale and we want the same output everywhere.
- */
-static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cpo)
-{
-	unsigned c = p[0];
-	size_t len;
-	uint32_t cp;
-
-	if (c < 0x80) {
-		*cpo = c;
-		return 1;
-	}
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	if (n < len)
-		return 0;
-	cp = c & (len == 2 ? 0x1f : len == 3 ? 0x0f : 0x07);
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	if (cp >= 0xd800 && cp <= 0xdfff)
-		return 0;
-	*cpo = cp;
-	return len;
-}
-
-/*
- * Code points never shown raw: C0 controls, DEL, C1 controls (U+009B is a
- * CSI on some terminals) and the bidirectional overrides (U+202A..U+202E,
- * U+2066..U+2069, which reorder what a reader sees).
- */
-static int unsafe_cp(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069);
-}
-
 /* Length of the printable UTF-8 sequence at p, or 0: escape the byte. */
 static size_t utf8_ok(const unsigned char *p, size_t n)
 {
@@ -79,8 +34,8 @@ static size_t utf8_ok(const unsigned char *p, size_t n)
 
 	if (p[0] >= 0x20 && p[0] < 0x7f)
 		return 1;
-	len = utf8_decode(p, n, &cp);
-	return len && !unsafe_cp(cp) ? len : 0;
+	len = htc_utf8_decode(p, n, &cp);
+	return len && !htc_cp_unsafe(cp) ? len : 0;
 }
 
 size_t out_term_escape_buf(char *dst, size_t cap, const void *src, size_t n)
@@ -159,8 +114,8 @@ void out_json_string(FILE *f, const void *src, size_t n)
 		{
 			uint32_t cp;
 
-			k = utf8_decode(p + i, n - i, &cp);
-			if (k && !unsafe_cp(cp)) {
+			k = htc_utf8_decode(p + i, n - i, &cp);
+			if (k && !htc_cp_unsafe(cp)) {
 				fwrite(p + i, 1, k, f);
 				i += k;
 			} else if (k) {

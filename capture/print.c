@@ -90,41 +90,6 @@ static void ln_fmt(struct line *l, const char *fmt, ...)
 	ln_put(l, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, no
- * surrogates, at most U+10FFFF), or 0 if the bytes there are not one. */
-static size_t utf8_len(const uint8_t *s, size_t n)
-{
-	uint8_t c = s[0];
-	size_t len;
-	uint8_t lo = 0x80, hi = 0xbf;	/* range of the second byte */
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 static const char hexdig[] = "0123456789abcdef";
 
 /* n bytes as the inside of a JSON string. */
@@ -149,21 +114,18 @@ static void json_bytes(struct line *l, const uint8_t *s, size_t n)
 			i++;
 			continue;
 		}
-		size_t ul = c >= 0x80 ? utf8_len(s + i, n - i) : 0;
+		uint32_t cp;
+		size_t ul = c >= 0x80 ? htc_utf8_decode(s + i, n - i, &cp) : 0;
 
-		/* U+0080..U+009F (C2 80..C2 9F) are C1 controls: escape them
-		 * as their code point, like the C0 ones */
-		if (ul == 2 && c == 0xc2 && s[i + 1] <= 0x9f) {
-			u[4] = hexdig[s[i + 1] >> 4];
-			u[5] = hexdig[s[i + 1] & 0xf];
-			ln_put(l, u, 6);
-			i += 2;
-		} else if (ul == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] & 0xfe) == 0xa8) {
-			/* U+2028/U+2029 are valid in JSON, but line-based readers
-			 * (Python's splitlines, older JavaScript) break lines there:
-			 * escape them to keep one event per line */
-			ln_put(l, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
-			i += 3;
+		if (ul > 1 && htc_cp_unsafe(cp)) {
+			/* C1 controls, bidirectional overrides, U+2028/2029
+			 * (htc_text.c, the rule httpanalyze follows too): their
+			 * code point, escaped; all are below U+10000 */
+			char cu[6] = { '\\', 'u', hexdig[cp >> 12 & 15], hexdig[cp >> 8 & 15],
+				       hexdig[cp >> 4 & 15], hexdig[cp & 15] };
+
+			ln_put(l, cu, 6);
+			i += ul;
 		} else if (ul > 1) {
 			ln_put(l, (const char *)s + i, ul);
 			i += ul;

@@ -26,9 +26,12 @@
 
 /* Records of one file are held back this long (wall-clock ns) so that
  * small disorder inside the file (events of several CPUs) comes out in
- * order; and at most this many at once, so memory stays bounded. */
+ * order; and at most this many at once, holding at most this many bytes,
+ * so memory stays bounded (a hostile file puts thousands of 64 KiB
+ * payloads in one millisecond). */
 #define SRC_REORDER_NS 5000000ULL
 #define SRC_REORDER_MAX 65536
+#define SRC_REORDER_BYTES ((size_t)32 << 20)
 
 /* A record held in a file's reorder window, with its own copy of the bytes
  * it points to (the reader's pointers die at its next call). */
@@ -59,6 +62,7 @@ struct src_file {
 	struct held *heap;	/* min-heap on (key, seq) of the others */
 	size_t nheap;
 	size_t nheld, cap;	/* nring + nheap; room in ring and heap each */
+	size_t held_bytes;	/* payload bytes the held records own */
 	struct pend **free;	/* spare slots, buffers kept */
 	size_t nfree;
 	struct pend *out;	/* handed out last; recycled at the next call */
@@ -237,6 +241,24 @@ static void held_push(struct src_file *f, const struct held *h)
 	f->nheld++;
 }
 
+/* The bytes a held record owns (its copy of payload or strings). */
+static size_t pend_bytes(const struct pend *p)
+{
+	const struct htc_record *rec = &p->rec;
+
+	switch (rec->type) {
+	case HTC_REC_DATA:
+	case HTC_REC_CONN:
+		return rec->ev.payload ? rec->ev.cap_len : 0;
+	case HTC_REC_PROC:
+		return (size_t)rec->proc.exe_len + rec->proc.cmdline_len + rec->proc.cgroup_len +
+		       rec->proc.container_len;
+	case HTC_REC_OPTIONS:
+		return rec->opt.text_len;
+	}
+	return 0;
+}
+
 static struct pend *held_pop(struct src_file *f)
 {
 	const struct held *h = held_first(f);
@@ -249,6 +271,7 @@ static struct pend *held_pop(struct src_file *f)
 		f->nring--;
 	}
 	f->nheld--;
+	f->held_bytes -= pend_bytes(p);
 	return p;
 }
 
@@ -343,7 +366,7 @@ static int pend_own(struct pend *p)
  */
 static int fill(struct src_file *f)
 {
-	while (!f->eof && f->nheld < SRC_REORDER_MAX &&
+	while (!f->eof && f->nheld < SRC_REORDER_MAX && f->held_bytes < SRC_REORDER_BYTES &&
 	       (f->nheld == 0 || f->max_key < held_first(f)->key + SRC_REORDER_NS)) {
 		struct pend *p;
 		struct held h;
@@ -371,6 +394,7 @@ static int fill(struct src_file *f)
 		h.key = htc_wall_ns(rec_ts(&p->rec), f->offset);
 		h.seq = f->nread++;
 		h.p = p;
+		f->held_bytes += pend_bytes(p);
 		if (h.key > f->max_key)
 			f->max_key = h.key;
 		held_push(f, &h);

@@ -2,7 +2,7 @@
 # target and benchmark.
 
 FORMAT_SRCS := format/htc_codec.c format/htc_names.c format/htc_writer.c \
-	       format/htc_reader.c format/htc_spool.c
+	       format/htc_reader.c format/htc_spool.c format/htc_text.c
 
 $(HTC_LIB): $(call objs,obj,$(FORMAT_SRCS))
 	$(call msg,AR,$@)

@@ -350,6 +350,20 @@ const struct htc_trailer *htc_reader_trailer(const struct htc_reader *r);
 void htc_reader_stats(const struct htc_reader *r, struct htc_reader_stats *st);
 void htc_reader_close(struct htc_reader *r);
 
+/* ---- showing captured text (htc_text.c) ---- */
+
+/*
+ * The one rule of the three tools for captured bytes shown to people: a
+ * byte sequence is shown as it is only when htc_utf8_decode finds a valid
+ * UTF-8 sequence (OUT *cp; returns its length, 0 when the byte at p does
+ * not start one: overlong, surrogate, out of range, cut short) whose code
+ * point is not htc_cp_unsafe: C0 and C1 controls, DEL, the bidirectional
+ * overrides and isolates, U+2028/U+2029.  Each output escapes the rest in
+ * its own syntax.
+ */
+size_t htc_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
+int htc_cp_unsafe(uint32_t cp);
+
 /* ---- inputs read once (htc_spool.c) ---- */
 
 /*

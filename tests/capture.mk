@@ -53,7 +53,7 @@ test-capture-unit: $(CAPTEST_UNIT)
 # test-capture-fuzz` runs it for FUZZ_SECONDS under ASan+UBSan, a bounded
 # smoke run in `make test`; `make fuzz-capture` runs it until stopped.
 FUZZ_SECONDS ?= 15
-$(BUILD)/fuzz/fuzz_capture: tests/capture/fuzz_capture.c capture/redact.c capture/print.c \
+$(BUILD)/fuzz/fuzz_capture: tests/capture/fuzz_capture.c capture/redact.c capture/print.c format/htc_text.c \
 		format/htc_names.c | $(DEPS) $(BUILD)/.deps-test
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
