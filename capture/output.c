@@ -239,7 +239,9 @@ int output_tick(struct output *out, uint64_t now_ns, bool *rotated)
 		return 0;
 	if (!out->w)
 		return -EBADF;
-	if (out->rotate_secs && now_ns - out->period_start_ns >= out->rotate_secs * 1000000000ULL)
+	/* now_ns may be an event's time, a little before the period began */
+	if (out->rotate_secs && now_ns > out->period_start_ns &&
+	    now_ns - out->period_start_ns >= out->rotate_secs * 1000000000ULL)
 		return rotate(out, now_ns, true, rotated);
 	if (out->rotate_bytes && htc_writer_size(out->w) >= out->rotate_bytes)
 		return rotate(out, now_ns, false, rotated);
