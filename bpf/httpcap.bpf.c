@@ -481,10 +481,11 @@ static long copy_iov(__u32 i, struct iov_copy *x)
 
 /*
  * Emit one READ/WRITE event of r->bytes bytes on connection c with up to
- * snaplen payload bytes.  A subprogram, not inlined: the mmsg handlers call
- * it in a loop.
+ * snaplen payload bytes.  A global function, so the verifier checks it
+ * once, not once per call site (the mmsg handler calls it in a loop): that
+ * took the load from over a second to milliseconds.
  */
-static __noinline int emit_data(struct conn *c, struct data_req *r)
+__noinline int emit_data(struct conn *c, struct data_req *r)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct scratch *s = get_scratch();
@@ -493,6 +494,8 @@ static __noinline int emit_data(struct conn *c, struct data_req *r)
 	__u16 flags = 0;
 	long err = 0;
 
+	if (!c || !r)	/* a global function: the verifier wants it said */
+		return 0;
 	if (r->type == HCB_EV_READ)
 		off = __sync_fetch_and_add(&c->rx, r->bytes);
 	else
@@ -617,29 +620,30 @@ static __always_inline struct conn *data_conn(__u64 id, int fd, __u8 type, long 
 }
 
 /* read/write/readv/writev/recvfrom/sendto/recvmsg/sendmsg/sendfile64 */
-static __always_inline int exit_data(__u64 id, const struct sys_regs *g, long ret,
-				     __u8 sys, __u8 type)
+__noinline int exit_data(int fd, __u64 a1, __u64 a2, long ret, __u32 systype)
 {
+	__u64 id = bpf_get_current_pid_tgid();
+	__u8 sys = systype >> 8, type = systype & 0xff;
 	struct data_req r = {};
 	struct conn *c;
 
-	c = data_conn(id, g->a0, type, ret);
+	c = data_conn(id, fd, type, ret);
 	if (!c)
 		return 0;
 	r.bytes = ret;
-	r.fd = g->a0;
+	r.fd = fd;
 	r.type = type;
 	r.sys = sys;
 	if (sys == HCB_SYS_READV || sys == HCB_SYS_WRITEV) {
 		r.iov = 1;
-		r.uptr = g->a1;
-		r.iovcnt = g->a2;
+		r.uptr = a1;
+		r.iovcnt = a2;
 	} else if (sys == HCB_SYS_RECVMSG || sys == HCB_SYS_SENDMSG) {
 		struct user_msghdr m;
 
 		/* the kernel wrote back msg_namelen/controllen/flags, never
 		 * msg_iov: the iovec array is the one the caller passed */
-		if (bpf_probe_read_user(&m, sizeof(m), (void *)g->a1)) {
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)a1)) {
 			/* unreadable msghdr: a contiguous read of address 0 fails
 			 * in emit_data and is counted as a payload read failure */
 			r.uptr = 0;
@@ -651,23 +655,24 @@ static __always_inline int exit_data(__u64 id, const struct sys_regs *g, long re
 	} else if (sys == HCB_SYS_SENDFILE) {
 		r.nopayload = 1;	/* sendfile64(out_fd, in_fd, offset, count) */
 	} else {
-		r.uptr = g->a1;
+		r.uptr = a1;
 	}
 	return emit_data(c, &r);
 }
 
 /* sendmmsg/recvmmsg return a message count; each message's byte count is
  * in its mmsghdr.msg_len, and each becomes one event. */
-static __always_inline int exit_mmsg(__u64 id, const struct sys_regs *g, long ret,
-				     __u8 sys, __u8 type)
+__noinline int exit_mmsg(int fd, __u64 vec, long ret, __u32 systype)
 {
+	__u64 id = bpf_get_current_pid_tgid();
+	__u8 sys = systype >> 8, type = systype & 0xff;
 	struct data_req r = {};
 	struct conn *c;
 
-	c = data_conn(id, g->a0, type, 0);
+	c = data_conn(id, fd, type, 0);
 	if (!c)
 		return 0;
-	r.fd = g->a0;
+	r.fd = fd;
 	r.type = type;
 	r.sys = sys;
 	r.iov = 1;
@@ -677,7 +682,7 @@ static __always_inline int exit_mmsg(__u64 id, const struct sys_regs *g, long re
 		if (i >= ret)
 			break;
 		if (bpf_probe_read_user(&mh, sizeof(mh),
-					(void *)(g->a1 + i * sizeof(struct mmsghdr)))) {
+					(void *)(vec + i * sizeof(struct mmsghdr)))) {
 			count(HCB_CNT_PAYLOAD_READ, 1);
 			break;
 		}
@@ -693,8 +698,9 @@ static __always_inline int exit_mmsg(__u64 id, const struct sys_regs *g, long re
 
 /* accept's exit needs no entry: the new fd is the return value, so a
  * server blocked in accept() when the capture started is still seen. */
-static __always_inline int exit_accept(__u64 id, long ret, __u8 sys)
+__noinline int exit_accept(long ret, __u32 sys)
 {
+	__u64 id = bpf_get_current_pid_tgid();
 	struct sock *sk;
 	struct conn *c;
 
@@ -722,21 +728,22 @@ static __always_inline __u64 connect_t0(__u64 id, int fd)
 	return t0;
 }
 
-static __always_inline int exit_connect(__u64 id, const struct sys_regs *g, long ret)
+__noinline int exit_connect(int fd, __u64 addr, long ret)
 {
+	__u64 id = bpf_get_current_pid_tgid();
 	struct sockaddr_in6 sa = {};
-	__u64 t0 = connect_t0(id, g->a0);
+	__u64 t0 = connect_t0(id, fd);
 	struct sock *sk;
 	struct conn *c;
 	bool have;
 
-	sk = fd_tcp_sock(g->a0);
+	sk = fd_tcp_sock(fd);
 	if (!sk)
 		return 0;
-	have = g->a1 && !bpf_probe_read_user(&sa, sizeof(sa), (void *)g->a1);
-	c = get_conn(id >> 32, g->a0, sk, HCB_ROLE_CLIENT, 0, true, have ? &sa : NULL);
+	have = addr && !bpf_probe_read_user(&sa, sizeof(sa), (void *)addr);
+	c = get_conn(id >> 32, fd, sk, HCB_ROLE_CLIENT, 0, true, have ? &sa : NULL);
 	if (c)
-		emit_conn_event(c, id, g->a0, HCB_EV_CONNECT, HCB_SYS_CONNECT, ret, t0);
+		emit_conn_event(c, id, fd, HCB_EV_CONNECT, HCB_SYS_CONNECT, ret, t0);
 	return 0;
 }
 
@@ -749,8 +756,9 @@ static __always_inline int exit_connect(__u64 id, const struct sys_regs *g, long
  * dropped later, on the way back to user space, so its address cannot
  * have been reused yet).
  */
-static __always_inline int exit_close(__u64 id, int fd, long ret)
+__noinline int exit_close(int fd, long ret)
 {
+	__u64 id = bpf_get_current_pid_tgid();
 	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)fd;
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 
@@ -777,8 +785,9 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long ret = ctx->args[1];
 	struct sys_regs g;
+	bool peek = false;
 	__u64 id;
-	__u8 sys;
+	__u8 sys, type;
 
 	if (!capture_on)
 		return 0;
@@ -809,35 +818,50 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (task_filtered(id) || sys_compat())
 		return 0;
 	sys_args(regs, &g);
+	/* one call site per handler: each is a global function, which the
+	 * verifier checks once rather than once per path that reaches it */
+	switch (sys) {
+	case HCB_SYS_RECVFROM:
+	case HCB_SYS_RECVMMSG:
+		peek = g.a3 & MSG_PEEK;
+		break;
+	case HCB_SYS_RECVMSG:
+		peek = g.a2 & MSG_PEEK;
+		break;
+	}
+	/* recv*(..., MSG_PEEK) leaves the bytes in the socket: the next read
+	 * returns them again, so peeks are not events */
+	if (peek)
+		return 0;
 	switch (sys) {
 	case HCB_SYS_READ:
 	case HCB_SYS_READV:
-		return exit_data(id, &g, ret, sys, HCB_EV_READ);
-	/* recv*(..., MSG_PEEK) leaves the bytes in the socket: the next read
-	 * returns them again, so peeks are not events */
 	case HCB_SYS_RECVFROM:
-		return g.a3 & MSG_PEEK ? 0 : exit_data(id, &g, ret, sys, HCB_EV_READ);
 	case HCB_SYS_RECVMSG:
-		return g.a2 & MSG_PEEK ? 0 : exit_data(id, &g, ret, sys, HCB_EV_READ);
-	case HCB_SYS_RECVMMSG:
-		return g.a3 & MSG_PEEK ? 0 : exit_mmsg(id, &g, ret, sys, HCB_EV_READ);
-	case HCB_SYS_SENDMMSG:
-		return exit_mmsg(id, &g, ret, sys, HCB_EV_WRITE);
+		type = HCB_EV_READ;
+		break;
 	case HCB_SYS_WRITE:
 	case HCB_SYS_WRITEV:
 	case HCB_SYS_SENDTO:
 	case HCB_SYS_SENDMSG:
 	case HCB_SYS_SENDFILE:
-		return exit_data(id, &g, ret, sys, HCB_EV_WRITE);
+		type = HCB_EV_WRITE;
+		break;
+	case HCB_SYS_RECVMMSG:
+		return exit_mmsg(g.a0, g.a1, ret, sys << 8 | HCB_EV_READ);
+	case HCB_SYS_SENDMMSG:
+		return exit_mmsg(g.a0, g.a1, ret, sys << 8 | HCB_EV_WRITE);
 	case HCB_SYS_ACCEPT:
 	case HCB_SYS_ACCEPT4:
-		return exit_accept(id, ret, sys);
+		return exit_accept(ret, sys);
 	case HCB_SYS_CONNECT:
-		return exit_connect(id, &g, ret);
+		return exit_connect(g.a0, g.a1, ret);
 	case HCB_SYS_CLOSE:
-		return exit_close(id, g.a0, ret);
+		return exit_close(g.a0, ret);
+	default:
+		return 0;
 	}
-	return 0;
+	return exit_data(g.a0, g.a1, g.a2, ret, sys << 8 | type);
 }
 
 /* ---- process exit ---- */
