@@ -84,6 +84,7 @@ struct {
 struct conn {
 	__u64 id;
 	__u64 sk;
+	__u64 file;	/* the struct file seen with sk: the data path's check */
 	__u64 rx, tx;	/* bytes read / written so far */
 	__u16 flags;	/* HCB_EVF_PREEXISTING */
 	__u8 family, role;
@@ -192,33 +193,50 @@ static __always_inline bool task_filtered(__u64 id)
 	return false;
 }
 
-/* current->files->fdt->fd[fd], if it is an IPv4/IPv6 TCP socket. */
-static __always_inline struct sock *fd_tcp_sock(int fd)
+/* current->files->fdt->fd[fd], or NULL: four reads (max_fds and the fd
+ * array pointer, adjacent, in one). */
+static __always_inline struct file *fd_file(int fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt;
-	struct file **fda;
 	struct file *file = NULL;
-	struct socket *sock;
-	struct sock *sk;
-	umode_t mode;
-	__u16 family, type, proto;
+	struct {
+		unsigned int max_fds;
+		struct file **fd;
+	} t;
 
 	if (fd < 0)
 		return NULL;
 	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || bpf_core_read(&t, sizeof(t), &fdt->max_fds) || (unsigned int)fd >= t.max_fds)
 		return NULL;
-	fda = BPF_CORE_READ(fdt, fd);
-	if (bpf_core_read(&file, sizeof(file), &fda[fd]) || !file)
+	if (bpf_probe_read_kernel(&file, sizeof(file), &t.fd[fd]))
+		return NULL;
+	return file;
+}
+
+/* The struct sock of a file that is a socket (file->private_data->sk);
+ * for another file, whatever lies there: callers check. */
+static __always_inline struct sock *file_sk(struct file *file)
+{
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+/* The socket of file if it is an IPv4/IPv6 TCP socket, else NULL. */
+static __always_inline struct sock *file_tcp_sock(struct file *file)
+{
+	struct sock *sk;
+	umode_t mode;
+	__u16 family, type, proto;
+
+	if (!file)
 		return NULL;
 	mode = BPF_CORE_READ(file, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFSOCK)
 		return NULL;
-	sock = BPF_CORE_READ(file, private_data);
-	if (!sock)
-		return NULL;
-	sk = BPF_CORE_READ(sock, sk);
+	sk = file_sk(file);
 	if (!sk)
 		return NULL;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -229,6 +247,11 @@ static __always_inline struct sock *fd_tcp_sock(int fd)
 	if (type != SOCK_STREAM || proto != IPPROTO_TCP)
 		return NULL;
 	return sk;
+}
+
+static __always_inline struct sock *fd_tcp_sock(int fd)
+{
+	return file_tcp_sock(fd_file(fd));
 }
 
 static __always_inline bool v4mapped(const __u8 *a)
@@ -329,6 +352,7 @@ static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk
 	if (c && !c->ignored)
 		proc_add(tgid, -1);
 	n.sk = (__u64)sk;
+	n.file = (__u64)fd_file(fd);
 	n.role = role;
 	n.flags = flags;
 	read_endpoints(sk, &n);
@@ -604,10 +628,19 @@ static __always_inline void seed_offsets(struct conn *c, struct sock *sk, __u8 t
  * excluded by the port filter, no room). */
 static __always_inline struct conn *data_conn(__u64 id, int fd, __u8 type, long ret)
 {
+	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)fd;
+	struct file *file = fd_file(fd);
 	struct sock *sk;
 	struct conn *c;
 
-	sk = fd_tcp_sock(fd);
+	if (!file)
+		return NULL;
+	/* a known connection: same file, same socket, so no type checks
+	 * (six reads in all instead of twelve) */
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (c && c->file == (__u64)file && c->sk == (__u64)file_sk(file))
+		return c->ignored ? NULL : c;
+	sk = file_tcp_sock(file);
 	if (!sk)
 		return NULL;
 	c = get_conn(id >> 32, fd, sk, HCB_ROLE_UNKNOWN, HCB_EVF_PREEXISTING, false, NULL);
