@@ -409,13 +409,28 @@ static __always_inline void fill_header(struct hcb_event *e, const struct conn *
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-static __always_inline __u64 rb_flags(struct conn *c)
+/*
+ * Wake the reader when the data pending in the ring buffer crosses a
+ * multiple of wakeup_bytes with this record (size bytes), or for a
+ * process's first connection: once per batch, not once per event while
+ * the reader is behind.  Each wakeup is an irq_work self-IPI, an APIC MSR
+ * write that traps on a virtual machine: forcing one per event above the
+ * threshold cost ~5% of the traced processes' CPU.  Two CPUs racing over
+ * one crossing may both miss it; the next multiple wakes, and the reader
+ * polls every 100 ms anyway.
+ */
+static __always_inline __u64 rb_flags(struct conn *c, __u64 size)
 {
+	__u64 avail;
+
 	if (c && c->wake) {
 		c->wake = 0;
 		return BPF_RB_FORCE_WAKEUP;
 	}
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	if (!wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	return avail / wakeup_bytes != (avail + size) / wakeup_bytes ?
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
@@ -436,7 +451,8 @@ static __always_inline void emit_conn_event(struct conn *c, __u64 id, int fd, __
 		e->stream_off = c->rx;
 		e->stream_off2 = c->tx;
 	}
-	bpf_ringbuf_submit(e, rb_flags(c));
+	/* reserved: already counted in the pending data */
+	bpf_ringbuf_submit(e, rb_flags(c, sizeof(*e)));
 	count(HCB_CNT_EVENTS, 1);
 }
 
@@ -565,7 +581,8 @@ __noinline int emit_data(struct conn *c, struct data_req *r)
 		got = HCB_MAX_SNAPLEN;
 	s->ev.cap_len = got;
 	s->ev.flags |= flags;
-	if (bpf_ringbuf_output(&events, s, sizeof(struct hcb_event) + got, rb_flags(c))) {
+	if (bpf_ringbuf_output(&events, s, sizeof(struct hcb_event) + got,
+			       rb_flags(c, sizeof(struct hcb_event) + got))) {
 		count(HCB_CNT_RINGBUF_FULL, 1);
 		return 0;
 	}
@@ -950,6 +967,6 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->pid = tgid;
 	e->tid = (__u32)id;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, rb_flags(NULL));
+	bpf_ringbuf_submit(e, rb_flags(NULL, sizeof(*e)));
 	return 0;
 }
