@@ -142,6 +142,9 @@ struct output *output_open(const struct cap_opts *o, const struct htc_header *hd
 	out->rotate_secs = o->rotate_secs;
 	out->nfiles = o->nfiles;
 	out->is_stdout = !strcmp(o->wfile, "-");
+	/* data events as DATA_C (format 1.1): about a third of the bytes
+	 * to compress and to store */
+	out->wopts.compact = 1;
 	/* frames small enough that -C sizes are kept to within a few percent
 	 * (the file size only grows when a frame is written) */
 	if (o->rotate_bytes && o->rotate_bytes < 16ULL << 20)
