@@ -201,17 +201,8 @@ static void name_end(struct redact_state *s)
  * time, for a name that is whole in one payload.  The words are told by
  * their first byte, so most positions cost one comparison. */
 #define BULK_NAME_MAX 64
-static bool bulk_secret(const uint8_t *name, size_t n)
+static bool bulk_secret(unsigned char *t, size_t m)
 {
-	unsigned char t[BULK_NAME_MAX + 16];
-	size_t m = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = name[i];
-
-		if (c != '-' && c != '_')
-			t[m++] = lower(c);
-	}
 	memset(t + m, 0, 16);	/* words compare against zeros past the end */
 	for (size_t i = 0; i < m; i++) {
 		const unsigned char *p = t + i;
@@ -253,8 +244,9 @@ static bool bulk_secret(const uint8_t *name, size_t n)
  */
 static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 {
+	unsigned char t[BULK_NAME_MAX + 16];	/* lowercased, without - and _ */
 	bool scan = s->st & F_SCAN;
-	size_t k = 0;
+	size_t k = 0, m = 0;
 
 	for (; k < len && k < BULK_NAME_MAX; k++) {
 		unsigned char c = buf[k];
@@ -263,6 +255,8 @@ static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 			break;
 		if (scan && (c < 0x20 || c >= 0x7f || k >= MAX_SCAN_NAME))
 			break;
+		t[m] = lower(c);
+		m += c != '-' && c != '_';
 	}
 	if (k == len || k == BULK_NAME_MAX || k == 0)
 		return 0;
@@ -271,7 +265,7 @@ static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 		s->st |= F_CAND_CL;
 	if (k == sizeof(name_te) - 1 && !strncasecmp((const char *)buf, name_te, k))
 		s->st |= F_CAND_TE;
-	if (bulk_secret(buf, k))
+	if (bulk_secret(t, m))
 		s->st |= F_SECRET_NAME;
 	s->aux = 0;
 	set_state(s, RS_NAME, k);
@@ -503,11 +497,22 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 				set_state(s, (s->st & F_PREVSECRET) ? RS_VAL_SECRET : RS_SKIP_EOL, 0);
 			} else {
 				size_t k = bulk_name(s, buf + i, len - i);
+				const uint8_t *nl;
 
-				if (k)
-					i += k;
-				else
+				if (!k) {
 					name_begin(s);
+					break;
+				}
+				i += k;
+				/* the common line, whole here: a header that is
+				 * neither secret nor framing, to its end at once
+				 * (what name_end and RS_SKIP_EOL would do) */
+				if (buf[i] == ':' &&
+				    !(s->st & (F_SECRET_NAME | F_CAND_CL | F_CAND_TE)) &&
+				    (nl = memchr(buf + i + 1, '\n', len - i - 1))) {
+					i = (size_t)(nl - buf) + 1;
+					set_state(s, RS_LINE, 0);
+				}
 			}
 			break;
 
