@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * httpcap.bpf.c - the kernel side of httpcap: syscall tracepoints that see
- * every TCP conversation of the host and put one event per syscall into a
- * ring buffer.
+ * httpcap.bpf.c - the kernel side of httpcap: one raw tracepoint on
+ * raw_syscalls/sys_exit sees every TCP conversation of the host and puts one
+ * event per data syscall into a ring buffer.
  *
- * Entry programs filter (own process, pid, comm, then "is this fd a TCP
- * socket") and stash the arguments per thread; exit programs read the
- * return value, find or create the connection's state, copy up to snaplen
- * payload bytes from user memory and emit.  Nothing is dropped silently:
- * every event that cannot be delivered is counted by reason in a per-CPU
- * array that user space turns into HTC_REC_LOSS records.  Only syscall
- * tracepoints and one raw tracepoint are used, since this project's kernels
- * have neither kprobes nor working fentry (design.md).
+ * The exit program rejects what is not traced first (a syscall number not
+ * in the set, a failed call, own process, pid/comm filters), then reads
+ * the arguments from the saved user registers (still there at exit), checks
+ * that the fd is a TCP socket, finds or creates the connection's state,
+ * copies up to snaplen payload bytes from user memory and emits.  No entry
+ * program runs for data syscalls: one program run per event.  The only
+ * entry program is connect's (a classic syscall tracepoint, which runs for
+ * connect() only), for the time a connection took to open.  Nothing is
+ * dropped silently: every event that cannot be delivered is counted by
+ * reason in a per-CPU array that user space turns into HTC_REC_LOSS
+ * records.  Only tracepoints are used, since this project's kernels have
+ * neither kprobes nor working fentry (design.md).
  */
 #include <vmlinux.h>	/* from $(BUILD)/bpf: regenerated, or bpf/vmlinux.h */
 #include <bpf/bpf_helpers.h>
@@ -19,6 +23,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "httpcap_bpf.h"
+#include "syscalls.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -29,6 +34,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define S_IFSOCK	0140000
 #define MSG_PEEK	2
 #define EINPROGRESS	115
+#define EBADF		9
 
 /* ---- settings, written by capture/ through the skeleton before load ---- */
 const volatile __u32 self_tgid = 0;
@@ -78,6 +84,7 @@ struct {
 struct conn {
 	__u64 id;
 	__u64 sk;
+	__u64 file;	/* the struct file seen with sk: the data path's check */
 	__u64 rx, tx;	/* bytes read / written so far */
 	__u16 flags;	/* HCB_EVF_PREEXISTING */
 	__u8 family, role;
@@ -186,33 +193,50 @@ static __always_inline bool task_filtered(__u64 id)
 	return false;
 }
 
-/* current->files->fdt->fd[fd], if it is an IPv4/IPv6 TCP socket. */
-static __always_inline struct sock *fd_tcp_sock(int fd)
+/* current->files->fdt->fd[fd], or NULL: four reads (max_fds and the fd
+ * array pointer, adjacent, in one). */
+static __always_inline struct file *fd_file(int fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt;
-	struct file **fda;
 	struct file *file = NULL;
-	struct socket *sock;
-	struct sock *sk;
-	umode_t mode;
-	__u16 family, type, proto;
+	struct {
+		unsigned int max_fds;
+		struct file **fd;
+	} t;
 
 	if (fd < 0)
 		return NULL;
 	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || bpf_core_read(&t, sizeof(t), &fdt->max_fds) || (unsigned int)fd >= t.max_fds)
 		return NULL;
-	fda = BPF_CORE_READ(fdt, fd);
-	if (bpf_core_read(&file, sizeof(file), &fda[fd]) || !file)
+	if (bpf_probe_read_kernel(&file, sizeof(file), &t.fd[fd]))
+		return NULL;
+	return file;
+}
+
+/* The struct sock of a file that is a socket (file->private_data->sk);
+ * for another file, whatever lies there: callers check. */
+static __always_inline struct sock *file_sk(struct file *file)
+{
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+/* The socket of file if it is an IPv4/IPv6 TCP socket, else NULL. */
+static __always_inline struct sock *file_tcp_sock(struct file *file)
+{
+	struct sock *sk;
+	umode_t mode;
+	__u16 family, type, proto;
+
+	if (!file)
 		return NULL;
 	mode = BPF_CORE_READ(file, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFSOCK)
 		return NULL;
-	sock = BPF_CORE_READ(file, private_data);
-	if (!sock)
-		return NULL;
-	sk = BPF_CORE_READ(sock, sk);
+	sk = file_sk(file);
 	if (!sk)
 		return NULL;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -223,6 +247,11 @@ static __always_inline struct sock *fd_tcp_sock(int fd)
 	if (type != SOCK_STREAM || proto != IPPROTO_TCP)
 		return NULL;
 	return sk;
+}
+
+static __always_inline struct sock *fd_tcp_sock(int fd)
+{
+	return file_tcp_sock(fd_file(fd));
 }
 
 static __always_inline bool v4mapped(const __u8 *a)
@@ -323,6 +352,7 @@ static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk
 	if (c && !c->ignored)
 		proc_add(tgid, -1);
 	n.sk = (__u64)sk;
+	n.file = (__u64)fd_file(fd);
 	n.role = role;
 	n.flags = flags;
 	read_endpoints(sk, &n);
@@ -379,13 +409,28 @@ static __always_inline void fill_header(struct hcb_event *e, const struct conn *
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-static __always_inline __u64 rb_flags(struct conn *c)
+/*
+ * Wake the reader when the data pending in the ring buffer crosses a
+ * multiple of wakeup_bytes with this record (size bytes), or for a
+ * process's first connection: once per batch, not once per event while
+ * the reader is behind.  Each wakeup is an irq_work self-IPI, an APIC MSR
+ * write that traps on a virtual machine: forcing one per event above the
+ * threshold cost ~5% of the traced processes' CPU.  Two CPUs racing over
+ * one crossing may both miss it; the next multiple wakes, and the reader
+ * polls every 100 ms anyway.
+ */
+static __always_inline __u64 rb_flags(struct conn *c, __u64 size)
 {
+	__u64 avail;
+
 	if (c && c->wake) {
 		c->wake = 0;
 		return BPF_RB_FORCE_WAKEUP;
 	}
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	if (!wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	return avail / wakeup_bytes != (avail + size) / wakeup_bytes ?
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
@@ -406,7 +451,8 @@ static __always_inline void emit_conn_event(struct conn *c, __u64 id, int fd, __
 		e->stream_off = c->rx;
 		e->stream_off2 = c->tx;
 	}
-	bpf_ringbuf_submit(e, rb_flags(c));
+	/* reserved: already counted in the pending data */
+	bpf_ringbuf_submit(e, rb_flags(c, sizeof(*e)));
 	count(HCB_CNT_EVENTS, 1);
 }
 
@@ -475,10 +521,11 @@ static long copy_iov(__u32 i, struct iov_copy *x)
 
 /*
  * Emit one READ/WRITE event of r->bytes bytes on connection c with up to
- * snaplen payload bytes.  A subprogram, not inlined: the mmsg handlers call
- * it in a loop.
+ * snaplen payload bytes.  A global function, so the verifier checks it
+ * once, not once per call site (the mmsg handler calls it in a loop): that
+ * took the load from over a second to milliseconds.
  */
-static __noinline int emit_data(struct conn *c, struct data_req *r)
+__noinline int emit_data(struct conn *c, struct data_req *r)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct scratch *s = get_scratch();
@@ -487,6 +534,8 @@ static __noinline int emit_data(struct conn *c, struct data_req *r)
 	__u16 flags = 0;
 	long err = 0;
 
+	if (!c || !r)	/* a global function: the verifier wants it said */
+		return 0;
 	if (r->type == HCB_EV_READ)
 		off = __sync_fetch_and_add(&c->rx, r->bytes);
 	else
@@ -532,7 +581,8 @@ static __noinline int emit_data(struct conn *c, struct data_req *r)
 		got = HCB_MAX_SNAPLEN;
 	s->ev.cap_len = got;
 	s->ev.flags |= flags;
-	if (bpf_ringbuf_output(&events, s, sizeof(struct hcb_event) + got, rb_flags(c))) {
+	if (bpf_ringbuf_output(&events, s, sizeof(struct hcb_event) + got,
+			       rb_flags(c, sizeof(struct hcb_event) + got))) {
 		count(HCB_CNT_RINGBUF_FULL, 1);
 		return 0;
 	}
@@ -543,178 +593,29 @@ static __noinline int emit_data(struct conn *c, struct data_req *r)
 
 /* ---- entry side ---- */
 
-static __always_inline int enter_data(int fd, __u64 ptr, __u32 cnt, __u8 sys)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct args a = {};
-	struct sock *sk;
-
-	if (task_filtered(id))
-		return 0;
-	sk = fd_tcp_sock(fd);
-	if (!sk)
-		return 0;
-	a.ts = bpf_ktime_get_ns();
-	a.ptr = ptr;
-	a.sk = (__u64)sk;
-	a.cnt = cnt;
-	a.fd = fd;
-	a.sys = sys;
-	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
-		count(HCB_CNT_MAP_FULL, 1);
-	return 0;
-}
-
-/* accept/connect/close: stashed whatever the socket, so that an exit
- * without its entry can be told from an exit that was filtered. */
-static __always_inline int enter_conn(int fd, __u64 ptr, __u8 sys)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct args a = {};
-
-	if (task_filtered(id))
-		return 0;
-	a.ts = bpf_ktime_get_ns();
-	a.ptr = ptr;
-	a.fd = fd;
-	a.sys = sys;
-	if (sys == HCB_SYS_CONNECT)
-		a.sk = (__u64)fd_tcp_sock(fd);
-	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
-		count(HCB_CNT_MAP_FULL, 1);
-	return 0;
-}
-
-#define ARG(ctx, i) ((ctx)->args[i])
-
-SEC("tracepoint/syscalls/sys_enter_read")
-int enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_READ);
-}
-
-SEC("tracepoint/syscalls/sys_enter_write")
-int enter_write(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_WRITE);
-}
-
-SEC("tracepoint/syscalls/sys_enter_readv")
-int enter_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_data(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2), HCB_SYS_READV);
-}
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_data(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2), HCB_SYS_WRITEV);
-}
-
-/* recv*(..., MSG_PEEK) leaves the bytes in the socket: the next read
- * returns them again, so peeks are not events. */
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	if (ARG(ctx, 3) & MSG_PEEK)
-		return 0;
-	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_RECVFROM);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_SENDTO);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	if (ARG(ctx, 2) & MSG_PEEK)
-		return 0;
-	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_RECVMSG);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_data(ARG(ctx, 0), ARG(ctx, 1), 0, HCB_SYS_SENDMSG);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmmsg")
-int enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	if (ARG(ctx, 3) & MSG_PEEK)
-		return 0;
-	return enter_data(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2), HCB_SYS_RECVMMSG);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_data(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2), HCB_SYS_SENDMMSG);
-}
-
-/* sendfile64(out_fd, in_fd, offset, count): out_fd is the socket */
-SEC("tracepoint/syscalls/sys_enter_sendfile64")
-int enter_sendfile(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_data(ARG(ctx, 0), 0, 0, HCB_SYS_SENDFILE);
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept")
-int enter_accept(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_conn(ARG(ctx, 0), 0, HCB_SYS_ACCEPT);
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int enter_accept4(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_conn(ARG(ctx, 0), 0, HCB_SYS_ACCEPT4);
-}
-
+/*
+ * The only entry program: connect's, for the time the connection took to
+ * open (connect_ns in the analysis).  Data syscalls have none: their exit
+ * reads the arguments from the saved user registers.  A classic syscall
+ * tracepoint, so that it runs for connect() only, not for every syscall.
+ */
 SEC("tracepoint/syscalls/sys_enter_connect")
 int enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
-	return enter_conn(ARG(ctx, 0), ARG(ctx, 1), HCB_SYS_CONNECT);
-}
-
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
-{
 	__u64 id = bpf_get_current_pid_tgid();
-	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)ARG(ctx, 0);
+	struct args a = {};
 
-	/* only fds with connection state: every other close is skipped with
-	 * one lookup */
-	struct conn *c = bpf_map_lookup_elem(&conns, &key);
-
-	if (!c)
+	if (task_filtered(id))
 		return 0;
-	/* the socket being closed, checked again at exit (see exit_close) */
-	return enter_conn(ARG(ctx, 0), c->sk, HCB_SYS_CLOSE);
+	a.ts = bpf_ktime_get_ns();
+	a.fd = ctx->args[0];
+	a.sys = HCB_SYS_CONNECT;
+	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
+		count(HCB_CNT_MAP_FULL, 1);
+	return 0;
 }
 
 /* ---- exit side ---- */
-
-/* The stashed arguments of this thread's syscall sys, removed from the
- * map.  Returns false when there were none. */
-static __always_inline bool take_args(__u64 id, __u8 sys, struct args *out)
-{
-	struct args *a = bpf_map_lookup_elem(&inflight, &id);
-
-	if (!a)
-		return false;
-	if (a->sys != sys) {
-		/* entry of another syscall, its exit was missed: stale */
-		bpf_map_delete_elem(&inflight, &id);
-		return false;
-	}
-	*out = *a;
-	bpf_map_delete_elem(&inflight, &id);
-	return true;
-}
 
 /*
  * A connection first seen on data was opened before the capture, and a
@@ -740,37 +641,59 @@ static __always_inline void seed_offsets(struct conn *c, struct sock *sk, __u8 t
 	c->rx = rd;
 }
 
-static __always_inline int exit_data(long ret, __u8 sys, __u8 type)
+/* The connection of a data syscall on fd, or NULL (not a TCP socket,
+ * excluded by the port filter, no room). */
+static __always_inline struct conn *data_conn(__u64 id, int fd, __u8 type, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct data_req r = {};
-	struct args a;
+	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)fd;
+	struct file *file = fd_file(fd);
+	struct sock *sk;
 	struct conn *c;
 
-	if (!take_args(id, sys, &a))
-		return 0;
-	if (ret <= 0)
-		return 0;
-	c = get_conn(id >> 32, a.fd, (struct sock *)a.sk, HCB_ROLE_UNKNOWN,
-		     HCB_EVF_PREEXISTING, false, NULL);
+	if (!file)
+		return NULL;
+	/* a known connection: same file, same socket, so no type checks
+	 * (six reads in all instead of twelve) */
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (c && c->file == (__u64)file && c->sk == (__u64)file_sk(file))
+		return c->ignored ? NULL : c;
+	sk = file_tcp_sock(file);
+	if (!sk)
+		return NULL;
+	c = get_conn(id >> 32, fd, sk, HCB_ROLE_UNKNOWN, HCB_EVF_PREEXISTING, false, NULL);
 	if (!c)
-		return 0;
+		return NULL;
 	/* new and not yet moved a byte: created by this very event */
 	if ((c->flags & HCB_EVF_PREEXISTING) && !c->rx && !c->tx)
-		seed_offsets(c, (struct sock *)a.sk, type, ret);
-	r.t0 = a.ts;
+		seed_offsets(c, sk, type, ret);
+	return c;
+}
+
+/* read/write/readv/writev/recvfrom/sendto/recvmsg/sendmsg/sendfile64 */
+__noinline int exit_data(int fd, __u64 a1, __u64 a2, long ret, __u32 systype)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u8 sys = systype >> 8, type = systype & 0xff;
+	struct data_req r = {};
+	struct conn *c;
+
+	c = data_conn(id, fd, type, ret);
+	if (!c)
+		return 0;
 	r.bytes = ret;
-	r.fd = a.fd;
+	r.fd = fd;
 	r.type = type;
 	r.sys = sys;
 	if (sys == HCB_SYS_READV || sys == HCB_SYS_WRITEV) {
 		r.iov = 1;
-		r.uptr = a.ptr;
-		r.iovcnt = a.cnt;
+		r.uptr = a1;
+		r.iovcnt = a2;
 	} else if (sys == HCB_SYS_RECVMSG || sys == HCB_SYS_SENDMSG) {
 		struct user_msghdr m;
 
-		if (bpf_probe_read_user(&m, sizeof(m), (void *)a.ptr)) {
+		/* the kernel wrote back msg_namelen/controllen/flags, never
+		 * msg_iov: the iovec array is the one the caller passed */
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)a1)) {
 			/* unreadable msghdr: a contiguous read of address 0 fails
 			 * in emit_data and is counted as a payload read failure */
 			r.uptr = 0;
@@ -780,32 +703,26 @@ static __always_inline int exit_data(long ret, __u8 sys, __u8 type)
 			r.iovcnt = m.msg_iovlen;
 		}
 	} else if (sys == HCB_SYS_SENDFILE) {
-		r.nopayload = 1;
+		r.nopayload = 1;	/* sendfile64(out_fd, in_fd, offset, count) */
 	} else {
-		r.uptr = a.ptr;
+		r.uptr = a1;
 	}
 	return emit_data(c, &r);
 }
 
 /* sendmmsg/recvmmsg return a message count; each message's byte count is
  * in its mmsghdr.msg_len, and each becomes one event. */
-static __always_inline int exit_mmsg(long ret, __u8 sys, __u8 type)
+__noinline int exit_mmsg(int fd, __u64 vec, long ret, __u32 systype)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u8 sys = systype >> 8, type = systype & 0xff;
 	struct data_req r = {};
-	struct args a;
 	struct conn *c;
 
-	if (!take_args(id, sys, &a))
-		return 0;
-	if (ret <= 0)
-		return 0;
-	c = get_conn(id >> 32, a.fd, (struct sock *)a.sk, HCB_ROLE_UNKNOWN,
-		     HCB_EVF_PREEXISTING, false, NULL);
+	c = data_conn(id, fd, type, 0);
 	if (!c)
 		return 0;
-	r.t0 = a.ts;
-	r.fd = a.fd;
+	r.fd = fd;
 	r.type = type;
 	r.sys = sys;
 	r.iov = 1;
@@ -815,7 +732,7 @@ static __always_inline int exit_mmsg(long ret, __u8 sys, __u8 type)
 		if (i >= ret)
 			break;
 		if (bpf_probe_read_user(&mh, sizeof(mh),
-					(void *)(a.ptr + i * sizeof(struct mmsghdr)))) {
+					(void *)(vec + i * sizeof(struct mmsghdr)))) {
 			count(HCB_CNT_PAYLOAD_READ, 1);
 			break;
 		}
@@ -829,124 +746,172 @@ static __always_inline int exit_mmsg(long ret, __u8 sys, __u8 type)
 	return 0;
 }
 
-#define EXIT_DATA(name, sys, type)					\
-SEC("tracepoint/syscalls/sys_exit_" #name)				\
-int exit_##name(struct trace_event_raw_sys_exit *ctx)			\
-{									\
-	return exit_data(ctx->ret, sys, type);				\
-}
-
-EXIT_DATA(read, HCB_SYS_READ, HCB_EV_READ)
-EXIT_DATA(readv, HCB_SYS_READV, HCB_EV_READ)
-EXIT_DATA(recvfrom, HCB_SYS_RECVFROM, HCB_EV_READ)
-EXIT_DATA(recvmsg, HCB_SYS_RECVMSG, HCB_EV_READ)
-EXIT_DATA(write, HCB_SYS_WRITE, HCB_EV_WRITE)
-EXIT_DATA(writev, HCB_SYS_WRITEV, HCB_EV_WRITE)
-EXIT_DATA(sendto, HCB_SYS_SENDTO, HCB_EV_WRITE)
-EXIT_DATA(sendmsg, HCB_SYS_SENDMSG, HCB_EV_WRITE)
-EXIT_DATA(sendfile64, HCB_SYS_SENDFILE, HCB_EV_WRITE)
-
-SEC("tracepoint/syscalls/sys_exit_recvmmsg")
-int exit_recvmmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_mmsg(ctx->ret, HCB_SYS_RECVMMSG, HCB_EV_READ);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendmmsg")
-int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_mmsg(ctx->ret, HCB_SYS_SENDMMSG, HCB_EV_WRITE);
-}
-
-/* accept's exit does not need its entry: the new fd is the return value,
- * so a server blocked in accept() when the capture started is still seen. */
-static __always_inline int exit_accept(long ret, __u8 sys)
+/* accept's exit needs no entry: the new fd is the return value, so a
+ * server blocked in accept() when the capture started is still seen. */
+__noinline int exit_accept(long ret, __u32 sys)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct args a = {};
 	struct sock *sk;
 	struct conn *c;
 
-	if (!take_args(id, sys, &a)) {
-		if (task_filtered(id))
-			return 0;
-		a.ts = 0;
-	}
-	if (ret < 0)
-		return 0;
 	sk = fd_tcp_sock(ret);
 	if (!sk)
 		return 0;
 	c = get_conn(id >> 32, ret, sk, HCB_ROLE_SERVER, 0, true, NULL);
 	if (c)
-		emit_conn_event(c, id, ret, HCB_EV_ACCEPT, sys, ret, a.ts);
+		emit_conn_event(c, id, ret, HCB_EV_ACCEPT, sys, ret, 0);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept")
-int exit_accept_(struct trace_event_raw_sys_exit *ctx)
+/* The entry's timestamp when enter_connect saw it (0 otherwise: connect
+ * was already blocked when the capture started). */
+static __always_inline __u64 connect_t0(__u64 id, int fd)
 {
-	return exit_accept(ctx->ret, HCB_SYS_ACCEPT);
+	struct args *a = bpf_map_lookup_elem(&inflight, &id);
+	__u64 t0 = 0;
+
+	if (!a)
+		return 0;
+	if (a->sys == HCB_SYS_CONNECT && a->fd == fd)
+		t0 = a->ts;
+	bpf_map_delete_elem(&inflight, &id);
+	return t0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int exit_accept4(struct trace_event_raw_sys_exit *ctx)
-{
-	return exit_accept(ctx->ret, HCB_SYS_ACCEPT4);
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx)
+__noinline int exit_connect(int fd, __u64 addr, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	long ret = ctx->ret;
-	struct args a;
+	struct sockaddr_in6 sa = {};
+	__u64 t0 = connect_t0(id, fd);
+	struct sock *sk;
 	struct conn *c;
+	bool have;
 
-	if (!take_args(id, HCB_SYS_CONNECT, &a)) {
-		if (!task_filtered(id))
-			count(HCB_CNT_NO_ENTRY, 1);
+	sk = fd_tcp_sock(fd);
+	if (!sk)
 		return 0;
-	}
-	if (!a.sk)
-		return 0;	/* not a TCP socket */
-	{
-		struct sockaddr_in6 sa = {};
-		bool have = a.ptr && !bpf_probe_read_user(&sa, sizeof(sa), (void *)a.ptr);
+	have = addr && !bpf_probe_read_user(&sa, sizeof(sa), (void *)addr);
+	c = get_conn(id >> 32, fd, sk, HCB_ROLE_CLIENT, 0, true, have ? &sa : NULL);
+	if (c)
+		emit_conn_event(c, id, fd, HCB_EV_CONNECT, HCB_SYS_CONNECT, ret, t0);
+	return 0;
+}
 
-		c = get_conn(id >> 32, a.fd, (struct sock *)a.sk, HCB_ROLE_CLIENT, 0, true,
-			     have ? &sa : NULL);
-	}
+/*
+ * close: only fds with connection state, found with one lookup.  The fd
+ * is free as soon as close has run: another thread may have accepted or
+ * connected onto it before this exit, and the entry is then that new
+ * connection's, which must survive.  It is told by its socket, which is
+ * in the fd table now (the closed socket is not: its last reference is
+ * dropped later, on the way back to user space, so its address cannot
+ * have been reused yet).
+ */
+__noinline int exit_close(int fd, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)fd;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+
 	if (!c)
 		return 0;
-	emit_conn_event(c, id, a.fd, HCB_EV_CONNECT, HCB_SYS_CONNECT, ret, a.ts);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_close")
-int exit_close(struct trace_event_raw_sys_exit *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct args a;
-	struct conn *c;
-	__u64 key;
-
-	if (!take_args(id, HCB_SYS_CLOSE, &a))
-		return 0;
-	key = (id & 0xffffffff00000000ULL) | (__u32)a.fd;
-	c = bpf_map_lookup_elem(&conns, &key);
-	/* The fd is free as soon as close has run: another thread may have
-	 * accepted or connected onto it before this exit, and the entry is
-	 * then that new connection's, which must survive.  (The old
-	 * connection's state was replaced then, and its close is not seen.) */
-	if (!c || c->sk != a.ptr)
+	if (ret == -EBADF || (__u64)fd_tcp_sock(fd) == c->sk)
 		return 0;
 	if (!c->ignored) {
-		emit_conn_event(c, id, a.fd, HCB_EV_CLOSE, HCB_SYS_CLOSE, ctx->ret, a.ts);
+		emit_conn_event(c, id, fd, HCB_EV_CLOSE, HCB_SYS_CLOSE, ret, 0);
 		proc_add(id >> 32, -1);
 	}
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
+}
+
+/*
+ * Every syscall of the host comes through here, so what is not traced is
+ * rejected first and cheaply: capture off, then a syscall number outside
+ * the set, then failed or empty data calls, then the task filters.
+ */
+SEC("raw_tracepoint/sys_exit")
+int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long ret = ctx->args[1];
+	struct sys_regs g;
+	bool peek = false;
+	__u64 id;
+	__u8 sys, type;
+
+	if (!capture_on)
+		return 0;
+	switch (sys_nr(regs)) {
+	case HNR_READ:		sys = HCB_SYS_READ; break;
+	case HNR_WRITE:		sys = HCB_SYS_WRITE; break;
+	case HNR_RECVFROM:	sys = HCB_SYS_RECVFROM; break;
+	case HNR_SENDTO:	sys = HCB_SYS_SENDTO; break;
+	case HNR_READV:		sys = HCB_SYS_READV; break;
+	case HNR_WRITEV:	sys = HCB_SYS_WRITEV; break;
+	case HNR_RECVMSG:	sys = HCB_SYS_RECVMSG; break;
+	case HNR_SENDMSG:	sys = HCB_SYS_SENDMSG; break;
+	case HNR_RECVMMSG:	sys = HCB_SYS_RECVMMSG; break;
+	case HNR_SENDMMSG:	sys = HCB_SYS_SENDMMSG; break;
+	case HNR_SENDFILE:	sys = HCB_SYS_SENDFILE; break;
+	case HNR_ACCEPT:	sys = HCB_SYS_ACCEPT; break;
+	case HNR_ACCEPT4:	sys = HCB_SYS_ACCEPT4; break;
+	case HNR_CONNECT:	sys = HCB_SYS_CONNECT; break;
+	case HNR_CLOSE:		sys = HCB_SYS_CLOSE; break;
+	default:
+		return 0;
+	}
+	/* nothing happened: no bytes moved, no connection made */
+	if (ret <= 0 && sys != HCB_SYS_CLOSE && sys != HCB_SYS_CONNECT &&
+	    !(ret == 0 && (sys == HCB_SYS_ACCEPT || sys == HCB_SYS_ACCEPT4)))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (task_filtered(id) || sys_compat())
+		return 0;
+	sys_args(regs, &g);
+	/* one call site per handler: each is a global function, which the
+	 * verifier checks once rather than once per path that reaches it */
+	switch (sys) {
+	case HCB_SYS_RECVFROM:
+	case HCB_SYS_RECVMMSG:
+		peek = g.a3 & MSG_PEEK;
+		break;
+	case HCB_SYS_RECVMSG:
+		peek = g.a2 & MSG_PEEK;
+		break;
+	}
+	/* recv*(..., MSG_PEEK) leaves the bytes in the socket: the next read
+	 * returns them again, so peeks are not events */
+	if (peek)
+		return 0;
+	switch (sys) {
+	case HCB_SYS_READ:
+	case HCB_SYS_READV:
+	case HCB_SYS_RECVFROM:
+	case HCB_SYS_RECVMSG:
+		type = HCB_EV_READ;
+		break;
+	case HCB_SYS_WRITE:
+	case HCB_SYS_WRITEV:
+	case HCB_SYS_SENDTO:
+	case HCB_SYS_SENDMSG:
+	case HCB_SYS_SENDFILE:
+		type = HCB_EV_WRITE;
+		break;
+	case HCB_SYS_RECVMMSG:
+		return exit_mmsg(g.a0, g.a1, ret, sys << 8 | HCB_EV_READ);
+	case HCB_SYS_SENDMMSG:
+		return exit_mmsg(g.a0, g.a1, ret, sys << 8 | HCB_EV_WRITE);
+	case HCB_SYS_ACCEPT:
+	case HCB_SYS_ACCEPT4:
+		return exit_accept(ret, sys);
+	case HCB_SYS_CONNECT:
+		return exit_connect(g.a0, g.a1, ret);
+	case HCB_SYS_CLOSE:
+		return exit_close(g.a0, ret);
+	default:
+		return 0;
+	}
+	return exit_data(g.a0, g.a1, g.a2, ret, sys << 8 | type);
 }
 
 /* ---- process exit ---- */
@@ -1002,6 +967,6 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->pid = tgid;
 	e->tid = (__u32)id;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, rb_flags(NULL));
+	bpf_ringbuf_submit(e, rb_flags(NULL, sizeof(*e)));
 	return 0;
 }

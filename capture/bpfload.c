@@ -163,10 +163,11 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 		goto fail;
 	}
 	if (o->verbose)
-		fprintf(stderr, "httpcap: attached %u BPF programs (syscall tracepoints: accept, "
-			"accept4, connect, close, read, readv, recvfrom, recvmsg, recvmmsg, write, "
-			"writev, sendto, sendmsg, sendmmsg, sendfile64; raw tracepoint "
-			"sched_process_exit), ring buffer %u KiB, %d CPUs\n",
+		fprintf(stderr, "httpcap: attached %u BPF programs (raw tracepoints sys_exit, "
+			"for accept, accept4, connect, close, read, readv, recvfrom, recvmsg, "
+			"recvmmsg, write, writev, sendto, sendmsg, sendmmsg, sendfile64, and "
+			"sched_process_exit; syscall tracepoint sys_enter_connect), ring buffer "
+			"%u KiB, %d CPUs\n",
 			b->nprogs, ringbuf_bytes(o->ringbuf_kb) / 1024, b->ncpus);
 	return b;
 fail:

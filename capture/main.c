@@ -45,6 +45,7 @@ struct app {
 	uint64_t events, conns, redacted, user_lost, payload_bytes;
 	uint64_t last_cnt[HCB_CNT__COUNT];
 	uint64_t last_user_lost;
+	uint64_t now;			/* cap_mono_ns() once per drain loop turn */
 	uint64_t total_lost[HTC_LOSS__COUNT];
 	int err;			/* first output error */
 	bool count_reached;
@@ -204,7 +205,9 @@ static int on_sample(void *ctx, void *data, size_t size)
 			a->redacted++;
 		}
 	}
-	rc = tick_output(a, cap_mono_ns());
+	/* no clock read per event: the event's own time (the same monotonic
+	 * clock), or the loop's last reading if that is later */
+	rc = tick_output(a, rec.ev.ts_ns > a->now ? rec.ev.ts_ns : a->now);
 	if (!rc && proctab_need(a->pt, rec.ev.pid, rec.ev.comm, rec.ev.ts_ns, &prec) == 1)
 		rc = emit(a, &prec);
 	if (!rc)
@@ -501,7 +504,7 @@ int main(int argc, char **argv)
 			"bytes%s%s\n", a->o.npids || a->o.nports || a->o.comm[0] ? " (filtered)" : "",
 			a->o.no_redact ? "" : ", redacting secrets", a->o.snaplen,
 			a->out ? ", writing " : "", a->out ? output_path(a->out) : "");
-	start = last_tick = cap_mono_ns();
+	start = last_tick = a->now = cap_mono_ns();
 	while (!stop_signal && !a->count_reached && !a->err && !a->out_closed) {
 		err = cap_bpf_poll(a->bpf, POLL_MS);
 		/* the kernel side wakes us only when a batch is pending
@@ -518,7 +521,7 @@ int main(int argc, char **argv)
 			set_err(a, output_flush(a->out));
 		if (!a->out && err > 0 && fflush(stdout))
 			a->out_closed = true;
-		now = cap_mono_ns();
+		now = a->now = cap_mono_ns();
 		if (now - last_tick >= NS_PER_SEC) {
 			last_tick = now;
 			set_err(a, report_losses(a));

@@ -142,6 +142,9 @@ struct output *output_open(const struct cap_opts *o, const struct htc_header *hd
 	out->rotate_secs = o->rotate_secs;
 	out->nfiles = o->nfiles;
 	out->is_stdout = !strcmp(o->wfile, "-");
+	/* data events as DATA_C (format 1.1): about a third of the bytes
+	 * to compress and to store */
+	out->wopts.compact = 1;
 	/* frames small enough that -C sizes are kept to within a few percent
 	 * (the file size only grows when a frame is written) */
 	if (o->rotate_bytes && o->rotate_bytes < 16ULL << 20)
@@ -239,7 +242,9 @@ int output_tick(struct output *out, uint64_t now_ns, bool *rotated)
 		return 0;
 	if (!out->w)
 		return -EBADF;
-	if (out->rotate_secs && now_ns - out->period_start_ns >= out->rotate_secs * 1000000000ULL)
+	/* now_ns may be an event's time, a little before the period began */
+	if (out->rotate_secs && now_ns > out->period_start_ns &&
+	    now_ns - out->period_start_ns >= out->rotate_secs * 1000000000ULL)
 		return rotate(out, now_ns, true, rotated);
 	if (out->rotate_bytes && htc_writer_size(out->w) >= out->rotate_bytes)
 		return rotate(out, now_ns, false, rotated);

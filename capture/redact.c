@@ -29,6 +29,7 @@
  */
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "redact.h"
 
@@ -193,6 +194,82 @@ static void name_end(struct redact_state *s)
 	} else {
 		set_state(s, RS_SKIP_EOL, 0);
 	}
+}
+
+/* Whether a name (n bytes, n <= sizeof tmp), lowercased and without '-'
+ * and '_', contains a secret word: what name_byte() finds one byte at a
+ * time, for a name that is whole in one payload.  The words are told by
+ * their first byte, so most positions cost one comparison. */
+#define BULK_NAME_MAX 64
+static bool bulk_secret(unsigned char *t, size_t m)
+{
+	memset(t + m, 0, 16);	/* words compare against zeros past the end */
+	for (size_t i = 0; i < m; i++) {
+		const unsigned char *p = t + i;
+
+		switch (*p) {
+		case 'a':
+			if (!memcmp(p, "auth", 4) || !memcmp(p, "apikey", 6))
+				return true;
+			break;
+		case 'c':
+			if (!memcmp(p, "cookie", 6) || !memcmp(p, "credential", 10))
+				return true;
+			break;
+		case 's':
+			if (!memcmp(p, "secret", 6) || !memcmp(p, "session", 7))
+				return true;
+			break;
+		case 't':
+			if (!memcmp(p, "token", 5))
+				return true;
+			break;
+		case 'p':
+			if (!memcmp(p, "passw", 5))
+				return true;
+			break;
+		}
+	}
+	return false;
+}
+
+/*
+ * The bytes of a header name from buf[0], up to the first byte that ends
+ * it (colon, blank, CR, LF; in scan mode also a control byte or the length
+ * limit), when that byte is in this payload: the state becomes what
+ * name_begin() and name_byte() per byte would leave, with pos the name's
+ * length, and the returned count of name bytes is consumed; the ending
+ * byte is left to the byte machine.  Returns 0 (nothing done) when the
+ * name runs to the end of the payload or is long: then bytes go one by one.
+ */
+static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
+{
+	unsigned char t[BULK_NAME_MAX + 16];	/* lowercased, without - and _ */
+	bool scan = s->st & F_SCAN;
+	size_t k = 0, m = 0;
+
+	for (; k < len && k < BULK_NAME_MAX; k++) {
+		unsigned char c = buf[k];
+
+		if (c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			break;
+		if (scan && (c < 0x20 || c >= 0x7f || k >= MAX_SCAN_NAME))
+			break;
+		t[m] = lower(c);
+		m += c != '-' && c != '_';
+	}
+	if (k == len || k == BULK_NAME_MAX || k == 0)
+		return 0;
+	s->st &= ~(F_SECRET_NAME | F_PREVSECRET | F_CAND_CL | F_CAND_TE);
+	if (k == sizeof(name_cl) - 1 && !strncasecmp((const char *)buf, name_cl, k))
+		s->st |= F_CAND_CL;
+	if (k == sizeof(name_te) - 1 && !strncasecmp((const char *)buf, name_te, k))
+		s->st |= F_CAND_TE;
+	if (bulk_secret(t, m))
+		s->st |= F_SECRET_NAME;
+	s->aux = 0;
+	set_state(s, RS_NAME, k);
+	return k;
 }
 
 /* Lost our place: scan lines for secret headers until a start line. */
@@ -380,6 +457,14 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			break;
 
 		case RS_START_REST:
+			if (!((s->st & F_RESP) && pos < 4) && c != '\n') {
+				/* the rest of a request line, or of a status line
+				 * after its code: only its end matters */
+				const uint8_t *nl = memchr(buf + i, '\n', len - i);
+
+				i = nl ? (size_t)(nl - buf) : len;
+				break;
+			}
 			if (c == '\n') {
 				s->st &= ~F_PREVSECRET;
 				set_state(s, RS_LINE, 0);
@@ -411,7 +496,23 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 				/* obs-fold: the line continues the previous value */
 				set_state(s, (s->st & F_PREVSECRET) ? RS_VAL_SECRET : RS_SKIP_EOL, 0);
 			} else {
-				name_begin(s);
+				size_t k = bulk_name(s, buf + i, len - i);
+				const uint8_t *nl;
+
+				if (!k) {
+					name_begin(s);
+					break;
+				}
+				i += k;
+				/* the common line, whole here: a header that is
+				 * neither secret nor framing, to its end at once
+				 * (what name_end and RS_SKIP_EOL would do) */
+				if (buf[i] == ':' &&
+				    !(s->st & (F_SECRET_NAME | F_CAND_CL | F_CAND_TE)) &&
+				    (nl = memchr(buf + i + 1, '\n', len - i - 1))) {
+					i = (size_t)(nl - buf) + 1;
+					set_state(s, RS_LINE, 0);
+				}
 			}
 			break;
 

@@ -1,7 +1,7 @@
 # format/: libhtc, the .htc writer and reader (issue 2), its tests, fuzz
 # target and benchmark.
 
-FORMAT_SRCS := format/htc_codec.c format/htc_names.c format/htc_writer.c \
+FORMAT_SRCS := format/htc_codec.c format/htc_compact.c format/htc_names.c format/htc_writer.c \
 	       format/htc_reader.c format/htc_spool.c format/htc_text.c
 
 $(HTC_LIB): $(call objs,obj,$(FORMAT_SRCS))

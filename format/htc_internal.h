@@ -8,6 +8,7 @@
 #ifndef HTC_INTERNAL_H
 #define HTC_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -115,6 +116,45 @@ static inline uint64_t get_le64(const uint8_t *p)
 	memcpy(&v, p, 8);
 	return HTC_LE64(v);
 }
+
+/* ---- compact data events (htc_compact.c, format 1.1) ---- */
+
+/* Record type of a compact data event; decoded as HTC_REC_DATA. */
+#define HTC_REC_DATA_C		6
+/* cflags bit: the connection's fields follow conn_id */
+#define HTC_CF_CONN		0x01
+/* Largest compact event before its payload: 5 fixed bytes, conn_id, the
+ * connection's 47 + 15 bytes, seven varints. */
+#define HTC_EV_C_MAX		(5 + 10 + 47 + 15 + 7 * 10)
+#define HTC_CSLOT_BITS		12
+
+struct htc_cslot {
+	uint32_t gen;		/* the frame this slot was written in */
+	int32_t fd;
+	uint64_t conn_id;
+	uint32_t pid;
+	uint8_t comm_len;
+	char comm[HTC_COMM_LEN];
+	struct htc_endpoints ep;
+	uint64_t next[2];	/* expected stream offset: read, write */
+};
+
+/* The per-frame table of writer and reader (see htc_compact.c). */
+struct htc_ctab {
+	uint32_t gen;
+	uint64_t prev_ts;	/* ts_ns of the frame's previous compact event */
+	struct htc_cslot slot[1u << HTC_CSLOT_BITS];
+};
+
+/* A new frame: forget every slot. */
+void htc_ctab_reset(struct htc_ctab *t);
+/* Encode data event e as a DATA_C body into b (room for HTC_EV_C_MAX +
+ * cap_len bytes); returns its length. */
+size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t *b);
+/* Decode a DATA_C body into rec (type HTC_REC_DATA; payload points into
+ * b); 0 or HTC_ERR_CORRUPT with *why set. */
+int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len,
+		       struct htc_record *rec, const char **why);
 
 /* ---- record codec (htc_codec.c) ---- */
 

@@ -45,6 +45,7 @@ struct htc_reader {
 	size_t ocap;
 	const uint8_t *rp, *rend;	/* its unread records */
 	uint64_t frame_off;
+	struct htc_ctab *ctab;	/* compact events of the current frame */
 
 	struct htc_header hdr;
 	struct htc_trailer trl;
@@ -570,6 +571,7 @@ static int load_frame(struct htc_reader *r)
 	r->st.frames_ok++;
 	r->rp = r->out;
 	r->rend = r->out + d;
+	htc_ctab_reset(r->ctab);	/* compact events refer to their frame only */
 	return 0;
 }
 
@@ -704,6 +706,18 @@ int htc_reader_next(struct htc_reader *r, struct htc_record *rec)
 			continue;
 		}
 		r->rp = p + HTC_REC_HDR_LEN + len;
+		if (type == HTC_REC_DATA_C && len <= HTC_MAX_RECORD) {
+			memset(rec, 0, sizeof(*rec));
+			err = htc_compact_decode(r->ctab, p + HTC_REC_HDR_LEN, len, rec, &why);
+			if (err) {
+				warnf(r, err, r->frame_off, "frame at offset %llu: record at byte %zu: %s, skipped",
+				      (unsigned long long)r->frame_off, (size_t)(p - r->out), why);
+				r->st.records_skipped++;
+				continue;
+			}
+			r->st.records++;
+			return 1;
+		}
 		if (!htc_rec_known(type)) {
 			/* a newer minor version's record: skipping is the rule */
 			r->st.records_skipped++;
@@ -738,10 +752,12 @@ static struct htc_reader *reader_new(void)
 	r->fd = -1;
 	r->dctx = ZSTD_createDCtx();
 	r->mdctx = ZSTD_createDCtx();
-	if (!r->dctx || !r->mdctx ||
+	r->ctab = calloc(1, sizeof(*r->ctab));
+	if (!r->dctx || !r->mdctx || !r->ctab ||
 	    ZSTD_isError(ZSTD_DCtx_setParameter(r->mdctx, ZSTD_d_format, ZSTD_f_zstd1_magicless))) {
 		ZSTD_freeDCtx(r->dctx);
 		ZSTD_freeDCtx(r->mdctx);
+		free(r->ctab);
 		free(r);
 		return NULL;
 	}
@@ -859,6 +875,7 @@ void htc_reader_close(struct htc_reader *r)
 		close(r->fd);
 	ZSTD_freeDCtx(r->dctx);
 	ZSTD_freeDCtx(r->mdctx);
+	free(r->ctab);
 	free(r->ibuf);
 	free(r->out);
 	free(r->frames);

@@ -44,6 +44,9 @@ struct htc_writer {
 	struct htc_frame_info *frames;
 	uint32_t nframes, frames_cap;
 
+	struct htc_ctab *ctab;	/* compact events of the open frame */
+	int compact;		/* data events as DATA_C */
+
 	uint64_t payload_bytes;
 	uint64_t first_ts, last_ts;	/* of events */
 	struct htc_writer_stats st;
@@ -203,6 +206,7 @@ static int close_frame(struct htc_writer *w)
 	w->st.bytes_in += w->len;
 	w->len = 0;
 	w->frame_records = 0;
+	htc_ctab_reset(w->ctab);	/* each frame decodes alone */
 	return 0;
 }
 
@@ -250,11 +254,13 @@ struct htc_writer *htc_writer_fdopen(int fd, const struct htc_header *hdr,
 		w->frame_bytes = HTC_MAX_FRAME_USIZE / 2;
 	w->frame_ns = (uint64_t)(opts && opts->frame_ms ? opts->frame_ms : HTC_DEF_FRAME_MS) * 1000000ull;
 	level = opts && opts->level ? opts->level : HTC_DEF_LEVEL;
+	w->compact = opts && opts->compact;
 	pos = lseek(fd, 0, SEEK_CUR);
 	w->off = pos > 0 ? (uint64_t)pos : 0;	/* pipes have no position */
 
 	w->cctx = ZSTD_createCCtx();
-	if (!w->cctx) {
+	w->ctab = calloc(1, sizeof(*w->ctab));
+	if (!w->cctx || !w->ctab) {
 		e = -ENOMEM;
 		goto cleanup;
 	}
@@ -271,10 +277,12 @@ struct htc_writer *htc_writer_fdopen(int fd, const struct htc_header *hdr,
 	e = write_header(w, hdr);
 	if (e)
 		goto cleanup;
+	htc_ctab_reset(w->ctab);
 	return w;
 
 cleanup:
 	ZSTD_freeCCtx(w->cctx);
+	free(w->ctab);
 	free(w->buf);
 	free(w->zbuf);
 	free(w);
@@ -326,6 +334,9 @@ int htc_writer_append(struct htc_writer *w, const struct htc_record *rec)
 	n = htc_rec_size(rec);
 	if (n < 0)
 		return (int)n;
+	/* a compact data event (DATA_C) is at most this long */
+	if (w->compact && rec->type == HTC_REC_DATA)
+		n = HTC_REC_HDR_LEN + HTC_EV_C_MAX + (int64_t)rec->ev.cap_len;
 	if (w->len + (size_t)n > w->cap) {
 		err = close_frame(w);
 		if (err)
@@ -334,7 +345,18 @@ int htc_writer_append(struct htc_writer *w, const struct htc_record *rec)
 		if (err)
 			return err;
 	}
-	ts = htc_rec_encode(rec, w->buf + w->len);
+	if (w->compact && rec->type == HTC_REC_DATA) {
+		uint8_t *b = w->buf + w->len;
+		size_t blen = htc_compact_encode(w->ctab, &rec->ev, b + HTC_REC_HDR_LEN);
+
+		put_le16(b, HTC_REC_DATA_C);
+		put_le16(b + 2, 0);
+		put_le32(b + 4, (uint32_t)blen);
+		n = HTC_REC_HDR_LEN + (int64_t)blen;
+		ts = rec->ev.ts_ns;
+	} else {
+		ts = htc_rec_encode(rec, w->buf + w->len);
+	}
 	w->len += (size_t)n;
 
 	if (!w->frame_records++) {
@@ -459,6 +481,7 @@ int htc_writer_close(struct htc_writer *w, uint64_t end_ns, struct htc_writer_st
 	if (stats)
 		*stats = w->st;
 	ZSTD_freeCCtx(w->cctx);
+	free(w->ctab);
 	free(w->buf);
 	free(w->zbuf);
 	free(w->frames);

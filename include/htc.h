@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define HTC_VERSION_MAJOR 1
-#define HTC_VERSION_MINOR 0
+#define HTC_VERSION_MINOR 1
 
 #define HTC_COMM_LEN 16		/* as the kernel's TASK_COMM_LEN */
 
@@ -266,6 +266,9 @@ struct htc_writer_opts {
 	int level;		/* zstd level; 0 = default (fast) */
 	uint32_t frame_bytes;	/* close a frame at this many uncompressed bytes; 0 = default (1 MiB) */
 	uint32_t frame_ms;	/* close a frame this long after its first record; 0 = default (1000) */
+	/* write data events as compact DATA_C records (format 1.1, about a
+	 * third of the bytes; 1.0 readers skip them); 0 = DATA as in 1.0 */
+	int compact;
 };
 
 struct htc_writer_stats {

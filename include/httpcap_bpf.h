@@ -103,7 +103,7 @@ enum hcb_counter {
  */
 struct hcb_event {
 	__u64 ts_ns;		/* syscall exit, bpf_ktime_get_ns() */
-	__u64 dur_ns;		/* entry to exit, 0 when the entry was not seen */
+	__u64 dur_ns;		/* CONNECT: entry to exit; 0 for the others (no entry program) */
 	__u64 conn_id;		/* from a global counter: never reused */
 	__u64 stream_off;	/* READ/WRITE: bytes before; CLOSE: total read */
 	__u64 stream_off2;	/* CLOSE: total written */

@@ -188,7 +188,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd, err;
 
 	o.frame_bytes = 64 + (uint32_t)take(&in, 2);	/* many small frames */
-	o.level = (int)(take(&in, 1) % 8) - 4;
+	{
+		uint64_t lv = take(&in, 1);
+
+		o.level = (int)(lv % 8) - 4;
+		o.compact = (lv >> 3) & 1;	/* data events as DATA_C (1.1) */
+	}
 	while (in.left && n < MAX_RECS) {
 		get_rec(&in, &recs[n]);
 		if (recs[n].type == HTC_REC_LOSS && recs[n].loss.reason < HTC_LOSS_SLOTS)

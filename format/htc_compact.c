@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+/*
+ * htc_compact.c - the compact data event (record type DATA_C, format 1.1):
+ * what a READ/WRITE event has of its own (time, thread, bytes, payload) in
+ * LEB128 varints, and what it shares with its connection (pid, fd,
+ * endpoints, comm) only when the frame has not said it yet.  docs/FORMAT.md
+ * section 6.7 is the spec.
+ *
+ * Writer and reader each keep the same small table per data frame: a slot
+ * per connection, chosen by conn_id, holding the connection's fields and
+ * its next stream offset per direction.  Both start a frame with an empty
+ * table and update a slot with every DATA_C record in the same order, so
+ * the reader always holds what the writer left out.  The table is reset at
+ * every frame, so each frame decodes alone (a corrupt frame costs only its
+ * own records).  A slot taken by another connection only makes the next
+ * record of the first one carry its fields again.
+ */
+#include <errno.h>
+
+#include "htc_internal.h"
+
+static inline uint32_t slot_of(uint64_t conn_id)
+{
+	return (uint32_t)((conn_id * 0x9E3779B97F4A7C15ull) >> (64 - HTC_CSLOT_BITS));
+}
+
+static size_t put_uv(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+static inline uint64_t zz(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t unzz(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* A varint from b[*pos..len); 0, or -1 when it runs past len or past 10
+ * bytes. */
+static int get_uv(const uint8_t *b, uint32_t len, uint32_t *pos, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	while (*pos < len && shift < 70) {
+		uint8_t c = b[(*pos)++];
+
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*out = v;
+			return 0;
+		}
+		shift += 7;
+	}
+	return -1;
+}
+
+void htc_ctab_reset(struct htc_ctab *t)
+{
+	t->gen++;
+	if (!t->gen) {	/* wrapped: every slot must look stale */
+		memset(t->slot, 0, sizeof(t->slot));
+		t->gen = 1;
+	}
+	t->prev_ts = 0;
+}
+
+static bool same_conn(const struct htc_cslot *s, const struct htc_event *e, size_t clen)
+{
+	return s->pid == e->pid && s->fd == e->fd && s->comm_len == clen &&
+	       !memcmp(s->comm, e->comm, clen) && !memcmp(&s->ep, &e->ep, sizeof(s->ep));
+}
+
+static void fill_slot(struct htc_cslot *s, const struct htc_event *e, size_t clen, uint32_t gen)
+{
+	s->gen = gen;
+	s->conn_id = e->conn_id;
+	s->pid = e->pid;
+	s->fd = e->fd;
+	s->ep = e->ep;
+	memset(s->comm, 0, sizeof(s->comm));
+	memcpy(s->comm, e->comm, clen);
+	s->comm_len = (uint8_t)clen;
+	s->next[0] = s->next[1] = 0;
+}
+
+size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t *b)
+{
+	struct htc_cslot *s = &t->slot[slot_of(e->conn_id)];
+	size_t clen = strnlen(e->comm, HTC_COMM_LEN - 1), n = 0;
+	unsigned dir = e->type == HTC_EV_WRITE;
+	uint8_t cflags = 0;
+
+	if (s->gen != t->gen || s->conn_id != e->conn_id || !same_conn(s, e, clen)) {
+		cflags |= HTC_CF_CONN;
+		fill_slot(s, e, clen, t->gen);
+	}
+	b[n++] = e->type;
+	b[n++] = e->syscall;
+	put_le16(b + n, e->flags);
+	n += 2;
+	b[n++] = cflags;
+	n += put_uv(b + n, e->conn_id);
+	if (cflags & HTC_CF_CONN) {
+		put_le32(b + n, e->pid);
+		put_le32(b + n + 4, (uint32_t)e->fd);
+		b[n + 8] = e->ep.family;
+		b[n + 9] = e->ep.role;
+		put_le16(b + n + 10, e->ep.lport);
+		put_le16(b + n + 12, e->ep.rport);
+		memcpy(b + n + 14, e->ep.laddr, 16);
+		memcpy(b + n + 30, e->ep.raddr, 16);
+		b[n + 46] = (uint8_t)clen;
+		memcpy(b + n + 47, e->comm, clen);
+		n += 47 + clen;
+	}
+	n += put_uv(b + n, zz((int64_t)(e->ts_ns - t->prev_ts)));
+	n += put_uv(b + n, zz((int64_t)e->tid - (int64_t)e->pid));
+	n += put_uv(b + n, e->dur_ns);
+	n += put_uv(b + n, zz(e->ret));
+	n += put_uv(b + n, zz((int64_t)(e->stream_off - s->next[dir])));
+	n += put_uv(b + n, e->stream_off2);
+	n += put_uv(b + n, e->cap_len);
+	if (e->cap_len)
+		memcpy(b + n, e->payload, e->cap_len);
+	n += e->cap_len;
+	t->prev_ts = e->ts_ns;
+	s->next[dir] = e->stream_off + (uint64_t)e->ret;
+	return n;
+}
+
+int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len,
+		       struct htc_record *rec, const char **why)
+{
+	struct htc_event *e = &rec->ev;
+	struct htc_cslot *s;
+	uint64_t v[7], conn_id;
+	uint32_t pos = 5;
+	uint8_t cflags;
+	unsigned dir;
+
+	if (len < 6) {
+		*why = "compact event shorter than its 6 first bytes";
+		return HTC_ERR_CORRUPT;
+	}
+	e->type = b[0];
+	e->syscall = b[1];
+	e->flags = get_le16(b + 2);
+	cflags = b[4];
+	if (get_uv(b, len, &pos, &conn_id)) {
+		*why = "compact event: bad conn_id varint";
+		return HTC_ERR_CORRUPT;
+	}
+	s = &t->slot[slot_of(conn_id)];
+	if (cflags & HTC_CF_CONN) {
+		struct htc_event c = {};
+		size_t clen;
+
+		if (len - pos < 47 || b[pos + 46] >= HTC_COMM_LEN || len - pos - 47 < b[pos + 46]) {
+			*why = "compact event: connection fields run past the record";
+			return HTC_ERR_CORRUPT;
+		}
+		c.conn_id = conn_id;
+		c.pid = get_le32(b + pos);
+		c.fd = (int32_t)get_le32(b + pos + 4);
+		c.ep.family = b[pos + 8];
+		c.ep.role = b[pos + 9];
+		c.ep.lport = get_le16(b + pos + 10);
+		c.ep.rport = get_le16(b + pos + 12);
+		memcpy(c.ep.laddr, b + pos + 14, 16);
+		memcpy(c.ep.raddr, b + pos + 30, 16);
+		clen = b[pos + 46];
+		memcpy(c.comm, b + pos + 47, clen);
+		pos += 47 + (uint32_t)clen;
+		fill_slot(s, &c, clen, t->gen);
+	} else if (s->gen != t->gen || s->conn_id != conn_id) {
+		*why = "compact event refers to a connection this frame has not described";
+		return HTC_ERR_CORRUPT;
+	}
+	for (int i = 0; i < 7; i++) {
+		if (get_uv(b, len, &pos, &v[i])) {
+			*why = "compact event: bad varint";
+			return HTC_ERR_CORRUPT;
+		}
+	}
+	if (v[6] > len - pos) {
+		*why = "event payload runs past the record";
+		return HTC_ERR_CORRUPT;
+	}
+	dir = e->type == HTC_EV_WRITE;
+	e->conn_id = conn_id;
+	e->pid = s->pid;
+	e->fd = s->fd;
+	e->ep = s->ep;
+	memcpy(e->comm, s->comm, HTC_COMM_LEN);
+	e->ts_ns = t->prev_ts + (uint64_t)unzz(v[0]);
+	e->tid = (uint32_t)((int64_t)s->pid + unzz(v[1]));
+	e->dur_ns = v[2];
+	e->ret = unzz(v[3]);
+	e->stream_off = s->next[dir] + (uint64_t)unzz(v[4]);
+	e->stream_off2 = v[5];
+	e->cap_len = (uint32_t)v[6];
+	e->payload = b + pos;
+	t->prev_ts = e->ts_ns;
+	s->next[dir] = e->stream_off + (uint64_t)e->ret;
+	rec->type = HTC_REC_DATA;
+	return 0;
+}
