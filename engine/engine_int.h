@@ -127,6 +127,7 @@ struct exch {
 	uint64_t body_hash, resp_body_len;
 	size_t off_path, off_version, off_host;	/* in str: method\0path\0version\0host\0 */
 	size_t head_len, nhdrs, body_len;
+	uint64_t ptag;		/* the protocol's own (postgres.c: sync group, kind) */
 	/* from here on kept when the object is recycled (eng_exch_new) */
 	char *str;
 	size_t str_cap;

@@ -752,14 +752,221 @@ static void test_postgres(void **state)
 	fx_writes(fx, t += MS, 100, 100, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	c = run_fx(fx);
 	assert_int_equal(c->ncall, 2);	/* startup and auth are not calls */
-	assert_string_equal(c->call[0].summary, "SELECT name FROM users;");
+	assert_string_equal(c->call[0].summary, "SELECT name FROM users");
 	assert_int_equal(c->call[0].c.proto, HTC_PROTO_POSTGRES);
 	assert_int_equal(c->call[0].c.request_id, 1001);
 	assert_int_equal(c->call[0].c.end_ns, W(T0 + 7 * MS));
-	assert_string_equal(c->call[1].summary, "DROP x;");
+	assert_string_equal(c->call[1].summary, "DROP x");
 	assert_true(c->call[1].c.flags & HTC_ENGF_ERROR);
 	assert_int_equal(col_find_req(c, 1001)->r.ncalls, 2);
 	free(c);
+}
+
+/*
+ * The extended protocol, table-driven: each case is a script of writes
+ * (client) and reads (server answers) in a compact notation, and the calls
+ * it must make.  Messages are separated by '|': a type letter, then its
+ * string fields after ':' (see pg_build); the same letter means the
+ * frontend's message in a write, the backend's in a read.  An expected
+ * call is its summary, "!" first when flagged as an error.
+ */
+struct pg_step {
+	char dir;		/* 'w' client writes, 'r' client reads */
+	const char *msgs;
+};
+
+struct pg_case {
+	const char *name;
+	struct pg_step steps[12];
+	const char *calls[8];	/* expected, in report order */
+};
+
+static size_t pg_put_str(uint8_t *b, const char *s, size_t n)
+{
+	memcpy(b, s, n);
+	b[n] = 0;
+	return n + 1;
+}
+
+/* One message from "T:field:field" into b; returns its length. */
+static size_t pg_build(uint8_t *b, char dir, const char *spec, size_t slen)
+{
+	char type = spec[0];
+	const char *f[4] = { "", "", "", "" };
+	size_t fl[4] = { 0, 0, 0, 0 }, nf = 0, n = 5;
+	const char *s = spec + 1, *end = spec + slen;
+
+	while (s < end && *s == ':' && nf < 4) {
+		const char *z = memchr(s + 1, ':', (size_t)(end - s - 1));
+
+		if (!z)
+			z = end;
+		f[nf] = s + 1;
+		fl[nf++] = (size_t)(z - s - 1);
+		s = z;
+	}
+	b[0] = (uint8_t)type;
+	if (dir == 'w') {
+		switch (type) {
+		case 'Q':
+			n += pg_put_str(b + n, f[0], fl[0]);
+			break;
+		case 'P':	/* name, query, no parameter types */
+			n += pg_put_str(b + n, f[0], fl[0]);
+			n += pg_put_str(b + n, f[1], fl[1]);
+			b[n++] = 0, b[n++] = 0;
+			break;
+		case 'B':	/* portal, statement, no formats or parameters */
+			n += pg_put_str(b + n, f[0], fl[0]);
+			n += pg_put_str(b + n, f[1], fl[1]);
+			memset(b + n, 0, 6);
+			n += 6;
+			break;
+		case 'E':	/* portal, no row limit */
+			n += pg_put_str(b + n, f[0], fl[0]);
+			memset(b + n, 0, 4);
+			n += 4;
+			break;
+		case 'D':	/* Describe / Close: 'S' or 'P', name */
+		case 'C':
+			b[n++] = (uint8_t)f[0][0];
+			n += pg_put_str(b + n, f[1], fl[1]);
+			break;
+		}		/* S(ync), H (flush): empty */
+	} else {
+		switch (type) {
+		case 'C':
+			n += pg_put_str(b + n, f[0], fl[0]);
+			break;
+		case 'Z':
+			b[n++] = 'I';
+			break;
+		case 'E':
+			memcpy(b + n, "SERROR\0\0", 8);
+			n += 8;
+			break;
+		case 'D':
+			b[n++] = 0, b[n++] = 0;
+			break;
+		case 'T':
+			b[n++] = 0, b[n++] = 0;
+			break;
+		}		/* 1, 2, 3, n, I, s: empty */
+	}
+	b[1] = (uint8_t)((n - 1) >> 24);
+	b[2] = (uint8_t)((n - 1) >> 16);
+	b[3] = (uint8_t)((n - 1) >> 8);
+	b[4] = (uint8_t)(n - 1);
+	return n;
+}
+
+static size_t pg_script(uint8_t *b, char dir, const char *msgs)
+{
+	size_t n = 0;
+
+	while (*msgs) {
+		const char *bar = strchr(msgs, '|');
+		size_t l = bar ? (size_t)(bar - msgs) : strlen(msgs);
+
+		n += pg_build(b + n, dir, msgs, l);
+		msgs += l + (bar ? 1 : 0);
+	}
+	return n;
+}
+
+static const struct pg_case pg_cases[] = {
+	{ "simple query unchanged",
+	  { { 'w', "Q:SELECT 1" }, { 'r', "T|D|C:SELECT 1|Z" } },
+	  { "SELECT 1" } },
+	{ "BEGIN; and END; without their semicolon",
+	  { { 'w', "Q:BEGIN;" }, { 'r', "C:BEGIN|Z" }, { 'w', "Q:END ; " }, { 'r', "C:COMMIT|Z" },
+	    { 'w', "Q:SELECT 1; SELECT 2;" }, { 'r', "C:SELECT 1|C:SELECT 1|Z" } },
+	  { "BEGIN", "END", "SELECT 1; SELECT 2" } },
+	{ "unnamed statement (PQexecParams)",
+	  { { 'w', "P::SELECT $1|B:::|D:P:|E:|S" }, { 'r', "1|2|T|D|C:SELECT 1|Z" } },
+	  { "SELECT $1" } },
+	{ "prepared once, executed three times with no new Parse",
+	  { { 'w', "P:P_0:SELECT a FROM t WHERE id = $1|S" }, { 'r', "1|Z" },
+	    { 'w', "B::P_0|E:|S" }, { 'r', "2|D|C:SELECT 1|Z" },
+	    { 'w', "B::P_0|E:|S" }, { 'r', "2|D|C:SELECT 1|Z" },
+	    { 'w', "B::P_0|E:|S" }, { 'r', "2|D|C:SELECT 1|Z" } },
+	  { "SELECT a FROM t WHERE id = $1", "SELECT a FROM t WHERE id = $1",
+	    "SELECT a FROM t WHERE id = $1" } },
+	{ "pipelined Executes, one Sync",
+	  { { 'w', "P:a:SELECT 1|P:b:UPDATE t SET x = 1|B:pa:a|B:pb:b|E:pa|E:pb|E:pa|S" },
+	    { 'r', "1|1|2|2|D|C:SELECT 1|C:UPDATE 1|D|C:SELECT 1|Z" } },
+	  { "SELECT 1", "UPDATE t SET x = 1", "SELECT 1" } },
+	{ "pipelined Syncs: each ReadyForQuery its own group",
+	  { { 'w', "P:a:SELECT 1|B::a|E:|S|B::a|E:|S" },
+	    { 'r', "1|2|C:SELECT 1|Z" }, { 'r', "2|C:SELECT 1|Z" } },
+	  { "SELECT 1", "SELECT 1" } },
+	{ "an error skips the Executes up to the Sync",
+	  { { 'w', "P:a:SELECT 1/0|P:b:SELECT 2|B:x:a|E:x|B:y:b|E:y|S" }, { 'r', "1|1|2|E|Z" },
+	    { 'w', "B::b|E:|S" }, { 'r', "2|C:SELECT 1|Z" } },
+	  { "!SELECT 1/0", "!SELECT 2", "SELECT 2" } },
+	{ "an error on a Parse with no Execute makes no call",
+	  { { 'w', "P:a:SELEC|S|P:b:SELECT 3|B::b|E:|S" }, { 'r', "E|Z|1|2|C:SELECT 1|Z" } },
+	  { "SELECT 3" } },
+	{ "portal run in pieces (row limit): each Execute a call",
+	  { { 'w', "P:c:SELECT g|B:cur:c|E:cur|E:cur|S" }, { 'r', "1|2|D|s|D|C:SELECT 2|Z" } },
+	  { "SELECT g", "SELECT g" } },
+	{ "closed statement name reused for another query",
+	  { { 'w', "P:s:SELECT 1|B::s|E:|C:S:s|P:s:SELECT 2|B::s|E:|S" },
+	    { 'r', "1|2|C:SELECT 1|3|1|2|C:SELECT 1|Z" } },
+	  { "SELECT 1", "SELECT 2" } },
+	{ "statement prepared before the capture",
+	  { { 'w', "B::P_7|E:|S" }, { 'r', "2|C:SELECT 1|Z" } },
+	  { "(statement \"P_7\" prepared before the capture)" } },
+	{ "simple and extended mixed in a pipeline",
+	  { { 'w', "Q:SELECT 1|P::SELECT 2|B:::|E:|S" }, { 'r', "C:SELECT 1|Z|1|2|C:SELECT 1|Z" } },
+	  { "SELECT 1", "SELECT 2" } },
+};
+
+static void test_postgres_extended(void **state)
+{
+	static const uint8_t startup[] = { 0, 0, 0, 16, 0, 3, 0, 0, 'u', 's', 'e', 'r', 0, 'x', 0, 0 };
+
+	for (size_t i = 0; i < sizeof(pg_cases) / sizeof(pg_cases[0]); i++) {
+		const struct pg_case *pc = &pg_cases[i];
+		struct fx *fx = new_fx();
+		uint64_t t = T0, pg;
+		uint8_t b[1024];
+		size_t n, want = 0;
+		struct col *c;
+
+		pg = fx_connect(fx, t += MS, 100, 100, "10.0.0.1", 40000, "10.0.0.3", 5432);
+		fx_write(fx, t += MS, 100, 100, pg, startup, sizeof(startup));
+		/* AuthenticationOk, ReadyForQuery */
+		memcpy(b, "R\0\0\0\x08\0\0\0\0", 9);
+		n = 9 + pg_build(b + 9, 'r', "Z", 1);
+		fx_read(fx, t += MS, 100, 100, pg, b, n);
+		for (size_t j = 0; j < 12 && pc->steps[j].dir; j++) {
+			n = pg_script(b, pc->steps[j].dir, pc->steps[j].msgs);
+			if (pc->steps[j].dir == 'w')
+				fx_write(fx, t += MS, 100, 100, pg, b, n);
+			else
+				fx_read(fx, t += MS, 100, 100, pg, b, n);
+		}
+		fx_close(fx, t += MS, 100, 100, pg);
+		c = run_fx(fx);
+		while (want < 8 && pc->calls[want])
+			want++;
+		if (c->ncall != want)
+			fail_msg("%s: %zu calls, want %zu", pc->name, c->ncall, want);
+		for (size_t j = 0; j < want; j++) {
+			const char *w = pc->calls[j];
+			int err = w[0] == '!';
+
+			if (strcmp(c->call[j].summary, w + err))
+				fail_msg("%s: call %zu is '%s', want '%s'", pc->name, j, c->call[j].summary, w + err);
+			if (!!(c->call[j].c.flags & HTC_ENGF_ERROR) != err)
+				fail_msg("%s: call %zu error flag %d", pc->name, j, !err);
+			if (c->call[j].c.flags & HTC_ENGF_UNANSWERED)
+				fail_msg("%s: call %zu unanswered", pc->name, j);
+			assert_int_equal(c->call[j].c.proto, HTC_PROTO_POSTGRES);
+		}
+		free(c);
+	}
 }
 
 /* ---- annotations ---- */
@@ -1319,6 +1526,7 @@ int main(void)
 		cmocka_unit_test(test_gaps),
 		cmocka_unit_test(test_preexisting),
 		cmocka_unit_test(test_postgres),
+		cmocka_unit_test(test_postgres_extended),
 		cmocka_unit_test(test_tls_calls),
 		cmocka_unit_test(test_redis_pipeline_and_v6_link),
 		cmocka_unit_test(test_annotations),
