@@ -35,6 +35,8 @@
 #define ENG_MAX_FILES 4096
 #define ENG_BODY_CAP (1u << 20)		/* request body bytes kept for replay */
 #define ENG_SUMMARY_CAP 256
+#define ENG_MAX_HANDOFF 256		/* connects in progress, closed empty accepts (engine.c) */
+#define ENG_HANDOFF_NS 1000000000ULL	/* how long a closed empty accept waits for its taker */
 
 enum { DIR_IN = 0, DIR_OUT = 1 };	/* read, write */
 
@@ -206,6 +208,18 @@ struct htc_engine {
 	struct hnode *free_thr;
 	uint64_t next_conn, next_call, serial;
 	struct http_head hh;	/* scratch: too big for the stack of every call */
+	/* connections that may go on under another conn_id (engine.c): a
+	 * non-blocking connect in progress (a second connect() on its socket
+	 * is a new conn_id in the capture), and empty accepted connections
+	 * closed by their acceptor, which may have handed them to another
+	 * process (a forking server) */
+	struct {
+		uint64_t id, conn_id;
+		uint32_t file;
+	} connecting[ENG_MAX_HANDOFF];
+	uint32_t connecting_next;
+	struct conn *handoff[ENG_MAX_HANDOFF];	/* oldest first, closed */
+	uint32_t handoff_n;
 	/* annotation of the event being fed */
 	int ann_want, ann_start, ann_has_mp;
 	uint64_t ann_serial, ann_id;

@@ -969,6 +969,74 @@ static void test_postgres_extended(void **state)
 	}
 }
 
+/* ---- one connection row per connection (issue 13, defect 5) ---- */
+
+static void test_one_row_per_connection(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, c1, c2, c3, s1, s2, p1, p2, probe;
+	struct col *c;
+	size_t nclient = 0, nserver = 0;
+
+	/* ab, redis-cli: connect() returns EINPROGRESS, then connect() again
+	 * on the same socket (a new conn_id in the capture), which carries the
+	 * data; the first one is never closed */
+	c1 = fx_connect_ret(fx, t += MS, 100, 100, "127.0.0.1", 40000, "127.0.0.1", 80, -EINPROGRESS);
+	s1 = fx_accept(fx, t += MS, 200, 200, "127.0.0.1", 80, "127.0.0.1", 40000);
+	c2 = fx_connect_ret(fx, t += MS, 100, 100, "127.0.0.1", 40000, "127.0.0.1", 80, -EALREADY);
+	c3 = fx_connect_ret(fx, t += MS, 100, 100, "127.0.0.1", 40000, "127.0.0.1", 80, 0);
+	assert_true(c1 != c3 && c2 != c3);
+	fx_writes(fx, t += MS, 100, 100, c3, "GET / HTTP/1.0\r\n\r\n");
+	fx_reads(fx, t += MS, 200, 200, s1, "GET / HTTP/1.0\r\n\r\n");
+	fx_writes(fx, t += MS, 200, 200, s1, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, c3, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_close(fx, t += MS, 100, 100, c3);
+	fx_close(fx, t += MS, 200, 200, s1);
+	/* PostgreSQL: the postmaster (300) accepts, forks a backend (301) and
+	 * closes its copy; the backend's first event is its first read */
+	p1 = fx_accept(fx, t += MS, 300, 300, "127.0.0.1", 5432, "127.0.0.1", 41000);
+	fx_close(fx, t += MS, 300, 300, p1);
+	p2 = fx_preexisting(fx, 301, "127.0.0.1", 5432, "127.0.0.1", 41000, HTC_ROLE_UNKNOWN);
+	fx_read(fx, t += MS, 301, 301, p2, "\0\0\0\x08\x04\xd2\x16\x2f", 8);
+	fx_writes(fx, t += MS, 301, 301, p2, "N");
+	fx_close(fx, t += MS, 301, 301, p2);
+	/* a probe: accepted, closed empty, nobody takes it over */
+	probe = fx_accept(fx, t += MS, 300, 300, "127.0.0.1", 5432, "127.0.0.1", 41001);
+	fx_close(fx, t += MS, 300, 300, probe);
+	/* time passes */
+	fx_connect(fx, t += 3000 * MS, 500, 500, "127.0.0.1", 42000, "127.0.0.1", 9999);
+	c = run_fx(fx);
+	for (size_t i = 0; i < c->nconn; i++) {
+		const struct htc_eng_conn *k = &c->conn[i];
+
+		if (k->ep.rport == 80) {
+			nclient++;
+			assert_int_equal(k->connect_result, 0);
+			assert_int_equal(k->open_ns, W(T0 + MS));	/* the first connect */
+			assert_int_equal(k->bytes_out, 18);
+			assert_int_equal(k->proto, HTC_PROTO_HTTP);
+			assert_true(k->close_ns != 0);
+		} else if (k->ep.lport == 80) {
+			nserver++;
+		} else if (k->ep.rport == 41000) {
+			nserver++;
+			assert_int_equal(k->pid, 301);
+			assert_int_equal(k->open_ns, W(T0 + 11 * MS));	/* the accept */
+			assert_false(k->flags & HTC_ENGF_PREEXISTING);
+			assert_int_equal(k->bytes_in, 8);
+		} else if (k->ep.rport == 41001) {
+			nserver++;
+			assert_int_equal(k->pid, 300);
+			assert_int_equal(k->bytes_in + k->bytes_out, 0);
+		}
+	}
+	assert_int_equal(nclient, 1);
+	assert_int_equal(nserver, 3);
+	/* the HTTP exchange is still linked across the two processes */
+	assert_int_equal(c->nlink, 1);
+	free(c);
+}
+
 /* ---- annotations ---- */
 
 static void test_annotations(void **state)
@@ -1527,6 +1595,7 @@ int main(void)
 		cmocka_unit_test(test_preexisting),
 		cmocka_unit_test(test_postgres),
 		cmocka_unit_test(test_postgres_extended),
+		cmocka_unit_test(test_one_row_per_connection),
 		cmocka_unit_test(test_tls_calls),
 		cmocka_unit_test(test_redis_pipeline_and_v6_link),
 		cmocka_unit_test(test_annotations),
