@@ -324,7 +324,10 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	rq_int(q, (sqlite3_int64)r->resp_bytes);
 	rq_int(q, r->ncalls);
 	rq_int(q, r->flags);
-	rq_int(q, (sqlite3_int64)r->resp_body_len);
+	if (r->flags & HTC_ENGF_RESP_LEN_UNKNOWN)
+		rq_null(q);
+	else
+		rq_int(q, (sqlite3_int64)r->resp_body_len);
 	if (r->status && !(r->flags & HTC_ENGF_RESP_BODY_PARTIAL)) {
 		/* "%016llx" by hand (per row) */
 		for (int i = 0; i < 16; i++)

@@ -152,7 +152,7 @@ static const char db_schema_tables[] =
 "  ambiguous INTEGER AS ((flags >> 4) & 1),    -- 1: other requests were active on the thread\n"
 "  body_partial INTEGER AS ((flags >> 3) & 1), -- 1: request body not fully captured\n"
 "  flags INTEGER,                  -- engine flags (HTC_ENGF_*)\n"
-"  resp_body_len INTEGER,          -- decoded response body length\n"
+"  resp_body_len INTEGER,          -- decoded response body length as framed (Content-Length, chunks), captured or not; NULL if unknown\n"
 "  resp_body_hash TEXT,            -- FNV-1a 64 of it (hex), NULL if not fully captured\n"
 "  head BLOB,                      -- request start line and headers as captured\n"
 "  body BLOB                       -- request body as captured\n"

@@ -312,7 +312,7 @@ static int report_request(struct htc_engine *e, struct exch *x)
 	r.nheaders = x->nhdrs;
 	r.body = x->body_len ? x->body : (const uint8_t *)"";
 	r.body_len = x->body_len;
-	r.resp_body_len = x->resp_body_len;
+	r.resp_body_len = x->flags & HTC_ENGF_RESP_LEN_UNKNOWN ? 0 : x->resp_body_len;
 	r.resp_body_hash = (x->flags & (HTC_ENGF_RESP_BODY_PARTIAL | HTC_ENGF_GAP)) || !x->resp_done
 			   ? 0 : x->body_hash;
 	if (carried) {

@@ -71,6 +71,7 @@ struct htc_eng_conn {
 #define HTC_ENGF_PREEXISTING	0x0020	/* connection opened before the capture */
 #define HTC_ENGF_ERROR		0x0040	/* HTTP status >= 400, or a protocol error reply */
 #define HTC_ENGF_RESP_BODY_PARTIAL 0x0080 /* response body not fully captured */
+#define HTC_ENGF_RESP_LEN_UNKNOWN 0x0100 /* response body length unknown (its framing was not captured) */
 
 /* One header line, views into the request's head bytes. */
 struct htc_eng_header {
@@ -101,7 +102,11 @@ struct htc_eng_request {
 	const struct htc_eng_header *headers;	size_t nheaders;
 	const uint8_t *body;		size_t body_len;
 	uint64_t resp_body_hash;	/* FNV-1a 64 of the response body (decoded if chunked), when fully captured */
-	uint64_t resp_body_len;		/* decoded response body length */
+	/* decoded response body length as the response framed it
+	 * (Content-Length, the sum of its chunks, the bytes up to the close),
+	 * captured or not; 0 with HTC_ENGF_RESP_LEN_UNKNOWN when that framing
+	 * was not captured */
+	uint64_t resp_body_len;
 	/* Added: the client call (another process or host, matched by
 	 * 5-tuple) that made this request, when already known at report time;
 	 * else 0 and on_link tells later.  parent_id is that call's request. */

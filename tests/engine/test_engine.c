@@ -1037,6 +1037,62 @@ static void test_one_row_per_connection(void **state)
 	free(c);
 }
 
+/* ---- resp_body_len past the snaplen (issue 13, defect 7) ---- */
+
+static void test_resp_body_len_framed(void **state)
+{
+	static char big[8192];
+	struct {
+		const char *name;
+		const char *head;	/* response head, then the body cut */
+		size_t cap, body;	/* of the write carrying the head: captured, body bytes after the head */
+		const char *after;	/* a later, whole write ("" none) */
+		uint64_t want;		/* resp_body_len */
+		int unknown;		/* HTC_ENGF_RESP_LEN_UNKNOWN */
+	} cases[] = {
+		{ "Content-Length past the snaplen", "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n",
+		  8192, 1000000, "", 1000000, 0 },
+		{ "one chunk past the snaplen, framing intact",
+		  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nf4240\r\n", 8192, 1000000,
+		  "\r\n0\r\n\r\n", 1000000, 0 },
+		{ "chunk sizes in the uncaptured bytes", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n",
+		  8192, 144800, "\r\n0\r\n\r\n", 0, 1 },
+	};
+
+	memset(big, 'a', sizeof(big));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fx *fx = new_fx();
+		uint64_t t = T0, s;
+		struct col *c;
+		char *buf = malloc(cases[i].cap);
+		size_t hl = strlen(cases[i].head);
+
+		assert_non_null(buf);
+		memcpy(buf, cases[i].head, hl);
+		memcpy(buf + hl, big, cases[i].cap - hl);
+		if (i == 2) {
+			/* 16-byte chunks, their framing cut by the snaplen */
+			for (size_t o = hl; o + 22 <= cases[i].cap; o += 22)
+				memcpy(buf + o, "aaaaaaaaaaaaaaaa\r\n10\r\n", 22);
+		}
+		s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5000);
+		fx_reads(fx, t += MS, 100, 100, s, "GET /big HTTP/1.1\r\n\r\n");
+		fx_write_cut(fx, t += MS, 100, 100, s, buf, cases[i].cap, hl + cases[i].body);
+		if (cases[i].after[0])
+			fx_writes(fx, t += MS, 100, 100, s, cases[i].after);
+		fx_close(fx, t += MS, 100, 100, s);
+		c = run_fx(fx);
+		assert_int_equal(c->nreq, 1);
+		if (c->req[0].r.resp_body_len != cases[i].want ||
+		    !!(c->req[0].r.flags & HTC_ENGF_RESP_LEN_UNKNOWN) != cases[i].unknown)
+			fail_msg("%s: resp_body_len %llu flags %#x", cases[i].name,
+				 (unsigned long long)c->req[0].r.resp_body_len, c->req[0].r.flags);
+		assert_true(c->req[0].r.flags & HTC_ENGF_RESP_BODY_PARTIAL);
+		free(buf);
+		free(c);
+	}
+}
+
 /* ---- annotations ---- */
 
 static void test_annotations(void **state)
@@ -1596,6 +1652,7 @@ int main(void)
 		cmocka_unit_test(test_postgres),
 		cmocka_unit_test(test_postgres_extended),
 		cmocka_unit_test(test_one_row_per_connection),
+		cmocka_unit_test(test_resp_body_len_framed),
 		cmocka_unit_test(test_tls_calls),
 		cmocka_unit_test(test_redis_pipeline_and_v6_link),
 		cmocka_unit_test(test_annotations),
