@@ -294,7 +294,9 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	if (r->parent_call_id) {
 		rq_ns(q, r->parent_id);
 		rq_int(q, (sqlite3_int64)r->parent_call_id);
+		rq_int(q, !!(r->flags & HTC_ENGF_PARENT_GUESS));
 	} else {
+		rq_null(q);
 		rq_null(q);
 		rq_null(q);
 	}
@@ -421,6 +423,7 @@ static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t par
 		q = rq_begin(&l->rq, RQ_LINK_REQ);
 		rq_ns(q, parent_id);
 		rq_int(q, (sqlite3_int64)call_id);
+		rq_int(q, !!(flags & HTC_LINK_PARENT_GUESS));
 		rq_int(q, (sqlite3_int64)child_id);
 		rq_end(q);
 	}
@@ -434,11 +437,11 @@ static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t par
 }
 
 static const char sql_ins_req[] =
-	"INSERT INTO requests (request_id, parent_request_id, parent_call_id, file_idx, host, conn, seq, pid, tid, comm,"
+	"INSERT INTO requests (request_id, parent_request_id, parent_call_id, parent_ambiguous, file_idx, host, conn, seq, pid, tid, comm,"
 	" client_ip, client_port, server_ip, server_port, method, path, version,"
 	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
 	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
 	"INSERT INTO calls (call_id, request_id, child_request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
@@ -453,7 +456,7 @@ static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_link_req[] =
-	"UPDATE requests SET parent_request_id = ?, parent_call_id = ? WHERE request_id = ?";
+	"UPDATE requests SET parent_request_id = ?, parent_call_id = ?, parent_ambiguous = ? WHERE request_id = ?";
 static const char sql_link_call[] =
 	"UPDATE calls SET child_request_id = ? WHERE call_id = ?";
 

@@ -251,7 +251,7 @@ int report_requests(sqlite3 *db, const struct report_opts *o)
 {
 	struct query q = { 0 };
 
-	q_add(&q, "SELECT r.request_id, r.parent_request_id, rfc3339(r.start_ns) AS start,"
+	q_add(&q, "SELECT r.request_id, r.parent_request_id, r.parent_ambiguous, rfc3339(r.start_ns) AS start,"
 		  " r.duration_ms, r.method, r.path, r.status, r.pid, r.comm,"
 		  " r.ncalls AS calls, r.host FROM requests r WHERE 1");
 	q_filters(db, &q, o);
@@ -263,7 +263,7 @@ int report_errors(sqlite3 *db, const struct report_opts *o)
 {
 	struct query q = { 0 };
 
-	q_add(&q, "SELECT r.request_id, r.parent_request_id, rfc3339(r.start_ns) AS start,"
+	q_add(&q, "SELECT r.request_id, r.parent_request_id, r.parent_ambiguous, rfc3339(r.start_ns) AS start,"
 		  " r.duration_ms, r.method, r.path, r.status,"
 		  " CASE WHEN r.unanswered THEN 'unanswered' WHEN r.reset THEN 'reset'"
 		  "  WHEN r.status >= 500 THEN '5xx' WHEN r.status >= 400 THEN '4xx'"

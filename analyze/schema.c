@@ -122,6 +122,7 @@ static const char db_schema_tables[] =
 "  request_id INTEGER PRIMARY KEY, -- stable: 1001 + file_idx * 1e9 + n\n"
 "  parent_request_id INTEGER,      -- request (other process/host) whose call made this one\n"
 "  parent_call_id INTEGER,         -- calls.call_id of that call\n"
+"  parent_ambiguous INTEGER,       -- 1: that call's request is a guess (calls.ambiguous); NULL: no parent\n"
 "  file_idx INTEGER,\n"
 "  host TEXT,                      -- files.hostname\n"
 "  conn INTEGER,                   -- connections.conn\n"
@@ -265,7 +266,7 @@ static const char *const db_index_names[] = {
 
 static const char db_schema_views[] =
 "-- requests with readable times\n"
-"CREATE VIEW v_requests AS SELECT request_id, parent_request_id, host, pid, comm,\n"
+"CREATE VIEW v_requests AS SELECT request_id, parent_request_id, parent_ambiguous, host, pid, comm,\n"
 "  method, path, endpoint, status, " DB_RFC3339("start_ns") " AS start,\n"
 "  duration_ms, ncalls AS calls, req_bytes, resp_bytes, error, unanswered, reset,\n"
 "  start_ns, end_ns\n"
@@ -298,10 +299,10 @@ static const char db_schema_views[] =
 "-- client call -> the server request it became (by 5-tuple): the link\n"
 "-- columns of requests, kept with the rows as the load goes\n"
 "CREATE VIEW links AS SELECT parent_call_id AS call_id,\n"
-"  request_id AS child_request_id, parent_request_id\n"
+"  request_id AS child_request_id, parent_request_id, parent_ambiguous\n"
 "  FROM requests WHERE parent_call_id IS NOT NULL;\n"
 "-- one service's request -> the requests it caused in other services\n"
-"CREATE VIEW v_links AS SELECT p.request_id AS parent_request_id, p.host AS parent_host,\n"
+"CREATE VIEW v_links AS SELECT p.request_id AS parent_request_id, c.parent_ambiguous, p.host AS parent_host,\n"
 "  p.endpoint AS parent_endpoint, c.parent_call_id AS call_id, c.request_id AS child_request_id,\n"
 "  c.host AS child_host, c.endpoint AS child_endpoint, c.duration_ms AS child_ms\n"
 "  FROM requests c JOIN requests p ON p.request_id = c.parent_request_id;\n";

@@ -363,6 +363,11 @@ void eng_link_attach(struct htc_engine *e, struct conn *c);
 void eng_link_detach(struct htc_engine *e, struct conn *c);
 /* Exchange seq of c got its id (and, for a call, its parent request). */
 void eng_link_note(struct conn *c, uint32_t seq, uint64_t id, uint64_t parent);
+/* The call seq of c was attributed to a request among several active
+ * (HTC_ENGF_AMBIGUOUS): its child's parent is a guess. */
+void eng_link_guess(struct conn *c, uint32_t seq);
+/* Is the other side's exchange seq of c a call whose parent is a guess? */
+int eng_link_peer_guess(struct conn *c, uint32_t seq);
 /* The other side's ids for exchange seq of c, when it has them: OUT *id,
  * *parent.  Returns 1 when found. */
 int eng_link_peer(struct conn *c, uint32_t seq, uint64_t *id, uint64_t *parent);

@@ -72,6 +72,7 @@ struct htc_eng_conn {
 #define HTC_ENGF_ERROR		0x0040	/* HTTP status >= 400, or a protocol error reply */
 #define HTC_ENGF_RESP_BODY_PARTIAL 0x0080 /* response body not fully captured */
 #define HTC_ENGF_RESP_LEN_UNKNOWN 0x0100 /* response body length unknown (its framing was not captured) */
+#define HTC_ENGF_PARENT_GUESS	0x0200	/* requests: parent_id is a guess (the parent call was AMBIGUOUS) */
 
 /* One header line, views into the request's head bytes. */
 struct htc_eng_header {
@@ -166,7 +167,8 @@ struct htc_engine_sink {
 	 * matched (a preexisting one's exchange numbering is unknown).
 	 * flags (HTC_LINK_*) say which of the two reports did not already
 	 * carry the link, so a sink that stored each row as reported patches
-	 * only those; 0 when both did (the usual case on one host). */
+	 * only those; 0 when both did (the usual case on one host), plus
+	 * HTC_LINK_PARENT_GUESS when parent_id is a guess. */
 	void (*on_link)(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t parent_id,
 			unsigned flags);
 };
@@ -175,6 +177,8 @@ struct htc_engine_sink {
 #define HTC_LINK_LATE_CALL	0x1	/* the call was reported (on_call) with child_request_id 0 */
 #define HTC_LINK_LATE_REQUEST	0x2	/* the request was reported (on_request) with parent_call_id 0,
 					 * or with a parent_id that differs from parent_id here */
+#define HTC_LINK_PARENT_GUESS	0x4	/* parent_id is a guess: the call was HTC_ENGF_AMBIGUOUS (the
+					 * request's report carried HTC_ENGF_PARENT_GUESS when it carried the link) */
 
 struct htc_engine_stats {
 	uint64_t events, requests, calls, conns, links;

@@ -1037,6 +1037,49 @@ static void test_one_row_per_connection(void **state)
 	free(c);
 }
 
+/* ---- a parent that is a guess is reported as one (issue 13, defect 4) ---- */
+
+static void test_parent_guess(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, a, b, up, in;
+	struct col *c;
+	const struct col_req *child;
+
+	a = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41000);
+	b = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41001);
+	fx_reads(fx, t += MS, 100, 100, a, "GET /a HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, b, "GET /b HTTP/1.1\r\n\r\n");
+	up = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42000, "127.0.0.1", 9090);
+	in = fx_accept(fx, t += MS, 200, 200, "127.0.0.1", 9090, "127.0.0.1", 42000);
+	for (int i = 0; i < 2; i++) {
+		if (i == 1) {
+			fx_writes(fx, t += MS, 100, 100, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+			fx_writes(fx, t += MS, 100, 100, b, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+			fx_reads(fx, t += MS, 100, 100, a, "GET /c HTTP/1.1\r\n\r\n");
+		}
+		fx_writes(fx, t += MS, 100, 100, up, "GET /s HTTP/1.1\r\n\r\n");
+		fx_reads(fx, t += MS, 200, 200, in, "GET /s HTTP/1.1\r\n\r\n");
+		fx_writes(fx, t += MS, 200, 200, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+		fx_reads(fx, t += MS, 100, 100, up, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	}
+	c = run_fx(fx);
+	assert_int_equal(c->nlink, 2);
+	/* two requests active: the call is the newer's, a guess */
+	child = col_find_req(c, 1003);
+	assert_non_null(child);
+	assert_int_equal(child->r.parent_id, 1002);
+	assert_true(child->r.flags & HTC_ENGF_PARENT_GUESS);
+	assert_true(c->link[0].flags & HTC_LINK_PARENT_GUESS);
+	/* one request active: certain */
+	child = col_find_req(c, 1005);
+	assert_non_null(child);
+	assert_int_equal(child->r.parent_id, 1004);
+	assert_false(child->r.flags & HTC_ENGF_PARENT_GUESS);
+	assert_false(c->link[1].flags & HTC_LINK_PARENT_GUESS);
+	free(c);
+}
+
 /* ---- resp_body_len past the snaplen (issue 13, defect 7) ---- */
 
 static void test_resp_body_len_framed(void **state)
@@ -1653,6 +1696,7 @@ int main(void)
 		cmocka_unit_test(test_postgres_extended),
 		cmocka_unit_test(test_one_row_per_connection),
 		cmocka_unit_test(test_resp_body_len_framed),
+		cmocka_unit_test(test_parent_guess),
 		cmocka_unit_test(test_tls_calls),
 		cmocka_unit_test(test_redis_pipeline_and_v6_link),
 		cmocka_unit_test(test_annotations),
