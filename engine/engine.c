@@ -320,9 +320,19 @@ struct htc_engine *htc_engine_new(const struct htc_engine_sink *sink)
 	return e;
 }
 
+/* Does a file of stream i already start at start_ns (the same file given
+ * twice is two captures, as before)? */
+static int stream_has_start(const struct htc_engine *e, uint32_t i, uint64_t start_ns)
+{
+	for (uint32_t k = 0; k < e->nfiles; k++)
+		if (e->files[k].stream == i && e->files[k].start_ns == start_ns)
+			return 1;
+	return 0;
+}
+
 int htc_engine_add_file(struct htc_engine *e, const struct htc_header *hdr)
 {
-	struct efile *nf;
+	struct efile *nf, *f;
 
 	if (e->nfiles >= ENG_MAX_FILES)
 		return -E2BIG;
@@ -330,8 +340,29 @@ int htc_engine_add_file(struct htc_engine *e, const struct htc_header *hdr)
 	if (!nf)
 		return -ENOMEM;
 	e->files = nf;
-	memset(&nf[e->nfiles], 0, sizeof(nf[0]));
-	nf[e->nfiles].offset = hdr ? hdr->realtime_offset_ns : 0;
+	f = &nf[e->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->stream = e->nfiles;
+	if (hdr) {
+		static const uint8_t zero[16];
+
+		f->offset = hdr->realtime_offset_ns;
+		memcpy(f->capture_id, hdr->capture_id, sizeof(f->capture_id));
+		f->host_hash = fnv1a64(HTC_FNV1A64_INIT, hdr->hostname, strnlen(hdr->hostname, sizeof(hdr->hostname)));
+		f->start_ns = hdr->start_ns;
+		/* a file rotated out of a capture already registered (same
+		 * capture id and host, another start) continues its stream */
+		for (uint32_t i = 0; i < e->nfiles && memcmp(f->capture_id, zero, sizeof(zero)); i++) {
+			const struct efile *o = &nf[i];
+
+			if (o->stream == i && !memcmp(o->capture_id, f->capture_id, sizeof(f->capture_id)) &&
+			    o->host_hash == f->host_hash && o->start_ns != f->start_ns &&
+			    !stream_has_start(e, i, f->start_ns)) {
+				f->stream = i;
+				break;
+			}
+		}
+	}
 	return (int)e->nfiles++;
 }
 
@@ -356,6 +387,8 @@ int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_re
 		return 0;
 	e->st.events++;
 	ts = wall(f, ev->ts_ns);
+	/* rotated files of one capture are one stream: its first file names it */
+	file_idx = f->stream;
 	e->ann_want = annot != NULL;
 	e->ann_serial = 0;
 	e->ann_start = 0;

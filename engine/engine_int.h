@@ -102,6 +102,13 @@ int eng_grow(void *bufp, size_t *cap, size_t need, size_t elem);
 struct efile {
 	int64_t offset;		/* realtime_offset_ns */
 	uint64_t next_req;	/* n of the next request id */
+	/* The file whose index names this file's connections, threads and
+	 * request ids: itself, or the first file registered of the same
+	 * capture (rotated files: one stream, see htc_engine_add_file). */
+	uint32_t stream;
+	uint8_t capture_id[16];
+	uint64_t host_hash;	/* of the header's hostname */
+	uint64_t start_ns;
 };
 
 struct conn;

@@ -28,7 +28,8 @@
 extern "C" {
 #endif
 
-/* Request IDs: file k (0-based, in the order added) numbers its requests
+/* Request IDs: file k (0-based, in the order added; rotated files of one
+ * capture count as its first file) numbers its requests
  * HTC_REQID_FIRST + k * HTC_REQID_FILE_STRIDE + n, n = 0, 1, ... in the order
  * requests start.  So IDs are stable for a file analysed alone (the first
  * file's requests are 1001, 1002, ...) and unique across merged files. */
@@ -209,7 +210,12 @@ struct htc_engine;
  * sink is copied.  Returns NULL with errno set.
  */
 struct htc_engine *htc_engine_new(const struct htc_engine_sink *sink);
-/* Register a file before feeding its records; returns its file_idx (>= 0). */
+/* Register a file before feeding its records; returns its file_idx (>= 0).
+ * A file with the capture id and hostname of one registered before and
+ * another start_ns is a rotated file of that capture (httpcap -C/-G/-W):
+ * its records continue that file's stream (connections, exchanges in
+ * flight, request ids), and what the engine reports of them carries that
+ * first file's file_idx. */
 int htc_engine_add_file(struct htc_engine *e, const struct htc_header *hdr);
 /*
  * Feed one record of file file_idx.  Records should come in time order;

@@ -1347,6 +1347,89 @@ static int ord_cmp(const void *a, const void *b)
  * (file order kept; across files the lower index first), payloads of
  * growing and shrinking sizes (recycled buffers); two files merged.
  */
+/*
+ * Rotated files of one capture are one stream (issue 13, rotated files):
+ * a request read in the first file is answered in the second, a call
+ * whose connection was opened (and its protocol recognised) in the first
+ * keeps its protocol and link in the third, request ids continue.
+ */
+static void test_rotated_files(void **state)
+{
+	char dir[] = "/tmp/htc-engine-XXXXXX";
+	char p[3][64];
+	const char *paths[3] = { p[0], p[1], p[2] };
+	struct col *c = calloc(1, sizeof(*c));
+	struct htc_engine_sink sink = col_sink(c);
+	struct htc_engine *e = htc_engine_new(&sink);
+	struct htc_source *src;
+	struct htc_record rec;
+	struct fx *fx;
+	uint64_t t = T0, a, up, in;
+	uint32_t fi;
+	int err = 0;
+
+	assert_non_null(c);
+	assert_non_null(mkdtemp(dir));
+	for (int i = 0; i < 3; i++)
+		snprintf(p[i], sizeof(p[i]), "%s/cap%d.htc", dir, i);
+	fx = fx_open(p[0], "web1", OFF);
+	a = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41000);
+	fx_reads(fx, t += MS, 100, 100, a, "GET /one HTTP/1.1\r\n\r\n");
+	up = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42000, "127.0.0.1", 9090);
+	in = fx_accept(fx, t += MS, 200, 200, "127.0.0.1", 9090, "127.0.0.1", 42000);
+	fx_writes(fx, t += MS, 100, 100, up, "GET /x HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 200, 200, in, "GET /x HTTP/1.1\r\n\r\n");
+	fx_rotate(fx, p[1], t += MS);
+	fx_writes(fx, t += MS, 200, 200, in, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+	fx_reads(fx, t += MS, 100, 100, up, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+	fx_writes(fx, t += MS, 100, 100, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, a, "GET /two HTTP/1.1\r\n\r\n");
+	fx_rotate(fx, p[2], t += MS);
+	fx_writes(fx, t += MS, 100, 100, up, "GET /y HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 200, 200, in, "GET /y HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 200, 200, in, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny");
+	fx_reads(fx, t += MS, 100, 100, up, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny");
+	fx_writes(fx, t += MS, 100, 100, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_close(fx, t += MS, 100, 100, a);
+	fx_finish(fx, NULL, NULL);
+
+	/* given in any order: the source merges them by time */
+	paths[0] = p[2], paths[2] = p[0];
+	src = htc_source_open(paths, 3, e, NULL, NULL, &err);
+	assert_non_null(src);
+	while (htc_source_next(src, &rec, &fi) == 1)
+		assert_int_equal(htc_engine_feed(e, fi, &rec, NULL), 0);
+	htc_source_close(src);
+	assert_int_equal(htc_engine_finish(e), 0);
+
+	assert_int_equal(c->nreq, 4);
+	for (size_t i = 0; i < c->nreq; i++) {
+		const struct col_req *r = &c->req[i];
+
+		assert_int_equal(r->r.status, 200);
+		assert_false(r->r.flags & (HTC_ENGF_UNANSWERED | HTC_ENGF_PREEXISTING | HTC_ENGF_GAP));
+	}
+	/* ids continue across the files, in the order requests started */
+	assert_string_equal(col_find_req(c, 1001)->path, "/one");
+	assert_string_equal(col_find_req(c, 1002)->path, "/x");
+	assert_string_equal(col_find_req(c, 1003)->path, "/two");
+	assert_string_equal(col_find_req(c, 1004)->path, "/y");
+	assert_int_equal(col_find_req(c, 1002)->r.parent_id, 1001);
+	assert_int_equal(col_find_req(c, 1004)->r.parent_id, 1003);
+	assert_int_equal(c->ncall, 2);
+	for (size_t i = 0; i < c->ncall; i++) {
+		assert_int_equal(c->call[i].c.proto, HTC_PROTO_HTTP);
+		assert_false(c->call[i].c.flags & HTC_ENGF_UNANSWERED);
+	}
+	assert_int_equal(c->nlink, 2);
+	assert_int_equal(c->nconn, 3);	/* one row each, whatever file they span */
+	htc_engine_free(e);
+	free(c);
+	for (int i = 0; i < 3; i++)
+		unlink(p[i]);
+	rmdir(dir);
+}
+
 static void test_source_order(void **state)
 {
 	enum { N = 3000 };
@@ -1706,6 +1789,7 @@ int main(void)
 		cmocka_unit_test(test_pending_cap),
 		cmocka_unit_test(test_hostile_stream),
 		cmocka_unit_test(test_truncated_capture_every_byte),
+		cmocka_unit_test(test_rotated_files),
 		cmocka_unit_test(test_source_order),
 		cmocka_unit_test(test_source_reorder_and_bad_files),
 	};
