@@ -167,6 +167,7 @@ struct lfile {
 	uint64_t lost[HTC_LOSS_SLOTS];	/* summed HTC_REC_LOSS, for truncated files */
 	uint64_t warned;
 	uint64_t events;		/* loaded from this file */
+	uint64_t joined, unseen;	/* connections joined mid-stream, bytes they had read unseen */
 	struct loader *l;
 };
 
@@ -275,10 +276,15 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 		rq_null(q);
 	rq_int(q, (sqlite3_int64)c->bytes_in);
 	rq_int(q, (sqlite3_int64)c->bytes_out);
+	rq_int(q, (sqlite3_int64)c->unseen_in);
 	rq_ns(q, c->request_id);
 	rq_int(q, c->flags);
 	rq_end(q);
 	l->st.conns++;
+	if ((c->flags & HTC_ENGF_PREEXISTING) && c->file_idx < l->nfiles) {
+		l->files[c->file_idx].joined++;
+		l->files[c->file_idx].unseen += c->unseen_in;
+	}
 }
 
 static void on_request(void *ctx, const struct htc_eng_request *r)
@@ -450,8 +456,8 @@ static const char sql_ins_call[] =
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
-	" close_ns, connect_ms, bytes_in, bytes_out, request_id, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" close_ns, connect_ms, bytes_in, bytes_out, unseen_in, request_id, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
@@ -704,7 +710,7 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 			other += lost[j];
 	}
 	if ((err = prepare(l, "INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-			   "?,?,?,?,?,?,?,?,?,?)", &st)) ||
+			   "?,?,?,?,?,?,?,?,?,?,?,?)", &st)) ||
 	    (err = prepare(l, "INSERT INTO losses VALUES (?,?,?,?)", &ls)))
 		goto cleanup;
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)k);
@@ -732,6 +738,8 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 	for (int j = 0; j < HTC_LOSS__COUNT; j++)
 		sqlite3_bind_int64(st, i++, (sqlite3_int64)lost[j]);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)other);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)f->joined);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)f->unseen);
 	step(l, st, "file");
 	for (int j = 0; j < HTC_LOSS_SLOTS; j++) {
 		if (!lost[j])

@@ -258,6 +258,8 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 		 * capture begins wherever it is first seen */
 		pos->started = 1;
 		pos->off = c->preexisting ? ev->stream_off : 0;
+		if (c->preexisting && d == DIR_IN)
+			c->info.unseen_in = ev->stream_off;
 	}
 	if (ev->stream_off > pos->off)
 		gap_before = ev->stream_off - pos->off;

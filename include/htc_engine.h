@@ -61,6 +61,11 @@ struct htc_eng_conn {
 	uint64_t bytes_in, bytes_out;	/* from syscall return values */
 	uint64_t request_id;	/* inbound request being served when opened; 0 none */
 	uint32_t flags;		/* HTC_ENGF_* */
+	/* Added: joined mid-stream (HTC_ENGF_PREEXISTING), the bytes the
+	 * connection had read before its first captured one (the capture
+	 * seeds a read offset from TCP's counters; the write side has no
+	 * such counter, so what was written before is not known); else 0. */
+	uint64_t unseen_in;
 };
 
 /* Flags on requests, calls and connections. */

@@ -93,6 +93,10 @@ run summary-default keepalive.htc
 run summary-services summary services.htc
 run summary-mixed summary mixed.htc
 run summary-lost summary lost.htc
+# joined mid-stream: not "none" (issue 13, gaps reported)
+run summary-midstream summary midstream.htc
+run connections-midstream sql "SELECT conn, role, preexisting, unseen_in, bytes_in FROM connections ORDER BY conn" midstream.htc
+run files-midstream sql "SELECT file_idx, lost_total, joined_midstream, unseen_bytes FROM files" midstream.htc
 run schema schema
 
 # ---- two hosts, one analysis ----

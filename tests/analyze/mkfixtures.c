@@ -149,6 +149,25 @@ static void event_loop(struct fx *fx, uint64_t t)
 	fx_writes(fx, t += MS, F, F, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 }
 
+/* A capture started on a running server: one keep-alive connection was
+ * open before it and had read 8446 bytes (the capture seeds the read
+ * offset from TCP's counters), then one accepted during the capture. */
+static void midstream(struct fx *fx, uint64_t t)
+{
+	const uint32_t P = 100;
+	uint64_t old, c;
+
+	fx_proc(fx, t, P, 1, "web", "/usr/bin/web", "web");
+	old = fx_preexisting(fx, P, "10.0.0.1", 8080, "10.0.0.9", 40000, HTC_ROLE_UNKNOWN);
+	fx_skip(fx, old, HTC_EV_READ, 8446);
+	fx_reads(fx, t += MS, P, P, old, "GET /late HTTP/1.1\r\nHost: web\r\n\r\n");
+	fx_writes(fx, t += MS, P, P, old, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	c = fx_accept(fx, t += MS, P, P, "10.0.0.1", 8080, "10.0.0.9", 40001);
+	fx_reads(fx, t += MS, P, P, c, "GET /new HTTP/1.1\r\nHost: web\r\n\r\n");
+	fx_writes(fx, t += MS, P, P, c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_close(fx, t += MS, P, P, c);
+}
+
 /* Hostile bytes where a capture can carry them.  The request heads hold
  * quotes and SQL-looking text but no control bytes (see hostile_head). */
 static void hostile(struct fx *fx, uint64_t t)
@@ -309,6 +328,10 @@ int main(int argc, char **argv)
 	fx = fx_open(path_of("mixed.htc"), "web1", WALL0);
 	fx_scenario_keepalive(fx, 1 * SEC);
 	mixed_api(fx, 2 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("midstream.htc"), "web1", WALL0);
+	midstream(fx, 1 * SEC);
 	fx_finish(fx, NULL, NULL);
 
 	fx = fx_open(path_of("eventloop.htc"), "web1", WALL0);

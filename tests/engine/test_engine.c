@@ -1037,6 +1037,34 @@ static void test_one_row_per_connection(void **state)
 	free(c);
 }
 
+/* ---- joined mid-stream: the bytes read before are counted (issue 13) ---- */
+
+static void test_unseen_before_join(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, s, n;
+	struct col *c;
+
+	s = fx_preexisting(fx, 100, "10.0.0.1", 80, "10.0.0.9", 5001, HTC_ROLE_UNKNOWN);
+	fx_skip(fx, s, HTC_EV_READ, 8446);
+	fx_reads(fx, t += MS, 100, 100, s, "GET /a HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	n = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5002);
+	fx_skip(fx, n, HTC_EV_READ, 10);	/* a drop, not a join */
+	fx_reads(fx, t += MS, 100, 100, n, "GET /b HTTP/1.1\r\n\r\n");
+	c = run_fx(fx);
+	assert_int_equal(c->nconn, 2);
+	for (size_t i = 0; i < c->nconn; i++) {
+		if (c->conn[i].ep.rport == 5001) {
+			assert_true(c->conn[i].flags & HTC_ENGF_PREEXISTING);
+			assert_int_equal(c->conn[i].unseen_in, 8446);
+		} else {
+			assert_int_equal(c->conn[i].unseen_in, 0);
+		}
+	}
+	free(c);
+}
+
 /* ---- a parent that is a guess is reported as one (issue 13, defect 4) ---- */
 
 static void test_parent_guess(void **state)
@@ -1780,6 +1808,7 @@ int main(void)
 		cmocka_unit_test(test_one_row_per_connection),
 		cmocka_unit_test(test_resp_body_len_framed),
 		cmocka_unit_test(test_parent_guess),
+		cmocka_unit_test(test_unseen_before_join),
 		cmocka_unit_test(test_tls_calls),
 		cmocka_unit_test(test_redis_pipeline_and_v6_link),
 		cmocka_unit_test(test_annotations),
