@@ -155,6 +155,9 @@ static void connecting_note(struct htc_engine *e, const struct conn *c)
 	e->connecting[i].id = c->info.id;
 	e->connecting[i].conn_id = c->info.conn_id;
 	e->connecting[i].file = c->info.file_idx;
+	e->connecting[i].pid = c->info.pid;
+	e->connecting[i].lport = c->info.ep.lport;
+	e->connecting[i].rport = c->info.ep.rport;
 }
 
 static struct conn *connecting_find(struct htc_engine *e, uint32_t file, const struct htc_event *ev)
@@ -162,7 +165,9 @@ static struct conn *connecting_find(struct htc_engine *e, uint32_t file, const s
 	for (uint32_t i = 0; i < ENG_MAX_HANDOFF; i++) {
 		struct conn *c;
 
-		if (!e->connecting[i].id || e->connecting[i].file != file)
+		if (!e->connecting[i].id || e->connecting[i].file != file ||
+		    e->connecting[i].pid != ev->pid || e->connecting[i].lport != ev->ep.lport ||
+		    e->connecting[i].rport != ev->ep.rport)
 			continue;
 		c = conn_find(e, file, e->connecting[i].conn_id);
 		if (!c || c->info.id != e->connecting[i].id) {

@@ -222,7 +222,8 @@ struct htc_engine {
 	 * process (a forking server) */
 	struct {
 		uint64_t id, conn_id;
-		uint32_t file;
+		uint32_t file, pid;
+		uint16_t lport, rport;	/* checked first: most connects are new */
 	} connecting[ENG_MAX_HANDOFF];
 	uint32_t connecting_next;
 	struct conn *handoff[ENG_MAX_HANDOFF];	/* oldest first, closed */
