@@ -36,7 +36,7 @@
 #define ENG_BODY_CAP (1u << 20)		/* request body bytes kept for replay */
 #define ENG_SUMMARY_CAP 256
 #define ENG_MAX_HANDOFF 256		/* connects in progress, closed empty accepts (engine.c) */
-#define ENG_HANDOFF_NS 1000000000ULL	/* how long a closed empty accept waits for its taker */
+#define ENG_HANDOFF_NS 5000000000ULL	/* how long a closed empty accept waits for its taker */
 
 enum { DIR_IN = 0, DIR_OUT = 1 };	/* read, write */
 

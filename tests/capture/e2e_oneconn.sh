@@ -5,8 +5,8 @@
 # must still show one row per connection, closed, with its protocol.
 . "$(dirname "$0")/lib.sh"
 need_root
-HPORT=18590
-RPORT=18591
+HPORT=18720
+RPORT=18721
 ANALYZE="$ROOT/$BUILD/httpanalyze"
 
 mkdir -p "$T/www"

@@ -6,7 +6,7 @@
 # and a private port, pg_stat_statements preloaded; stopped at exit.
 . "$(dirname "$0")/lib.sh"
 need_root
-PORT=18580
+PORT=18710
 ANALYZE="$ROOT/$BUILD/httpanalyze"
 BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -x "$BIN/initdb" ] || fail "no PostgreSQL server (package postgresql)"
@@ -49,7 +49,7 @@ for mode in simple extended prepared; do
 	pgbench -n -S -M $mode -c 2 -j 1 -t "$TX" -h 127.0.0.1 -p $PORT -U postgres postgres \
 		>"$T/pgbench-$mode.log" 2>&1 || { cat "$T/pgbench-$mode.log"; fail "pgbench -M $mode"; }
 done
-settle
+settle 2
 stop_capture $CAP_PID || fail "httpcap exited with status $?"
 
 "${PSQL[@]}" -F $'\t' -c "SELECT calls, regexp_replace(query, '\s+', ' ', 'g') FROM pg_stat_statements

@@ -102,7 +102,7 @@ info "-G files as one capture: $total requests answered and linked, $across of t
 
 # requests in flight at the boundary, for sure: a server taking 1.3 s to
 # answer, under -G 1 (each request starts in one file and ends in another)
-SLOW=18562
+SLOW=18563
 mkdir -p "$T/gs"
 python3 - "$SLOW" >"$T/slow.log" 2>&1 <<'EOF' &
 import socketserver, sys, time
