@@ -167,6 +167,7 @@ struct lfile {
 	uint64_t lost[HTC_LOSS_SLOTS];	/* summed HTC_REC_LOSS, for truncated files */
 	uint64_t warned;
 	uint64_t events;		/* loaded from this file */
+	uint64_t joined, unseen;	/* connections joined mid-stream, bytes they had read unseen */
 	struct loader *l;
 };
 
@@ -280,10 +281,15 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 		rq_null(q);
 	rq_int(q, (sqlite3_int64)c->bytes_in);
 	rq_int(q, (sqlite3_int64)c->bytes_out);
+	rq_int(q, (sqlite3_int64)c->unseen_in);
 	rq_ns(q, c->request_id);
 	rq_int(q, c->flags);
 	rq_end(q);
 	l->st.conns++;
+	if ((c->flags & HTC_ENGF_PREEXISTING) && c->file_idx < l->nfiles) {
+		l->files[c->file_idx].joined++;
+		l->files[c->file_idx].unseen += c->unseen_in;
+	}
 }
 
 static void on_request(void *ctx, const struct htc_eng_request *r)
@@ -299,7 +305,9 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	if (r->parent_call_id) {
 		rq_ns(q, r->parent_id);
 		rq_int(q, (sqlite3_int64)r->parent_call_id);
+		rq_int(q, !!(r->flags & HTC_ENGF_PARENT_GUESS));
 	} else {
+		rq_null(q);
 		rq_null(q);
 		rq_null(q);
 	}
@@ -329,7 +337,10 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	rq_int(q, (sqlite3_int64)r->resp_bytes);
 	rq_int(q, r->ncalls);
 	rq_int(q, r->flags);
-	rq_int(q, (sqlite3_int64)r->resp_body_len);
+	if (r->flags & HTC_ENGF_RESP_LEN_UNKNOWN)
+		rq_null(q);
+	else
+		rq_int(q, (sqlite3_int64)r->resp_body_len);
 	if (r->status && !(r->flags & HTC_ENGF_RESP_BODY_PARTIAL)) {
 		/* "%016llx" by hand (per row) */
 		for (int i = 0; i < 16; i++)
@@ -432,6 +443,7 @@ static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t par
 		q = rq_begin(&l->rq, RQ_LINK_REQ);
 		rq_ns(q, parent_id);
 		rq_int(q, (sqlite3_int64)call_id);
+		rq_int(q, !!(flags & HTC_LINK_PARENT_GUESS));
 		rq_int(q, (sqlite3_int64)child_id);
 		rq_end(q);
 	}
@@ -445,11 +457,11 @@ static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t par
 }
 
 static const char sql_ins_req[] =
-	"INSERT INTO requests (request_id, parent_request_id, parent_call_id, file_idx, host, conn, seq, pid, tid, comm,"
+	"INSERT INTO requests (request_id, parent_request_id, parent_call_id, parent_ambiguous, file_idx, host, conn, seq, pid, tid, comm,"
 	" client_ip, client_port, server_ip, server_port, method, path, version,"
 	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
 	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
 	"INSERT INTO calls (call_id, request_id, child_request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
@@ -458,13 +470,13 @@ static const char sql_ins_call[] =
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
-	" close_ns, connect_ms, bytes_in, bytes_out, request_id, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" close_ns, connect_ms, bytes_in, bytes_out, unseen_in, request_id, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_link_req[] =
-	"UPDATE requests SET parent_request_id = ?, parent_call_id = ? WHERE request_id = ?";
+	"UPDATE requests SET parent_request_id = ?, parent_call_id = ?, parent_ambiguous = ? WHERE request_id = ?";
 static const char sql_link_call[] =
 	"UPDATE calls SET child_request_id = ? WHERE call_id = ?";
 
@@ -728,7 +740,7 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 			other = loss_add(other, lost[j]);
 	}
 	if ((err = prepare(l, "INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-			   "?,?,?,?,?,?,?,?,?,?)", &st)) ||
+			   "?,?,?,?,?,?,?,?,?,?,?,?)", &st)) ||
 	    (err = prepare(l, "INSERT INTO losses VALUES (?,?,?,?)", &ls)))
 		goto cleanup;
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)k);
@@ -756,6 +768,8 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 	for (int j = 0; j < HTC_LOSS__COUNT; j++)
 		sqlite3_bind_int64(st, i++, (sqlite3_int64)lost[j]);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)other);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)f->joined);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)f->unseen);
 	step(l, st, "file");
 	for (int j = 0; j < HTC_LOSS_SLOTS; j++) {
 		if (!lost[j])

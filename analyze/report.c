@@ -251,7 +251,7 @@ int report_requests(sqlite3 *db, const struct report_opts *o)
 {
 	struct query q = { 0 };
 
-	q_add(&q, "SELECT r.request_id, r.parent_request_id, rfc3339(r.start_ns) AS start,"
+	q_add(&q, "SELECT r.request_id, r.parent_request_id, r.parent_ambiguous, rfc3339(r.start_ns) AS start,"
 		  " r.duration_ms, r.method, r.path, r.status, r.pid, r.comm,"
 		  " r.ncalls AS calls, r.host FROM requests r WHERE 1");
 	q_filters(db, &q, o);
@@ -263,7 +263,7 @@ int report_errors(sqlite3 *db, const struct report_opts *o)
 {
 	struct query q = { 0 };
 
-	q_add(&q, "SELECT r.request_id, r.parent_request_id, rfc3339(r.start_ns) AS start,"
+	q_add(&q, "SELECT r.request_id, r.parent_request_id, r.parent_ambiguous, rfc3339(r.start_ns) AS start,"
 		  " r.duration_ms, r.method, r.path, r.status,"
 		  " CASE WHEN r.unanswered THEN 'unanswered' WHEN r.reset THEN 'reset'"
 		  "  WHEN r.status >= 500 THEN '5xx' WHEN r.status >= 400 THEN '4xx'"
@@ -675,6 +675,8 @@ static int64_t scalar(sqlite3 *db, const char *sql)
 int report_summary(sqlite3 *db, const struct report_opts *o)
 {
 	int64_t lost = scalar(db, "SELECT coalesce(sum(lost_total), 0) FROM files");
+	int64_t joined = scalar(db, "SELECT coalesce(sum(joined_midstream), 0) FROM files");
+	int64_t unseen = scalar(db, "SELECT coalesce(sum(unseen_bytes), 0) FROM files");
 	int err;
 
 	if (o->fmt == OUT_TABLE) {
@@ -707,7 +709,8 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 	if ((err = section(db, o, "files", "file",
 			   "SELECT file_idx AS file, path, hostname AS host,"
 			   " rfc3339(start_ns) AS start, rfc3339(end_ns) AS end,"
-			   " events, lost_total AS lost, truncated, frames_bad"
+			   " events, lost_total AS lost, joined_midstream AS joined,"
+			   " unseen_bytes AS unseen, truncated, frames_bad"
 			   " FROM files ORDER BY file_idx")))
 		return err;
 	if ((err = section(db, o, "processes", "process",
@@ -741,9 +744,18 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 				   " l.count AS events FROM losses l JOIN files f USING (file_idx)"
 				   " ORDER BY l.file_idx, l.reason")))
 			return err;
-	} else {
+	} else if (!joined) {
 		fputs("\nevents lost by the capture: none\n", o->out);
+	} else {
+		fputs("\nevents lost by the capture: none dropped, but not all was seen:\n", o->out);
 	}
+	/* a capture started on a running host does not see the start of the
+	 * connections already open: not a loss of events, but not all */
+	if (o->fmt == OUT_TABLE && joined)
+		fprintf(o->out, "%s  %lld connection%s joined mid-stream (opened before the capture),"
+			" %lld bytes read before the first captured one unseen"
+			" (bytes written before it are not known)\n",
+			lost ? "\n" : "", (long long)joined, joined == 1 ? "" : "s", (long long)unseen);
 	if (lost && !o->quiet)
 		fprintf(stderr, "httpanalyze: warning: the capture lost %lld events: "
 			"requests and calls may be missing or incomplete\n", (long long)lost);

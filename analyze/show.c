@@ -29,6 +29,7 @@ struct req_row {
 	int64_t id, parent, start, end, pid, tid, status, req_bytes, resp_bytes, ncalls;
 	int64_t parent_call;
 	int has_parent, has_status, has_end, unanswered, reset, error;
+	int parent_guess;	/* the parent call was ambiguous: the parent is a guess */
 	double dur;
 	char method[64], path[1024], host[256], comm[32], client[80], server[80];
 	void *head;
@@ -77,6 +78,7 @@ static int load_req(struct show_ctx *c, int64_t id, struct req_row *r)
 	r->reset = sqlite3_column_int(st, 18);
 	r->error = sqlite3_column_int(st, 19);
 	r->parent_call = sqlite3_column_int64(st, 21);
+	r->parent_guess = sqlite3_column_int(st, 22);
 	r->head_len = (size_t)sqlite3_column_bytes(st, 20);
 	r->head = r->head_len ? malloc(r->head_len) : NULL;
 	if (r->head)
@@ -303,6 +305,8 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 		fprintf(f, "%lld", (long long)r->parent);
 	else
 		fputs("null", f);
+	jkey(f, "parent_ambiguous");
+	fputs(!r->has_parent ? "null" : r->parent_guess ? "true" : "false", f);
 	jkey(f, "host"); jstr(f, r->host);
 	fprintf(f, ",\"pid\":%lld,\"tid\":%lld", (long long)r->pid, (long long)r->tid);
 	jkey(f, "comm"); jstr(f, r->comm);
@@ -400,6 +404,10 @@ static void csv_req(struct show_ctx *c, const struct req_row *r, int depth)
 	else
 		out_null(o);
 	out_null(o);
+	if (r->has_parent)
+		out_int(o, r->parent_guess);	/* its parent is a guess */
+	else
+		out_null(o);
 	out_end_row(o);
 	calls = load_calls(c, r->id, &n);
 	for (size_t i = 0; i < n; i++) {
@@ -429,6 +437,7 @@ static void csv_req(struct show_ctx *c, const struct req_row *r, int depth)
 			out_int(o, k->child);
 		else
 			out_null(o);
+		out_int(o, k->ambiguous);	/* its request is a guess */
 		out_end_row(o);
 		if (k->has_child && depth + 1 <= c->o->depth && !load_req(c, k->child, &child)) {
 			csv_req(c, &child, depth + 1);
@@ -442,7 +451,7 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 {
 	static const char *const csv_cols[] = {
 		"depth", "kind", "id", "start", "offset_ms", "duration_ms", "protocol",
-		"remote", "summary", "status", "child_request_id",
+		"remote", "summary", "status", "child_request_id", "ambiguous",
 	};
 	struct show_ctx c = { .db = db, .o = o };
 	struct req_row r = { 0 };
@@ -461,7 +470,7 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		     " method, path, status, pid, tid, comm, host,"
 		     " client_ip || ':' || client_port, server_ip || ':' || server_port,"
 		     " req_bytes, resp_bytes, ncalls, unanswered, reset, error, head,"
-		     " parent_call_id FROM requests WHERE request_id = ?");
+		     " parent_call_id, parent_ambiguous FROM requests WHERE request_id = ?");
 	c.calls = report_prep(db, "SELECT call_id, protocol, remote_ip, remote_port, start_ns, end_ns,"
 		       " duration_ms, summary, status, child_request_id, bytes_out, bytes_in,"
 		       " error, unanswered, ambiguous FROM calls WHERE request_id = ?"
@@ -503,7 +512,7 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		break;
 	case OUT_CSV:
 		c.lst = out_new(OUT_CSV, o->out);
-		if (!c.lst || out_begin(c.lst, 11, csv_cols)) {
+		if (!c.lst || out_begin(c.lst, 12, csv_cols)) {
 			err = -ENOMEM;
 			break;
 		}
@@ -539,8 +548,9 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		fputc('\n', f);
 		fprintf(f, "  start    %s\n", ts);
 		if (r.has_parent)
-			fprintf(f, "  parent   request %lld (call %lld)\n", (long long)r.parent,
-				(long long)r.parent_call);
+			fprintf(f, "  parent   request %lld (call %lld)%s\n", (long long)r.parent,
+				(long long)r.parent_call,
+				r.parent_guess ? ", a guess: several requests were active on its thread" : "");
 		fprintf(f, "  bytes    %lld in, %lld out; %lld downstream calls\n",
 			(long long)r.req_bytes, (long long)r.resp_bytes, (long long)r.ncalls);
 		head_lines(f, r.head, r.head_len, 2);

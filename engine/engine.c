@@ -57,16 +57,134 @@ static struct conn *conn_find(struct htc_engine *e, uint32_t file, uint64_t conn
 	return NULL;
 }
 
-static void conn_free(struct htc_engine *e, struct conn *c)
+/* Free c; hashed: it is still in the connections table. */
+static void conn_release(struct htc_engine *e, struct conn *c, int hashed)
 {
 	eng_link_detach(e, c);
-	eng_htab_remove(&e->conns, &c->node);
+	if (hashed)
+		eng_htab_remove(&e->conns, &c->node);
 	if (c->ops && c->ops->free)
 		c->ops->free(c);
 	else
 		free(c->ps);
 	free(c->last_mp);
 	eng_bin_put(&e->free_conn, &c->node);
+}
+
+static void conn_report(struct htc_engine *e, struct conn *c, int hashed)
+{
+	e->st.conns++;
+	if (e->sink.on_conn)
+		e->sink.on_conn(e->sink.ctx, &c->info);
+	conn_release(e, c, hashed);
+}
+
+static int ep_same(const struct htc_endpoints *a, const struct htc_endpoints *b)
+{
+	return a->family == b->family && a->lport == b->lport && a->rport == b->rport &&
+	       !memcmp(a->laddr, b->laddr, sizeof(a->laddr)) && !memcmp(a->raddr, b->raddr, sizeof(a->raddr));
+}
+
+/* ---- connections that go on under another conn_id ---- */
+
+/*
+ * A forking server (PostgreSQL's postmaster) accepts, forks, and closes
+ * its copy of the socket before anything was read; the child then serves
+ * it, and the capture first sees it there by its data, as a socket of
+ * unknown origin.  So an accepted connection closed empty is held back a
+ * moment (ENG_HANDOFF_NS) and, when a connection with the same endpoints
+ * shows up by its data meanwhile, the two are one row: the child's, opened
+ * at the accept.  Otherwise it is reported as it was.
+ */
+static void handoff_pop(struct htc_engine *e, uint32_t i, int report)
+{
+	struct conn *c = e->handoff[i];
+
+	memmove(&e->handoff[i], &e->handoff[i + 1], (e->handoff_n - i - 1) * sizeof(e->handoff[0]));
+	e->handoff_n--;
+	if (report)
+		conn_report(e, c, 0);
+	else
+		conn_release(e, c, 0);
+}
+
+static void handoff_hold(struct htc_engine *e, struct conn *c)
+{
+	if (e->handoff_n == ENG_MAX_HANDOFF)
+		handoff_pop(e, 0, 1);
+	eng_htab_remove(&e->conns, &c->node);
+	e->handoff[e->handoff_n++] = c;
+}
+
+static void handoff_expire(struct htc_engine *e, uint64_t now)
+{
+	while (e->handoff_n && now > e->handoff[0]->info.close_ns + ENG_HANDOFF_NS)
+		handoff_pop(e, 0, 1);
+}
+
+/* c, just seen by its data, may be a connection an empty closed accept
+ * handed over: then it was opened by that accept. */
+static void handoff_take(struct htc_engine *e, struct conn *c)
+{
+	for (uint32_t i = e->handoff_n; i-- > 0;) {
+		struct conn *h = e->handoff[i];
+
+		if (h->info.file_idx != c->info.file_idx || !ep_same(&h->info.ep, &c->info.ep))
+			continue;
+		c->info.open_ns = h->info.open_ns;
+		c->info.flags &= ~HTC_ENGF_PREEXISTING;
+		c->preexisting = 0;
+		c->role = HTC_ROLE_SERVER;
+		c->info.ep.role = HTC_ROLE_SERVER;
+		handoff_pop(e, i, 0);
+		return;
+	}
+}
+
+/*
+ * A non-blocking connect returns EINPROGRESS; a program may call connect()
+ * again on the socket (ab, redis-cli) to learn the outcome, which the
+ * capture records as a new connection.  The connects in progress are
+ * remembered (a ring of ENG_MAX_HANDOFF), and a connect by the same process
+ * to the same endpoints, while the first carried no data, continues it.
+ */
+static void connecting_note(struct htc_engine *e, const struct conn *c)
+{
+	uint32_t i = e->connecting_next++ % ENG_MAX_HANDOFF;
+
+	e->connecting[i].id = c->info.id;
+	e->connecting[i].conn_id = c->info.conn_id;
+	e->connecting[i].file = c->info.file_idx;
+	e->connecting[i].pid = c->info.pid;
+	e->connecting[i].lport = c->info.ep.lport;
+	e->connecting[i].rport = c->info.ep.rport;
+}
+
+static struct conn *connecting_find(struct htc_engine *e, uint32_t file, const struct htc_event *ev)
+{
+	for (uint32_t i = 0; i < ENG_MAX_HANDOFF; i++) {
+		struct conn *c;
+
+		if (!e->connecting[i].id || e->connecting[i].file != file ||
+		    e->connecting[i].pid != ev->pid || e->connecting[i].lport != ev->ep.lport ||
+		    e->connecting[i].rport != ev->ep.rport)
+			continue;
+		c = conn_find(e, file, e->connecting[i].conn_id);
+		if (!c || c->info.id != e->connecting[i].id) {
+			e->connecting[i].id = 0;	/* gone */
+			continue;
+		}
+		if (c->info.pid != ev->pid || c->info.bytes_in || c->info.bytes_out || c->classified ||
+		    !ep_same(&c->info.ep, &ev->ep))
+			continue;
+		e->connecting[i].id = 0;
+		/* from now on the capture names it by the new conn_id */
+		eng_htab_remove(&e->conns, &c->node);
+		c->info.conn_id = ev->conn_id;
+		eng_htab_insert(&e->conns, &c->node, conn_hash(file, ev->conn_id));
+		return c;
+	}
+	return NULL;
 }
 
 /*
@@ -84,10 +202,12 @@ static void conn_end(struct htc_engine *e, struct conn *c, int closing, uint64_t
 	if (c->ops && c->ops->close)
 		c->ops->close(e, c, closing);
 	eng_exch_drain(e, c, 0);
-	e->st.conns++;
-	if (e->sink.on_conn)
-		e->sink.on_conn(e->sink.ctx, &c->info);
-	conn_free(e, c);
+	if (closing && c->role == HTC_ROLE_SERVER && !c->preexisting && !c->info.bytes_in &&
+	    !c->info.bytes_out) {
+		handoff_hold(e, c);
+		return;
+	}
+	conn_report(e, c, 1);
 }
 
 static struct conn *conn_new(struct htc_engine *e, uint32_t file, const struct htc_event *ev, uint64_t ts)
@@ -143,6 +263,8 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 		 * capture begins wherever it is first seen */
 		pos->started = 1;
 		pos->off = c->preexisting ? ev->stream_off : 0;
+		if (c->preexisting && d == DIR_IN)
+			c->info.unseen_in = ev->stream_off;
 	}
 	if (ev->stream_off > pos->off)
 		gap_before = ev->stream_off - pos->off;
@@ -205,9 +327,19 @@ struct htc_engine *htc_engine_new(const struct htc_engine_sink *sink)
 	return e;
 }
 
+/* Does a file of stream i already start at start_ns (the same file given
+ * twice is two captures, as before)? */
+static int stream_has_start(const struct htc_engine *e, uint32_t i, uint64_t start_ns)
+{
+	for (uint32_t k = 0; k < e->nfiles; k++)
+		if (e->files[k].stream == i && e->files[k].start_ns == start_ns)
+			return 1;
+	return 0;
+}
+
 int htc_engine_add_file(struct htc_engine *e, const struct htc_header *hdr)
 {
-	struct efile *nf;
+	struct efile *nf, *f;
 
 	if (e->nfiles >= ENG_MAX_FILES)
 		return -E2BIG;
@@ -215,8 +347,29 @@ int htc_engine_add_file(struct htc_engine *e, const struct htc_header *hdr)
 	if (!nf)
 		return -ENOMEM;
 	e->files = nf;
-	memset(&nf[e->nfiles], 0, sizeof(nf[0]));
-	nf[e->nfiles].offset = hdr ? hdr->realtime_offset_ns : 0;
+	f = &nf[e->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->stream = e->nfiles;
+	if (hdr) {
+		static const uint8_t zero[16];
+
+		f->offset = hdr->realtime_offset_ns;
+		memcpy(f->capture_id, hdr->capture_id, sizeof(f->capture_id));
+		f->host_hash = fnv1a64(HTC_FNV1A64_INIT, hdr->hostname, strnlen(hdr->hostname, sizeof(hdr->hostname)));
+		f->start_ns = hdr->start_ns;
+		/* a file rotated out of a capture already registered (same
+		 * capture id and host, another start) continues its stream */
+		for (uint32_t i = 0; i < e->nfiles && memcmp(f->capture_id, zero, sizeof(zero)); i++) {
+			const struct efile *o = &nf[i];
+
+			if (o->stream == i && !memcmp(o->capture_id, f->capture_id, sizeof(f->capture_id)) &&
+			    o->host_hash == f->host_hash && o->start_ns != f->start_ns &&
+			    !stream_has_start(e, i, f->start_ns)) {
+				f->stream = i;
+				break;
+			}
+		}
+	}
 	return (int)e->nfiles++;
 }
 
@@ -227,7 +380,7 @@ int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_re
 	struct efile *f = eng_file_of(e, file_idx);
 	struct conn *c;
 	uint64_t ts;
-	int err = 0;
+	int err = 0, again = 0;
 
 	if (annot) {
 		annot->request_id = 0;
@@ -242,15 +395,23 @@ int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_re
 	e->st.events++;
 	e->ev_starts = 0;
 	ts = wall(f, ev->ts_ns);
+	/* rotated files of one capture are one stream: its first file names it */
+	file_idx = f->stream;
 	e->ann_want = annot != NULL;
 	e->ann_serial = 0;
 	e->ann_start = 0;
 	e->ann_id = 0;
 	e->ann_has_mp = 0;
 
+	if (e->handoff_n)
+		handoff_expire(e, ts);
 	c = conn_find(e, file_idx, ev->conn_id);
 	if (c) {
 		eng_lru_touch(&e->conns, &c->node);
+	} else if (ev->type == HTC_EV_CONNECT && (c = connecting_find(e, file_idx, ev))) {
+		/* connect() again on a socket whose connect was in progress */
+		eng_lru_touch(&e->conns, &c->node);
+		again = 1;
 	} else {
 		if (ev->type == HTC_EV_CLOSE && rec->type == HTC_REC_CONN && ev->stream_off == 0 &&
 		    ev->stream_off2 == 0)
@@ -258,6 +419,8 @@ int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_re
 		c = conn_new(e, file_idx, ev, ts);
 		if (!c)
 			return -ENOMEM;
+		if (e->handoff_n && (ev->type == HTC_EV_READ || ev->type == HTC_EV_WRITE))
+			handoff_take(e, c);
 	}
 
 	switch (ev->type) {
@@ -265,14 +428,22 @@ int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_re
 	case HTC_EV_CONNECT:
 		c->info.pid = ev->pid;
 		c->info.tid = ev->tid;
-		c->info.open_ns = ts;
+		if (!again)
+			c->info.open_ns = ts;
 		if (ev->type == HTC_EV_CONNECT) {
 			int amb;
 			struct exch *r = eng_attribute(e, file_idx, ev->pid, ev->tid, &amb);
 
 			c->role = HTC_ROLE_CLIENT;
-			c->info.connect_result = ev->ret < 0 ? (int32_t)ev->ret : 0;
-			c->info.connect_ns = ev->dur_ns;
+			if (!again) {
+				c->info.connect_result = ev->ret < 0 ? (int32_t)ev->ret : 0;
+				c->info.connect_ns = ev->dur_ns;
+			} else if (ev->ret != -EALREADY && ev->ret != -EINPROGRESS) {
+				/* the outcome: connected (0, or EISCONN) or failed */
+				c->info.connect_result = ev->ret < 0 && ev->ret != -EISCONN ? (int32_t)ev->ret : 0;
+			}
+			if (c->info.connect_result == -EINPROGRESS)
+				connecting_note(e, c);
 			if (r) {
 				c->info.request_id = r->id;
 				if (amb)
@@ -322,6 +493,8 @@ int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_re
 
 int htc_engine_finish(struct htc_engine *e)
 {
+	while (e->handoff_n)
+		handoff_pop(e, 0, 1);
 	/* oldest first, so reports keep roughly the order of the capture */
 	while (e->conns.n > 0)
 		conn_end(e, (struct conn *)e->conns.lru.lru_prev, 0, 0, 0);

@@ -35,6 +35,8 @@
 #define ENG_MAX_FILES 4096
 #define ENG_BODY_CAP (1u << 20)		/* request body bytes kept for replay */
 #define ENG_SUMMARY_CAP 256
+#define ENG_MAX_HANDOFF 256		/* connects in progress, closed empty accepts (engine.c) */
+#define ENG_HANDOFF_NS 5000000000ULL	/* how long a closed empty accept waits for its taker */
 
 enum { DIR_IN = 0, DIR_OUT = 1 };	/* read, write */
 
@@ -100,6 +102,13 @@ int eng_grow(void *bufp, size_t *cap, size_t need, size_t elem);
 struct efile {
 	int64_t offset;		/* realtime_offset_ns */
 	uint64_t next_req;	/* n of the next request id */
+	/* The file whose index names this file's connections, threads and
+	 * request ids: itself, or the first file registered of the same
+	 * capture (rotated files: one stream, see htc_engine_add_file). */
+	uint32_t stream;
+	uint8_t capture_id[16];
+	uint64_t host_hash;	/* of the header's hostname */
+	uint64_t start_ns;
 };
 
 struct conn;
@@ -127,6 +136,7 @@ struct exch {
 	uint64_t body_hash, resp_body_len;
 	size_t off_path, off_version, off_host;	/* in str: method\0path\0version\0host\0 */
 	size_t head_len, nhdrs, body_len;
+	uint64_t ptag;		/* the protocol's own (postgres.c: sync group, kind) */
 	/* from here on kept when the object is recycled (eng_exch_new) */
 	char *str;
 	size_t str_cap;
@@ -206,6 +216,19 @@ struct htc_engine {
 	uint64_t next_conn, next_call, serial;
 	uint32_t ev_starts;	/* exchanges the event being fed started */
 	struct http_head hh;	/* scratch: too big for the stack of every call */
+	/* connections that may go on under another conn_id (engine.c): a
+	 * non-blocking connect in progress (a second connect() on its socket
+	 * is a new conn_id in the capture), and empty accepted connections
+	 * closed by their acceptor, which may have handed them to another
+	 * process (a forking server) */
+	struct {
+		uint64_t id, conn_id;
+		uint32_t file, pid;
+		uint16_t lport, rport;	/* checked first: most connects are new */
+	} connecting[ENG_MAX_HANDOFF];
+	uint32_t connecting_next;
+	struct conn *handoff[ENG_MAX_HANDOFF];	/* oldest first, closed */
+	uint32_t handoff_n;
 	/* annotation of the event being fed */
 	int ann_want, ann_start, ann_has_mp;
 	uint64_t ann_serial, ann_id;
@@ -350,6 +373,11 @@ void eng_link_attach(struct htc_engine *e, struct conn *c);
 void eng_link_detach(struct htc_engine *e, struct conn *c);
 /* Exchange seq of c got its id (and, for a call, its parent request). */
 void eng_link_note(struct conn *c, uint32_t seq, uint64_t id, uint64_t parent);
+/* The call seq of c was attributed to a request among several active
+ * (HTC_ENGF_AMBIGUOUS): its child's parent is a guess. */
+void eng_link_guess(struct conn *c, uint32_t seq);
+/* Is the other side's exchange seq of c a call whose parent is a guess? */
+int eng_link_peer_guess(struct conn *c, uint32_t seq);
 /* The other side's ids for exchange seq of c, when it has them: OUT *id,
  * *parent.  Returns 1 when found. */
 int eng_link_peer(struct conn *c, uint32_t seq, uint64_t *id, uint64_t *parent);

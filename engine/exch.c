@@ -312,12 +312,14 @@ static int report_request(struct htc_engine *e, struct exch *x)
 	r.nheaders = x->nhdrs;
 	r.body = x->body_len ? x->body : (const uint8_t *)"";
 	r.body_len = x->body_len;
-	r.resp_body_len = x->resp_body_len;
+	r.resp_body_len = x->flags & HTC_ENGF_RESP_LEN_UNKNOWN ? 0 : x->resp_body_len;
 	r.resp_body_hash = (x->flags & (HTC_ENGF_RESP_BODY_PARTIAL | HTC_ENGF_GAP)) || !x->resp_done
 			   ? 0 : x->body_hash;
 	if (carried) {
 		r.parent_call_id = peer_id;
 		r.parent_id = peer_parent;
+		if (eng_link_peer_guess(c, x->seq))
+			r.flags |= HTC_ENGF_PARENT_GUESS;
 	}
 	e->st.requests++;
 	if (r.flags & HTC_ENGF_UNANSWERED)
@@ -448,6 +450,8 @@ struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct h
 		}
 		if (proto == HTC_PROTO_HTTP)
 			eng_link_note(c, x->seq, x->id, x->parent);
+		if (proto == HTC_PROTO_HTTP && (x->flags & HTC_ENGF_AMBIGUOUS))
+			eng_link_guess(c, x->seq);
 	}
 	if (c->info.flags & HTC_ENGF_PREEXISTING)
 		x->flags |= HTC_ENGF_PREEXISTING;

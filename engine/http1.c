@@ -92,6 +92,8 @@ static void resp_unknown_end(struct htc_engine *e, struct conn *c)
 
 	if (!x || (h->state != H_RESYNC && h->state != H_BODY_CLOSE))
 		return;
+	if (h->state == H_RESYNC)
+		x->flags |= HTC_ENGF_RESP_LEN_UNKNOWN;	/* framing lost */
 	h->ex = NULL;
 	x->resp_done = 1;
 	x->end_ns = x->last_resp_ns;
@@ -449,7 +451,8 @@ static int http_data(struct htc_engine *e, struct conn *c, int d, const struct h
 			} else if (r == HTTP_ERROR) {
 				e->st.parse_errors++;
 				if (h->ex)
-					h->ex->flags |= is_req ? HTC_ENGF_BODY_PARTIAL : HTC_ENGF_RESP_BODY_PARTIAL;
+					h->ex->flags |= is_req ? HTC_ENGF_BODY_PARTIAL
+							       : HTC_ENGF_RESP_BODY_PARTIAL | HTC_ENGF_RESP_LEN_UNKNOWN;
 				if (is_req) {
 					msg_end(e, c, d, ts);
 					h->state = H_RESYNC;
@@ -496,6 +499,8 @@ static void http_gap(struct htc_engine *e, struct conn *c, int d, uint64_t n, ui
 		switch (h->state) {
 		case H_OFF:
 		case H_RESYNC:
+			if (x && !is_req)
+				x->flags |= HTC_ENGF_RESP_LEN_UNKNOWN;
 			add_bytes(x, is_req, n, ts);
 			return;
 		case H_IDLE:
@@ -506,6 +511,8 @@ static void http_gap(struct htc_engine *e, struct conn *c, int d, uint64_t n, ui
 		case H_HEAD:
 			early_start_line(e, x, h->buf, h->len, is_req);
 			add_bytes(x, is_req, n, ts);
+			if (x && !is_req)
+				x->flags |= HTC_ENGF_RESP_LEN_UNKNOWN;
 			h->len = 0;
 			h->state = H_RESYNC;
 			if (x && is_req) {
@@ -521,6 +528,8 @@ static void http_gap(struct htc_engine *e, struct conn *c, int d, uint64_t n, ui
 			if (x)
 				x->flags |= is_req ? HTC_ENGF_BODY_PARTIAL : HTC_ENGF_RESP_BODY_PARTIAL;
 			add_bytes(x, is_req, k, ts);
+			if (x && !is_req)
+				x->resp_body_len += k;	/* framed by its Content-Length */
 			h->remaining -= k;
 			n -= k;
 			if (!h->remaining) {
@@ -533,8 +542,14 @@ static void http_gap(struct htc_engine *e, struct conn *c, int d, uint64_t n, ui
 			if (x)
 				x->flags |= is_req ? HTC_ENGF_BODY_PARTIAL : HTC_ENGF_RESP_BODY_PARTIAL;
 			add_bytes(x, is_req, n, ts);
-			if (http_chunked_gap(&h->ch, n) == 0)
+			if (http_chunked_gap(&h->ch, n) == 0) {
+				/* inside one chunk's data: the framing holds */
+				if (x && !is_req)
+					x->resp_body_len += n;
 				return;
+			}
+			if (x && !is_req)
+				x->flags |= HTC_ENGF_RESP_LEN_UNKNOWN;
 			if (is_req) {
 				msg_end(e, c, d, ts);
 				h->state = H_RESYNC;
@@ -543,8 +558,10 @@ static void http_gap(struct htc_engine *e, struct conn *c, int d, uint64_t n, ui
 			}
 			return;
 		case H_BODY_CLOSE:
-			if (x)
+			if (x) {
 				x->flags |= HTC_ENGF_RESP_BODY_PARTIAL;
+				x->resp_body_len += n;	/* up to the close, counted */
+			}
 			add_bytes(x, is_req, n, ts);
 			return;
 		}

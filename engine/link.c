@@ -27,6 +27,7 @@ struct lseq {
 	 * is written once (link_note at the exchange's start, never changed),
 	 * so a report that found it carried the very ids on_link gives. */
 	uint8_t carried;
+	uint8_t guess;	/* the call's parent is a guess (HTC_ENGF_AMBIGUOUS) */
 };
 
 struct lside {
@@ -188,6 +189,17 @@ void eng_link_note(struct conn *c, uint32_t seq, uint64_t id, uint64_t parent)
 }
 
 /* The other side's entry for seq, or NULL. */
+void eng_link_guess(struct conn *c, uint32_t seq)
+{
+	struct lseq *q;
+
+	if (!c->link)
+		return;
+	q = link_seq(&c->link->side[c->role == HTC_ROLE_SERVER], seq, 0);
+	if (q)
+		q->guess = 1;
+}
+
 static struct lseq *link_peer(struct conn *c, uint32_t seq)
 {
 	struct lseq *q;
@@ -207,6 +219,13 @@ int eng_link_peer(struct conn *c, uint32_t seq, uint64_t *id, uint64_t *parent)
 	*id = q->id;
 	*parent = q->parent;
 	return 1;
+}
+
+int eng_link_peer_guess(struct conn *c, uint32_t seq)
+{
+	const struct lseq *q = link_peer(c, seq);
+
+	return q && q->guess;
 }
 
 /* After reporting exchange seq of c: emit the link if the peer was reported.
@@ -234,6 +253,8 @@ void eng_link_reported(struct htc_engine *e, struct conn *c, uint32_t seq, int c
 		flags |= HTC_LINK_LATE_CALL;
 	if (!req->carried)
 		flags |= HTC_LINK_LATE_REQUEST;
+	if (call->guess)
+		flags |= HTC_LINK_PARENT_GUESS;
 	if (e->sink.on_link)
 		e->sink.on_link(e->sink.ctx, call->id, req->id, call->parent, flags);
 	link_trim(&c->link->side[0]);

@@ -28,7 +28,8 @@
 extern "C" {
 #endif
 
-/* Request IDs: file k (0-based, in the order added) numbers its requests
+/* Request IDs: file k (0-based, in the order added; rotated files of one
+ * capture count as its first file) numbers its requests
  * HTC_REQID_FIRST + k * HTC_REQID_FILE_STRIDE + n, n = 0, 1, ... in the order
  * requests start.  So IDs are stable for a file analysed alone (the first
  * file's requests are 1001, 1002, ...) and unique across merged files. */
@@ -66,6 +67,11 @@ struct htc_eng_conn {
 	uint64_t bytes_in, bytes_out;	/* from syscall return values */
 	uint64_t request_id;	/* inbound request being served when opened; 0 none */
 	uint32_t flags;		/* HTC_ENGF_* */
+	/* Added: joined mid-stream (HTC_ENGF_PREEXISTING), the bytes the
+	 * connection had read before its first captured one (the capture
+	 * seeds a read offset from TCP's counters; the write side has no
+	 * such counter, so what was written before is not known); else 0. */
+	uint64_t unseen_in;
 };
 
 /* Flags on requests, calls and connections. */
@@ -77,6 +83,8 @@ struct htc_eng_conn {
 #define HTC_ENGF_PREEXISTING	0x0020	/* connection opened before the capture */
 #define HTC_ENGF_ERROR		0x0040	/* HTTP status >= 400, or a protocol error reply */
 #define HTC_ENGF_RESP_BODY_PARTIAL 0x0080 /* response body not fully captured */
+#define HTC_ENGF_RESP_LEN_UNKNOWN 0x0100 /* response body length unknown (its framing was not captured) */
+#define HTC_ENGF_PARENT_GUESS	0x0200	/* requests: parent_id is a guess (the parent call was AMBIGUOUS) */
 
 /* One header line, views into the request's head bytes. */
 struct htc_eng_header {
@@ -107,7 +115,11 @@ struct htc_eng_request {
 	const struct htc_eng_header *headers;	size_t nheaders;
 	const uint8_t *body;		size_t body_len;
 	uint64_t resp_body_hash;	/* FNV-1a 64 of the response body (decoded if chunked), when fully captured */
-	uint64_t resp_body_len;		/* decoded response body length */
+	/* decoded response body length as the response framed it
+	 * (Content-Length, the sum of its chunks, the bytes up to the close),
+	 * captured or not; 0 with HTC_ENGF_RESP_LEN_UNKNOWN when that framing
+	 * was not captured */
+	uint64_t resp_body_len;
 	/* Added: the client call (another process or host, matched by
 	 * 5-tuple) that made this request, when already known at report time;
 	 * else 0 and on_link tells later.  parent_id is that call's request. */
@@ -167,7 +179,8 @@ struct htc_engine_sink {
 	 * matched (a preexisting one's exchange numbering is unknown).
 	 * flags (HTC_LINK_*) say which of the two reports did not already
 	 * carry the link, so a sink that stored each row as reported patches
-	 * only those; 0 when both did (the usual case on one host). */
+	 * only those; 0 when both did (the usual case on one host), plus
+	 * HTC_LINK_PARENT_GUESS when parent_id is a guess. */
 	void (*on_link)(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t parent_id,
 			unsigned flags);
 };
@@ -176,6 +189,8 @@ struct htc_engine_sink {
 #define HTC_LINK_LATE_CALL	0x1	/* the call was reported (on_call) with child_request_id 0 */
 #define HTC_LINK_LATE_REQUEST	0x2	/* the request was reported (on_request) with parent_call_id 0,
 					 * or with a parent_id that differs from parent_id here */
+#define HTC_LINK_PARENT_GUESS	0x4	/* parent_id is a guess: the call was HTC_ENGF_AMBIGUOUS (the
+					 * request's report carried HTC_ENGF_PARENT_GUESS when it carried the link) */
 
 struct htc_engine_stats {
 	uint64_t events, requests, calls, conns, links;
@@ -210,7 +225,12 @@ struct htc_engine;
  * sink is copied.  Returns NULL with errno set.
  */
 struct htc_engine *htc_engine_new(const struct htc_engine_sink *sink);
-/* Register a file before feeding its records; returns its file_idx (>= 0). */
+/* Register a file before feeding its records; returns its file_idx (>= 0).
+ * A file with the capture id and hostname of one registered before and
+ * another start_ns is a rotated file of that capture (httpcap -C/-G/-W):
+ * its records continue that file's stream (connections, exchanges in
+ * flight, request ids), and what the engine reports of them carries that
+ * first file's file_idx. */
 int htc_engine_add_file(struct htc_engine *e, const struct htc_header *hdr);
 /*
  * Feed one record of file file_idx.  Records should come in time order;

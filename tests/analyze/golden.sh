@@ -82,12 +82,22 @@ for f in table json csv; do
 		"SELECT request_id, parent_request_id, method, path, status FROM requests ORDER BY 1" \
 		services.htc
 	run requests-hostile-$f requests --format $f hostile.htc
+	# a parent that is a guess is shown as one (issue 13, defect 4)
+	run requests-eventloop-$f requests --format $f eventloop.htc
+	run show-eventloop-$f show 1002 --format $f eventloop.htc
 done
+run show-eventloop-child show 1003 eventloop.htc
+run links-eventloop sql "SELECT * FROM v_links ORDER BY child_request_id" eventloop.htc
+run links-view-eventloop sql "SELECT * FROM links ORDER BY call_id" eventloop.htc
 run summary-default keepalive.htc
 run summary-services summary services.htc
 run summary-mixed summary mixed.htc
 run summary-lost summary lost.htc
 run summary-lost-huge summary lost.htc lost_huge.htc
+# joined mid-stream: not "none" (issue 13, gaps reported)
+run summary-midstream summary midstream.htc
+run connections-midstream sql "SELECT conn, role, preexisting, unseen_in, bytes_in FROM connections ORDER BY conn" midstream.htc
+run files-midstream sql "SELECT file_idx, lost_total, joined_midstream, unseen_bytes FROM files" midstream.htc
 run schema schema
 
 # ---- two hosts, one analysis ----

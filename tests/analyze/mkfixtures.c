@@ -117,6 +117,58 @@ static void mixed_api(struct fx *fx, uint64_t t)
 	fx_close_ret(fx, t += MS, P, P + 1, c2, -ECONNRESET);
 }
 
+/* An event loop ("front", one thread) serving two requests at once calls
+ * "back" on the same host: the call goes to the newer request, a guess
+ * (calls.ambiguous), so back's request has a parent that is a guess
+ * (requests.parent_ambiguous); then one request alone makes a call whose
+ * parent is certain. */
+static void event_loop(struct fx *fx, uint64_t t)
+{
+	const uint32_t F = 100, B = 200;
+	uint64_t a, b, up, in;
+
+	fx_proc(fx, t, F, 1, "front", "/usr/bin/front", "front");
+	fx_proc(fx, t, B, 1, "back", "/usr/bin/back", "back");
+	a = fx_accept(fx, t += MS, F, F, "127.0.0.1", 8080, "127.0.0.1", 41000);
+	b = fx_accept(fx, t += MS, F, F, "127.0.0.1", 8080, "127.0.0.1", 41001);
+	fx_reads(fx, t += MS, F, F, a, "GET /a HTTP/1.1\r\nHost: front\r\n\r\n");
+	fx_reads(fx, t += MS, F, F, b, "GET /b HTTP/1.1\r\nHost: front\r\n\r\n");
+	up = fx_connect(fx, t += MS, F, F, "127.0.0.1", 42000, "127.0.0.1", 9090);
+	in = fx_accept(fx, t += MS, B, B, "127.0.0.1", 9090, "127.0.0.1", 42000);
+	fx_writes(fx, t += MS, F, F, up, "GET /stock HTTP/1.1\r\nHost: back\r\n\r\n");
+	fx_reads(fx, t += MS, B, B, in, "GET /stock HTTP/1.1\r\nHost: back\r\n\r\n");
+	fx_writes(fx, t += MS, B, B, in, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n42");
+	fx_reads(fx, t += MS, F, F, up, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n42");
+	fx_writes(fx, t += MS, F, F, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_writes(fx, t += MS, F, F, b, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	/* alone: certain */
+	fx_reads(fx, t += MS, F, F, a, "GET /c HTTP/1.1\r\nHost: front\r\n\r\n");
+	fx_writes(fx, t += MS, F, F, up, "GET /stock HTTP/1.1\r\nHost: back\r\n\r\n");
+	fx_reads(fx, t += MS, B, B, in, "GET /stock HTTP/1.1\r\nHost: back\r\n\r\n");
+	fx_writes(fx, t += MS, B, B, in, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n42");
+	fx_reads(fx, t += MS, F, F, up, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n42");
+	fx_writes(fx, t += MS, F, F, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+}
+
+/* A capture started on a running server: one keep-alive connection was
+ * open before it and had read 8446 bytes (the capture seeds the read
+ * offset from TCP's counters), then one accepted during the capture. */
+static void midstream(struct fx *fx, uint64_t t)
+{
+	const uint32_t P = 100;
+	uint64_t old, c;
+
+	fx_proc(fx, t, P, 1, "web", "/usr/bin/web", "web");
+	old = fx_preexisting(fx, P, "10.0.0.1", 8080, "10.0.0.9", 40000, HTC_ROLE_UNKNOWN);
+	fx_skip(fx, old, HTC_EV_READ, 8446);
+	fx_reads(fx, t += MS, P, P, old, "GET /late HTTP/1.1\r\nHost: web\r\n\r\n");
+	fx_writes(fx, t += MS, P, P, old, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	c = fx_accept(fx, t += MS, P, P, "10.0.0.1", 8080, "10.0.0.9", 40001);
+	fx_reads(fx, t += MS, P, P, c, "GET /new HTTP/1.1\r\nHost: web\r\n\r\n");
+	fx_writes(fx, t += MS, P, P, c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_close(fx, t += MS, P, P, c);
+}
+
 /* Hostile bytes where a capture can carry them.  The request heads hold
  * quotes and SQL-looking text but no control bytes (see hostile_head). */
 static void hostile(struct fx *fx, uint64_t t)
@@ -292,6 +344,14 @@ int main(int argc, char **argv)
 	fx = fx_open(path_of("mixed.htc"), "web1", WALL0);
 	fx_scenario_keepalive(fx, 1 * SEC);
 	mixed_api(fx, 2 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("midstream.htc"), "web1", WALL0);
+	midstream(fx, 1 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("eventloop.htc"), "web1", WALL0);
+	event_loop(fx, 1 * SEC);
 	fx_finish(fx, NULL, NULL);
 
 	fx = fx_open(path_of("hostile.htc"), "evil\x1b[5mhost", WALL0);

@@ -83,3 +83,57 @@ for f in "$T"/g/*; do
 done
 [ "$total" -ge $((n - 1)) ] && [ "$total" -le "$n" ] || fail "-G files hold $total requests, $n were made"
 info "-G: $(ls "$T/g" | wc -l) files, $total requests; -G -W 2 stopped after 2 files"
+
+# the -G files read together are one capture (issue 13): every download
+# answered, including those in flight at a file boundary, request ids
+# continuing from 1001, each curl call linked to the request it became
+ANALYZE="$ROOT/$BUILD/httpanalyze"
+"$ANALYZE" --db "$T/g.db" --events copy -q "$T"/g/* >/dev/null 2>"$T/analyze.err" || fail "httpanalyze: $(cat "$T/analyze.err")"
+q() { "$ANALYZE" sql --db "$T/g.db" --format csv "$1" | tail -n +2 | tr -d '\r'; }
+got=$(q "SELECT count(*), sum(status = 200 AND NOT unanswered AND resp_body_len = 1000000), min(request_id), max(request_id)
+	FROM requests WHERE comm = 'python3'")
+want="$total,$total,1001,$((1000 + total))"
+[ "$got" = "$want" ] || fail "-G files as one capture (requests, answered, first id, last id): got $got, want $want"
+linked=$(q "SELECT count(*) FROM calls WHERE comm = 'curl' AND child_request_id IS NOT NULL AND protocol = 'http'")
+[ "$linked" = "$total" ] || fail "-G files as one capture: $linked of $total curl calls linked"
+across=$(q "SELECT count(*) FROM (SELECT request_id FROM events WHERE request_id IS NOT NULL
+	GROUP BY request_id HAVING count(DISTINCT file_idx) > 1)")
+info "-G files as one capture: $total requests answered and linked, $across of them across a file boundary"
+
+# requests in flight at the boundary, for sure: a server taking 1.3 s to
+# answer, under -G 1 (each request starts in one file and ends in another)
+SLOW=18563
+mkdir -p "$T/gs"
+python3 - "$SLOW" >"$T/slow.log" 2>&1 <<'EOF' &
+import socketserver, sys, time
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            if line in (b"\r\n", b"\n"):
+                time.sleep(1.3)
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nslow\n")
+                self.wfile.flush()
+socketserver.TCPServer.allow_reuse_address = True
+socketserver.ThreadingTCPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+EOF
+track $!
+wait_port $SLOW
+start_capture gs -w "$T/gs/gs-%H%M%S.htc" -G 1 --port $SLOW
+for i in 1 2 3; do
+	curl -s -o /dev/null -m 10 "http://127.0.0.1:$SLOW/slow$i" || fail "curl slow$i"
+done
+settle
+stop_capture $CAP_PID || fail "httpcap -G 1 exited with status $?"
+nf=$(ls "$T/gs" | wc -l)
+"$ANALYZE" --db "$T/gs.db" --events copy -q "$T"/gs/* >/dev/null 2>"$T/analyze.err" || fail "httpanalyze: $(cat "$T/analyze.err")"
+got=$("$ANALYZE" sql --db "$T/gs.db" --format csv "SELECT count(*), sum(status = 200 AND NOT unanswered),
+	sum(resp_body_len = 5), (SELECT count(*) FROM calls WHERE comm = 'curl' AND child_request_id IS NOT NULL),
+	(SELECT count(*) FROM (SELECT request_id FROM events WHERE request_id IS NOT NULL
+	 GROUP BY request_id HAVING count(DISTINCT file_idx) > 1))
+	FROM requests WHERE path LIKE '/slow%'" | tail -n +2 | tr -d '\r')
+[ "$nf" -ge 3 ] || fail "-G 1 over ~4 s: $nf files"
+[ "$got" = "3,3,3,3,3" ] || fail "requests across -G boundaries (requests, answered, body, linked, across): $got"
+info "-G 1, $nf files: 3 requests of 1.3 s, each across a file boundary, answered and linked"

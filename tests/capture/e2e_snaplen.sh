@@ -8,6 +8,7 @@ TOKEN=$(rand_token)
 
 mkdir -p "$T/www"
 head -c 5000 /dev/urandom | base64 >"$T/www/f.txt"
+yes 0123456789abcdef | head -c 1000000 >"$T/www/big.bin"
 start_python_server $PORT "$T/www"
 start_capture_bg s20 -w "$T/s20.htc" -s 20 --port $PORT; c1=$CAP_PID
 start_capture_bg s0 -w "$T/s0.htc" -s 0 --port $PORT; c2=$CAP_PID
@@ -38,3 +39,14 @@ eq(total(sel(cu, event_type="read")), shdr + sdown, "curl bytes received with -s
 	[ "$n" = 0 ] || fail "-s $snap: a piece of the token is in the file"
 done
 info "-s 20, -s 0, -s 112 checked"
+
+# the default snaplen (8192) and a 1 MB body: resp_body_len is the framed length (Content-Length), not the bytes the
+# snaplen kept (issue 13, defect 7)
+start_capture sdef -w "$T/sdef.htc" --port $PORT
+curl -s -o /dev/null "http://127.0.0.1:$PORT/big.bin" || fail "curl big.bin"
+settle
+stop_capture $CAP_PID || fail "httpcap exited with status $?"
+len=$("$ROOT/$BUILD/httpanalyze" sql --format csv "SELECT resp_body_len FROM requests WHERE path = '/big.bin'" \
+	"$T/sdef.htc" 2>"$T/analyze.err" | tail -n +2 | tr -d '\r')
+[ "$len" = 1000000 ] || fail "1 MB body with the default snaplen: resp_body_len '$len' ($(cat "$T/analyze.err"))"
+info "1 MB body, snaplen 8192: resp_body_len $len"

@@ -105,6 +105,37 @@ int main(int argc, char **argv)
 	}
 	put(dir, "script-postgres", s.b, s.n, NULL, 0);
 
+	/* the extended protocol: a named statement parsed once, executed
+	 * twice (pipelined, one Sync), then once more after its ReadyForQuery */
+	s.n = 0;
+	{
+		static const unsigned char startup[] = { 0, 0, 0, 8, 0, 3, 0, 0 };
+		static const unsigned char z[] = { 'Z', 0, 0, 0, 5, 'I' };
+		static const unsigned char parse[] = { 'P', 0, 0, 0, 18, 'P', '0', 0, 'S', 'E', 'L', 'E',
+						       'C', 'T', ' ', '$', '1', 0, 0, 0 };
+		static const unsigned char bind_exec[] = { 'B', 0, 0, 0, 13, 0, 'P', '0', 0, 0, 0, 0, 0, 0, 0,
+							   'E', 0, 0, 0, 9, 0, 0, 0, 0, 0 };
+		static const unsigned char sync[] = { 'S', 0, 0, 0, 4 };
+		static const unsigned char done[] = { '1', 0, 0, 0, 4, '2', 0, 0, 0, 4,
+						      'C', 0, 0, 0, 13, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '1', 0 };
+
+		op(&s, 1, 3, 0);
+		data(&s, 3, 3, startup, sizeof(startup));
+		data(&s, 2, 3, z, sizeof(z));
+		data(&s, 3, 3, parse, sizeof(parse));
+		data(&s, 3, 3, bind_exec, sizeof(bind_exec));
+		data(&s, 3, 3, bind_exec, sizeof(bind_exec));
+		data(&s, 3, 3, sync, sizeof(sync));
+		data(&s, 2, 3, done, sizeof(done));
+		data(&s, 2, 3, done + 10, sizeof(done) - 10);
+		data(&s, 2, 3, z, sizeof(z));
+		data(&s, 3, 3, bind_exec, sizeof(bind_exec));
+		data(&s, 3, 3, sync, sizeof(sync));
+		data(&s, 2, 3, done + 5, sizeof(done) - 5);
+		data(&s, 2, 3, z, sizeof(z));
+	}
+	put(dir, "script-postgres-extended", s.b, s.n, NULL, 0);
+
 	/* a TLS ClientHello with a server name, then application data */
 	s.n = 0;
 	{

@@ -841,14 +841,416 @@ static void test_postgres(void **state)
 	fx_writes(fx, t += MS, 100, 100, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	c = run_fx(fx);
 	assert_int_equal(c->ncall, 2);	/* startup and auth are not calls */
-	assert_string_equal(c->call[0].summary, "SELECT name FROM users;");
+	assert_string_equal(c->call[0].summary, "SELECT name FROM users");
 	assert_int_equal(c->call[0].c.proto, HTC_PROTO_POSTGRES);
 	assert_int_equal(c->call[0].c.request_id, 1001);
 	assert_int_equal(c->call[0].c.end_ns, W(T0 + 7 * MS));
-	assert_string_equal(c->call[1].summary, "DROP x;");
+	assert_string_equal(c->call[1].summary, "DROP x");
 	assert_true(c->call[1].c.flags & HTC_ENGF_ERROR);
 	assert_int_equal(col_find_req(c, 1001)->r.ncalls, 2);
 	free(c);
+}
+
+/*
+ * The extended protocol, table-driven: each case is a script of writes
+ * (client) and reads (server answers) in a compact notation, and the calls
+ * it must make.  Messages are separated by '|': a type letter, then its
+ * string fields after ':' (see pg_build); the same letter means the
+ * frontend's message in a write, the backend's in a read.  An expected
+ * call is its summary, "!" first when flagged as an error.
+ */
+struct pg_step {
+	char dir;		/* 'w' client writes, 'r' client reads */
+	const char *msgs;
+};
+
+struct pg_case {
+	const char *name;
+	struct pg_step steps[12];
+	const char *calls[8];	/* expected, in report order */
+};
+
+static size_t pg_put_str(uint8_t *b, const char *s, size_t n)
+{
+	memcpy(b, s, n);
+	b[n] = 0;
+	return n + 1;
+}
+
+/* One message from "T:field:field" into b; returns its length. */
+static size_t pg_build(uint8_t *b, char dir, const char *spec, size_t slen)
+{
+	char type = spec[0];
+	const char *f[4] = { "", "", "", "" };
+	size_t fl[4] = { 0, 0, 0, 0 }, nf = 0, n = 5;
+	const char *s = spec + 1, *end = spec + slen;
+
+	while (s < end && *s == ':' && nf < 4) {
+		const char *z = memchr(s + 1, ':', (size_t)(end - s - 1));
+
+		if (!z)
+			z = end;
+		f[nf] = s + 1;
+		fl[nf++] = (size_t)(z - s - 1);
+		s = z;
+	}
+	b[0] = (uint8_t)type;
+	if (dir == 'w') {
+		switch (type) {
+		case 'Q':
+			n += pg_put_str(b + n, f[0], fl[0]);
+			break;
+		case 'P':	/* name, query, no parameter types */
+			n += pg_put_str(b + n, f[0], fl[0]);
+			n += pg_put_str(b + n, f[1], fl[1]);
+			b[n++] = 0, b[n++] = 0;
+			break;
+		case 'B':	/* portal, statement, no formats or parameters */
+			n += pg_put_str(b + n, f[0], fl[0]);
+			n += pg_put_str(b + n, f[1], fl[1]);
+			memset(b + n, 0, 6);
+			n += 6;
+			break;
+		case 'E':	/* portal, no row limit */
+			n += pg_put_str(b + n, f[0], fl[0]);
+			memset(b + n, 0, 4);
+			n += 4;
+			break;
+		case 'D':	/* Describe / Close: 'S' or 'P', name */
+		case 'C':
+			b[n++] = (uint8_t)f[0][0];
+			n += pg_put_str(b + n, f[1], fl[1]);
+			break;
+		}		/* S(ync), H (flush): empty */
+	} else {
+		switch (type) {
+		case 'C':
+			n += pg_put_str(b + n, f[0], fl[0]);
+			break;
+		case 'Z':
+			b[n++] = 'I';
+			break;
+		case 'E':
+			memcpy(b + n, "SERROR\0\0", 8);
+			n += 8;
+			break;
+		case 'D':
+			b[n++] = 0, b[n++] = 0;
+			break;
+		case 'T':
+			b[n++] = 0, b[n++] = 0;
+			break;
+		}		/* 1, 2, 3, n, I, s: empty */
+	}
+	b[1] = (uint8_t)((n - 1) >> 24);
+	b[2] = (uint8_t)((n - 1) >> 16);
+	b[3] = (uint8_t)((n - 1) >> 8);
+	b[4] = (uint8_t)(n - 1);
+	return n;
+}
+
+static size_t pg_script(uint8_t *b, char dir, const char *msgs)
+{
+	size_t n = 0;
+
+	while (*msgs) {
+		const char *bar = strchr(msgs, '|');
+		size_t l = bar ? (size_t)(bar - msgs) : strlen(msgs);
+
+		n += pg_build(b + n, dir, msgs, l);
+		msgs += l + (bar ? 1 : 0);
+	}
+	return n;
+}
+
+static const struct pg_case pg_cases[] = {
+	{ "simple query unchanged",
+	  { { 'w', "Q:SELECT 1" }, { 'r', "T|D|C:SELECT 1|Z" } },
+	  { "SELECT 1" } },
+	{ "BEGIN; and END; without their semicolon",
+	  { { 'w', "Q:BEGIN;" }, { 'r', "C:BEGIN|Z" }, { 'w', "Q:END ; " }, { 'r', "C:COMMIT|Z" },
+	    { 'w', "Q:SELECT 1; SELECT 2;" }, { 'r', "C:SELECT 1|C:SELECT 1|Z" } },
+	  { "BEGIN", "END", "SELECT 1; SELECT 2" } },
+	{ "unnamed statement (PQexecParams)",
+	  { { 'w', "P::SELECT $1|B:::|D:P:|E:|S" }, { 'r', "1|2|T|D|C:SELECT 1|Z" } },
+	  { "SELECT $1" } },
+	{ "prepared once, executed three times with no new Parse",
+	  { { 'w', "P:P_0:SELECT a FROM t WHERE id = $1|S" }, { 'r', "1|Z" },
+	    { 'w', "B::P_0|E:|S" }, { 'r', "2|D|C:SELECT 1|Z" },
+	    { 'w', "B::P_0|E:|S" }, { 'r', "2|D|C:SELECT 1|Z" },
+	    { 'w', "B::P_0|E:|S" }, { 'r', "2|D|C:SELECT 1|Z" } },
+	  { "SELECT a FROM t WHERE id = $1", "SELECT a FROM t WHERE id = $1",
+	    "SELECT a FROM t WHERE id = $1" } },
+	{ "pipelined Executes, one Sync",
+	  { { 'w', "P:a:SELECT 1|P:b:UPDATE t SET x = 1|B:pa:a|B:pb:b|E:pa|E:pb|E:pa|S" },
+	    { 'r', "1|1|2|2|D|C:SELECT 1|C:UPDATE 1|D|C:SELECT 1|Z" } },
+	  { "SELECT 1", "UPDATE t SET x = 1", "SELECT 1" } },
+	{ "pipelined Syncs: each ReadyForQuery its own group",
+	  { { 'w', "P:a:SELECT 1|B::a|E:|S|B::a|E:|S" },
+	    { 'r', "1|2|C:SELECT 1|Z" }, { 'r', "2|C:SELECT 1|Z" } },
+	  { "SELECT 1", "SELECT 1" } },
+	{ "an error skips the Executes up to the Sync",
+	  { { 'w', "P:a:SELECT 1/0|P:b:SELECT 2|B:x:a|E:x|B:y:b|E:y|S" }, { 'r', "1|1|2|E|Z" },
+	    { 'w', "B::b|E:|S" }, { 'r', "2|C:SELECT 1|Z" } },
+	  { "!SELECT 1/0", "!SELECT 2", "SELECT 2" } },
+	{ "an error on a Parse with no Execute makes no call",
+	  { { 'w', "P:a:SELEC|S|P:b:SELECT 3|B::b|E:|S" }, { 'r', "E|Z|1|2|C:SELECT 1|Z" } },
+	  { "SELECT 3" } },
+	{ "portal run in pieces (row limit): each Execute a call",
+	  { { 'w', "P:c:SELECT g|B:cur:c|E:cur|E:cur|S" }, { 'r', "1|2|D|s|D|C:SELECT 2|Z" } },
+	  { "SELECT g", "SELECT g" } },
+	{ "closed statement name reused for another query",
+	  { { 'w', "P:s:SELECT 1|B::s|E:|C:S:s|P:s:SELECT 2|B::s|E:|S" },
+	    { 'r', "1|2|C:SELECT 1|3|1|2|C:SELECT 1|Z" } },
+	  { "SELECT 1", "SELECT 2" } },
+	{ "statement prepared before the capture",
+	  { { 'w', "B::P_7|E:|S" }, { 'r', "2|C:SELECT 1|Z" } },
+	  { "(statement \"P_7\" prepared before the capture)" } },
+	{ "simple and extended mixed in a pipeline",
+	  { { 'w', "Q:SELECT 1|P::SELECT 2|B:::|E:|S" }, { 'r', "C:SELECT 1|Z|1|2|C:SELECT 1|Z" } },
+	  { "SELECT 1", "SELECT 2" } },
+};
+
+static void test_postgres_extended(void **state)
+{
+	static const uint8_t startup[] = { 0, 0, 0, 16, 0, 3, 0, 0, 'u', 's', 'e', 'r', 0, 'x', 0, 0 };
+
+	for (size_t i = 0; i < sizeof(pg_cases) / sizeof(pg_cases[0]); i++) {
+		const struct pg_case *pc = &pg_cases[i];
+		struct fx *fx = new_fx();
+		uint64_t t = T0, pg;
+		uint8_t b[1024];
+		size_t n, want = 0;
+		struct col *c;
+
+		pg = fx_connect(fx, t += MS, 100, 100, "10.0.0.1", 40000, "10.0.0.3", 5432);
+		fx_write(fx, t += MS, 100, 100, pg, startup, sizeof(startup));
+		/* AuthenticationOk, ReadyForQuery */
+		memcpy(b, "R\0\0\0\x08\0\0\0\0", 9);
+		n = 9 + pg_build(b + 9, 'r', "Z", 1);
+		fx_read(fx, t += MS, 100, 100, pg, b, n);
+		for (size_t j = 0; j < 12 && pc->steps[j].dir; j++) {
+			n = pg_script(b, pc->steps[j].dir, pc->steps[j].msgs);
+			if (pc->steps[j].dir == 'w')
+				fx_write(fx, t += MS, 100, 100, pg, b, n);
+			else
+				fx_read(fx, t += MS, 100, 100, pg, b, n);
+		}
+		fx_close(fx, t += MS, 100, 100, pg);
+		c = run_fx(fx);
+		while (want < 8 && pc->calls[want])
+			want++;
+		if (c->ncall != want)
+			fail_msg("%s: %zu calls, want %zu", pc->name, c->ncall, want);
+		for (size_t j = 0; j < want; j++) {
+			const char *w = pc->calls[j];
+			int err = w[0] == '!';
+
+			if (strcmp(c->call[j].summary, w + err))
+				fail_msg("%s: call %zu is '%s', want '%s'", pc->name, j, c->call[j].summary, w + err);
+			if (!!(c->call[j].c.flags & HTC_ENGF_ERROR) != err)
+				fail_msg("%s: call %zu error flag %d", pc->name, j, !err);
+			if (c->call[j].c.flags & HTC_ENGF_UNANSWERED)
+				fail_msg("%s: call %zu unanswered", pc->name, j);
+			assert_int_equal(c->call[j].c.proto, HTC_PROTO_POSTGRES);
+		}
+		free(c);
+	}
+}
+
+/* ---- one connection row per connection (issue 13, defect 5) ---- */
+
+static void test_one_row_per_connection(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, c1, c2, c3, s1, s2, p1, p2, probe;
+	struct col *c;
+	size_t nclient = 0, nserver = 0;
+
+	/* ab, redis-cli: connect() returns EINPROGRESS, then connect() again
+	 * on the same socket (a new conn_id in the capture), which carries the
+	 * data; the first one is never closed */
+	c1 = fx_connect_ret(fx, t += MS, 100, 100, "127.0.0.1", 40000, "127.0.0.1", 80, -EINPROGRESS);
+	s1 = fx_accept(fx, t += MS, 200, 200, "127.0.0.1", 80, "127.0.0.1", 40000);
+	c2 = fx_connect_ret(fx, t += MS, 100, 100, "127.0.0.1", 40000, "127.0.0.1", 80, -EALREADY);
+	c3 = fx_connect_ret(fx, t += MS, 100, 100, "127.0.0.1", 40000, "127.0.0.1", 80, 0);
+	assert_true(c1 != c3 && c2 != c3);
+	fx_writes(fx, t += MS, 100, 100, c3, "GET / HTTP/1.0\r\n\r\n");
+	fx_reads(fx, t += MS, 200, 200, s1, "GET / HTTP/1.0\r\n\r\n");
+	fx_writes(fx, t += MS, 200, 200, s1, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, c3, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_close(fx, t += MS, 100, 100, c3);
+	fx_close(fx, t += MS, 200, 200, s1);
+	/* PostgreSQL: the postmaster (300) accepts, forks a backend (301) and
+	 * closes its copy; the backend's first event is its first read */
+	p1 = fx_accept(fx, t += MS, 300, 300, "127.0.0.1", 5432, "127.0.0.1", 41000);
+	fx_close(fx, t += MS, 300, 300, p1);
+	p2 = fx_preexisting(fx, 301, "127.0.0.1", 5432, "127.0.0.1", 41000, HTC_ROLE_UNKNOWN);
+	fx_read(fx, t += MS, 301, 301, p2, "\0\0\0\x08\x04\xd2\x16\x2f", 8);
+	fx_writes(fx, t += MS, 301, 301, p2, "N");
+	fx_close(fx, t += MS, 301, 301, p2);
+	/* a probe: accepted, closed empty, nobody takes it over */
+	probe = fx_accept(fx, t += MS, 300, 300, "127.0.0.1", 5432, "127.0.0.1", 41001);
+	fx_close(fx, t += MS, 300, 300, probe);
+	/* time passes */
+	fx_connect(fx, t += 3000 * MS, 500, 500, "127.0.0.1", 42000, "127.0.0.1", 9999);
+	c = run_fx(fx);
+	for (size_t i = 0; i < c->nconn; i++) {
+		const struct htc_eng_conn *k = &c->conn[i];
+
+		if (k->ep.rport == 80) {
+			nclient++;
+			assert_int_equal(k->connect_result, 0);
+			assert_int_equal(k->open_ns, W(T0 + MS));	/* the first connect */
+			assert_int_equal(k->bytes_out, 18);
+			assert_int_equal(k->proto, HTC_PROTO_HTTP);
+			assert_true(k->close_ns != 0);
+		} else if (k->ep.lport == 80) {
+			nserver++;
+		} else if (k->ep.rport == 41000) {
+			nserver++;
+			assert_int_equal(k->pid, 301);
+			assert_int_equal(k->open_ns, W(T0 + 11 * MS));	/* the accept */
+			assert_false(k->flags & HTC_ENGF_PREEXISTING);
+			assert_int_equal(k->bytes_in, 8);
+		} else if (k->ep.rport == 41001) {
+			nserver++;
+			assert_int_equal(k->pid, 300);
+			assert_int_equal(k->bytes_in + k->bytes_out, 0);
+		}
+	}
+	assert_int_equal(nclient, 1);
+	assert_int_equal(nserver, 3);
+	/* the HTTP exchange is still linked across the two processes */
+	assert_int_equal(c->nlink, 1);
+	free(c);
+}
+
+/* ---- joined mid-stream: the bytes read before are counted (issue 13) ---- */
+
+static void test_unseen_before_join(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, s, n;
+	struct col *c;
+
+	s = fx_preexisting(fx, 100, "10.0.0.1", 80, "10.0.0.9", 5001, HTC_ROLE_UNKNOWN);
+	fx_skip(fx, s, HTC_EV_READ, 8446);
+	fx_reads(fx, t += MS, 100, 100, s, "GET /a HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	n = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5002);
+	fx_skip(fx, n, HTC_EV_READ, 10);	/* a drop, not a join */
+	fx_reads(fx, t += MS, 100, 100, n, "GET /b HTTP/1.1\r\n\r\n");
+	c = run_fx(fx);
+	assert_int_equal(c->nconn, 2);
+	for (size_t i = 0; i < c->nconn; i++) {
+		if (c->conn[i].ep.rport == 5001) {
+			assert_true(c->conn[i].flags & HTC_ENGF_PREEXISTING);
+			assert_int_equal(c->conn[i].unseen_in, 8446);
+		} else {
+			assert_int_equal(c->conn[i].unseen_in, 0);
+		}
+	}
+	free(c);
+}
+
+/* ---- a parent that is a guess is reported as one (issue 13, defect 4) ---- */
+
+static void test_parent_guess(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, a, b, up, in;
+	struct col *c;
+	const struct col_req *child;
+
+	a = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41000);
+	b = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41001);
+	fx_reads(fx, t += MS, 100, 100, a, "GET /a HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, b, "GET /b HTTP/1.1\r\n\r\n");
+	up = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42000, "127.0.0.1", 9090);
+	in = fx_accept(fx, t += MS, 200, 200, "127.0.0.1", 9090, "127.0.0.1", 42000);
+	for (int i = 0; i < 2; i++) {
+		if (i == 1) {
+			fx_writes(fx, t += MS, 100, 100, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+			fx_writes(fx, t += MS, 100, 100, b, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+			fx_reads(fx, t += MS, 100, 100, a, "GET /c HTTP/1.1\r\n\r\n");
+		}
+		fx_writes(fx, t += MS, 100, 100, up, "GET /s HTTP/1.1\r\n\r\n");
+		fx_reads(fx, t += MS, 200, 200, in, "GET /s HTTP/1.1\r\n\r\n");
+		fx_writes(fx, t += MS, 200, 200, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+		fx_reads(fx, t += MS, 100, 100, up, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	}
+	c = run_fx(fx);
+	assert_int_equal(c->nlink, 2);
+	/* two requests active: the call is the newer's, a guess */
+	child = col_find_req(c, 1003);
+	assert_non_null(child);
+	assert_int_equal(child->r.parent_id, 1002);
+	assert_true(child->r.flags & HTC_ENGF_PARENT_GUESS);
+	assert_true(c->link[0].flags & HTC_LINK_PARENT_GUESS);
+	/* one request active: certain */
+	child = col_find_req(c, 1005);
+	assert_non_null(child);
+	assert_int_equal(child->r.parent_id, 1004);
+	assert_false(child->r.flags & HTC_ENGF_PARENT_GUESS);
+	assert_false(c->link[1].flags & HTC_LINK_PARENT_GUESS);
+	free(c);
+}
+
+/* ---- resp_body_len past the snaplen (issue 13, defect 7) ---- */
+
+static void test_resp_body_len_framed(void **state)
+{
+	static char big[8192];
+	struct {
+		const char *name;
+		const char *head;	/* response head, then the body cut */
+		size_t cap, body;	/* of the write carrying the head: captured, body bytes after the head */
+		const char *after;	/* a later, whole write ("" none) */
+		uint64_t want;		/* resp_body_len */
+		int unknown;		/* HTC_ENGF_RESP_LEN_UNKNOWN */
+	} cases[] = {
+		{ "Content-Length past the snaplen", "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n",
+		  8192, 1000000, "", 1000000, 0 },
+		{ "one chunk past the snaplen, framing intact",
+		  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nf4240\r\n", 8192, 1000000,
+		  "\r\n0\r\n\r\n", 1000000, 0 },
+		{ "chunk sizes in the uncaptured bytes", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n",
+		  8192, 144800, "\r\n0\r\n\r\n", 0, 1 },
+	};
+
+	memset(big, 'a', sizeof(big));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fx *fx = new_fx();
+		uint64_t t = T0, s;
+		struct col *c;
+		char *buf = malloc(cases[i].cap);
+		size_t hl = strlen(cases[i].head);
+
+		assert_non_null(buf);
+		memcpy(buf, cases[i].head, hl);
+		memcpy(buf + hl, big, cases[i].cap - hl);
+		if (i == 2) {
+			/* 16-byte chunks, their framing cut by the snaplen */
+			for (size_t o = hl; o + 22 <= cases[i].cap; o += 22)
+				memcpy(buf + o, "aaaaaaaaaaaaaaaa\r\n10\r\n", 22);
+		}
+		s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5000);
+		fx_reads(fx, t += MS, 100, 100, s, "GET /big HTTP/1.1\r\n\r\n");
+		fx_write_cut(fx, t += MS, 100, 100, s, buf, cases[i].cap, hl + cases[i].body);
+		if (cases[i].after[0])
+			fx_writes(fx, t += MS, 100, 100, s, cases[i].after);
+		fx_close(fx, t += MS, 100, 100, s);
+		c = run_fx(fx);
+		assert_int_equal(c->nreq, 1);
+		if (c->req[0].r.resp_body_len != cases[i].want ||
+		    !!(c->req[0].r.flags & HTC_ENGF_RESP_LEN_UNKNOWN) != cases[i].unknown)
+			fail_msg("%s: resp_body_len %llu flags %#x", cases[i].name,
+				 (unsigned long long)c->req[0].r.resp_body_len, c->req[0].r.flags);
+		assert_true(c->req[0].r.flags & HTC_ENGF_RESP_BODY_PARTIAL);
+		free(buf);
+		free(c);
+	}
 }
 
 /* ---- annotations ---- */
@@ -1062,6 +1464,89 @@ static int ord_cmp(const void *a, const void *b)
  * (file order kept; across files the lower index first), payloads of
  * growing and shrinking sizes (recycled buffers); two files merged.
  */
+/*
+ * Rotated files of one capture are one stream (issue 13, rotated files):
+ * a request read in the first file is answered in the second, a call
+ * whose connection was opened (and its protocol recognised) in the first
+ * keeps its protocol and link in the third, request ids continue.
+ */
+static void test_rotated_files(void **state)
+{
+	char dir[] = "/tmp/htc-engine-XXXXXX";
+	char p[3][64];
+	const char *paths[3] = { p[0], p[1], p[2] };
+	struct col *c = calloc(1, sizeof(*c));
+	struct htc_engine_sink sink = col_sink(c);
+	struct htc_engine *e = htc_engine_new(&sink);
+	struct htc_source *src;
+	struct htc_record rec;
+	struct fx *fx;
+	uint64_t t = T0, a, up, in;
+	uint32_t fi;
+	int err = 0;
+
+	assert_non_null(c);
+	assert_non_null(mkdtemp(dir));
+	for (int i = 0; i < 3; i++)
+		snprintf(p[i], sizeof(p[i]), "%s/cap%d.htc", dir, i);
+	fx = fx_open(p[0], "web1", OFF);
+	a = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41000);
+	fx_reads(fx, t += MS, 100, 100, a, "GET /one HTTP/1.1\r\n\r\n");
+	up = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42000, "127.0.0.1", 9090);
+	in = fx_accept(fx, t += MS, 200, 200, "127.0.0.1", 9090, "127.0.0.1", 42000);
+	fx_writes(fx, t += MS, 100, 100, up, "GET /x HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 200, 200, in, "GET /x HTTP/1.1\r\n\r\n");
+	fx_rotate(fx, p[1], t += MS);
+	fx_writes(fx, t += MS, 200, 200, in, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+	fx_reads(fx, t += MS, 100, 100, up, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+	fx_writes(fx, t += MS, 100, 100, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, a, "GET /two HTTP/1.1\r\n\r\n");
+	fx_rotate(fx, p[2], t += MS);
+	fx_writes(fx, t += MS, 100, 100, up, "GET /y HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 200, 200, in, "GET /y HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 200, 200, in, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny");
+	fx_reads(fx, t += MS, 100, 100, up, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny");
+	fx_writes(fx, t += MS, 100, 100, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_close(fx, t += MS, 100, 100, a);
+	fx_finish(fx, NULL, NULL);
+
+	/* given in any order: the source merges them by time */
+	paths[0] = p[2], paths[2] = p[0];
+	src = htc_source_open(paths, 3, e, NULL, NULL, &err);
+	assert_non_null(src);
+	while (htc_source_next(src, &rec, &fi) == 1)
+		assert_int_equal(htc_engine_feed(e, fi, &rec, NULL), 0);
+	htc_source_close(src);
+	assert_int_equal(htc_engine_finish(e), 0);
+
+	assert_int_equal(c->nreq, 4);
+	for (size_t i = 0; i < c->nreq; i++) {
+		const struct col_req *r = &c->req[i];
+
+		assert_int_equal(r->r.status, 200);
+		assert_false(r->r.flags & (HTC_ENGF_UNANSWERED | HTC_ENGF_PREEXISTING | HTC_ENGF_GAP));
+	}
+	/* ids continue across the files, in the order requests started */
+	assert_string_equal(col_find_req(c, 1001)->path, "/one");
+	assert_string_equal(col_find_req(c, 1002)->path, "/x");
+	assert_string_equal(col_find_req(c, 1003)->path, "/two");
+	assert_string_equal(col_find_req(c, 1004)->path, "/y");
+	assert_int_equal(col_find_req(c, 1002)->r.parent_id, 1001);
+	assert_int_equal(col_find_req(c, 1004)->r.parent_id, 1003);
+	assert_int_equal(c->ncall, 2);
+	for (size_t i = 0; i < c->ncall; i++) {
+		assert_int_equal(c->call[i].c.proto, HTC_PROTO_HTTP);
+		assert_false(c->call[i].c.flags & HTC_ENGF_UNANSWERED);
+	}
+	assert_int_equal(c->nlink, 2);
+	assert_int_equal(c->nconn, 3);	/* one row each, whatever file they span */
+	htc_engine_free(e);
+	free(c);
+	for (int i = 0; i < 3; i++)
+		unlink(p[i]);
+	rmdir(dir);
+}
+
 static void test_source_order(void **state)
 {
 	enum { N = 3000 };
@@ -1410,6 +1895,11 @@ int main(void)
 		cmocka_unit_test(test_gaps),
 		cmocka_unit_test(test_preexisting),
 		cmocka_unit_test(test_postgres),
+		cmocka_unit_test(test_postgres_extended),
+		cmocka_unit_test(test_one_row_per_connection),
+		cmocka_unit_test(test_resp_body_len_framed),
+		cmocka_unit_test(test_parent_guess),
+		cmocka_unit_test(test_unseen_before_join),
 		cmocka_unit_test(test_tls_calls),
 		cmocka_unit_test(test_redis_pipeline_and_v6_link),
 		cmocka_unit_test(test_annotations),
@@ -1419,6 +1909,7 @@ int main(void)
 		cmocka_unit_test(test_pending_cap),
 		cmocka_unit_test(test_hostile_stream),
 		cmocka_unit_test(test_truncated_capture_every_byte),
+		cmocka_unit_test(test_rotated_files),
 		cmocka_unit_test(test_source_order),
 		cmocka_unit_test(test_source_reorder_and_bad_files),
 	};

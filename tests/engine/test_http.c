@@ -646,7 +646,7 @@ static void test_pg(void **state)
 			dones++;
 			if (d.type == 'Q') {
 				pg_summary(&d, sum, sizeof(sum));
-				assert_string_equal(sum, "SELECT 1;");
+				assert_string_equal(sum, "SELECT 1");
 			} else if (d.type == 'P') {
 				pg_summary(&d, sum, sizeof(sum));
 				assert_string_equal(sum, "SELECT * FROM t WHERE id=$1");

@@ -353,6 +353,26 @@ void fx_proc(struct fx *fx, uint64_t t, uint32_t pid, uint32_t ppid, const char 
 	fx_record(fx, &rec);
 }
 
+void fx_rotate(struct fx *fx, const char *path, uint64_t t)
+{
+	int err;
+
+	if (!fx->path || !path)
+		fx_die("fx_rotate: only files rotate");
+	fx_writer(fx);
+	err = htc_writer_close(fx->w, t, NULL);
+	if (err)
+		fx_die("closing writer: %s", htc_strerror(err));
+	fx->w = NULL;
+	free(fx->path);
+	fx->path = strdup(path);
+	if (!fx->path)
+		fx_die("out of memory");
+	/* what httpcap's rotation does: the same header (capture id, host,
+	 * clock offset), the new file's start */
+	fx->hdr.start_ns = t;
+}
+
 int fx_finish(struct fx *fx, void **buf, size_t *len)
 {
 	int err;

@@ -87,6 +87,11 @@ void fx_proc(struct fx *fx, uint64_t t, uint32_t pid, uint32_t ppid, const char 
 /* Any record as is (loss, options, or an event built by hand). */
 void fx_record(struct fx *fx, const struct htc_record *rec);
 
+/* Rotate as httpcap -C/-G does: the file so far is finished (its trailer
+ * ends at t) and the next events go to a new file at path, with the same
+ * header but its start_ns t; connections carry on.  Files only. */
+void fx_rotate(struct fx *fx, const char *path, uint64_t t);
+
 /*
  * Finish: write the trailer.  For an in-memory fixture *buf (malloc'd,
  * the caller frees) and *len receive the file's bytes; for a file they may
