@@ -9,8 +9,8 @@
 #   make bench-analyze          loader events/s and summary time, median of 5
 
 ANALYZE_SRCS := analyze/httpanalyze.c analyze/schema.c analyze/rowq.c analyze/load.c analyze/stats.c analyze/batchq.c analyze/events_vtab.c analyze/report.c analyze/show.c \
-	analyze/output.c
-ANALYZE_LIBS := -lsqlite3 $(LIBS_SYS) -lm -lpthread
+	analyze/output.c analyze/html.c analyze/otlp.c
+ANALYZE_LIBS := -lsqlite3 $(LIBS_SYS) -lm -lpthread $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 FIXTURE_LIB ?= $(BUILD)/libfixture.a
 
 $(BUILD)/httpanalyze: $(call objs,obj,$(ANALYZE_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
@@ -36,7 +36,7 @@ install-httpanalyze: $(BUILD)/httpanalyze
 # ---- tests ----
 # Unit tests of output.c / schema.c and load.c helpers / report.c parsers, under ASan+UBSan.
 ANALYZE_UNIT_SRCS := analyze/schema.c analyze/rowq.c analyze/load.c analyze/stats.c analyze/batchq.c analyze/events_vtab.c analyze/report.c analyze/show.c \
-	analyze/output.c
+	analyze/output.c analyze/html.c analyze/otlp.c
 $(BUILD)/san/test_analyze: $(BUILD)/san/tests/analyze/test_analyze.o \
 		$(call objs,san,$(ANALYZE_UNIT_SRCS)) $(ENGINE_SAN_LIB) $(HTC_SAN_LIB)
 	$(call msg,LINK,$@)
