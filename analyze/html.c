@@ -128,6 +128,7 @@ static const char html_style[] =
 ".note{color:#556;font-size:12px}.err{color:#b3261e}.bad{background:#fde7e6}\n"
 "svg{display:block;margin:.4em 0;background:#fbfcfe;border:1px solid #e3e6ec}\n"
 "svg text{font:11px system-ui,sans-serif;fill:#1d232a}svg .small{font-size:9px}\n"
+"svg.map,svg.waterfall,svg.chart{max-width:100%;height:auto}\n"
 ".hists{display:flex;flex-wrap:wrap;gap:10px}.hists figure{margin:0}"
 "figcaption{font-size:12px;max-width:360px;overflow-wrap:anywhere}\n"
 "pre{background:#f4f5f8;padding:6px;font-size:12px;overflow-x:auto;max-width:100%}\n"
@@ -259,8 +260,9 @@ static void sec_capture(struct page *pg)
 		fputs(" .. ", f);
 		hcol(f, st, 1, 64);
 		fprintf(f, " (%.3f s)</td></tr>\n", sqlite3_column_double(st, 2));
-		fprintf(f, "<tr><th>files, hosts</th><td>%lld files, %lld hosts</td></tr>\n",
-			(long long)sqlite3_column_int64(st, 3), (long long)sqlite3_column_int64(st, 4));
+		fprintf(f, "<tr><th>files, hosts</th><td>%lld file%s, %lld host%s</td></tr>\n",
+			(long long)sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 3) == 1 ? "" : "s",
+			(long long)sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 4) == 1 ? "" : "s");
 		fprintf(f, "<tr><th>processes</th><td>%lld</td></tr>\n",
 			(long long)sqlite3_column_int64(st, 9));
 		fprintf(f, "<tr><th>requests</th><td>%lld (%lld failed, reset or unanswered)</td></tr>\n",
@@ -352,7 +354,7 @@ static int map_node(struct map *m, const char *name, int service)
 
 #define MAP_W 210
 #define MAP_H 42
-#define MAP_DX 330
+#define MAP_DX 390
 #define MAP_DY 64
 #define MAP_MAXL 8
 
@@ -476,7 +478,10 @@ static void sec_map(struct page *pg)
 					 e->p99);
 			else
 				strcat(label, "-");
-			map_text(f, (x1 + x2) / 2 - 60, (y1 + y2) / 2 - 4, "small", label, 96);
+			fprintf(f, "<text class=\"small\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+				(x1 + x2) / 2, (y1 + y2) / 2 - 5);
+			html_escape_cut(f, label, strlen(label), sizeof(label));
+			fputs("</text>", f);
 			fputs("</g>\n", f);
 		}
 		for (int i = 0; i < m->nn; i++) {

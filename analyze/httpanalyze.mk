@@ -24,7 +24,7 @@ ifneq ($(wildcard engine/engine.mk),)
 BINS += $(BUILD)/httpanalyze
 INSTALL_TARGETS += install-httpanalyze
 BENCHES += bench-analyze
-TESTS += test-analyze test-analyze-golden
+TESTS += test-analyze test-analyze-golden test-analyze-report
 endif
 
 .PHONY: install-httpanalyze
@@ -48,7 +48,7 @@ $(BUILD)/tests/analyze/mkfixtures: $(BUILD)/obj/tests/analyze/mkfixtures.o $(FIX
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS)
 
-.PHONY: test-analyze test-analyze-golden golden-analyze
+.PHONY: test-analyze test-analyze-golden golden-analyze test-analyze-report screenshot-analyze
 test-analyze: $(BUILD)/san/test_analyze
 	$(call msg,TEST,$<)
 	$(Q)$<
@@ -59,6 +59,16 @@ test-analyze-golden: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures
 
 golden-analyze: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures
 	$(Q)BUILD=$(BUILD) sh tests/analyze/golden.sh --update
+
+# The HTML report in headless Chromium, the OTLP export checked against the
+# spec and sent to local receivers (needs chromium, python3: TEST_PKGS).
+test-analyze-report: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures $(BUILD)/.deps-test
+	$(call msg,TEST,tests/analyze/report.sh)
+	$(Q)BUILD=$(BUILD) sh tests/analyze/report.sh
+
+# docs/report-demo.png, the README's picture: the same test's screenshot.
+screenshot-analyze: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures $(BUILD)/.deps-test
+	$(Q)BUILD=$(BUILD) sh tests/analyze/report.sh --screenshot docs/report-demo.png
 
 
 # ---- benchmark ----
