@@ -427,7 +427,7 @@ static const char *col(sqlite3_stmt *st, int i)
 
 struct sink {
 	const struct otlp_opts *xo;
-	FILE *file;		/* file or stdout */
+	FILE *file;		/* the file, or the caller's stream for "-" */
 	CURL *curl;
 	struct curl_slist *hdrs;
 	char *url;
@@ -456,12 +456,12 @@ static size_t curl_body(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static int sink_open(struct sink *s, const struct otlp_opts *xo)
+static int sink_open(struct sink *s, const struct otlp_opts *xo, FILE *out)
 {
 	memset(s, 0, sizeof(*s));
 	s->xo = xo;
 	if (!otlp_is_url(xo->target)) {
-		s->file = strcmp(xo->target, "-") ? fopen(xo->target, "w") : stdout;
+		s->file = strcmp(xo->target, "-") ? fopen(xo->target, "w") : out;
 		if (!s->file) {
 			fprintf(stderr, "httpanalyze: cannot create '%s': %s\n", xo->target,
 				strerror(errno));
@@ -508,7 +508,7 @@ static int sink_close(struct sink *s)
 	if (s->b)
 		fclose(s->b);
 	free(s->buf);
-	if (s->file && s->file != stdout && fclose(s->file)) {
+	if (s->file && strcmp(s->xo->target, "-") && fclose(s->file)) {
 		fprintf(stderr, "httpanalyze: writing '%s': %s\n", s->xo->target, strerror(errno));
 		err = -EIO;
 	}
@@ -926,7 +926,7 @@ int otlp_export(sqlite3 *db, const struct report_opts *o, const struct otlp_opts
 			total += sqlite3_column_int64(c, 0);
 		sqlite3_finalize(c);
 	}
-	err = sink_open(&s, xo);
+	err = sink_open(&s, xo, o->out ? o->out : stdout);
 	if (err) {
 		if (err == -ENOMEM)
 			fprintf(stderr, "httpanalyze: export: out of memory\n");
