@@ -15,7 +15,9 @@
 #     payloads unescaped does change the title (the check can fail);
 #   - `export --otlp`: the OTLP/JSON of the demo capture checked against the
 #     OTLP spec by tests/analyze/otlp_check.py (json module only), parents
-#     against httpanalyze's links; traceparent joins; a local OTLP/HTTP
+#     against httpanalyze's links; decoded by stock protobuf tools with the
+#     OTLP .proto definitions (tests/analyze/otlp_proto.sh: protoc and
+#     python3-protobuf), hostile captures too; traceparent joins; a local OTLP/HTTP
 #     receiver (python3 http.server on 127.0.0.1) gets the same spans; a
 #     refusing, an unreachable and a partially accepting collector give the
 #     error, the count of what was sent, and exit status 1.
@@ -24,7 +26,7 @@
 #   sh tests/analyze/report.sh --screenshot FILE    also keep the demo screenshot
 #                                                   (make screenshot-analyze)
 #
-# Needs chromium and python3 (TEST_PKGS); no root, no network: every server
+# Needs chromium, python3, protobuf-compiler, python3-protobuf (TEST_PKGS); no root, no network: every server
 # listens on loopback, every wait is bounded, everything started is killed.
 set -u
 
@@ -281,6 +283,22 @@ cmp -s "$tmp/demo.jsonl" "$tmp/demo2.jsonl" && ok || bad "two exports of one cap
   remote_port, comm, pid FROM calls" "$DEMO" >"$tmp/demo-calls.json"
 python3 "$CHECK" --requests "$tmp/demo-req.json" --calls "$tmp/demo-calls.json" \
 	"$tmp/demo.jsonl" && ok || bad "OTLP of the demo capture (see above)"
+# the same, and the hostile captures' spans, through protoc and protobuf's
+# own JSON parser with the OTLP .proto definitions
+nspans=$(python3 -c "import json, sys; print(sum(len(s['spans']) for l in open(sys.argv[1])
+  for r in json.loads(l)['resourceSpans'] for s in r['scopeSpans']))" "$tmp/demo.jsonl")
+[ "$nspans" = $(($(wc -l <"$tmp/demo-req.json") + $(wc -l <"$tmp/demo-calls.json"))) ] && ok ||
+	bad "demo export: $nspans spans"
+sh "$ROOT/tests/analyze/otlp_proto.sh" "$tmp/demo.jsonl" "$nspans" && ok ||
+	bad "OTLP of the demo capture: protobuf decoding (see above)"
+hf="$fix/html_hostile.htc $fix/hostile.htc $fix/hostile_head.htc $fix/traced.htc $fix/mixed.htc"
+# shellcheck disable=SC2086
+export_ok hostile --otlp "$tmp/hostile.jsonl" --batch 7 $hf
+# shellcheck disable=SC2086
+n=$("$HA" -q sql --format csv "SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM calls)" \
+	$hf | tr -d '\r' | tail -1)
+sh "$ROOT/tests/analyze/otlp_proto.sh" "$tmp/hostile.jsonl" "$n" && ok ||
+	bad "OTLP of the hostile captures: protobuf decoding (see above)"
 
 # a propagated traceparent: the tree joins the application's trace
 export_ok traced --otlp "$tmp/traced.jsonl" "$fix/traced.htc"
@@ -356,9 +374,6 @@ stop_receiver() {
 	touch "$rdir/stop"
 	wait "$rpid" 2>/dev/null
 }
-nspans=$(python3 -c "
-import json, sys
-print(sum(len(s['spans']) for l in open(sys.argv[1]) for r in json.loads(l)['resourceSpans'] for s in r['scopeSpans']))" "$tmp/demo.jsonl")
 
 receiver ok
 "$HA" export --batch 40 --otlp "http://127.0.0.1:$port" "$DEMO" >/dev/null 2>"$tmp/post.err"
