@@ -685,12 +685,25 @@ static void chart(FILE *f, const char *id, const char *title, const struct tb *v
 	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#99a\"/>", L, H - B, W - 4,
 		H - B);
 	if (what == 2) {
+		/* only the buckets with answered requests: an empty one is not
+		 * a latency of 0 */
+		int first = 1;
+
 		fputs("<polyline fill=\"none\" stroke=\"#7b3fbf\" stroke-width=\"1.5\" points=\"", f);
-		for (int i = 0; i < nb; i++)
-			fprintf(f, "%s%.1f,%.1f", i ? " " : "",
+		for (int i = 0; i < nb; i++) {
+			if (!v[i].has_p99)
+				continue;
+			fprintf(f, "%s%.1f,%.1f", first ? "" : " ",
 				L + (i + 0.5) * (W - L - 4) / (double)nb,
 				H - B - (maxv > 0 ? vals[i] / maxv : 0) * (H - B - T));
+			first = 0;
+		}
 		fputs("\"/>", f);
+		for (int i = 0; i < nb; i++)
+			if (v[i].has_p99)
+				fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#7b3fbf\"/>",
+					L + (i + 0.5) * (W - L - 4) / (double)nb,
+					H - B - (maxv > 0 ? vals[i] / maxv : 0) * (H - B - T));
 	} else {
 		for (int i = 0; i < nb; i++) {
 			double bw = (double)(W - L - 4) / nb;
@@ -1061,14 +1074,15 @@ static void page(struct page *pg)
 		" from the capture files below. The page is bounded whatever the capture: at most"
 		" %d files, %d processes, %d endpoints (%d histograms), %d dependencies and %d"
 		" services in the map, %d time buckets, the %d slowest and the first %d failing"
-		" requests with %d timeline rows each; capture strings are cut at %d bytes."
+		" requests with %d timeline rows each; capture strings are cut at %d bytes,"
+		" request heads at %d lines of 200 bytes."
 		" Where a list is cut the page says so.</p>\n"
 		"<nav><a href=\"#capture\">capture</a> &middot; <a href=\"#map\">service map</a>"
 		" &middot; <a href=\"#endpoints\">endpoints</a> &middot; <a href=\"#time\">over"
 		" time</a> &middot; <a href=\"#slowest\">slowest</a> &middot; <a"
 		" href=\"#failing\">failing</a></nav>\n",
 		HTC_TOOL_VERSION, TOP_FILES, TOP_PROCS, TOP_ENDPOINTS, TOP_HISTS, TOP_EDGES,
-		TOP_SERVICES, TIME_BUCKETS, TOP_SLOW, TOP_FAIL, WF_ROWS, HTML_STR_MAX);
+		TOP_SERVICES, TIME_BUCKETS, TOP_SLOW, TOP_FAIL, WF_ROWS, HTML_STR_MAX, HEAD_LINES);
 	sec_capture(pg);
 	sec_map(pg);
 	sec_endpoints(pg);

@@ -229,6 +229,8 @@ int main(int argc, char **argv)
 			for (const struct option *lo2 = longopts; a[1] == '-' && lo2->name; lo2++)
 				if (lo2->has_arg == required_argument && !strcmp(a + 2, lo2->name))
 					i++;
+			if (!strcmp(a, "-o"))
+				i++;
 			continue;
 		}
 		cmd = find_cmd(a);
