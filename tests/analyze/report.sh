@@ -65,7 +65,8 @@ fi
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 
 # chrome NAME ARGS... URL: headless Chromium, fresh profile, no network
-# services, bounded to 90 s; stdout to $tmp/NAME.out
+# services, bounded to 90 s; stdout to $tmp/NAME.out.  --no-sandbox: make
+# test runs as root; --disable-dev-shm-usage: containers' small /dev/shm.
 nchrome=0
 chrome() {
 	name=$1
@@ -76,6 +77,7 @@ chrome() {
 		--disable-quic --no-first-run --disable-background-networking \
 		--disable-component-update --disable-sync --disable-extensions \
 		--disable-default-apps --no-default-browser-check --mute-audio \
+		--disable-dev-shm-usage \
 		--user-data-dir="$tmp/profile$nchrome" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
 }
 
