@@ -13,6 +13,7 @@
  * whatever the capture.  The same queries as the text reports (the
  * *_stats tables, percentile_nr, the links of show).
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -384,7 +385,8 @@ static void sec_map(struct page *pg)
 	st = prep(pg, "SELECT comm || '@' || host, count(*), sum(error OR unanswered OR reset)"
 		  " FROM requests GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 40");
 	while (step(pg, st)) {
-		int i = map_node(m, (const char *)sqlite3_column_text(st, 0), 1);
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		int i = map_node(m, name ? name : "?", 1);
 
 		if (i >= 0) {
 			m->n[i].requests = sqlite3_column_int64(st, 1);
@@ -731,6 +733,7 @@ static void sec_time(struct page *pg)
 	FILE *f = pg->f;
 	struct tb v[TIME_BUCKETS];
 	int64_t t0 = 0, t1 = 0, w = 0;
+	uint64_t range;
 	sqlite3_stmt *st;
 	int nb;
 
@@ -744,15 +747,23 @@ static void sec_time(struct page *pg)
 	t0 = sqlite3_column_int64(st, 0);
 	t1 = sqlite3_column_int64(st, 1);
 	sqlite3_finalize(st);
+	/* unsigned: a hostile file's times may be anything, t1 >= t0 */
+	range = (uint64_t)t1 - (uint64_t)t0;
+	/* at most TIME_BUCKETS - 1 widths, so that one more bucket for
+	 * starting on a round time still fits */
 	for (size_t i = 0; i < sizeof(widths_ms) / sizeof(widths_ms[0]); i++) {
 		w = widths_ms[i] * 1000000;
-		if ((t1 - t0) / w < TIME_BUCKETS)
+		if (range / (uint64_t)w < TIME_BUCKETS - 2)
 			break;
 	}
-	if ((t1 - t0) / w >= TIME_BUCKETS)
-		w = (t1 - t0) / (TIME_BUCKETS - 1) + 1;
-	t0 -= t0 % w;	/* buckets on round times */
-	nb = (int)((t1 - t0) / w) + 1;
+	if (range / (uint64_t)w >= TIME_BUCKETS - 2)
+		w = (int64_t)(range / (TIME_BUCKETS - 2) + 1);
+	if (t0 >= 0)
+		t0 -= t0 % w;	/* buckets on round times */
+	nb = (int)(((uint64_t)t1 - (uint64_t)t0) / (uint64_t)w) + 1;
+	assert(nb >= 1 && nb <= TIME_BUCKETS);
+	if (nb > TIME_BUCKETS)
+		nb = TIME_BUCKETS;
 	memset(v, 0, sizeof(v));
 	st = prep(pg, "SELECT (start_ns - ?1) / ?2, count(*), sum(error OR unanswered OR reset),"
 		  " percentile_nr(duration_ms, 99) FROM requests GROUP BY 1");

@@ -859,6 +859,63 @@ static void test_report_export(void **state)
 	sqlite3_close(db);
 }
 
+/* Request times a hostile file can hold: the report's time buckets stay
+ * within their array (ASan) and their number within the stated bound. */
+static void test_report_times(void **state)
+{
+	static const struct { int64_t t0, t1; const char *why; } v[] = {
+		{ 0, 0, "one instant" },
+		{ 999, 999 + 58 * 20000000LL - 1, "just under 58 widths, start not round" },
+		{ 19999999, 19999999 + 1200000000LL - 2,
+		  "just under 60 widths of 20 ms, start just before a round time" },
+		{ 1000000123, 1000000123 + 59000000LL, "59 ms" },
+		{ 1, INT64_MAX, "the whole positive range" },
+		{ -5000000000000000000LL, 5000000000000000000LL, "before 1970 to 2128" },
+		{ INT64_MIN, INT64_MAX, "every int64" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct report_opts ro = { .fmt = OUT_TABLE, .pid = -1, .min_duration_ms = -1,
+					  .limit = -1, .depth = 8, .quiet = 1 };
+		struct memout m;
+		sqlite3 *db;
+		sqlite3_stmt *st;
+		char *out, *p, *end;
+		int err = 0, n = 0;
+
+		db = db_create(NULL, &err);
+		assert_non_null(db);
+		assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO requests (request_id, start_ns,"
+			" end_ns, method, path, endpoint, comm, host, status, flags)"
+			" VALUES (?, ?, ?, 'GET', '/', 'GET /', 'c', 'h', 200, 0)", -1, &st, NULL), 0);
+		for (int j = 0; j < 2; j++) {
+			int64_t t = j ? v[i].t1 : v[i].t0;
+
+			sqlite3_bind_int64(st, 1, 1001 + j);
+			sqlite3_bind_int64(st, 2, t);
+			sqlite3_bind_int64(st, 3, t < INT64_MAX - 1000 ? t + 1000 : t);
+			assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+		mo_open(&m);
+		ro.out = m.f;
+		if (html_report(db, &ro, "-"))
+			fail_msg("times %zu (%s): report failed", i, v[i].why);
+		out = mo_close(&m);
+		p = strstr(out, "<svg id=\"chart-rate\"");
+		assert_non_null(p);
+		end = strstr(p, "</svg>");
+		while ((p = strstr(p, "<rect")) && p < end)
+			n++, p++;
+		if (n < 1 || n > 60)
+			fail_msg("times %zu (%s): %d buckets", i, v[i].why, n);
+		free(out);
+		sqlite3_close(db);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -880,6 +937,7 @@ int main(void)
 		cmocka_unit_test(test_traceparent),
 		cmocka_unit_test(test_otlp_ids),
 		cmocka_unit_test(test_report_export),
+		cmocka_unit_test(test_report_times),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
