@@ -19,7 +19,6 @@
  * by process) into batches of --batch spans; only the link tree (ids,
  * parents, trace contexts: a few dozen bytes per row) is held in memory.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
