@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -529,26 +530,65 @@ static void print_resp(struct sink *s)
 	out_term_escape(stderr, s->resp, s->resp_len > 300 ? 300 : s->resp_len);
 }
 
+/* What OTLP/HTTP says to retry (specification, "Failures"): no
+ * connection, and the answers 429, 502, 503, 504; tried at most this often,
+ * waiting 1 s, 2 s, ... or the server's Retry-After, at most RETRY_MAX_S. */
+#define POST_TRIES 3
+#define RETRY_MAX_S 10
+
+static int retryable(CURLcode rc, long code)
+{
+	if (rc != CURLE_OK)
+		return rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
+		       rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING;
+	return code == 429 || code == 502 || code == 503 || code == 504;
+}
+
+static void pause_s(long s)
+{
+	struct timespec ts = { .tv_sec = s };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 static int sink_post(struct sink *s, const char *body, size_t len)
 {
 	long code = 0;
 	CURLcode rc;
+	int tries = 0;
 
-	s->resp_len = 0;
-	s->resp[0] = '\0';
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	rc = curl_easy_perform(s->curl);
-	if (rc != CURLE_OK) {
-		fprintf(stderr, "httpanalyze: export to '%s' failed: %s", s->url,
-			curl_easy_strerror(rc));
-		return -EIO;
-	}
-	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
-	if (code < 200 || code > 299) {
-		fprintf(stderr, "httpanalyze: export to '%s' refused: HTTP %ld", s->url, code);
-		print_resp(s);
-		return -EIO;
+	for (;;) {
+		curl_off_t after = 0;
+
+		s->resp_len = 0;
+		s->resp[0] = '\0';
+		code = 0;
+		rc = curl_easy_perform(s->curl);
+		tries++;
+		if (rc == CURLE_OK)
+			curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+		if (rc == CURLE_OK && code >= 200 && code <= 299)
+			break;
+		if (!retryable(rc, code) || tries == POST_TRIES) {
+			if (rc != CURLE_OK) {
+				fprintf(stderr, "httpanalyze: export to '%s' failed: %s", s->url,
+					curl_easy_strerror(rc));
+			} else {
+				fprintf(stderr, "httpanalyze: export to '%s' refused: HTTP %ld", s->url,
+					code);
+				print_resp(s);
+			}
+			if (tries > 1)
+				fprintf(stderr, " (%d attempts)", tries);
+			return -EIO;
+		}
+		if (rc == CURLE_OK)
+			curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &after);
+		pause_s(after > 0 ? (after < RETRY_MAX_S ? (long)after : RETRY_MAX_S) :
+				    1L << (tries - 1));
 	}
 	{
 		/* a partial success names the spans the collector dropped */

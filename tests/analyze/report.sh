@@ -327,8 +327,9 @@ python3 "$CHECK" --requests "$tmp/filtered-req.json" --calls "$tmp/filtered-call
 cat >"$tmp/recv.py" <<'EOF'
 # A minimal OTLP/HTTP (JSON) receiver on 127.0.0.1: stores each body that
 # arrives at /v1/traces as application/json; mode ok, refuse (503), after1
-# (accepts the first request, then 503) or partial (200 with a partial
-# success).  Stops at the file DIR/stop or after 60 s.
+# (accepts the first request, then 503), flaky (503 to the second request
+# only) or partial (200 with a partial success).  Counts the requests in
+# DIR/count.  Stops at the file DIR/stop or after 60 s.
 import http.server, os, sys, time
 mode, outdir = sys.argv[1], sys.argv[2]
 n = 0
@@ -337,8 +338,10 @@ class H(http.server.BaseHTTPRequestHandler):
         global n
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         n += 1
+        with open(os.path.join(outdir, "count"), "w") as f:
+            f.write(str(n))
         good = self.path == "/v1/traces" and self.headers.get("Content-Type") == "application/json"
-        if not good or mode == "refuse" or (mode == "after1" and n > 1):
+        if not good or mode == "refuse" or (mode == "after1" and n > 1) or (mode == "flaky" and n == 2):
             code, answer = (503, b'{"code":14,"message":"busy <now>"}') if good else (404, b"wrong")
         else:
             open(os.path.join(outdir, "%04d.json" % n), "wb").write(body)
@@ -393,13 +396,14 @@ fi
 python3 "$CHECK" --requests "$tmp/demo-req.json" --calls "$tmp/demo-calls.json" \
 	"$tmp/received.jsonl" && ok || bad "OTLP/HTTP: the received spans (see above)"
 
-# a collector that refuses
+# a collector that refuses (503: tried 3 times, 1 s then 2 s apart)
 receiver refuse
 "$HA" export --otlp "http://127.0.0.1:$port/v1/traces" "$DEMO" >/dev/null 2>"$tmp/refuse.err"
 rc=$?
 stop_receiver
-grep -q "refused: HTTP 503: .*busy <now>.*; 0 of $nspans spans sent in 0 batches" "$tmp/refuse.err" &&
-	[ $rc = 1 ] && ok || bad "refusing collector: rc $rc: $(cat "$tmp/refuse.err")"
+grep -q "refused: HTTP 503: .*busy <now>.* (3 attempts); 0 of $nspans spans sent in 0 batches" \
+	"$tmp/refuse.err" && [ $rc = 1 ] && [ "$(cat "$rdir/count")" = 3 ] && ok ||
+	bad "refusing collector: rc $rc, $(cat "$rdir/count") requests: $(cat "$tmp/refuse.err")"
 # one that accepts the first batch only: what was sent is counted
 receiver after1
 "$HA" export --batch 50 --otlp "http://127.0.0.1:$port" "$DEMO" >/dev/null 2>"$tmp/after1.err"
@@ -407,6 +411,22 @@ rc=$?
 stop_receiver
 grep -q "refused: HTTP 503.*; 50 of $nspans spans sent in 1 batch before it" "$tmp/after1.err" &&
 	[ $rc = 1 ] && ok || bad "collector failing mid-way: rc $rc: $(cat "$tmp/after1.err")"
+# one that refuses once: the batch is sent again, every span arrives once
+receiver flaky
+"$HA" export --batch 40 --otlp "http://127.0.0.1:$port" "$DEMO" >/dev/null 2>"$tmp/flaky.err"
+rc=$?
+stop_receiver
+for f in "$rdir"/0*.json; do cat "$f"; echo; done >"$tmp/received-flaky.jsonl" 2>/dev/null
+[ $rc = 0 ] && cmp -s "$tmp/received-flaky.jsonl" "$tmp/demo40.jsonl" &&
+	[ "$(cat "$rdir/count")" = $(((nspans + 39) / 40 + 1)) ] && ok ||
+	bad "collector refusing once: rc $rc, $(cat "$rdir/count") requests: $(cat "$tmp/flaky.err")"
+# 400 is not retried
+receiver bad
+"$HA" export --otlp "http://127.0.0.1:$port/v1/other" "$DEMO" >/dev/null 2>"$tmp/bad.err"
+rc=$?
+stop_receiver
+grep -q "refused: HTTP 404: wrong; 0 of $nspans spans" "$tmp/bad.err" && [ $rc = 1 ] &&
+	[ "$(cat "$rdir/count")" = 1 ] && ok || bad "collector answering 404: rc $rc: $(cat "$tmp/bad.err")"
 # one that drops spans (partial success)
 receiver partial
 "$HA" export --otlp "http://127.0.0.1:$port" "$DEMO" >/dev/null 2>"$tmp/partial.err"
@@ -418,7 +438,7 @@ grep -q "the collector rejected 2 of them" "$tmp/partial.err" && [ $rc = 1 ] && 
 port=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1]); s.close()")
 "$HA" export --otlp "http://127.0.0.1:$port" "$DEMO" >/dev/null 2>"$tmp/down.err"
 rc=$?
-grep -q "export to 'http://127.0.0.1:$port/v1/traces' failed: .*; 0 of $nspans spans sent" \
+grep -q "export to 'http://127.0.0.1:$port/v1/traces' failed: .* (3 attempts); 0 of $nspans spans sent" \
 	"$tmp/down.err" && [ $rc = 1 ] && ok || bad "unreachable collector: rc $rc: $(cat "$tmp/down.err")"
 
 echo "report: $pass passed, $fail failed"
