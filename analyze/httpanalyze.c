@@ -6,6 +6,8 @@
  *   httpanalyze [summary] FILE...      httpanalyze requests [filters] FILE...
  *   httpanalyze show ID FILE...        httpanalyze deps|latency|errors FILE...
  *   httpanalyze sql "SELECT ..." FILE...   httpanalyze schema
+ *   httpanalyze report -o report.html FILE...   (html.c)
+ *   httpanalyze export --otlp FILE|URL [filters] FILE...   (otlp.c)
  *   --db out.sqlite keeps the database; later runs with --db and no FILE
  *   reuse it (opened read-only).
  *
@@ -23,17 +25,19 @@
 
 #include "htc.h"
 #include "db.h"
+#include "html.h"
+#include "otlp.h"
 #include "output.h"
 #include "report.h"
 
 enum cmd {
 	CMD_SUMMARY, CMD_REQUESTS, CMD_SHOW, CMD_DEPS, CMD_LATENCY, CMD_ERRORS,
-	CMD_SQL, CMD_SCHEMA, CMD__COUNT
+	CMD_SQL, CMD_SCHEMA, CMD_REPORT, CMD_EXPORT, CMD__COUNT
 };
 
 #define C(x) (1u << (x))
 #define C_ALL ((1u << CMD__COUNT) - 1)
-#define C_FILTER (C(CMD_REQUESTS) | C(CMD_ERRORS) | C(CMD_LATENCY))
+#define C_FILTER (C(CMD_REQUESTS) | C(CMD_ERRORS) | C(CMD_LATENCY) | C(CMD_EXPORT))
 
 static const struct {
 	const char *name;
@@ -48,12 +52,14 @@ static const struct {
 	[CMD_ERRORS] = { "errors", NULL, "failed, reset and unanswered requests" },
 	[CMD_SQL] = { "sql", "QUERY", "run SQL over the schema (`httpanalyze schema`)" },
 	[CMD_SCHEMA] = { "schema", NULL, "print the documented database schema" },
+	[CMD_REPORT] = { "report", NULL, "one self-contained HTML page (-o FILE): map, charts, waterfalls" },
+	[CMD_EXPORT] = { "export", NULL, "spans to OpenTelemetry (--otlp FILE|URL), filters below" },
 };
 
 enum {
 	OPT_DB = 256, OPT_FORMAT, OPT_METHOD, OPT_PATH, OPT_STATUS, OPT_MIN_DURATION,
 	OPT_PID, OPT_COMM, OPT_HOST, OPT_SINCE, OPT_UNTIL, OPT_SORT, OPT_LIMIT, OPT_DEPTH,
-	OPT_PAYLOAD_CAP, OPT_EVENTS, OPT_WRITABLE,
+	OPT_PAYLOAD_CAP, OPT_EVENTS, OPT_WRITABLE, OPT_OTLP, OPT_BATCH,
 };
 
 static const struct option longopts[] = {
@@ -78,6 +84,9 @@ static const struct option longopts[] = {
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "depth", required_argument, NULL, OPT_DEPTH },
 	{ "writable", no_argument, NULL, OPT_WRITABLE },
+	{ "output", required_argument, NULL, 'o' },
+	{ "otlp", required_argument, NULL, OPT_OTLP },
+	{ "batch", required_argument, NULL, OPT_BATCH },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -93,9 +102,13 @@ static unsigned opt_cmds(int opt)
 	case OPT_LIMIT:
 		return C(CMD_REQUESTS) | C(CMD_ERRORS) | C(CMD_DEPS);
 	case OPT_DEPTH:
-		return C(CMD_SHOW);
+		return C(CMD_SHOW) | C(CMD_REPORT);
 	case OPT_WRITABLE:
 		return C(CMD_SQL);
+	case 'o':
+		return C(CMD_REPORT);
+	case OPT_OTLP: case OPT_BATCH:
+		return C(CMD_EXPORT);
 	default:
 		return C_ALL;
 	}
@@ -130,9 +143,15 @@ static void usage(FILE *f)
 		"  --pid N  --comm NAME  --host NAME\n"
 		"  --since/--until 2026-01-02T03:04:05Z | +1.5s (offset from the capture start)\n"
 		"  --sort start|duration|status  --limit N   (requests, errors; --limit: deps)\n"
-		"  --depth N                show: follow child requests N levels (default 8)\n"
+		"  --depth N                show, report: follow child requests N levels (default 8)\n"
 		"  --writable               sql: allow statements that change the database\n"
 		"                           (default read-only: no ATTACH, VACUUM INTO, writes)\n"
+		"report:\n"
+		"  -o, --output FILE        write the HTML page to FILE ('-': stdout)\n"
+		"export (filters above apply):\n"
+		"  --otlp FILE|URL          OTLP/JSON lines to FILE ('-': stdout), or OTLP/HTTP\n"
+		"                           to a collector: http://HOST:4318 (/v1/traces added)\n"
+		"  --batch N                spans per request or line (default 512)\n"
 		"\nSee httpanalyze(1).\n");
 }
 
@@ -177,7 +196,8 @@ int main(int argc, char **argv)
 		.limit = -1, .depth = 8,
 	};
 	struct db_load_opts lo = { .payload_cap = UINT32_MAX };
-	const char *db_path = NULL, *arg1 = NULL;
+	const char *db_path = NULL, *arg1 = NULL, *out_path = NULL;
+	struct otlp_opts xo = { .batch = OTLP_BATCH_DEFAULT };
 	const char **files = NULL, **spooled = NULL;
 	struct htc_spool *spools = NULL;
 	size_t nfiles = 0;
@@ -215,6 +235,8 @@ int main(int argc, char **argv)
 			for (const struct option *lo2 = longopts; a[1] == '-' && lo2->name; lo2++)
 				if (lo2->has_arg == required_argument && !strcmp(a + 2, lo2->name))
 					i++;
+			if (!strcmp(a, "-o"))
+				i++;
 			continue;
 		}
 		cmd = find_cmd(a);
@@ -236,7 +258,7 @@ int main(int argc, char **argv)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vqhV", longopts, &longidx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "vqhVo:", longopts, &longidx)) != -1) {
 		if (opt == '?') {
 			if (optopt && optopt < 256)
 				fprintf(stderr, "httpanalyze: unknown option '-%c'\n", optopt);
@@ -247,9 +269,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (!(opt_cmds(opt) & C(cmd))) {
-			/* only long options are restricted */
-			fprintf(stderr, "httpanalyze: option '--%s' does not apply to '%s'\n",
-				longopts[longidx].name, cmds[cmd].name);
+			if (opt == 'o')
+				fprintf(stderr, "httpanalyze: option '-o' does not apply to '%s'\n",
+					cmds[cmd].name);
+			else
+				fprintf(stderr, "httpanalyze: option '--%s' does not apply to '%s'\n",
+					longopts[longidx].name, cmds[cmd].name);
 			return 2;
 		}
 		switch (opt) {
@@ -341,6 +366,18 @@ int main(int argc, char **argv)
 		case OPT_WRITABLE:
 			ro.writable = 1;
 			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case OPT_OTLP:
+			xo.target = optarg;
+			break;
+		case OPT_BATCH:
+			if (parse_i64(optarg, 1, &v) || v > OTLP_BATCH_MAX)
+				return usage_error("bad --batch '%s': want 1..%d spans", optarg,
+						   OTLP_BATCH_MAX);
+			xo.batch = (size_t)v;
+			break;
 		}
 	}
 
@@ -357,6 +394,10 @@ int main(int argc, char **argv)
 		}
 		arg1 = argv[optind++];
 	}
+	if (cmd == CMD_REPORT && !out_path)
+		return usage_error("report needs -o FILE.html ('-' for stdout)");
+	if (cmd == CMD_EXPORT && !xo.target)
+		return usage_error("export needs --otlp FILE or --otlp http://COLLECTOR:4318");
 	files = (const char **)(argv + optind);
 	nfiles = (size_t)(argc - optind);
 	if (!nfiles && !db_path) {
@@ -402,7 +443,7 @@ int main(int argc, char **argv)
 		 * stats tables, deps and latency scan, show looks up calls by
 		 * request, requests and errors list in start order. */
 		if (!db_path && cmd != CMD_SQL) {
-			unsigned need = cmd == CMD_SHOW ? DB_INDEX_CALLS_REQUEST :
+			unsigned need = cmd == CMD_SHOW || cmd == CMD_REPORT ? DB_INDEX_CALLS_REQUEST :
 					cmd == CMD_REQUESTS || cmd == CMD_ERRORS ?
 					DB_INDEX_REQUESTS_START : 0;
 
@@ -443,6 +484,12 @@ int main(int argc, char **argv)
 		break;
 	case CMD_SQL:
 		err = report_sql(db, &ro, arg1);
+		break;
+	case CMD_REPORT:
+		err = html_report(db, &ro, out_path);
+		break;
+	case CMD_EXPORT:
+		err = otlp_export(db, &ro, &xo);
 		break;
 	}
 	if (!err && fflush(stdout)) {

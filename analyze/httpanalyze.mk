@@ -9,8 +9,8 @@
 #   make bench-analyze          loader events/s and summary time, median of 5
 
 ANALYZE_SRCS := analyze/httpanalyze.c analyze/schema.c analyze/rowq.c analyze/load.c analyze/stats.c analyze/batchq.c analyze/events_vtab.c analyze/report.c analyze/show.c \
-	analyze/output.c
-ANALYZE_LIBS := -lsqlite3 $(LIBS_SYS) -lm -lpthread
+	analyze/output.c analyze/html.c analyze/otlp.c
+ANALYZE_LIBS := -lsqlite3 $(LIBS_SYS) -lm -lpthread $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 FIXTURE_LIB ?= $(BUILD)/libfixture.a
 
 $(BUILD)/httpanalyze: $(call objs,obj,$(ANALYZE_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
@@ -24,7 +24,7 @@ ifneq ($(wildcard engine/engine.mk),)
 BINS += $(BUILD)/httpanalyze
 INSTALL_TARGETS += install-httpanalyze
 BENCHES += bench-analyze
-TESTS += test-analyze test-analyze-golden
+TESTS += test-analyze test-analyze-golden test-analyze-report
 endif
 
 .PHONY: install-httpanalyze
@@ -36,7 +36,7 @@ install-httpanalyze: $(BUILD)/httpanalyze
 # ---- tests ----
 # Unit tests of output.c / schema.c and load.c helpers / report.c parsers, under ASan+UBSan.
 ANALYZE_UNIT_SRCS := analyze/schema.c analyze/rowq.c analyze/load.c analyze/stats.c analyze/batchq.c analyze/events_vtab.c analyze/report.c analyze/show.c \
-	analyze/output.c
+	analyze/output.c analyze/html.c analyze/otlp.c
 $(BUILD)/san/test_analyze: $(BUILD)/san/tests/analyze/test_analyze.o \
 		$(call objs,san,$(ANALYZE_UNIT_SRCS)) $(ENGINE_SAN_LIB) $(HTC_SAN_LIB)
 	$(call msg,LINK,$@)
@@ -48,7 +48,7 @@ $(BUILD)/tests/analyze/mkfixtures: $(BUILD)/obj/tests/analyze/mkfixtures.o $(FIX
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS)
 
-.PHONY: test-analyze test-analyze-golden golden-analyze
+.PHONY: test-analyze test-analyze-golden golden-analyze test-analyze-report screenshot-analyze
 test-analyze: $(BUILD)/san/test_analyze
 	$(call msg,TEST,$<)
 	$(Q)$<
@@ -59,6 +59,16 @@ test-analyze-golden: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures
 
 golden-analyze: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures
 	$(Q)BUILD=$(BUILD) sh tests/analyze/golden.sh --update
+
+# The HTML report in headless Chromium, the OTLP export checked against the
+# spec and sent to local receivers (needs chromium, python3: TEST_PKGS).
+test-analyze-report: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures $(BUILD)/.deps-test
+	$(call msg,TEST,tests/analyze/report.sh)
+	$(Q)BUILD=$(BUILD) sh tests/analyze/report.sh
+
+# docs/report-demo.png, the README's picture: the same test's screenshot.
+screenshot-analyze: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures $(BUILD)/.deps-test
+	$(Q)BUILD=$(BUILD) sh tests/analyze/report.sh --screenshot docs/report-demo.png
 
 
 # ---- benchmark ----

@@ -215,6 +215,23 @@ static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
 	}
 }
 
+int report_has_filters(const struct report_opts *o)
+{
+	return o->method || o->path_glob || o->comm || o->host || o->pid >= 0 ||
+	       o->min_duration_ms >= 0 || o->nstatus || o->since.set || o->until.set;
+}
+
+sqlite3_stmt *report_prep_filtered(sqlite3 *db, const struct report_opts *o,
+				   const char *head, const char *tail)
+{
+	struct query q = { 0 };
+
+	q_add(&q, "%s", head);
+	q_filters(db, &q, o);
+	q_add(&q, "%s", tail);
+	return q_prepare(db, &q);
+}
+
 static void q_order_limit(struct query *q, const struct report_opts *o)
 {
 	const char *s = o->sort ? o->sort : "start";
@@ -299,11 +316,12 @@ int report_deps(sqlite3 *db, const struct report_opts *o)
 
 /* ---- latency ---- */
 
-static const double hist_le_ms[] = {
+const double report_hist_le_ms[REPORT_HIST_BUCKETS] = {
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
 	INFINITY,
 };
-#define NBUCKETS (sizeof(hist_le_ms) / sizeof(hist_le_ms[0]))
+#define hist_le_ms report_hist_le_ms
+#define NBUCKETS ((size_t)REPORT_HIST_BUCKETS)
 
 struct lat_group {
 	char *service, *endpoint;

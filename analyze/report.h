@@ -68,4 +68,17 @@ int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql);
  * SQLite's message printed. */
 sqlite3_stmt *report_prep(sqlite3 *db, const char *sql);
 
+/* head_sql, then the AND-ed filters of o over the requests table aliased
+ * r (values bound, never spliced), then tail_sql, prepared (report.c, used
+ * by the exports): NULL on failure, with SQLite's message printed. */
+sqlite3_stmt *report_prep_filtered(sqlite3 *db, const struct report_opts *o,
+				   const char *head_sql, const char *tail_sql);
+/* True when o holds a request filter. */
+int report_has_filters(const struct report_opts *o);
+
+/* Upper bounds (ms) of the latency histogram buckets of `latency` and of
+ * the HTML report; the last one is INFINITY. */
+#define REPORT_HIST_BUCKETS 17
+extern const double report_hist_le_ms[REPORT_HIST_BUCKETS];
+
 #endif /* HTTPANALYZE_REPORT_H */

@@ -144,6 +144,20 @@ run deps-hostile deps --format csv hostile.htc
 run requests-hostile-head requests hostile_head.htc
 run summary-hostile-head summary hostile_head.htc
 
+# ---- HTML report and OTLP export (both deterministic: fixed clocks, ids
+# derived from the rows and the files' capture ids) ----
+run report-services report -o - services.htc
+run report-hostile report -o - html_hostile.htc
+run export-services export --otlp - services.htc
+run export-two-hosts export --otlp - host_a.htc host_b.htc
+run export-traced export --otlp - traced.htc
+run export-filter-batch export --otlp - --status 5xx --batch 2 mixed.htc
+run bad-report-noout report services.htc
+run bad-report-flag requests -o x.html services.htc
+run bad-export-notarget export services.htc
+run bad-export-batch export --otlp - --batch 0 services.htc
+run bad-export-file export --otlp /nonexistent/dir/spans.jsonl services.htc
+
 # ---- bad input ----
 run bad-truncated summary truncated.htc
 run bad-corrupt requests corrupt.htc

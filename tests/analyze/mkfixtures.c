@@ -25,6 +25,11 @@
  * truncated.htc     multiframe cut inside its last data frame
  * corrupt.htc       multiframe with one byte flipped inside its 2nd frame
  * notanhtc.htc      a text file
+ * traced.htc        two services linked by a call whose request carried a
+ *                   W3C traceparent (OTLP export: the spans join its trace)
+ * html_hostile.htc  markup and script in paths, headers, a Redis key, a
+ *                   process name and a host name, in slow, failing and
+ *                   linked requests (HTML report: nothing may run)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -206,6 +211,92 @@ static void hostile_head(struct fx *fx, uint64_t t)
 	fx_close(fx, t += MS, P, P, c);
 }
 
+/* front -> back (+ redis on each), one host, the client's traceparent on
+ * front's request (and front's own on its call to back, as an
+ * instrumented service sends it) */
+static void traced(struct fx *fx, uint64_t t)
+{
+	const uint32_t FP = 100, FT = 101, BP = 200, BT = 201;
+	uint64_t cin, cout, sin, r;
+
+	fx_proc(fx, t, FP, 1, "front", "/usr/bin/front", "front");
+	fx_proc(fx, t, BP, 1, "back", "/usr/bin/back", "back");
+	cin = fx_accept(fx, t += MS, FP, FT, "127.0.0.1", 8080, "127.0.0.1", 41000);
+	fx_reads(fx, t += MS, FP, FT, cin, "GET /order/42?x=1 HTTP/1.1\r\nHost: front:8080\r\n"
+		 "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n");
+	cout = fx_connect(fx, t += MS, FP, FT, "127.0.0.1", 42000, "127.0.0.1", 9090);
+	fx_writes(fx, t += MS, FP, FT, cout, "GET /stock/42 HTTP/1.1\r\nHost: back\r\n"
+		  "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01\r\n\r\n");
+	sin = fx_accept(fx, t += MS, BP, BT, "127.0.0.1", 9090, "127.0.0.1", 42000);
+	fx_reads(fx, t += MS, BP, BT, sin, "GET /stock/42 HTTP/1.1\r\nHost: back\r\n"
+		 "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01\r\n\r\n");
+	r = fx_connect(fx, t += MS, BP, BT, "127.0.0.1", 43000, "127.0.0.1", 6379);
+	fx_writes(fx, t += MS, BP, BT, r, "*2\r\n$3\r\nGET\r\n$8\r\nstock:42\r\n");
+	fx_reads(fx, t += MS, BP, BT, r, "-ERR wrong\r\n");
+	fx_writes(fx, t += MS, BP, BT, sin, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, FP, FT, cout, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+	fx_writes(fx, t += MS, FP, FT, cin, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+	/* a second request, no traceparent: its trace id is derived */
+	fx_reads(fx, t += MS, FP, FT, cin, "GET /health HTTP/1.1\r\nHost: front\r\n\r\n");
+	fx_writes(fx, t += MS, FP, FT, cin, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	/* and one with a malformed traceparent (uppercase hex): ignored */
+	fx_reads(fx, t += MS, FP, FT, cin, "GET /health HTTP/1.1\r\nHost: front\r\n"
+		 "traceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01\r\n\r\n");
+	fx_writes(fx, t += MS, FP, FT, cin, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_close(fx, t += MS, FP, FT, cout);
+	fx_close(fx, t += MS, BP, BT, sin);
+	fx_close(fx, t += MS, BP, BT, r);
+	fx_close(fx, t += MS, FP, FT, cin);
+}
+
+/*
+ * Everything a capture can carry that would be markup in a page: each
+ * payload tries to change document.title, so the browser test can tell
+ * whether any of it ran.  A slow request (in "slowest", with a call that
+ * became a request of the second process) and failing ones (in
+ * "failing"), so the waterfalls and request heads show them too.
+ */
+static void html_hostile(struct fx *fx, uint64_t t)
+{
+	const uint32_t P = 500, Q = 600;
+	uint64_t c, k, s, r;
+
+	fx_proc(fx, t, P, 1, "<script>x</script>", "/tmp/<img src=x onerror=alert(1)>",
+		"\"><script>document.title='pwned-cmdline'</script>");
+	fx_proc(fx, t, Q, 1, "<b onclick=x>", "/usr/bin/q", "q");
+	c = fx_accept(fx, t += MS, P, P, "10.0.0.1", 8000, "10.0.0.66", 6666);
+	fx_reads(fx, t += MS, P, P, c,
+		 "GET /<script>document.title='pwned-path'</script> HTTP/1.1\r\n"
+		 "Host: javascript:document.title='pwned-host'\r\n"
+		 "X-Evil: <img src=x onerror=\"document.title='pwned-header'\">\r\n"
+		 "Referer: \"><svg onload=document.title='pwned-svg'>\r\n\r\n");
+	k = fx_connect(fx, t += MS, P, P, "10.0.0.1", 43000, "10.0.0.2", 9000);
+	fx_writes(fx, t += MS, P, P, k,
+		  "GET /</text><script>document.title='pwned-call'</script> HTTP/1.1\r\n"
+		  "Host: q\r\n\r\n");
+	s = fx_accept(fx, t += MS, Q, Q, "10.0.0.2", 9000, "10.0.0.1", 43000);
+	fx_reads(fx, t += MS, Q, Q, s,
+		 "GET /</text><script>document.title='pwned-call'</script> HTTP/1.1\r\n"
+		 "Host: q\r\n\r\n");
+	r = fx_connect(fx, t += MS, Q, Q, "10.0.0.2", 43001, "10.0.0.5", 6379);
+	fx_writes(fx, t += MS, Q, Q, r,
+		  "*2\r\n$3\r\nGET\r\n$50\r\n<style>*{display:none}</style><script>x=1</script>\r\n");
+	fx_reads(fx, t += MS, Q, Q, r, "$-1\r\n");
+	fx_writes(fx, t += 30 * MS, Q, Q, s, "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, P, P, k, "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n");
+	fx_writes(fx, t += 20 * MS, P, P, c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, P, P, c,
+		 "GET /a?<img/src=x/onerror=document.title='pwned-query'>&javascript:alert(1) HTTP/1.1\r\n"
+		 "Host: x\r\n\r\n");
+	fx_writes(fx, t += MS, P, P, c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, P, P, c, "POST /'-alert(1)-'\"onmouseover=\"x HTTP/1.1\r\n"
+		 "Host: x\r\nContent-Length: 0\r\n\r\n");
+	fx_close(fx, t += MS, P, P, k);
+	fx_close(fx, t += MS, Q, Q, s);
+	fx_close(fx, t += MS, Q, Q, r);
+	fx_close(fx, t += MS, P, P, c);
+}
+
 static void lost(struct fx *fx, uint64_t t)
 {
 	struct htc_record rec = { .type = HTC_REC_LOSS };
@@ -360,6 +451,14 @@ int main(int argc, char **argv)
 
 	fx = fx_open(path_of("hostile_head.htc"), "web1", WALL0);
 	hostile_head(fx, 1 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("traced.htc"), "svc1", WALL0);
+	traced(fx, 1 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("html_hostile.htc"), "<i>host</i>", WALL0);
+	html_hostile(fx, 1 * SEC);
 	fx_finish(fx, NULL, NULL);
 
 	fx = fx_open(path_of("lost.htc"), "web1", WALL0);

@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include "db.h"
+#include "html.h"
+#include "otlp.h"
 #include "output.h"
 #include "report.h"
 #include "stats.h"
@@ -659,6 +661,268 @@ static void test_indexes(void **state)
 	}
 }
 
+
+/* ---- HTML report and OTLP export ---- */
+
+struct html_vec {
+	const char *in;
+	size_t len, max;
+	const char *want, *why;
+};
+
+static const struct html_vec html_vecs[] = {
+	{ S("plain text"), 999, "plain text", "text passes" },
+	{ S("<script>alert(1)</script>"), 999, "&lt;script&gt;alert(1)&lt;/script&gt;",
+	  "markup becomes text" },
+	{ S("a&b &lt;"), 999, "a&amp;b &amp;lt;", "an entity in a capture stays text" },
+	{ S("\"'><img onerror=x>"), 999, "&quot;&#39;&gt;&lt;img onerror=x&gt;",
+	  "both quotes: safe in any quoted attribute" },
+	{ S("javascript:alert(1)"), 999, "javascript:alert(1)",
+	  "harmless as text (never put in a URL)" },
+	{ S("\x1b[31m<b>"), 999, "\\x1b[31m&lt;b&gt;", "controls escaped first, then markup" },
+	{ S("\xc2\x9b\xe2\x80\xae"), 999, "\\xc2\\x9b\\xe2\\x80\\xae", "C1 and bidi override" },
+	{ S("caf\xc3\xa9 \xe2\x9c\x93"), 999, "caf\xc3\xa9 \xe2\x9c\x93", "valid UTF-8 kept" },
+	{ S("\xff<"), 999, "\\xff&lt;", "not UTF-8" },
+	{ S("a\0<"), 999, "a\\x00&lt;", "NUL" },
+	{ S("<<<<<<"), 3, "&lt;&lt;&lt;...", "cut before escaping, marked" },
+	{ S("caf\xc3\xa9"), 4, "caf\\xc3...", "a cut sequence is escaped, never raw" },
+	{ S(""), 999, "", "empty" },
+};
+
+static void test_html_escape(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(html_vecs) / sizeof(html_vecs[0]); i++) {
+		const struct html_vec *v = &html_vecs[i];
+		struct memout m;
+		char *got;
+
+		mo_open(&m);
+		html_escape_cut(m.f, v->in, v->len, v->max);
+		got = mo_close(&m);
+		if (strcmp(got, v->want))
+			fail_msg("html %zu (%s): got '%s' want '%s'", i, v->why, got, v->want);
+		free(got);
+	}
+	{
+		/* the page's script: no capture data, matched by the CSP hash
+		 * (checked by the browser test), never closing its element */
+		assert_null(strstr(html_script, "</"));
+		assert_int_equal(strncmp(html_script_hash, "'sha256-", 8), 0);
+		assert_int_equal(strlen(html_script_hash), 8 + 44 + 1);
+	}
+}
+
+#define TP "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+struct tp_vec {
+	const char *head;
+	int ok;
+	const char *why;
+};
+
+static const struct tp_vec tp_vecs[] = {
+	{ "GET / HTTP/1.1\r\nHost: a\r\ntraceparent: " TP "\r\n\r\n", 1, "W3C example" },
+	{ "GET / HTTP/1.1\r\nTraceParent:" TP "\r\n", 1, "name case-insensitive, no space" },
+	{ "GET / HTTP/1.1\ntraceparent: \t" TP " \r\n", 1, "LF only, blanks around the value" },
+	{ "GET / HTTP/1.1\r\ntraceparent: " TP, 1, "last line without CRLF" },
+	{ "GET / HTTP/1.1\r\ntraceparent: 01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x\r\n",
+	  1, "a later version may append fields" },
+	{ "GET / HTTP/1.1\r\ntraceparent: " TP "-x\r\n", 0, "version 00 has no more fields" },
+	{ "GET / HTTP/1.1\r\ntraceparent: ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n",
+	  0, "version ff is invalid" },
+	{ "GET / HTTP/1.1\r\ntraceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01\r\n",
+	  0, "uppercase hex is invalid" },
+	{ "GET / HTTP/1.1\r\ntraceparent: 00-00000000000000000000000000000000-00f067aa0ba902b7-01\r\n",
+	  0, "all-zero trace id" },
+	{ "GET / HTTP/1.1\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01\r\n",
+	  0, "all-zero parent id" },
+	{ "GET / HTTP/1.1\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01\r\n",
+	  0, "trace id one digit short" },
+	{ "GET / HTTP/1.1\r\ntraceparent: 00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01\r\n",
+	  0, "wrong separators" },
+	{ "GET /traceparent: " TP " HTTP/1.1\r\nHost: a\r\n", 0, "in the start line: not a header" },
+	{ "GET / HTTP/1.1\r\nx-traceparent: " TP "\r\n", 0, "another header's name" },
+	{ "GET / HTTP/1.1\r\nHost: a\r\n", 0, "none" },
+};
+
+static void test_traceparent(void **state)
+{
+	static const uint8_t trace[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+					   0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36 };
+	static const uint8_t span[8] = { 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(tp_vecs) / sizeof(tp_vecs[0]); i++) {
+		const struct tp_vec *v = &tp_vecs[i];
+		struct otlp_tp tp;
+		size_t n = strlen(v->head);
+		/* the head ends where the capture ends: no NUL to lean on */
+		char *copy = malloc(n ? n : 1);
+		int rc;
+
+		assert_non_null(copy);
+		memcpy(copy, v->head, n);
+		rc = otlp_find_traceparent(copy, n, &tp);
+		if ((rc == 0) != v->ok)
+			fail_msg("traceparent %zu (%s): rc %d", i, v->why, rc);
+		if (rc == 0 && i < 4) {
+			assert_memory_equal(tp.trace, trace, 16);
+			assert_memory_equal(tp.span, span, 8);
+		}
+		free(copy);
+	}
+	assert_int_equal(otlp_find_traceparent(NULL, 0, &(struct otlp_tp){ 0 }), -ENOENT);
+}
+
+static void test_otlp_ids(void **state)
+{
+	uint8_t a[16], b[16], s1[8], s2[8], s3[8], zero[16] = { 0 };
+
+	(void)state;
+	/* deterministic: a re-export gives the same ids */
+	otlp_trace_id(42, 'r', 1001, a);
+	otlp_trace_id(42, 'r', 1001, b);
+	assert_memory_equal(a, b, 16);
+	assert_memory_not_equal(a, zero, 16);
+	/* the kind, the id and the files (salt) all count */
+	otlp_trace_id(42, 'c', 1001, b);
+	assert_memory_not_equal(a, b, 16);
+	otlp_trace_id(43, 'r', 1001, b);
+	assert_memory_not_equal(a, b, 16);
+	otlp_span_id(42, 'r', 1001, s1);
+	otlp_span_id(42, 'c', 1001, s2);
+	otlp_span_id(42, 'r', 1002, s3);
+	assert_memory_not_equal(s1, s2, 8);
+	assert_memory_not_equal(s1, s3, 8);
+	assert_memory_not_equal(s1, zero, 8);
+	assert_true(otlp_is_url("http://localhost:4318"));
+	assert_true(otlp_is_url("HTTPS://collector/v1/traces"));
+	assert_false(otlp_is_url("spans.jsonl"));
+	assert_false(otlp_is_url("http-spans.jsonl"));
+	assert_false(otlp_is_url("-"));
+}
+
+/* Both outputs over the demo capture: one span per request and call in
+ * well-formed batches; one page with its policy and its one script. */
+static void test_report_export(void **state)
+{
+	const char *paths[1] = { "samples/demo.htc" };
+	struct db_load_opts lo = { .quiet = 1, .payload_cap = UINT32_MAX };
+	struct report_opts ro = { .fmt = OUT_TABLE, .pid = -1, .min_duration_ms = -1,
+				  .limit = -1, .depth = 8, .quiet = 1 };
+	struct otlp_opts xo = { .target = "-", .batch = 50 };
+	struct memout m;
+	sqlite3 *db;
+	char *out, *p;
+	int err = 0, n;
+
+	(void)state;
+	db = db_create(NULL, &err);
+	assert_non_null(db);
+	/* run from the top of the tree, as make test-analyze does */
+	assert_int_equal(db_load(db, paths, 1, &lo, NULL), 0);
+
+	mo_open(&m);
+	ro.out = m.f;
+	assert_int_equal(otlp_export(db, &ro, &xo), 0);
+	out = mo_close(&m);
+	for (n = 0, p = out; (p = strstr(p, "\"kind\":2")); p++)
+		n++;
+	assert_int_equal(n, 36);
+	for (n = 0, p = out; (p = strstr(p, "\"kind\":3")); p++)
+		n++;
+	assert_int_equal(n, 79);
+	for (n = 0, p = out; (p = strchr(p, '\n')); p++)
+		n++;
+	assert_int_equal(n, (36 + 79 + 49) / 50);	/* lines: batches of 50 */
+	for (p = out; *p; p = strchr(p, '\n') + 1)
+		assert_int_equal(strncmp(p, "{\"resourceSpans\":[{\"resource\":", 30), 0);
+	free(out);
+
+	/* a filter: the 5xx requests (none in the demo) and nothing else */
+	ro.nstatus = 1;
+	ro.status_lo[0] = 500;
+	ro.status_hi[0] = 599;
+	mo_open(&m);
+	ro.out = m.f;
+	assert_int_equal(otlp_export(db, &ro, &xo), 0);
+	out = mo_close(&m);
+	assert_string_equal(out, "");
+	free(out);
+	ro.nstatus = 0;
+
+	mo_open(&m);
+	ro.out = m.f;
+	assert_int_equal(html_report(db, &ro, "-"), 0);
+	out = mo_close(&m);
+	assert_non_null(strstr(out, "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"));
+	assert_non_null(strstr(out, html_script_hash));
+	p = strstr(out, "<script");
+	assert_non_null(p);
+	assert_null(strstr(p + 1, "<script"));
+	assert_non_null(strstr(out, "<svg id=\"service-map\""));
+	assert_non_null(strstr(out, "<svg id=\"wf-slowest-1021\""));
+	free(out);
+	sqlite3_close(db);
+}
+
+/* Request times a hostile file can hold: the report's time buckets stay
+ * within their array (ASan) and their number within the stated bound. */
+static void test_report_times(void **state)
+{
+	static const struct { int64_t t0, t1; const char *why; } v[] = {
+		{ 0, 0, "one instant" },
+		{ 999, 999 + 58 * 20000000LL - 1, "just under 58 widths, start not round" },
+		{ 19999999, 19999999 + 1200000000LL - 2,
+		  "just under 60 widths of 20 ms, start just before a round time" },
+		{ 1000000123, 1000000123 + 59000000LL, "59 ms" },
+		{ 1, INT64_MAX, "the whole positive range" },
+		{ -5000000000000000000LL, 5000000000000000000LL, "before 1970 to 2128" },
+		{ INT64_MIN, INT64_MAX, "every int64" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct report_opts ro = { .fmt = OUT_TABLE, .pid = -1, .min_duration_ms = -1,
+					  .limit = -1, .depth = 8, .quiet = 1 };
+		struct memout m;
+		sqlite3 *db;
+		sqlite3_stmt *st;
+		char *out, *p, *end;
+		int err = 0, n = 0;
+
+		db = db_create(NULL, &err);
+		assert_non_null(db);
+		assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO requests (request_id, start_ns,"
+			" end_ns, method, path, endpoint, comm, host, status, flags)"
+			" VALUES (?, ?, ?, 'GET', '/', 'GET /', 'c', 'h', 200, 0)", -1, &st, NULL), 0);
+		for (int j = 0; j < 2; j++) {
+			int64_t t = j ? v[i].t1 : v[i].t0;
+
+			sqlite3_bind_int64(st, 1, 1001 + j);
+			sqlite3_bind_int64(st, 2, t);
+			sqlite3_bind_int64(st, 3, t < INT64_MAX - 1000 ? t + 1000 : t);
+			assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+		mo_open(&m);
+		ro.out = m.f;
+		if (html_report(db, &ro, "-"))
+			fail_msg("times %zu (%s): report failed", i, v[i].why);
+		out = mo_close(&m);
+		p = strstr(out, "<svg id=\"chart-rate\"");
+		assert_non_null(p);
+		end = strstr(p, "</svg>");
+		while ((p = strstr(p, "<rect")) && p < end)
+			n++, p++;
+		if (n < 1 || n > 60)
+			fail_msg("times %zu (%s): %d buckets", i, v[i].why, n);
+		free(out);
+		sqlite3_close(db);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -676,6 +940,11 @@ int main(void)
 		cmocka_unit_test(test_stats_groups),
 		cmocka_unit_test(test_stats_tables),
 		cmocka_unit_test(test_indexes),
+		cmocka_unit_test(test_html_escape),
+		cmocka_unit_test(test_traceparent),
+		cmocka_unit_test(test_otlp_ids),
+		cmocka_unit_test(test_report_export),
+		cmocka_unit_test(test_report_times),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
