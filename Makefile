@@ -141,12 +141,29 @@ all: $(BINS)
 
 deps: $(DEPS)
 
+# One line per test; a test's own output goes to $(BUILD)/test-logs/NAME.log
+# and is shown (its last 60 lines) only when it fails; TEST_VERBOSE=1 shows
+# everything as it runs.
 test: all $(BUILD)/.deps-test
-	@failed=""; for t in $(TESTS); do \
-	  $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
+	@mkdir -p $(BUILD)/test-logs; pass=0; failed=""; \
+	for t in $(TESTS); do \
+	  start=$$(date +%s); \
+	  if [ -n "$(TEST_VERBOSE)" ]; then \
+	    $(MAKE) --no-print-directory $$t; rc=$$?; \
+	  else \
+	    $(MAKE) --no-print-directory $$t >$(BUILD)/test-logs/$$t.log 2>&1; rc=$$?; \
+	  fi; \
+	  secs=$$(( $$(date +%s) - start )); \
+	  if [ $$rc = 0 ]; then \
+	    pass=$$((pass + 1)); printf '  PASS     %s (%ss)\n' $$t $$secs; \
+	  else \
+	    failed="$$failed $$t"; printf '  FAIL     %s (%ss)\n' $$t $$secs; \
+	    [ -n "$(TEST_VERBOSE)" ] || tail -60 $(BUILD)/test-logs/$$t.log | sed 's/^/           | /'; \
+	  fi; \
 	done; \
-	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
-	echo "all tests passed"
+	nfail=$$(echo $$failed | wc -w); \
+	echo "$$pass passed, $$nfail failed$${failed:+:$$failed}"; \
+	[ -z "$$failed" ]
 
 install: all $(INSTALL_TARGETS)
 
