@@ -98,7 +98,12 @@ static void call_name(char *dst, size_t cap, unsigned proto, const char *summary
 
 	if (!summary)
 		summary = "";
-	if (proto == HTC_PROTO_HTTP) {
+	if (proto == HTC_PROTO_GRPC && summary[0]) {
+		/* package.Service/Method: a name already */
+		snprintf(dst, cap, "%s", summary);
+		return;
+	}
+	if (proto == HTC_PROTO_HTTP || proto == HTC_PROTO_HTTP2) {
 		char method[32];
 		size_t m = strcspn(summary, " ");
 

@@ -129,7 +129,7 @@ static int unknown_data(struct htc_engine *e, struct conn *c, int d, const struc
 		/* a late chance to recognise it */
 		int pr = proto_detect_client(k->p, k->len, c->info.ep.rport);
 
-		if (pr == HTC_PROTO_REDIS || pr == HTC_PROTO_POSTGRES) {
+		if (pr == HTC_PROTO_REDIS || pr == HTC_PROTO_POSTGRES || pr == HTC_PROTO_HTTP2) {
 			int err = eng_set_proto(e, c, (unsigned)pr, d, k->p, k->len);
 
 			return err ? err : c->ops->data(e, c, d, k);

@@ -4,7 +4,7 @@
 # (tests/lib), the engine's tests, fuzz target and bench.
 
 ENGINE_SRCS := engine/engine.c engine/exch.c engine/link.c engine/table.c engine/detect.c \
-	engine/calls.c engine/http1.c engine/http1_parse.c engine/redis.c engine/postgres.c engine/tls.c \
+	engine/calls.c engine/http1.c engine/http1_parse.c engine/http2.c engine/redis.c engine/postgres.c engine/tls.c \
 	engine/select.c engine/source.c
 
 # The engine is one file per stage and per protocol; its hot path crosses
