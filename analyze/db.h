@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 /* Where the events table's rows come from (db_load_opts.events). */
 enum db_events_mode {
@@ -44,6 +44,7 @@ struct db_load_stats {
 	uint64_t requests, calls, conns, links;
 	uint64_t warnings;
 	double seconds;
+	uint64_t h2_fields, h2_unresolved;	/* HTTP/2 header fields decoded, not resolved */
 };
 
 /*

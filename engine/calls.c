@@ -132,6 +132,10 @@ static int unknown_data(struct htc_engine *e, struct conn *c, int d, const struc
 		if (pr == HTC_PROTO_REDIS || pr == HTC_PROTO_POSTGRES || pr == HTC_PROTO_HTTP2) {
 			int err = eng_set_proto(e, c, (unsigned)pr, d, k->p, k->len);
 
+			/* an HTTP/2 server speaks first (its SETTINGS): the
+			 * client's preface names the protocol only now */
+			if (!err && eng_proto_linked((unsigned)pr) && !c->preexisting && !c->link)
+				eng_link_attach(e, c);
 			return err ? err : c->ops->data(e, c, d, k);
 		}
 	}

@@ -554,6 +554,27 @@ static int build_head(struct h2conn *hc, struct exch *x, const char *m, size_t m
 	return 0;
 }
 
+/* A call's summary: "GET /p", or for gRPC "package.Service/Method" (or
+ * "?" when its :path was not resolved). */
+static void call_summary(struct exch *x)
+{
+	const char *m = x->has_str ? x->str : "?", *p = x->has_str ? x->str + x->off_path : "?";
+	char *s = x->summary;
+	size_t o;
+
+	if (x->proto == HTC_PROTO_GRPC) {
+		if (p[0] == '/' && p[1])
+			p++;
+		proto_escape(s, sizeof(x->summary), (const uint8_t *)p, strlen(p));
+		return;
+	}
+	o = proto_escape(s, sizeof(x->summary), (const uint8_t *)m, strlen(m));
+	if (o + 2 < sizeof(x->summary)) {
+		s[o++] = ' ';
+		proto_escape(s + o, sizeof(x->summary) - o, (const uint8_t *)p, strlen(p));
+	}
+}
+
 /* The request fields of stream x were decoded (hc->f). */
 static int request_fields(struct htc_engine *e, struct conn *c, struct exch *x)
 {
@@ -578,18 +599,7 @@ static int request_fields(struct htc_engine *e, struct conn *c, struct exch *x)
 		if (build_head(hc, x, m, ml, p, pl, fa))
 			return -ENOMEM;
 	} else {
-		char *s = x->summary;
-		size_t o;
-
-		if (x->proto == HTC_PROTO_GRPC && pl > 1 && p[0] == '/') {
-			proto_escape(s, sizeof(x->summary), (const uint8_t *)p + 1, pl - 1);
-		} else {
-			o = proto_escape(s, sizeof(x->summary), (const uint8_t *)m, ml);
-			if (o + 2 < sizeof(x->summary)) {
-				s[o++] = ' ';
-				proto_escape(s + o, sizeof(x->summary) - o, (const uint8_t *)p, pl);
-			}
-		}
+		call_summary(x);
 	}
 	eng_ann_touch(e, x, 1);
 	return 0;
@@ -625,8 +635,12 @@ static void response_fields(struct conn *c, struct exch *x)
 		}
 	}
 	if (is_grpc_type(hc, ct) && x->proto != HTC_PROTO_GRPC) {
+		/* the request's content-type was not resolved: the
+		 * response's tells */
 		x->proto = HTC_PROTO_GRPC;
 		c->info.proto = HTC_PROTO_GRPC;
+		if (c->role == HTC_ROLE_CLIENT)
+			call_summary(x);
 	}
 	if (gs && parse_uint(hc->fb + gs->voff, gs->vlen, &v) == 0) {
 		x->grpc_status = v;
