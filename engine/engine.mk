@@ -46,7 +46,7 @@ $(FIXTURE_SAN_LIB): $(BUILD)/san/tests/lib/fixture.o
 	$(Q)mkdir -p $(@D) && rm -f $@ && $(AR) rcs $@ $^
 
 # ---- tests (cmocka, under ASan+UBSan) ----
-ENGINE_TEST_NAMES := test_http test_engine test_select
+ENGINE_TEST_NAMES := test_http test_engine test_select test_http2
 ENGINE_TEST_BINS := $(patsubst %,$(BUILD)/san/tests/engine/%,$(ENGINE_TEST_NAMES))
 
 $(BUILD)/san/tests/engine/%.o: tests/engine/%.c | $(DEPS)

@@ -196,6 +196,7 @@ struct conn {
 	int role;
 	int preexisting, classified;
 	int read_since_write;	/* calls: the server answered since the client last wrote */
+	int h2c_upgrade;	/* HTTP/1: the response being read upgrades to h2c */
 	uint32_t nseq;
 	struct stream_pos in[2];	/* per direction (DIR_*) */
 	struct hdir dir[2];	/* HTTP/1 (http1.c) */

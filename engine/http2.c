@@ -146,7 +146,7 @@ static int frame_ok(uint8_t type, uint8_t flags, uint32_t sid, uint32_t len, uin
 	case FT_DATA:
 	case FT_HEADERS:
 	case FT_CONT:
-		return sid != 0 && (!strict || len > 0 || type != FT_CONT);
+		return sid != 0;
 	case FT_PRIORITY:
 		return sid != 0 && len == 5;
 	case FT_RST:
@@ -1131,12 +1131,20 @@ static int h2_open(struct htc_engine *e, struct conn *c, int d, const uint8_t *p
 	if (!hc)
 		return -ENOMEM;
 	c->ps = hc;
+	/* upgraded from HTTP/1 (h2c): its request is stream 1 */
+	for (uint32_t i = 0; i < c->qn; i++)
+		if (c->q[i]->stream_id > hc->max_sid)
+			hc->max_sid = c->q[i]->stream_id;
 	for (int i = 0; i < 2; i++) {
 		struct h2dir *h = &hc->dir[i];
 
 		h->max_frame = H2_DEFAULT_FRAME;
-		if (c->preexisting || (i != d && c->in[i].started))
+		if (c->preexisting)
 			h->state = S_LOST;	/* joined mid-way: find frames */
+		else if (hc->max_sid)		/* upgraded: the client's preface is next */
+			h->state = i == req_dir(c) ? S_PREFACE : S_HDR;
+		else if (i != d && c->in[i].started)
+			h->state = S_LOST;	/* bytes went by before the protocol was known */
 		else if (i == req_dir(c) && i == d && h2_detect(p, len))
 			h->state = S_PREFACE;
 		else if (i == req_dir(c) && i != d)
