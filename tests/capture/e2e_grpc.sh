@@ -88,4 +88,14 @@ eq([(d["caller"], d["protocol"], d["name"], d["calls"], d["errors"]) for d in de
     ("demo.Echo/Say", "grpc", "demo.Echo/Say", 3, 0), ("demo.Echo/Sum", "grpc", "demo.Echo/Sum", 1, 0)],
    "deps of nginx")
 ' "$T/direct.json" "$T/front.json" $PORT $FRONT
-info "gRPC: unary, streaming and error calls right, direct and through nginx; links as for HTTP/1"
+
+# httpreplay sends the captured calls again over HTTP/2, with their
+# captured bodies: same HTTP status, grpc-status and response bodies
+HTTPREPLAY=${HTTPREPLAY:-$ROOT/$BUILD/httpreplay}
+"$HTTPREPLAY" --allow-unsafe --port $PORT -s max -c 2 --max-mismatch 0 -t "http://127.0.0.1:$PORT" \
+	"$T/grpc.htc" >"$T/replay.out" 2>&1 || fail "httpreplay: $(cat "$T/replay.out")"
+grep -E "^(sent|status mismatches|body)" "$T/replay.out" | sed 's/^/  replay: /'
+grep -Eq "^sent +14 \(answered 14, errors 0\)" "$T/replay.out" || fail "httpreplay: $(cat "$T/replay.out")"
+grep -Eq "^body differences +0 \(of 14 compared\)" "$T/replay.out" || fail "httpreplay: $(cat "$T/replay.out")"
+info "gRPC: unary, streaming and error calls right, direct and through nginx; links as for HTTP/1; replayed"
+
