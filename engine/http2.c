@@ -575,6 +575,19 @@ static void call_summary(struct exch *x)
 	}
 }
 
+/* A stream whose request header block was not captured (or not whole):
+ * its method and path read "?". */
+static int unknown_request(struct conn *c, struct exch *x)
+{
+	if (x->has_str)
+		return 0;
+	if (eng_exch_set_strs(x, "?", 1, "?", 1, "HTTP/2", "", 0))
+		return -ENOMEM;
+	if (c->role == HTC_ROLE_CLIENT)
+		call_summary(x);
+	return 0;
+}
+
 /* The request fields of stream x were decoded (hc->f). */
 static int request_fields(struct htc_engine *e, struct conn *c, struct exch *x)
 {
@@ -749,8 +762,11 @@ static void lose(struct htc_engine *e, struct conn *c, int d)
 	if (h->in_block) {
 		struct exch *x = find_stream(c, h->ksid);
 
-		if (x)
+		if (x) {
 			x->unresolved++;
+			if (d == req_dir(c))
+				unknown_request(c, x);	/* out of memory: left without */
+		}
 		h->in_block = 0;
 	}
 	h->state = S_LOST;
@@ -922,14 +938,26 @@ static void frame_begin(struct htc_engine *e, struct conn *c, int d, const struc
 	if (!h->sid)
 		return;
 	x = find_stream(c, h->sid);
-	if (!x && is_req && h->type == FT_HEADERS && (h->sid & 1) && h->sid > hc->max_sid) {
-		/* the client opens a stream */
+	if (!x && (h->sid & 1) && h->sid > hc->max_sid &&
+	    ((is_req && h->type == FT_HEADERS) ||
+	     (hc->max_sid && (h->type == FT_HEADERS || h->type == FT_DATA || h->type == FT_RST)))) {
+		/* the client opens a stream; or it opened one in bytes not
+		 * captured (a gap after streams were seen opening: a later
+		 * stream's frames show it) */
+		int lost_open = !(is_req && h->type == FT_HEADERS);
+
 		hc->max_sid = h->sid;
 		x = eng_exch_start_seq(e, c, k->ev, k->ts, HTC_PROTO_HTTP2, (h->sid - 1) / 2);
 		if (!x)
 			return;	/* out of memory: the stream is not followed */
 		x->stream_id = h->sid;
 		start = 1;
+		if (lost_open) {
+			/* its start is some time before this frame */
+			x->flags |= HTC_ENGF_GAP;
+			x->unresolved++;
+			unknown_request(c, x);
+		}
 	}
 	if (!x)
 		return;
@@ -1181,9 +1209,17 @@ static int h2_data(struct htc_engine *e, struct conn *c, int d, const struct eng
 /* Streams cut by the end of the connection. */
 static void h2_close(struct htc_engine *e, struct conn *c, int closing)
 {
-	for (uint32_t i = 0; closing && i < c->qn; i++)
-		if (!c->q[i]->resp_done && (c->q[i]->resp_started || !c->q[i]->h2_req_end))
-			c->q[i]->flags |= HTC_ENGF_RESET;
+	for (uint32_t i = 0; i < c->qn; i++) {
+		struct exch *x = c->q[i];
+
+		if (!x->has_str) {
+			/* its header block was cut by the end */
+			x->unresolved++;
+			unknown_request(c, x);
+		}
+		if (closing && !x->resp_done && (x->resp_started || !x->h2_req_end))
+			x->flags |= HTC_ENGF_RESET;
+	}
 }
 
 static void h2_free(struct conn *c)

@@ -82,9 +82,12 @@ static void s_req(void *ctx, const struct htc_eng_request *r)
 	x->resp_body_len = r->resp_body_len;
 	x->body_len = r->body_len;
 	memcpy(x->body, r->body, r->body_len < sizeof(x->body) ? r->body_len : sizeof(x->body));
-	/* the head is the headers' backing store: they point into it */
-	assert_true(r->head_len >= 2);
-	assert_memory_equal(r->head + r->head_len - 2, "\r\n", 2);
+	/* the head (empty when the request's fields were not captured) is
+	 * the headers' backing store: they point into it */
+	if (r->head_len) {
+		assert_true(r->head_len >= 2);
+		assert_memory_equal(r->head + r->head_len - 2, "\r\n", 2);
+	}
 	for (size_t i = 0; i < r->nheaders && i < MAXH; i++) {
 		assert_true((const uint8_t *)r->headers[i].name >= r->head &&
 			    (const uint8_t *)r->headers[i].value + r->headers[i].value_len <= r->head + r->head_len);
@@ -515,9 +518,22 @@ static void test_gaps(void **state)
 		headers(&b, dc, 5, 1, r5, 5);
 	}
 	fx_read(fx, t += MS, 10, 10, c, b.b, b.n);
+	/* stream 7's HEADERS lost whole in a vectored write's uncaptured
+	 * tail: its DATA shows it */
+	b.n = 0;
+	{
+		const nghttp2_nv r7[] = { NV(":method", "POST"), NV(":scheme", "http"), NV(":path", "/seven"),
+					  NV(":authority", "ex.test") };
+
+		headers(&b, dc, 7, 0, r7, 4);
+		frame(&b, 0, 0x1, 7, "body", 4);
+	}
+	fx_read_cut(fx, t += MS, 10, 10, c, b.b, 0, b.n - 13);
+	fx_read(fx, t += MS, 10, 10, c, b.b + b.n - 13, 13);
 	r.n = 0;
 	headers(&r, ds, 3, 1, ok, 1);
 	headers(&r, ds, 5, 1, ok, 1);
+	headers(&r, ds, 7, 1, ok, 1);
 	fx_write(fx, t += MS, 10, 10, c, r.b, r.n);
 	s = run(fx, &st);
 
@@ -543,6 +559,15 @@ static void test_gaps(void **state)
 	assert_int_equal(x->unresolved, 2);
 	assert_int_equal(x->nh, 0);
 	assert_true(st.h2_unresolved >= 3);
+	x = by_stream(s, 0, 7);
+	assert_non_null(x);
+	assert_string_equal(x->method, "?");
+	assert_string_equal(x->path, "?");
+	assert_true(x->flags & HTC_ENGF_GAP);
+	assert_true(x->flags & HTC_ENGF_UNRESOLVED);
+	assert_int_equal(x->status, 200);
+	assert_int_equal(x->seq, 3);
+	assert_int_equal(s->n, 4);
 	nghttp2_hd_deflate_del(dc);
 	nghttp2_hd_deflate_del(ds);
 	free(s);
