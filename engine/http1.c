@@ -83,6 +83,8 @@ static void msg_end(struct htc_engine *e, struct conn *c, int d, uint64_t ts)
 		x->stream_id = 1;
 		x->proto = HTC_PROTO_HTTP2;
 		x->req_done = 1;
+		/* out of memory: HTTP/2 then ignores the connection's bytes
+		 * (its data op checks for its state) */
 		eng_set_proto(e, c, HTC_PROTO_HTTP2, d, NULL, 0);
 		return;
 	}

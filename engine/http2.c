@@ -1189,6 +1189,8 @@ static int h2_data(struct htc_engine *e, struct conn *c, int d, const struct eng
 {
 	int rc;
 
+	if (!c->ps)
+		return 0;	/* its state could not be allocated (an h2c upgrade) */
 	if (k->lost && (rc = h2_gap(e, c, d, k, k->lost)))
 		return rc;
 	if ((rc = h2_feed(e, c, d, k, k->p, k->len)))
@@ -1209,7 +1211,7 @@ static int h2_data(struct htc_engine *e, struct conn *c, int d, const struct eng
 /* Streams cut by the end of the connection. */
 static void h2_close(struct htc_engine *e, struct conn *c, int closing)
 {
-	for (uint32_t i = 0; i < c->qn; i++) {
+	for (uint32_t i = 0; c->ps && i < c->qn; i++) {
 		struct exch *x = c->q[i];
 
 		if (!x->has_str) {
