@@ -52,11 +52,11 @@ endif
 # and prints the exact command.
 BUILD_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev \
 	      zlib1g-dev libzstd-dev libsqlite3-dev libpcap-dev libcmocka-dev \
-	      libcurl4-openssl-dev
+	      libcurl4-openssl-dev libnghttp2-dev
 TEST_PKGS := libclang-rt-14-dev libfuzzer-14-dev zstd sqlite3 curl python3 \
 	     python3-flask python3-redis nginx redis-server redis-tools tcpdump tshark wrk \
 	     apache2-utils iproute2 procps openssl postgresql postgresql-contrib chromium \
-	     protobuf-compiler python3-protobuf
+	     protobuf-compiler python3-protobuf nghttp2-client python3-grpcio python3-h2
 DEMO_PKGS := python3 python3-flask python3-redis redis-server redis-tools curl apache2-utils
 BENCH_PKGS := $(TEST_PKGS) hyperfine valgrind time linux-perf
 
@@ -131,7 +131,9 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 BINS :=
 TESTS :=
 INSTALL_TARGETS :=
-LIBS_SYS := $(shell pkg-config --libs libzstd 2>/dev/null || echo -lzstd)
+# libnghttp2: the engine's HPACK decoder (engine/http2.c)
+LIBS_SYS := $(shell pkg-config --libs libzstd 2>/dev/null || echo -lzstd) \
+	$(shell pkg-config --libs libnghttp2 2>/dev/null || echo -lnghttp2)
 
 # Fragments: format, bpf, capture, engine, analyze, replay, tests, bench, samples.
 include $(sort $(wildcard */*.mk))

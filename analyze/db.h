@@ -47,6 +47,7 @@ struct db_load_stats {
 	uint64_t requests, calls, conns, links;
 	uint64_t warnings;
 	double seconds;
+	uint64_t h2_fields, h2_unresolved;	/* HTTP/2 header fields decoded, not resolved */
 };
 
 /*

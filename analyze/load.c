@@ -98,7 +98,12 @@ static void call_name(char *dst, size_t cap, unsigned proto, const char *summary
 
 	if (!summary)
 		summary = "";
-	if (proto == HTC_PROTO_HTTP) {
+	if (proto == HTC_PROTO_GRPC && summary[0]) {
+		/* package.Service/Method: a name already */
+		snprintf(dst, cap, "%s", summary);
+		return;
+	}
+	if (proto == HTC_PROTO_HTTP || proto == HTC_PROTO_HTTP2) {
 		char method[32];
 		size_t m = strcspn(summary, " ");
 
@@ -292,6 +297,37 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 	}
 }
 
+/* The HTTP/2 and gRPC columns of a request or call: NULL where they do
+ * not apply. */
+static void put_h2(struct rowq *q, unsigned proto, uint32_t sid, uint32_t unresolved, int gstatus,
+		   const char *gmsg, uint32_t req_msgs, uint32_t resp_msgs)
+{
+	int h2 = proto == HTC_PROTO_HTTP2 || proto == HTC_PROTO_GRPC;
+	int grpc = proto == HTC_PROTO_GRPC;
+
+	if (h2) {
+		rq_int(q, sid);
+		rq_int(q, unresolved);
+	} else {
+		rq_null(q);
+		rq_null(q);
+	}
+	if (grpc && gstatus >= 0) {
+		rq_int(q, gstatus);
+		rq_str(q, gmsg && gmsg[0] ? gmsg : NULL);
+	} else {
+		rq_null(q);
+		rq_null(q);
+	}
+	if (grpc) {
+		rq_int(q, req_msgs);
+		rq_int(q, resp_msgs);
+	} else {
+		rq_null(q);
+		rq_null(q);
+	}
+}
+
 static void on_request(void *ctx, const struct htc_eng_request *r)
 {
 	struct loader *l = ctx;
@@ -300,7 +336,10 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 
 	fmt_ip(sip, sizeof(sip), r->ep.family, r->ep.laddr);
 	fmt_ip(cip, sizeof(cip), r->ep.family, r->ep.raddr);
-	db_endpoint(ep, sizeof(ep), r->method, r->path);
+	if (r->proto == HTC_PROTO_GRPC && r->path[0] == '/' && r->path[1])
+		snprintf(ep, sizeof(ep), "%s", r->path + 1);	/* package.Service/Method */
+	else
+		db_endpoint(ep, sizeof(ep), r->method, r->path);
 	rq_int(q, (sqlite3_int64)r->id);
 	if (r->parent_call_id) {
 		rq_ns(q, r->parent_id);
@@ -363,6 +402,9 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 		rq_null(q);
 		rq_null(q);
 	}
+	rq_str(q, htc_proto_name(r->proto ? r->proto : HTC_PROTO_HTTP));
+	put_h2(q, r->proto, r->stream_id, r->unresolved, r->grpc_status, r->grpc_message, r->req_msgs,
+	       r->resp_msgs);
 	rq_end(q);
 	l->st.requests++;
 	{
@@ -412,6 +454,8 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	rq_int(q, (sqlite3_int64)c->bytes_out);
 	rq_int(q, (sqlite3_int64)c->bytes_in);
 	rq_int(q, c->flags);
+	put_h2(q, c->proto, c->stream_id, c->unresolved, c->grpc_status, c->grpc_message, c->req_msgs,
+	       c->resp_msgs);
 	rq_end(q);
 	l->st.calls++;
 	{
@@ -460,13 +504,15 @@ static const char sql_ins_req[] =
 	"INSERT INTO requests (request_id, parent_request_id, parent_call_id, parent_ambiguous, file_idx, host, conn, seq, pid, tid, comm,"
 	" client_ip, client_port, server_ip, server_port, method, path, version,"
 	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
-	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body, protocol, stream_id,"
+	" unresolved, grpc_status, grpc_message, req_messages, resp_messages)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
 	"INSERT INTO calls (call_id, request_id, child_request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
-	" start_ns, end_ns, bytes_out, bytes_in, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" start_ns, end_ns, bytes_out, bytes_in, flags, stream_id, unresolved, grpc_status,"
+	" grpc_message, req_messages, resp_messages)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
@@ -1016,6 +1062,20 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			l.st.seconds > 0 ? (double)l.st.events / l.st.seconds : 0.0, cpu,
 			cpu > 0 ? (double)l.st.events / cpu : 0.0);
 	}
+	{
+		struct htc_engine_stats es;
+
+		htc_engine_stats(e, &es);
+		l.st.h2_fields = es.h2_fields;
+		l.st.h2_unresolved = es.h2_unresolved;
+	}
+	if (opts->verbose && l.st.h2_fields)
+		fprintf(stderr, "httpanalyze: HTTP/2 header fields %llu, resolved %llu (%.1f%%), "
+			"unresolved %llu (their table entries predate the capture or a gap)\n",
+			(unsigned long long)l.st.h2_fields,
+			(unsigned long long)(l.st.h2_fields - l.st.h2_unresolved),
+			100.0 * (double)(l.st.h2_fields - l.st.h2_unresolved) / (double)l.st.h2_fields,
+			(unsigned long long)l.st.h2_unresolved);
 	if (stats)
 		*stats = l.st;
 cleanup:

@@ -269,7 +269,7 @@ int report_requests(sqlite3 *db, const struct report_opts *o)
 	struct query q = { 0 };
 
 	q_add(&q, "SELECT r.request_id, r.parent_request_id, r.parent_ambiguous, rfc3339(r.start_ns) AS start,"
-		  " r.duration_ms, r.method, r.path, r.status, r.pid, r.comm,"
+		  " r.duration_ms, r.method, r.path, r.status, r.protocol, r.pid, r.comm,"
 		  " r.ncalls AS calls, r.host FROM requests r WHERE 1");
 	q_filters(db, &q, o);
 	q_order_limit(&q, o);
@@ -281,8 +281,10 @@ int report_errors(sqlite3 *db, const struct report_opts *o)
 	struct query q = { 0 };
 
 	q_add(&q, "SELECT r.request_id, r.parent_request_id, r.parent_ambiguous, rfc3339(r.start_ns) AS start,"
-		  " r.duration_ms, r.method, r.path, r.status,"
+		  " r.duration_ms, r.method, r.path, r.status, r.protocol,"
 		  " CASE WHEN r.unanswered THEN 'unanswered' WHEN r.reset THEN 'reset'"
+		  "  WHEN (r.flags >> 11) & 1 THEN 'stream reset'"
+		  "  WHEN r.grpc_status > 0 THEN 'grpc-status ' || r.grpc_status"
 		  "  WHEN r.status >= 500 THEN '5xx' WHEN r.status >= 400 THEN '4xx'"
 		  "  ELSE 'error' END AS reason,"
 		  " r.pid, r.comm, r.host FROM requests r"

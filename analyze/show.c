@@ -31,7 +31,7 @@ struct req_row {
 	int has_parent, has_status, has_end, unanswered, reset, error;
 	int parent_guess;	/* the parent call was ambiguous: the parent is a guess */
 	double dur;
-	char method[64], path[1024], host[256], comm[32], client[80], server[80];
+	char method[64], path[1024], host[256], comm[32], client[80], server[80], proto[16];
 	void *head;
 	size_t head_len;
 };
@@ -79,6 +79,7 @@ static int load_req(struct show_ctx *c, int64_t id, struct req_row *r)
 	r->error = sqlite3_column_int(st, 19);
 	r->parent_call = sqlite3_column_int64(st, 21);
 	r->parent_guess = sqlite3_column_int(st, 22);
+	col_text(st, 23, r->proto, sizeof(r->proto));
 	r->head_len = (size_t)sqlite3_column_bytes(st, 20);
 	r->head = r->head_len ? malloc(r->head_len) : NULL;
 	if (r->head)
@@ -249,7 +250,10 @@ static int show_table(struct show_ctx *c, const struct req_row *r, int depth)
 	out_term_escape(f, r->comm, strlen(r->comm));
 	fputc('@', f);
 	out_term_escape(f, r->host, strlen(r->host));
-	fprintf(f, " (pid %lld)\n", (long long)r->pid);
+	fprintf(f, " (pid %lld", (long long)r->pid);
+	if (strcmp(r->proto, "http"))
+		fprintf(f, ", %s", r->proto);	/* http2, grpc */
+	fputs(")\n", f);
 	calls = load_calls(c, r->id, &n);
 	for (size_t i = 0; i < n; i++) {
 		struct req_row child;
@@ -312,6 +316,7 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 	jkey(f, "comm"); jstr(f, r->comm);
 	jkey(f, "client"); jstr(f, r->client);
 	jkey(f, "server"); jstr(f, r->server);
+	jkey(f, "protocol"); jstr(f, r->proto);
 	jkey(f, "method"); jstr(f, r->method);
 	jkey(f, "path"); jstr(f, r->path);
 	jkey(f, "status");
@@ -391,7 +396,7 @@ static void csv_req(struct show_ctx *c, const struct req_row *r, int depth)
 		out_real(o, r->dur);
 	else
 		out_null(o);
-	out_str(o, "http");
+	out_str(o, r->proto);
 	out_str(o, r->server);
 	{
 		char s[1200];
@@ -470,7 +475,7 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		     " method, path, status, pid, tid, comm, host,"
 		     " client_ip || ':' || client_port, server_ip || ':' || server_port,"
 		     " req_bytes, resp_bytes, ncalls, unanswered, reset, error, head,"
-		     " parent_call_id, parent_ambiguous FROM requests WHERE request_id = ?");
+		     " parent_call_id, parent_ambiguous, protocol FROM requests WHERE request_id = ?");
 	c.calls = report_prep(db, "SELECT call_id, protocol, remote_ip, remote_port, start_ns, end_ns,"
 		       " duration_ms, summary, status, child_request_id, bytes_out, bytes_in,"
 		       " error, unanswered, ambiguous FROM calls WHERE request_id = ?"

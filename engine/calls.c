@@ -129,9 +129,13 @@ static int unknown_data(struct htc_engine *e, struct conn *c, int d, const struc
 		/* a late chance to recognise it */
 		int pr = proto_detect_client(k->p, k->len, c->info.ep.rport);
 
-		if (pr == HTC_PROTO_REDIS || pr == HTC_PROTO_POSTGRES) {
+		if (pr == HTC_PROTO_REDIS || pr == HTC_PROTO_POSTGRES || pr == HTC_PROTO_HTTP2) {
 			int err = eng_set_proto(e, c, (unsigned)pr, d, k->p, k->len);
 
+			/* an HTTP/2 server speaks first (its SETTINGS): the
+			 * client's preface names the protocol only now */
+			if (!err && eng_proto_linked((unsigned)pr) && !c->preexisting && !c->link)
+				eng_link_attach(e, c);
 			return err ? err : c->ops->data(e, c, d, k);
 		}
 	}

@@ -54,6 +54,8 @@ size_t htc_eng_escape(char *dst, size_t cap, const void *src, size_t len)
 
 /* Rows tried in order on a client's first bytes, then by port. */
 static const struct eng_proto *const eng_protos[] = {
+	&eng_http2,	/* before HTTP/1: its preface reads as a request line */
+	&eng_grpc,	/* named only: its connections are eng_http2's */
 	&eng_http1,
 	&eng_redis,
 	&eng_postgres,
@@ -103,8 +105,32 @@ int eng_classify(struct htc_engine *e, struct conn *c, int d, const uint8_t *p, 
 	int looks_req = len ? http_is_request_start((const char *)p, len) == 1 : 0;
 	int looks_resp = len ? http_is_response_start((const char *)p, len) == 1 : 0;
 	int maybe_req = len ? http_is_request_start((const char *)p, len) != 0 : 0;
+	/* HTTP/2: its client's preface, or frames seen mid-stream */
+	int h2 = len && eng_http2.detect(p, len) &&
+		 (c->role == HTC_ROLE_UNKNOWN || (c->role == HTC_ROLE_SERVER) == (d == DIR_IN));
+	int h2_req = -1;
 	int pr;
 
+	if (!h2 && len && c->preexisting && !looks_req && !looks_resp &&
+	    proto_detect_client(p, len, 0) == HTC_PROTO_UNKNOWN)
+		h2 = eng_h2_sniff(p, len, &h2_req);
+	if (h2) {
+		if (c->role == HTC_ROLE_UNKNOWN) {
+			uint16_t lp = c->info.ep.lport, rp = c->info.ep.rport;
+
+			if (looks_req || h2_req == 1)	/* the preface, or a request's header block */
+				c->role = d == DIR_IN ? HTC_ROLE_SERVER : HTC_ROLE_CLIENT;
+			else if (h2_req == 0)
+				c->role = d == DIR_IN ? HTC_ROLE_CLIENT : HTC_ROLE_SERVER;
+			else if (lp < rp && rp >= 32768)
+				c->role = HTC_ROLE_SERVER;
+			else
+				c->role = HTC_ROLE_CLIENT;
+			c->info.ep.role = (uint8_t)c->role;
+		}
+		c->classified = 1;
+		return eng_set_proto(e, c, HTC_PROTO_HTTP2, d, p, len);
+	}
 	if (c->role == HTC_ROLE_UNKNOWN && !looks_req && !looks_resp && len) {
 		/* seen mid-stream: a whole start line further on tells the
 		 * role (one cut by the end of the bytes does not) */

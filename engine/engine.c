@@ -68,6 +68,8 @@ static void conn_release(struct htc_engine *e, struct conn *c, int hashed)
 	else
 		free(c->ps);
 	free(c->last_mp);
+	if (c->q != c->qin)
+		free(c->q);
 	eng_bin_put(&e->free_conn, &c->node);
 }
 
@@ -221,6 +223,8 @@ static struct conn *conn_new(struct htc_engine *e, uint32_t file, const struct h
 	c = eng_bin_get(&e->free_conn, sizeof(*c));
 	if (!c)
 		return NULL;
+	c->q = c->qin;
+	c->qcap = ENG_MAX_PENDING;
 	c->info.id = ++e->next_conn;
 	c->info.file_idx = file;
 	c->info.conn_id = ev->conn_id;
@@ -293,7 +297,7 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 		    c->info.connect_result == 0 && !c->link)
 			eng_link_attach(e, c);
 		if (c->classified && c->role == HTC_ROLE_CLIENT && !c->preexisting && !c->link &&
-		    c->info.proto == HTC_PROTO_HTTP)
+		    eng_proto_linked(c->info.proto))
 			eng_link_attach(e, c);
 	}
 	if (!c->classified || !c->ops)

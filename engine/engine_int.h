@@ -31,6 +31,7 @@
 #define ENG_MAX_LINKS (1u << 16)	/* 5-tuples waiting for their other side */
 #define ENG_LINK_WIN 256		/* exchanges awaiting their other side, per connection */
 #define ENG_MAX_PENDING 64		/* exchanges waiting per connection (pipelining) */
+#define ENG_MAX_STREAMS 1024		/* ... on a multiplexing protocol (HTTP/2 streams) */
 #define ENG_MAX_ACTIVE 32		/* requests active at once on one thread */
 #define ENG_MAX_FILES 4096
 #define ENG_BODY_CAP (1u << 20)		/* request body bytes kept for replay */
@@ -137,6 +138,20 @@ struct exch {
 	size_t off_path, off_version, off_host;	/* in str: method\0path\0version\0host\0 */
 	size_t head_len, nhdrs, body_len;
 	uint64_t ptag;		/* the protocol's own (postgres.c: sync group, kind) */
+	/* HTTP/2 and gRPC (http2.c) */
+	uint32_t stream_id;
+	uint32_t unresolved;		/* header fields not resolved (HPACK state lost) */
+	int grpc_status;		/* valid when has_grpc_status */
+	uint8_t has_grpc_status;
+	uint8_t h2_req_end, h2_resp_hdrs;	/* END_STREAM from the client seen; response head seen */
+	uint32_t msgs[2];		/* gRPC messages: [0] request, [1] response */
+	uint64_t msg_bytes[2];
+	struct grpc_msgs {		/* length-prefixed message framing of one direction */
+		uint8_t pfx[5];
+		uint8_t plen;		/* prefix bytes collected */
+		uint8_t lost;		/* framing lost (a gap) */
+		uint64_t rem;		/* message bytes left */
+	} gm[2];
 	/* from here on kept when the object is recycled (eng_exch_new) */
 	char *str;
 	size_t str_cap;
@@ -147,6 +162,7 @@ struct exch {
 	uint8_t *body;
 	size_t body_cap;
 	char summary[ENG_SUMMARY_CAP];	/* a string: bytes after its NUL are not read */
+	char grpc_message[128];		/* escaped; a string, reset with summary */
 };
 
 /* Per-direction HTTP/1 states (http1.c). */
@@ -190,11 +206,13 @@ struct conn {
 	int role;
 	int preexisting, classified;
 	int read_since_write;	/* calls: the server answered since the client last wrote */
+	int h2c_upgrade;	/* HTTP/1: the response being read upgrades to h2c */
 	uint32_t nseq;
 	struct stream_pos in[2];	/* per direction (DIR_*) */
 	struct hdir dir[2];	/* HTTP/1 (http1.c) */
-	struct exch *q[ENG_MAX_PENDING];	/* open exchanges, oldest first */
-	uint32_t qn;
+	struct exch **q;	/* open exchanges, oldest first: qin, or grown (HTTP/2) */
+	uint32_t qn, qcap;
+	struct exch *qin[ENG_MAX_PENDING];
 	const struct eng_proto *ops;	/* decoder of the bytes; NULL: none */
 	void *ps;		/* its per-connection state (ops->open) */
 	struct link *link;
@@ -280,9 +298,18 @@ struct eng_proto {
 	void (*summary)(struct conn *c, const uint8_t *p, size_t len, char *out, size_t cap);
 	/* Release what open allocated (NULL: free(c->ps)). */
 	void (*free)(struct conn *c);
+	/* Exchanges open at once on a connection (0: ENG_MAX_PENDING). */
+	uint32_t max_pending;
 };
 
-extern const struct eng_proto eng_http1, eng_redis, eng_postgres, eng_tls, eng_unknown;
+extern const struct eng_proto eng_http1, eng_http2, eng_grpc, eng_redis, eng_postgres, eng_tls,
+	eng_unknown;
+
+/* Calls of this protocol are matched with the server's requests (link.c). */
+static inline int eng_proto_linked(unsigned proto)
+{
+	return proto == HTC_PROTO_HTTP || proto == HTC_PROTO_HTTP2 || proto == HTC_PROTO_GRPC;
+}
 
 /* ---- detect.c ---- */
 
@@ -316,12 +343,19 @@ struct efile *eng_file_of(struct htc_engine *e, uint32_t idx);
  * the event already started HTC_ENG_MAX_STARTS (counted in st.cut). */
 struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct htc_event *ev,
 			    uint64_t ts, uint8_t proto);
+/* The same with its exchange number on c given (HTTP/2: from the stream
+ * id, so both ends number a stream alike whatever either missed). */
+struct exch *eng_exch_start_seq(struct htc_engine *e, struct conn *c, const struct htc_event *ev,
+				uint64_t ts, uint8_t proto, uint32_t seq);
 /* x is finished (answered, or given up on): report it and recycle it. */
 void eng_exch_done(struct htc_engine *e, struct exch *x);
 /* Forget x without reporting it (nothing refers to it). */
 void eng_exch_drop(struct htc_engine *e, struct exch *x);
 /* Store method, path, version and host of x from a parsed head. */
 int eng_exch_set_strings(struct exch *x, const struct http_head *h, const char *host, size_t host_len);
+/* The same from each string (version: "HTTP/2"...). */
+int eng_exch_set_strs(struct exch *x, const char *m, size_t ml, const char *p, size_t pl,
+		      const char *version, const char *host, size_t hl);
 /* Report every exchange still queued on c, oldest first; with
  * answered_by_bytes, one that got response bytes counts as answered. */
 void eng_exch_drain(struct htc_engine *e, struct conn *c, int answered_by_bytes);
@@ -392,6 +426,14 @@ void eng_link_free_all(struct htc_engine *e);
  * bytes).  Returns 1 when found, 0 otherwise (not a ClientHello, cut, no
  * SNI).  Bounds-checked: the bytes come from the capture. */
 int proto_tls_sni(const uint8_t *p, size_t len, char *out, size_t cap);
+
+/* ---- http2.c ---- */
+
+/* Do the bytes p, seen mid-stream, look like HTTP/2 frames (a chain of
+ * plausible frame headers from p on)?  1 yes, 0 no.  OUT *is_req: 1 when
+ * a header block in them starts like a request's, 0 a response's, -1 not
+ * known. */
+int eng_h2_sniff(const uint8_t *p, size_t len, int *is_req);
 
 /* ---- Redis (redis.c): RESP2/RESP3 command and reply decoders ---- */
 

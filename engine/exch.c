@@ -40,6 +40,7 @@ static struct exch *exch_new(struct htc_engine *e, struct conn *c)
 	/* keep the buffers, reset the rest */
 	memset(x, 0, offsetof(struct exch, str));
 	x->summary[0] = 0;
+	x->grpc_message[0] = 0;
 	x->conn = c;
 	x->serial = ++e->serial;
 	x->body_hash = HTC_FNV1A64_INIT;
@@ -77,27 +78,34 @@ static const char *ex_path(const struct exch *x)
 }
 
 /* Store method, path, version and host as NUL-terminated strings. */
-int eng_exch_set_strings(struct exch *x, const struct http_head *h, const char *host, size_t host_len)
+int eng_exch_set_strs(struct exch *x, const char *m, size_t ml, const char *p, size_t pl,
+		      const char *version, const char *host, size_t hl)
 {
-	size_t need = h->method_len + h->target_len + 9 + host_len + 4;
+	size_t vl = strlen(version);
+	size_t need = ml + pl + vl + hl + 4;
 
 	if (eng_grow(&x->str, &x->str_cap, need, 1))
 		return -ENOMEM;
-	memcpy(x->str, h->method, h->method_len);
-	x->str[h->method_len] = 0;
-	x->off_path = h->method_len + 1;
-	memcpy(x->str + x->off_path, h->target, h->target_len);
-	x->str[x->off_path + h->target_len] = 0;
-	x->off_version = x->off_path + h->target_len + 1;
-	memcpy(x->str + x->off_version, "HTTP/1.0", 9);
-	x->str[x->off_version + 7] = (char)('0' + (h->minor == 1));
-	x->off_host = x->off_version + 9;
-	memcpy(x->str + x->off_host, host, host_len);
-	x->str[x->off_host + host_len] = 0;
+	memcpy(x->str, m, ml);
+	x->str[ml] = 0;
+	x->off_path = ml + 1;
+	memcpy(x->str + x->off_path, p, pl);
+	x->str[x->off_path + pl] = 0;
+	x->off_version = x->off_path + pl + 1;
+	memcpy(x->str + x->off_version, version, vl + 1);
+	x->off_host = x->off_version + vl + 1;
+	memcpy(x->str + x->off_host, host, hl);
+	x->str[x->off_host + hl] = 0;
 	x->has_str = 1;
-	x->is_head = h->method_len == 4 && http_token_eq(h->method, h->method_len, "HEAD");
-	x->is_connect = h->method_len == 7 && http_token_eq(h->method, h->method_len, "CONNECT");
+	x->is_head = ml == 4 && http_token_eq(m, ml, "HEAD");
+	x->is_connect = ml == 7 && http_token_eq(m, ml, "CONNECT");
 	return 0;
+}
+
+int eng_exch_set_strings(struct exch *x, const struct http_head *h, const char *host, size_t host_len)
+{
+	return eng_exch_set_strs(x, h->method, h->method_len, h->target, h->target_len,
+				 h->minor == 1 ? "HTTP/1.1" : "HTTP/1.0", host, host_len);
 }
 
 /* ---- threads and their active requests ---- */
@@ -321,6 +329,15 @@ static int report_request(struct htc_engine *e, struct exch *x)
 		if (eng_link_peer_guess(c, x->seq))
 			r.flags |= HTC_ENGF_PARENT_GUESS;
 	}
+	r.proto = x->proto;
+	r.stream_id = x->stream_id;
+	r.unresolved = x->unresolved;
+	r.grpc_status = x->has_grpc_status ? x->grpc_status : -1;
+	r.grpc_message = x->grpc_message;
+	r.req_msgs = x->msgs[0];
+	r.resp_msgs = x->msgs[1];
+	r.req_msg_bytes = x->msg_bytes[0];
+	r.resp_msg_bytes = x->msg_bytes[1];
 	e->st.requests++;
 	if (r.flags & HTC_ENGF_UNANSWERED)
 		e->st.unanswered++;
@@ -350,7 +367,7 @@ static int report_call(struct htc_engine *e, struct exch *x)
 	struct conn *c = x->conn;
 	struct htc_eng_call k;
 	uint64_t peer_id = 0, peer_parent = 0;
-	int carried = x->proto == HTC_PROTO_HTTP && eng_link_peer(c, x->seq, &peer_id, &peer_parent);
+	int carried = eng_proto_linked(x->proto) && eng_link_peer(c, x->seq, &peer_id, &peer_parent);
 
 	memset(&k, 0, sizeof(k));
 	k.id = x->id;
@@ -372,6 +389,14 @@ static int report_call(struct htc_engine *e, struct exch *x)
 	k.flags = x->flags;
 	if (carried)
 		k.child_request_id = peer_id;
+	k.stream_id = x->stream_id;
+	k.unresolved = x->unresolved;
+	k.grpc_status = x->has_grpc_status ? x->grpc_status : -1;
+	k.grpc_message = x->grpc_message;
+	k.req_msgs = x->msgs[0];
+	k.resp_msgs = x->msgs[1];
+	k.req_msg_bytes = x->msg_bytes[0];
+	k.resp_msg_bytes = x->msg_bytes[1];
 	e->st.calls++;
 	if (e->sink.on_call)
 		e->sink.on_call(e->sink.ctx, &k);
@@ -384,8 +409,10 @@ void eng_exch_done(struct htc_engine *e, struct exch *x)
 	struct conn *c = x->conn;
 	int carried;
 
-	if (x->status >= 400)
+	if (x->status >= 400 || (x->has_grpc_status && x->grpc_status != 0))
 		x->flags |= HTC_ENGF_ERROR;
+	if (x->unresolved)
+		x->flags |= HTC_ENGF_UNRESOLVED;
 	if (!x->resp_started && !x->answered)
 		x->flags |= HTC_ENGF_UNANSWERED;
 	if (x->end_ns == 0 && x->resp_started)
@@ -394,7 +421,7 @@ void eng_exch_done(struct htc_engine *e, struct exch *x)
 		carried = report_request(e, x);
 	else
 		carried = report_call(e, x);
-	if (x->proto == HTC_PROTO_HTTP)
+	if (eng_proto_linked(x->proto))
 		eng_link_reported(e, c, x->seq, carried);
 	thr_del(e, x);
 	queue_remove(c, x);
@@ -402,9 +429,36 @@ void eng_exch_done(struct htc_engine *e, struct exch *x)
 	exch_release(e, x);
 }
 
+/* Room for one more exchange on c: the queue grows up to what its
+ * protocol multiplexes, then the oldest is let go.  0 or -ENOMEM. */
+static int queue_room(struct htc_engine *e, struct conn *c)
+{
+	uint32_t max = c->ops && c->ops->max_pending ? c->ops->max_pending : ENG_MAX_PENDING;
+
+	if (c->qn < c->qcap)
+		return 0;
+	if (c->qcap < max) {
+		uint32_t ncap = c->qcap * 2 < max ? c->qcap * 2 : max;
+		struct exch **nq = malloc(ncap * sizeof(*nq));
+
+		if (!nq)
+			return -ENOMEM;
+		memcpy(nq, c->q, c->qn * sizeof(*nq));
+		if (c->q != c->qin)
+			free(c->q);
+		c->q = nq;
+		c->qcap = ncap;
+		return 0;
+	}
+	/* the oldest never got its answer in time: let it go */
+	e->st.evicted++;
+	eng_exch_done(e, c->q[0]);
+	return 0;
+}
+
 /* A new exchange on c, started by the event of (file, pid, tid, ts). */
-struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct htc_event *ev,
-			       uint64_t ts, uint8_t proto)
+struct exch *eng_exch_start_seq(struct htc_engine *e, struct conn *c, const struct htc_event *ev,
+				uint64_t ts, uint8_t proto, uint32_t seq)
 {
 	struct exch *x;
 	struct efile *f = eng_file_of(e, c->info.file_idx);
@@ -415,11 +469,8 @@ struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct h
 		return NULL;
 	}
 	e->ev_starts++;
-	if (c->qn >= ENG_MAX_PENDING) {
-		/* the oldest never got its answer in time: let it go */
-		e->st.evicted++;
-		eng_exch_done(e, c->q[0]);
-	}
+	if (queue_room(e, c))
+		return NULL;
 	x = exch_new(e, c);
 	if (!x)
 		return NULL;
@@ -430,7 +481,8 @@ struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct h
 	x->comm[HTC_COMM_LEN - 1] = 0;
 	x->start_ns = ts;
 	x->proto = proto;
-	x->seq = c->nseq++;
+	x->seq = seq;
+	c->nseq = seq + 1;
 	if (c->role == HTC_ROLE_SERVER) {
 		x->id = HTC_REQID_FIRST + (uint64_t)c->info.file_idx * HTC_REQID_FILE_STRIDE + f->next_req++;
 		thr_add(e, x, c->info.file_idx, ev->pid, ev->tid);
@@ -448,7 +500,7 @@ struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct h
 				e->st.ambiguous++;
 			}
 		}
-		if (proto == HTC_PROTO_HTTP)
+		if (eng_proto_linked(proto))
 			eng_link_note(c, x->seq, x->id, x->parent);
 		if (proto == HTC_PROTO_HTTP && (x->flags & HTC_ENGF_AMBIGUOUS))
 			eng_link_guess(c, x->seq);
@@ -457,6 +509,12 @@ struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct h
 		x->flags |= HTC_ENGF_PREEXISTING;
 	c->q[c->qn++] = x;
 	return x;
+}
+
+struct exch *eng_exch_start(struct htc_engine *e, struct conn *c, const struct htc_event *ev,
+			    uint64_t ts, uint8_t proto)
+{
+	return eng_exch_start_seq(e, c, ev, ts, proto, c->nseq);
 }
 
 void eng_exch_drop(struct htc_engine *e, struct exch *x)

@@ -73,6 +73,21 @@ static void msg_end(struct htc_engine *e, struct conn *c, int d, uint64_t ts)
 		h->interim = 0;
 		return;
 	}
+	if (x->status == 101 && c->h2c_upgrade) {
+		/* h2c: the request carries on as HTTP/2's stream 1, whose
+		 * response is still to come (http1_data hands the bytes
+		 * after this head to http2.c) */
+		c->h2c_upgrade = 0;
+		x->status = 0;
+		x->resp_started = 0;
+		x->stream_id = 1;
+		x->proto = HTC_PROTO_HTTP2;
+		x->req_done = 1;
+		/* out of memory: HTTP/2 then ignores the connection's bytes
+		 * (its data op checks for its state) */
+		eng_set_proto(e, c, HTC_PROTO_HTTP2, d, NULL, 0);
+		return;
+	}
 	x->resp_done = 1;
 	x->end_ns = ts;
 	if (x->status == 101 || (x->is_connect && x->status >= 200 && x->status < 300)) {
@@ -199,6 +214,12 @@ static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf,
 		return 0;
 	}
 	/* response */
+	if (hh->status == 101) {
+		size_t ul = 0;
+		const char *up = http_header(hh, "upgrade", &ul);
+
+		c->h2c_upgrade = up && http_token_eq(up, ul, "h2c");
+	}
 	if (x) {
 		x->resp_started = 1;
 		if (hh->status >= 100 && hh->status < 200 && hh->status != 101) {
@@ -313,13 +334,19 @@ static int ends_head(const uint8_t *b, size_t len, size_t from)
 
 /* Captured bytes p[0..len) of direction d. */
 static int http_data(struct htc_engine *e, struct conn *c, int d, const struct htc_event *ev,
-		     uint64_t ts, const uint8_t *p, size_t len)
+		     uint64_t ts, const uint8_t *p, size_t len, size_t *rest)
 {
 	struct hdir *h = &c->dir[d];
 	int is_req = d == req_dir(c);
 	struct body_ctx bc = { e, NULL, is_req };
 
+	*rest = 0;
 	while (len > 0) {
+		if (c->ops != &eng_http1) {
+			/* upgraded (h2c): the rest is the new protocol's */
+			*rest = len;
+			return 0;
+		}
 		/* bytes of a message in progress belong to its exchange */
 		if (h->ex && e->ann_serial != h->ex->serial)
 			eng_ann_touch(e, h->ex, 0);
@@ -583,15 +610,68 @@ static int http1_open(struct htc_engine *e, struct conn *c, int d, const uint8_t
 	return 0;
 }
 
-static int http1_data(struct htc_engine *e, struct conn *c, int d, const struct eng_chunk *k)
+/*
+ * HTTP/2's preface where a request was expected (its first bytes were too
+ * few to tell, or a server's first read was taken for HTTP/1): the
+ * connection speaks HTTP/2 from its first byte.  Returns 1 when it
+ * switched (k fed to HTTP/2), 0 when not, or -ENOMEM.
+ */
+static int preface_switch(struct htc_engine *e, struct conn *c, int d, const struct eng_chunk *k)
 {
+	struct hdir *h = &c->dir[d];
+	uint8_t pre[24];
+	size_t old = h->state == H_HEAD ? h->len : 0, n;
 	int err;
 
+	if (c->role != HTC_ROLE_SERVER || d != DIR_IN || k->lost || !k->len || old >= 4 ||
+	    (h->state != H_HEAD && h->state != H_IDLE) || (h->ex && h->ex->has_str) || c->nseq > 1)
+		return 0;
+	if (old)
+		memcpy(pre, h->buf, old);
+	n = k->len < sizeof(pre) - old ? k->len : sizeof(pre) - old;
+	memcpy(pre + old, k->p, n);
+	if (!eng_http2.detect(pre, old + n))
+		return 0;
+	if (h->ex)
+		eng_exch_drop(e, h->ex);
+	h->ex = NULL;
+	if ((err = eng_set_proto(e, c, HTC_PROTO_HTTP2, d, pre, old + n)))
+		return err;
+	if (old) {
+		struct eng_chunk k0 = *k;
+
+		k0.p = pre;
+		k0.len = old;
+		k0.tail = 0;
+		if ((err = c->ops->data(e, c, d, &k0)))
+			return err;
+	}
+	err = c->ops->data(e, c, d, k);
+	return err ? err : 1;
+}
+
+static int http1_data(struct htc_engine *e, struct conn *c, int d, const struct eng_chunk *k)
+{
+	size_t rest;
+	int err;
+
+	if ((err = preface_switch(e, c, d, k)))
+		return err < 0 ? err : 0;
 	if (k->lost)
 		http_gap(e, c, d, k->lost, k->ts);
-	err = http_data(e, c, d, k->ev, k->ts, k->p, k->len);
+	err = http_data(e, c, d, k->ev, k->ts, k->p, k->len, &rest);
 	if (err)
 		return err;
+	if (c->ops != &eng_http1) {
+		/* upgraded to h2c mid-event: the rest, and what the syscall
+		 * did not capture, are HTTP/2's */
+		struct eng_chunk k2 = *k;
+
+		k2.p = k->p + (k->len - rest);
+		k2.len = rest;
+		k2.lost = 0;
+		return c->ops->data(e, c, d, &k2);
+	}
 	if (k->tail)
 		http_gap(e, c, d, k->tail, k->ts);
 	if (!e->ann_serial && c->role == HTC_ROLE_CLIENT) {
@@ -629,8 +709,12 @@ static void http1_close(struct htc_engine *e, struct conn *c, int closing)
 
 static void http1_free(struct conn *c)
 {
-	for (int d = 0; d < 2; d++)
+	for (int d = 0; d < 2; d++) {
 		free(c->dir[d].buf);
+		c->dir[d].buf = NULL;
+		c->dir[d].len = c->dir[d].cap = 0;
+		c->dir[d].ex = NULL;
+	}
 }
 
 static int http1_detect(const uint8_t *p, size_t len)

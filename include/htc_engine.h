@@ -48,6 +48,8 @@ enum htc_proto {
 	HTC_PROTO_REDIS = 2,
 	HTC_PROTO_POSTGRES = 3,
 	HTC_PROTO_TLS = 4,	/* recognised, not decoded */
+	HTC_PROTO_HTTP2 = 5,	/* HTTP/2: prior knowledge (h2c), or h2 once decrypted */
+	HTC_PROTO_GRPC = 6,	/* gRPC over HTTP/2 (content-type application/grpc) */
 };
 const char *htc_proto_name(unsigned proto);	/* "http", "redis", ... */
 
@@ -85,6 +87,9 @@ struct htc_eng_conn {
 #define HTC_ENGF_RESP_BODY_PARTIAL 0x0080 /* response body not fully captured */
 #define HTC_ENGF_RESP_LEN_UNKNOWN 0x0100 /* response body length unknown (its framing was not captured) */
 #define HTC_ENGF_PARENT_GUESS	0x0200	/* requests: parent_id is a guess (the parent call was AMBIGUOUS) */
+#define HTC_ENGF_UNRESOLVED	0x0400	/* HTTP/2: header fields not resolved (HPACK state lost:
+					 * joined mid-connection, or a gap); never guessed */
+#define HTC_ENGF_STREAM_RESET	0x0800	/* HTTP/2: the stream ended by RST_STREAM (an error) */
 
 /* One header line, views into the request's head bytes. */
 struct htc_eng_header {
@@ -125,6 +130,17 @@ struct htc_eng_request {
 	 * else 0 and on_link tells later.  parent_id is that call's request. */
 	uint64_t parent_call_id;
 	uint64_t parent_id;
+	/* Added with HTTP/2.  proto: HTC_PROTO_HTTP, HTTP2 or GRPC.  For
+	 * HTTP/2 the head is rebuilt from the decoded fields ("GET /p HTTP/2",
+	 * then "name: value" lines, :authority as host; unresolved fields
+	 * left out), and seq is the stream's number, (stream_id - 1) / 2. */
+	uint8_t proto;
+	uint32_t stream_id;		/* 0 for HTTP/1 */
+	uint32_t unresolved;		/* header fields not resolved (HTC_ENGF_UNRESOLVED) */
+	int grpc_status;		/* gRPC: grpc-status of the trailers; -1 none */
+	const char *grpc_message;	/* gRPC: grpc-message, escaped; "" none */
+	uint32_t req_msgs, resp_msgs;	/* gRPC: length-prefixed messages each way */
+	uint64_t req_msg_bytes, resp_msg_bytes;	/* ... and their lengths added up */
 };
 
 /* An outbound call (client side): one HTTP exchange, one Redis command, one
@@ -147,6 +163,14 @@ struct htc_eng_call {
 	/* Added: the server request this call became (matched by 5-tuple),
 	 * when already known at report time; else 0 and on_link tells later. */
 	uint64_t child_request_id;
+	/* Added with HTTP/2 (see htc_eng_request); summary is "GET /p" for
+	 * HTTP/2, "package.Service/Method" for gRPC. */
+	uint32_t stream_id;
+	uint32_t unresolved;
+	int grpc_status;
+	const char *grpc_message;
+	uint32_t req_msgs, resp_msgs;
+	uint64_t req_msg_bytes, resp_msg_bytes;
 };
 
 /*
@@ -206,6 +230,10 @@ struct htc_engine_stats {
 	 * HTC_ENG_MAX_STARTS (a flood of tiny pipelined messages: a few KiB
 	 * of a capture must not become millions of rows) */
 	uint64_t cut;
+	/* Added with HTTP/2: header fields decoded, and those not resolved
+	 * (their HPACK dynamic table entry was inserted before the capture
+	 * joined, or in bytes not captured). */
+	uint64_t h2_fields, h2_unresolved;
 };
 
 struct htc_engine;

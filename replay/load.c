@@ -178,6 +178,9 @@ static struct rp_req *copy_request(const struct htc_eng_request *r)
 	q->flags = r->flags;
 	q->resp_hash = r->resp_body_hash;
 	q->resp_len = r->resp_body_len;
+	q->proto = r->proto;
+	q->grpc_status = r->proto == HTC_PROTO_GRPC ? r->grpc_status : -1;
+	q->rgrpc_status = -1;
 	/* a digest only means something for a response fully captured; the
 	 * engine gives 0 when it has none */
 	q->hash_valid = r->status && r->end_ns && r->resp_body_hash &&

@@ -514,6 +514,10 @@ int main(int argc, char **argv)
 		}
 		if (r->flags & (HTC_ENGF_BODY_PARTIAL | HTC_ENGF_GAP))
 			r->skip = RP_SKIP_PARTIAL;
+		else if (r->flags & HTC_ENGF_UNRESOLVED)
+			/* HTTP/2 joined mid-connection: some of its header
+			 * fields are unknown, so it cannot be sent as it was */
+			r->skip = RP_SKIP_UNSENDABLE;
 		else if (!rp_request_line_ok(r->method, r->path))
 			r->skip = RP_SKIP_UNSENDABLE;
 		else if (!c.allow_unsafe && !rp_method_safe(r->method))

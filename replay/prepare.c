@@ -175,7 +175,10 @@ int rp_prepare(const struct rp_req *r, const struct rp_edits *e, struct rp_out *
 		if (rp_strieq(h->name, h->name_len, "content-length") ||
 		    rp_strieq(h->name, h->name_len, "transfer-encoding"))
 			framed = true;
-		if (is_hop_by_hop(h) || named_by_connection(r, h))
+		/* HTTP/2 keeps one: "te: trailers", which gRPC servers want */
+		if ((is_hop_by_hop(h) || named_by_connection(r, h)) &&
+		    !((r->proto == HTC_PROTO_HTTP2 || r->proto == HTC_PROTO_GRPC) &&
+		      rp_strieq(h->name, h->name_len, "te") && rp_strieq(h->value, h->value_len, "trailers")))
 			continue;
 		for (size_t k = 0; k < e->ndrop && !dropped; k++)
 			dropped = rp_strieq(h->name, h->name_len, e->drop[k]);

@@ -53,6 +53,8 @@ struct rp_req {
 	uint8_t *body;		size_t body_len;
 	uint64_t resp_hash, resp_len;
 	bool hash_valid;		/* response body fully captured */
+	uint8_t proto;			/* HTC_PROTO_HTTP, HTTP2 (sent over HTTP/2) or GRPC */
+	int grpc_status;		/* gRPC: captured grpc-status, -1 none */
 
 	/* results */
 	int skip;			/* enum rp_skip */
@@ -62,6 +64,7 @@ struct rp_req {
 	long rstatus;
 	uint64_t rlat_ns;		/* replayed latency, connection setup excluded */
 	uint64_t rhash, rlen;
+	int rgrpc_status;		/* gRPC: replayed grpc-status (a trailer), -1 none */
 	uint64_t sent_at_ns;		/* monotonic, relative to the replay start */
 	unsigned ndropped_redacted;	/* redacted headers not sent */
 	/* when set (to the struct itself), one block holds the struct, hdrs,

@@ -46,7 +46,7 @@ $(BUILD)/san/tests/replay/%.o $(BUILD)/obj/tests/replay/%.o: CPPFLAGS += -Irepla
 $(BUILD)/san/tests/replay/test_replay_unit: $(call objs,san,tests/replay/test_replay_unit.c $(REPLAY_CORE_SRCS)) \
 		$(ENGINE_SAN_LIB) $(HTC_SAN_LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS_SYS) -lm
 
 # The fixture builder is tests/lib's (FIXTURE_LIB, from engine/engine.mk).
 $(BUILD)/tests/replay/mkcaptures: $(call objs,obj,tests/replay/mkcaptures.c) $(FIXTURE_LIB) $(HTC_LIB)

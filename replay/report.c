@@ -20,8 +20,9 @@ unsigned rp_req_mismatch(const struct rp_req *r)
 		return 0;
 	if (r->curl_err)
 		return RP_MIS_ERROR;
-	if (r->status && r->rstatus != r->status)
-		m |= RP_MIS_STATUS;
+	if ((r->status && r->rstatus != r->status) ||
+	    (r->proto == HTC_PROTO_GRPC && r->grpc_status >= 0 && r->rgrpc_status != r->grpc_status))
+		m |= RP_MIS_STATUS;	/* gRPC: its grpc-status is its status */
 	/* bodies are compared when the statuses agree: a different status
 	 * nearly always brings a different body, and reporting it twice would
 	 * hide which requests differ only in content */
@@ -34,6 +35,7 @@ unsigned rp_req_mismatch(const struct rp_req *r)
 static bool body_compared(const struct rp_req *r)
 {
 	return r->sent && !r->curl_err && r->status && r->rstatus == r->status &&
+	       (r->proto != HTC_PROTO_GRPC || r->grpc_status < 0 || r->rgrpc_status == r->grpc_status) &&
 	       r->hash_valid && strcmp(r->method, "HEAD");
 }
 
@@ -367,7 +369,7 @@ void rp_dry_run(FILE *f, const struct rp_req *r, const struct rp_out *o,
 	fprintf(f, " to %s\n", base);
 	fprintf(f, "%s %s", r->method, r->path[0] == '/' ? prefix : "");
 	rp_escape(f, r->path, strlen(r->path), RP_ESC_TEXT);
-	fputs(" HTTP/1.1\n", f);
+	fputs(r->proto == HTC_PROTO_HTTP2 || r->proto == HTC_PROTO_GRPC ? " HTTP/2\n" : " HTTP/1.1\n", f);
 	if (!o->has_host)
 		fprintf(f, "Host: (from the target)\n");
 	for (size_t i = 0; i < o->nhdrs; i++) {

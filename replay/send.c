@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "replay.h"
 
@@ -93,6 +94,30 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
+/* Response header lines, trailers included: gRPC's grpc-status comes in
+ * the trailers. */
+static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+{
+	struct rp_req *r = ctx;
+	static const char name[] = "grpc-status:";
+
+	if (r->proto == HTC_PROTO_GRPC && n > sizeof(name) - 1 && !strncasecmp(p, name, sizeof(name) - 1)) {
+		int v = 0, digits = 0;
+
+		for (size_t i = sizeof(name) - 1; i < n; i++) {
+			if (p[i] >= '0' && p[i] <= '9' && digits < 9) {
+				v = v * 10 + (p[i] - '0');
+				digits++;
+			} else if (p[i] != ' ' && p[i] != '\t') {
+				break;
+			}
+		}
+		if (digits)
+			r->rgrpc_status = v;
+	}
+	return size * n;
+}
+
 static int add_hdr(struct curl_slist **l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static int add_hdr(struct curl_slist **l, const char *fmt, ...)
@@ -169,7 +194,22 @@ static int xfer_start(CURLM *m, struct xfer *x, struct rp_req *r, const struct r
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_REQUEST_TARGET, x->target);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	/* captured over HTTP/2 (and gRPC, which needs it): sent over HTTP/2,
+	 * negotiated by ALPN over TLS, with prior knowledge over plain TCP */
+	if (r->proto == HTC_PROTO_HTTP2 || r->proto == HTC_PROTO_GRPC)
+		curl_easy_setopt(h, CURLOPT_HTTP_VERSION, !strncmp(base, "https:", 6)
+				 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	else
+		curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	/* Debian 12's libcurl (7.88.1) fails a request sent on an HTTP/2
+	 * connection reused after prior knowledge ("Error in the HTTP2
+	 * framing layer"; curl's own command line too, against nginx and
+	 * gRPC alike): each HTTP/2 request gets a connection of its own */
+	if (r->proto == HTC_PROTO_HTTP2 || r->proto == HTC_PROTO_GRPC)
+		curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	r->rgrpc_status = -1;
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hl);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);

@@ -218,3 +218,65 @@ need_root() {
 		exit 0
 	fi
 }
+
+# ---- HTTP/2 cases (e2e_http2*.sh, e2e_grpc.sh) ----
+
+HTTPANALYZE=${HTTPANALYZE:-$ROOT/$BUILD/httpanalyze}
+# Debian's python3 (python3-grpcio), whatever a pyenv puts first on PATH
+DEB_PYTHON=${DEB_PYTHON:-/usr/bin/python3}
+
+# start_nginx_h2 PORT SERVER_BODY: nginx with `listen 127.0.0.1:PORT http2`
+# (h2c, prior knowledge) and SERVER_BODY inside its server block; sets
+# NGINX_PID.
+start_nginx_h2() {
+	local port=$1 body=$2 d="$T/nginx-$1"
+	mkdir -p "$d/tmp"
+	cat >"$d/nginx.conf" <<EOC
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    keepalive_requests 100000;
+    http2_max_concurrent_streams 128;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    types { text/html html; application/octet-stream bin; }
+    server {
+        listen 127.0.0.1:$port http2;
+        $body
+    }
+}
+EOC
+	nginx -c "$d/nginx.conf" -p "$d" >"$T/nginx-$port.err" 2>&1 &
+	NGINX_PID=$!
+	track "$NGINX_PID"
+	wait_port "$port"
+}
+
+# analyze FILE PYTHON [ARG...]: run PYTHON with q(sql) = the rows (dicts)
+# of `httpanalyze sql --format json SQL FILE`, args, and expect/eq as in
+# check.
+analyze() {
+	local file=$1 code=$2
+	shift 2
+	python3 - "$HTTPANALYZE" "$file" "$code" "$@" <<'PYEOF' || fail "analysis of $(basename "$file") failed"
+import json, subprocess, sys
+ha, path, code, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+def q(sql):
+    out = subprocess.run([ha, "sql", "--format", "json", "-q", sql, path], check=True,
+                         stdout=subprocess.PIPE).stdout.decode()
+    return [json.loads(l) for l in out.splitlines() if l.strip()]
+def expect(cond, msg, *ctx):
+    if not cond:
+        raise SystemExit("FAIL: " + msg + "".join("\n    " + str(c) for c in ctx))
+def eq(got, want, msg):
+    expect(got == want, "%s: got %r, want %r" % (msg, got, want))
+exec(code)
+PYEOF
+}

@@ -155,5 +155,64 @@ int main(int argc, char **argv)
 		data(&s, 2, 0, appdata, sizeof(appdata));
 	}
 	put(dir, "script-tls", s.b, s.n, NULL, 0);
+
+	/* HTTP/2 seen from both ends (slots 0 and 1): preface, SETTINGS, a
+	 * GET and a gRPC call (static-table and literal fields, one entry
+	 * inserted and then referenced), padded DATA, CONTINUATION, trailers,
+	 * RST_STREAM */
+	s.n = 0;
+	{
+		static const unsigned char pre[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+		static const unsigned char req[] = {
+			0, 0, 0, 4, 0, 0, 0, 0, 0,				/* SETTINGS */
+			0, 0, 7, 1, 5, 0, 0, 0, 1, 0x82, 0x86, 0x84, 0x41, 2, 'e', 'x',	/* GET / */
+			0, 0, 4, 1, 0, 0, 0, 0, 3, 0x83, 0x86, 0x44, 8,	/* POST /pkg.S/M ... */
+			0, 0, 32, 9, 4, 0, 0, 0, 3, '/', 'p', 'k', 'g', '.', 'S', '/', 'M', 0xbf,
+			0x5f, 16, 'a', 'p', 'p', 'l', 'i', 'c', 'a', 't', 'i', 'o', 'n', '/', 'g', 'r', 'p', 'c',
+			0x40, 2, 't', 'e', 0,
+			0, 0, 9, 0, 9, 0, 0, 0, 3, 1, 0, 0, 0, 0, 2, 'h', 'i', 0,	/* padded DATA */
+		};
+		static const unsigned char resp[] = {
+			0, 0, 0, 4, 1, 0, 0, 0, 0,				/* SETTINGS ACK */
+			0, 0, 1, 1, 4, 0, 0, 0, 1, 0x88,			/* 200 */
+			0, 0, 2, 0, 1, 0, 0, 0, 1, 'o', 'k',
+			0, 0, 1, 1, 4, 0, 0, 0, 3, 0x88,
+			0, 0, 7, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 2, 'y', 'o',
+			0, 0, 15, 1, 5, 0, 0, 0, 3, 0x40, 11, 'g', 'r', 'p', 'c', '-', 's', 't', 'a', 't', 'u', 's', 1, '7',
+			0, 0, 4, 3, 0, 0, 0, 0, 5, 0, 0, 0, 8,			/* RST_STREAM on 5 */
+		};
+
+		op(&s, 1, 0, 0);
+		op(&s, 0, 1, 0);
+		data(&s, 3, 0, pre, 24);
+		data(&s, 3, 0, req, sizeof(req));
+		data(&s, 2, 1, pre, 24);
+		data(&s, 2, 1, req, sizeof(req));
+		data(&s, 3, 1, resp, sizeof(resp));
+		data(&s, 2, 0, resp, sizeof(resp));
+		op(&s, 4, 0, 0);
+		op(&s, 4, 1, 0);
+		put(dir, "script-http2", s.b, s.n, NULL, 0);
+
+		/* the same frames joined mid-way (no accept, no preface), a
+		 * gap inside a header block, then more frames */
+		s.n = 0;
+		data(&s, 2, 2, req, sizeof(req));
+		op(&s, 5, 2, 0);
+		data(&s, 3, 2, resp, sizeof(resp));
+		data(&s, 2, 2, req + 9, sizeof(req) - 9);
+		put(dir, "script-http2-late", s.b, s.n, NULL, 0);
+
+		/* h2c by Upgrade: HTTP/1.1, 101, then HTTP/2 */
+		s.n = 0;
+		op(&s, 0, 1, 0);
+		STR(&s, 2, 1, "GET /u HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+			      "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n");
+		STR(&s, 3, 1, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+		data(&s, 3, 1, resp, sizeof(resp));
+		data(&s, 2, 1, pre, 24);
+		data(&s, 2, 1, req, sizeof(req));
+		put(dir, "script-h2c-upgrade", s.b, s.n, NULL, 0);
+	}
 	return 0;
 }

@@ -80,6 +80,7 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 		touch(r->headers[i].name, r->headers[i].name_len);
 		touch(r->headers[i].value, r->headers[i].value_len);
 	}
+	touch(r->grpc_message, strlen(r->grpc_message));
 }
 
 static void on_call(void *ctx, const struct htc_eng_call *c)
@@ -89,6 +90,7 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	q->id = c->id;
 	q->link = c->child_request_id;
 	touch(c->summary, strlen(c->summary));
+	touch(c->grpc_message, strlen(c->grpc_message));
 }
 
 /* The flags say which report did not carry the link (htc_engine.h). */
