@@ -393,6 +393,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		arg1 = argv[optind++];
+		/* `show trace.htc`: the id was forgotten, the file taken for it */
+		if (cmd == CMD_SHOW && parse_i64(arg1, 0, &v) && !access(arg1, F_OK))
+			return usage_error("show needs a REQUEST_ID before the capture files "
+					   "('%s' is a file): httpanalyze show 1001 %s", arg1, arg1);
 	}
 	if (cmd == CMD_REPORT && !out_path)
 		return usage_error("report needs -o FILE.html ('-' for stdout)");

@@ -129,6 +129,9 @@ static int parse_code(const char *s, size_t n, int *out)
 			return -EINVAL;
 		v = v * 10 + (s[i] - '0');
 	}
+	/* an HTTP status is three digits, 100 to 599 (RFC 9110 15) */
+	if (v < 100 || v > 599)
+		return -EINVAL;
 	*out = v;
 	return 0;
 }
@@ -146,7 +149,7 @@ int htc_sel_parse_status(const char *s, struct htc_select *f)
 
 		if (f->nstatus >= HTC_SEL_MAX)
 			return -EINVAL;
-		if (n == 3 && isdigit((unsigned char)p[0]) && tolower((unsigned char)p[1]) == 'x' &&
+		if (n == 3 && p[0] >= '1' && p[0] <= '5' && tolower((unsigned char)p[1]) == 'x' &&
 		    tolower((unsigned char)p[2]) == 'x') {
 			r.lo = (p[0] - '0') * 100;
 			r.hi = r.lo + 99;

@@ -19,7 +19,13 @@ APP_PID=
 APP_CHILDREN=
 CAP_PID=
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# bold headings on a terminal only (and not with NO_COLOR): make demo piped
+# to a file gets plain text
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+	say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+	say() { printf '\n== %s\n' "$*"; }
+fi
 die() { echo "error: $*" >&2; exit 1; }
 
 need_root() {

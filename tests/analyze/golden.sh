@@ -177,6 +177,8 @@ run bad-format requests --format xml keepalive.htc
 run bad-nofile requests
 run bad-show-noid show
 run bad-show-id show abc keepalive.htc
+run bad-show-file show keepalive.htc
+run bad-status-6xx requests --status 6xx keepalive.htc
 run bad-show-unknown show 99999 keepalive.htc
 run bad-sql sql "SELEC nonsense" keepalive.htc
 run bad-sql-table sql "SELECT * FROM nosuchtable" keepalive.htc
