@@ -758,6 +758,21 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 			   " calls, errors, p50_ms, p99_ms"
 			   " FROM downstream_stats ORDER BY calls DESC, 1, 2, 3 LIMIT 10")))
 		return err;
+	/* what was seen but not decoded (TLS, protocols the engine does not
+	 * know): "requests 0" must not hide it */
+	if (o->fmt != OUT_TABLE ||
+	    scalar(db, "SELECT count(*) FROM connections WHERE protocol IN ('tls', 'unknown')"
+		   " AND bytes_in + bytes_out > 0")) {
+		if ((err = section(db, o, "traffic seen but not decoded (top 10)", "undecoded",
+				   "SELECT protocol, CASE role WHEN 'server' THEN local_ip || ':' || local_port"
+				   "  ELSE remote_ip || ':' || remote_port END AS server,"
+				   " count(*) AS connections, sum(bytes_in) AS bytes_in,"
+				   " sum(bytes_out) AS bytes_out, group_concat(DISTINCT comm) AS processes"
+				   " FROM connections WHERE protocol IN ('tls', 'unknown')"
+				   " AND bytes_in + bytes_out > 0"
+				   " GROUP BY 1, 2 ORDER BY sum(bytes_in + bytes_out) DESC, 1, 2 LIMIT 10")))
+			return err;
+	}
 	if (o->fmt != OUT_TABLE || lost) {
 		if ((err = section(db, o, "events lost by the capture", "lost",
 				   "SELECT f.hostname AS host, f.path, l.name AS reason,"

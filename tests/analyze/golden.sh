@@ -94,6 +94,8 @@ run summary-services summary services.htc
 run summary-mixed summary mixed.htc
 run summary-lost summary lost.htc
 run summary-lost-huge summary lost.htc lost_huge.htc
+run summary-undecoded summary undecoded.htc
+run summary-undecoded-json summary --format json undecoded.htc
 # joined mid-stream: not "none" (issue 13, gaps reported)
 run summary-midstream summary midstream.htc
 run connections-midstream sql "SELECT conn, role, preexisting, unseen_in, bytes_in FROM connections ORDER BY conn" midstream.htc

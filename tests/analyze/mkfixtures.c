@@ -21,6 +21,8 @@
  * hostile_head.htc  ESC sequences in a request path and header values
  * lost.htc          keepalive plus loss records (ring buffer, map full)
  * lost_huge.htc     keepalive plus loss counts near UINT64_MAX (hostile)
+ * undecoded.htc     no HTTP at all: a TLS client (ClientHello to :443) and
+ *                   a server speaking an unknown binary protocol
  * multiframe.htc    services + keepalive in many small frames
  * truncated.htc     multiframe cut inside its last data frame
  * corrupt.htc       multiframe with one byte flipped inside its 2nd frame
@@ -313,6 +315,29 @@ static void lost(struct fx *fx, uint64_t t)
 	fx_record(fx, &rec);
 }
 
+/* Traffic the engine sees but cannot decode: the summary must show it. */
+static void undecoded(struct fx *fx, uint64_t t)
+{
+	static const uint8_t hello[] = {
+		0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03, 0x03,
+		1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+		17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+		0x00, 0x00, 0x02, 0x13, 0x01, 0x01, 0x00, 0x00, 0x00,
+	};
+	static const uint8_t bin[] = { 0x00, 0x01, 0xfe, 0xca, 0x00, 0x00, 0x00, 0x08, 'p', 'i', 'n', 'g' };
+	uint64_t c = fx_connect(fx, t, 300, 300, "10.0.0.5", 40100, "10.0.0.9", 443);
+	uint64_t s = fx_accept(fx, t + MS, 301, 301, "10.0.0.5", 7000, "10.0.0.7", 40200);
+
+	fx_proc(fx, t, 300, 1, "curl", "/usr/bin/curl", NULL);
+	fx_proc(fx, t, 301, 1, "binsrv", "/usr/local/bin/binsrv", NULL);
+	fx_write(fx, t += MS, 300, 300, c, hello, sizeof(hello));
+	fx_read(fx, t += MS, 300, 300, c, bin, sizeof(bin));
+	fx_read(fx, t += MS, 301, 301, s, bin, sizeof(bin));
+	fx_write(fx, t += MS, 301, 301, s, bin, sizeof(bin));
+	fx_close(fx, t += MS, 300, 300, c);
+	fx_close(fx, t += MS, 301, 301, s);
+}
+
 /* Counts that would wrap a 64-bit sum (a hostile file): shown saturated. */
 static void lost_huge(struct fx *fx, uint64_t t)
 {
@@ -464,6 +489,10 @@ int main(int argc, char **argv)
 	fx = fx_open(path_of("lost.htc"), "web1", WALL0);
 	fx_scenario_keepalive(fx, 1 * SEC);
 	lost(fx, 2 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("undecoded.htc"), "edge1", WALL0);
+	undecoded(fx, 1 * SEC);
 	fx_finish(fx, NULL, NULL);
 
 	fx = fx_open(path_of("lost_huge.htc"), "web1", WALL0);
