@@ -306,7 +306,7 @@ static void head_error(struct htc_engine *e, struct conn *c, int d)
 		if (x->ncalls == 0 && !x->has_str) {
 			eng_exch_drop(e, x);
 		} else {
-			x->flags |= HTC_ENGF_GAP;
+			x->flags |= HTC_ENGF_GAP | HTC_ENGF_REQ_GAP;
 			x->req_done = 1;
 		}
 	} else if (x) {
@@ -522,7 +522,7 @@ static void http_gap(struct htc_engine *e, struct conn *c, int d, uint64_t n, ui
 
 	while (n > 0) {
 		if (x)
-			x->flags |= HTC_ENGF_GAP;
+			x->flags |= HTC_ENGF_GAP | (is_req ? HTC_ENGF_REQ_GAP : 0);
 		switch (h->state) {
 		case H_OFF:
 		case H_RESYNC:

@@ -954,7 +954,7 @@ static void frame_begin(struct htc_engine *e, struct conn *c, int d, const struc
 		start = 1;
 		if (lost_open) {
 			/* its start is some time before this frame */
-			x->flags |= HTC_ENGF_GAP;
+			x->flags |= HTC_ENGF_GAP | HTC_ENGF_REQ_GAP;
 			x->unresolved++;
 			unknown_request(c, x);
 		}
@@ -1127,7 +1127,8 @@ static int h2_gap(struct htc_engine *e, struct conn *c, int d, const struct eng_
 		if (h->type == FT_DATA) {
 			if (x) {
 				x->flags |= HTC_ENGF_GAP |
-					    (is_req ? HTC_ENGF_BODY_PARTIAL : HTC_ENGF_RESP_BODY_PARTIAL);
+					    (is_req ? HTC_ENGF_BODY_PARTIAL | HTC_ENGF_REQ_GAP
+						    : HTC_ENGF_RESP_BODY_PARTIAL);
 				grpc_gap(x, !is_req, take);
 			}
 			if (h->pad < 0)

@@ -90,6 +90,8 @@ struct htc_eng_conn {
 #define HTC_ENGF_UNRESOLVED	0x0400	/* HTTP/2: header fields not resolved (HPACK state lost:
 					 * joined mid-connection, or a gap); never guessed */
 #define HTC_ENGF_STREAM_RESET	0x0800	/* HTTP/2: the stream ended by RST_STREAM (an error) */
+#define HTC_ENGF_REQ_GAP	0x8000	/* bytes of the request itself (head or body) not captured;
+					 * HTC_ENGF_GAP says some bytes of the exchange were not */
 
 /* One header line, views into the request's head bytes. */
 struct htc_eng_header {

@@ -512,7 +512,9 @@ int main(int argc, char **argv)
 			rp_req_free(r);
 			continue;
 		}
-		if (r->flags & (HTC_ENGF_BODY_PARTIAL | HTC_ENGF_GAP))
+		/* what the request needs is its own bytes: a response past the
+		 * snaplen does not stop it (its body is then not compared) */
+		if (r->flags & (HTC_ENGF_BODY_PARTIAL | HTC_ENGF_REQ_GAP))
 			r->skip = RP_SKIP_PARTIAL;
 		else if (r->flags & HTC_ENGF_UNRESOLVED)
 			/* HTTP/2 joined mid-connection: some of its header
