@@ -22,10 +22,13 @@
  * convinced that every copy stays inside the scratch buffer. */
 #define HCB_MAX_SNAPLEN		65536
 #define HCB_DEFAULT_SNAPLEN	8192
-/* iovecs read per readv/writev/sendmsg/recvmsg message, messages per
- * sendmmsg/recvmmsg call.  Bytes beyond them are counted (ret) but not
- * captured, and the event is flagged PARTIAL. */
-#define HCB_MAX_IOV		16
+/* iovecs read per readv/writev/sendmsg/recvmsg message: the loop stops at
+ * the message's iovcnt or the snaplen, so a large bound costs nothing (16
+ * lost the end of gRPC's first write, 25 iovecs; the kernel's UIO_MAXIOV,
+ * 1024, makes the verifier refuse the program with E2BIG), and messages
+ * per sendmmsg/recvmmsg call.  Bytes beyond them are
+ * counted (ret) but not captured, and the event is flagged PARTIAL. */
+#define HCB_MAX_IOV		512
 #define HCB_MAX_MMSG		8
 /* Map sizes: threads inside a traced syscall at once, open connections
  * tracked at once, processes with tracked connections, filter entries. */
