@@ -72,7 +72,7 @@ for c in calls:
     expect(c["name"] in (c["child"], "?"), "wrong call name", c)
 resolved = sum(1 for c in calls if c["name"] != "?")
 print("  client calls named: %d of %d" % (resolved, len(calls)))
-# the gRPC C core's first write is a sendmsg of 25 iovecs: all captured
+# the first write of the gRPC C core is a sendmsg of 25 iovecs: all captured
 # (HCB_MAX_IOV), so every call has its name
 eq(resolved, len(calls), "client calls named")
 
