@@ -54,6 +54,10 @@ enum rstate {
 	RS_CHUNK_END,		/* CRLF after chunk data */
 	RS_PARTIAL,		/* after a gap: the next bytes may end a secret value */
 	RS_BODY_PEEK,		/* first bytes of a response body: is it the next response? */
+	RS_TARGET,		/* a request's target, before its query */
+	RS_QNAME,		/* a query parameter's name */
+	RS_QVAL,		/* a query parameter's value, kept */
+	RS_QVAL_SECRET,		/* a secret query parameter's value: overwrite */
 };
 
 #define F_RESP		(1u << 16)	/* this message is a response */
@@ -143,6 +147,27 @@ static void name_begin(struct redact_state *s)
 	set_state(s, RS_NAME, 0);
 }
 
+/* One byte (lowercased, not '-' or '_') of a name to the secret-word
+ * matchers (their states in aux); sets F_SECRET_NAME on a match. */
+static void word_feed(struct redact_state *s, unsigned char lc)
+{
+	/* fast path: no word partly matched and c starts none of them */
+	if (s->aux == 0 && lc != 'a' && lc != 'c' && lc != 's' && lc != 't' && lc != 'p')
+		return;
+	for (unsigned i = 0; i < NWORDS; i++) {
+		unsigned k = (s->aux >> (4 * i)) & 0xf;
+
+		if (k == 0 && lc != (unsigned char)secret_words[i][0])
+			continue;
+		k = word_step(i, k, lc);
+		if (k == word_len[i]) {
+			s->st |= F_SECRET_NAME;
+			k = 0;
+		}
+		s->aux = (s->aux & ~(0xfu << (4 * i))) | (k << (4 * i));
+	}
+}
+
 /* Feed one byte of a header name to the matchers. */
 static void name_byte(struct redact_state *s, unsigned char c)
 {
@@ -159,21 +184,21 @@ static void name_byte(struct redact_state *s, unsigned char c)
 
 	if (c == '-' || c == '_')
 		return;
-	/* fast path: no word partly matched and c starts none of them */
-	if (s->aux == 0 && lc != 'a' && lc != 'c' && lc != 's' && lc != 't' && lc != 'p')
-		return;
-	for (unsigned i = 0; i < NWORDS; i++) {
-		unsigned k = (s->aux >> (4 * i)) & 0xf;
+	word_feed(s, lc);
+}
 
-		if (k == 0 && lc != (unsigned char)secret_words[i][0])
-			continue;
-		k = word_step(i, k, lc);
-		if (k == word_len[i]) {
-			s->st |= F_SECRET_NAME;
-			k = 0;
-		}
-		s->aux = (s->aux & ~(0xfu << (4 * i))) | (k << (4 * i));
-	}
+/* A query parameter's name starts (after '?', '&' or ';'). */
+static void qname_begin(struct redact_state *s)
+{
+	s->st &= ~F_SECRET_NAME;
+	s->aux = 0;
+	set_state(s, RS_QNAME, 0);
+}
+
+/* Does c end a query parameter (its name or value), or the query? */
+static inline bool query_stop(unsigned char c)
+{
+	return c == '&' || c == ';' || c == ' ' || c == '\r' || c == '\n' || c == '#';
 }
 
 /* The colon after a name: pick the value's state. */
@@ -439,7 +464,9 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 					s->st |= F_RESP;
 				s->st &= ~F_MAYBE_RESP;
 				s->aux = 0;
-				set_state(s, RS_START_REST, 0);
+				/* a request's target may carry secrets in its
+				 * query (?token=...) */
+				set_state(s, (s->st & F_RESP) ? RS_START_REST : RS_TARGET, 0);
 				i++;
 				break;
 			}
@@ -484,6 +511,65 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			}
 			i++;
 			break;
+
+		case RS_TARGET: {
+			/* the path holds no secret: to its query, or its end */
+			size_t j = i;
+
+			while (j < len && buf[j] != '?' && buf[j] != ' ' && buf[j] != '\n')
+				j++;
+			i = j;
+			if (j == len)
+				break;
+			if (buf[j] == '?') {
+				qname_begin(s);
+				i++;
+			} else {
+				set_state(s, RS_START_REST, 4);	/* the rest of the line */
+			}
+			break;
+		}
+
+		case RS_QNAME:
+			/* a name is secret as a header name is (secret_words[],
+			 * '-' and '_' ignored): token, access_token, api_key,
+			 * password, client_secret, session... */
+			if (c == '=') {
+				set_state(s, (s->st & F_SECRET_NAME) ? RS_QVAL_SECRET : RS_QVAL, 0);
+				i++;
+			} else if (c == '&' || c == ';') {
+				qname_begin(s);
+				i++;
+			} else if (query_stop(c)) {
+				set_state(s, RS_START_REST, 4);
+			} else {
+				if (c != '-' && c != '_')
+					word_feed(s, lower(c));
+				i++;
+			}
+			break;
+
+		case RS_QVAL:
+		case RS_QVAL_SECRET: {
+			bool secret = get_state(s) == RS_QVAL_SECRET;
+
+			while (i < len && !query_stop(buf[i])) {
+				if (secret) {
+					buf[i] = '*';
+					n++;
+				}
+				i++;
+			}
+			if (i == len)
+				break;
+			if (buf[i] == '&' || buf[i] == ';') {
+				qname_begin(s);
+				i++;
+			} else {
+				set_state(s, RS_START_REST, 4);
+			}
+			break;
+		}
 
 		case RS_LINE:
 			if (c == '\r') {

@@ -251,6 +251,26 @@ static const struct vector vectors[] = {
 	V("duplicate Content-Length, list form",
 	  "POST / HTTP/1.1\r\nContent-Length: 4, 4\r\n\r\nbodyGET / HTTP/1.1\r\nCookie: q\r\n\r\n",
 	  "POST / HTTP/1.1\r\nContent-Length: 4, 4\r\n\r\nbodyGET / HTTP/1.1\r\nCookie: *\r\n\r\n"),
+	/* secrets in a request's query string (issue 21): the value of a
+	 * parameter whose name is secret by the header rule */
+	V("query: token and access_token, others kept",
+	  "GET /cb?token=abc123&x=1&access_token=zz9 HTTP/1.1\r\nHost: h\r\n\r\n",
+	  "GET /cb?token=******&x=1&access_token=*** HTTP/1.1\r\nHost: h\r\n\r\n"),
+	V("query: api_key, API-KEY, password, client_secret, ';' separator",
+	  "GET /a?api_key=k1;API-KEY=k2&password=hunter2&client_secret=s HTTP/1.1\r\n\r\n",
+	  "GET /a?api_key=**;API-KEY=**&password=*******&client_secret=* HTTP/1.1\r\n\r\n"),
+	V("query: a secret word in a value or in the path is no secret",
+	  "GET /token/x?q=token&page=2 HTTP/1.1\r\n\r\n",
+	  "GET /token/x?q=token&page=2 HTTP/1.1\r\n\r\n"),
+	V("query: a name without value, an empty value, the last parameter",
+	  "GET /?token&sessionid=&sid=1&session=s2 HTTP/1.1\r\n\r\n",
+	  "GET /?token&sessionid=&sid=1&session=** HTTP/1.1\r\n\r\n"),
+	V("query: pipelined requests, a header secret after a query secret",
+	  "GET /1?token=a HTTP/1.1\r\nCookie: c\r\n\r\nGET /2?p=1&passwd=b HTTP/1.1\r\n\r\n",
+	  "GET /1?token=* HTTP/1.1\r\nCookie: *\r\n\r\nGET /2?p=1&passwd=* HTTP/1.1\r\n\r\n"),
+	V("query: a response's status line is not a target",
+	  "HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n",
+	  "HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n"),
 };
 
 #define NVEC (sizeof(vectors) / sizeof(vectors[0]))
