@@ -58,6 +58,7 @@ enum rstate {
 	RS_QNAME,		/* a query parameter's name */
 	RS_QVAL,		/* a query parameter's value, kept */
 	RS_QVAL_SECRET,		/* a secret query parameter's value: overwrite */
+	RS_AUTH_WORD,		/* not HTTP: a line that may be Redis's AUTH (pos bytes matched) */
 };
 
 #define F_RESP		(1u << 16)	/* this message is a response */
@@ -75,6 +76,7 @@ enum rstate {
 #define F_MAYBE_RESP	(1u << 28)	/* the start token so far is a prefix of "HTTP/" */
 #define F_NOTHTTP	(1u << 29)	/* the stream did not start like HTTP */
 #define F_PEEK_EOF	(1u << 30)	/* RS_BODY_PEEK falls back to RS_BODY_EOF */
+#define F_AUTH		(1u << 31)	/* not HTTP: the next remain values follow a Redis AUTH */
 
 #define F_MSG_MASK	(F_RESP | F_NOBODY | F_CHUNKED | F_CL | F_CL_BAD | F_PREVSECRET | \
 			 F_TRAILER | F_DIGITS | F_MAYBE_RESP | F_PEEK_EOF)
@@ -193,6 +195,62 @@ static void qname_begin(struct redact_state *s)
 	s->st &= ~F_SECRET_NAME;
 	s->aux = 0;
 	set_state(s, RS_QNAME, 0);
+}
+
+/*
+ * Redis in a stream that is not HTTP (F_NOTHTTP, scanned line by line): the
+ * values after AUTH are secret, whether AUTH is a command (RESP: "*2 $4
+ * AUTH $6 s3cret", or HELLO 3 AUTH user pass) or inline ("AUTH s3cret").
+ * remain counts the elements left in the command in progress, from its
+ * "*N" line, so AUTH hides exactly the values of its own command (when
+ * that line was cut by the payload's end: up to the next command).  At a line start: returns true when it
+ * took the line (RS_AUTH_WORD matches the word itself, split-safe).
+ */
+static bool redis_line(struct redact_state *s, const uint8_t *buf, size_t len, size_t i)
+{
+	unsigned char c = buf[i];
+	size_t k;
+	uint64_t n = 0;
+
+	if (c == '*') {
+		/* an array: a new command of n elements */
+		s->st &= ~F_AUTH;
+		for (k = i + 1; k < len && k < i + 8 && buf[k] >= '0' && buf[k] <= '9'; k++)
+			n = n * 10 + (buf[k] - '0');
+		/* its count cut by the payload's end: unknown, AUTH then hides
+		 * up to the next command (the safe side) */
+		s->remain = k < len && (buf[k] == '\r' || buf[k] == '\n') ? n : UINT32_MAX;
+		return false;
+	}
+	if (c == '$') {
+		if (!(s->st & F_AUTH))
+			return false;
+		set_state(s, RS_SKIP_EOL, 0);	/* a bulk's length: its value is next */
+		return true;
+	}
+	/* an element of the command, or an inline command */
+	if (s->remain)
+		s->remain--;
+	if (s->st & F_AUTH) {
+		if (!s->remain)
+			s->st &= ~F_AUTH;
+		s->st &= ~F_PREVSECRET;
+		set_state(s, RS_VAL_SECRET, 0);
+		return true;
+	}
+	if (lower(c) != 'a')
+		return false;
+	set_state(s, RS_AUTH_WORD, 0);
+	return true;
+}
+
+/* RS_AUTH_WORD gave up at byte c: the pos bytes matched ("auth"'s first
+ * pos bytes) begin an ordinary line, looked at as a header name. */
+static void auth_word_fallback(struct redact_state *s, unsigned pos)
+{
+	name_begin(s);
+	for (unsigned k = 0; k < pos; k++)
+		name_byte(s, (unsigned char)"auth"[k]);
 }
 
 /* Does c end a query parameter (its name or value), or the query? */
@@ -455,10 +513,24 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			}
 			s->st &= ~F_NOTHTTP;
 			s->st |= F_MAYBE_RESP;
+			/* aux, unused until the token ends: 1 while it may be
+			 * Redis's inline "AUTH password" */
+			s->aux = c == 'A';
 			set_state(s, RS_START_TOKEN, 0);
 			break;
 
 		case RS_START_TOKEN:
+			if (c == ' ' && pos == 4 && s->aux == 1) {
+				/* Redis's inline AUTH, not an HTTP method */
+				go_scan(s, RS_VAL_SECRET);
+				s->st |= F_NOTHTTP;
+				s->st &= ~(F_PREVSECRET | F_MAYBE_RESP);
+				s->aux = 0;
+				i++;
+				break;
+			}
+			if (s->aux == 1 && (pos >= 4 || c != (unsigned char)"AUTH"[pos]))
+				s->aux = 0;
 			if (c == ' ') {
 				if ((s->st & F_MAYBE_RESP) && pos > 5)
 					s->st |= F_RESP;
@@ -530,6 +602,24 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			break;
 		}
 
+		case RS_AUTH_WORD:
+			if (pos < 4 && lower(c) == (unsigned char)"auth"[pos]) {
+				set_state(s, RS_AUTH_WORD, pos + 1);
+				i++;
+			} else if (pos == 4 && (c == '\r' || c == '\n') && s->remain) {
+				/* AUTH [username] password: the rest of its command */
+				s->st |= F_AUTH;
+				set_state(s, RS_SKIP_EOL, 0);
+			} else if (pos == 4 && c == ' ') {
+				/* inline: AUTH [username] password */
+				s->st &= ~F_PREVSECRET;
+				set_state(s, RS_VAL_SECRET, 0);
+				i++;
+			} else {
+				auth_word_fallback(s, pos);
+			}
+			break;
+
 		case RS_QNAME:
 			/* a name is secret as a header name is (secret_words[],
 			 * '-' and '_' ignored): token, access_token, api_key,
@@ -581,6 +671,8 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			} else if (c == ' ' || c == '\t') {
 				/* obs-fold: the line continues the previous value */
 				set_state(s, (s->st & F_PREVSECRET) ? RS_VAL_SECRET : RS_SKIP_EOL, 0);
+			} else if ((s->st & F_NOTHTTP) && redis_line(s, buf, len, i)) {
+				break;
 			} else {
 				size_t k = bulk_name(s, buf + i, len - i);
 				const uint8_t *nl;
@@ -903,9 +995,78 @@ void redact_skip(struct redact_state *s, uint64_t n)
 	go_scan(s, RS_PARTIAL);
 }
 
+/* Overwrite p[0..len) with '*'; returns len. */
+static size_t stars(uint8_t *p, size_t len)
+{
+	memset(p, '*', len);
+	return len;
+}
+
+/* Is the option name p[0..len) (after its dashes) secret by the header
+ * rule (--password, --token, --api-key, --client-secret, --auth...)? */
+static bool secret_option(const uint8_t *p, size_t len)
+{
+	return len && redact_is_secret_name((const char *)p, len);
+}
+
+/* Does argv[0] (p, len) name one of the programs whose short option takes
+ * a password: redis-cli -a PASS, mysql -pPASS? Returns 'a', 'p' or 0. */
+static int password_short_option(const uint8_t *p, size_t len)
+{
+	static const struct { const char *name; int opt; } progs[] = {
+		{ "redis-cli", 'a' }, { "redis-benchmark", 'a' }, { "keydb-cli", 'a' },
+		{ "valkey-cli", 'a' }, { "mysql", 'p' }, { "mariadb", 'p' },
+		{ "mysqldump", 'p' }, { "mysqladmin", 'p' },
+	};
+	const uint8_t *slash = memrchr(p, '/', len);
+
+	if (slash) {
+		len -= (size_t)(slash + 1 - p);
+		p = slash + 1;
+	}
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		if (strlen(progs[i].name) == len && !memcmp(progs[i].name, p, len))
+			return progs[i].opt;
+	return 0;
+}
+
+/* The secrets of one command-line argument that are not header lines: a
+ * URL's password (scheme://user:PASS@host) and its secret query
+ * parameters. */
+static size_t redact_url(uint8_t *p, size_t len)
+{
+	const uint8_t *scheme = memmem(p, len, "://", 3);
+	uint8_t *q;
+	size_t n = 0;
+
+	if (scheme) {
+		uint8_t *auth = (uint8_t *)scheme + 3, *end = p + len;
+		uint8_t *at = auth, *colon = NULL;
+
+		/* userinfo ends at '@' before the first '/', '?' or '#' */
+		while (at < end && *at != '@' && *at != '/' && *at != '?' && *at != '#') {
+			if (*at == ':' && !colon)
+				colon = at;
+			at++;
+		}
+		if (at < end && *at == '@' && colon)
+			n += stars(colon + 1, (size_t)(at - colon - 1));
+	}
+	q = memchr(p, '?', len);
+	if (q && (size_t)(q - p) + 1 < len) {
+		struct redact_state s = { 0 };
+
+		qname_begin(&s);
+		n += redact_payload(&s, q + 1, len - (size_t)(q - p) - 1);
+	}
+	return n;
+}
+
 size_t redact_text(uint8_t *buf, size_t len)
 {
-	size_t n = 0, start = 0;
+	size_t n = 0, start = 0, piece = 0;
+	bool hide_next = false;
+	int short_opt = 0;
 
 	if (!buf)
 		return 0;
@@ -914,11 +1075,42 @@ size_t redact_text(uint8_t *buf, size_t len)
 			continue;
 		/* a fresh scan per piece: a secret value ends with its piece */
 		struct redact_state s = { 0 };
+		uint8_t *p = buf + start;
+		size_t plen = i - start;
 
-		go_scan(&s, RS_LINE);
-		s.st |= F_NOTHTTP;
-		if (i > start)
-			n += redact_payload(&s, buf + start, i - start);
+		if (piece == 0)
+			short_opt = password_short_option(p, plen);
+		if (hide_next && plen) {
+			/* the argument of an option that takes a secret */
+			n += stars(p, plen);
+			hide_next = false;
+		} else if (plen > 2 && p[0] == '-' && p[1] == '-') {
+			/* --password VALUE, --token=VALUE, --api-key ... */
+			const uint8_t *eq = memchr(p, '=', plen);
+			size_t nlen = (eq ? (size_t)(eq - p) : plen) - 2;
+
+			if (secret_option(p + 2, nlen)) {
+				if (eq)
+					n += stars((uint8_t *)eq + 1, plen - nlen - 3);
+				else
+					hide_next = true;
+			}
+		} else if (short_opt && plen >= 2 && p[0] == '-' && p[1] == short_opt) {
+			/* redis-cli -a PASS, mysql -pPASS */
+			if (plen == 2)
+				hide_next = short_opt == 'a';
+			else
+				n += stars(p + 2, plen - 2);
+		} else if (plen) {
+			n += redact_url(p, plen);
+		}
+		if (plen) {
+			go_scan(&s, RS_LINE);
+			s.st |= F_NOTHTTP;
+			n += redact_payload(&s, p, plen);
+		}
+		if (i == len || buf[i] == '\0')
+			piece++;
 		start = i + 1;
 	}
 	return n;
