@@ -59,7 +59,16 @@ enum rstate {
 	RS_QVAL,		/* a query parameter's value, kept */
 	RS_QVAL_SECRET,		/* a secret query parameter's value: overwrite */
 	RS_AUTH_WORD,		/* not HTTP: a line that may be Redis's AUTH (pos bytes matched) */
+	RS_PG_START,		/* PostgreSQL: an untyped message's length and code (pos bytes) */
+	RS_PG_TYPE,		/* PostgreSQL: a message's type byte */
+	RS_PG_LEN,		/* PostgreSQL: a typed message's length (pos bytes) */
+	RS_PG_BODY,		/* PostgreSQL: remain bytes of its body; a password ('p') overwritten */
 };
+
+/* PostgreSQL, in aux: the type of the message in progress (low byte), and
+ * whether the next message is untyped (after an SSL or GSS encryption
+ * request the server refused, a startup message follows). */
+#define PG_UNTYPED_NEXT	0x100
 
 #define F_RESP		(1u << 16)	/* this message is a response */
 #define F_NOBODY	(1u << 17)	/* response status says no body (1xx, 204, 304) */
@@ -251,6 +260,13 @@ static void auth_word_fallback(struct redact_state *s, unsigned pos)
 	name_begin(s);
 	for (unsigned k = 0; k < pos; k++)
 		name_byte(s, (unsigned char)"auth"[k]);
+}
+
+/* Overwrite p[0..len) with '*'; returns len. */
+static size_t stars(uint8_t *p, size_t len)
+{
+	memset(p, '*', len);
+	return len;
 }
 
 /* Does c end a query parameter (its name or value), or the query? */
@@ -505,6 +521,12 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			s->st &= ~F_MSG_MASK;
 			s->remain = 0;
 			s->aux = 0;
+			if (c == 0) {
+				/* maybe a PostgreSQL client's startup message (its
+				 * length's high byte): checked at its 8th byte */
+				set_state(s, RS_PG_START, 0);
+				break;
+			}
 			if (c < 'A' || c > 'Z') {
 				/* not HTTP/1.x: a WebSocket after 101, Redis, TLS */
 				go_scan(s, RS_LINE);
@@ -599,6 +621,78 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			} else {
 				set_state(s, RS_START_REST, 4);	/* the rest of the line */
 			}
+			break;
+		}
+
+		/*
+		 * PostgreSQL's frontend: length-framed messages, so that a
+		 * PasswordMessage ('p': cleartext or MD5 password, SASL/SCRAM
+		 * responses) is overwritten whole, its length kept.  Startup,
+		 * SSL, GSS and cancel requests are untyped: length, code.
+		 */
+		case RS_PG_START:
+			s->remain = s->remain << 8 | c;
+			i++;
+			if (pos + 1 < 8) {
+				set_state(s, RS_PG_START, pos + 1);
+				break;
+			}
+			{
+				uint64_t l = s->remain >> 32, code = s->remain & 0xffffffffu;
+
+				if (l < 8 || l > 10000 || (code != 196608 && code != 80877103 &&
+							     code != 80877104 && code != 80877102)) {
+					/* not PostgreSQL after all */
+					go_scan(s, RS_LINE);
+					s->st |= F_NOTHTTP;
+					break;
+				}
+				s->st |= F_NOTHTTP;
+				s->aux = l == 8 ? PG_UNTYPED_NEXT : 0;
+				s->remain = l - 8;
+				set_state(s, s->remain ? RS_PG_BODY : RS_PG_TYPE, 0);
+			}
+			break;
+
+		case RS_PG_TYPE:
+			if (s->aux & PG_UNTYPED_NEXT) {
+				s->remain = 0;
+				set_state(s, RS_PG_START, 0);
+				break;
+			}
+			s->aux = c;
+			s->remain = 0;
+			set_state(s, RS_PG_LEN, 0);
+			i++;
+			break;
+
+		case RS_PG_LEN:
+			s->remain = s->remain << 8 | c;
+			i++;
+			if (pos + 1 < 4) {
+				set_state(s, RS_PG_LEN, pos + 1);
+				break;
+			}
+			if (s->remain < 4 || s->remain > (1u << 30)) {
+				go_scan(s, RS_LINE);	/* framing lost */
+				s->st |= F_NOTHTTP;
+				break;
+			}
+			s->remain -= 4;
+			set_state(s, s->remain ? RS_PG_BODY : RS_PG_TYPE, 0);
+			break;
+
+		case RS_PG_BODY: {
+			uint64_t take = len - i;
+
+			if (take > s->remain)
+				take = s->remain;
+			if ((s->aux & 0xff) == 'p')
+				n += stars(buf + i, (size_t)take);
+			i += take;
+			s->remain -= take;
+			if (!s->remain)
+				set_state(s, RS_PG_TYPE, 0);
 			break;
 		}
 
@@ -956,6 +1050,17 @@ void redact_skip(struct redact_state *s, uint64_t n)
 		return;
 
 	switch (get_state(s)) {
+	case RS_PG_BODY:
+		if (n < s->remain) {
+			s->remain -= n;
+			return;
+		}
+		if (n == s->remain) {
+			s->remain = 0;
+			set_state(s, RS_PG_TYPE, 0);
+			return;
+		}
+		break;
 	case RS_BODY_CL:
 	case RS_CHUNK_DATA:
 		if (n < s->remain) {
@@ -993,13 +1098,6 @@ void redact_skip(struct redact_state *s, uint64_t n)
 		return;
 	}
 	go_scan(s, RS_PARTIAL);
-}
-
-/* Overwrite p[0..len) with '*'; returns len. */
-static size_t stars(uint8_t *p, size_t len)
-{
-	memset(p, '*', len);
-	return len;
 }
 
 /* Is the option name p[0..len) (after its dashes) secret by the header
