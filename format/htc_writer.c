@@ -7,9 +7,16 @@
  * frame with the counts and the frame index.  A frame is written with one
  * write() loop, so a crash loses at most the open frame; a frame that fails
  * half-way is cut off again with ftruncate so the file stays readable.
+ *
+ * With opts.threaded, a thread compresses and writes each closed frame
+ * while the caller fills the next one (a queue of one frame: a caller
+ * faster than the thread waits for it).  Write errors then show on a
+ * later call (append, flush, close), still sticky; flush and close wait
+ * until everything handed over is written.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,10 +54,34 @@ struct htc_writer {
 	struct htc_ctab *ctab;	/* compact events of the open frame */
 	int compact;		/* data events as DATA_C */
 
+	/* opts.threaded: the frame being compressed and written by th;
+	 * jbuf has the capacity cap, as buf (they are swapped) */
+	int threaded, started;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int busy, stop;
+	uint8_t *jbuf;
+	size_t jlen;
+	uint32_t jrecords;
+	uint64_t jfirst, jlast;
+
 	uint64_t payload_bytes;
 	uint64_t first_ts, last_ts;	/* of events */
 	struct htc_writer_stats st;
 };
+
+/* w->err and w->off are written by the writing thread under opts.threaded */
+static inline int werr(const struct htc_writer *w)
+{
+	return __atomic_load_n(&w->err, __ATOMIC_ACQUIRE);
+}
+
+static inline int set_werr(struct htc_writer *w, int err)
+{
+	__atomic_store_n(&w->err, err, __ATOMIC_RELEASE);
+	return err;
+}
 
 static uint64_t mono_ns(void)
 {
@@ -72,21 +103,22 @@ static int write_all(struct htc_writer *w, const void *buf, size_t len)
 	size_t done = 0;
 	ssize_t n;
 
-	if (w->err)
-		return w->err;
+	if (werr(w))
+		return werr(w);
 	while (done < len) {
 		n = write(w->fd, p + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			w->err = n < 0 ? -errno : -EIO;
+			int e = n < 0 ? -errno : -EIO;
+
 			if (done && ftruncate(w->fd, (off_t)w->off) == 0)
 				lseek(w->fd, (off_t)w->off, SEEK_SET);
-			return w->err;
+			return set_werr(w, e);
 		}
 		done += (size_t)n;
 	}
-	w->off += len;
+	__atomic_store_n(&w->off, w->off + len, __ATOMIC_RELEASE);
 	w->st.bytes_out += len;
 	return 0;
 }
@@ -169,48 +201,130 @@ static int write_header(struct htc_writer *w, const struct htc_header *hdr)
 	return err;
 }
 
-/* Compress and write the open frame, and add it to the index. */
-static int close_frame(struct htc_writer *w)
+/* Compress and write one frame (len bytes of buf), and add it to the
+ * index: the caller's thread, or the writing thread under opts.threaded. */
+static int frame_out(struct htc_writer *w, const uint8_t *buf, size_t len, uint32_t records,
+		     uint64_t first_ts, uint64_t last_ts)
 {
 	struct htc_frame_info *fi;
 	size_t z;
 	int err;
 
-	if (w->err)
-		return w->err;
-	if (!w->len)
-		return 0;
+	if (werr(w))
+		return werr(w);
 	if (w->nframes == w->frames_cap) {
 		uint32_t ncap = w->frames_cap ? w->frames_cap * 2 : 64;
 
 		fi = realloc(w->frames, (size_t)ncap * sizeof(*fi));
 		if (!fi)
-			return -ENOMEM;
+			return set_werr(w, -ENOMEM);
 		w->frames = fi;
 		w->frames_cap = ncap;
 	}
-	z = ZSTD_compress2(w->cctx, w->zbuf, w->zcap, w->buf, w->len);
+	z = ZSTD_compress2(w->cctx, w->zbuf, w->zcap, buf, len);
 	if (ZSTD_isError(z))
-		return w->err = -EIO;	/* cannot happen: zcap is the bound */
+		return set_werr(w, -EIO);	/* cannot happen: zcap is the bound */
 	err = write_all(w, w->zbuf, z);
 	if (err)
 		return err;
 	fi = &w->frames[w->nframes++];
 	fi->offset = w->off - z;
 	fi->csize = (uint32_t)z;
-	fi->usize = (uint32_t)w->len;
-	fi->records = w->frame_records;
-	fi->first_ts = w->frame_first_ts;
-	fi->last_ts = w->frame_last_ts;
+	fi->usize = (uint32_t)len;
+	fi->records = records;
+	fi->first_ts = first_ts;
+	fi->last_ts = last_ts;
 	w->st.frames++;
-	w->st.bytes_in += w->len;
+	w->st.bytes_in += len;
+	return 0;
+}
+
+/* Under opts.threaded: wait until the writing thread has no frame. */
+static void wait_idle(struct htc_writer *w)
+{
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void *writer_thread(void *arg)
+{
+	struct htc_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->busy && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->busy)
+			break;	/* stop, and nothing left */
+		pthread_mutex_unlock(&w->mu);
+		frame_out(w, w->jbuf, w->jlen, w->jrecords, w->jfirst, w->jlast);
+		pthread_mutex_lock(&w->mu);
+		w->busy = 0;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Close the open frame: write it, or hand it to the writing thread. */
+static int close_frame(struct htc_writer *w)
+{
+	int err = 0;
+
+	if (werr(w))
+		return werr(w);
+	if (!w->len)
+		return 0;
+	if (w->started) {
+		uint8_t *b;
+
+		wait_idle(w);	/* a queue of one frame */
+		if (werr(w))
+			return werr(w);
+		b = w->jbuf;
+		w->jbuf = w->buf;
+		w->buf = b;
+		w->jlen = w->len;
+		w->jrecords = w->frame_records;
+		w->jfirst = w->frame_first_ts;
+		w->jlast = w->frame_last_ts;
+		pthread_mutex_lock(&w->mu);
+		w->busy = 1;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+	} else {
+		err = frame_out(w, w->buf, w->len, w->frame_records, w->frame_first_ts,
+				w->frame_last_ts);
+	}
+	if (err)
+		return err;
 	w->len = 0;
 	w->frame_records = 0;
 	htc_ctab_reset(w->ctab);	/* each frame decodes alone */
 	return 0;
 }
 
-/* Make the frame buffers hold at least need uncompressed bytes. */
+/* Stop the writing thread once it has written what it holds. */
+static void stop_thread(struct htc_writer *w)
+{
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	w->started = 0;
+}
+
+/* Make the frame buffers hold at least need uncompressed bytes (both of
+ * them under opts.threaded, once the thread is idle). */
 static int reserve(struct htc_writer *w, size_t need)
 {
 	uint8_t *b, *z;
@@ -218,11 +332,18 @@ static int reserve(struct htc_writer *w, size_t need)
 
 	if (need <= w->cap)
 		return 0;
+	wait_idle(w);
 	zcap = ZSTD_compressBound(need);
 	b = realloc(w->buf, need);
 	if (!b)
 		return -ENOMEM;
 	w->buf = b;
+	if (w->threaded) {
+		b = realloc(w->jbuf, need);
+		if (!b)
+			return -ENOMEM;
+		w->jbuf = b;
+	}
 	z = realloc(w->zbuf, zcap);
 	if (!z)
 		return -ENOMEM;
@@ -255,6 +376,7 @@ struct htc_writer *htc_writer_fdopen(int fd, const struct htc_header *hdr,
 	w->frame_ns = (uint64_t)(opts && opts->frame_ms ? opts->frame_ms : HTC_DEF_FRAME_MS) * 1000000ull;
 	level = opts && opts->level ? opts->level : HTC_DEF_LEVEL;
 	w->compact = opts && opts->compact;
+	w->threaded = opts && opts->threaded;
 	pos = lseek(fd, 0, SEEK_CUR);
 	w->off = pos > 0 ? (uint64_t)pos : 0;	/* pipes have no position */
 
@@ -278,11 +400,23 @@ struct htc_writer *htc_writer_fdopen(int fd, const struct htc_header *hdr,
 	if (e)
 		goto cleanup;
 	htc_ctab_reset(w->ctab);
+	if (w->threaded) {
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		if (pthread_create(&w->th, NULL, writer_thread, w)) {
+			/* no thread: write in the caller's thread */
+			pthread_mutex_destroy(&w->mu);
+			pthread_cond_destroy(&w->cv);
+		} else {
+			w->started = 1;
+		}
+	}
 	return w;
 
 cleanup:
 	ZSTD_freeCCtx(w->cctx);
 	free(w->ctab);
+	free(w->jbuf);
 	free(w->buf);
 	free(w->zbuf);
 	free(w);
@@ -329,8 +463,8 @@ int htc_writer_append(struct htc_writer *w, const struct htc_record *rec)
 
 	if (!w)
 		return -EINVAL;
-	if (w->err)
-		return w->err;
+	if (werr(w))
+		return werr(w);
 	n = htc_rec_size(rec);
 	if (n < 0)
 		return (int)n;
@@ -404,8 +538,8 @@ int htc_writer_poll(struct htc_writer *w)
 {
 	if (!w)
 		return -EINVAL;
-	if (w->err)
-		return w->err;
+	if (werr(w))
+		return werr(w);
 	if (w->len && mono_ns() - w->frame_opened_ns >= w->frame_ns)
 		return close_frame(w);
 	return 0;
@@ -413,14 +547,18 @@ int htc_writer_poll(struct htc_writer *w)
 
 int htc_writer_flush(struct htc_writer *w)
 {
+	int err;
+
 	if (!w)
 		return -EINVAL;
-	return close_frame(w);
+	err = close_frame(w);
+	wait_idle(w);	/* written, not only handed over */
+	return err ? err : werr(w);
 }
 
 uint64_t htc_writer_size(const struct htc_writer *w)
 {
-	return w ? w->off : 0;
+	return w ? __atomic_load_n(&w->off, __ATOMIC_ACQUIRE) : 0;
 }
 
 static int write_trailer(struct htc_writer *w, uint64_t end_ns)
@@ -473,6 +611,7 @@ int htc_writer_close(struct htc_writer *w, uint64_t end_ns, struct htc_writer_st
 		return 0;
 	}
 	err = close_frame(w);
+	stop_thread(w);	/* after it has written its last frame */
 	if (!err)
 		err = write_trailer(w, end_ns);
 	if (close(w->fd) && !err)
@@ -482,6 +621,7 @@ int htc_writer_close(struct htc_writer *w, uint64_t end_ns, struct htc_writer_st
 		*stats = w->st;
 	ZSTD_freeCCtx(w->cctx);
 	free(w->ctab);
+	free(w->jbuf);
 	free(w->buf);
 	free(w->zbuf);
 	free(w->frames);

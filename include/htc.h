@@ -269,6 +269,9 @@ struct htc_writer_opts {
 	/* write data events as compact DATA_C records (format 1.1, about a
 	 * third of the bytes; 1.0 readers skip them); 0 = DATA as in 1.0 */
 	int compact;
+	/* compress and write frames in a thread of the writer's own, while
+	 * the caller fills the next frame; write errors show on a later call */
+	int threaded;
 };
 
 struct htc_writer_stats {

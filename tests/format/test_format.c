@@ -191,10 +191,12 @@ static unsigned ev_index(const struct htc_record *r)
  * bytes (caller frees).
  */
 static int g_compact;	/* write_events writes data events as DATA_C (1.1) */
+static int g_threaded;	/* write_events writes frames from the writer's thread */
 
 static struct buf write_events(const char *path, unsigned n, uint32_t frame_bytes)
 {
-	struct htc_writer_opts o = { .frame_bytes = frame_bytes, .compact = g_compact };
+	struct htc_writer_opts o = { .frame_bytes = frame_bytes, .compact = g_compact,
+				     .threaded = g_threaded };
 	struct htc_header h;
 	struct htc_writer *w;
 	struct htc_record r;
@@ -832,6 +834,50 @@ static void test_compact_roundtrip(void **state)
 	g_compact = 0;
 	free(plain.p);
 	free(b.p);
+}
+
+/* opts.threaded: the same files, byte for byte, as written in the caller's
+ * thread (so the multi-frame and compact tests hold too); and a write
+ * error in the thread shows on a later call, sticky, up to close. */
+static void test_threaded_writer(void **state)
+{
+	struct htc_writer_opts o = { .frame_bytes = 1024, .threaded = 1 };
+	struct buf a = write_events(tmp_path("sync.htc"), 2000, 2048), b;
+	struct htc_writer *w;
+	struct htc_record r;
+	int err = 0, fd, fails = 0;
+	unsigned i;
+
+	g_threaded = 1;
+	b = write_events(tmp_path("thr.htc"), 2000, 2048);
+	assert_int_equal(a.len, b.len);
+	/* the header holds the creation time; frames must be identical */
+	assert_memory_equal(a.p + a.len / 2, b.p + b.len / 2, a.len - a.len / 2);
+	test_multiframe_index(state);
+	test_compact_roundtrip(state);
+	g_threaded = 0;
+	free(a.p);
+	free(b.p);
+
+	/* a pipe whose reader goes away after the header: every frame's
+	 * write fails with EPIPE, in the writer's thread */
+	{
+		int p[2];
+
+		assert_int_equal(pipe(p), 0);
+		signal(SIGPIPE, SIG_IGN);
+		w = htc_writer_fdopen(p[1], NULL, &o, &err);
+		assert_non_null(w);
+		close(p[0]);
+	}
+	(void)fd;
+	for (i = 0; i < 500; i++) {
+		mk_event(&r, i);
+		fails += htc_writer_append(w, &r) == -EPIPE;
+	}
+	assert_true(fails > 0);
+	assert_int_equal(htc_writer_flush(w), -EPIPE);
+	assert_int_equal(htc_writer_close(w, 0, NULL), -EPIPE);
 }
 
 /* A flipped bit in a frame's content checksum: HTC_ERR_CHECKSUM, named in
@@ -1878,6 +1924,7 @@ int main(void)
 		cmocka_unit_test(test_golden_v1_0),
 		cmocka_unit_test(test_multiframe_index),
 		cmocka_unit_test(test_compact_roundtrip),
+		cmocka_unit_test(test_threaded_writer),
 		cmocka_unit_test(test_truncate_every_offset),
 		cmocka_unit_test(test_truncate_message),
 		cmocka_unit_test(test_bitflip_every_frame),
