@@ -1046,10 +1046,17 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 
 void redact_skip(struct redact_state *s, uint64_t n)
 {
+	bool in_body = false;
+
 	if (!s || n == 0)
 		return;
 
 	switch (get_state(s)) {
+	case RS_CHUNK_SIZE:
+	case RS_CHUNK_EXT:
+	case RS_CHUNK_END:
+		in_body = true;
+		break;
 	case RS_PG_BODY:
 		if (n < s->remain) {
 			s->remain -= n;
@@ -1075,6 +1082,7 @@ void redact_skip(struct redact_state *s, uint64_t n)
 				set_state(s, RS_CHUNK_END, 0);
 			return;
 		}
+		in_body = true;
 		break;
 	case RS_BODY_EOF:
 		return;
@@ -1090,6 +1098,16 @@ void redact_skip(struct redact_state *s, uint64_t n)
 		return;
 	default:
 		break;
+	}
+	/* The gap went past a body's known end, or hit its chunk framing:
+	 * what follows is more body, or the next message, and not the rest of
+	 * a secret value (a value cut by this gap would need it to swallow the
+	 * body's end and a head's start up to inside that value).  Lines are
+	 * scanned (a secret-looking one still hidden), the next one is not
+	 * overwritten blindly: that starred chunk sizes and body text. */
+	if (in_body && !(s->st & F_NOTHTTP)) {
+		go_scan(s, RS_LINE);
+		return;
 	}
 	/* A stream that never looked like HTTP has no heads to lose our
 	 * place in; only a secret line cut by the gap needs care. */
