@@ -39,14 +39,14 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
 void cap_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: httpcap [-qUv] [-w FILE] [-c COUNT] [-s SNAPLEN] [-p PID]... [--comm NAME]\n"
+"Usage: httpcap [-qUvV] [-w FILE] [-c COUNT] [-s SNAPLEN] [-p PID]... [--comm NAME]\n"
 "               [--port PORT]... [-C SIZE] [-G SECONDS] [-W N] [-Z USER]\n"
 "               [-B KIB] [--duration SECONDS] [--no-redact] [--text]\n"
 "       httpcap -r FILE [-c COUNT] [--text] [-p PID]... [--port PORT]... [--comm NAME]\n"
@@ -54,10 +54,11 @@ void cap_usage(FILE *f)
 "Capture what processes send and receive on TCP sockets, with eBPF (root).\n"
 "Without -w, print one JSON object per event (or --text lines) on stdout.\n"
 "\n"
-"  -w FILE         write a .htc capture file ('-' = stdout), created 0600\n"
-"  -r FILE         read a capture file and print its events\n"
-"  -c COUNT        stop after COUNT events\n"
-"  -s SNAPLEN      capture at most SNAPLEN payload bytes per syscall\n"
+"  -w, --write FILE   write a .htc capture file ('-' = stdout), created 0600\n"
+"  -r, --read FILE    read a capture file and print its events\n"
+"  -c, --count COUNT  stop after COUNT events\n"
+"  -s, --snaplen SNAPLEN\n"
+"                  capture at most SNAPLEN payload bytes per syscall\n"
 "                  (default %u: whole headers of ordinary requests; 0 = none,\n"
 "                  max %u)\n"
 "  -p, --pid PID   only this process (repeatable, up to %u)\n"
@@ -71,14 +72,14 @@ void cap_usage(FILE *f)
 "  -Z USER         drop root for USER once BPF is loaded and the file is open\n"
 "                  (with -C/-G the directory must be writable by USER)\n"
 "  -U              flush the file after every ring-buffer drain\n"
-"  -B KIB          kernel ring buffer size in KiB (default 16384)\n"
+"  -B, --buffer-size KIB  kernel ring buffer size in KiB (default 16384)\n"
 "  --duration SEC  stop after SEC seconds\n"
 "  --no-redact     keep secret header values (Authorization, Cookie, ...)\n"
 "  --text          one readable line per event instead of JSON\n"
-"  -q              no banner and no statistics on stderr\n"
-"  -v              more detail on stderr (attached programs; -vv: libbpf log)\n"
+"  -q, --quiet     no banner and no statistics on stderr\n"
+"  -v, --verbose   more detail on stderr (attached programs; -vv: libbpf log)\n"
 "  -h, --help      this help\n"
-"  --version       print the version\n"
+"  -V, --version   print the version\n"
 "\n"
 "Examples:\n"
 "  httpcap --port 8080                      print HTTP traffic on port 8080\n"
@@ -146,7 +147,7 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 	o->ringbuf_kb = 16384;
 	optind = 0;	/* glibc: 0 resets its internal state too, for repeated calls */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":w:r:c:s:p:C:G:W:Z:B:Uqvh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":w:r:c:s:p:C:G:W:Z:B:UqvhV", long_opts, NULL)) != -1) {
 		const char *arg = optarg;
 
 		optname[1] = c;
@@ -236,6 +237,7 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 		case 'h':
 			o->help = true;
 			return 0;
+		case 'V':
 		case OPT_VERSION:
 			o->version = true;
 			return 0;
