@@ -345,7 +345,9 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 		rq_ns(q, r->parent_id);
 		rq_int(q, (sqlite3_int64)r->parent_call_id);
 		rq_int(q, !!(r->flags & HTC_ENGF_PARENT_GUESS));
+		rq_str(q, htc_evidence_name(r->parent_evidence));
 	} else {
+		rq_null(q);
 		rq_null(q);
 		rq_null(q);
 		rq_null(q);
@@ -454,6 +456,7 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	rq_int(q, (sqlite3_int64)c->bytes_out);
 	rq_int(q, (sqlite3_int64)c->bytes_in);
 	rq_int(q, c->flags);
+	rq_str(q, htc_evidence_name(c->evidence));
 	put_h2(q, c->proto, c->stream_id, c->unresolved, c->grpc_status, c->grpc_message, c->req_msgs,
 	       c->resp_msgs);
 	rq_end(q);
@@ -488,6 +491,7 @@ static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t par
 		rq_ns(q, parent_id);
 		rq_int(q, (sqlite3_int64)call_id);
 		rq_int(q, !!(flags & HTC_LINK_PARENT_GUESS));
+		rq_str(q, htc_evidence_name(HTC_LINK_EVIDENCE(flags)));
 		rq_int(q, (sqlite3_int64)child_id);
 		rq_end(q);
 	}
@@ -501,18 +505,18 @@ static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t par
 }
 
 static const char sql_ins_req[] =
-	"INSERT INTO requests (request_id, parent_request_id, parent_call_id, parent_ambiguous, file_idx, host, conn, seq, pid, tid, comm,"
+	"INSERT INTO requests (request_id, parent_request_id, parent_call_id, parent_ambiguous, parent_evidence, file_idx, host, conn, seq, pid, tid, comm,"
 	" client_ip, client_port, server_ip, server_port, method, path, version,"
 	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
 	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body, protocol, stream_id,"
 	" unresolved, grpc_status, grpc_message, req_messages, resp_messages)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
 	"INSERT INTO calls (call_id, request_id, child_request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
-	" start_ns, end_ns, bytes_out, bytes_in, flags, stream_id, unresolved, grpc_status,"
+	" start_ns, end_ns, bytes_out, bytes_in, flags, evidence, stream_id, unresolved, grpc_status,"
 	" grpc_message, req_messages, resp_messages)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
@@ -522,7 +526,8 @@ static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_link_req[] =
-	"UPDATE requests SET parent_request_id = ?, parent_call_id = ?, parent_ambiguous = ? WHERE request_id = ?";
+	"UPDATE requests SET parent_request_id = ?, parent_call_id = ?, parent_ambiguous = ?,"
+	" parent_evidence = ? WHERE request_id = ?";
 static const char sql_link_call[] =
 	"UPDATE calls SET child_request_id = ? WHERE call_id = ?";
 

@@ -85,7 +85,14 @@ for f in table json csv; do
 	# a parent that is a guess is shown as one (issue 13, defect 4)
 	run requests-eventloop-$f requests --format $f eventloop.htc
 	run show-eventloop-$f show 1002 --format $f eventloop.htc
+	# links proven by a propagated id, by forwarding, and a guess (issue 14)
+	run requests-evidence-$f requests --format $f evidence.htc
+	run show-evidence-$f show 1001 --format $f evidence.htc
+	run summary-evidence-$f summary --format $f evidence.htc
 done
+run show-evidence-child show 1004 evidence.htc
+run show-evidence-guess show 1003 evidence.htc
+run calls-evidence sql "SELECT call_id, request_id, evidence, ambiguous, child_request_id FROM calls ORDER BY call_id" evidence.htc
 run show-eventloop-child show 1003 eventloop.htc
 run links-eventloop sql "SELECT * FROM v_links ORDER BY child_request_id" eventloop.htc
 run links-view-eventloop sql "SELECT * FROM links ORDER BY call_id" eventloop.htc
