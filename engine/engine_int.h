@@ -222,6 +222,13 @@ struct thr {
 	uint32_t file, pid, tid;
 	uint32_t n;
 	struct exch *act[ENG_MAX_ACTIVE];
+	/* the run of an event loop (exch.c): the request whose head the
+	 * thread's last read completed, until its next read or response
+	 * write; valid while loop_serial matches */
+	struct exch *loop;
+	uint64_t loop_serial, loop_event, loop_ts;
+	uint32_t loop_calls;	/* calls started in the window */
+	uint8_t loop_multi;	/* that read completed several heads */
 };
 
 struct conn {
@@ -240,6 +247,8 @@ struct conn {
 	const struct eng_proto *ops;	/* decoder of the bytes; NULL: none */
 	void *ps;		/* its per-connection state (ops->open) */
 	struct link *link;
+	struct exch *loop_req;	/* connected in that request's loop window (exch.c) */
+	uint64_t loop_serial;
 	uint64_t last_req_id;
 	char *last_mp;		/* method\0path\0 of the last request reported */
 	size_t last_mp_cap, last_plen;
@@ -393,7 +402,13 @@ struct exch *eng_attribute(struct htc_engine *e, uint32_t file, uint32_t pid, ui
  * candidate for the calls of its process while in flight.  Client call x's
  * head hh is known: its parent is decided by the evidence (propagated ids,
  * forwarding, the thread rule of its start).  0 or -ENOMEM. */
-int eng_evidence_request(struct htc_engine *e, struct exch *x, const struct http_head *hh);
+int eng_evidence_request(struct htc_engine *e, struct exch *x, const struct http_head *hh, uint64_t ts);
+/* The event ev moves bytes of direction d on c (classified): a read, or a
+ * response written, ends the thread's event-loop window. */
+void eng_loop_event(struct htc_engine *e, struct conn *c, int d, const struct htc_event *ev);
+/* Client c is connected by ev: a connect in a thread's window is its
+ * request's (the connection's first call is the window's). */
+void eng_loop_connect(struct htc_engine *e, struct conn *c, const struct htc_event *ev);
 int eng_evidence_call(struct htc_engine *e, struct exch *x, const struct http_head *hh);
 
 /* At htc_engine_free: the threads (and processes), the recycled exchanges. */

@@ -425,11 +425,83 @@ static void evkey_of(const struct http_head *hh, struct eng_evkey *k)
 	}
 }
 
-int eng_evidence_request(struct htc_engine *e, struct exch *x, const struct http_head *hh)
+int eng_evidence_request(struct htc_engine *e, struct exch *x, const struct http_head *hh, uint64_t ts)
 {
+	struct thr *t = x->thr;
+
 	evkey_of(hh, &x->ev);
 	x->keyed = 1;
+	if (t && t->tid == x->tid) {
+		/* the read completing its head opens the thread's window; a
+		 * read completing two (pipelining) proves nothing */
+		if (t->loop && t->loop_event == e->st.events) {
+			t->loop_multi = 1;
+		} else {
+			t->loop = x;
+			t->loop_serial = x->serial;
+			t->loop_event = e->st.events;
+			t->loop_ts = ts;
+			t->loop_calls = 0;
+			t->loop_multi = 0;
+		}
+	}
 	return x->proc ? 0 : proc_add(e, x);
+}
+
+void eng_loop_event(struct htc_engine *e, struct conn *c, int d, const struct htc_event *ev)
+{
+	struct thr *t;
+
+	if (d == DIR_OUT && c->role != HTC_ROLE_SERVER)
+		return;	/* a call written: inside the window */
+	t = thr_find(e, c->info.file_idx, ev->pid, ev->tid);
+	if (t)
+		t->loop = NULL;
+}
+
+/*
+ * The request of the window of the thread writing call x on c, when the
+ * window proves it: one request completed by the read that opened it, still
+ * active, no call started in it before, and not a connection opened before
+ * the window (a connect in progress for an earlier request: its first
+ * write comes whenever the connect completes).
+ */
+static struct exch *loop_candidate(struct htc_engine *e, struct conn *c, const struct htc_event *ev,
+				   uint32_t seq)
+{
+	struct thr *t = thr_find(e, c->info.file_idx, ev->pid, ev->tid);
+	struct exch *r;
+
+	if (seq == 0 && c->loop_req) {
+		/* connected in a window: the first call is that request's,
+		 * whenever the connect completes */
+		r = c->loop_req;
+		c->loop_req = NULL;
+		return r->serial == c->loop_serial && r->thr && r->pid == ev->pid ? r : NULL;
+	}
+	if (!t || !t->loop)
+		return NULL;
+	r = t->loop;
+	if (t->loop_calls++ || t->loop_multi || r->serial != t->loop_serial || r->thr != t)
+		return NULL;
+	if (seq == 0 && c->info.open_ns < t->loop_ts)
+		return NULL;	/* connected before the window, for another request */
+	return r;
+}
+
+void eng_loop_connect(struct htc_engine *e, struct conn *c, const struct htc_event *ev)
+{
+	struct thr *t = thr_find(e, c->info.file_idx, ev->pid, ev->tid);
+	struct exch *r;
+
+	c->loop_req = NULL;
+	if (!t || !t->loop)
+		return;
+	r = t->loop;
+	if (t->loop_calls++ || t->loop_multi || r->serial != t->loop_serial || r->thr != t)
+		return;
+	c->loop_req = r;
+	c->loop_serial = r->serial;
 }
 
 static int id_match(const struct eng_evkey *a, const struct eng_evkey *b)
@@ -464,7 +536,7 @@ static void set_parent(struct htc_engine *e, struct exch *x, struct exch *r, uns
 int eng_evidence_call(struct htc_engine *e, struct exch *x, const struct http_head *hh)
 {
 	struct proc *p = proc_find(e, x->file, x->pid);
-	struct exch *idr = NULL, *spanr = NULL, *fr = NULL, *fhr = NULL, *thr = NULL;
+	struct exch *idr = NULL, *spanr = NULL, *fr = NULL, *fhr = NULL, *thr = NULL, *lr = NULL;
 	uint32_t nid = 0, nspan = 0, nf = 0, nfh = 0;
 	struct exch *best = NULL;
 	unsigned best_ev = HTC_EV_NONE;
@@ -503,6 +575,8 @@ int eng_evidence_call(struct htc_engine *e, struct exch *x, const struct http_he
 	}
 	if (x->evidence == HTC_EV_THREAD && x->par && x->par->serial == x->par_serial)
 		thr = x->par;
+	if (x->evidence == HTC_EV_LOOP && x->par && x->par->serial == x->par_serial)
+		lr = x->par;
 	/* strongest first; a weaker proof never overrides, a disagreeing one
 	 * makes the link a guess */
 	if (nid == 1) {
@@ -525,6 +599,18 @@ int eng_evidence_call(struct htc_engine *e, struct exch *x, const struct http_he
 			conflict = 1;
 		}
 	}
+	/* the order of a loop's reads and writes is the weakest proof: it
+	 * proves only what nothing stronger speaks about (a stronger proof
+	 * that disagrees shows the window held another request's
+	 * continuation) */
+	if (lr && !best) {
+		best = lr;
+		best_ev = HTC_EV_LOOP;
+	}
+	/* several requests in flight reproduced by the call, the window's
+	 * not among them: the window does not prove it */
+	if (best_ev == HTC_EV_LOOP && nf > 1 && (lr->fwd_calls || lr->ev.fwd != x->ev.fwd))
+		conflict = 1;
 	if (!best)
 		return 0;	/* the rule of the start stands: a guess or none */
 	set_parent(e, x, best, conflict ? HTC_EV_GUESS : best_ev, conflict);
@@ -819,7 +905,11 @@ struct exch *eng_exch_start_seq(struct htc_engine *e, struct conn *c, const stru
 		struct exch *p = eng_attribute(e, c->info.file_idx, ev->pid, ev->tid, &amb);
 
 		x->id = ++e->next_call;
-		if (p)
+		struct exch *lr = loop_candidate(e, c, ev, seq);
+
+		if (p && amb && lr)
+			set_parent(e, x, lr, HTC_EV_LOOP, 0);
+		else if (p)
 			set_parent(e, x, p, amb ? HTC_EV_GUESS : HTC_EV_THREAD, amb);
 		if (eng_proto_linked(proto)) {
 			eng_link_note(c, x->seq, x->id, x->parent);

@@ -198,7 +198,7 @@ static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf,
 				x->hdrs[i].value_len = hh->headers[i].value_len;
 			}
 			x->nhdrs = hh->nheaders;
-			if (eng_evidence_request(e, x, hh))
+			if (eng_evidence_request(e, x, hh, ts))
 				return -ENOMEM;
 		} else {
 			char *s = x->summary;

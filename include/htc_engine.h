@@ -101,7 +101,7 @@ struct htc_eng_conn {
 enum htc_evidence {
 	HTC_EV_NONE = 0,
 	HTC_EV_GUESS = 1,	/* the most recent of several active requests on the thread */
-	HTC_EV_LOOP = 2,	/* (reserved) the only request read in the event-loop run that wrote the call */
+	HTC_EV_LOOP = 2,	/* the request read in the event-loop run that wrote the call (below) */
 	HTC_EV_THREAD = 3,	/* the only request active on the calling thread */
 	HTC_EV_FORWARD = 4,	/* the call reproduces the only matching inbound request in flight (a proxy) */
 	HTC_EV_ID = 5,		/* the call carries the propagated trace/request id of exactly one request in flight */
@@ -273,10 +273,16 @@ struct htc_engine;
  * one; Host or X-Forwarded-Host to choose among several) is its forwarded
  * copy; else a call (or connect) made by a thread while exactly one
  * inbound request is active on it (first byte read to last response byte
- * written, same pid and tid) belongs to that request.  With several
- * active and no proof (event loops) it goes to the most recent and
- * carries HTC_ENGF_AMBIGUOUS (counted in stats.ambiguous); so does a call
- * whose proofs disagree (it keeps the strongest's parent).
+ * written, same pid and tid) belongs to that request; else, on a thread
+ * serving several (an event loop), the first call started (its connect,
+ * or its first write on a connection opened earlier) after the read that
+ * completed exactly one request's head, with no read and no response
+ * written by the thread in between, is that request's (the loop's order:
+ * the weakest proof, set aside when a stronger one disagrees).  Otherwise
+ * the call goes to the most recent active request and carries
+ * HTC_ENGF_AMBIGUOUS (counted in stats.ambiguous); so does a call whose
+ * proofs of id, forwarding and thread disagree (it keeps the strongest's
+ * parent).
  *
  * Memory is bounded: connections, threads and 5-tuple links are kept in
  * least-recently-used tables with caps, exchanges waiting per connection

@@ -19,7 +19,7 @@ N=${ATTRIB_N:-400}
 CASES=(
 	"18802 18812 - unique - 99"
 	"18803 18813 rid unique - 99"
-	"18804 18814 rid repeated - 0"
+	"18804 18814 rid repeated - 99"
 	"18805 18815 - repeated --request-id 99"
 )
 d="$T/nginx"

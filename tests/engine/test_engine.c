@@ -361,9 +361,11 @@ static void test_event_loop_ambiguous(void **state)
 
 	a = fx_accept(fx, t += MS, 300, 300, "10.0.0.1", 80, "10.0.0.9", 5001);
 	b = fx_accept(fx, t += MS, 300, 300, "10.0.0.1", 80, "10.0.0.9", 5002);
+	/* connected before: the order of the loop does not prove the call
+	 * (its first write may be any request's) */
+	r = fx_connect(fx, t += MS, 300, 300, "10.0.0.1", 6000, "10.0.0.5", 9999);
 	fx_reads(fx, t += MS, 300, 300, a, "GET /a HTTP/1.1\r\n\r\n");
 	fx_reads(fx, t += MS, 300, 300, b, "GET /b HTTP/1.1\r\n\r\n");
-	r = fx_connect(fx, t += MS, 300, 300, "10.0.0.1", 6000, "10.0.0.5", 9999);
 	fx_writes(fx, t += MS, 300, 300, r, "PING\n");
 	fx_reads(fx, t += MS, 300, 300, r, "PONG\n");
 	fx_writes(fx, t += MS, 300, 300, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -1168,10 +1170,11 @@ static void test_parent_guess(void **state)
 
 	a = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41000);
 	b = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41001);
-	fx_reads(fx, t += MS, 100, 100, a, "GET /a HTTP/1.1\r\n\r\n");
-	fx_reads(fx, t += MS, 100, 100, b, "GET /b HTTP/1.1\r\n\r\n");
+	/* connected before the reads: no proof by the loop's order */
 	up = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42000, "127.0.0.1", 9090);
 	in = fx_accept(fx, t += MS, 200, 200, "127.0.0.1", 9090, "127.0.0.1", 42000);
+	fx_reads(fx, t += MS, 100, 100, a, "GET /a HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, b, "GET /b HTTP/1.1\r\n\r\n");
 	for (int i = 0; i < 2; i++) {
 		if (i == 1) {
 			fx_writes(fx, t += MS, 100, 100, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -1205,17 +1208,24 @@ static void test_parent_guess(void **state)
 /* An event loop (one thread) serving two requests at once, then writing
  * call `call` on an upstream connection, served by pid 200: returns the
  * collected rows.  ra, rb: the heads of the two inbound requests. */
-static struct col *loop_two(const char *ra, const char *rb, const char *call)
+static struct col *loop_two(const char *ra, const char *rb, const char *call, int in_window)
 {
 	struct fx *fx = new_fx();
-	uint64_t t = T0, a, b, up, in;
+	uint64_t t = T0, a, b, up = 0, in = 0;
 
 	a = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41000);
 	b = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41001);
-	fx_reads(fx, t += MS, 100, 100, a, ra);
-	fx_reads(fx, t += MS, 100, 100, b, rb);
-	up = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42000, "127.0.0.1", 9090);
-	in = fx_accept(fx, t += MS, 200, 200, "127.0.0.1", 9090, "127.0.0.1", 42000);
+	for (int i = 0; i < 2; i++) {
+		/* connected before the reads, or in the window of b's read */
+		if (i == in_window) {
+			up = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42000, "127.0.0.1", 9090);
+			in = fx_accept(fx, t += MS, 200, 200, "127.0.0.1", 9090, "127.0.0.1", 42000);
+		}
+		if (i == 0) {
+			fx_reads(fx, t += MS, 100, 100, a, ra);
+			fx_reads(fx, t += MS, 100, 100, b, rb);
+		}
+	}
 	fx_writes(fx, t += MS, 100, 100, up, call);
 	fx_reads(fx, t += MS, 200, 200, in, call);
 	fx_writes(fx, t += MS, 200, 200, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -1235,6 +1245,7 @@ static void test_evidence(void **state)
 		uint64_t parent;	/* the call's request: 1001 (a), 1002 (b) */
 		int evidence, ambiguous;
 		const char *why;
+		int in_window;		/* the call's connection opened in b's window */
 	} v[] = {
 		{ "GET /a HTTP/1.1\r\n" TP_A "\r\n", "GET /b HTTP/1.1\r\n" TP_B "\r\n",
 		  "GET /s HTTP/1.1\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-1111111111111111-01\r\n\r\n",
@@ -1280,11 +1291,18 @@ static void test_evidence(void **state)
 		{ "GET /a HTTP/1.1\r\nX-Request-ID: r-1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n",
 		  "GET /b HTTP/1.1\r\nX-Request-ID: r-1\r\n\r\n",
 		  1001, HTC_EV_GUESS, 1, "id and forwarding disagree: the id's, flagged" },
+		{ "GET /a HTTP/1.1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n", "GET /s HTTP/1.1\r\n\r\n",
+		  1002, HTC_EV_LOOP, 0, "connected in b's window, nothing else: the loop's order proves", 1 },
+		{ "GET /a HTTP/1.1\r\nX-Request-ID: r-1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n",
+		  "GET /s HTTP/1.1\r\nX-Request-ID: r-1\r\n\r\n",
+		  1001, HTC_EV_ID, 0, "connected in b's window, a's id: the stronger proof stands", 1 },
+		{ "GET /a HTTP/1.1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\r\n\r\n",
+		  1001, HTC_EV_FORWARD, 0, "connected in b's window, a forwarded: the stronger proof stands", 1 },
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		struct col *c = loop_two(v[i].ra, v[i].rb, v[i].call);
+		struct col *c = loop_two(v[i].ra, v[i].rb, v[i].call, v[i].in_window);
 		const struct col_req *child;
 
 		print_message("evidence %zu: %s\n", i, v[i].why);
@@ -1334,6 +1352,78 @@ static void test_evidence_thread(void **state)
 	assert_int_equal(c->call[1].c.request_id, 1002);
 	assert_int_equal(c->call[1].c.evidence, HTC_EV_GUESS);
 	assert_true(c->call[1].c.flags & HTC_ENGF_AMBIGUOUS);
+	free(c);
+}
+
+/* The order of an event loop: a pooled connection written right after the
+ * read of a request (nothing read or answered since) is that request's;
+ * a second call in the same window, a window opened by a read holding two
+ * requests, or one closed by another read, prove nothing. */
+static void test_evidence_loop(void **state)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	struct fx *fx = new_fx();
+	uint64_t t = T0, a, b, p1, p2;
+	struct col *c;
+
+	(void)state;
+	/* two pooled connections, used once before (no request active) */
+	p1 = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42000, "127.0.0.1", 9090);
+	p2 = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42001, "127.0.0.1", 9090);
+	fx_writes(fx, t += MS, 100, 100, p1, "GET /warm HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, p1, ok);
+	fx_writes(fx, t += MS, 100, 100, p2, "GET /warm HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, p2, ok);
+	a = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41000);
+	b = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41001);
+	fx_reads(fx, t += MS, 100, 100, a, "GET /a HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, b, "GET /b HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, p1, "GET /s1 HTTP/1.1\r\n\r\n");	/* b's: proven */
+	fx_writes(fx, t += MS, 100, 100, p2, "GET /s2 HTTP/1.1\r\n\r\n");	/* second in the window */
+	fx_reads(fx, t += MS, 100, 100, p1, ok);
+	fx_reads(fx, t += MS, 100, 100, p2, ok);
+	fx_writes(fx, t += MS, 100, 100, a, ok);
+	fx_writes(fx, t += MS, 100, 100, b, ok);
+	/* one read holding two requests (pipelined) */
+	fx_reads(fx, t += MS, 100, 100, a, "GET /p HTTP/1.1\r\n\r\nGET /q HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, p1, "GET /s3 HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, p1, ok);
+	fx_writes(fx, t += MS, 100, 100, a, ok);
+	fx_writes(fx, t += MS, 100, 100, a, ok);
+	/* a window closed by a read of another connection */
+	fx_reads(fx, t += MS, 100, 100, a, "GET /c HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, b, "GET /d HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, p2, "GET /s4 HTTP/1.1\r\n\r\n");	/* d's window */
+	fx_reads(fx, t += MS, 100, 100, p2, ok);
+	fx_writes(fx, t += MS, 100, 100, p1, "GET /s5 HTTP/1.1\r\n\r\n");	/* after a read */
+	fx_reads(fx, t += MS, 100, 100, p1, ok);
+	fx_writes(fx, t += MS, 100, 100, a, ok);
+	fx_writes(fx, t += MS, 100, 100, b, ok);
+	c = run_fx(fx);
+	{
+		static const struct {
+			const char *summary;
+			uint64_t parent;
+			int evidence;
+		} want[] = {
+			{ "GET /warm", 0, HTC_EV_NONE },
+			{ "GET /s1", 1002, HTC_EV_LOOP },
+			{ "GET /s2", 1002, HTC_EV_GUESS },
+			{ "GET /s3", 1004, HTC_EV_GUESS },
+			{ "GET /s4", 1006, HTC_EV_LOOP },
+			{ "GET /s5", 1006, HTC_EV_GUESS },
+		};
+
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			const struct col_call *k = col_find_call(c, want[i].summary);
+
+			print_message("loop: %s\n", want[i].summary);
+			assert_non_null(k);
+			assert_int_equal(k->c.request_id, want[i].parent);
+			assert_int_equal(k->c.evidence, want[i].evidence);
+			assert_int_equal(!!(k->c.flags & HTC_ENGF_AMBIGUOUS), want[i].evidence == HTC_EV_GUESS);
+		}
+	}
 	free(c);
 }
 
@@ -2041,6 +2131,7 @@ int main(void)
 		cmocka_unit_test(test_parent_guess),
 		cmocka_unit_test(test_evidence),
 		cmocka_unit_test(test_evidence_thread),
+		cmocka_unit_test(test_evidence_loop),
 		cmocka_unit_test(test_unseen_before_join),
 		cmocka_unit_test(test_tls_calls),
 		cmocka_unit_test(test_redis_pipeline_and_v6_link),
