@@ -188,6 +188,10 @@ static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
 		q_add(q, " AND r.host = ?");
 		q_str(q, o->host);
 	}
+	if (o->trace_id) {
+		q_add(q, " AND r.trace_id = lower(?)");
+		q_str(q, o->trace_id);
+	}
 	if (o->pid >= 0) {
 		q_add(q, " AND r.pid = ?");
 		q_int(q, o->pid);
@@ -217,7 +221,7 @@ static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
 
 int report_has_filters(const struct report_opts *o)
 {
-	return o->method || o->path_glob || o->comm || o->host || o->pid >= 0 ||
+	return o->method || o->path_glob || o->comm || o->host || o->trace_id || o->pid >= 0 ||
 	       o->min_duration_ms >= 0 || o->nstatus || o->since.set || o->until.set;
 }
 
@@ -269,7 +273,7 @@ int report_requests(sqlite3 *db, const struct report_opts *o)
 	struct query q = { 0 };
 
 	q_add(&q, "SELECT r.request_id, r.parent_request_id, r.parent_ambiguous, r.parent_evidence,"
-		  " rfc3339(r.start_ns) AS start,"
+		  " r.trace_id, rfc3339(r.start_ns) AS start,"
 		  " r.duration_ms, r.method, r.path, r.status, r.protocol, r.pid, r.comm,"
 		  " r.ncalls AS calls, r.host FROM requests r WHERE 1");
 	q_filters(db, &q, o);

@@ -127,6 +127,8 @@ static const char db_schema_tables[] =
 "  parent_call_id INTEGER,         -- calls.call_id of that call\n"
 "  parent_ambiguous INTEGER,       -- 1: that call's request is a guess (calls.ambiguous); NULL: no parent\n"
 "  parent_evidence TEXT,           -- of parent_request_id (calls.evidence of that call); NULL: no parent\n"
+"  trace_id TEXT,                  -- trace id of its W3C traceparent (else X-B3-TraceId or b3), lowercase\n"
+"                                  -- hex; NULL: none (requests --trace-id)\n"
 "  file_idx INTEGER,\n"
 "  host TEXT,                      -- files.hostname\n"
 "  conn INTEGER,                   -- connections.conn\n"

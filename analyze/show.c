@@ -31,6 +31,7 @@ struct req_row {
 	int has_parent, has_status, has_end, unanswered, reset, error;
 	int parent_guess;	/* the parent call was ambiguous: the parent is a guess */
 	char parent_ev[16];	/* its evidence (requests.parent_evidence) */
+	char trace[40];		/* requests.trace_id, "" none */
 	double dur;
 	char method[64], path[1024], host[256], comm[32], client[80], server[80], proto[16];
 	void *head;
@@ -82,6 +83,7 @@ static int load_req(struct show_ctx *c, int64_t id, struct req_row *r)
 	r->parent_guess = sqlite3_column_int(st, 22);
 	col_text(st, 23, r->proto, sizeof(r->proto));
 	col_text(st, 24, r->parent_ev, sizeof(r->parent_ev));
+	col_text(st, 25, r->trace, sizeof(r->trace));
 	r->head_len = (size_t)sqlite3_column_bytes(st, 20);
 	r->head = r->head_len ? malloc(r->head_len) : NULL;
 	if (r->head)
@@ -324,6 +326,11 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 		jstr(f, r->parent_ev);
 	else
 		fputs("null", f);
+	jkey(f, "trace_id");
+	if (r->trace[0])
+		jstr(f, r->trace);
+	else
+		fputs("null", f);
 	jkey(f, "host"); jstr(f, r->host);
 	fprintf(f, ",\"pid\":%lld,\"tid\":%lld", (long long)r->pid, (long long)r->tid);
 	jkey(f, "comm"); jstr(f, r->comm);
@@ -494,7 +501,7 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		     " method, path, status, pid, tid, comm, host,"
 		     " client_ip || ':' || client_port, server_ip || ':' || server_port,"
 		     " req_bytes, resp_bytes, ncalls, unanswered, reset, error, head,"
-		     " parent_call_id, parent_ambiguous, protocol, parent_evidence FROM requests"
+		     " parent_call_id, parent_ambiguous, protocol, parent_evidence, trace_id FROM requests"
 		     " WHERE request_id = ?");
 	c.calls = report_prep(db, "SELECT call_id, protocol, remote_ip, remote_port, start_ns, end_ns,"
 		       " duration_ms, summary, status, child_request_id, bytes_out, bytes_in,"
@@ -572,6 +579,11 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		tput(f, r.server);
 		fputc('\n', f);
 		fprintf(f, "  start    %s\n", ts);
+		if (r.trace[0]) {
+			fputs("  trace    ", f);
+			tput(f, r.trace);
+			fputc('\n', f);
+		}
 		if (r.has_parent)
 			fprintf(f, "  parent   request %lld (call %lld)%s%s\n", (long long)r.parent,
 				(long long)r.parent_call,

@@ -93,6 +93,9 @@ for f in table json csv; do
 	run summary-evidence-$f summary --format $f evidence.htc
 done
 run show-evidence-child show 1004 evidence.htc
+# the trace id of a traceparent: shown, and selected by (issue 14)
+run requests-trace-id requests --trace-id 0AF7651916CD43DD8448EB211C80319C evidence.htc
+run requests-trace-id-none requests --trace-id 4bf92f3577b34da6a3ce929d0e0e4736 evidence.htc
 run show-evidence-guess show 1003 evidence.htc
 run calls-evidence sql "SELECT call_id, request_id, evidence, ambiguous, child_request_id FROM calls ORDER BY call_id" evidence.htc
 run show-eventloop-child show 1003 eventloop.htc
