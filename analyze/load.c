@@ -8,12 +8,14 @@
  * schema it fills is schema.c's.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -328,11 +330,56 @@ static void put_h2(struct rowq *q, unsigned proto, uint32_t sid, uint32_t unreso
 	}
 }
 
+/* The trace id a request carries, lowercase hex, into out (33 bytes):
+ * traceparent's (version-traceid-parentid-flags), else X-B3-TraceId's or
+ * b3's first field.  0 when none. */
+static int trace_id_of(const struct htc_eng_request *r, char out[33])
+{
+	int found = 0;
+
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const struct htc_eng_header *h = &r->headers[i];
+		const char *v = h->value;
+		size_t n = h->value_len, s = 0, e;
+		int tp = h->name_len == 11 && !strncasecmp(h->name, "traceparent", 11);
+		int b3 = (h->name_len == 12 && !strncasecmp(h->name, "x-b3-traceid", 12)) ||
+			 (h->name_len == 2 && !strncasecmp(h->name, "b3", 2));
+
+		if (!tp && !(b3 && found < 1))
+			continue;
+		while (s < n && (v[s] == ' ' || v[s] == '\t'))
+			s++;
+		if (tp) {
+			/* 2 hex digits of version, a dash, 32 of trace id */
+			if (n - s < 36 || v[s + 2] != '-')
+				continue;
+			s += 3;
+			e = s + 32;
+		} else {
+			for (e = s; e < n && e - s < 32 && isxdigit((unsigned char)v[e]); e++)
+				;
+			if (e - s != 16 && e - s != 32)
+				continue;
+		}
+		for (size_t j = s; j < e; j++) {
+			if (!isxdigit((unsigned char)v[j]))
+				goto next;
+			out[j - s] = (char)tolower((unsigned char)v[j]);
+		}
+		out[e - s] = 0;
+		if (tp)
+			return 1;
+		found = 1;
+next:;
+	}
+	return found;
+}
+
 static void on_request(void *ctx, const struct htc_eng_request *r)
 {
 	struct loader *l = ctx;
 	struct rowq *q = rq_begin(&l->rq, RQ_REQ);
-	char cip[64], sip[64], ep[512], hash[24];
+	char cip[64], sip[64], ep[512], hash[24], trace[33];
 
 	fmt_ip(sip, sizeof(sip), r->ep.family, r->ep.laddr);
 	fmt_ip(cip, sizeof(cip), r->ep.family, r->ep.raddr);
@@ -345,11 +392,17 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 		rq_ns(q, r->parent_id);
 		rq_int(q, (sqlite3_int64)r->parent_call_id);
 		rq_int(q, !!(r->flags & HTC_ENGF_PARENT_GUESS));
+		rq_str(q, htc_evidence_name(r->parent_evidence));
 	} else {
 		rq_null(q);
 		rq_null(q);
 		rq_null(q);
+		rq_null(q);
 	}
+	if (trace_id_of(r, trace))
+		rq_text(q, trace, -1);
+	else
+		rq_null(q);
 	rq_int(q, r->file_idx);
 	rq_str(q, host_of(l, r->file_idx));
 	rq_int(q, (sqlite3_int64)r->conn);
@@ -454,6 +507,7 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	rq_int(q, (sqlite3_int64)c->bytes_out);
 	rq_int(q, (sqlite3_int64)c->bytes_in);
 	rq_int(q, c->flags);
+	rq_str(q, htc_evidence_name(c->evidence));
 	put_h2(q, c->proto, c->stream_id, c->unresolved, c->grpc_status, c->grpc_message, c->req_msgs,
 	       c->resp_msgs);
 	rq_end(q);
@@ -488,6 +542,7 @@ static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t par
 		rq_ns(q, parent_id);
 		rq_int(q, (sqlite3_int64)call_id);
 		rq_int(q, !!(flags & HTC_LINK_PARENT_GUESS));
+		rq_str(q, htc_evidence_name(HTC_LINK_EVIDENCE(flags)));
 		rq_int(q, (sqlite3_int64)child_id);
 		rq_end(q);
 	}
@@ -501,18 +556,18 @@ static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t par
 }
 
 static const char sql_ins_req[] =
-	"INSERT INTO requests (request_id, parent_request_id, parent_call_id, parent_ambiguous, file_idx, host, conn, seq, pid, tid, comm,"
+	"INSERT INTO requests (request_id, parent_request_id, parent_call_id, parent_ambiguous, parent_evidence, trace_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" client_ip, client_port, server_ip, server_port, method, path, version,"
 	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
 	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body, protocol, stream_id,"
 	" unresolved, grpc_status, grpc_message, req_messages, resp_messages)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
 	"INSERT INTO calls (call_id, request_id, child_request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
-	" start_ns, end_ns, bytes_out, bytes_in, flags, stream_id, unresolved, grpc_status,"
+	" start_ns, end_ns, bytes_out, bytes_in, flags, evidence, stream_id, unresolved, grpc_status,"
 	" grpc_message, req_messages, resp_messages)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
@@ -522,7 +577,8 @@ static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_link_req[] =
-	"UPDATE requests SET parent_request_id = ?, parent_call_id = ?, parent_ambiguous = ? WHERE request_id = ?";
+	"UPDATE requests SET parent_request_id = ?, parent_call_id = ?, parent_ambiguous = ?,"
+	" parent_evidence = ? WHERE request_id = ?";
 static const char sql_link_call[] =
 	"UPDATE calls SET child_request_id = ? WHERE call_id = ?";
 

@@ -188,6 +188,10 @@ static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
 		q_add(q, " AND r.host = ?");
 		q_str(q, o->host);
 	}
+	if (o->trace_id) {
+		q_add(q, " AND r.trace_id = lower(?)");
+		q_str(q, o->trace_id);
+	}
 	if (o->pid >= 0) {
 		q_add(q, " AND r.pid = ?");
 		q_int(q, o->pid);
@@ -217,7 +221,7 @@ static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
 
 int report_has_filters(const struct report_opts *o)
 {
-	return o->method || o->path_glob || o->comm || o->host || o->pid >= 0 ||
+	return o->method || o->path_glob || o->comm || o->host || o->trace_id || o->pid >= 0 ||
 	       o->min_duration_ms >= 0 || o->nstatus || o->since.set || o->until.set;
 }
 
@@ -268,7 +272,8 @@ int report_requests(sqlite3 *db, const struct report_opts *o)
 {
 	struct query q = { 0 };
 
-	q_add(&q, "SELECT r.request_id, r.parent_request_id, r.parent_ambiguous, rfc3339(r.start_ns) AS start,"
+	q_add(&q, "SELECT r.request_id, r.parent_request_id, r.parent_ambiguous, r.parent_evidence,"
+		  " r.trace_id, rfc3339(r.start_ns) AS start,"
 		  " r.duration_ms, r.method, r.path, r.status, r.protocol, r.pid, r.comm,"
 		  " r.ncalls AS calls, r.host FROM requests r WHERE 1");
 	q_filters(db, &q, o);
@@ -752,6 +757,14 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 			   "SELECT comm || '@' || host AS service, endpoint, requests, errors,"
 			   " round(1.0 * errors / requests, 3) AS error_rate, p50_ms, p90_ms, p99_ms"
 			   " FROM endpoint_stats ORDER BY requests DESC, 1, 2, host, comm")))
+		return err;
+	if ((err = section(db, o, "links by evidence (calls to their request, strongest first)", "evidence",
+			   "SELECT evidence, count(*) AS calls,"
+			   " sum(child_request_id IS NOT NULL) AS to_traced_requests,"
+			   " sum(protocol IN ('http', 'http2', 'grpc')) AS http"
+			   " FROM calls GROUP BY evidence"
+			   " ORDER BY CASE evidence WHEN 'id' THEN 0 WHEN 'forward' THEN 1"
+			   "  WHEN 'thread' THEN 2 WHEN 'loop' THEN 3 WHEN 'guess' THEN 4 ELSE 5 END")))
 		return err;
 	if ((err = section(db, o, "top downstream dependencies", "dependency",
 			   "SELECT protocol, remote_ip || ':' || remote_port AS downstream, name,"

@@ -29,6 +29,7 @@ struct report_opts {
 	FILE *out;
 	/* request filters (requests, errors, latency); NULL / -1 = no filter */
 	const char *method, *path_glob, *comm, *host;
+	const char *trace_id;		/* requests.trace_id */
 	int64_t pid;
 	double min_duration_ms;		/* < 0: none */
 	int nstatus;			/* status ranges, OR-ed */

@@ -30,6 +30,8 @@ struct req_row {
 	int64_t parent_call;
 	int has_parent, has_status, has_end, unanswered, reset, error;
 	int parent_guess;	/* the parent call was ambiguous: the parent is a guess */
+	char parent_ev[16];	/* its evidence (requests.parent_evidence) */
+	char trace[40];		/* requests.trace_id, "" none */
 	double dur;
 	char method[64], path[1024], host[256], comm[32], client[80], server[80], proto[16];
 	void *head;
@@ -80,6 +82,8 @@ static int load_req(struct show_ctx *c, int64_t id, struct req_row *r)
 	r->parent_call = sqlite3_column_int64(st, 21);
 	r->parent_guess = sqlite3_column_int(st, 22);
 	col_text(st, 23, r->proto, sizeof(r->proto));
+	col_text(st, 24, r->parent_ev, sizeof(r->parent_ev));
+	col_text(st, 25, r->trace, sizeof(r->trace));
 	r->head_len = (size_t)sqlite3_column_bytes(st, 20);
 	r->head = r->head_len ? malloc(r->head_len) : NULL;
 	if (r->head)
@@ -94,7 +98,7 @@ struct call_row {
 	int64_t id, start, end, status, child, port, bytes_out, bytes_in;
 	int has_end, has_status, has_child, error, unanswered, ambiguous;
 	double dur;
-	char proto[16], ip[64], summary[1024];
+	char proto[16], ip[64], summary[1024], evidence[16];
 };
 
 /* Calls of request id, in start order (malloc'd array, *n OUT). */
@@ -140,6 +144,7 @@ static struct call_row *load_calls(struct show_ctx *c, int64_t id, size_t *n)
 		k->error = sqlite3_column_int(st, 12);
 		k->unanswered = sqlite3_column_int(st, 13);
 		k->ambiguous = sqlite3_column_int(st, 14);
+		col_text(st, 15, k->evidence, sizeof(k->evidence));
 	}
 	sqlite3_reset(st);
 	return v;
@@ -224,8 +229,13 @@ static void show_call_table(struct show_ctx *c, const struct call_row *k, int de
 		fprintf(f, " -> %lld", (long long)k->status);
 	if (k->unanswered)
 		fputs(" (no answer)", f);
-	if (k->ambiguous)
+	if (k->ambiguous) {
 		fputs(" (ambiguous)", f);
+	} else {
+		fputs(" [", f);
+		tput(f, k->evidence);
+		fputc(']', f);
+	}
 	if (k->has_child)
 		fprintf(f, " => request %lld", (long long)k->child);
 	fputc('\n', f);
@@ -311,6 +321,16 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 		fputs("null", f);
 	jkey(f, "parent_ambiguous");
 	fputs(!r->has_parent ? "null" : r->parent_guess ? "true" : "false", f);
+	jkey(f, "parent_evidence");
+	if (r->has_parent)
+		jstr(f, r->parent_ev);
+	else
+		fputs("null", f);
+	jkey(f, "trace_id");
+	if (r->trace[0])
+		jstr(f, r->trace);
+	else
+		fputs("null", f);
 	jkey(f, "host"); jstr(f, r->host);
 	fprintf(f, ",\"pid\":%lld,\"tid\":%lld", (long long)r->pid, (long long)r->tid);
 	jkey(f, "comm"); jstr(f, r->comm);
@@ -362,6 +382,7 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 		fprintf(f, ",\"bytes_out\":%lld,\"bytes_in\":%lld,\"ambiguous\":%s",
 			(long long)k->bytes_out, (long long)k->bytes_in,
 			k->ambiguous ? "true" : "false");
+		jkey(f, "evidence"); jstr(f, k->evidence);
 		jkey(f, "child_request_id");
 		if (k->has_child)
 			fprintf(f, "%lld", (long long)k->child);
@@ -413,6 +434,10 @@ static void csv_req(struct show_ctx *c, const struct req_row *r, int depth)
 		out_int(o, r->parent_guess);	/* its parent is a guess */
 	else
 		out_null(o);
+	if (r->has_parent)
+		out_str(o, r->parent_ev);
+	else
+		out_null(o);
 	out_end_row(o);
 	calls = load_calls(c, r->id, &n);
 	for (size_t i = 0; i < n; i++) {
@@ -443,6 +468,7 @@ static void csv_req(struct show_ctx *c, const struct req_row *r, int depth)
 		else
 			out_null(o);
 		out_int(o, k->ambiguous);	/* its request is a guess */
+		out_str(o, k->evidence);
 		out_end_row(o);
 		if (k->has_child && depth + 1 <= c->o->depth && !load_req(c, k->child, &child)) {
 			csv_req(c, &child, depth + 1);
@@ -456,7 +482,7 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 {
 	static const char *const csv_cols[] = {
 		"depth", "kind", "id", "start", "offset_ms", "duration_ms", "protocol",
-		"remote", "summary", "status", "child_request_id", "ambiguous",
+		"remote", "summary", "status", "child_request_id", "ambiguous", "evidence",
 	};
 	struct show_ctx c = { .db = db, .o = o };
 	struct req_row r = { 0 };
@@ -475,10 +501,11 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		     " method, path, status, pid, tid, comm, host,"
 		     " client_ip || ':' || client_port, server_ip || ':' || server_port,"
 		     " req_bytes, resp_bytes, ncalls, unanswered, reset, error, head,"
-		     " parent_call_id, parent_ambiguous, protocol FROM requests WHERE request_id = ?");
+		     " parent_call_id, parent_ambiguous, protocol, parent_evidence, trace_id FROM requests"
+		     " WHERE request_id = ?");
 	c.calls = report_prep(db, "SELECT call_id, protocol, remote_ip, remote_port, start_ns, end_ns,"
 		       " duration_ms, summary, status, child_request_id, bytes_out, bytes_in,"
-		       " error, unanswered, ambiguous FROM calls WHERE request_id = ?"
+		       " error, unanswered, ambiguous, evidence FROM calls WHERE request_id = ?"
 		       " ORDER BY start_ns, call_id");
 	if (!c.req || !c.calls) {
 		err = -EIO;
@@ -552,10 +579,17 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		tput(f, r.server);
 		fputc('\n', f);
 		fprintf(f, "  start    %s\n", ts);
+		if (r.trace[0]) {
+			fputs("  trace    ", f);
+			tput(f, r.trace);
+			fputc('\n', f);
+		}
 		if (r.has_parent)
-			fprintf(f, "  parent   request %lld (call %lld)%s\n", (long long)r.parent,
+			fprintf(f, "  parent   request %lld (call %lld)%s%s\n", (long long)r.parent,
 				(long long)r.parent_call,
-				r.parent_guess ? ", a guess: several requests were active on its thread" : "");
+				r.parent_guess ? ", a guess: no proof among the requests active on its thread"
+					       : ", proven by ",
+				r.parent_guess ? "" : r.parent_ev);
 		fprintf(f, "  bytes    %lld in, %lld out; %lld downstream calls\n",
 			(long long)r.req_bytes, (long long)r.resp_bytes, (long long)r.ncalls);
 		head_lines(f, r.head, r.head_len, 2);

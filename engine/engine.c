@@ -302,6 +302,7 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 	}
 	if (!c->classified || !c->ops)
 		return 0;
+	eng_loop_event(e, c, d, ev);
 	k.ev = ev;
 	k.ts = ts;
 	k.p = p;
@@ -442,6 +443,7 @@ int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_re
 			if (!again) {
 				c->info.connect_result = ev->ret < 0 ? (int32_t)ev->ret : 0;
 				c->info.connect_ns = ev->dur_ns;
+				eng_loop_connect(e, c, ev);
 			} else if (ev->ret != -EALREADY && ev->ret != -EINPROGRESS) {
 				/* the outcome: connected (0, or EISCONN) or failed */
 				c->info.connect_result = ev->ret < 0 && ev->ret != -EISCONN ? (int32_t)ev->ret : 0;

@@ -38,6 +38,8 @@
 #define ENG_SUMMARY_CAP 256
 #define ENG_MAX_HANDOFF 256		/* connects in progress, closed empty accepts (engine.c) */
 #define ENG_HANDOFF_NS 5000000000ULL	/* how long a closed empty accept waits for its taker */
+#define ENG_MAX_PROCS 4096		/* processes with requests in flight (evidence, exch.c) */
+#define ENG_MAX_INFLIGHT 256		/* their requests in flight that calls are matched against */
 
 enum { DIR_IN = 0, DIR_OUT = 1 };	/* read, write */
 
@@ -116,6 +118,18 @@ struct conn;
 struct thr;
 struct link;
 struct eng_proto;
+struct proc;
+
+/* What an HTTP/1 head says about where it comes from (exch.c): hashes of
+ * its propagated ids, of its start line, host, length.  0: absent. */
+enum { EV_TRACEPARENT, EV_B3, EV_REQUEST_ID, EV_CORRELATION_ID, EV_AMZN, EV_UBER, ENG_EV_NID };
+struct eng_evkey {
+	uint64_t id[ENG_EV_NID];
+	uint64_t span;		/* traceparent parent-id */
+	uint64_t fwd;		/* method and target */
+	uint64_t host, xfh;	/* Host, X-Forwarded-Host (lowercased) */
+	int64_t clen;		/* Content-Length, -1 none */
+};
 
 /* An exchange: an HTTP request and its response, or a call. */
 struct exch {
@@ -138,6 +152,16 @@ struct exch {
 	size_t off_path, off_version, off_host;	/* in str: method\0path\0version\0host\0 */
 	size_t head_len, nhdrs, body_len;
 	uint64_t ptag;		/* the protocol's own (postgres.c: sync group, kind) */
+	/* evidence (exch.c): calls, the parent object (valid while its
+	 * serial matches) and the kind of proof; requests, their key and
+	 * process entry while in flight, calls proven forwarded from them */
+	uint8_t evidence;	/* HTC_EV_* */
+	uint8_t keyed;		/* ev is set */
+	struct exch *par;
+	uint64_t par_serial;
+	struct eng_evkey ev;
+	struct proc *proc;
+	uint32_t fwd_calls;
 	/* HTTP/2 and gRPC (http2.c) */
 	uint32_t stream_id;
 	uint32_t unresolved;		/* header fields not resolved (HPACK state lost) */
@@ -198,6 +222,13 @@ struct thr {
 	uint32_t file, pid, tid;
 	uint32_t n;
 	struct exch *act[ENG_MAX_ACTIVE];
+	/* the run of an event loop (exch.c): the request whose head the
+	 * thread's last read completed, until its next read or response
+	 * write; valid while loop_serial matches */
+	struct exch *loop;
+	uint64_t loop_serial, loop_event, loop_ts;
+	uint32_t loop_calls;	/* calls started in the window */
+	uint8_t loop_multi;	/* that read completed several heads */
 };
 
 struct conn {
@@ -216,6 +247,8 @@ struct conn {
 	const struct eng_proto *ops;	/* decoder of the bytes; NULL: none */
 	void *ps;		/* its per-connection state (ops->open) */
 	struct link *link;
+	struct exch *loop_req;	/* connected in that request's loop window (exch.c) */
+	uint64_t loop_serial;
 	uint64_t last_req_id;
 	char *last_mp;		/* method\0path\0 of the last request reported */
 	size_t last_mp_cap, last_plen;
@@ -228,6 +261,7 @@ struct htc_engine {
 	struct efile *files;
 	uint32_t nfiles;
 	struct htab conns, threads, links;
+	struct htab procs;	/* exch.c, made at first use */
 	struct exch *free_ex;
 	struct hnode *free_conn;	/* recycled objects (eng_bin_*) */
 	struct hnode *free_thr;
@@ -364,7 +398,20 @@ void eng_exch_drain(struct htc_engine *e, struct conn *c, int answered_by_bytes)
  * of several (OUT *ambiguous = 1).  NULL when none. */
 struct exch *eng_attribute(struct htc_engine *e, uint32_t file, uint32_t pid, uint32_t tid,
 			   int *ambiguous);
-/* At htc_engine_free: the threads, the recycled exchanges. */
+/* Evidence (exch.c).  Server request x's head hh is known: x becomes a
+ * candidate for the calls of its process while in flight.  Client call x's
+ * head hh is known: its parent is decided by the evidence (propagated ids,
+ * forwarding, the thread rule of its start).  0 or -ENOMEM. */
+int eng_evidence_request(struct htc_engine *e, struct exch *x, const struct http_head *hh, uint64_t ts);
+/* The event ev moves bytes of direction d on c (classified): a read, or a
+ * response written, ends the thread's event-loop window. */
+void eng_loop_event(struct htc_engine *e, struct conn *c, int d, const struct htc_event *ev);
+/* Client c is connected by ev: a connect in a thread's window is its
+ * request's (the connection's first call is the window's). */
+void eng_loop_connect(struct htc_engine *e, struct conn *c, const struct htc_event *ev);
+int eng_evidence_call(struct htc_engine *e, struct exch *x, const struct http_head *hh);
+
+/* At htc_engine_free: the threads (and processes), the recycled exchanges. */
 void eng_thr_free_all(struct htc_engine *e);
 void eng_exch_free_all(struct htc_engine *e);
 
@@ -412,6 +459,11 @@ void eng_link_note(struct conn *c, uint32_t seq, uint64_t id, uint64_t parent);
 void eng_link_guess(struct conn *c, uint32_t seq);
 /* Is the other side's exchange seq of c a call whose parent is a guess? */
 int eng_link_peer_guess(struct conn *c, uint32_t seq);
+/* The call seq of c changed parent (evidence at its head): record it,
+ * with its guess flag and evidence (HTC_EV_*). */
+void eng_link_attr(struct conn *c, uint32_t seq, uint64_t parent, int guess, unsigned evidence);
+/* The evidence of the other side's call seq of c (HTC_EV_NONE unknown). */
+unsigned eng_link_peer_evidence(struct conn *c, uint32_t seq);
 /* The other side's ids for exchange seq of c, when it has them: OUT *id,
  * *parent.  Returns 1 when found. */
 int eng_link_peer(struct conn *c, uint32_t seq, uint64_t *id, uint64_t *parent);

@@ -211,6 +211,416 @@ struct exch *eng_attribute(struct htc_engine *e, uint32_t file, uint32_t pid, ui
 	return best;
 }
 
+/* ---- evidence: propagated ids, forwarding, the thread rule ---- */
+
+const char *htc_evidence_name(unsigned ev)
+{
+	static const char *const names[] = { "none", "guess", "loop", "thread", "forward", "id" };
+
+	return ev < sizeof(names) / sizeof(names[0]) ? names[ev] : "none";
+}
+
+/* Processes with requests in flight: the candidates of their calls. */
+struct proc {
+	struct hnode node;
+	uint32_t file, pid, n;
+	struct exch *v[ENG_MAX_INFLIGHT];
+};
+
+static uint64_t proc_hash(uint32_t file, uint32_t pid)
+{
+	return mix64((uint64_t)pid ^ ((uint64_t)(file + 1) * 0x9e3779b97f4a7c15ULL));
+}
+
+static struct proc *proc_find(struct htc_engine *e, uint32_t file, uint32_t pid)
+{
+	uint64_t h = proc_hash(file, pid);
+
+	if (!e->procs.b)
+		return NULL;
+	for (struct hnode *n = HTAB_FIRST(&e->procs, h); n; n = n->hnext) {
+		struct proc *p = (struct proc *)n;
+
+		if (n->hash == h && p->file == file && p->pid == pid)
+			return p;
+	}
+	return NULL;
+}
+
+static void proc_free(struct htc_engine *e, struct proc *p)
+{
+	for (uint32_t i = 0; i < p->n; i++)
+		p->v[i]->proc = NULL;
+	eng_htab_remove(&e->procs, &p->node);
+	free(p);
+}
+
+static void proc_del(struct exch *x)
+{
+	struct proc *p = x->proc;
+
+	if (!p)
+		return;
+	for (uint32_t i = 0; i < p->n; i++)
+		if (p->v[i] == x) {
+			p->v[i] = p->v[--p->n];
+			break;
+		}
+	x->proc = NULL;
+}
+
+static int proc_add(struct htc_engine *e, struct exch *x)
+{
+	struct proc *p;
+
+	if (!e->procs.b && eng_htab_init(&e->procs))
+		return -ENOMEM;
+	p = proc_find(e, x->file, x->pid);
+	if (p) {
+		eng_lru_touch(&e->procs, &p->node);
+	} else {
+		if (e->procs.n >= ENG_MAX_PROCS) {
+			proc_free(e, (struct proc *)e->procs.lru.lru_prev);
+			e->st.evicted++;
+		}
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		p->file = x->file;
+		p->pid = x->pid;
+		eng_htab_insert(&e->procs, &p->node, proc_hash(x->file, x->pid));
+	}
+	if (p->n >= ENG_MAX_INFLIGHT) {
+		/* the oldest keeps its row but is no candidate any more:
+		 * a missing candidate can turn a guess into a wrong proof, so
+		 * the process stays without proofs by uniqueness until
+		 * its requests in flight are back under the cap */
+		uint32_t old = 0;
+
+		for (uint32_t i = 1; i < p->n; i++)
+			if (p->v[i]->start_ns < p->v[old]->start_ns)
+				old = i;
+		p->v[old]->proc = NULL;
+		p->v[old] = p->v[--p->n];
+		e->st.evicted++;
+	}
+	p->v[p->n++] = x;
+	x->proc = p;
+	return 0;
+}
+
+static uint64_t hash_nz(uint64_t h)
+{
+	return h ? h : 1;
+}
+
+static uint64_t hash_view(const char *p, size_t n, int lower)
+{
+	uint64_t h = HTC_FNV1A64_INIT;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (lower && ch >= 'A' && ch <= 'Z')
+			ch = (unsigned char)(ch - 'A' + 'a');
+		h = (h ^ ch) * 0x100000001b3ULL;
+	}
+	return hash_nz(h);
+}
+
+/* The view without surrounding blanks. */
+static void trim(const char **p, size_t *n)
+{
+	while (*n && (**p == ' ' || **p == '\t')) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+/* The field-th field of v split by sep (0-based), trimmed; 0 when absent. */
+static size_t field(const char *v, size_t n, char sep, int f, const char **out)
+{
+	size_t s = 0;
+
+	for (size_t i = 0; i <= n; i++)
+		if (i == n || v[i] == sep) {
+			if (f-- == 0) {
+				*out = v + s;
+				n = i - s;
+				trim(out, &n);
+				return n;
+			}
+			s = i + 1;
+		}
+	return 0;
+}
+
+/* Hash of an id, 0 when empty or all zeros (an invalid trace id). */
+static uint64_t id_hash(const char *v, size_t n)
+{
+	size_t z = 0;
+
+	for (size_t i = 0; i < n; i++)
+		z += v[i] == '0' || v[i] == '-';
+	return n && z < n ? hash_view(v, n, 1) : 0;
+}
+
+static void evkey_of(const struct http_head *hh, struct eng_evkey *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->clen = -1;
+	{
+		uint64_t h = HTC_FNV1A64_INIT;
+
+		h = fnv1a64(h, hh->method, hh->method_len);
+		h = fnv1a64(h, " ", 1);
+		h = fnv1a64(h, hh->target, hh->target_len);
+		k->fwd = hash_nz(h);
+	}
+	for (size_t i = 0; i < hh->nheaders; i++) {
+		const struct htc_eng_header *hd = &hh->headers[i];
+		const char *v = hd->value, *f;
+		size_t n = hd->value_len, fl;
+
+		trim(&v, &n);
+		if (http_token_eq(hd->name, hd->name_len, "host")) {
+			if (!k->host)
+				k->host = hash_view(v, n, 1);
+		} else if (http_token_eq(hd->name, hd->name_len, "content-length")) {
+			int64_t cl = 0;
+			size_t j;
+
+			for (j = 0; j < n && j < 18 && v[j] >= '0' && v[j] <= '9'; j++)
+				cl = cl * 10 + (v[j] - '0');
+			if (j && j == n)
+				k->clen = cl;
+		} else if (http_token_eq(hd->name, hd->name_len, "x-forwarded-host")) {
+			if ((fl = field(v, n, ',', 0, &f)))
+				k->xfh = hash_view(f, fl, 1);
+		} else if (http_token_eq(hd->name, hd->name_len, "traceparent")) {
+			/* version-traceid-parentid-flags */
+			if (field(v, n, '-', 1, &f) == 32)
+				k->id[EV_TRACEPARENT] = id_hash(f, 32);
+			if (field(v, n, '-', 2, &f) == 16)
+				k->span = id_hash(f, 16);
+		} else if (http_token_eq(hd->name, hd->name_len, "x-b3-traceid")) {
+			k->id[EV_B3] = id_hash(v, n);
+		} else if (http_token_eq(hd->name, hd->name_len, "b3")) {
+			if ((fl = field(v, n, '-', 0, &f)) >= 16)
+				k->id[EV_B3] = id_hash(f, fl);
+		} else if (http_token_eq(hd->name, hd->name_len, "x-request-id")) {
+			k->id[EV_REQUEST_ID] = id_hash(v, n);
+		} else if (http_token_eq(hd->name, hd->name_len, "x-correlation-id")) {
+			k->id[EV_CORRELATION_ID] = id_hash(v, n);
+		} else if (http_token_eq(hd->name, hd->name_len, "x-amzn-trace-id")) {
+			for (int j = 0; (fl = field(v, n, ';', j, &f)); j++)
+				if (fl > 5 && !strncmp(f, "Root=", 5))
+					k->id[EV_AMZN] = id_hash(f + 5, fl - 5);
+		} else if (http_token_eq(hd->name, hd->name_len, "uber-trace-id")) {
+			if ((fl = field(v, n, ':', 0, &f)))
+				k->id[EV_UBER] = id_hash(f, fl);
+		}
+	}
+}
+
+int eng_evidence_request(struct htc_engine *e, struct exch *x, const struct http_head *hh, uint64_t ts)
+{
+	struct thr *t = x->thr;
+
+	evkey_of(hh, &x->ev);
+	x->keyed = 1;
+	if (t && t->tid == x->tid) {
+		/* the read completing its head opens the thread's window; a
+		 * read completing two (pipelining) proves nothing */
+		if (t->loop && t->loop_event == e->st.events) {
+			t->loop_multi = 1;
+		} else {
+			t->loop = x;
+			t->loop_serial = x->serial;
+			t->loop_event = e->st.events;
+			t->loop_ts = ts;
+			t->loop_calls = 0;
+			t->loop_multi = 0;
+		}
+	}
+	return x->proc ? 0 : proc_add(e, x);
+}
+
+void eng_loop_event(struct htc_engine *e, struct conn *c, int d, const struct htc_event *ev)
+{
+	struct thr *t;
+
+	if (d == DIR_OUT && c->role != HTC_ROLE_SERVER)
+		return;	/* a call written: inside the window */
+	t = thr_find(e, c->info.file_idx, ev->pid, ev->tid);
+	if (t)
+		t->loop = NULL;
+}
+
+/*
+ * The request of the window of the thread writing call x on c, when the
+ * window proves it: one request completed by the read that opened it, still
+ * active, no call started in it before, and not a connection opened before
+ * the window (a connect in progress for an earlier request: its first
+ * write comes whenever the connect completes).
+ */
+static struct exch *loop_candidate(struct htc_engine *e, struct conn *c, const struct htc_event *ev,
+				   uint32_t seq)
+{
+	struct thr *t = thr_find(e, c->info.file_idx, ev->pid, ev->tid);
+	struct exch *r;
+
+	if (seq == 0 && c->loop_req) {
+		/* connected in a window: the first call is that request's,
+		 * whenever the connect completes */
+		r = c->loop_req;
+		c->loop_req = NULL;
+		return r->serial == c->loop_serial && r->thr && r->pid == ev->pid ? r : NULL;
+	}
+	if (!t || !t->loop)
+		return NULL;
+	r = t->loop;
+	if (t->loop_calls++ || t->loop_multi || r->serial != t->loop_serial || r->thr != t)
+		return NULL;
+	if (seq == 0 && c->info.open_ns < t->loop_ts)
+		return NULL;	/* connected before the window, for another request */
+	return r;
+}
+
+void eng_loop_connect(struct htc_engine *e, struct conn *c, const struct htc_event *ev)
+{
+	struct thr *t = thr_find(e, c->info.file_idx, ev->pid, ev->tid);
+	struct exch *r;
+
+	c->loop_req = NULL;
+	if (!t || !t->loop)
+		return;
+	r = t->loop;
+	if (t->loop_calls++ || t->loop_multi || r->serial != t->loop_serial || r->thr != t)
+		return;
+	c->loop_req = r;
+	c->loop_serial = r->serial;
+}
+
+static int id_match(const struct eng_evkey *a, const struct eng_evkey *b)
+{
+	for (int i = 0; i < ENG_EV_NID; i++)
+		if (a->id[i] && a->id[i] == b->id[i])
+			return 1;
+	return 0;
+}
+
+/* Call x gets parent r (NULL: none) with that evidence. */
+static void set_parent(struct htc_engine *e, struct exch *x, struct exch *r, unsigned ev, int amb)
+{
+	if (x->par && x->par->serial == x->par_serial && x->par->ncalls)
+		x->par->ncalls--;
+	if (x->flags & HTC_ENGF_AMBIGUOUS)
+		e->st.ambiguous--;
+	x->flags &= ~(uint32_t)HTC_ENGF_AMBIGUOUS;
+	x->par = r;
+	x->par_serial = r ? r->serial : 0;
+	x->parent = r ? r->id : 0;
+	x->evidence = (uint8_t)(r ? ev : HTC_EV_NONE);
+	if (r) {
+		r->ncalls++;
+		if (amb) {
+			x->flags |= HTC_ENGF_AMBIGUOUS;
+			e->st.ambiguous++;
+		}
+	}
+}
+
+int eng_evidence_call(struct htc_engine *e, struct exch *x, const struct http_head *hh)
+{
+	struct proc *p = proc_find(e, x->file, x->pid);
+	struct exch *idr = NULL, *spanr = NULL, *fr = NULL, *fhr = NULL, *thr = NULL, *lr = NULL;
+	uint32_t nid = 0, nspan = 0, nf = 0, nfh = 0;
+	struct exch *best = NULL;
+	unsigned best_ev = HTC_EV_NONE;
+	int conflict = 0;
+
+	evkey_of(hh, &x->ev);
+	x->keyed = 1;
+	for (uint32_t i = 0; p && i < p->n; i++) {
+		struct exch *r = p->v[i];
+
+		if (id_match(&x->ev, &r->ev)) {
+			nid++;
+			idr = r;
+			if (x->ev.span && x->ev.span == r->ev.span) {
+				nspan++;
+				spanr = r;
+			}
+		}
+		if (r->fwd_calls == 0 && r->ev.fwd == x->ev.fwd &&
+		    (x->ev.clen < 0 || r->ev.clen < 0 || x->ev.clen == r->ev.clen)) {
+			nf++;
+			fr = r;
+			if (r->ev.host && (r->ev.host == x->ev.host || r->ev.host == x->ev.xfh)) {
+				nfh++;
+				fhr = r;
+			}
+		}
+	}
+	if (nid > 1 && nspan == 1) {
+		nid = 1;
+		idr = spanr;
+	}
+	if (nf > 1 && nfh == 1) {
+		nf = 1;
+		fr = fhr;
+	}
+	if (x->evidence == HTC_EV_THREAD && x->par && x->par->serial == x->par_serial)
+		thr = x->par;
+	if (x->evidence == HTC_EV_LOOP && x->par && x->par->serial == x->par_serial)
+		lr = x->par;
+	/* strongest first; a weaker proof never overrides, a disagreeing one
+	 * makes the link a guess */
+	if (nid == 1) {
+		best = idr;
+		best_ev = HTC_EV_ID;
+	}
+	if (nf == 1) {
+		if (!best) {
+			best = fr;
+			best_ev = HTC_EV_FORWARD;
+		} else if (fr != best) {
+			conflict = 1;
+		}
+	}
+	if (thr) {
+		if (!best) {
+			best = thr;
+			best_ev = HTC_EV_THREAD;
+		} else if (thr != best) {
+			conflict = 1;
+		}
+	}
+	/* the order of a loop's reads and writes is the weakest proof: it
+	 * proves only what nothing stronger speaks about (a stronger proof
+	 * that disagrees shows the window held another request's
+	 * continuation) */
+	if (lr && !best) {
+		best = lr;
+		best_ev = HTC_EV_LOOP;
+	}
+	/* several requests in flight reproduced by the call, the window's
+	 * not among them: the window does not prove it */
+	if (best_ev == HTC_EV_LOOP && nf > 1 && (lr->fwd_calls || lr->ev.fwd != x->ev.fwd))
+		conflict = 1;
+	if (!best)
+		return 0;	/* the rule of the start stands: a guess or none */
+	set_parent(e, x, best, conflict ? HTC_EV_GUESS : best_ev, conflict);
+	if (!conflict && best->ev.fwd == x->ev.fwd)
+		best->fwd_calls++;
+	eng_link_note(x->conn, x->seq, x->id, x->parent);
+	eng_link_attr(x->conn, x->seq, x->parent, conflict, x->evidence);
+	return 0;
+}
+
 /* ---- annotations ---- */
 
 void eng_ann_copy(struct htc_engine *e, uint64_t id, const char *m, const char *p)
@@ -328,6 +738,7 @@ static int report_request(struct htc_engine *e, struct exch *x)
 		r.parent_id = peer_parent;
 		if (eng_link_peer_guess(c, x->seq))
 			r.flags |= HTC_ENGF_PARENT_GUESS;
+		r.parent_evidence = (uint8_t)eng_link_peer_evidence(c, x->seq);
 	}
 	r.proto = x->proto;
 	r.stream_id = x->stream_id;
@@ -389,6 +800,7 @@ static int report_call(struct htc_engine *e, struct exch *x)
 	k.flags = x->flags;
 	if (carried)
 		k.child_request_id = peer_id;
+	k.evidence = x->evidence;
 	k.stream_id = x->stream_id;
 	k.unresolved = x->unresolved;
 	k.grpc_status = x->has_grpc_status ? x->grpc_status : -1;
@@ -424,6 +836,7 @@ void eng_exch_done(struct htc_engine *e, struct exch *x)
 	if (eng_proto_linked(x->proto))
 		eng_link_reported(e, c, x->seq, carried);
 	thr_del(e, x);
+	proc_del(x);
 	queue_remove(c, x);
 	conn_dir_unref(c, x);
 	exch_release(e, x);
@@ -492,18 +905,16 @@ struct exch *eng_exch_start_seq(struct htc_engine *e, struct conn *c, const stru
 		struct exch *p = eng_attribute(e, c->info.file_idx, ev->pid, ev->tid, &amb);
 
 		x->id = ++e->next_call;
-		if (p) {
-			x->parent = p->id;
-			p->ncalls++;
-			if (amb) {
-				x->flags |= HTC_ENGF_AMBIGUOUS;
-				e->st.ambiguous++;
-			}
-		}
-		if (eng_proto_linked(proto))
+		struct exch *lr = loop_candidate(e, c, ev, seq);
+
+		if (p && amb && lr)
+			set_parent(e, x, lr, HTC_EV_LOOP, 0);
+		else if (p)
+			set_parent(e, x, p, amb ? HTC_EV_GUESS : HTC_EV_THREAD, amb);
+		if (eng_proto_linked(proto)) {
 			eng_link_note(c, x->seq, x->id, x->parent);
-		if (proto == HTC_PROTO_HTTP && (x->flags & HTC_ENGF_AMBIGUOUS))
-			eng_link_guess(c, x->seq);
+			eng_link_attr(c, x->seq, x->parent, proto == HTC_PROTO_HTTP && amb, x->evidence);
+		}
 	}
 	if (c->info.flags & HTC_ENGF_PREEXISTING)
 		x->flags |= HTC_ENGF_PREEXISTING;
@@ -522,6 +933,7 @@ void eng_exch_drop(struct htc_engine *e, struct exch *x)
 	struct conn *c = x->conn;
 
 	thr_del(e, x);
+	proc_del(x);
 	queue_remove(c, x);
 	conn_dir_unref(c, x);
 	exch_release(e, x);
@@ -544,6 +956,10 @@ void eng_exch_drain(struct htc_engine *e, struct conn *c, int answered_by_bytes)
 
 void eng_thr_free_all(struct htc_engine *e)
 {
+	while (e->procs.n > 0)
+		proc_free(e, (struct proc *)e->procs.lru.lru_next);
+	free(e->procs.b);
+	e->procs.b = NULL;
 	while (e->threads.n > 0) {
 		struct thr *t = (struct thr *)e->threads.lru.lru_next;
 

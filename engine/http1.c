@@ -198,6 +198,8 @@ static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf,
 				x->hdrs[i].value_len = hh->headers[i].value_len;
 			}
 			x->nhdrs = hh->nheaders;
+			if (eng_evidence_request(e, x, hh, ts))
+				return -ENOMEM;
 		} else {
 			char *s = x->summary;
 			size_t o;
@@ -208,6 +210,7 @@ static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf,
 				proto_escape(s + o, sizeof(x->summary) - o, (const uint8_t *)hh->target,
 					     hh->target_len);
 			}
+			eng_evidence_call(e, x, hh);
 		}
 		eng_ann_touch(e, x, 1);
 		req_body(e, c, d, &fr, ts);

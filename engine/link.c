@@ -28,6 +28,7 @@ struct lseq {
 	 * so a report that found it carried the very ids on_link gives. */
 	uint8_t carried;
 	uint8_t guess;	/* the call's parent is a guess (HTC_ENGF_AMBIGUOUS) */
+	uint8_t evidence;	/* of the call's parent (HTC_EV_*) */
 };
 
 struct lside {
@@ -200,6 +201,27 @@ void eng_link_guess(struct conn *c, uint32_t seq)
 		q->guess = 1;
 }
 
+static struct lseq *link_peer(struct conn *c, uint32_t seq);
+
+/* The call's parent was decided again at its head (before its peer was
+ * likely reported; if it was, with the old parent, on_link patches it). */
+void eng_link_attr(struct conn *c, uint32_t seq, uint64_t parent, int guess, unsigned evidence)
+{
+	struct lseq *q, *peer;
+
+	if (!c->link)
+		return;
+	q = link_seq(&c->link->side[c->role == HTC_ROLE_SERVER], seq, 0);
+	if (!q)
+		return;
+	q->parent = parent;
+	q->guess = (uint8_t)!!guess;
+	q->evidence = (uint8_t)evidence;
+	peer = link_peer(c, seq);
+	if (peer && peer->reported)
+		peer->carried = 0;
+}
+
 static struct lseq *link_peer(struct conn *c, uint32_t seq)
 {
 	struct lseq *q;
@@ -226,6 +248,13 @@ int eng_link_peer_guess(struct conn *c, uint32_t seq)
 	const struct lseq *q = link_peer(c, seq);
 
 	return q && q->guess;
+}
+
+unsigned eng_link_peer_evidence(struct conn *c, uint32_t seq)
+{
+	const struct lseq *q = link_peer(c, seq);
+
+	return q ? q->evidence : HTC_EV_NONE;
 }
 
 /* After reporting exchange seq of c: emit the link if the peer was reported.
@@ -255,6 +284,7 @@ void eng_link_reported(struct htc_engine *e, struct conn *c, uint32_t seq, int c
 		flags |= HTC_LINK_LATE_REQUEST;
 	if (call->guess)
 		flags |= HTC_LINK_PARENT_GUESS;
+	flags |= (unsigned)call->evidence << 8;
 	if (e->sink.on_link)
 		e->sink.on_link(e->sink.ctx, call->id, req->id, call->parent, flags);
 	link_trim(&c->link->side[0]);

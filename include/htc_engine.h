@@ -93,6 +93,23 @@ struct htc_eng_conn {
 #define HTC_ENGF_REQ_GAP	0x8000	/* bytes of the request itself (head or body) not captured;
 					 * HTC_ENGF_GAP says some bytes of the exchange were not */
 
+/*
+ * The evidence of a call's parent (htc_eng_call.evidence) and of a
+ * request's parent link (htc_eng_request.parent_evidence), strongest last.
+ * Proofs: ID, FORWARD, THREAD (and LOOP).  GUESS: a parent was chosen
+ * without proof (several candidates, or two proofs that disagree), the
+ * call then carries HTC_ENGF_AMBIGUOUS.  NONE: no parent.
+ */
+enum htc_evidence {
+	HTC_EV_NONE = 0,
+	HTC_EV_GUESS = 1,	/* the most recent of several active requests on the thread */
+	HTC_EV_LOOP = 2,	/* the request read in the event-loop run that wrote the call (below) */
+	HTC_EV_THREAD = 3,	/* the only request active on the calling thread */
+	HTC_EV_FORWARD = 4,	/* the call reproduces the only matching inbound request in flight (a proxy) */
+	HTC_EV_ID = 5,		/* the call carries the propagated trace/request id of exactly one request in flight */
+};
+const char *htc_evidence_name(unsigned ev);	/* "none", "guess", "loop", "thread", "forward", "id" */
+
 /* One header line, views into the request's head bytes. */
 struct htc_eng_header {
 	const char *name;	size_t name_len;
@@ -143,6 +160,8 @@ struct htc_eng_request {
 	const char *grpc_message;	/* gRPC: grpc-message, escaped; "" none */
 	uint32_t req_msgs, resp_msgs;	/* gRPC: length-prefixed messages each way */
 	uint64_t req_msg_bytes, resp_msg_bytes;	/* ... and their lengths added up */
+	/* Added: the evidence of parent_id (HTC_EV_*), with parent_call_id */
+	uint8_t parent_evidence;
 };
 
 /* An outbound call (client side): one HTTP exchange, one Redis command, one
@@ -173,6 +192,8 @@ struct htc_eng_call {
 	const char *grpc_message;
 	uint32_t req_msgs, resp_msgs;
 	uint64_t req_msg_bytes, resp_msg_bytes;
+	/* Added: the evidence of request_id (HTC_EV_*; HTC_EV_NONE when 0) */
+	uint8_t evidence;
 };
 
 /*
@@ -217,6 +238,8 @@ struct htc_engine_sink {
 					 * or with a parent_id that differs from parent_id here */
 #define HTC_LINK_PARENT_GUESS	0x4	/* parent_id is a guess: the call was HTC_ENGF_AMBIGUOUS (the
 					 * request's report carried HTC_ENGF_PARENT_GUESS when it carried the link) */
+/* bits 8-11 of the on_link flags: the evidence of parent_id (HTC_EV_*) */
+#define HTC_LINK_EVIDENCE(flags) (((flags) >> 8) & 0xfu)
 
 struct htc_engine_stats {
 	uint64_t events, requests, calls, conns, links;
@@ -241,11 +264,27 @@ struct htc_engine_stats {
 struct htc_engine;
 
 /*
- * Attribution: a call (or connect) made by a thread while exactly one
+ * Attribution, by evidence, strongest first (htc_eng_call.evidence):
+ * an outbound HTTP/1 call carrying the propagated id (W3C traceparent
+ * trace id, b3 / X-B3-TraceId, X-Request-ID, X-Correlation-ID,
+ * X-Amzn-Trace-Id Root, uber-trace-id) of exactly one inbound request in
+ * flight on the same process belongs to it (several sharing a traceparent
+ * trace id: the one whose parent-id the call repeats); else an outbound
+ * request reproducing exactly one inbound request in flight on the process
+ * and not yet forwarded (method and target, Content-Length when both have
+ * one; Host or X-Forwarded-Host to choose among several) is its forwarded
+ * copy; else a call (or connect) made by a thread while exactly one
  * inbound request is active on it (first byte read to last response byte
- * written, same pid and tid) belongs to that request; with several active
- * (event loops) it goes to the most recent and carries HTC_ENGF_AMBIGUOUS
- * (counted in stats.ambiguous).
+ * written, same pid and tid) belongs to that request; else, on a thread
+ * serving several (an event loop), the first call started (its connect,
+ * or its first write on a connection opened earlier) after the read that
+ * completed exactly one request's head, with no read and no response
+ * written by the thread in between, is that request's (the loop's order:
+ * the weakest proof, set aside when a stronger one disagrees).  Otherwise
+ * the call goes to the most recent active request and carries
+ * HTC_ENGF_AMBIGUOUS (counted in stats.ambiguous); so does a call whose
+ * proofs of id, forwarding and thread disagree (it keeps the strongest's
+ * parent).
  *
  * Memory is bounded: connections, threads and 5-tuple links are kept in
  * least-recently-used tables with caps, exchanges waiting per connection

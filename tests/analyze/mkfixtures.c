@@ -157,6 +157,43 @@ static void event_loop(struct fx *fx, uint64_t t)
 	fx_writes(fx, t += MS, F, F, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 }
 
+/* An event loop (one thread) serving three requests at once, each making
+ * one call to a traced backend: the first proven by its propagated
+ * traceparent trace id, the second as a forwarded copy (a proxy), the
+ * third with nothing to prove it: a guess (issue 14). */
+static void evidence(struct fx *fx, uint64_t t)
+{
+	const uint32_t F = 100, B = 200;
+	uint64_t a, b, d, up, in;
+	static const char *const calls[] = {
+		"GET /stock HTTP/1.1\r\nHost: back\r\n"
+		"traceparent: 00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01\r\n\r\n",
+		"GET /b?x=1 HTTP/1.1\r\nHost: back\r\nX-Forwarded-Host: front\r\n\r\n",
+		"GET /stock HTTP/1.1\r\nHost: back\r\n\r\n",
+	};
+
+	fx_proc(fx, t, F, 1, "front", "/usr/bin/front", "front");
+	fx_proc(fx, t, B, 1, "back", "/usr/bin/back", "back");
+	a = fx_accept(fx, t += MS, F, F, "127.0.0.1", 8080, "127.0.0.1", 41000);
+	b = fx_accept(fx, t += MS, F, F, "127.0.0.1", 8080, "127.0.0.1", 41001);
+	d = fx_accept(fx, t += MS, F, F, "127.0.0.1", 8080, "127.0.0.1", 41002);
+	fx_reads(fx, t += MS, F, F, a, "GET /a HTTP/1.1\r\nHost: front\r\n"
+		 "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n");
+	fx_reads(fx, t += MS, F, F, b, "GET /b?x=1 HTTP/1.1\r\nHost: front\r\n\r\n");
+	fx_reads(fx, t += MS, F, F, d, "GET /d HTTP/1.1\r\nHost: front\r\n\r\n");
+	up = fx_connect(fx, t += MS, F, F, "127.0.0.1", 42000, "127.0.0.1", 9090);
+	in = fx_accept(fx, t += MS, B, B, "127.0.0.1", 9090, "127.0.0.1", 42000);
+	for (int i = 0; i < 3; i++) {
+		fx_writes(fx, t += MS, F, F, up, calls[i]);
+		fx_reads(fx, t += MS, B, B, in, calls[i]);
+		fx_writes(fx, t += MS, B, B, in, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n42");
+		fx_reads(fx, t += MS, F, F, up, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n42");
+	}
+	fx_writes(fx, t += MS, F, F, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_writes(fx, t += MS, F, F, b, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_writes(fx, t += MS, F, F, d, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+}
+
 /* A capture started on a running server: one keep-alive connection was
  * open before it and had read 8446 bytes (the capture seeds the read
  * offset from TCP's counters), then one accepted during the capture. */
@@ -468,6 +505,10 @@ int main(int argc, char **argv)
 
 	fx = fx_open(path_of("eventloop.htc"), "web1", WALL0);
 	event_loop(fx, 1 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("evidence.htc"), "web1", WALL0);
+	evidence(fx, 1 * SEC);
 	fx_finish(fx, NULL, NULL);
 
 	fx = fx_open(path_of("hostile.htc"), "evil\x1b[5mhost", WALL0);

@@ -163,8 +163,11 @@ static void test_two_services(void **state)
 	assert_int_equal(back->r.parent_id, 1001);
 	assert_int_equal(back->r.parent_call_id, http->c.id);
 	assert_int_equal(http->c.child_request_id, 1002);
-	/* both reports carried the link: nothing to patch */
-	assert_int_equal(c->link[0].flags, 0);
+	/* both reports carried the link: nothing to patch; proven by the
+	 * thread rule */
+	assert_int_equal(c->link[0].flags, HTC_EV_THREAD << 8);
+	assert_int_equal(http->c.evidence, HTC_EV_THREAD);
+	assert_int_equal(back->r.parent_evidence, HTC_EV_THREAD);
 	free(c);
 }
 
@@ -230,21 +233,21 @@ static void test_two_hosts(void **state)
 		assert_true(back->r.start_ns > front->r.start_ns);
 		assert_true(back->r.end_ns < front->r.end_ns);
 		assert_int_equal(back->r.parent_id, 1001);
-		assert_int_equal(c->link[0].flags, 0);
+		assert_int_equal(c->link[0].flags & 0xff, 0);
 	} else if (skew == 1) {
 		/* the call was reported before its request started: the
 		 * request carried the link, the call did not */
 		assert_int_equal(back->r.parent_id, 1001);
 		assert_int_equal(back->r.parent_call_id, c->link[0].call);
 		assert_int_equal(col_find_call(c, "GET /stock/42")->c.child_request_id, 0);
-		assert_int_equal(c->link[0].flags, HTC_LINK_LATE_CALL);
+		assert_int_equal(c->link[0].flags & 0xff, HTC_LINK_LATE_CALL);
 	} else {
 		/* the request was reported before the call started: the
 		 * call carried the link, the request did not */
 		assert_int_equal(back->r.parent_id, 0);
 		assert_int_equal(back->r.parent_call_id, 0);
 		assert_int_equal(col_find_call(c, "GET /stock/42")->c.child_request_id, back->r.id);
-		assert_int_equal(c->link[0].flags, HTC_LINK_LATE_REQUEST);
+		assert_int_equal(c->link[0].flags & 0xff, HTC_LINK_LATE_REQUEST);
 	}
 
 	htc_source_close(s);
@@ -358,9 +361,11 @@ static void test_event_loop_ambiguous(void **state)
 
 	a = fx_accept(fx, t += MS, 300, 300, "10.0.0.1", 80, "10.0.0.9", 5001);
 	b = fx_accept(fx, t += MS, 300, 300, "10.0.0.1", 80, "10.0.0.9", 5002);
+	/* connected before: the order of the loop does not prove the call
+	 * (its first write may be any request's) */
+	r = fx_connect(fx, t += MS, 300, 300, "10.0.0.1", 6000, "10.0.0.5", 9999);
 	fx_reads(fx, t += MS, 300, 300, a, "GET /a HTTP/1.1\r\n\r\n");
 	fx_reads(fx, t += MS, 300, 300, b, "GET /b HTTP/1.1\r\n\r\n");
-	r = fx_connect(fx, t += MS, 300, 300, "10.0.0.1", 6000, "10.0.0.5", 9999);
 	fx_writes(fx, t += MS, 300, 300, r, "PING\n");
 	fx_reads(fx, t += MS, 300, 300, r, "PONG\n");
 	fx_writes(fx, t += MS, 300, 300, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -1165,10 +1170,11 @@ static void test_parent_guess(void **state)
 
 	a = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41000);
 	b = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41001);
-	fx_reads(fx, t += MS, 100, 100, a, "GET /a HTTP/1.1\r\n\r\n");
-	fx_reads(fx, t += MS, 100, 100, b, "GET /b HTTP/1.1\r\n\r\n");
+	/* connected before the reads: no proof by the loop's order */
 	up = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42000, "127.0.0.1", 9090);
 	in = fx_accept(fx, t += MS, 200, 200, "127.0.0.1", 9090, "127.0.0.1", 42000);
+	fx_reads(fx, t += MS, 100, 100, a, "GET /a HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, b, "GET /b HTTP/1.1\r\n\r\n");
 	for (int i = 0; i < 2; i++) {
 		if (i == 1) {
 			fx_writes(fx, t += MS, 100, 100, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -1194,6 +1200,230 @@ static void test_parent_guess(void **state)
 	assert_int_equal(child->r.parent_id, 1004);
 	assert_false(child->r.flags & HTC_ENGF_PARENT_GUESS);
 	assert_false(c->link[1].flags & HTC_LINK_PARENT_GUESS);
+	free(c);
+}
+
+/* ---- links proven by evidence (issue 14) ---- */
+
+/* An event loop (one thread) serving two requests at once, then writing
+ * call `call` on an upstream connection, served by pid 200: returns the
+ * collected rows.  ra, rb: the heads of the two inbound requests. */
+static struct col *loop_two(const char *ra, const char *rb, const char *call, int in_window)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, a, b, up = 0, in = 0;
+
+	a = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41000);
+	b = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41001);
+	for (int i = 0; i < 2; i++) {
+		/* connected before the reads, or in the window of b's read */
+		if (i == in_window) {
+			up = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42000, "127.0.0.1", 9090);
+			in = fx_accept(fx, t += MS, 200, 200, "127.0.0.1", 9090, "127.0.0.1", 42000);
+		}
+		if (i == 0) {
+			fx_reads(fx, t += MS, 100, 100, a, ra);
+			fx_reads(fx, t += MS, 100, 100, b, rb);
+		}
+	}
+	fx_writes(fx, t += MS, 100, 100, up, call);
+	fx_reads(fx, t += MS, 200, 200, in, call);
+	fx_writes(fx, t += MS, 200, 200, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, up, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, a, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, b, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	return run_fx(fx);
+}
+
+#define TP_A "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n"
+#define TP_B "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+
+static void test_evidence(void **state)
+{
+	static const struct {
+		const char *ra, *rb, *call;
+		uint64_t parent;	/* the call's request: 1001 (a), 1002 (b) */
+		int evidence, ambiguous;
+		const char *why;
+		int in_window;		/* the call's connection opened in b's window */
+	} v[] = {
+		{ "GET /a HTTP/1.1\r\n" TP_A "\r\n", "GET /b HTTP/1.1\r\n" TP_B "\r\n",
+		  "GET /s HTTP/1.1\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-1111111111111111-01\r\n\r\n",
+		  1001, HTC_EV_ID, 0, "the older request's trace id, a new span: proven by id" },
+		{ "GET /a HTTP/1.1\r\n" TP_A "\r\n", "GET /b HTTP/1.1\r\n" TP_A "\r\n",
+		  "GET /s HTTP/1.1\r\n" TP_A "\r\n",
+		  1002, HTC_EV_GUESS, 1, "one trace id in both, same span in both: not unique, a guess" },
+		{ "GET /a HTTP/1.1\r\n" TP_A "\r\n",
+		  "GET /b HTTP/1.1\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-2222222222222222-01\r\n\r\n",
+		  "GET /s HTTP/1.1\r\n" TP_A "\r\n",
+		  1001, HTC_EV_ID, 0, "one trace id in both: the span the call repeats chooses" },
+		{ "GET /a HTTP/1.1\r\nX-B3-TraceId: 463ac35c9f6413ad48485a3953bb6124\r\n\r\n",
+		  "GET /b HTTP/1.1\r\n\r\n",
+		  "GET /s HTTP/1.1\r\nb3: 463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d312-1\r\n\r\n",
+		  1001, HTC_EV_ID, 0, "X-B3-TraceId in, single b3 header out" },
+		{ "GET /a HTTP/1.1\r\nX-Request-ID: r-17\r\n\r\n", "GET /b HTTP/1.1\r\nX-Request-ID: r-18\r\n\r\n",
+		  "GET /s HTTP/1.1\r\nx-request-id: r-17\r\n\r\n",
+		  1001, HTC_EV_ID, 0, "X-Request-ID, name case-insensitive" },
+		{ "GET /a HTTP/1.1\r\nX-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1\r\n\r\n",
+		  "GET /b HTTP/1.1\r\n\r\n",
+		  "GET /s HTTP/1.1\r\nX-Amzn-Trace-Id: Self=1-67891234-12456789abcdef012345678;Root=1-5759e988-bd862e3fe1be46a994272793\r\n\r\n",
+		  1001, HTC_EV_ID, 0, "X-Amzn-Trace-Id: the Root field" },
+		{ "GET /a HTTP/1.1\r\nuber-trace-id: 7a8b:1:0:1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n",
+		  "GET /s HTTP/1.1\r\nuber-trace-id: 7a8b:2:1:1\r\n\r\n",
+		  1001, HTC_EV_ID, 0, "uber-trace-id: the trace id field" },
+		{ "GET /a HTTP/1.1\r\nX-Request-ID: 0000\r\n\r\n", "GET /b HTTP/1.1\r\nX-Request-ID: 0000\r\n\r\n",
+		  "GET /x HTTP/1.1\r\nX-Request-ID: 0000\r\n\r\n",
+		  1002, HTC_EV_GUESS, 1, "an all-zero id is no id" },
+		{ "GET /a?q=1 HTTP/1.1\r\nHost: front\r\n\r\n", "GET /b HTTP/1.1\r\nHost: front\r\n\r\n",
+		  "GET /a?q=1 HTTP/1.1\r\nHost: backend\r\n\r\n",
+		  1001, HTC_EV_FORWARD, 0, "the older request forwarded (a proxy)" },
+		{ "GET /a HTTP/1.1\r\n\r\n", "GET /a?q=1 HTTP/1.1\r\n\r\n", "GET /a?q=2 HTTP/1.1\r\n\r\n",
+		  1002, HTC_EV_GUESS, 1, "the query differs: not a copy" },
+		{ "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "GET /a HTTP/1.1\r\nHost: y\r\n\r\n",
+		  "GET /a HTTP/1.1\r\nHost: b\r\n\r\n",
+		  1002, HTC_EV_GUESS, 1, "the same path twice, hosts say nothing: a guess" },
+		{ "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "GET /a HTTP/1.1\r\nHost: Y\r\n\r\n",
+		  "GET /a HTTP/1.1\r\nHost: b\r\nX-Forwarded-Host: x\r\n\r\n",
+		  1001, HTC_EV_FORWARD, 0, "the same path twice, X-Forwarded-Host chooses" },
+		{ "POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nab",
+		  "POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+		  1001, HTC_EV_FORWARD, 0, "the same path twice, the body length chooses" },
+		{ "GET /a HTTP/1.1\r\nX-Request-ID: r-1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n",
+		  "GET /b HTTP/1.1\r\nX-Request-ID: r-1\r\n\r\n",
+		  1001, HTC_EV_GUESS, 1, "id and forwarding disagree: the id's, flagged" },
+		{ "GET /a HTTP/1.1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n", "GET /s HTTP/1.1\r\n\r\n",
+		  1002, HTC_EV_LOOP, 0, "connected in b's window, nothing else: the loop's order proves", 1 },
+		{ "GET /a HTTP/1.1\r\nX-Request-ID: r-1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n",
+		  "GET /s HTTP/1.1\r\nX-Request-ID: r-1\r\n\r\n",
+		  1001, HTC_EV_ID, 0, "connected in b's window, a's id: the stronger proof stands", 1 },
+		{ "GET /a HTTP/1.1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\r\n\r\n",
+		  1001, HTC_EV_FORWARD, 0, "connected in b's window, a forwarded: the stronger proof stands", 1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct col *c = loop_two(v[i].ra, v[i].rb, v[i].call, v[i].in_window);
+		const struct col_req *child;
+
+		print_message("evidence %zu: %s\n", i, v[i].why);
+		assert_int_equal(c->ncall, 1);
+		assert_int_equal(c->call[0].c.request_id, v[i].parent);
+		assert_int_equal(c->call[0].c.evidence, v[i].evidence);
+		assert_int_equal(!!(c->call[0].c.flags & HTC_ENGF_AMBIGUOUS), v[i].ambiguous);
+		/* the child request carries the same */
+		child = col_find_req(c, 1003);
+		assert_non_null(child);
+		assert_int_equal(child->r.parent_id, v[i].parent);
+		assert_int_equal(child->r.parent_evidence, v[i].evidence);
+		assert_int_equal(!!(child->r.flags & HTC_ENGF_PARENT_GUESS), v[i].ambiguous);
+		assert_int_equal(c->nlink, 1);
+		assert_int_equal(HTC_LINK_EVIDENCE(c->link[0].flags), v[i].evidence);
+		/* ncalls follows the final parent */
+		assert_int_equal(col_find_req(c, v[i].parent)->r.ncalls, 1);
+		assert_int_equal(col_find_req(c, v[i].parent == 1001 ? 1002 : 1001)->r.ncalls, 0);
+		free(c);
+	}
+}
+
+/* A thread-per-request server: the thread rule proves; a request of
+ * another thread with the same path does not override it, it disagrees. */
+static void test_evidence_thread(void **state)
+{
+	struct fx *fx = new_fx();
+	uint64_t t = T0, a, b, up;
+	struct col *c;
+
+	(void)state;
+	a = fx_accept(fx, t += MS, 100, 101, "127.0.0.1", 8080, "127.0.0.1", 41000);
+	b = fx_accept(fx, t += MS, 100, 102, "127.0.0.1", 8080, "127.0.0.1", 41001);
+	fx_reads(fx, t += MS, 100, 101, a, "GET /a HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 102, b, "GET /b HTTP/1.1\r\n\r\n");
+	up = fx_connect(fx, t += MS, 100, 101, "127.0.0.1", 42000, "127.0.0.1", 9090);
+	fx_writes(fx, t += MS, 100, 101, up, "GET /s HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 101, up, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 101, up, "GET /b HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 101, up, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	c = run_fx(fx);
+	assert_int_equal(c->ncall, 2);
+	assert_int_equal(c->call[0].c.request_id, 1001);
+	assert_int_equal(c->call[0].c.evidence, HTC_EV_THREAD);
+	assert_false(c->call[0].c.flags & HTC_ENGF_AMBIGUOUS);
+	/* forwarding says 1002, the thread 1001: a flagged guess */
+	assert_int_equal(c->call[1].c.request_id, 1002);
+	assert_int_equal(c->call[1].c.evidence, HTC_EV_GUESS);
+	assert_true(c->call[1].c.flags & HTC_ENGF_AMBIGUOUS);
+	free(c);
+}
+
+/* The order of an event loop: a pooled connection written right after the
+ * read of a request (nothing read or answered since) is that request's;
+ * a second call in the same window, a window opened by a read holding two
+ * requests, or one closed by another read, prove nothing. */
+static void test_evidence_loop(void **state)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	struct fx *fx = new_fx();
+	uint64_t t = T0, a, b, p1, p2;
+	struct col *c;
+
+	(void)state;
+	/* two pooled connections, used once before (no request active) */
+	p1 = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42000, "127.0.0.1", 9090);
+	p2 = fx_connect(fx, t += MS, 100, 100, "127.0.0.1", 42001, "127.0.0.1", 9090);
+	fx_writes(fx, t += MS, 100, 100, p1, "GET /warm HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, p1, ok);
+	fx_writes(fx, t += MS, 100, 100, p2, "GET /warm HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, p2, ok);
+	a = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41000);
+	b = fx_accept(fx, t += MS, 100, 100, "127.0.0.1", 8080, "127.0.0.1", 41001);
+	fx_reads(fx, t += MS, 100, 100, a, "GET /a HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, b, "GET /b HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, p1, "GET /s1 HTTP/1.1\r\n\r\n");	/* b's: proven */
+	fx_writes(fx, t += MS, 100, 100, p2, "GET /s2 HTTP/1.1\r\n\r\n");	/* second in the window */
+	fx_reads(fx, t += MS, 100, 100, p1, ok);
+	fx_reads(fx, t += MS, 100, 100, p2, ok);
+	fx_writes(fx, t += MS, 100, 100, a, ok);
+	fx_writes(fx, t += MS, 100, 100, b, ok);
+	/* one read holding two requests (pipelined) */
+	fx_reads(fx, t += MS, 100, 100, a, "GET /p HTTP/1.1\r\n\r\nGET /q HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, p1, "GET /s3 HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, p1, ok);
+	fx_writes(fx, t += MS, 100, 100, a, ok);
+	fx_writes(fx, t += MS, 100, 100, a, ok);
+	/* a window closed by a read of another connection */
+	fx_reads(fx, t += MS, 100, 100, a, "GET /c HTTP/1.1\r\n\r\n");
+	fx_reads(fx, t += MS, 100, 100, b, "GET /d HTTP/1.1\r\n\r\n");
+	fx_writes(fx, t += MS, 100, 100, p2, "GET /s4 HTTP/1.1\r\n\r\n");	/* d's window */
+	fx_reads(fx, t += MS, 100, 100, p2, ok);
+	fx_writes(fx, t += MS, 100, 100, p1, "GET /s5 HTTP/1.1\r\n\r\n");	/* after a read */
+	fx_reads(fx, t += MS, 100, 100, p1, ok);
+	fx_writes(fx, t += MS, 100, 100, a, ok);
+	fx_writes(fx, t += MS, 100, 100, b, ok);
+	c = run_fx(fx);
+	{
+		static const struct {
+			const char *summary;
+			uint64_t parent;
+			int evidence;
+		} want[] = {
+			{ "GET /warm", 0, HTC_EV_NONE },
+			{ "GET /s1", 1002, HTC_EV_LOOP },
+			{ "GET /s2", 1002, HTC_EV_GUESS },
+			{ "GET /s3", 1004, HTC_EV_GUESS },
+			{ "GET /s4", 1006, HTC_EV_LOOP },
+			{ "GET /s5", 1006, HTC_EV_GUESS },
+		};
+
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			const struct col_call *k = col_find_call(c, want[i].summary);
+
+			print_message("loop: %s\n", want[i].summary);
+			assert_non_null(k);
+			assert_int_equal(k->c.request_id, want[i].parent);
+			assert_int_equal(k->c.evidence, want[i].evidence);
+			assert_int_equal(!!(k->c.flags & HTC_ENGF_AMBIGUOUS), want[i].evidence == HTC_EV_GUESS);
+		}
+	}
 	free(c);
 }
 
@@ -1899,6 +2129,9 @@ int main(void)
 		cmocka_unit_test(test_one_row_per_connection),
 		cmocka_unit_test(test_resp_body_len_framed),
 		cmocka_unit_test(test_parent_guess),
+		cmocka_unit_test(test_evidence),
+		cmocka_unit_test(test_evidence_thread),
+		cmocka_unit_test(test_evidence_loop),
 		cmocka_unit_test(test_unseen_before_join),
 		cmocka_unit_test(test_tls_calls),
 		cmocka_unit_test(test_redis_pipeline_and_v6_link),
