@@ -90,6 +90,7 @@ struct pconn {
 	int role_known;		/* from the SYN or SYN-ACK */
 	int accepted;		/* ACCEPT written */
 	int fin[2];
+	int closed;		/* CLOSE written: kept for the packets that come late */
 	uint64_t conn_id;
 	struct dir d[2];	/* [0] client -> server (READ), [1] server -> client (WRITE) */
 };
@@ -279,31 +280,38 @@ static void lru_front(struct conv *c, struct pconn *pc)
 		c->lru_tail = pc;
 }
 
-/* Deliver what is held, write the CLOSE (when anything was written) and
- * forget pc. */
-static void conn_end(struct conv *c, struct pconn *pc, uint64_t ts, int64_t ret, int close)
+/* Deliver what is held and write the CLOSE (when anything was written);
+ * with forget, drop pc, else keep it closed: packets that come late (a
+ * retransmission after the FINs, the last ACK) are then known as such and
+ * make no new connection, until a SYN opens one on the same ports. */
+static void conn_end(struct conv *c, struct pconn *pc, uint64_t ts, int64_t ret, int forget)
 {
 	struct pconn **pp = &c->tab[key_hash(pc->key, sizeof(pc->key))];
 
-	drain(c, pc, 0, 1);
-	drain(c, pc, 1, 1);
-	if (close && pc->accepted) {
-		struct htc_record rec = { .type = HTC_REC_CONN };
+	if (!pc->closed) {
+		drain(c, pc, 0, 1);
+		drain(c, pc, 1, 1);
+		if (pc->accepted) {
+			struct htc_record rec = { .type = HTC_REC_CONN };
 
-		ev_init(pc, &rec.ev, HTC_EV_CLOSE, ts);
-		rec.ev.syscall = HTC_SYS_CLOSE;
-		rec.ev.ret = ret;
-		rec.ev.stream_off = pc->d[0].next;
-		rec.ev.stream_off2 = pc->d[1].next;
-		put(c, &rec);
+			ev_init(pc, &rec.ev, HTC_EV_CLOSE, ts);
+			rec.ev.syscall = HTC_SYS_CLOSE;
+			rec.ev.ret = ret;
+			rec.ev.stream_off = pc->d[0].next;
+			rec.ev.stream_off2 = pc->d[1].next;
+			put(c, &rec);
+		}
+		pc->closed = 1;
+		dir_free(c, &pc->d[0]);
+		dir_free(c, &pc->d[1]);
 	}
+	if (!forget)
+		return;
 	while (*pp && *pp != pc)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = pc->hnext;
 	lru_unlink(c, pc);
-	dir_free(c, &pc->d[0]);
-	dir_free(c, &pc->d[1]);
 	c->nconns--;
 	free(pc);
 }
@@ -411,12 +419,16 @@ static void on_tcp(struct conv *c, uint8_t fam, const uint8_t *sa, const uint8_t
 	pp = &c->tab[key_hash(key, sizeof(key))];
 	for (pc = *pp; pc && memcmp(pc->key, key, sizeof(key)); pc = pc->hnext)
 		;
-	if (pc && (fl & TH_SYN) && !(fl & TH_ACK) && pc->role_known &&
-	    memcmp(pc->addr[0], sa, 16) == 0 && pc->port[0] == sp && pc->d[0].based &&
-	    seq + 1 != pc->d[0].base) {
+	if (pc && (fl & TH_SYN) && !(fl & TH_ACK) &&
+	    (pc->closed || (pc->role_known && memcmp(pc->addr[0], sa, 16) == 0 &&
+			    pc->port[0] == sp && pc->d[0].based && seq + 1 != pc->d[0].base))) {
 		/* a new connection on the same ports (reuse) */
 		conn_end(c, pc, ts, 0, 1);
 		pc = NULL;
+	}
+	if (pc && pc->closed) {
+		c->dup_bytes += len;	/* late: after the FINs or the RST */
+		return;
 	}
 	if (!pc) {
 		int syn = !!(fl & TH_SYN);
@@ -426,7 +438,8 @@ static void on_tcp(struct conv *c, uint8_t fam, const uint8_t *sa, const uint8_t
 		if (!syn && !len)
 			return;
 		if (c->nconns >= PCAP_MAX_CONNS) {
-			c->evicted++;
+			if (!c->lru_tail->closed)
+				c->evicted++;
 			conn_end(c, c->lru_tail, ts, 0, 1);
 		}
 		pc = calloc(1, sizeof(*pc));
@@ -518,13 +531,13 @@ static void on_tcp(struct conv *c, uint8_t fam, const uint8_t *sa, const uint8_t
 	}
 flags:
 	if (fl & TH_RST) {
-		conn_end(c, pc, ts, -ECONNRESET, 1);
+		conn_end(c, pc, ts, -ECONNRESET, 0);
 		return;
 	}
 	if (fl & TH_FIN) {
 		pc->fin[d] = 1;
 		if (pc->fin[0] && pc->fin[1])
-			conn_end(c, pc, ts, 0, 1);
+			conn_end(c, pc, ts, 0, 0);
 	}
 }
 
@@ -774,11 +787,23 @@ static int convert(const char *path, int fd, struct warns *warns)
 	struct pcap_pkthdr *ph;
 	const u_char *pkt;
 	pcap_t *pcap;
+	FILE *fp;
 	int r, wfd = -1, ret = 0, first;
 	uint64_t t0 = 0;
 
-	pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	/* libpcap reads packet by packet through stdio: a large buffer makes
+	 * a read per MiB rather than per 4 KiB */
+	fp = fopen(path, "rb");
+	if (!fp) {
+		int e = errno;
+
+		snprintf(last_error, sizeof(last_error), "cannot open: %s", strerror(e));
+		return -e;
+	}
+	setvbuf(fp, NULL, _IOFBF, (size_t)1 << 20);
+	pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (!pcap) {
+		fclose(fp);
 		snprintf(last_error, sizeof(last_error), "not a readable pcap: %s", errbuf);
 		return HTC_ERR_CORRUPT;
 	}

@@ -252,6 +252,10 @@ static const struct vec vecs[] = {
 	  SYN, SYNACK, C(0, "abc"), { 0, F_ACK, 3, "def", 0, 1, 0 }, C(6, "ghi"), FINC(9), FINS(0)),
 	V("TCP data offset beyond the packet: malformed", "A R0+3:abc C", "1 malformed",
 	  SYN, SYNACK, C(0, "abc"), { 0, F_ACK, 3, "def", 0, 0, 1 }, FINC(3), FINS(0)),
+	V("retransmission after the FINs: no new connection", "A R0+3:abc C", NULL,
+	  SYN, SYNACK, C(0, "abc"), FINC(3), FINS(0), C(0, "abc"), { 0, F_ACK, 4, "", 0, 0, 0 }),
+	V("ports reused after a close: a new connection", "A R0+3:abc C A R0+3:xyz C", NULL,
+	  SYN, SYNACK, C(0, "abc"), FINC(3), FINS(0), SYN, SYNACK, C(0, "xyz"), FINC(3), FINS(0)),
 	V("data before the SYN's sequence: dropped", "A R0+3:abc C", NULL,
 	  SYN, SYNACK, { 0, F_ACK, -5, "zz", 0, 0, 0 }, C(0, "abc"), FINC(3), FINS(0)),
 };
