@@ -18,7 +18,8 @@ head -c 300000 /dev/urandom >"$T/www/big.bin"
 start_python_server $PY "$T/www"
 start_nginx $NG "$T/www"
 
-tcpdump -i lo -s 0 -U -w "$T/x.pcap" "tcp port $PY or tcp port $NG" \
+# -Z root: no drop to the tcpdump user (which may not write in $T)
+tcpdump -i lo -s 0 -U -Z root -w "$T/x.pcap" "tcp port $PY or tcp port $NG" \
 	>"$T/tcpdump.out" 2>"$T/tcpdump.err" &
 TD_PID=$!
 track "$TD_PID"
