@@ -131,9 +131,11 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 BINS :=
 TESTS :=
 INSTALL_TARGETS :=
-# libnghttp2: the engine's HPACK decoder (engine/http2.c)
+# libnghttp2: the engine's HPACK decoder (engine/http2.c); libpcap: tcpdump
+# captures as a record source (engine/pcap.c)
 LIBS_SYS := $(shell pkg-config --libs libzstd 2>/dev/null || echo -lzstd) \
-	$(shell pkg-config --libs libnghttp2 2>/dev/null || echo -lnghttp2)
+	$(shell pkg-config --libs libnghttp2 2>/dev/null || echo -lnghttp2) \
+	$(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
 
 # Fragments: format, bpf, capture, engine, analyze, replay, tests, bench, samples.
 include $(sort $(wildcard */*.mk))

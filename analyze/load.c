@@ -745,10 +745,12 @@ static int check_file(const char *path, const char *name)
 	struct htc_reader *r;
 	int err = 0;
 
-	r = htc_reader_open(path, &err);
+	r = htc_capture_open(path, NULL, NULL, &err);	/* .htc, or pcap converted */
 	if (!r) {
 		if (err == HTC_ERR_MAGIC)
 			fprintf(stderr, "httpanalyze: '%s': not an .htc capture file\n", name);
+		else if (*htc_pcap_error())
+			fprintf(stderr, "httpanalyze: '%s': %s\n", name, htc_pcap_error());
 		else
 			fprintf(stderr, "httpanalyze: cannot open '%s': %s\n", name,
 				htc_strerror(err));

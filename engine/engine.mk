@@ -5,7 +5,7 @@
 
 ENGINE_SRCS := engine/engine.c engine/exch.c engine/link.c engine/table.c engine/detect.c \
 	engine/calls.c engine/http1.c engine/http1_parse.c engine/http2.c engine/redis.c engine/postgres.c engine/tls.c \
-	engine/select.c engine/source.c
+	engine/select.c engine/source.c engine/pcap.c
 
 # The engine is one file per stage and per protocol; its hot path crosses
 # them on every event (connection -> protocol -> exchange -> report), which
@@ -46,7 +46,7 @@ $(FIXTURE_SAN_LIB): $(BUILD)/san/tests/lib/fixture.o
 	$(Q)mkdir -p $(@D) && rm -f $@ && $(AR) rcs $@ $^
 
 # ---- tests (cmocka, under ASan+UBSan) ----
-ENGINE_TEST_NAMES := test_http test_engine test_select test_http2
+ENGINE_TEST_NAMES := test_http test_engine test_select test_http2 test_pcap
 ENGINE_TEST_BINS := $(patsubst %,$(BUILD)/san/tests/engine/%,$(ENGINE_TEST_NAMES))
 
 $(BUILD)/san/tests/engine/%.o: tests/engine/%.c | $(DEPS)

@@ -142,7 +142,8 @@ struct htc_source *htc_source_open(const char *const *paths, size_t npaths,
 		const struct htc_header *hdr;
 		struct stat st;
 
-		f->r = htc_reader_open(paths[i], &ret);
+		/* a tcpdump capture is converted to records by engine/pcap.c */
+		f->r = htc_capture_open(paths[i], warn, warn_ctx, &ret);
 		if (!f->r) {
 			if (!ret)
 				ret = -EIO;

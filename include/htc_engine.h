@@ -334,6 +334,24 @@ void htc_source_progress(const struct htc_source *s, uint64_t *done, uint64_t *t
 void htc_source_close(struct htc_source *s);
 
 /*
+ * tcpdump captures (engine/pcap.c).  htc_pcap_probe: 1 when path starts
+ * with a pcap or pcapng magic (never for "-": standard input is read as
+ * .htc).  htc_pcap_open: the capture read with libpcap (Ethernet, Linux
+ * cooked v1/v2, raw IP, loopback; IPv4/IPv6) and its TCP reassembled into
+ * the records of the server's side of each connection, as an .htc reader
+ * (converted once per process into an unlinked file in TMPDIR, else /tmp).
+ * Problems (a truncated file: what was read is kept; packets lost) are
+ * told to warn (may be NULL) at every open; a file libpcap cannot open or
+ * of an unsupported link type fails with HTC_ERR_CORRUPT, and
+ * htc_pcap_error() then says why (per thread; "" when nothing to say).
+ * htc_capture_open: either kind, by its magic.  NULL with *err on failure.
+ */
+int htc_pcap_probe(const char *path);
+const char *htc_pcap_error(void);
+struct htc_reader *htc_pcap_open(const char *path, htc_warn_fn warn, void *warn_ctx, int *err);
+struct htc_reader *htc_capture_open(const char *path, htc_warn_fn warn, void *warn_ctx, int *err);
+
+/*
  * Added: escape len captured bytes for display the way the engine escapes
  * the names it reports (TLS server names, Redis keys): printable ASCII kept,
  * backslash doubled, every other byte as \xNN.  Writes at most cap - 1

@@ -380,10 +380,10 @@ static int check_files(const char *const *paths, char **names, int n, uint64_t *
 		int err = 0;
 		int64_t t;
 
-		r = htc_reader_open(paths[i], &err);
+		r = htc_capture_open(paths[i], NULL, NULL, &err);	/* .htc or pcap */
 		if (!r) {
 			fprintf(stderr, "httpreplay: error: cannot read '%s': %s\n", names[i],
-				htc_strerror(err));
+				*htc_pcap_error() ? htc_pcap_error() : htc_strerror(err));
 			return err ? err : -EINVAL;
 		}
 		h = htc_reader_header(r);

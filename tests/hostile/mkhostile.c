@@ -18,6 +18,12 @@
  *   lost_huge.htc       loss counts near UINT64_MAX
  *   control.htc         ESC, OSC, NUL, DEL, C1 and U+202E in request
  *                       lines, reason phrases, header values and bodies
+ *   pcap_conns.pcap     150,000 TCP connections (one request each, never
+ *                       closed) in a tcpdump capture: over the importer's
+ *                       limit of connections tracked
+ *   pcap_holes.pcap     one connection whose every other segment is
+ *                       missing: 2,000 segments of 4 KiB held for a hole
+ *                       that never fills (the importer's hold limits)
  *
  * usage: mkhostile DIR
  */
@@ -165,6 +171,103 @@ static void control(void)
 	done(fx);
 }
 
+/* ---- tcpdump captures (classic pcap, Ethernet), written byte by byte ---- */
+
+static FILE *pcap_create(const char *name)
+{
+	char path[4096];
+	FILE *f;
+	/* magic, version 2.4, thiszone, sigfigs, snaplen, linktype 1 */
+	static const uint8_t hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+					 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0 };
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(hdr, 1, sizeof(hdr), f) != sizeof(hdr)) {
+		fprintf(stderr, "mkhostile: cannot write %s\n", path);
+		exit(1);
+	}
+	return f;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_be(uint8_t *p, uint32_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+/* One Ethernet/IPv4/TCP packet client (10.1.x.y:port) -> server
+ * (10.0.0.1:80) or back, ACK and flags, seq, data. */
+static void pcap_pkt(FILE *f, uint32_t usec, uint32_t client, uint16_t cport, int to_client,
+		     uint8_t flags, uint32_t seq, const void *data, size_t dl)
+{
+	uint8_t b[14 + 20 + 20];
+	uint8_t rh[16];
+	uint32_t srv = 0x0a000001, cli = 0x0a010000 | (client & 0xffff);
+
+	memset(b, 0, sizeof(b));
+	b[12] = 0x08;
+	b[14] = 0x45;
+	put_be(b + 16, (uint32_t)(40 + dl), 2);
+	b[22] = 64;
+	b[23] = 6;
+	put_be(b + 26, to_client ? srv : cli, 4);
+	put_be(b + 30, to_client ? cli : srv, 4);
+	put_be(b + 34, to_client ? 80 : cport, 2);
+	put_be(b + 36, to_client ? cport : 80, 2);
+	put_be(b + 38, seq, 4);
+	b[46] = 0x50;
+	b[47] = flags;
+	put_le32(rh, 1764100800 + usec / 1000000);
+	put_le32(rh + 4, usec % 1000000);
+	put_le32(rh + 8, (uint32_t)(sizeof(b) + dl));
+	put_le32(rh + 12, (uint32_t)(sizeof(b) + dl));
+	if (fwrite(rh, 1, 16, f) != 16 || fwrite(b, 1, sizeof(b), f) != sizeof(b) ||
+	    (dl && fwrite(data, 1, dl, f) != dl)) {
+		fprintf(stderr, "mkhostile: writing a pcap failed\n");
+		exit(1);
+	}
+}
+
+static void pcap_conns(void)
+{
+	static const char req[] = "GET /c HTTP/1.1\r\n\r\n";
+	FILE *f = pcap_create("pcap_conns.pcap");
+
+	for (uint32_t i = 0; i < 150000; i++)
+		pcap_pkt(f, i, i / 50000, (uint16_t)(1024 + i % 50000), 0, 0x18, 1, req,
+			 sizeof(req) - 1);
+	if (fclose(f)) {
+		fprintf(stderr, "mkhostile: writing a pcap failed\n");
+		exit(1);
+	}
+}
+
+static void pcap_holes(void)
+{
+	static char seg[4096];
+	FILE *f = pcap_create("pcap_holes.pcap");
+
+	memset(seg, 'x', sizeof(seg));
+	memcpy(seg, "POST /h HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 46);
+	pcap_pkt(f, 0, 1, 5555, 0, 0x02, 99, NULL, 0);
+	pcap_pkt(f, 1, 1, 5555, 1, 0x12, 7, NULL, 0);
+	pcap_pkt(f, 2, 1, 5555, 0, 0x18, 100, seg, sizeof(seg));
+	for (uint32_t i = 1; i <= 2000; i++)
+		pcap_pkt(f, 2 + i, 1, 5555, 0, 0x18, 100 + 2 * i * (uint32_t)sizeof(seg), seg,
+			 sizeof(seg));
+	if (fclose(f)) {
+		fprintf(stderr, "mkhostile: writing a pcap failed\n");
+		exit(1);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2 || strlen(argv[1]) >= sizeof(dir)) {
@@ -180,5 +283,7 @@ int main(int argc, char **argv)
 	offset_max();
 	lost_huge();
 	control();
+	pcap_conns();
+	pcap_holes();
 	return 0;
 }

@@ -70,7 +70,7 @@ one() {
 	fi
 }
 
-for f in "$tmp"/gen/*.htc tests/fuzz/corpus/reader/*; do
+for f in "$tmp"/gen/*.htc "$tmp"/gen/*.pcap tests/fuzz/corpus/reader/*; do
 	[ -f "$f" ] || continue
 	one summary "$f" httpanalyze -q summary
 	one requests "$f" httpanalyze -q requests --format csv
