@@ -355,7 +355,9 @@ static int read_file(const struct cap_opts *o, enum print_format fmt)
 	}
 	src = htc_source_open(paths, 1, eng, read_warn, (void *)o->rfile, &err);
 	if (!src) {
-		fprintf(stderr, "httpcap: cannot read '%s': %s\n", o->rfile, cap_strerror(err));
+		/* a pcap libpcap refused says why through htc_pcap_error */
+		fprintf(stderr, "httpcap: cannot read '%s': %s\n", o->rfile,
+			*htc_pcap_error() ? htc_pcap_error() : cap_strerror(err));
 		htc_engine_free(eng);
 		return 1;
 	}
