@@ -105,7 +105,7 @@ def main():
     an_reqs = json_objects(run([ha, "requests", "--format", "json", "--db", db, args.trace]))
     an_calls = json_objects(run([ha, "sql", "--db", db, "--format", "json",
                                  "SELECT call_id, request_id, child_request_id, tid, protocol, "
-                                 "remote_port, summary, ambiguous FROM calls"]))
+                                 "remote_port, summary, ambiguous, evidence FROM calls"]))
     # Who served each request, as the kernel saw it: checked against the
     # application's own view (its thread id and its peer's port).
     served = {r["request_id"]: r for r in json_objects(run(
@@ -174,6 +174,28 @@ def main():
         for k, n in (counter - want).items():
             problems.append(f"call {k} x{n} attributed to the request tagged {t}: not made by it")
     truth_calls = sum(sum(c.values()) for c in truth.values())
+    # Each attributed call by its evidence (issue 14): proven (a propagated
+    # id, a forwarded copy, the thread rule, the loop's order) or flagged (a
+    # guess), and right or wrong against the ground truth.  A wrong link
+    # that is not flagged is the one thing never allowed.
+    left = {t: collections.Counter(c) for t, c in truth.items()}
+    by_evidence = collections.Counter()
+    kinds = collections.Counter()
+    for c in an_calls:
+        if c.get("request_id") is None:
+            continue
+        req = by_id.get(c["request_id"])
+        t = tag_of(req.get("path")) if req else None
+        key = call_key(c.get("protocol"), c.get("remote_port"), c.get("summary")) + (c.get("tid"),)
+        right = left.get(t, collections.Counter())[key] > 0
+        if right:
+            left[t][key] -= 1
+        flagged = bool(c.get("ambiguous")) or c.get("evidence") in ("guess", "none", None)
+        by_evidence[("right" if right else "wrong", "flagged" if flagged else "proven")] += 1
+        kinds[c.get("evidence") or "none"] += 1
+    if by_evidence[("wrong", "proven")]:
+        problems.append(f"{by_evidence[('wrong', 'proven')]} calls attributed wrongly"
+                        " and not flagged")
     for t, counter in truth.items():
         for k, n in (counter - got.get(t, collections.Counter())).items():
             problems.append(f"call {k} x{n} of the request tagged {t}: not attributed to it")
@@ -228,7 +250,13 @@ def main():
     if npooled == 0:
         print("  mismatch: no call reused a pooled connection: the test did not cover that case")
         return 1
-    good = score("requests", ok_reqs, len(an_reqs), len(gt_reqs))
+    print(f"  calls by evidence: {by_evidence[('right', 'proven')]} right and proven, "
+          f"{by_evidence[('right', 'flagged')]} right but flagged, "
+          f"{by_evidence[('wrong', 'flagged')]} wrong and flagged, "
+          f"{by_evidence[('wrong', 'proven')]} wrong and unflagged (must be 0); kinds: "
+          + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    good = by_evidence[("wrong", "proven")] == 0
+    good &= score("requests", ok_reqs, len(an_reqs), len(gt_reqs))
     good &= score("calls", ok_calls, reported_calls, truth_calls)
     good &= score("links", ok_links, reported_links, nlinks)
     return 0 if good else 1
