@@ -587,8 +587,10 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		if (r.has_parent)
 			fprintf(f, "  parent   request %lld (call %lld)%s%s\n", (long long)r.parent,
 				(long long)r.parent_call,
-				r.parent_guess ? ", a guess: no proof among the requests active on its thread"
-					       : ", proven by ",
+				!r.parent_guess ? ", proven by "
+				: !strcmp(r.parent_ev, "loop")
+				? ", a guess: chosen by the event loop's order, not proven"
+				: ", a guess: no proof among the requests active on its thread",
 				r.parent_guess ? "" : r.parent_ev);
 		fprintf(f, "  bytes    %lld in, %lld out; %lld downstream calls\n",
 			(long long)r.req_bytes, (long long)r.resp_bytes, (long long)r.ncalls);

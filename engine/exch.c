@@ -613,11 +613,16 @@ int eng_evidence_call(struct htc_engine *e, struct exch *x, const struct http_he
 		conflict = 1;
 	if (!best)
 		return 0;	/* the rule of the start stands: a guess or none */
-	set_parent(e, x, best, conflict ? HTC_EV_GUESS : best_ev, conflict);
+	/* the loop's order is a flagged choice, never a proof (see
+	 * eng_exch_start): an asyncio front whose handlers await a timer
+	 * before their calls had a fifth of its loop-ordered calls wrong */
+	if (best_ev == HTC_EV_LOOP)
+		conflict = 0;
+	set_parent(e, x, best, conflict ? HTC_EV_GUESS : best_ev, conflict || best_ev == HTC_EV_LOOP);
 	if (!conflict && best->ev.fwd == x->ev.fwd)
 		best->fwd_calls++;
 	eng_link_note(x->conn, x->seq, x->id, x->parent);
-	eng_link_attr(x->conn, x->seq, x->parent, conflict, x->evidence);
+	eng_link_attr(x->conn, x->seq, x->parent, conflict || best_ev == HTC_EV_LOOP, x->evidence);
 	return 0;
 }
 
@@ -907,8 +912,12 @@ struct exch *eng_exch_start_seq(struct htc_engine *e, struct conn *c, const stru
 		x->id = ++e->next_call;
 		struct exch *lr = loop_candidate(e, c, ev, seq);
 
+		/* the loop's order chooses among the thread's requests, but
+		 * flagged: a continuation of another request (a timer, in
+		 * asyncio or Node) can write inside the window, and the capture
+		 * does not see the loop's own turns (epoll_wait) */
 		if (p && amb && lr)
-			set_parent(e, x, lr, HTC_EV_LOOP, 0);
+			set_parent(e, x, lr, HTC_EV_LOOP, 1);
 		else if (p)
 			set_parent(e, x, p, amb ? HTC_EV_GUESS : HTC_EV_THREAD, amb);
 		if (eng_proto_linked(proto)) {

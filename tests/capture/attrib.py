@@ -11,6 +11,10 @@ attribution cases (e2e_attrib_*.sh, issue 14).
   attrib.py score HTTPANALYZE FILE FRONT_PORT BACK_PORT MIN_PROVEN_PCT
                                       scores the links of the backend's
                                       requests against the X-Tag they carry
+  attrib.py score-redis HTTPANALYZE FILE FRONT_PORT REDIS_PORT
+                                      scores the front's Redis calls
+                                      (INCR hits:TAG) against the X-Tag of
+                                      the request they are attributed to
 
 The score: a backend request's parent is right when the front request it
 names carries the same X-Tag.  Proven: a link whose evidence is a proof
@@ -129,6 +133,50 @@ def score(ha, path, front, back, min_pct):
         raise SystemExit("FAIL: %.1f%% proven, want >= %s%%" % (pct, min_pct))
 
 
+def score_redis(ha, path, front, redis_port):
+    def q(sql):
+        out = subprocess.run([ha, "sql", "--format", "json", "-q", sql, path], check=True,
+                             stdout=subprocess.PIPE).stdout.decode()
+        return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+    cols = set(q("SELECT * FROM calls LIMIT 1")[0])
+    ev = "evidence" if "evidence" in cols else "NULL AS evidence"
+    fr = {r["request_id"]: tag_of(r["h"]) for r in
+          q("SELECT request_id, CAST(head AS TEXT) AS h FROM requests WHERE server_port = %d" % front)}
+    calls = q("SELECT call_id, request_id, summary, ambiguous, %s FROM calls"
+              " WHERE protocol = 'redis' AND remote_port = %d" % (ev, redis_port))
+    n = {"proven": 0, "proven_wrong": 0, "flagged": 0, "flagged_wrong": 0, "missing": 0}
+    kinds = {}
+    wrong = []
+    for c in calls:
+        m = re.search(r"hits:(\S+)", c["summary"] or "")
+        tag = m.group(1) if m else None
+        p = c["request_id"]
+        if p is None:
+            n["missing"] += 1
+            continue
+        right = tag is not None and fr.get(p) == tag
+        if c["ambiguous"] or (c["evidence"] in ("guess", "none")):
+            n["flagged"] += 1
+            n["flagged_wrong"] += not right
+        else:
+            n["proven"] += 1
+            n["proven_wrong"] += not right
+            if not right:
+                wrong.append((c["call_id"], tag, p, fr.get(p)))
+        k = c["evidence"] or "?"
+        kinds[k] = kinds.get(k, 0) + 1
+    print("%d Redis calls (front requests %d): proven %d (wrong %d), flagged %d (wrong guesses"
+          " %d), missing %d; by evidence %s"
+          % (len(calls), len(fr), n["proven"], n["proven_wrong"], n["flagged"],
+             n["flagged_wrong"], n["missing"], json.dumps(kinds, sort_keys=True)))
+    if not calls or len(calls) != len(fr):
+        raise SystemExit("FAIL: %d Redis calls for %d front requests" % (len(calls), len(fr)))
+    if n["proven_wrong"]:
+        raise SystemExit("FAIL: %d proven Redis attributions are wrong: %s"
+                         % (n["proven_wrong"], wrong[:5]))
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     if a[0] == "backend":
@@ -137,5 +185,7 @@ if __name__ == "__main__":
         client(int(a[1]), int(a[2]), a[3], "--request-id" in a[4:], "--traceparent" in a[4:])
     elif a[0] == "score":
         score(a[1], a[2], int(a[3]), int(a[4]), float(a[5]))
+    elif a[0] == "score-redis":
+        score_redis(a[1], a[2], int(a[3]), int(a[4]))
     else:
         raise SystemExit("usage: see the header of attrib.py")

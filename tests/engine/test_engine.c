@@ -1292,7 +1292,7 @@ static void test_evidence(void **state)
 		  "GET /b HTTP/1.1\r\nX-Request-ID: r-1\r\n\r\n",
 		  1001, HTC_EV_GUESS, 1, "id and forwarding disagree: the id's, flagged", 0 },
 		{ "GET /a HTTP/1.1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n", "GET /s HTTP/1.1\r\n\r\n",
-		  1002, HTC_EV_LOOP, 0, "connected in b's window, nothing else: the loop's order proves", 1 },
+		  1002, HTC_EV_LOOP, 1, "connected in b's window, nothing else: the loop's order chooses, flagged", 1 },
 		{ "GET /a HTTP/1.1\r\nX-Request-ID: r-1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n",
 		  "GET /s HTTP/1.1\r\nX-Request-ID: r-1\r\n\r\n",
 		  1001, HTC_EV_ID, 0, "connected in b's window, a's id: the stronger proof stands", 1 },
@@ -1421,7 +1421,10 @@ static void test_evidence_loop(void **state)
 			assert_non_null(k);
 			assert_int_equal(k->c.request_id, want[i].parent);
 			assert_int_equal(k->c.evidence, want[i].evidence);
-			assert_int_equal(!!(k->c.flags & HTC_ENGF_AMBIGUOUS), want[i].evidence == HTC_EV_GUESS);
+			/* the loop's order chooses, flagged (a timer's
+			 * continuation could write inside the window) */
+			assert_int_equal(!!(k->c.flags & HTC_ENGF_AMBIGUOUS),
+					 want[i].evidence == HTC_EV_GUESS || want[i].evidence == HTC_EV_LOOP);
 		}
 	}
 	free(c);
