@@ -311,7 +311,10 @@ int report_deps(sqlite3 *db, const struct report_opts *o)
 		  " count(*) AS calls, sum(c.error OR c.unanswered) AS errors,"
 		  " percentile_nr(c.duration_ms, 50) AS p50_ms,"
 		  " percentile_nr(c.duration_ms, 90) AS p90_ms,"
-		  " percentile_nr(c.duration_ms, 99) AS p99_ms"
+		  " percentile_nr(c.duration_ms, 99) AS p99_ms,"
+		  /* how the calls got their caller (issue 14): proven, or a guess */
+		  " sum(c.request_id IS NOT NULL AND NOT c.ambiguous) AS proven,"
+		  " sum(c.ambiguous) AS guessed"
 		  " FROM calls c LEFT JOIN requests r ON r.request_id = c.request_id"
 		  " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, calls DESC, 4, 5");
 	if (o->limit >= 0) {
