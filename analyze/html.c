@@ -12,6 +12,12 @@
  * stated top N, strings to HTML_STR_MAX bytes, so the page stays small
  * whatever the capture.  The same queries as the text reports (the
  * *_stats tables, percentile_nr, the links of show).
+ *
+ * Over 1,000 lines on purpose: the page is one document written top to
+ * bottom into one stream, its sections sharing the escapers, the SVG
+ * helpers and the page's own limits; split by section, each file would
+ * need all of them, and a reader checking that nothing unescaped reaches
+ * the page reads one file.
  */
 #include <assert.h>
 #include <errno.h>

@@ -6,6 +6,11 @@
  * link when the engine has it (late links patched by primary key),
  * statistics counted on the way (stats.c), indexes after the load.  The
  * schema it fills is schema.c's.
+ *
+ * Over 1,000 lines: the sinks (one per engine report) encode every column
+ * of the schema's requests, calls, connections and files rows, in the
+ * order of the INSERTs beside them; keeping each INSERT next to the code
+ * that binds it is what keeps the two in step (schema.c holds the rest).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
