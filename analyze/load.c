@@ -745,7 +745,7 @@ static uint64_t loss_add(uint64_t a, uint64_t b)
 }
 
 /* Open each file alone first, so an error names the file it is about. */
-static int check_file(const char *path, const char *name)
+static int check_file(const char *path, const char *name, struct htc_header *hdr)
 {
 	struct htc_reader *r;
 	int err = 0;
@@ -761,8 +761,30 @@ static int check_file(const char *path, const char *name)
 				htc_strerror(err));
 		return err ? err : -EINVAL;
 	}
+	*hdr = *htc_reader_header(r);
 	htc_reader_close(r);
 	return 0;
+}
+
+/* The same capture file given twice (or a copy of it): the same capture id,
+ * host, start and size.  Its events would be counted twice: say so (the
+ * rotated files of one capture share the id but not the start). */
+static void warn_duplicates(const struct lfile *files, const struct htc_header *h,
+			    const char *const *paths, size_t n, int quiet)
+{
+	for (size_t k = 1; k < n && !quiet; k++)
+		for (size_t j = 0; j < k; j++) {
+			struct stat a, b;
+
+			if (!memcmp(h[k].capture_id, h[j].capture_id, sizeof(h[k].capture_id)) &&
+			    h[k].start_ns == h[j].start_ns && !strcmp(h[k].hostname, h[j].hostname) &&
+			    !stat(paths[k], &a) && !stat(paths[j], &b) && a.st_size == b.st_size) {
+				fprintf(stderr, "httpanalyze: warning: '%s' is the same capture as '%s' "
+					"(capture id, host, start and size): its events are counted twice\n",
+					files[k].path, files[j].path);
+				break;
+			}
+		}
 }
 
 /* Percentiles 50, 90, 99 of a group bound at st's parameters i.. (NULL
@@ -916,6 +938,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	struct htc_source *s = NULL;
 	struct htc_record rec;
 	struct htc_eng_annot annot;
+	struct htc_header *hdrs = NULL;
 	double t0 = now_s(), c0 = cpu_s(), last_draw = 0, t_load, t_index;
 	uint32_t fidx;
 	unsigned want;
@@ -925,11 +948,19 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	if (!l.files)
 		return -ENOMEM;
 	l.nfiles = n;
+	hdrs = calloc(n ? n : 1, sizeof(*hdrs));
+	if (!hdrs) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	for (size_t k = 0; k < n; k++) {
 		l.files[k].path = opts->names ? opts->names[k] : paths[k];
-		if ((err = check_file(paths[k], l.files[k].path)))
+		if ((err = check_file(paths[k], l.files[k].path, &hdrs[k])))
 			goto cleanup;
 	}
+	warn_duplicates(l.files, hdrs, paths, n, opts->quiet);
+	free(hdrs);
+	hdrs = NULL;
 	if (n == 1)
 		l.warn_file = l.files[0].path;
 	l.ep_stats = stats_new();
@@ -1142,6 +1173,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	if (stats)
 		*stats = l.st;
 cleanup:
+	free(hdrs);
 	rowq_stop(&l.rq);
 	evq_free(l.evq);
 	if (in_tx)

@@ -106,6 +106,7 @@ run summary-services summary services.htc
 run summary-mixed summary mixed.htc
 run summary-lost summary lost.htc
 run summary-lost-huge summary lost.htc lost_huge.htc
+run summary-same-file-twice requests keepalive.htc keepalive.htc
 run summary-undecoded summary undecoded.htc
 run summary-undecoded-json summary --format json undecoded.htc
 # joined mid-stream: not "none" (issue 13, gaps reported)
