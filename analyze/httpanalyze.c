@@ -58,7 +58,7 @@ static const struct {
 
 enum {
 	OPT_DB = 256, OPT_FORMAT, OPT_METHOD, OPT_PATH, OPT_STATUS, OPT_MIN_DURATION,
-	OPT_PID, OPT_COMM, OPT_HOST, OPT_SINCE, OPT_UNTIL, OPT_SORT, OPT_LIMIT, OPT_DEPTH,
+	OPT_PID, OPT_PORT, OPT_COMM, OPT_HOST, OPT_SINCE, OPT_UNTIL, OPT_SORT, OPT_LIMIT, OPT_DEPTH,
 	OPT_PAYLOAD_CAP, OPT_EVENTS, OPT_WRITABLE, OPT_OTLP, OPT_BATCH, OPT_TRACE_ID,
 };
 
@@ -78,6 +78,7 @@ static const struct option longopts[] = {
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "host", required_argument, NULL, OPT_HOST },
+	{ "port", required_argument, NULL, OPT_PORT },
 	{ "trace-id", required_argument, NULL, OPT_TRACE_ID },
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "until", required_argument, NULL, OPT_UNTIL },
@@ -96,7 +97,7 @@ static unsigned opt_cmds(int opt)
 {
 	switch (opt) {
 	case OPT_METHOD: case OPT_PATH: case OPT_STATUS: case OPT_MIN_DURATION:
-	case OPT_PID: case OPT_COMM: case OPT_HOST: case OPT_SINCE: case OPT_UNTIL:
+	case OPT_PID: case OPT_PORT: case OPT_COMM: case OPT_HOST: case OPT_SINCE: case OPT_UNTIL:
 	case OPT_TRACE_ID:
 		return C_FILTER;
 	case OPT_SORT:
@@ -142,7 +143,8 @@ static void usage(FILE *f)
 		"  -h, --help, -V, --version\n"
 		"filters (requests, errors, latency):\n"
 		"  --method M  --path GLOB  --status 500|5xx|500-599|404,5xx  --min-duration 10ms|1s\n"
-		"  --pid N  --comm NAME  --host NAME  --trace-id ID (traceparent or b3 trace id)\n"
+		"  --pid N  --port PORT (server port, repeatable)  --comm NAME  --host NAME\n"
+		"  --trace-id ID (traceparent or b3 trace id)\n"
 		"  --since/--until 2026-01-02T03:04:05Z | +1.5s (offset from the capture start)\n"
 		"  --sort start|duration|status  --limit N   (requests, errors; --limit: deps)\n"
 		"  --depth N                show, report: follow child requests N levels (default 8)\n"
@@ -327,6 +329,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_HOST:
 			ro.host = optarg;
+			break;
+		case OPT_PORT:
+			if (parse_i64(optarg, 1, &v) || v > 65535)
+				return usage_error("bad --port '%s': want a TCP port, 1..65535", optarg);
+			if (ro.nports >= REPORT_MAX_STATUS)
+				return usage_error("too many --port (at most %d)", REPORT_MAX_STATUS);
+			ro.ports[ro.nports++] = (int)v;
 			break;
 		case OPT_STATUS:
 			if (report_parse_status(optarg, &ro))

@@ -196,6 +196,14 @@ static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
 		q_add(q, " AND r.pid = ?");
 		q_int(q, o->pid);
 	}
+	if (o->nports) {
+		q_add(q, " AND r.server_port IN (");
+		for (int i = 0; i < o->nports; i++) {
+			q_add(q, "%s?", i ? ", " : "");
+			q_int(q, o->ports[i]);
+		}
+		q_add(q, ")");
+	}
 	if (o->min_duration_ms >= 0) {
 		q_add(q, " AND r.duration_ms >= ?");
 		q_dbl(q, o->min_duration_ms);

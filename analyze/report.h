@@ -31,6 +31,8 @@ struct report_opts {
 	const char *method, *path_glob, *comm, *host;
 	const char *trace_id;		/* requests.trace_id */
 	int64_t pid;
+	int nports;			/* server ports the requests came in on, OR-ed */
+	int ports[REPORT_MAX_STATUS];
 	double min_duration_ms;		/* < 0: none */
 	int nstatus;			/* status ranges, OR-ed */
 	int status_lo[REPORT_MAX_STATUS], status_hi[REPORT_MAX_STATUS];

@@ -136,6 +136,8 @@ run filter-status-list requests --status 404,5xx mixed.htc
 run filter-min-duration requests --min-duration 5ms mixed.htc
 run filter-min-duration-s requests --min-duration 0.004s mixed.htc
 run filter-pid requests --pid 300 mixed.htc
+run filter-port requests --port 8080 --port 9090 services.htc
+run filter-port-none requests --port 1 services.htc
 run filter-comm requests --comm web mixed.htc
 run filter-host requests --host host-b host_a.htc host_b.htc
 run filter-since-offset requests --since +1s mixed.htc
@@ -194,6 +196,7 @@ run bad-show-noid show
 run bad-show-id show abc keepalive.htc
 run bad-show-file show keepalive.htc
 run bad-status-6xx requests --status 6xx keepalive.htc
+run bad-port requests --port 70000 keepalive.htc
 run bad-show-unknown show 99999 keepalive.htc
 run bad-sql sql "SELEC nonsense" keepalive.htc
 run bad-sql-table sql "SELECT * FROM nosuchtable" keepalive.htc
