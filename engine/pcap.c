@@ -749,27 +749,6 @@ int htc_pcap_probe(const char *path)
 	       v == 0x0a0d0d0a;
 }
 
-/* An unlinked file in TMPDIR (else /tmp), open read-write; -errno. */
-static int tmp_file(void)
-{
-	const char *dir = getenv("TMPDIR");
-	char tmpl[4096];
-	int fd;
-
-	if (!dir || !*dir)
-		dir = "/tmp";
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	if ((size_t)snprintf(tmpl, sizeof(tmpl), "%s/httpcap-pcap.XXXXXX", dir) >= sizeof(tmpl))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmpl, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	unlink(tmpl);
-	return fd;
-}
-
 static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -940,7 +919,7 @@ struct htc_reader *htc_pcap_open(const char *path, htc_warn_fn warn, void *warn_
 	if (!cached) {
 		static __thread struct warns one;
 
-		fd = tmp_file();
+		fd = htc_tmpfile();
 		warns = &one;
 		memset(warns, 0, sizeof(*warns));
 		if (fd < 0) {

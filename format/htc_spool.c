@@ -19,16 +19,20 @@
 
 #include "htc.h"
 
-/* An unlinked file in dir, open read-write; -errno on failure. */
-static int spool_file(const char *dir)
+int htc_tmpfile(void)
 {
+	const char *dir = getenv("TMPDIR");
 	char tmpl[4096];
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
 	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
 		return fd >= 0 ? fd : -errno;
 	/* a file system without O_TMPFILE: create, then unlink at once */
-	if ((size_t)snprintf(tmpl, sizeof(tmpl), "%s/httpcap-spool.XXXXXX", dir) >= sizeof(tmpl))
+	if ((size_t)snprintf(tmpl, sizeof(tmpl), "%s/httpcap-tmp.XXXXXX", dir) >= sizeof(tmpl))
 		return -ENAMETOOLONG;
 	fd = mkostemp(tmpl, O_CLOEXEC);
 	if (fd < 0)
@@ -78,7 +82,6 @@ done:
 
 int htc_spool(const char *path, struct htc_spool *sp)
 {
-	const char *dir = getenv("TMPDIR");
 	struct stat st;
 	int in, err;
 
@@ -103,9 +106,7 @@ int htc_spool(const char *path, struct htc_spool *sp)
 	} else {
 		in = STDIN_FILENO;
 	}
-	if (!dir || !*dir)
-		dir = "/tmp";
-	sp->fd = spool_file(dir);
+	sp->fd = htc_tmpfile();
 	if (sp->fd < 0) {
 		err = sp->fd;
 		sp->fd = -1;

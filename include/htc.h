@@ -390,6 +390,10 @@ struct htc_spool {
  * not be written (sp->failed_write: the disk under TMPDIR is full...). */
 int htc_spool(const char *path, struct htc_spool *sp);
 void htc_spool_close(struct htc_spool *sp);
+/* An unlinked temporary file in $TMPDIR (else /tmp), open read-write
+ * (O_TMPFILE, or created and unlinked at once where the file system has
+ * none).  Returns its fd, or -errno. */
+int htc_tmpfile(void);
 
 #ifdef __cplusplus
 }
