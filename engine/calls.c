@@ -71,10 +71,7 @@ void eng_calls_wrote(struct htc_engine *e, struct conn *c, const struct eng_chun
 		x->req_bytes += k->lost + k->len + k->tail;
 		eng_ann_touch(e, x, 0);
 	} else {
-		int amb;
-		struct exch *r = eng_attribute(e, c->info.file_idx, k->ev->pid, k->ev->tid, &amb);
-
-		eng_ann_request(e, r, r ? r->id : 0);
+		eng_ann_thread(e, c, k->ev);
 	}
 }
 

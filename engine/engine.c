@@ -455,7 +455,7 @@ int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_re
 				if (amb)
 					c->info.flags |= HTC_ENGF_AMBIGUOUS;
 			}
-			eng_ann_request(e, r, r ? r->id : 0);
+			eng_ann_request(e, r);
 		} else {
 			c->role = HTC_ROLE_SERVER;
 		}
@@ -479,10 +479,7 @@ int htc_engine_feed(struct htc_engine *e, uint32_t file_idx, const struct htc_re
 			else
 				eng_ann_copy(e, c->last_req_id, NULL, NULL);
 		} else if (c->role == HTC_ROLE_CLIENT) {
-			int amb;
-			struct exch *r = eng_attribute(e, file_idx, ev->pid, ev->tid, &amb);
-
-			eng_ann_request(e, r, r ? r->id : 0);
+			eng_ann_thread(e, c, ev);
 		}
 		conn_end(e, c, 1, ts, ev->ret);
 		break;

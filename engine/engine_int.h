@@ -417,10 +417,12 @@ void eng_exch_free_all(struct htc_engine *e);
 
 /* Annotation of the event being fed (htc_engine_feed's annot): it touched
  * exchange x (start: it carries x's start line); or it is tied to request r
- * (a connect or write made while serving it); or to request id with its
- * method and path (m, p may be NULL). */
+ * (a connect made while serving it; r may be NULL); or, an event of c that
+ * touched no exchange, to the request its thread is serving; or to request
+ * id with its method and path (m, p may be NULL). */
 void eng_ann_touch(struct htc_engine *e, struct exch *x, int start);
-void eng_ann_request(struct htc_engine *e, struct exch *r, uint64_t id);
+void eng_ann_request(struct htc_engine *e, struct exch *r);
+void eng_ann_thread(struct htc_engine *e, struct conn *c, const struct htc_event *ev);
 void eng_ann_copy(struct htc_engine *e, uint64_t id, const char *m, const char *p);
 
 /* ---- calls.c: calls on client connections of protocols other than HTTP ---- */

@@ -670,13 +670,22 @@ void eng_ann_touch(struct htc_engine *e, struct exch *x, int start)
 	}
 }
 
-/* An event tied to request r (connect while serving it...). */
-void eng_ann_request(struct htc_engine *e, struct exch *r, uint64_t id)
+void eng_ann_request(struct htc_engine *e, struct exch *r)
 {
 	if (!e->ann_want || e->ann_serial)
 		return;
 	e->ann_serial = (uint64_t)-1;
-	eng_ann_copy(e, id, r ? ex_method(r) : NULL, r ? ex_path(r) : NULL);
+	eng_ann_copy(e, r ? r->id : 0, r ? ex_method(r) : NULL, r ? ex_path(r) : NULL);
+}
+
+void eng_ann_thread(struct htc_engine *e, struct conn *c, const struct htc_event *ev)
+{
+	int amb;
+
+	/* no lookup when nothing is to be annotated (the common case) */
+	if (!e->ann_want || e->ann_serial)
+		return;
+	eng_ann_request(e, eng_attribute(e, c->info.file_idx, ev->pid, ev->tid, &amb));
 }
 
 /* ---- reporting ---- */

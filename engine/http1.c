@@ -677,14 +677,9 @@ static int http1_data(struct htc_engine *e, struct conn *c, int d, const struct 
 	}
 	if (k->tail)
 		http_gap(e, c, d, k->tail, k->ts);
-	if (!e->ann_serial && c->role == HTC_ROLE_CLIENT) {
-		/* bytes of no exchange: the client side still belongs to the
-		 * thread's request */
-		int amb;
-		struct exch *r = eng_attribute(e, c->info.file_idx, k->ev->pid, k->ev->tid, &amb);
-
-		eng_ann_request(e, r, r ? r->id : 0);
-	}
+	/* bytes of no exchange: the client side still belongs to the thread's request */
+	if (c->role == HTC_ROLE_CLIENT)
+		eng_ann_thread(e, c, k->ev);
 	return 0;
 }
 

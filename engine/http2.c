@@ -1203,14 +1203,9 @@ static int h2_data(struct htc_engine *e, struct conn *c, int d, const struct eng
 		return rc;
 	if (k->tail && (rc = h2_gap(e, c, d, k, k->tail)))
 		return rc;
-	if (!e->ann_serial && c->role == HTC_ROLE_CLIENT) {
-		/* frames of no stream: the client side still belongs to the
-		 * thread's request */
-		int amb;
-		struct exch *r = eng_attribute(e, c->info.file_idx, k->ev->pid, k->ev->tid, &amb);
-
-		eng_ann_request(e, r, r ? r->id : 0);
-	}
+	/* frames of no stream: the client side still belongs to the thread's request */
+	if (c->role == HTC_ROLE_CLIENT)
+		eng_ann_thread(e, c, k->ev);
 	return 0;
 }
 
