@@ -443,6 +443,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	for (size_t i = 0; i < a->o.nredact; i++)
+		redact_add_name(a->o.redact_names[i]);	/* checked by cap_parse_args */
 	install_signals();
 	build_header(&a->hdr, &a->o, argc, argv);
 	a->ct = conntab_new(HCB_MAX_CONNS);
