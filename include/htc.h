@@ -327,6 +327,7 @@ typedef void (*htc_warn_fn)(void *ctx, int err, uint64_t offset, const char *msg
 struct htc_reader_stats {
 	uint64_t frames_ok;
 	uint64_t frames_bad;		/* failed checksum or decoding, skipped */
+	uint64_t frames_dup;		/* repeated an earlier frame byte for byte, skipped */
 	uint64_t records;
 	uint64_t records_skipped;	/* unknown type or malformed, skipped */
 	int truncated;			/* the file ended inside a frame */
