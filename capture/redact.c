@@ -443,6 +443,31 @@ static bool bulk_secret(unsigned char *t, size_t m)
 	return false;
 }
 
+/* The body kind a Content-Type value (v, m bytes, whole) names: JSON
+ * (application/json, ...+json, text/json), a form, or neither (0). */
+static unsigned ct_kind(const uint8_t *v, size_t m)
+{
+	for (size_t k = 0; k < m; k++) {
+		unsigned char c = lower(v[k]);
+
+		if (c == 'j' && m - k >= 4 && !strncasecmp((const char *)v + k, "json", 4))
+			return BK_JSON;
+		if (c == 'u' && m - k >= 10 && !strncasecmp((const char *)v + k, "urlencoded", 10))
+			return BK_FORM;
+	}
+	return 0;
+}
+
+/* The --redact hash of a name already lowercased, without - and _. */
+static uint32_t bulk_hash(const unsigned char *t, size_t m)
+{
+	uint32_t h = NH_INIT;
+
+	for (size_t j = 0; j < m; j++)
+		h = nh_step(h, t[j]);
+	return h;
+}
+
 /*
  * The bytes of a header name from buf[0], up to the first byte that ends
  * it (colon, blank, CR, LF; in scan mode also a control byte or the length
@@ -480,14 +505,8 @@ static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 		s->body |= B_CAND_CT;
 	if (bulk_secret(t, m))
 		s->st |= F_SECRET_NAME;
-	if (n_extra) {
-		uint32_t h = NH_INIT;
-
-		for (size_t j = 0; j < m; j++)
-			h = nh_step(h, t[j]);
-		if (extra_secret(h))
-			s->st |= F_SECRET_NAME;
-	}
+	if (n_extra && extra_secret(bulk_hash(t, m)))
+		s->st |= F_SECRET_NAME;
 	s->nh = NH_INIT;	/* judged whole here, by F_SECRET_NAME */
 	s->aux = 0;
 	set_state(s, RS_NAME, k);
@@ -688,6 +707,45 @@ static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n)
 
 		switch (js) {
 		case J_SEG:
+			/* fast path, at a run's start with the matchers clear:
+			 * from quote to quote at memchr speed.  A run is a name
+			 * only when a colon follows its closing quote; a name
+			 * is judged whole, as bulk_name() does.  Whatever is
+			 * not whole in this payload goes byte by byte. */
+			while (s->aux == 0 && !(s->st & F_SECRET_NAME) && s->nh == NH_INIT &&
+			       !(b & B_CUTKEY)) {
+				const uint8_t *q = memchr(p + i, '"', n - i);
+				size_t qi, e, m = 0;
+				unsigned char t[BULK_NAME_MAX + 16];
+
+				if (!q)
+					break;
+				qi = (size_t)(q - p);
+				e = qi + 1;
+				while (e < n && is_blank(p[e]))
+					e++;
+				if (e == n || memchr(p + i, '\\', qi - i))
+					break;
+				if (p[e] == ':') {
+					if (qi - i > BULK_NAME_MAX)
+						break;
+					for (size_t k = i; k < qi; k++) {
+						t[m] = lower(p[k]);
+						m += p[k] != '-' && p[k] != '_';
+					}
+					if (bulk_secret(t, m) ||
+					    (n_extra && extra_secret(bulk_hash(t, m)))) {
+						b |= B_LASTSECRET;
+						js = J_COLON;
+						i = e + 1;
+						goto next;
+					}
+				}
+				i = qi + 1;	/* the next run starts after the quote */
+			}
+			if (i == n)
+				break;
+			c = p[i];
 			if (c == '"') {
 				bool secret = name_secret(s) || (b & B_CUTKEY);
 
@@ -782,6 +840,7 @@ static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n)
 			js = J_SEG;
 			break;
 		}
+	next:;
 	}
 	s->body = (b & ~BS_MASK) | (js << BS_SHIFT);
 	return w;
@@ -1114,8 +1173,10 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 				 * (what name_end and RS_SKIP_EOL would do) */
 				if (buf[i] == ':' &&
 				    !(s->st & (F_SECRET_NAME | F_CAND_CL | F_CAND_TE)) &&
-				    !(s->body & B_CAND_CT) &&
 				    (nl = memchr(buf + i + 1, '\n', len - i - 1))) {
+					if ((s->body & B_CAND_CT) && !(s->st & F_SCAN))
+						s->body = (s->body & ~BK_MASK) | B_CT_SEEN |
+							  ct_kind(buf + i + 1, (size_t)(nl - buf) - i - 1);
 					i = (size_t)(nl - buf) + 1;
 					set_state(s, RS_LINE, 0);
 				}
@@ -1270,10 +1331,19 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 
 		case RS_VAL_CT: {
 			/* pos: bits 0-2 bytes of "json" matched, 3-6 of
-			 * "urlencoded"; each word's first byte occurs once in
-			 * it, so restarting on a mismatch is exact */
-			unsigned j = pos & 7, u = pos >> 3;
+			 * "urlencoded", 7 the value has begun; each word's
+			 * first byte occurs once in it, so restarting on a
+			 * mismatch is exact */
+			unsigned j = pos & 7, u = (pos >> 3) & 0xf;
+			const uint8_t *nl = memchr(buf + i, '\n', len - i);
 
+			if (pos == 0 && nl) {
+				/* the whole value here */
+				s->body = (s->body & ~BK_MASK) | ct_kind(buf + i, (size_t)(nl - buf) - i);
+				i = (size_t)(nl - buf) + 1;
+				set_state(s, RS_LINE, 0);
+				break;
+			}
 			while (i < len && buf[i] != '\n') {
 				unsigned char lc = lower(buf[i++]);
 
@@ -1288,7 +1358,7 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 					u = 0;
 				}
 			}
-			set_state(s, RS_VAL_CT, j | u << 3);
+			set_state(s, RS_VAL_CT, j | u << 3 | 0x80);	/* 0x80: value begun */
 			if (i < len) {
 				set_state(s, RS_LINE, 0);
 				i++;
