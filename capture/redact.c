@@ -411,7 +411,7 @@ static void name_end(struct redact_state *s)
  * time, for a name that is whole in one payload.  The words are told by
  * their first byte, so most positions cost one comparison. */
 #define BULK_NAME_MAX 64
-static bool bulk_secret(unsigned char *t, size_t m)
+static inline __attribute__((always_inline)) bool bulk_secret(unsigned char *t, size_t m)
 {
 	memset(t + m, 0, 16);	/* words compare against zeros past the end */
 	for (size_t i = 0; i < m; i++) {
@@ -443,18 +443,32 @@ static bool bulk_secret(unsigned char *t, size_t m)
 	return false;
 }
 
-/* The body kind a Content-Type value (v, m bytes, whole) names: JSON
- * (application/json, ...+json, text/json), a form, or neither (0). */
+/* Whether v (m bytes) holds word (lower case, wl bytes, its first byte
+ * a letter) in any case: memchr for its first letter in both cases. */
+static bool has_word(const uint8_t *v, size_t m, const char *word, size_t wl)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		int first = pass ? word[0] - ('a' - 'A') : word[0];
+
+		for (const uint8_t *p = v; (p = memchr(p, first, m - (size_t)(p - v)));
+		     p++)
+			if ((size_t)(v + m - p) >= wl && !strncasecmp((const char *)p, word, wl))
+				return true;
+	}
+	return false;
+}
+
+/* The body kind a Content-Type value (v, m bytes, whole) names: JSON when
+ * it contains "json" (application/json, ...+json, text/json), a form when
+ * it contains "urlencoded", else 0: what the byte machine (RS_VAL_CT)
+ * finds when the value is split, so the result never depends on where the
+ * payloads were cut. */
 static unsigned ct_kind(const uint8_t *v, size_t m)
 {
-	for (size_t k = 0; k < m; k++) {
-		unsigned char c = lower(v[k]);
-
-		if (c == 'j' && m - k >= 4 && !strncasecmp((const char *)v + k, "json", 4))
-			return BK_JSON;
-		if (c == 'u' && m - k >= 10 && !strncasecmp((const char *)v + k, "urlencoded", 10))
-			return BK_FORM;
-	}
+	if (has_word(v, m, "json", 4))
+		return BK_JSON;
+	if (has_word(v, m, "urlencoded", 10))
+		return BK_FORM;
 	return 0;
 }
 
