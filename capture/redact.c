@@ -406,17 +406,33 @@ static void name_end(struct redact_state *s)
 	}
 }
 
+/* How bulk_name() takes each byte of a header name: part of it, part of it
+ * but not of the words ('-', '_'), an end (colon, blanks, CR, LF), or a
+ * control or non-ASCII byte (an end in scan mode only).  Ordered so that
+ * one comparison with the mode's limit tells an end. */
+enum { NC_NAME, NC_SKIP, NC_CTRL, NC_STOP };
+static const uint8_t name_class[256] = {
+	[0 ... 8] = NC_CTRL, ['\t'] = NC_STOP, ['\n'] = NC_STOP, [11 ... 12] = NC_CTRL,
+	['\r'] = NC_STOP, [14 ... 31] = NC_CTRL, [' '] = NC_STOP, ['-'] = NC_SKIP,
+	[':'] = NC_STOP, ['_'] = NC_SKIP, [0x7f ... 0xff] = NC_CTRL,
+};
+
 /* Whether a name (n bytes, n <= sizeof tmp), lowercased and without '-'
  * and '_', contains a secret word: what name_byte() finds one byte at a
  * time, for a name that is whole in one payload.  The words are told by
  * their first byte, so most positions cost one comparison. */
 #define BULK_NAME_MAX 64
+/* The bytes that begin a secret word. */
+static const uint8_t word_start[256] = { ['a'] = 1, ['c'] = 1, ['p'] = 1, ['s'] = 1, ['t'] = 1 };
+
 static inline __attribute__((always_inline)) bool bulk_secret(unsigned char *t, size_t m)
 {
 	memset(t + m, 0, 16);	/* words compare against zeros past the end */
 	for (size_t i = 0; i < m; i++) {
 		const unsigned char *p = t + i;
 
+		if (!word_start[*p])
+			continue;
 		switch (*p) {
 		case 'a':
 			if (!memcmp(p, "auth", 4) || !memcmp(p, "apikey", 6))
@@ -494,18 +510,19 @@ static uint32_t bulk_hash(const unsigned char *t, size_t m)
 static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 {
 	unsigned char t[BULK_NAME_MAX + 16];	/* lowercased, without - and _ */
-	bool scan = s->st & F_SCAN;
-	size_t k = 0, m = 0;
+	unsigned stop = (s->st & F_SCAN) ? NC_CTRL : NC_STOP;
+	size_t k = 0, m = 0, lim = len < BULK_NAME_MAX ? len : BULK_NAME_MAX;
 
-	for (; k < len && k < BULK_NAME_MAX; k++) {
+	/* (BULK_NAME_MAX < MAX_SCAN_NAME: scan mode's length limit is the
+	 * byte machine's) */
+	for (; k < lim; k++) {
 		unsigned char c = buf[k];
+		unsigned cl = name_class[c];
 
-		if (c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r')
-			break;
-		if (scan && (c < 0x20 || c >= 0x7f || k >= MAX_SCAN_NAME))
+		if (cl >= stop)
 			break;
 		t[m] = lower(c);
-		m += c != '-' && c != '_';
+		m += cl != NC_SKIP;
 	}
 	if (k == len || k == BULK_NAME_MAX || k == 0)
 		return 0;
@@ -640,6 +657,40 @@ static bool looks_like_start_line(const uint8_t *b, size_t len)
 		return false;
 	}
 	return false;
+}
+
+/*
+ * The start of a start line, whole in this payload (p, r bytes, p[0] an
+ * upper-case letter): what RS_START_TOKEN and RS_START_REST would do byte
+ * by byte, at once.  "HTTP/1.x nnn " is a status line (its code read);
+ * an upper-case token and a space a request line, up to its target
+ * (except "AUTH ", Redis's inline AUTH).  Advances *i and returns true, or
+ * false to let the byte machine take it.
+ */
+static bool start_line_whole(struct redact_state *s, const uint8_t *p, size_t r, size_t *i)
+{
+	size_t k, lim = r < MAX_START_TOKEN ? r : MAX_START_TOKEN;
+
+	if (r >= 13 && p[0] == 'H' && !memcmp(p, "HTTP/1.", 7) && is_digit(p[7]) && p[8] == ' ' &&
+	    is_digit(p[9]) && is_digit(p[10]) && is_digit(p[11]) && p[12] == ' ') {
+		unsigned code = (p[9] - '0') * 100u + (p[10] - '0') * 10u + (p[11] - '0');
+
+		s->st |= F_RESP;
+		if ((code >= 100 && code < 200) || code == 204 || code == 304)
+			s->st |= F_NOBODY;
+		s->aux = code;
+		set_state(s, RS_START_REST, 4);
+		*i += 13;
+		return true;
+	}
+	for (k = 0; k < lim && ((p[k] >= 'A' && p[k] <= 'Z') || p[k] == '-' || p[k] == '_'); k++)
+		;
+	if (k == lim || p[k] != ' ' || (k == 4 && !memcmp(p, "AUTH", 4)))
+		return false;
+	s->aux = 0;
+	set_state(s, RS_TARGET, 0);
+	*i += k + 1;
+	return true;
 }
 
 /* Bytes that can be part of a header value (RFC 9110 field-vchar, SP,
@@ -940,6 +991,8 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 				break;
 			}
 			s->st &= ~F_NOTHTTP;
+			if (start_line_whole(s, buf + i, len - i, &i))
+				break;
 			s->st |= F_MAYBE_RESP;
 			/* aux, unused until the token ends: 1 while it may be
 			 * Redis's inline "AUTH password" */
