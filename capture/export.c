@@ -74,6 +74,14 @@ struct conn {
 	uint64_t hi[2];			/* stream offset after the last byte written */
 	uint64_t moved[2];		/* stream offset after the last event, captured or not */
 	bool fin[2];			/* FIN sent in that direction */
+	/* the first byte of direction d not captured: its receiver's ACKs
+	 * stop there, as a receiver's that lost a segment, so Wireshark tells
+	 * a gap once ("previous segment not captured"), not also as "ACKed
+	 * unseen segment" at every later ACK */
+	bool held[2];
+	uint64_t hold_at[2];
+	uint32_t last_ack[2];		/* the last ack number sent by each end */
+	bool last_ack_set[2];
 	bool rfin_pending;		/* the peer closed (paired): its FIN is due */
 	uint64_t rfin_off;		/* at this offset of direction 1 */
 	uint16_t ip_id[2];
@@ -442,7 +450,17 @@ static uint32_t seq_at(const struct conn *c, int d, uint64_t off)
 /* The ack number of direction d's receiver: all of d written so far. */
 static uint32_t ack_of(const struct conn *c, int d)
 {
+	if (c->held[d])
+		return seq_at(c, d, c->hold_at[d]);
 	return seq_at(c, d, c->hi[d]) + (c->fin[d] ? 1 : 0);
+}
+
+static void hole(struct conn *c, int d, uint64_t at)
+{
+	if (c->held[d])
+		return;
+	c->held[d] = true;
+	c->hold_at[d] = at;
 }
 
 static void set_base(struct conn *c, int d, uint64_t off)
@@ -484,6 +502,10 @@ static void emit(struct exporter *x, struct conn *c, struct pktctx *p, int d,
 	};
 
 	s->ip_id = c->ip_id[d]++;
+	if (s->flags & EXP_TCP_ACK) {
+		c->last_ack[d] = s->ack;
+		c->last_ack_set[d] = true;
+	}
 	snprintf(comment, sizeof(comment), "%s %s%s%s", p->who, what,
 		 p->extra && *p->extra ? "; " : "", p->extra ? p->extra : "");
 	p->extra = NULL;
@@ -577,6 +599,9 @@ static void ack_for(struct exporter *x, struct conn *c, struct pktctx *p, int d,
 	s.seq = ack_of(c, !d);
 	s.ack = ack_of(c, d);
 	s.flags = EXP_TCP_ACK;
+	/* the same ACK again would be a duplicate ACK (a loss signal) */
+	if (c->last_ack_set[!d] && c->last_ack[!d] == s.ack)
+		return;
 	emit(x, c, p, !d, &s, what);
 }
 
@@ -593,8 +618,10 @@ static void fin(struct exporter *x, struct conn *c, struct pktctx *p, int d, uin
 		x->st.gap_bytes += total - c->moved[d];
 		c->moved[d] = total;
 	}
-	if (total > c->hi[d])
+	if (total > c->hi[d]) {
+		hole(c, d, c->hi[d]);
 		c->hi[d] = total;	/* the FIN comes after the bytes not captured */
+	}
 	seg_init(c, d, &s);
 	s.seq = seq_at(c, d, c->hi[d]);
 	s.ack = ack_of(c, !d);
@@ -633,6 +660,10 @@ static void data(struct exporter *x, struct conn *c, const struct htc_event *ev,
 	cap_end = start + (ev->cap_len < ret ? ev->cap_len : ret);
 	if (end > cap_end)
 		x->st.gap_bytes += end - cap_end;	/* past the snaplen */
+	if (start > c->hi[d])
+		hole(c, d, c->hi[d]);
+	else if (cap_end < end && cap_end >= c->hi[d])
+		hole(c, d, cap_end);
 	if (cap_end > start && start < c->hi[d]) {
 		/* overlaps what was written (offsets going back): only the new part */
 		if (cap_end <= c->hi[d])
