@@ -274,8 +274,14 @@ static bool pass_filter(const struct exporter *x, const struct htc_event *ev)
 
 static void scan_event(struct exporter *x, const struct htc_event *ev)
 {
-	struct conn *c = ct_find(&x->ct, ev->conn_id, true);
+	struct conn *c = ct_find(&x->ct, ev->conn_id, false);
 
+	if (!c && x->ct.n >= (x->o->max_conns ? x->o->max_conns : EXP_MAX_CONNS)) {
+		x->st.over_limit++;
+		return;
+	}
+	if (!c)
+		c = ct_find(&x->ct, ev->conn_id, true);
 	if (!c) {
 		x->werr = x->werr ? x->werr : -ENOMEM;
 		return;
@@ -733,23 +739,27 @@ static void extra_of(struct exporter *x, struct conn *c, char *buf, size_t len)
 
 static void export_proc(struct exporter *x, const struct htc_proc *pr)
 {
-	struct procent *pe = pt_find(&x->pt, pr->pid, true);
-	char *s;
+	struct procent *pe = pt_find(&x->pt, pr->pid, false);
+	char buf[EXP_CMDLINE_MAX], *s;
+	size_t n;
 
+	if (!pe && x->pt.n >= EXP_MAX_PROCS)
+		return;
+	if (!pe)
+		pe = pt_find(&x->pt, pr->pid, true);
 	if (!pe) {
 		x->werr = x->werr ? x->werr : -ENOMEM;
 		return;
 	}
-	s = malloc(EXP_CMDLINE_MAX);
+	escape(buf, sizeof(buf), pr->cmdline ? pr->cmdline : "", pr->cmdline ? pr->cmdline_len : 0);
+	/* programs that rewrite their argv (redis-server) pad it with blanks */
+	for (n = strlen(buf); n && buf[n - 1] == ' '; n--)
+		buf[n - 1] = '\0';
+	s = strdup(buf);
 	if (!s) {
 		x->werr = x->werr ? x->werr : -ENOMEM;
 		return;
 	}
-	escape(s, EXP_CMDLINE_MAX, pr->cmdline ? pr->cmdline : "",
-	       pr->cmdline ? pr->cmdline_len : 0);
-	/* programs that rewrite their argv (redis-server) pad it with blanks */
-	for (size_t n = strlen(s); n && s[n - 1] == ' '; n--)
-		s[n - 1] = '\0';
 	free(pe->cmdline);
 	pe->cmdline = s;
 }

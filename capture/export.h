@@ -159,10 +159,18 @@ struct exp_filter {
 	bool since_rel, until_rel;
 };
 
+/* Memory is bounded whatever the input holds (a hostile file can name
+ * millions of connections in a few compressed bytes): about 500 bytes per
+ * connection end, 200 per process.  Beyond, connections are not exported
+ * (counted in exp_stats.over_limit) and command lines not named. */
+#define EXP_MAX_CONNS (1u << 20)
+#define EXP_MAX_PROCS (1u << 18)
+
 struct exp_opts {
 	enum exp_format format;
 	uint32_t seg_max;	/* TCP payload per segment; 0 = EXP_SEG_MAX */
 	uint64_t count;		/* stop after this many events exported; 0 = all */
+	uint32_t max_conns;	/* connection ends tracked; 0 = EXP_MAX_CONNS */
 	exp_isn_fn isn;		/* NULL: synthetic */
 	void *isn_ctx;
 };
@@ -176,6 +184,7 @@ struct exp_stats {
 	uint64_t paired;	/* connections whose two ends were both traced,
 				 * written once (from the end with more bytes) */
 	uint64_t firstsight;	/* handshakes made up at first sight */
+	uint64_t over_limit;	/* events of connections beyond EXP_MAX_CONNS, left out */
 };
 
 struct exporter;

@@ -459,6 +459,10 @@ static int export_file(const struct cap_opts *o)
 				*htc_pcap_error() ? htc_pcap_error() : cap_strerror(err));
 		return 1;
 	}
+	if (es.over_limit)
+		fprintf(stderr, "httpcap: '%s': more than %u connections: %llu events of the "
+			"connections beyond left out (filter with --port, --comm or --since)\n",
+			o->rfile, EXP_MAX_CONNS, (unsigned long long)es.over_limit);
 	if (!o->quiet)
 		fprintf(stderr, "httpcap: wrote %llu packets of %llu connections (%llu events, "
 			"%llu payload bytes) to '%s'; %llu bytes not captured left as sequence gaps; "

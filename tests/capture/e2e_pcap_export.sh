@@ -1,6 +1,6 @@
 #!/bin/bash
 # httpcap -r FILE -w OUT.pcapng|OUT.pcap: curl against python3 http.server
-# and nginx, recorded by httpcap and by `tcpdump -i lo` at the same time.
+# (IPv4 and IPv6) and nginx, recorded by httpcap and by `tcpdump -i lo` at the same time.
 # tshark on the export finds the HTTP requests (method, URI) and response
 # codes tshark finds on tcpdump's pcap, with no TCP analysis flag; frame
 # comments name the processes; the .pcap reads too; httpanalyze on the
@@ -15,8 +15,9 @@ command -v tshark >/dev/null || fail "tshark missing (TEST_PKGS)"
 HTTPANALYZE=${HTTPANALYZE:-$ROOT/$BUILD/httpanalyze}
 PY=19100
 NG=19101
-TS=(tshark -n -d "tcp.port==$PY,http" -d "tcp.port==$NG,http" -o tcp.check_checksum:TRUE
-    -o ip.check_checksum:TRUE)
+PY6=19102	# python3 on ::1: IPv6 packets
+TS=(tshark -n -d "tcp.port==$PY,http" -d "tcp.port==$NG,http" -d "tcp.port==$PY6,http"
+    -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE)
 
 mkdir -p "$T/www"
 echo "hello from the export test" >"$T/www/hello.txt"
@@ -26,16 +27,19 @@ head -c 60000 /dev/urandom >"$T/www/big.bin"
 head -c 300000 /dev/urandom >"$T/www/huge.bin"
 start_python_server $PY "$T/www"
 start_nginx $NG "$T/www"
+python3 -m http.server $PY6 --bind ::1 --directory "$T/www" >"$T/pyserver6.log" 2>&1 &
+track $!
+wait_port $PY6 ::1
 
 # -Z root: no drop to the tcpdump user (which may not write in $T)
-tcpdump -i lo -s 0 -U -Z root -w "$T/x.pcap" "tcp port $PY or tcp port $NG" \
+tcpdump -i lo -s 0 -U -Z root -w "$T/x.pcap" "tcp port $PY or tcp port $NG or tcp port $PY6" \
 	>"$T/tcpdump.out" 2>"$T/tcpdump.err" &
 TD_PID=$!
 track "$TD_PID"
 for _ in $(seq 100); do grep -q "listening on" "$T/tcpdump.err" && break; sleep 0.1; done
 grep -q "listening on" "$T/tcpdump.err" || fail "tcpdump did not start"
 # the largest snaplen: every byte of these requests and responses captured
-start_capture cap -w "$T/x.htc" -s 65536 --port $PY --port $NG
+start_capture cap -w "$T/x.htc" -s 65536 --port $PY --port $NG --port $PY6
 
 for p in /hello.txt /big.bin /missing; do
 	curl -s -o /dev/null "http://127.0.0.1:$PY$p" || fail "curl $p"
@@ -45,6 +49,7 @@ curl -s -o /dev/null -o /dev/null -o /dev/null \
 	"http://127.0.0.1:$NG/hello.txt" "http://127.0.0.1:$NG/big.bin" \
 	"http://127.0.0.1:$NG/missing?x=1" || fail "curl nginx"
 curl -s -o /dev/null -X POST --data-binary "name=value" "http://127.0.0.1:$NG/hello.txt" || true
+curl -s -g -o /dev/null "http://[::1]:$PY6/hello.txt?v6=1" || fail "curl ::1"
 settle
 stop_capture "$CAP_PID" || fail "httpcap exited with status $?"
 kill -INT "$TD_PID"
@@ -60,23 +65,25 @@ info "$(sed 's/^httpcap: //' "$T/export.err")"
 
 # requests (method, URI) and response codes: tcpdump's pcap against the exports
 reqs() {
-	"${TS[@]}" -r "$1" -Y "http.request && (tcp.port==$PY || tcp.port==$NG)" \
+	"${TS[@]}" -r "$1" -Y "http.request && (tcp.port==$PY || tcp.port==$NG || tcp.port==$PY6)" \
 		-T fields -e http.request.method -e http.request.uri 2>"$T/tshark.err" | sort
 }
 codes() {
-	"${TS[@]}" -r "$1" -Y "http.response && (tcp.port==$PY || tcp.port==$NG)" \
+	"${TS[@]}" -r "$1" -Y "http.response && (tcp.port==$PY || tcp.port==$NG || tcp.port==$PY6)" \
 		-T fields -e http.response.code 2>>"$T/tshark.err" | sort
 }
 reqs "$T/x.pcap" >"$T/req-tcpdump.txt"
 reqs "$T/x.pcapng" >"$T/req-export.txt"
 reqs "$T/x-export.pcap" >"$T/req-export-pcap.txt"
-[ "$(wc -l <"$T/req-tcpdump.txt")" = 7 ] || fail "tcpdump's pcap: want 7 requests, got: $(cat "$T/req-tcpdump.txt")"
+[ "$(wc -l <"$T/req-tcpdump.txt")" = 8 ] || fail "tcpdump's pcap: want 8 requests, got: $(cat "$T/req-tcpdump.txt")"
 diff "$T/req-tcpdump.txt" "$T/req-export.txt" >"$T/diff.err" || fail "requests of the pcapng differ from tcpdump's"
 diff "$T/req-tcpdump.txt" "$T/req-export-pcap.txt" >"$T/diff.err" || fail "requests of the .pcap differ from tcpdump's"
 codes "$T/x.pcap" >"$T/codes-tcpdump.txt"
 codes "$T/x.pcapng" >"$T/codes-export.txt"
 diff "$T/codes-tcpdump.txt" "$T/codes-export.txt" >"$T/diff.err" || fail "response codes differ from tcpdump's"
-info "7 requests and their status codes: the same in the export as in tcpdump's pcap"
+n=$("${TS[@]}" -r "$T/x.pcapng" -Y "ipv6 && http.request" 2>/dev/null | wc -l)
+[ "$n" = 1 ] || fail "want the IPv6 request in the export, found $n"
+info "8 requests (one over IPv6) and their status codes: the same in the export as in tcpdump's pcap"
 
 # no TCP analysis flag, no bad checksum (checking is on)
 "${TS[@]}" -r "$T/x.pcapng" -Y "tcp.analysis.flags || tcp.checksum.status == 0 || ip.checksum.status == 0" \
@@ -102,7 +109,7 @@ SQL="SELECT method, path, status FROM requests ORDER BY start_ns"
 "$HTTPANALYZE" sql --format csv -q "$SQL" "$T/x.htc" >"$T/an-htc.txt" 2>"$T/an-htc.err" || fail "httpanalyze on the .htc"
 "$HTTPANALYZE" sql --format csv -q "$SQL" "$T/x.pcapng" >"$T/an-export.txt" 2>"$T/an-export.err" \
 	|| fail "httpanalyze on the export"
-[ "$(grep -c . "$T/an-htc.txt")" -ge 7 ] || fail "httpanalyze: too few requests in the .htc: $(cat "$T/an-htc.txt")"
+[ "$(grep -c . "$T/an-htc.txt")" -ge 8 ] || fail "httpanalyze: too few requests in the .htc: $(cat "$T/an-htc.txt")"
 diff "$T/an-htc.txt" "$T/an-export.txt" >"$T/diff.err" || fail "httpanalyze: the export's requests differ from the .htc's"
 info "httpanalyze: the same $(($(grep -c . "$T/an-htc.txt") - 1)) requests in the export as in the .htc"
 

@@ -604,6 +604,23 @@ static void test_isn_hook(void **state)
 	assert_int_equal(p[1].seq, 0xfffffff0u);
 	assert_int_equal(p[3].seq, 0xfffffff1u);
 	assert_int_equal(p[4].ack, 0xfffffff1u + 100);	/* wrapped */
+	/* a bound on the connections tracked: the second one is left out */
+	{
+		struct htc_record r2[] = {
+			ev(HTC_REC_CONN, HTC_EV_CONNECT, 1, HTC_ROLE_CLIENT, 0),
+			ev(HTC_REC_CONN, HTC_EV_CONNECT, 2, HTC_ROLE_CLIENT, 1),
+			dat(HTC_EV_WRITE, 2, HTC_ROLE_CLIENT, 2, 0, 10, 10),
+		};
+		struct exp_opts o2 = { .format = EXP_PCAPNG, .max_conns = 1 };
+
+		r2[1].ev.ep.lport = r2[2].ev.ep.lport = 40002;
+		write_htc(tpath("m.htc"), r2, 3);
+		assert_int_equal(exp_run(tpath("m.htc"), tpath("m.pcapng"), &o2, &f, NULL, NULL, &st,
+					 &rst, &what), 0);
+		assert_int_equal(st.over_limit, 2);
+		assert_int_equal(st.conns, 1);
+		assert_int_equal(read_back(tpath("m.pcapng"), p, 16), 3);
+	}
 }
 
 /* pcapng blocks as written: SHB options, IDB if_tsresol, EPB options. */
