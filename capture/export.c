@@ -670,11 +670,6 @@ static void data(struct exporter *x, struct conn *c, const struct htc_event *ev,
 		hole(c, d, c->hi[d]);
 	else if (cap_end < end && cap_end >= c->hi[d])
 		hole(c, d, cap_end);
-	if (cap_end > start && start < c->hi[d]) {
-		/* overlaps what was written (offsets going back): only the new part */
-		if (cap_end <= c->hi[d])
-			cap_end = start;
-	}
 	snprintf(what, sizeof(what), "%s %lld bytes%s", htc_syscall_name(ev->syscall),
 		 (long long)ev->ret, ev->flags & HTC_EVF_REDACTED ? " (redacted at capture)" : "");
 	if (end > cap_end) {
@@ -682,6 +677,11 @@ static void data(struct exporter *x, struct conn *c, const struct htc_event *ev,
 
 		snprintf(what + n, sizeof(what) - n, ", %llu not captured",
 			 (unsigned long long)(end - cap_end));
+	}
+	if (cap_end > start && start < c->hi[d]) {
+		/* overlaps what was written (offsets going back): only the new part */
+		if (cap_end <= c->hi[d])
+			cap_end = start;
 	}
 	for (uint64_t off = start; off < cap_end; ) {
 		uint64_t from = off < c->hi[d] ? c->hi[d] : off;
