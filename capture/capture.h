@@ -46,6 +46,10 @@ struct cap_opts {
 	const char *redact_names[REDACT_MAX_NAMES];	/* --redact, more secret names */
 	size_t nredact;
 	bool text;			/* --text */
+	/* --since/--until (-r): wall-clock ns, or offsets from the capture
+	 * start when *_rel (htc_sel_parse_time) */
+	int64_t since_ns, until_ns;
+	bool since_rel, until_rel, since_set, until_set;
 	bool help, version;
 };
 

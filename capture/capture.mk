@@ -13,8 +13,9 @@
 # they are linked in here.
 
 CAPTURE_CORE_SRCS := capture/cli.c capture/convert.c capture/conntab.c \
-		     capture/procmeta.c capture/output.c capture/redact.c
-CAPTURE_SRCS := capture/main.c capture/bpfload.c capture/print.c $(CAPTURE_CORE_SRCS)
+		     capture/procmeta.c capture/output.c capture/redact.c capture/export_pkt.c
+CAPTURE_SRCS := capture/main.c capture/bpfload.c capture/print.c capture/export.c \
+		$(CAPTURE_CORE_SRCS)
 CAPTURE_LIBS := -lbpf -lelf -lz $(LIBS_SYS) -lm
 
 # bpfload.c includes the generated skeleton
@@ -29,13 +30,13 @@ $(BUILD)/httpcap: $(call objs,obj,$(CAPTURE_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
 CAPTURE_TEST_DIR := $(BUILD)/tests/capture-core
 
 $(CAPTURE_TEST_DIR)/test_core: $(BUILD)/obj/capture/test_core.o \
-		$(call objs,obj,$(CAPTURE_CORE_SRCS)) $(HTC_LIB)
+		$(call objs,obj,$(CAPTURE_CORE_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS_SYS) -lm
 
 $(CAPTURE_TEST_DIR)/test_core-san: $(BUILD)/san/capture/test_core.o \
-		$(call objs,san,$(CAPTURE_CORE_SRCS)) $(HTC_SAN_LIB)
+		$(call objs,san,$(CAPTURE_CORE_SRCS)) $(ENGINE_SAN_LIB) $(HTC_SAN_LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS_SYS) -lm

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "capture.h"
+#include "export.h"
+#include "htc_select.h"
 
 enum {
 	OPT_COMM = 256,
@@ -23,6 +25,8 @@ enum {
 	OPT_REDACT,
 	OPT_TEXT,
 	OPT_VERSION,
+	OPT_SINCE,
+	OPT_UNTIL,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +42,8 @@ static const struct option long_opts[] = {
 	{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
 	{ "redact", required_argument, NULL, OPT_REDACT },
 	{ "text", no_argument, NULL, OPT_TEXT },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "until", required_argument, NULL, OPT_UNTIL },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -52,13 +58,17 @@ void cap_usage(FILE *f)
 "               [--port PORT]... [-C SIZE] [-G SECONDS] [-W N] [-Z USER]\n"
 "               [-B KIB] [--duration SECONDS] [--redact NAME]... [--no-redact]\n"
 "               [--text]\n"
-"       httpcap -r FILE [-c COUNT] [--text] [-p PID]... [--port PORT]... [--comm NAME]\n"
+"       httpcap -r FILE [-w OUT.pcapng|OUT.pcap] [-c COUNT] [--text] [-p PID]...\n"
+"               [--port PORT]... [--comm NAME] [--since TIME] [--until TIME]\n"
 "\n"
 "Capture what processes send and receive on TCP sockets, with eBPF (root).\n"
 "Without -w, print one JSON object per event (or --text lines) on stdout.\n"
 "\n"
 "  -w, --write FILE   write a .htc capture file ('-' = stdout), created 0600\n"
-"  -r, --read FILE    read a capture file and print its events\n"
+"  -r, --read FILE    read a capture file and print its events; with -w OUT,\n"
+"                  export its connections as packets for Wireshark/tcpdump:\n"
+"                  OUT.pcapng (process of each packet in comments and options)\n"
+"                  or OUT.pcap, by the extension ('-' = pcapng on stdout)\n"
 "  -c, --count COUNT  stop after COUNT events\n"
 "  -s, --snaplen SNAPLEN\n"
 "                  capture at most SNAPLEN payload bytes per syscall\n"
@@ -67,6 +77,9 @@ void cap_usage(FILE *f)
 "  -p, --pid PID   only this process (repeatable, up to %u)\n"
 "  --comm NAME     only processes whose command name is NAME\n"
 "  --port PORT     only connections with PORT at either end (repeatable)\n"
+"  --since TIME, --until TIME\n"
+"                  with -r: only events in [since, until): RFC 3339 time\n"
+"                  (2026-01-02T03:04:05Z) or +DURATION from the capture start\n"
 "  -C SIZE         start a new file when the current one passes SIZE MB\n"
 "                  (1 MB = 1,000,000 bytes); names FILE, FILE1, FILE2, ...\n"
 "  -G SECONDS      start a new file every SECONDS; FILE is a strftime pattern\n"
@@ -95,6 +108,7 @@ void cap_usage(FILE *f)
 "  httpcap -w /var/tmp/cap-%%H%%M.htc -G 3600 -Z nobody   hourly files, unprivileged\n"
 "  httpcap -w ring.htc -C 100 -W 5          keep the last ~500 MB\n"
 "  httpcap -r trace.htc --text              read a capture back\n"
+"  httpcap -r trace.htc -w out.pcapng --port 8080   packets for Wireshark\n"
 "  httpanalyze trace.htc                    requests, latencies, downstream calls\n"
 "\n"
 "Exit status: 0 success, 1 runtime error (BPF, write error), 2 wrong usage.\n",
@@ -240,6 +254,26 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 		case OPT_TEXT:
 			o->text = true;
 			break;
+		case OPT_SINCE:
+		case OPT_UNTIL: {
+			bool rel;
+			int64_t ns;
+
+			if (htc_sel_parse_time(arg, 0, &ns, &rel))
+				return fail(err, errlen, "httpcap: invalid time '%s' for --%s: want RFC 3339 "
+					    "(2026-01-02T03:04:05Z) or +DURATION (+1.5s) from the capture start",
+					    arg, c == OPT_SINCE ? "since" : "until");
+			if (c == OPT_SINCE) {
+				o->since_ns = ns;
+				o->since_rel = rel;
+				o->since_set = true;
+			} else {
+				o->until_ns = ns;
+				o->until_rel = rel;
+				o->until_set = true;
+			}
+			break;
+		}
 		case 'U':
 			o->unbuffered = true;
 			break;
@@ -272,9 +306,21 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 	}
 	if (optind < argc)
 		return fail(err, errlen, "httpcap: unexpected argument '%s' (filters are --port, -p and --comm)", argv[optind]);
-	if (o->rfile && (o->wfile || o->rotate_bytes || o->rotate_secs || o->nfiles || o->user ||
+	if (o->rfile && (o->rotate_bytes || o->rotate_secs || o->nfiles || o->user ||
 			 o->duration > 0))
-		return fail(err, errlen, "httpcap: -r reads a file: it does not combine with -w, -C, -G, -W, -Z or --duration");
+		return fail(err, errlen, "httpcap: -r reads a file: it does not combine with -C, -G, -W, -Z or --duration");
+	if (o->rfile && o->wfile) {
+		enum exp_format f;
+
+		if (exp_format_of(o->wfile, &f))
+			return fail(err, errlen, "httpcap: -r with -w exports packets: '%s' must end in "
+				    ".pcapng or .pcap (or be '-': pcapng on stdout)", o->wfile);
+		if (o->text)
+			return fail(err, errlen, "httpcap: --text prints events: it does not combine with -r and -w");
+	}
+	if ((o->since_set || o->until_set) && !o->rfile)
+		return fail(err, errlen, "httpcap: --since and --until select events of a file: they need -r "
+			    "(a live capture stops with --duration or -c)");
 	if ((o->rotate_bytes || o->rotate_secs || o->nfiles) && (!o->wfile || !strcmp(o->wfile, "-")))
 		return fail(err, errlen, "httpcap: -C, -G and -W rotate files: they need -w FILE (not stdout)");
 	if (o->nfiles && !o->rotate_bytes && !o->rotate_secs)

@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 
 #include "capture.h"
+#include "export.h"
 #include "htc_engine.h"
 #include "print.h"
 
@@ -314,10 +315,25 @@ static void read_warn(void *ctx, int err, uint64_t offset, const char *msg)
 		(unsigned long long)offset);
 }
 
-static bool passes_filters(const struct cap_opts *o, const struct htc_event *ev)
+/* --since/--until against the file's header: wall-clock ns, 0 = open */
+static uint64_t time_bound(const struct htc_header *h, bool set, int64_t ns, bool rel)
 {
+	if (!set)
+		return 0;
+	return rel ? htc_wall_ns(h->start_ns, h->realtime_offset_ns) + (uint64_t)ns : (uint64_t)ns;
+}
+
+static bool passes_filters(const struct cap_opts *o, const struct htc_header *h,
+			   const struct htc_event *ev)
+{
+	uint64_t since = time_bound(h, o->since_set, o->since_ns, o->since_rel);
+	uint64_t until = time_bound(h, o->until_set, o->until_ns, o->until_rel);
+	uint64_t wall = htc_wall_ns(ev->ts_ns, h->realtime_offset_ns);
 	bool ok;
 	size_t i;
+
+	if ((since && wall < since) || (until && wall >= until))
+		return false;
 
 	if (o->npids) {
 		for (ok = false, i = 0; i < o->npids && !ok; i++)
@@ -367,7 +383,7 @@ static int read_file(const struct cap_opts *o, enum print_format fmt)
 		if (err)
 			break;
 		if ((rec.type != HTC_REC_DATA && rec.type != HTC_REC_CONN) ||
-		    !passes_filters(o, &rec.ev))
+		    !passes_filters(o, htc_reader_header(htc_source_reader(src, idx)), &rec.ev))
 			continue;
 		err = print_event(stdout, fmt, htc_reader_header(htc_source_reader(src, idx)),
 				  &rec, &annot);
@@ -404,6 +420,65 @@ static int read_file(const struct cap_opts *o, enum print_format fmt)
 	return 0;
 }
 
+/* -r FILE -w OUT.pcapng|OUT.pcap: the connections as packets (export.c). */
+static int export_file(const struct cap_opts *o)
+{
+	struct exp_opts eo = { .count = o->count };
+	struct exp_filter f = {
+		.pids = o->pids, .npids = o->npids,
+		.ports = o->ports, .nports = o->nports,
+		.comm = o->comm,
+		.since_ns = o->since_set ? o->since_ns : 0, .since_rel = o->since_set && o->since_rel,
+		.until_ns = o->until_set ? o->until_ns : 0, .until_rel = o->until_set && o->until_rel,
+	};
+	struct htc_reader_stats st = {};
+	struct exp_stats es = {};
+	const char *what = "read";
+	int err;
+
+	exp_format_of(o->wfile, &eo.format);	/* checked by cap_parse_args */
+	if (!strcmp(o->wfile, "-") && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "httpcap: refusing to write binary packet data to a terminal: "
+			"redirect stdout or use -w FILE\n");
+		return 2;
+	}
+	err = exp_run(o->rfile, o->wfile, &eo, &f, read_warn, (void *)o->rfile, &es, &st, &what);
+	if (st.truncated)
+		fprintf(stderr, "httpcap: '%s' is truncated: stopped at offset %llu after "
+			"%llu complete frames (every complete frame was exported)\n", o->rfile,
+			(unsigned long long)st.stop_offset, (unsigned long long)st.frames_ok);
+	if (st.frames_bad)
+		fprintf(stderr, "httpcap: '%s': %llu corrupt frames skipped\n", o->rfile,
+			(unsigned long long)st.frames_bad);
+	if (err) {
+		if (!strcmp(what, "write") && err == -EEXIST)
+			fprintf(stderr, "httpcap: '%s' is the capture being read: refusing to "
+				"overwrite it\n", o->wfile);
+		else if (!strcmp(what, "write"))
+			fprintf(stderr, "httpcap: cannot write '%s': %s%s\n", o->wfile, cap_strerror(err),
+				es.packets ? " (the file is incomplete)" : "");
+		else
+			fprintf(stderr, "httpcap: cannot read '%s': %s\n", o->rfile,
+				*htc_pcap_error() ? htc_pcap_error() : cap_strerror(err));
+		return 1;
+	}
+	if (es.over_limit)
+		fprintf(stderr, "httpcap: '%s': more than %u connections: %llu events of the "
+			"connections beyond left out (filter with --port, --comm or --since)\n",
+			o->rfile, EXP_MAX_CONNS, (unsigned long long)es.over_limit);
+	if (!o->quiet)
+		fprintf(stderr, "httpcap: wrote %llu packets of %llu connections (%llu events, "
+			"%llu payload bytes) to '%s'; %llu bytes not captured left as sequence gaps; "
+			"%llu connections traced at both ends written once; %llu handshakes "
+			"made up at first sight\n",
+			(unsigned long long)es.packets, (unsigned long long)es.conns,
+			(unsigned long long)es.events, (unsigned long long)es.bytes,
+			strcmp(o->wfile, "-") ? o->wfile : "stdout",
+			(unsigned long long)es.gap_bytes, (unsigned long long)es.paired,
+			(unsigned long long)es.firstsight);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct app app = {};
@@ -430,6 +505,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	a->fmt = a->o.text ? PRINT_TEXT : PRINT_JSON;
+	if (a->o.rfile && a->o.wfile)
+		return export_file(&a->o);
 	if (a->o.rfile)
 		return read_file(&a->o, a->fmt);
 

@@ -54,6 +54,9 @@ static void test_cli_good(void **state)
 		{ "httpcap -w x-%H.htc -G 60 -W 2", "time rotation, stop after 2" },
 		{ "httpcap -w - -U -q", "stdout, unbuffered" },
 		{ "httpcap -r x.htc --text -c 3", "read back" },
+		{ "httpcap -r x.htc -w y.pcapng --port 80 --comm nginx", "export to pcapng" },
+		{ "httpcap -r x.htc -w Y.PCAP -p 7", "export to pcap" },
+		{ "httpcap -r x.htc -w - --since +1s --until 2026-01-02T03:04:05Z", "pcapng to stdout, a window" },
 		{ "httpcap --duration 1.5 -vv --no-redact -B 1024", "duration and switches" },
 	};
 	struct cap_opts o;
@@ -93,7 +96,12 @@ static void test_cli_bad(void **state)
 		{ "httpcap -w x -W 3", "-W needs -C or -G" },
 		{ "httpcap -w x -C -1", "invalid size" },
 		{ "httpcap -w x -G 0", "invalid interval" },
-		{ "httpcap -r x -w y", "does not combine" },
+		{ "httpcap -r x -w y", "must end in .pcapng or .pcap" },
+		{ "httpcap -r x -w y.htc", "must end in .pcapng or .pcap" },
+		{ "httpcap -r x -w y.pcapng --text", "does not combine" },
+		{ "httpcap -r x -G 5", "does not combine" },
+		{ "httpcap --since +1s", "need -r" },
+		{ "httpcap -r x --until yesterday", "invalid time 'yesterday'" },
 		{ "httpcap --duration -1", "invalid duration" },
 		{ "httpcap -B 1", "invalid buffer size" },
 		{ "httpcap -x", "unknown option '-x'" },

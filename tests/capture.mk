@@ -1,7 +1,7 @@
 # tests/capture.mk: httpcap's tests (issue 3).
 #
-#   make test-capture-unit   cmocka tests of capture/redact.c and capture/print.c,
-#                            plain and under ASan+UBSan
+#   make test-capture-unit   cmocka tests of capture/redact.c, capture/print.c and
+#                            the pcap/pcapng export, plain and under ASan+UBSan
 #   make test-capture-e2e    end-to-end captures of real servers and clients on
 #                            loopback (root; prints SKIP otherwise).
 #                            CASES="nginx filters" runs only those cases.
@@ -37,8 +37,22 @@ $(CAPTEST_DIR)/test_print-san: $(call objs,san,$(CAPTEST_PRINT_SRCS)) $(HTC_SAN_
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS_SYS)
 
+# the pcap/pcapng export: packet builder and whole exports read back with libpcap
+CAPTEST_EXPORT_SRCS := tests/capture/test_export.c capture/export.c capture/export_pkt.c
+
+$(CAPTEST_DIR)/test_export: $(call objs,obj,$(CAPTEST_EXPORT_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS_SYS) -lm
+
+$(CAPTEST_DIR)/test_export-san: $(call objs,san,$(CAPTEST_EXPORT_SRCS)) $(ENGINE_SAN_LIB) $(HTC_SAN_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS_SYS) -lm
+
 CAPTEST_UNIT := $(CAPTEST_DIR)/test_redact $(CAPTEST_DIR)/test_redact-san \
-		$(CAPTEST_DIR)/test_print $(CAPTEST_DIR)/test_print-san
+		$(CAPTEST_DIR)/test_print $(CAPTEST_DIR)/test_print-san \
+		$(CAPTEST_DIR)/test_export $(CAPTEST_DIR)/test_export-san
 
 .PHONY: test-capture-unit
 test-capture-unit: $(CAPTEST_UNIT)

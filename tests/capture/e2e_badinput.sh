@@ -33,7 +33,8 @@ expect_fail 2 "invalid interval" -w "$T/x.htc" -G -1
 expect_fail 2 "need -w" -W 3
 expect_fail 2 "duration" --duration abc
 expect_fail 2 "unknown user 'nosuchuser'" -Z nosuchuser -w "$T/x.htc"
-expect_fail 2 "does not combine" -r "$T/x.htc" -w "$T/y.htc"
+expect_fail 2 "does not combine" -r "$T/x.htc" -G 5
+expect_fail 2 "must end in .pcapng or .pcap" -r "$T/x.htc" -w "$T/y.htc"
 [ -e "$T/x.htc" ] && fail "a rejected command line created its output file"
 info "bad flags: clear errors, exit 2"
 
