@@ -12,9 +12,9 @@
 # redact.c and print.c belong to the end-to-end tests' owner (tests/capture.mk);
 # they are linked in here.
 
-CAPTURE_CORE_SRCS := capture/cli.c capture/convert.c capture/conntab.c \
+CAPTURE_CORE_SRCS := capture/cli.c capture/cgroup.c capture/convert.c capture/conntab.c \
 		     capture/procmeta.c capture/output.c capture/redact.c
-CAPTURE_SRCS := capture/main.c capture/bpfload.c capture/print.c $(CAPTURE_CORE_SRCS)
+CAPTURE_SRCS := capture/main.c capture/bpfload.c capture/print.c capture/top.c $(CAPTURE_CORE_SRCS)
 CAPTURE_LIBS := -lbpf -lelf -lz $(LIBS_SYS) -lm
 
 # bpfload.c includes the generated skeleton
