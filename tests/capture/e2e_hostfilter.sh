@@ -54,7 +54,9 @@ start_capture_bg h2 -w "$T/h2.htc" --host 127.0.0.2; c1=$CAP_PID
 start_capture_bg h6 -w "$T/h6.htc" --host ::1; c2=$CAP_PID
 start_capture_bg hmix -w "$T/hmix.htc" --host 127.0.0.2/31 --host ::1/128; c3=$CAP_PID
 start_capture_bg cg -w "$T/cg.htc" --cgroup "$CG"; c4=$CAP_PID
-wait_ready h2 $c1; wait_ready h6 $c2; wait_ready hmix $c3; wait_ready cg $c4
+# the same cgroup by its path inside the hierarchy, as systemctl shows it
+start_capture_bg cgrel -w "$T/cgrel.htc" --cgroup "${CG#"$CGROOT"}"; c5=$CAP_PID
+wait_ready h2 $c1; wait_ready h6 $c2; wait_ready hmix $c3; wait_ready cg $c4; wait_ready cgrel $c5
 grep -q "sockets matching --host 127.0.0.2/32" "$T/h2.err" || fail "banner does not name --host: $(cat "$T/h2.err")"
 grep -q "sockets matching --cgroup $CG" "$T/cg.err" || fail "banner does not name --cgroup: $(cat "$T/cg.err")"
 
@@ -65,9 +67,9 @@ for i in 1 2; do
 	curl -s -o /dev/null "http://127.0.0.1:$PC/a.txt?$i" || fail "curl cgroup server"
 done
 settle
-for c in $c1 $c2 $c3 $c4; do stop_capture $c || fail "httpcap exited with status $?"; done
+for c in $c1 $c2 $c3 $c4 $c5; do stop_capture $c || fail "httpcap exited with status $?"; done
 
-for n in h2 h6 hmix cg; do
+for n in h2 h6 hmix cg cgrel; do
 	f=$(grep -o '^[0-9]* connections filtered out' "$T/$n.err" | cut -d' ' -f1)
 	[ -n "$f" ] && [ "$f" -gt 0 ] || fail "$n: no count of filtered connections: $(cat "$T/$n.err")"
 done
@@ -93,11 +95,13 @@ for e in ev:
            e["remote_ip"] in ("127.0.0.2", "127.0.0.3", "::1"), "event off the prefixes", e)
 eq(len(server_requests(ev)), 4, "requests of the 127.0.0.2 and ::1 servers")
 ' $P2 $P6
-check "$T/cg.htc" '
+for n in cg cgrel; do
+	check "$T/$n.htc" '
 expect(ev, "nothing captured with --cgroup")
 eq(set(e["pid"] for e in ev), {int(args[0])}, "pids with --cgroup (the server in the child cgroup)")
 eq(len(server_requests(ev)), 2, "requests of the server in the cgroup")
 ' $pyc
+done
 
 # bad values, named in the message
 "$HTTPCAP" --cgroup "$T" 2>"$T/bad.err" && fail "--cgroup on a plain directory accepted"
