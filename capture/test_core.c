@@ -213,6 +213,31 @@ static void test_cli_many_pids(void **state)
 	assert_non_null(strstr(err, "too many -p"));
 }
 
+/* --cgroup's resolution fails with a message naming what is missing */
+static void test_cgroup_resolve_errors(void **state)
+{
+	char path[] = "/tmp/httpcap-test-mountinfo-XXXXXX", msg[512];
+	struct cap_opts o = { .cgroup = "/system.slice/x.service" };
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	/* a host with cgroup v1 only */
+	assert_true(write(fd, "30 25 0:26 / /sys/fs/cgroup/cpu rw shared:9 - cgroup cgroup rw,cpu\n", 67) == 67);
+	close(fd);
+	assert_int_equal(cap_cgroup_resolve(&o, path, msg, sizeof(msg)), -ENOENT);
+	assert_non_null(strstr(msg, "no cgroup v2 hierarchy is mounted"));
+	assert_int_equal(cap_cgroup_resolve(&o, "/nonexistent/mountinfo", msg, sizeof(msg)), -ENOENT);
+	assert_non_null(strstr(msg, "reading '/nonexistent/mountinfo'"));
+	/* a cgroup2 mount, but no such cgroup under it or as given */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_true(write(fd, "36 25 0:30 / /nonexistent/cg2 rw - cgroup2 cgroup2 rw\n", 54) == 54);
+	close(fd);
+	assert_int_equal(cap_cgroup_resolve(&o, path, msg, sizeof(msg)), -ENOENT);
+	assert_non_null(strstr(msg, "'/system.slice/x.service': no such cgroup"));
+	unlink(path);
+}
+
 static void test_container_id(void **state)
 {
 	static const char id64[] =
@@ -487,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_cli_good),
 		cmocka_unit_test(test_cli_bad),
 		cmocka_unit_test(test_cli_many_pids),
+		cmocka_unit_test(test_cgroup_resolve_errors),
 		cmocka_unit_test(test_container_id),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_conntab_redacts_across_payloads),
