@@ -20,14 +20,30 @@ if [ -z "$CGROOT" ]; then
 	MOUNTS+=("$CGROOT")
 fi
 CG="$CGROOT/httpcap-e2e-$$"
-mkdir "$CG" "$CG/child" || fail "cannot create cgroup $CG"
+if ! mkdir "$CG" 2>/dev/null; then
+	# a read-only cgroup2 (a container): a mount of our own is writable
+	CGROOT="$T/cgroup2"
+	mkdir -p "$CGROOT"
+	mount -t cgroup2 none "$CGROOT" || fail "cannot create a cgroup under $CG nor mount cgroup2"
+	MOUNTS+=("$CGROOT")
+	CG="$CGROOT/httpcap-e2e-$$"
+	mkdir "$CG" || fail "cannot create cgroup $CG"
+fi
+mkdir "$CG/child" || fail "cannot create cgroup $CG/child"
 cg_cleanup() {
-	cleanup
-	# processes killed by cleanup leave the cgroup as they are reaped
+	# empty and remove the cgroups first: cleanup unmounts a cgroup2 of
+	# our own, which would leave them behind, unseen.  Only this test's
+	# server is in them.
+	local p
+	for p in $(cat "$CG/child/cgroup.procs" "$CG/cgroup.procs" 2>/dev/null); do
+		kill -TERM "$p" 2>/dev/null
+	done
 	for _ in $(seq 50); do
 		rmdir "$CG/child" 2>/dev/null; rmdir "$CG" 2>/dev/null && break
 		sleep 0.1
 	done
+	[ -d "$CG" ] && echo "warning: could not remove cgroup $CG" >&2
+	cleanup
 }
 trap cg_cleanup EXIT
 
