@@ -23,6 +23,7 @@ enum {
 	OPT_CGROUP,
 	OPT_DURATION,
 	OPT_NO_REDACT,
+	OPT_REDACT,
 	OPT_TEXT,
 	OPT_TOP,
 	OPT_INTERVAL,
@@ -50,6 +51,7 @@ static const struct option long_opts[] = {
 	{ "buffer-size", required_argument, NULL, 'B' },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
+	{ "redact", required_argument, NULL, OPT_REDACT },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "top", no_argument, NULL, OPT_TOP },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
@@ -66,7 +68,8 @@ void cap_usage(FILE *f)
 "Usage: httpcap [-nqUvV] [-w FILE] [-c COUNT] [-s SNAPLEN] [-p PID]... [--comm NAME]\n"
 "               [--port PORT]... [--host ADDR[/BITS]]... [--cgroup PATH]\n"
 "               [-C SIZE] [-G SECONDS] [-W N] [-Z USER] [-B KIB]\n"
-"               [--duration SECONDS] [--no-redact] [--text] [--top [--interval SEC]]\n"
+"               [--duration SECONDS] [--redact NAME]... [--no-redact] [--text]\n"
+"               [--top [--interval SEC]]\n"
 "       httpcap -r FILE [-c COUNT] [--text] [-p PID]... [--port PORT]... [--host ADDR]...\n"
 "               [--comm NAME]\n"
 "\n"
@@ -99,7 +102,12 @@ void cap_usage(FILE *f)
 "  -U, --packet-buffered  flush the file after every ring-buffer drain\n"
 "  -B, --buffer-size KIB  kernel ring buffer size in KiB (default 16384)\n"
 "  --duration SEC  stop after SEC seconds\n"
-"  --no-redact     keep secret header values (Authorization, Cookie, ...)\n"
+"  --redact NAME   also hide the values of headers, query, JSON and form\n"
+"                  fields called NAME (any case; '-' and '_' ignored;\n"
+"                  repeatable, up to %u)\n"
+"  --no-redact     keep secrets (header values such as Authorization and\n"
+"                  Cookie, secret query, JSON and form fields, Redis AUTH,\n"
+"                  PostgreSQL passwords): see httpcap(8), REDACTION\n"
 "  --text          one readable line per event instead of JSON\n"
 "  --top           a live view instead of events: per service and endpoint the\n"
 "                  request rate, errors, p50/p99, and the downstream calls;\n"
@@ -122,7 +130,7 @@ void cap_usage(FILE *f)
 "  httpanalyze trace.htc                    requests, latencies, downstream calls\n"
 "\n"
 "Exit status: 0 success, 1 runtime error (BPF, write error), 2 wrong usage.\n",
-		HCB_DEFAULT_SNAPLEN, HCB_MAX_SNAPLEN, CAP_MAX_PIDS, CAP_MAX_HOSTS);
+		HCB_DEFAULT_SNAPLEN, HCB_MAX_SNAPLEN, CAP_MAX_PIDS, CAP_MAX_HOSTS, REDACT_MAX_NAMES);
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -388,6 +396,13 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 		case OPT_NO_REDACT:
 			o->no_redact = true;
 			break;
+		case OPT_REDACT:
+			if (!arg[strspn(arg, "-_")])
+				return fail(err, errlen, "httpcap: invalid name '%s' for --redact: want a field name such as session_key", arg);
+			if (o->nredact >= REDACT_MAX_NAMES)
+				return fail(err, errlen, "httpcap: too many --redact names (at most %u)", REDACT_MAX_NAMES);
+			o->redact_names[o->nredact++] = arg;
+			break;
 		case OPT_TEXT:
 			o->text = true;
 			break;
@@ -439,6 +454,10 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 		return fail(err, errlen, "httpcap: -C, -G and -W rotate files: they need -w FILE (not stdout)");
 	if (o->nfiles && !o->rotate_bytes && !o->rotate_secs)
 		return fail(err, errlen, "httpcap: -W needs -C or -G");
+	if (o->nredact && o->no_redact)
+		return fail(err, errlen, "httpcap: --redact adds secret names: it does not combine with --no-redact");
+	if (o->nredact && o->rfile)
+		return fail(err, errlen, "httpcap: --redact applies while capturing: a file read with -r was redacted when it was written");
 	return 0;
 }
 
@@ -452,6 +471,8 @@ void cap_opts_text(const struct cap_opts *o, int argc, char **argv, char *buf, s
 	for (int i = 0; i < argc; i++)
 		PUT("%s%s", i ? " " : "", argv[i]);
 	PUT("\nsnaplen=%u\nredact=%d\n", o->snaplen, !o->no_redact);
+	for (size_t i = 0; i < o->nredact; i++)
+		PUT("redact.name=%s\n", o->redact_names[i]);
 	for (size_t i = 0; i < o->npids; i++)
 		PUT("filter.pid=%u\n", o->pids[i]);
 	for (size_t i = 0; i < o->nports; i++)

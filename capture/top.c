@@ -129,9 +129,9 @@ static void on_request(void *ctx, const struct htc_eng_request *q)
 	size_t plen = strcspn(q->path ? q->path : "", "?");
 	bool err;
 
-	htc_eng_escape(comm, sizeof(comm), q->comm, strnlen(q->comm, HTC_COMM_LEN));
+	htc_escape(comm, sizeof(comm), q->comm, strnlen(q->comm, HTC_COMM_LEN), HTC_ESC_TEXT);
 	snprintf(who, sizeof(who), "%.30s:%u", comm, q->ep.lport);
-	htc_eng_escape(path, sizeof(path), q->path ? q->path : "", plen > 64 ? 64 : plen);
+	htc_escape(path, sizeof(path), q->path ? q->path : "", plen > 64 ? 64 : plen, HTC_ESC_TEXT);
 	snprintf(what, sizeof(what), "%.16s %.72s%s", q->method ? q->method : "?", path,
 		 plen > 64 ? "..." : "");
 	err = q->status >= 500 || q->grpc_status > 0 ||
@@ -161,7 +161,7 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	char comm[4 * HTC_COMM_LEN + 1], what[96], peer[80];
 	bool err;
 
-	htc_eng_escape(comm, sizeof(comm), c->comm, strnlen(c->comm, HTC_COMM_LEN));
+	htc_escape(comm, sizeof(comm), c->comm, strnlen(c->comm, HTC_COMM_LEN), HTC_ESC_TEXT);
 	peer_text(&c->ep, peer, sizeof(peer));
 	snprintf(what, sizeof(what), "%s %s", htc_proto_name(c->proto), peer);
 	err = c->status >= 500 || c->grpc_status > 0 ||

@@ -107,6 +107,10 @@ run summary-mixed summary mixed.htc
 run summary-lost summary lost.htc
 run summary-lost-huge summary lost.htc lost_huge.htc
 run summary-same-file-twice requests keepalive.htc keepalive.htc
+# one file holding a capture twice (cat a a): its repeated frames are
+# skipped, with a warning, not counted twice (issue 21)
+cat "$fix/keepalive.htc" "$fix/keepalive.htc" >"$fix/keepalive-twice.htc"
+run requests-repeated-frames requests keepalive-twice.htc
 run summary-undecoded summary undecoded.htc
 run summary-undecoded-json summary --format json undecoded.htc
 # joined mid-stream: not "none" (issue 13, gaps reported)
