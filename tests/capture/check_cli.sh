@@ -23,6 +23,10 @@ for tool in httpcap httpanalyze httpreplay; do
 	httpcap) man="$ROOT/docs/httpcap.8" ;;
 	*) man="$ROOT/docs/$tool.1" ;;
 	esac
+	if command -v groff >/dev/null; then
+		warn=$(groff -man -ww -z "$man" 2>&1)
+		[ -z "$warn" ] || bad "groff warnings on $(basename "$man"): $warn"
+	fi
 	help=$("$B/$tool" --help) || { bad "$tool --help exited $?"; continue; }
 	h=$(longs <<<"$help")
 	# the man page's option entries: the tag line after each .TP
