@@ -18,6 +18,8 @@ start_capture top -w "$T/top.htc" --top --port $P --duration 6; cap=$CAP_PID
 for i in $(seq 40); do
 	curl -s -o /dev/null "http://127.0.0.1:$P/a.txt?i=$i" || fail "curl $i"
 	curl -s -o /dev/null "http://127.0.0.1:$P/nope" || fail "curl nope $i"
+	# http.server answers DELETE with 501: an error
+	[ $((i % 4)) = 0 ] && { curl -s -o /dev/null -X DELETE "http://127.0.0.1:$P/a.txt" || fail "curl DELETE"; }
 	sleep 0.05
 done
 wait_exit $cap 30 || fail "httpcap --top exited with status $?"
@@ -33,13 +35,17 @@ rows = re.findall(r"^python3:%s +GET /a\.txt +([0-9.]+) +([0-9.]+) +(\S+) +(\S+)
 assert rows, "no row for python3:%s GET /a.txt" % port
 assert max(float(r[0]) for r in rows) > 1, "no request rate above 1/s: %r" % rows
 assert int(rows[-1][4]) == 40, "total of the last snapshot: %r" % (rows[-1],)
-assert re.search(r"^python3:%s +GET /nope " % port, text, re.M), "no row for /nope"
+nope = re.findall(r"^python3:%s +GET /nope +[0-9.]+ +([0-9.]+) " % port, text, re.M)
+assert nope and all(float(e) == 0 for e in nope), "404s are not errors: %r" % nope
+dele = re.findall(r"^python3:%s +DELETE /a\.txt +([0-9.]+) +([0-9.]+) .* (\d+)$" % port, text, re.M)
+assert dele and max(float(d[1]) for d in dele) > 0, "501s counted as errors: %r" % dele
+assert int(dele[-1][2]) == 10, "DELETE total: %r" % (dele[-1],)
 assert re.search(r"^curl +http 127\.0\.0\.1:%s " % port, text, re.M), "no downstream row of curl"
 assert re.search(r"[0-9.]+ req/s", snaps[1]), "header without the rate"
 print("  snapshots: %d, /a.txt rates %s" % (len(snaps), [r[0] for r in rows]))
 EOF
 check "$T/top.htc" '
-eq(len(server_requests(ev)), 80, "requests in the file written with --top")
+eq(len(server_requests(ev)), 90, "requests in the file written with --top")
 '
 
 # ---- -c bounds it ----
