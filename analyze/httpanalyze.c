@@ -177,6 +177,10 @@ static int parse_i64(const char *s, int64_t min, int64_t *out)
 	char *end;
 	long long v;
 
+	/* digits only (every caller's min is >= 0): strtoll would take a
+	 * blank or a sign first */
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno || end == s || *end || v < min)
@@ -348,8 +352,8 @@ int main(int argc, char **argv)
 						   optarg);
 			break;
 		case OPT_PID:
-			if (parse_i64(optarg, 0, &ro.pid))
-				return usage_error("bad --pid '%s'", optarg);
+			if (parse_i64(optarg, 0, &ro.pid) || ro.pid > UINT32_MAX)
+				return usage_error("bad --pid '%s': want a process id", optarg);
 			break;
 		case OPT_SINCE:
 			if (report_parse_when(optarg, &ro.since))

@@ -29,9 +29,10 @@ endif
 
 .PHONY: install-httpanalyze
 install-httpanalyze: $(BUILD)/httpanalyze
-	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	$(Q)install -m 0755 $(BUILD)/httpanalyze $(DESTDIR)$(BINDIR)/httpanalyze
-	$(Q)install -m 0644 docs/httpanalyze.1 $(DESTDIR)$(MANDIR)/man1/httpanalyze.1
+	$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/httpanalyze)
+	$(Q)install -D -m 0755 $(BUILD)/httpanalyze $(DESTDIR)$(BINDIR)/httpanalyze
+	$(call msg,INSTALL,$(DESTDIR)$(MANDIR)/man1/httpanalyze.1)
+	$(Q)install -D -m 0644 docs/httpanalyze.1 $(DESTDIR)$(MANDIR)/man1/httpanalyze.1
 
 # ---- tests ----
 # Unit tests of output.c / schema.c and load.c helpers / report.c parsers, under ASan+UBSan.

@@ -42,6 +42,11 @@ const volatile __u32 snaplen = HCB_DEFAULT_SNAPLEN;
 const volatile bool filter_pids = false;
 const volatile bool filter_ports = false;
 const volatile bool filter_comm = false;
+const volatile bool filter_hosts = false;
+/* --cgroup: the cgroup v2 id of the path and its depth in the hierarchy
+ * (root = 0); 0 = no cgroup filter */
+const volatile __u64 cgroup_id = 0;
+const volatile __u32 cgroup_level = 0;
 const volatile char comm_filter[HCB_COMM_LEN] = {};
 /* Wake the reader only once this much is pending: a wakeup per event costs
  * more than the event (context switches on both sides), and the reader
@@ -89,7 +94,7 @@ struct conn {
 	__u16 flags;	/* HCB_EVF_PREEXISTING */
 	__u8 family, role;
 	__u16 lport, rport;
-	__u8 ignored;	/* excluded by the port filter: remembered to skip fast */
+	__u8 ignored;	/* excluded by a connection filter: remembered to skip fast */
 	__u8 wake;	/* first connection of its process: wake the reader now */
 	__u8 pad[6];
 	__u8 laddr[16];
@@ -129,6 +134,16 @@ struct {
 	__type(key, __u16);
 	__type(value, __u8);
 } port_filter SEC(".maps");
+
+/* --host prefixes (struct hcb_host_key); an LPM trie must not be
+ * preallocated */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, HCB_MAX_FILTER);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct hcb_host_key);
+	__type(value, __u8);
+} host_filter SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -305,6 +320,43 @@ static __always_inline bool ports_excluded(const struct conn *c)
 	return true;
 }
 
+/* Whether address a (family HCB_AF_*) lies in one of the --host prefixes. */
+static __always_inline bool host_listed(__u8 family, const __u8 *a)
+{
+	struct hcb_host_key k = { .prefixlen = 128 };
+
+	if (family == HCB_AF_INET) {
+		k.addr[10] = 0xff;
+		k.addr[11] = 0xff;
+		__builtin_memcpy(k.addr + 12, a, 4);
+	} else {
+		__builtin_memcpy(k.addr, a, 16);
+	}
+	return bpf_map_lookup_elem(&host_filter, &k) != NULL;
+}
+
+/*
+ * The connection filters (--port, --host, --cgroup), each matching when
+ * any of its values does, all of them required.  They run once per
+ * connection, when its state is created; its later events skip on the
+ * remembered verdict, so they cost nothing per data event.  --cgroup asks
+ * for the ancestor of the current task's cgroup at the level of the
+ * filter's cgroup: equal ids mean the task is in that cgroup or below it
+ * (containers, a systemd unit's children), in O(1).  The cgroup is the
+ * one of the task that accepted, connected or first used the socket.
+ */
+static __always_inline bool conn_excluded(const struct conn *c)
+{
+	if (ports_excluded(c))
+		return true;
+	if (filter_hosts && !host_listed(c->family, c->laddr) &&
+	    !host_listed(c->family, c->raddr))
+		return true;
+	if (cgroup_id && bpf_get_current_ancestor_cgroup_id(cgroup_level) != cgroup_id)
+		return true;
+	return false;
+}
+
 /* Returns true when this is the process's first tracked connection. */
 static __always_inline bool proc_add(__u32 tgid, __s64 n)
 {
@@ -336,7 +388,7 @@ static __always_inline void peer_from_sockaddr(struct conn *c, const struct sock
 /*
  * State of the connection on (tgid, fd) whose socket is sk: the existing one,
  * or a new one with role and flags (fresh: always new, for accept and connect;
- * peer: the connect's sockaddr).  NULL when the port filter excludes it
+ * peer: the connect's sockaddr).  NULL when a connection filter excludes it
  * or there is no room.  A new one replaces a stale entry of a reused fd.
  */
 static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk,
@@ -357,10 +409,10 @@ static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk
 	n.flags = flags;
 	read_endpoints(sk, &n);
 	/* a failed connect has reset the socket's peer: take it from the
-	 * caller's sockaddr, before the port filter looks at it */
+	 * caller's sockaddr, before the filters look at it */
 	if (peer && !n.rport)
 		peer_from_sockaddr(&n, peer);
-	if (ports_excluded(&n)) {
+	if (conn_excluded(&n)) {
 		n.ignored = 1;
 		count(HCB_CNT_FILTERED, 1);
 	} else {
@@ -642,7 +694,7 @@ static __always_inline void seed_offsets(struct conn *c, struct sock *sk, __u8 t
 }
 
 /* The connection of a data syscall on fd, or NULL (not a TCP socket,
- * excluded by the port filter, no room). */
+ * excluded by a connection filter, no room). */
 static __always_inline struct conn *data_conn(__u64 id, int fd, __u8 type, long ret)
 {
 	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)fd;

@@ -109,6 +109,9 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	b->skel->rodata->filter_pids = o->npids > 0;
 	b->skel->rodata->filter_ports = o->nports > 0;
 	b->skel->rodata->filter_comm = o->comm[0] != '\0';
+	b->skel->rodata->filter_hosts = o->nhosts > 0;
+	b->skel->rodata->cgroup_id = o->cgroup ? o->cgroup_id : 0;
+	b->skel->rodata->cgroup_level = o->cgroup_level;
 	memcpy((char *)b->skel->rodata->comm_filter, o->comm, HCB_COMM_LEN);
 	/* an eighth of the ring, at most 1 MiB: the reader is woken early
 	 * enough to keep up, yet not once per event */
@@ -138,6 +141,12 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	}
 	for (i = 0; !*err && i < o->nports; i++)
 		*err = bpf_map_update_elem(bpf_map__fd(b->skel->maps.port_filter), &o->ports[i], &one, 0);
+	for (i = 0; !*err && i < o->nhosts; i++) {
+		struct hcb_host_key k = { .prefixlen = o->hosts[i].bits };
+
+		memcpy(k.addr, o->hosts[i].addr, sizeof(k.addr));
+		*err = bpf_map_update_elem(bpf_map__fd(b->skel->maps.host_filter), &k, &one, 0);
+	}
 	if (*err) {
 		*err = -errno;
 		snprintf(msg, msglen, "httpcap: setting the filters failed: %s", cap_strerror(*err));

@@ -20,6 +20,15 @@
 
 #define CAP_MAX_PIDS HCB_MAX_FILTER
 #define CAP_MAX_PORTS HCB_MAX_FILTER
+#define CAP_MAX_HOSTS HCB_MAX_FILTER
+
+/* A --host prefix in the kernel's form: IPv4 as ::ffff:a.b.c.d, bits
+ * counted over the 128-bit address (an IPv4 /24 is 120). */
+struct cap_host {
+	uint8_t addr[16];	/* network byte order, bits beyond the prefix zeroed */
+	uint8_t bits;		/* 0..128 */
+	uint8_t family;		/* HTC_AF_INET or HTC_AF_INET6, as written */
+};
 
 /* ---- command line (cli.c) ---- */
 
@@ -33,6 +42,11 @@ struct cap_opts {
 	char comm[HCB_COMM_LEN];	/* --comm, "" = any */
 	uint16_t ports[CAP_MAX_PORTS];	/* --port */
 	size_t nports;
+	struct cap_host hosts[CAP_MAX_HOSTS];	/* --host */
+	size_t nhosts;
+	const char *cgroup;		/* --cgroup PATH, as given */
+	uint64_t cgroup_id;		/* ... resolved by cap_cgroup_resolve() */
+	uint32_t cgroup_level;
 	uint64_t rotate_bytes;		/* -C, in bytes (MB = 1,000,000 as tcpdump) */
 	uint32_t rotate_secs;		/* -G */
 	uint32_t nfiles;		/* -W */
@@ -50,6 +64,8 @@ struct cap_opts {
 	 * start when *_rel (htc_sel_parse_time) */
 	int64_t since_ns, until_ns;
 	bool since_rel, until_rel, since_set, until_set;
+	bool top;			/* --top */
+	double interval;		/* --interval seconds of --top, default 1 */
 	bool help, version;
 };
 
@@ -59,6 +75,21 @@ struct cap_opts {
  */
 int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t errlen);
 void cap_usage(FILE *f);
+/* Whether address a (HTC_AF_* family) lies in one of o's --host prefixes
+ * (true when there are none). */
+bool cap_host_match(const struct cap_opts *o, uint8_t family, const uint8_t *a);
+/* "ADDR/BITS" of h into buf (at least 64 bytes). */
+void cap_host_text(const struct cap_host *h, char *buf, size_t len);
+/* The active filters as "--pid 12, --port 80, --host 10.0.0.0/8" into
+ * buf; "" when none. */
+void cap_filters_text(const struct cap_opts *o, char *buf, size_t len);
+/*
+ * --cgroup: o->cgroup_id and o->cgroup_level (OUT) of the cgroup v2
+ * directory o->cgroup, a path under the cgroup2 mount or inside the
+ * hierarchy (/system.slice/x.service).  Returns 0, or -errno with a
+ * message in msg.  proc_mounts: "/proc/self/mountinfo" (tests: a fake).
+ */
+int cap_cgroup_resolve(struct cap_opts *o, const char *mountinfo, char *msg, size_t msglen);
 /* "key=value\n" lines describing the options, for the file header. */
 void cap_opts_text(const struct cap_opts *o, int argc, char **argv, char *buf, size_t len);
 

@@ -12,9 +12,9 @@
 # redact.c and print.c belong to the end-to-end tests' owner (tests/capture.mk);
 # they are linked in here.
 
-CAPTURE_CORE_SRCS := capture/cli.c capture/convert.c capture/conntab.c \
+CAPTURE_CORE_SRCS := capture/cli.c capture/cgroup.c capture/convert.c capture/conntab.c \
 		     capture/procmeta.c capture/output.c capture/redact.c capture/export_pkt.c
-CAPTURE_SRCS := capture/main.c capture/bpfload.c capture/print.c capture/export.c \
+CAPTURE_SRCS := capture/main.c capture/bpfload.c capture/print.c capture/export.c capture/top.c \
 		$(CAPTURE_CORE_SRCS)
 CAPTURE_LIBS := -lbpf -lelf -lz $(LIBS_SYS) -lm
 
@@ -57,13 +57,12 @@ bench-capture: $(BUILD)/httpcap
 	$(call msg,BENCH,capture/loadtest.sh)
 	$(Q)BUILD=$(BUILD) sh capture/loadtest.sh
 
+# one INSTALL line per file installed, as every tool's install rule
 install-httpcap: $(BUILD)/httpcap
-	install -d $(DESTDIR)$(SBINDIR)
-	install -m 0755 $(BUILD)/httpcap $(DESTDIR)$(SBINDIR)/httpcap
-	@if [ -f docs/httpcap.8 ]; then \
-	  install -d $(DESTDIR)$(MANDIR)/man8 && \
-	  install -m 0644 docs/httpcap.8 $(DESTDIR)$(MANDIR)/man8/httpcap.8; \
-	fi
+	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/httpcap)
+	$(Q)install -D -m 0755 $(BUILD)/httpcap $(DESTDIR)$(SBINDIR)/httpcap
+	$(call msg,INSTALL,$(DESTDIR)$(MANDIR)/man8/httpcap.8)
+	$(Q)install -D -m 0644 docs/httpcap.8 $(DESTDIR)$(MANDIR)/man8/httpcap.8
 
 # The tool links the engine and the printer: until both have landed keep
 # `make` and `make test` green without it.

@@ -5,6 +5,7 @@
  * Parsing is separate from main() so that the unit tests can feed it bad
  * flags and check the messages.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -20,23 +21,37 @@
 enum {
 	OPT_COMM = 256,
 	OPT_PORT,
+	OPT_HOST,
+	OPT_CGROUP,
 	OPT_DURATION,
 	OPT_NO_REDACT,
 	OPT_REDACT,
 	OPT_TEXT,
+	OPT_TOP,
+	OPT_INTERVAL,
 	OPT_VERSION,
 	OPT_SINCE,
 	OPT_UNTIL,
 };
 
+/* Long forms; tcpdump's own long names (--snapshot-length, --packet-buffered,
+ * --relinquish-privileges) are accepted for its users' habits. */
 static const struct option long_opts[] = {
 	{ "write", required_argument, NULL, 'w' },
 	{ "read", required_argument, NULL, 'r' },
 	{ "count", required_argument, NULL, 'c' },
 	{ "snaplen", required_argument, NULL, 's' },
+	{ "snapshot-length", required_argument, NULL, 's' },
 	{ "pid", required_argument, NULL, 'p' },
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "port", required_argument, NULL, OPT_PORT },
+	{ "host", required_argument, NULL, OPT_HOST },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "file-size", required_argument, NULL, 'C' },
+	{ "rotate-seconds", required_argument, NULL, 'G' },
+	{ "file-count", required_argument, NULL, 'W' },
+	{ "relinquish-privileges", required_argument, NULL, 'Z' },
+	{ "packet-buffered", no_argument, NULL, 'U' },
 	{ "buffer-size", required_argument, NULL, 'B' },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
@@ -44,6 +59,8 @@ static const struct option long_opts[] = {
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "until", required_argument, NULL, OPT_UNTIL },
+	{ "top", no_argument, NULL, OPT_TOP },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -54,12 +71,14 @@ static const struct option long_opts[] = {
 void cap_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: httpcap [-qUvV] [-w FILE] [-c COUNT] [-s SNAPLEN] [-p PID]... [--comm NAME]\n"
-"               [--port PORT]... [-C SIZE] [-G SECONDS] [-W N] [-Z USER]\n"
-"               [-B KIB] [--duration SECONDS] [--redact NAME]... [--no-redact]\n"
-"               [--text]\n"
+"Usage: httpcap [-nqUvV] [-w FILE] [-c COUNT] [-s SNAPLEN] [-p PID]... [--comm NAME]\n"
+"               [--port PORT]... [--host ADDR[/BITS]]... [--cgroup PATH]\n"
+"               [-C SIZE] [-G SECONDS] [-W N] [-Z USER] [-B KIB]\n"
+"               [--duration SECONDS] [--redact NAME]... [--no-redact] [--text]\n"
+"               [--top [--interval SEC]]\n"
 "       httpcap -r FILE [-w OUT.pcapng|OUT.pcap] [-c COUNT] [--text] [-p PID]...\n"
-"               [--port PORT]... [--comm NAME] [--since TIME] [--until TIME]\n"
+"               [--port PORT]... [--host ADDR]... [--comm NAME] [--since TIME]\n"
+"               [--until TIME]\n"
 "\n"
 "Capture what processes send and receive on TCP sockets, with eBPF (root).\n"
 "Without -w, print one JSON object per event (or --text lines) on stdout.\n"
@@ -70,7 +89,7 @@ void cap_usage(FILE *f)
 "                  OUT.pcapng (process of each packet in comments and options)\n"
 "                  or OUT.pcap, by the extension ('-' = pcapng on stdout)\n"
 "  -c, --count COUNT  stop after COUNT events\n"
-"  -s, --snaplen SNAPLEN\n"
+"  -s, --snaplen, --snapshot-length SNAPLEN\n"
 "                  capture at most SNAPLEN payload bytes per syscall\n"
 "                  (default %u: whole headers of ordinary requests; 0 = none,\n"
 "                  max %u)\n"
@@ -80,14 +99,20 @@ void cap_usage(FILE *f)
 "  --since TIME, --until TIME\n"
 "                  with -r: only events in [since, until): RFC 3339 time\n"
 "                  (2026-01-02T03:04:05Z) or +DURATION from the capture start\n"
-"  -C SIZE         start a new file when the current one passes SIZE MB\n"
+"  --host ADDR[/BITS]  only connections with an end in this IPv4 or IPv6\n"
+"                  address or prefix (repeatable, up to %u)\n"
+"  --cgroup PATH   only processes of this cgroup v2 and its descendants (a\n"
+"                  container, a systemd unit): /sys/fs/cgroup/... or the path\n"
+"                  inside the hierarchy (/system.slice/nginx.service)\n"
+"  -C, --file-size SIZE  start a new file when the current one passes SIZE MB\n"
 "                  (1 MB = 1,000,000 bytes); names FILE, FILE1, FILE2, ...\n"
-"  -G SECONDS      start a new file every SECONDS; FILE is a strftime pattern\n"
-"  -W N            with -C: a ring of N files FILE0..FILE{N-1};\n"
+"  -G, --rotate-seconds SECONDS  start a new file every SECONDS; FILE is a\n"
+"                  strftime pattern\n"
+"  -W, --file-count N  with -C: a ring of N files FILE0..FILE{N-1};\n"
 "                  with -G alone: stop after N files\n"
-"  -Z USER         drop root for USER once BPF is loaded and the file is open\n"
-"                  (with -C/-G the directory must be writable by USER)\n"
-"  -U              flush the file after every ring-buffer drain\n"
+"  -Z, --relinquish-privileges USER  drop root for USER once BPF is loaded and\n"
+"                  the file is open (with -C/-G the directory must be writable)\n"
+"  -U, --packet-buffered  flush the file after every ring-buffer drain\n"
 "  -B, --buffer-size KIB  kernel ring buffer size in KiB (default 16384)\n"
 "  --duration SEC  stop after SEC seconds\n"
 "  --redact NAME   also hide the values of headers, query, JSON and form\n"
@@ -97,6 +122,11 @@ void cap_usage(FILE *f)
 "                  Cookie, secret query, JSON and form fields, Redis AUTH,\n"
 "                  PostgreSQL passwords): see httpcap(8), REDACTION\n"
 "  --text          one readable line per event instead of JSON\n"
+"  --top           a live view instead of events: per service and endpoint the\n"
+"                  request rate, errors, p50/p99, and the downstream calls;\n"
+"                  with -w the file is written too; q quits\n"
+"  --interval SEC  --top refreshes every SEC seconds (default 1)\n"
+"  -n              accepted for tcpdump's habit: httpcap never resolves names\n"
 "  -q, --quiet     no banner and no statistics on stderr\n"
 "  -v, --verbose   more detail on stderr (attached programs; -vv: libbpf log)\n"
 "  -h, --help      this help\n"
@@ -104,7 +134,9 @@ void cap_usage(FILE *f)
 "\n"
 "Examples:\n"
 "  httpcap --port 8080                      print HTTP traffic on port 8080\n"
+"  httpcap --top --port 8080                live request rates and latencies\n"
 "  httpcap -w trace.htc --duration 60       record one minute of every TCP socket\n"
+"  httpcap -w c.htc --cgroup /system.slice/nginx.service --host 10.0.0.0/8\n"
 "  httpcap -w /var/tmp/cap-%%H%%M.htc -G 3600 -Z nobody   hourly files, unprivileged\n"
 "  httpcap -w ring.htc -C 100 -W 5          keep the last ~500 MB\n"
 "  httpcap -r trace.htc --text              read a capture back\n"
@@ -112,7 +144,7 @@ void cap_usage(FILE *f)
 "  httpanalyze trace.htc                    requests, latencies, downstream calls\n"
 "\n"
 "Exit status: 0 success, 1 runtime error (BPF, write error), 2 wrong usage.\n",
-		HCB_DEFAULT_SNAPLEN, HCB_MAX_SNAPLEN, CAP_MAX_PIDS, REDACT_MAX_NAMES);
+		HCB_DEFAULT_SNAPLEN, HCB_MAX_SNAPLEN, CAP_MAX_PIDS, CAP_MAX_HOSTS, REDACT_MAX_NAMES);
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -126,13 +158,14 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* An unsigned integer in [lo, hi], the whole string. */
+/* An unsigned decimal integer in [lo, hi], the whole string: no sign, no
+ * blank (strtoull would skip one), no trailing junk, no overflow. */
 static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
 
-	if (!*s || *s == '-' || *s == '+')
+	if (*s < '0' || *s > '9')
 		return false;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -142,12 +175,13 @@ static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 	return true;
 }
 
+/* A decimal number > 0 and <= hi ("1.5", not "1e3", "0x10" or "inf"). */
 static bool parse_pos_double(const char *s, double hi, double *out)
 {
 	char *end;
 	double v;
 
-	if (!*s)
+	if (!*s || strspn(s, "0123456789.") != strlen(s))
 		return false;
 	errno = 0;
 	v = strtod(s, &end);
@@ -155,6 +189,108 @@ static bool parse_pos_double(const char *s, double hi, double *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+/* --host ADDR[/BITS]: IPv4 or IPv6, host bits beyond the prefix cleared. */
+static bool parse_host(const char *arg, struct cap_host *h)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(arg, '/');
+	size_t alen = slash ? (size_t)(slash - arg) : strlen(arg);
+	uint64_t bits;
+	uint8_t a4[4];
+
+	memset(h, 0, sizeof(*h));
+	if (!alen || alen >= sizeof(addr))
+		return false;
+	memcpy(addr, arg, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, a4) == 1) {
+		h->family = HTC_AF_INET;
+		h->addr[10] = h->addr[11] = 0xff;
+		memcpy(h->addr + 12, a4, 4);
+		bits = 32;
+		if (slash && !parse_u64(slash + 1, 0, 32, &bits))
+			return false;
+		bits += 96;
+	} else if (inet_pton(AF_INET6, addr, h->addr) == 1) {
+		h->family = HTC_AF_INET6;
+		bits = 128;
+		if (slash && !parse_u64(slash + 1, 0, 128, &bits))
+			return false;
+	} else {
+		return false;
+	}
+	h->bits = bits;
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * i : 0;
+
+		h->addr[i] &= (uint8_t)(0xff00 >> keep);
+	}
+	return true;
+}
+
+bool cap_host_match(const struct cap_opts *o, uint8_t family, const uint8_t *a)
+{
+	uint8_t m[16] = { 0 };
+
+	if (!o->nhosts)
+		return true;
+	if (family == HTC_AF_INET) {
+		m[10] = m[11] = 0xff;
+		memcpy(m + 12, a, 4);
+	} else if (family == HTC_AF_INET6) {
+		memcpy(m, a, 16);
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < o->nhosts; i++) {
+		const struct cap_host *h = &o->hosts[i];
+		unsigned full = h->bits / 8, rest = h->bits % 8;
+
+		if (memcmp(m, h->addr, full))
+			continue;
+		if (rest && ((m[full] ^ h->addr[full]) & (uint8_t)(0xff00 >> rest)))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+void cap_host_text(const struct cap_host *h, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (h->family == HTC_AF_INET)
+		inet_ntop(AF_INET, h->addr + 12, a, sizeof(a));
+	else
+		inet_ntop(AF_INET6, h->addr, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, h->family == HTC_AF_INET ? h->bits - 96 : h->bits);
+}
+
+void cap_filters_text(const struct cap_opts *o, char *buf, size_t len)
+{
+	char h[64];
+	size_t n = 0;
+
+#define PUT(...) do { if (n < len) n += snprintf(buf + n, len - n, __VA_ARGS__); } while (0)
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < o->npids; i++)
+		PUT("%s--pid %u", n ? ", " : "", o->pids[i]);
+	if (o->comm[0])
+		PUT("%s--comm %s", n ? ", " : "", o->comm);
+	for (size_t i = 0; i < o->nports; i++)
+		PUT("%s--port %u", n ? ", " : "", o->ports[i]);
+	for (size_t i = 0; i < o->nhosts; i++) {
+		cap_host_text(&o->hosts[i], h, sizeof(h));
+		PUT("%s--host %s", n ? ", " : "", h);
+	}
+	if (o->cgroup)
+		PUT("%s--cgroup %s", n ? ", " : "", o->cgroup);
+#undef PUT
+	if (n >= len && len > 4)
+		memcpy(buf + len - 4, "...", 4);
 }
 
 int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t errlen)
@@ -167,9 +303,10 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 	memset(o, 0, sizeof(*o));
 	o->snaplen = HCB_DEFAULT_SNAPLEN;
 	o->ringbuf_kb = 16384;
+	o->interval = 1;
 	optind = 0;	/* glibc: 0 resets its internal state too, for repeated calls */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":w:r:c:s:p:C:G:W:Z:B:UqvhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":w:r:c:s:p:C:G:W:Z:B:i:nUqvhV", long_opts, NULL)) != -1) {
 		const char *arg = optarg;
 
 		optname[1] = c;
@@ -212,6 +349,35 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 				return fail(err, errlen, "httpcap: too many --port: at most 64");
 			o->ports[o->nports++] = v;
 			break;
+		case OPT_HOST:
+			if (o->nhosts == CAP_MAX_HOSTS)
+				return fail(err, errlen, "httpcap: too many --host: at most %u", CAP_MAX_HOSTS);
+			if (!parse_host(arg, &o->hosts[o->nhosts]))
+				return fail(err, errlen, "httpcap: invalid --host '%s': want an IPv4 or IPv6 "
+					    "address, optionally /BITS (10.0.0.0/8, ::1, fd00::/8)", arg);
+			o->nhosts++;
+			break;
+		case OPT_CGROUP:
+			if (!*arg)
+				return fail(err, errlen, "httpcap: --cgroup needs a cgroup directory");
+			if (o->cgroup)
+				return fail(err, errlen, "httpcap: --cgroup given twice ('%s', '%s'): one "
+					    "cgroup (its descendants are included)", o->cgroup, arg);
+			o->cgroup = arg;
+			break;
+		case OPT_TOP:
+			o->top = true;
+			break;
+		case OPT_INTERVAL:
+			if (!parse_pos_double(arg, 3600, &o->interval) || o->interval < 0.1)
+				return fail(err, errlen, "httpcap: invalid interval '%s' for --interval: "
+					    "want seconds, 0.1 to 3600", arg);
+			break;
+		case 'i':
+			return fail(err, errlen, "httpcap: -i '%s': httpcap captures sockets, not a network "
+				    "interface; choose traffic with --host, --port, --pid or --cgroup", arg);
+		case 'n':
+			break;	/* tcpdump's "do not resolve names": httpcap never does */
 		case 'C':
 			if (!parse_pos_double(arg, 1e9, &d) || d * 1e6 < 4096)
 				return fail(err, errlen, "httpcap: invalid size '%s' for -C: want megabytes, at least 0.004", arg);
@@ -305,10 +471,12 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 		}
 	}
 	if (optind < argc)
-		return fail(err, errlen, "httpcap: unexpected argument '%s' (filters are --port, -p and --comm)", argv[optind]);
+		return fail(err, errlen, "httpcap: unexpected argument '%s' (filters are --port, --host, -p, "
+			    "--comm and --cgroup)", argv[optind]);
 	if (o->rfile && (o->rotate_bytes || o->rotate_secs || o->nfiles || o->user ||
-			 o->duration > 0))
-		return fail(err, errlen, "httpcap: -r reads a file: it does not combine with -C, -G, -W, -Z or --duration");
+			 o->duration > 0 || o->cgroup || o->top))
+		return fail(err, errlen, "httpcap: -r reads a file: it does not combine with -C, -G, -W, -Z, "
+			    "--duration, --cgroup or --top");
 	if (o->rfile && o->wfile) {
 		enum exp_format f;
 
@@ -321,6 +489,13 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 	if ((o->since_set || o->until_set) && !o->rfile)
 		return fail(err, errlen, "httpcap: --since and --until select events of a file: they need -r "
 			    "(a live capture stops with --duration or -c)");
+	if (o->top && o->text)
+		return fail(err, errlen, "httpcap: --top and --text: --top shows a live table instead of "
+			    "the events, --text prints the events");
+	if (o->top && o->wfile && !strcmp(o->wfile, "-"))
+		return fail(err, errlen, "httpcap: --top draws on stdout: with -w it needs a file, not '-'");
+	if (o->interval != 1 && !o->top)
+		return fail(err, errlen, "httpcap: --interval is the refresh of --top: add --top");
 	if ((o->rotate_bytes || o->rotate_secs || o->nfiles) && (!o->wfile || !strcmp(o->wfile, "-")))
 		return fail(err, errlen, "httpcap: -C, -G and -W rotate files: they need -w FILE (not stdout)");
 	if (o->nfiles && !o->rotate_bytes && !o->rotate_secs)
@@ -350,6 +525,14 @@ void cap_opts_text(const struct cap_opts *o, int argc, char **argv, char *buf, s
 		PUT("filter.port=%u\n", o->ports[i]);
 	if (o->comm[0])
 		PUT("filter.comm=%s\n", o->comm);
+	for (size_t i = 0; i < o->nhosts; i++) {
+		char h[64];
+
+		cap_host_text(&o->hosts[i], h, sizeof(h));
+		PUT("filter.host=%s\n", h);
+	}
+	if (o->cgroup)
+		PUT("filter.cgroup=%s\n", o->cgroup);
 	if (o->count)
 		PUT("count=%llu\n", (unsigned long long)o->count);
 	if (o->duration > 0)

@@ -28,6 +28,7 @@
 #include "export.h"
 #include "htc_engine.h"
 #include "print.h"
+#include "top.h"
 
 #define POLL_MS 100
 #define NS_PER_SEC 1000000000ULL
@@ -37,7 +38,8 @@ struct app {
 	struct htc_header hdr;
 	struct cap_bpf *bpf;
 	struct output *out;		/* -w */
-	struct htc_engine *eng;		/* printing */
+	struct htc_engine *eng;		/* printing, or --top */
+	struct top *top;		/* --top */
 	int file_idx;
 	enum print_format fmt;
 	struct conntab *ct;
@@ -138,10 +140,14 @@ static int emit(struct app *a, const struct htc_record *rec)
 	struct htc_eng_annot annot = {};
 	int err;
 
-	if (a->out)
-		return output_append(a->out, rec);
-	err = htc_engine_feed(a->eng, a->file_idx, rec, &annot);
-	if (err)
+	if (a->out) {
+		err = output_append(a->out, rec);
+		if (err || !a->top)
+			return err;
+	}
+	/* --top: the engine's callbacks are the output, not each event */
+	err = htc_engine_feed(a->eng, a->file_idx, rec, a->top ? NULL : &annot);
+	if (err || a->top)
 		return err;
 	if (rec->type != HTC_REC_DATA && rec->type != HTC_REC_CONN)
 		return 0;
@@ -254,7 +260,8 @@ static int report_losses(struct app *a)
 		rec.loss.reason = r;
 		rec.loss.count = cnt[r] - last;
 		a->total_lost[r] += rec.loss.count;
-		if (!a->out && !a->o.quiet)
+		/* --top shows the count in its header line */
+		if (!a->out && !a->o.quiet && !a->top)
 			fprintf(stderr, "httpcap: %llu events lost (%s)\n",
 				(unsigned long long)rec.loss.count, htc_loss_reason_name(r));
 		err = emit(a, &rec);
@@ -264,6 +271,15 @@ static int report_losses(struct app *a)
 	memcpy(a->last_cnt, cnt, sizeof(cnt));
 	a->last_user_lost = a->user_lost;
 	return 0;
+}
+
+static uint64_t total_lost(const struct app *a)
+{
+	uint64_t lost = 0;
+
+	for (unsigned r = 0; r < HTC_LOSS__COUNT; r++)
+		lost += a->total_lost[r];
+	return lost;
 }
 
 static void print_stats(struct app *a, const struct htc_writer_stats *ws, unsigned nfiles)
@@ -347,6 +363,9 @@ static bool passes_filters(const struct cap_opts *o, const struct htc_header *h,
 		if (!ok)
 			return false;
 	}
+	if (!cap_host_match(o, ev->ep.family, ev->ep.laddr) &&
+	    !cap_host_match(o, ev->ep.family, ev->ep.raddr))
+		return false;
 	return !o->comm[0] || !strncmp(o->comm, ev->comm, HTC_COMM_LEN);
 }
 
@@ -523,6 +542,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (a->o.cgroup && cap_cgroup_resolve(&a->o, "/proc/self/mountinfo", msg, sizeof(msg))) {
+		fprintf(stderr, "%s\n", msg);
+		return 2;
+	}
 	for (size_t i = 0; i < a->o.nredact; i++)
 		redact_add_name(a->o.redact_names[i]);	/* checked by cap_parse_args */
 	install_signals();
@@ -554,7 +577,15 @@ int main(int argc, char **argv)
 				cap_strerror(err));
 			goto cleanup;
 		}
-	} else {
+	}
+	if (a->o.top) {
+		a->top = top_new(&a->o, &sink);
+		if (!a->top) {
+			fprintf(stderr, "httpcap: starting --top: %s\n", cap_strerror(-errno));
+			goto cleanup;
+		}
+	}
+	if (!a->out || a->o.top) {
 		a->eng = htc_engine_new(&sink);
 		if (!a->eng) {
 			fprintf(stderr, "httpcap: starting the engine: %s\n", cap_strerror(-errno));
@@ -583,11 +614,15 @@ int main(int argc, char **argv)
 	}
 
 	cap_bpf_start(a->bpf);
-	if (!a->o.quiet)
-		fprintf(stderr, "httpcap: capturing TCP on all sockets%s%s, snapshot length %u "
-			"bytes%s%s\n", a->o.npids || a->o.nports || a->o.comm[0] ? " (filtered)" : "",
+	if (!a->o.quiet) {
+		char filters[1024];
+
+		cap_filters_text(&a->o, filters, sizeof(filters));
+		fprintf(stderr, "httpcap: capturing TCP on %s%s%s, snapshot length %u "
+			"bytes%s%s\n", filters[0] ? "sockets matching " : "all sockets", filters,
 			a->o.no_redact ? "" : ", redacting secrets", a->o.snaplen,
 			a->out ? ", writing " : "", a->out ? output_path(a->out) : "");
+	}
 	start = last_tick = a->now = cap_mono_ns();
 	while (!stop_signal && !a->count_reached && !a->err && !a->out_closed) {
 		err = cap_bpf_poll(a->bpf, POLL_MS);
@@ -618,6 +653,14 @@ int main(int argc, char **argv)
 		}
 		if (a->o.duration > 0 && now - start >= a->o.duration * NS_PER_SEC)
 			break;
+		if (a->top) {
+			struct top_status ts = { .events = a->events, .lost = total_lost(a) };
+
+			if (top_quit_key(a->top))
+				break;
+			if (top_draw(a->top, &ts, false))
+				a->out_closed = true;
+		}
 	}
 	/* stop the kernel side, then take what is still in the ring buffer */
 	cap_bpf_stop(a->bpf);
@@ -628,6 +671,17 @@ int main(int argc, char **argv)
 	if (a->eng) {
 		htc_engine_finish(a->eng);
 		fflush(stdout);
+	}
+	if (a->top) {
+		/* a plain (piped) view ends with what the last interval and the
+		 * end of the capture added; a terminal gets its screen back */
+		if (!top_on_tty(a->top) && !a->out_closed) {
+			struct top_status ts = { .events = a->events, .lost = total_lost(a) };
+
+			top_draw(a->top, &ts, true);
+		}
+		top_free(a->top);
+		a->top = NULL;
 	}
 	ret = 0;
 	if (a->err) {
@@ -648,18 +702,26 @@ int main(int argc, char **argv)
 	}
 	if (!a->o.quiet)
 		print_stats(a, nfiles ? &ws : NULL, nfiles);
+	if (!a->o.quiet && (a->o.nports || a->o.nhosts || a->o.cgroup || a->o.verbose)) {
+		uint64_t cnt[HCB_CNT__COUNT];
+
+		/* --pid and --comm reject tasks before any socket is looked
+		 * at: they have nothing to count */
+		if (!cap_bpf_counters(a->bpf, cnt))
+			fprintf(stderr, "%llu connections filtered out (--port, --host, --cgroup), "
+				"%llu tracked\n", (unsigned long long)cnt[HCB_CNT_FILTERED],
+				(unsigned long long)cnt[HCB_CNT_CONNS]);
+	}
 	if (a->o.verbose) {
 		uint64_t cnt[HCB_CNT__COUNT];
 
 		if (!cap_bpf_counters(a->bpf, cnt))
-			fprintf(stderr, "kernel: %llu events submitted (%llu payload bytes), "
-				"%llu connections tracked, %llu excluded by --port\n",
+			fprintf(stderr, "kernel: %llu events submitted (%llu payload bytes)\n",
 				(unsigned long long)cnt[HCB_CNT_EVENTS],
-				(unsigned long long)cnt[HCB_CNT_PAYLOAD_BYTES],
-				(unsigned long long)cnt[HCB_CNT_CONNS],
-				(unsigned long long)cnt[HCB_CNT_FILTERED]);
+				(unsigned long long)cnt[HCB_CNT_PAYLOAD_BYTES]);
 	}
 cleanup:
+	top_free(a->top);
 	if (a->out) {
 		output_close(a->out, cap_mono_ns(), NULL, NULL);
 	}

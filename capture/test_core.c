@@ -58,6 +58,10 @@ static void test_cli_good(void **state)
 		{ "httpcap -r x.htc -w Y.PCAP -p 7", "export to pcap" },
 		{ "httpcap -r x.htc -w - --since +1s --until 2026-01-02T03:04:05Z", "pcapng to stdout, a window" },
 		{ "httpcap --duration 1.5 -vv --no-redact -B 1024", "duration and switches" },
+		{ "httpcap --host 10.0.0.0/8 --host ::1 --host fd00::/8 --host 1.2.3.4/0", "host prefixes" },
+		{ "httpcap --snapshot-length 100 --packet-buffered -w x --file-size 1 --file-count 2",
+		  "tcpdump's long names" },
+		{ "httpcap -n --top --interval 0.5 -w x.htc", "--top with a file, -n accepted" },
 	};
 	struct cap_opts o;
 	char err[256];
@@ -75,6 +79,23 @@ static void test_cli_good(void **state)
 	assert_int_equal(o.rotate_bytes, 2000000);
 	assert_int_equal(o.verbose, 2);
 	assert_int_equal(o.snaplen, HCB_DEFAULT_SNAPLEN);
+
+	/* prefixes: the host bits are cleared, IPv4 is kept as ::ffff:a.b.c.d */
+	assert_int_equal(parse("httpcap --host 10.1.2.3/8 --host 2001:db8::1/32", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.nhosts, 2);
+	assert_int_equal(o.hosts[0].bits, 104);
+	assert_int_equal(o.hosts[0].addr[12], 10);
+	assert_int_equal(o.hosts[0].addr[13], 0);
+	assert_int_equal(o.hosts[1].bits, 32);
+	assert_true(cap_host_match(&o, HTC_AF_INET, (const uint8_t[4]){ 10, 9, 9, 9 }));
+	assert_false(cap_host_match(&o, HTC_AF_INET, (const uint8_t[4]){ 11, 0, 0, 1 }));
+	assert_true(cap_host_match(&o, HTC_AF_INET6, (const uint8_t[16]){ 0x20, 0x01, 0x0d, 0xb8, 9 }));
+	assert_false(cap_host_match(&o, HTC_AF_INET6, (const uint8_t[16]){ 0x20, 0x01, 0x0d, 0xb9 }));
+	cap_filters_text(&o, err, sizeof(err));
+	assert_string_equal(err, "--host 10.0.0.0/8, --host 2001:db8::/32");
+	assert_int_equal(parse("httpcap --host 127.0.0.2/31", &o, err, sizeof(err)), 0);
+	assert_true(cap_host_match(&o, HTC_AF_INET, (const uint8_t[4]){ 127, 0, 0, 3 }));
+	assert_false(cap_host_match(&o, HTC_AF_INET, (const uint8_t[4]){ 127, 0, 0, 1 }));
 }
 
 static void test_cli_bad(void **state)
@@ -108,6 +129,67 @@ static void test_cli_bad(void **state)
 		{ "httpcap --frobnicate", "unknown option '--frobnicate'" },
 		{ "httpcap -w", "needs an argument" },
 		{ "httpcap port 80", "unexpected argument 'port'" },
+		/* every numeric flag: negative, zero where invalid, overflow,
+		 * trailing junk, empty, a blank in front */
+		{ "httpcap -c 99999999999999999999", "invalid count '99999999999999999999'" },
+		{ "httpcap -c  ", "needs an argument" },
+		{ "httpcap --count=", "invalid count ''" },
+		{ "httpcap -s -1", "invalid snaplen '-1'" },
+		{ "httpcap -s 10x", "invalid snaplen '10x'" },
+		{ "httpcap -s 99999999999999999999", "invalid snaplen" },
+		{ "httpcap --snaplen=", "invalid snaplen ''" },
+		{ "httpcap -p 0", "invalid pid '0'" },
+		{ "httpcap -p -1", "invalid pid '-1'" },
+		{ "httpcap -p 2147483648", "invalid pid '2147483648'" },
+		{ "httpcap -p 10x", "invalid pid '10x'" },
+		{ "httpcap --pid=", "invalid pid ''" },
+		{ "httpcap --port -1", "invalid port '-1'" },
+		{ "httpcap --port 80x", "invalid port '80x'" },
+		{ "httpcap --port=", "invalid port ''" },
+		{ "httpcap --port 99999999999999999999", "invalid port" },
+		{ "httpcap --comm=", "invalid --comm ''" },
+		{ "httpcap -w x -C 0", "invalid size '0'" },
+		{ "httpcap -w x -C 10x", "invalid size '10x'" },
+		{ "httpcap -w x -C 1e3", "invalid size '1e3'" },
+		{ "httpcap -w x -C 0x10", "invalid size '0x10'" },
+		{ "httpcap -w x -C 99999999999999999999", "invalid size" },
+		{ "httpcap -w x --file-size=", "invalid size ''" },
+		{ "httpcap -w x -G -1", "invalid interval '-1'" },
+		{ "httpcap -w x -G 10x", "invalid interval '10x'" },
+		{ "httpcap -w x -G 99999999999999999999", "invalid interval" },
+		{ "httpcap -w x -C 1 -W 0", "invalid file count '0'" },
+		{ "httpcap -w x -C 1 -W 10x", "invalid file count '10x'" },
+		{ "httpcap -w x -C 1 -W 99999999999999999999", "invalid file count" },
+		{ "httpcap -B 0", "invalid buffer size '0'" },
+		{ "httpcap -B -64", "invalid buffer size '-64'" },
+		{ "httpcap -B 64x", "invalid buffer size '64x'" },
+		{ "httpcap -B 99999999999999999999", "invalid buffer size" },
+		{ "httpcap --duration 0", "invalid duration '0'" },
+		{ "httpcap --duration 10x", "invalid duration '10x'" },
+		{ "httpcap --duration inf", "invalid duration 'inf'" },
+		{ "httpcap --duration=", "invalid duration ''" },
+		{ "httpcap --duration 99999999999999999999", "invalid duration" },
+		{ "httpcap --write=", "-w needs a file name" },
+		{ "httpcap --relinquish-privileges=", "-Z needs a user name" },
+		{ "httpcap --host 10.0.0.1/33", "invalid --host '10.0.0.1/33'" },
+		{ "httpcap --host ::1/129", "invalid --host '::1/129'" },
+		{ "httpcap --host 10.0.0.0/8x", "invalid --host '10.0.0.0/8x'" },
+		{ "httpcap --host 10.0.0.0/-8", "invalid --host" },
+		{ "httpcap --host example.com", "invalid --host 'example.com'" },
+		{ "httpcap --host=", "invalid --host ''" },
+		{ "httpcap --host 10.0.0.1/", "invalid --host '10.0.0.1/'" },
+		{ "httpcap --cgroup=", "--cgroup needs a cgroup directory" },
+		{ "httpcap --cgroup /a --cgroup /b", "--cgroup given twice" },
+		{ "httpcap --top --interval 0", "invalid interval '0' for --interval" },
+		{ "httpcap --top --interval 0.01", "invalid interval '0.01'" },
+		{ "httpcap --top --interval 5x", "invalid interval '5x'" },
+		{ "httpcap --top --interval=", "invalid interval ''" },
+		{ "httpcap --interval 2", "--interval is the refresh of --top" },
+		{ "httpcap --top --text", "--top and --text" },
+		{ "httpcap --top -w -", "needs a file, not '-'" },
+		{ "httpcap -r x --top", "does not combine" },
+		{ "httpcap -r x --cgroup /a", "does not combine" },
+		{ "httpcap -i eth0", "-i 'eth0': httpcap captures sockets" },
 	};
 	struct cap_opts o;
 	char err[256];
@@ -137,6 +219,31 @@ static void test_cli_many_pids(void **state)
 	argv[argc] = NULL;
 	assert_int_equal(cap_parse_args(argc, argv, &o, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "too many -p"));
+}
+
+/* --cgroup's resolution fails with a message naming what is missing */
+static void test_cgroup_resolve_errors(void **state)
+{
+	char path[] = "/tmp/httpcap-test-mountinfo-XXXXXX", msg[512];
+	struct cap_opts o = { .cgroup = "/system.slice/x.service" };
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	/* a host with cgroup v1 only */
+	assert_true(write(fd, "30 25 0:26 / /sys/fs/cgroup/cpu rw shared:9 - cgroup cgroup rw,cpu\n", 67) == 67);
+	close(fd);
+	assert_int_equal(cap_cgroup_resolve(&o, path, msg, sizeof(msg)), -ENOENT);
+	assert_non_null(strstr(msg, "no cgroup v2 hierarchy is mounted"));
+	assert_int_equal(cap_cgroup_resolve(&o, "/nonexistent/mountinfo", msg, sizeof(msg)), -ENOENT);
+	assert_non_null(strstr(msg, "reading '/nonexistent/mountinfo'"));
+	/* a cgroup2 mount, but no such cgroup under it or as given */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_true(write(fd, "36 25 0:30 / /nonexistent/cg2 rw - cgroup2 cgroup2 rw\n", 54) == 54);
+	close(fd);
+	assert_int_equal(cap_cgroup_resolve(&o, path, msg, sizeof(msg)), -ENOENT);
+	assert_non_null(strstr(msg, "'/system.slice/x.service': no such cgroup"));
+	unlink(path);
 }
 
 static void test_container_id(void **state)
@@ -413,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_cli_good),
 		cmocka_unit_test(test_cli_bad),
 		cmocka_unit_test(test_cli_many_pids),
+		cmocka_unit_test(test_cgroup_resolve_errors),
 		cmocka_unit_test(test_container_id),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_conntab_redacts_across_payloads),

@@ -38,6 +38,14 @@
 #define HCB_MAX_FILTER		64
 #define HCB_COMM_LEN		16
 
+/* A --host entry: the key of an LPM trie over 128-bit addresses.  IPv4
+ * is stored as ::ffff:a.b.c.d (prefix + 96), so one trie answers for both
+ * families; prefixlen counts the bits of addr that must match. */
+struct hcb_host_key {
+	__u32 prefixlen;
+	__u8 addr[16];		/* network byte order */
+};
+
 /* Event types (= enum htc_event_type) plus one internal notification. */
 enum hcb_event_type {
 	HCB_EV_ACCEPT = 0,
@@ -94,7 +102,7 @@ enum hcb_counter {
 	HCB_CNT_EVENTS = 8,		/* events submitted to the ring buffer */
 	HCB_CNT_PAYLOAD_BYTES = 9,	/* payload bytes submitted */
 	HCB_CNT_CONNS = 10,		/* connections created */
-	HCB_CNT_FILTERED = 11,		/* socket events dropped by a port filter */
+	HCB_CNT_FILTERED = 11,		/* connections left out by --port, --host or --cgroup */
 	HCB_CNT__COUNT = 16,
 };
 

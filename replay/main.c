@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "htc_engine.h"
 #include "replay.h"
@@ -34,21 +35,22 @@ static const char usage_text[] =
 "target and timing:\n"
 "  -t, --target URL        http[s]://HOST[:PORT][/PREFIX] to send to (PREFIX is\n"
 "                          put before every captured path)\n"
-"  -s, --speed X           1 = the captured gaps (default), 2 = twice as fast,\n"
+"  -r, --read FILE         a capture to replay, as the FILE arguments (repeatable)\n"
+"      --speed X           1 = the captured gaps (default), 2 = twice as fast,\n"
 "                          max = as fast as possible\n"
-"  -c, --concurrency N     at most N requests in flight, over at most N\n"
+"      --concurrency N     at most N requests in flight, over at most N\n"
 "                          kept-alive connections (default 8)\n"
-"  -r, --rate R            at most R request starts per second\n"
-"  -n, --limit N           send at most N requests\n"
+"      --rate R            at most R request starts per second\n"
+"  -c, --count, --limit N  send at most N requests\n"
 "      --timeout SEC       give up on one request after SEC seconds (default 30)\n"
 "      --connect-timeout SEC  (default 5)\n"
 "  -k, --insecure          do not verify the target's TLS certificate\n"
 "\n"
 "selection (as `httpanalyze requests`):\n"
 "  -m, --method LIST       methods, comma-separated (GET,POST)\n"
-"  -p, --path GLOB         path glob, e.g. '/api/*' (query string optional)\n"
+"      --path GLOB         path glob, e.g. '/api/*' (query string optional)\n"
 "      --status LIST       captured status: 200, 4xx, 500-599, comma-separated\n"
-"      --pid PID           serving process id (repeatable)\n"
+"  -p, --pid PID           serving process id (repeatable)\n"
 "      --comm NAME         serving process name\n"
 "      --port PORT         server port the requests came in on (repeatable);\n"
 "                          picks one service out of a capture of several\n"
@@ -78,10 +80,14 @@ static const char usage_text[] =
 "\n"
 "examples:\n"
 "  httpreplay trace.htc --target http://127.0.0.1:8080\n"
-"  httpreplay trace.htc -t http://staging:8080 --speed max -c 16 --path '/api/*'\n"
+"  httpreplay trace.htc -t http://staging:8080 --speed max --concurrency 16 --path '/api/*'\n"
 "  httpreplay a.htc b.htc -t http://127.0.0.1:8080 --allow-unsafe \\\n"
 "      -H 'Authorization: Bearer test-token' --max-mismatch 0 --format json\n"
 "  httpreplay trace.htc --dry-run --method POST --allow-unsafe\n"
+"\n"
+"short flags mean what they mean to tcpdump and httpcap: -r reads a file,\n"
+"-c counts, -p is a pid; --speed, --rate, --concurrency and --path have no\n"
+"short form any more (see httpreplay(1), OPTIONS THAT CHANGED).\n"
 "\n"
 "exit status: 0 done, 1 more mismatches than --max-mismatch or no request\n"
 "reached the target, 2 bad flags, URL or capture file.  See httpreplay(1).\n";
@@ -89,21 +95,24 @@ static const char usage_text[] =
 enum {
 	OPT_STATUS = 256, OPT_PID, OPT_PORT, OPT_COMM, OPT_SINCE, OPT_UNTIL, OPT_MINDUR,
 	OPT_DROP, OPT_HOST, OPT_UNSAFE, OPT_MAXMIS, OPT_DRY, OPT_TIMEOUT, OPT_CTIMEOUT,
+	OPT_SPEED, OPT_CONC, OPT_RATE, OPT_PATH,
 };
 
 static const struct option long_opts[] = {
 	{ "target", required_argument, NULL, 't' },
-	{ "speed", required_argument, NULL, 's' },
-	{ "concurrency", required_argument, NULL, 'c' },
-	{ "rate", required_argument, NULL, 'r' },
-	{ "limit", required_argument, NULL, 'n' },
+	{ "read", required_argument, NULL, 'r' },
+	{ "speed", required_argument, NULL, OPT_SPEED },
+	{ "concurrency", required_argument, NULL, OPT_CONC },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "count", required_argument, NULL, 'c' },
+	{ "limit", required_argument, NULL, 'c' },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "connect-timeout", required_argument, NULL, OPT_CTIMEOUT },
 	{ "insecure", no_argument, NULL, 'k' },
 	{ "method", required_argument, NULL, 'm' },
-	{ "path", required_argument, NULL, 'p' },
+	{ "path", required_argument, NULL, OPT_PATH },
 	{ "status", required_argument, NULL, OPT_STATUS },
-	{ "pid", required_argument, NULL, OPT_PID },
+	{ "pid", required_argument, NULL, 'p' },
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "since", required_argument, NULL, OPT_SINCE },
@@ -145,11 +154,12 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* Decimal digits only: no sign, no blank (strtoull skips one), no junk. */
 static int parse_ull(const char *s, unsigned long long max, unsigned long long *v)
 {
 	char *end;
 
-	if (!*s || *s == '-' || *s == '+')
+	if (*s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	*v = strtoull(s, &end, 10);
@@ -158,24 +168,42 @@ static int parse_ull(const char *s, unsigned long long max, unsigned long long *
 	return 0;
 }
 
-static int parse_positive(const char *s, double *v)
+/* A decimal number > 0 and <= max: "1.5", not "1e3", "0x10", "inf" or " 2". */
+static int parse_positive(const char *s, double max, double *v)
 {
 	char *end;
 
+	if (!*s || strspn(s, "0123456789.") != strlen(s))
+		return -EINVAL;
 	errno = 0;
 	*v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(*v) || *v <= 0)
+	if (errno || end == s || *end || !isfinite(*v) || *v <= 0 || *v > max)
 		return -EINVAL;
 	return 0;
 }
 
-/* Returns 0, or the exit status to leave with. */
-static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
+/* Whether s reads as a plain number, for telling an old short flag's
+ * value (-r 100, the rate) from the new one's (-r FILE). */
+static bool numeric(const char *s)
 {
+	return *s && strspn(s, "0123456789.") == strlen(s);
+}
+
+/* -r files, put in front of the FILE arguments (kept for the whole run). */
+static char **read_files;
+
+/* Returns 0, or the exit status to leave with. */
+static int parse_args(int *argcp, char ***argvp, struct cli *c, int *first_file)
+{
+	int argc = *argcp, nread = 0;
+	char **argv = *argvp;
 	unsigned long long v;
 	double d;
 	int opt;
 
+	read_files = calloc(argc + 1, sizeof(char *));
+	if (!read_files)
+		return usage_error("%s", "out of memory");
 	c->send.speed = 1;
 	c->send.concurrency = 8;
 	c->send.timeout_ms = 30000;
@@ -183,34 +211,58 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 	c->max_mismatch = -1;
 	c->fmt = RP_FMT_TABLE;
 	/* permute: files and flags in any order, as the examples show */
-	while ((opt = getopt_long(argc, argv, "t:s:c:r:n:km:p:H:f:vhV", long_opts, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":t:s:c:r:n:km:p:H:f:vhV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
+			if (!*optarg)
+				return usage_error("--target '': want http[s]://HOST[:PORT]");
 			c->send.target = optarg;
 			break;
+		case 'r':
+			/* -r was --rate's short form: "-r 100" names no file */
+			if (numeric(optarg) && access(optarg, F_OK))
+				return usage_error("-r '%s': -r reads a capture file (as tcpdump -r) and "
+						   "there is no file '%s'; the request rate is --rate %s",
+						   optarg, optarg, optarg);
+			if (!*optarg)
+				return usage_error("-r '': want a capture file");
+			read_files[nread++] = optarg;
+			break;
 		case 's':
+			return usage_error("-s '%s': -s is tcpdump's snapshot length, which a replay has "
+					   "none of; the replay speed is --speed %s (-s was its short form)",
+					   optarg, optarg);
+		case 'n':
+			return usage_error("-n '%s': -n is not --limit any more (tcpdump's -n means "
+					   "'do not resolve names'); send at most N requests with "
+					   "-c %s or --count %s", optarg, optarg, optarg);
+		case OPT_SPEED:
 			if (!strcmp(optarg, "max"))
 				c->send.speed = 0;
-			else if (parse_positive(optarg, &c->send.speed))
-				return usage_error("--speed '%s': want a number > 0 or 'max'", optarg);
+			else if (parse_positive(optarg, 1000, &c->send.speed))
+				return usage_error("--speed '%s': want a number > 0 and <= 1000, or 'max'", optarg);
 			break;
-		case 'c':
+		case OPT_CONC:
 			if (parse_ull(optarg, 1000, &v) || !v)
 				return usage_error("--concurrency '%s': want 1 to 1000", optarg);
 			c->send.concurrency = (unsigned)v;
 			break;
-		case 'r':
-			if (parse_positive(optarg, &c->send.rate))
-				return usage_error("--rate '%s': want requests per second > 0", optarg);
+		case OPT_RATE:
+			if (parse_positive(optarg, 1e6, &c->send.rate))
+				return usage_error("--rate '%s': want requests per second, > 0 and <= 1000000",
+						   optarg);
 			break;
-		case 'n':
+		case 'c':
 			if (parse_ull(optarg, ~0ULL, &c->limit) || !c->limit)
-				return usage_error("--limit '%s': want a count >= 1", optarg);
+				return usage_error("-c/--count '%s': want a count of requests >= 1 "
+						   "(the concurrency is --concurrency)", optarg);
 			break;
 		case OPT_TIMEOUT:
 		case OPT_CTIMEOUT:
-			if (parse_positive(optarg, &d) || d > 86400)
-				return usage_error("timeout '%s': want seconds > 0", optarg);
+			if (parse_positive(optarg, 86400, &d))
+				return usage_error("%s '%s': want seconds > 0 and <= 86400",
+						   opt == OPT_TIMEOUT ? "--timeout" : "--connect-timeout", optarg);
 			*(opt == OPT_TIMEOUT ? &c->send.timeout_ms : &c->send.connect_timeout_ms) =
 				(long)ceil(d * 1000);
 			break;
@@ -222,7 +274,9 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 				return usage_error("--method '%s': empty", optarg);
 			c->filter.methods = optarg;
 			break;
-		case 'p':
+		case OPT_PATH:
+			if (!*optarg)
+				return usage_error("--path '': want a glob such as '/api/*'");
 			c->filter.path_glob = optarg;
 			break;
 		case OPT_STATUS:
@@ -230,7 +284,11 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 				return usage_error("--status '%s': want 200, 4xx or 500-599, comma-separated (16 at most)",
 						   optarg);
 			break;
-		case OPT_PID:
+		case 'p':
+			/* -p was --path's short form: a glob is no pid */
+			if (*optarg && !numeric(optarg))
+				return usage_error("-p/--pid '%s': not a process id (-p is --pid, as in "
+						   "httpcap; the path glob is --path '%s')", optarg, optarg);
 			if (parse_ull(optarg, UINT32_MAX, &v))
 				return usage_error("--pid '%s': not a process id", optarg);
 			if (c->filter.npids >= sizeof(c->filter.pids) / sizeof(c->filter.pids[0]))
@@ -245,6 +303,8 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 			c->filter.ports[c->filter.nports++] = (uint16_t)v;
 			break;
 		case OPT_COMM:
+			if (!*optarg)
+				return usage_error("--comm '': want a process name");
 			c->filter.comm = optarg;
 			break;
 		case OPT_SINCE:
@@ -274,7 +334,11 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 			break;
 		}
 		case OPT_DROP: {
-			char **n = realloc(c->edits.drop, (c->edits.ndrop + 1) * sizeof(*n));
+			char **n;
+
+			if (!*optarg)
+				return usage_error("--drop-header '': want a header name");
+			n = realloc(c->edits.drop, (c->edits.ndrop + 1) * sizeof(*n));
 
 			if (!n)
 				return usage_error("%s", "out of memory");
@@ -317,10 +381,31 @@ static int parse_args(int argc, char **argv, struct cli *c, int *first_file)
 		case 'V':
 			printf("httpreplay %s (%s)\n", HTC_TOOL_VERSION, curl_version());
 			exit(0);
+		case ':':
+			if (optopt && optopt < 256)
+				return usage_error("option '-%c' needs a value", optopt);
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
-			fputs("try 'httpreplay --help'\n", stderr);
-			return EXIT_USAGE;
+			if (optopt && optopt < 256)
+				return usage_error("unknown option '-%c'", optopt);
+			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
+	}
+	if (nread) {
+		/* the -r files first, then the FILE arguments */
+		char **nargv = calloc(optind + nread + (argc - optind) + 1, sizeof(char *));
+
+		if (!nargv)
+			return usage_error("%s", "out of memory");
+		memcpy(nargv, argv, optind * sizeof(char *));
+		memcpy(nargv + optind, read_files, nread * sizeof(char *));
+		memcpy(nargv + optind + nread, argv + optind, (argc - optind) * sizeof(char *));
+		free(read_files);
+		read_files = nargv;
+		argc += nread;
+		argv = nargv;
+		*argcp = argc;
+		*argvp = argv;
 	}
 	if (optind >= argc)
 		return usage_error("%s", "no capture file given");
@@ -448,7 +533,7 @@ int main(int argc, char **argv)
 	const char **spooled = NULL;
 	uint64_t cap_start = 0;
 
-	rc = parse_args(argc, argv, &c, &first);
+	rc = parse_args(&argc, &argv, &c, &first);
 	if (rc)
 		goto cleanup;
 	rc = EXIT_USAGE;

@@ -26,8 +26,9 @@ endif
 
 .PHONY: install-httpreplay
 install-httpreplay: $(BUILD)/httpreplay
-	$(call msg,INSTALL,httpreplay)
+	$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/httpreplay)
 	$(Q)install -D -m 0755 $(BUILD)/httpreplay $(DESTDIR)$(BINDIR)/httpreplay
+	$(call msg,INSTALL,$(DESTDIR)$(MANDIR)/man1/httpreplay.1)
 	$(Q)install -D -m 0644 docs/httpreplay.1 $(DESTDIR)$(MANDIR)/man1/httpreplay.1
 
 # ---- tests ----------------------------------------------------------------

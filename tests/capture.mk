@@ -6,6 +6,9 @@
 #                            loopback (root; prints SKIP otherwise).
 #                            CASES="nginx filters" runs only those cases.
 #   make test-capture-doc    docs/httpcap.8 matches `httpcap --help`
+#   make test-cli            httpcap, httpanalyze, httpreplay: the long options of
+#                            --help, the man pages and README.md agree; -V/-h;
+#                            bad values refused with their name (no root)
 #   make test-capture-fuzz   libFuzzer over the redactor and printer, FUZZ_SECONDS
 #
 # Everything is built under $(BUILD)/tests/capture.
@@ -100,7 +103,11 @@ $(CAPTEST_DIR)/peer: $(BUILD)/obj/tests/capture/peer.o
 test-capture-doc: $(BUILD)/httpcap
 	@BUILD=$(BUILD) bash tests/capture/check_manpage.sh
 
+.PHONY: test-cli
+test-cli: $(BUILD)/httpcap $(BUILD)/httpanalyze $(BUILD)/httpreplay
+	@BUILD=$(BUILD) bash tests/capture/check_cli.sh
+
 test-capture-e2e: $(BUILD)/httpcap $(CAPTEST_DIR)/peer
 	@BUILD=$(BUILD) bash tests/capture/run.sh $(CASES)
 
-TESTS += test-capture-unit test-capture-fuzz test-capture-doc test-capture-e2e
+TESTS += test-capture-unit test-capture-fuzz test-capture-doc test-cli test-capture-e2e

@@ -96,7 +96,7 @@ eq([(d["caller"], d["protocol"], d["name"], d["calls"], d["errors"]) for d in de
 # httpreplay sends the captured calls again over HTTP/2, with their
 # captured bodies: same HTTP status, grpc-status and response bodies
 HTTPREPLAY=${HTTPREPLAY:-$ROOT/$BUILD/httpreplay}
-"$HTTPREPLAY" --allow-unsafe --port $PORT -s max -c 2 --max-mismatch 0 -t "http://127.0.0.1:$PORT" \
+"$HTTPREPLAY" --allow-unsafe --port $PORT --speed max --concurrency 2 --max-mismatch 0 -t "http://127.0.0.1:$PORT" \
 	"$T/grpc.htc" >"$T/replay.out" 2>&1 || fail "httpreplay: $(cat "$T/replay.out")"
 grep -E "^(sent|status mismatches|body)" "$T/replay.out" | sed 's/^/  replay: /'
 grep -Eq "^sent +14 \(answered 14, errors 0\)" "$T/replay.out" || fail "httpreplay: $(cat "$T/replay.out")"

@@ -108,7 +108,7 @@ grep -Eq "^h2load@[^ ]+ +\(no request\) +http2 +127\.0\.0\.1:$PORT +GET /nope +$
 # httpreplay sends the captured GETs again over HTTP/2 (the POST is unsafe:
 # skipped): same statuses, same bodies
 HTTPREPLAY=${HTTPREPLAY:-$ROOT/$BUILD/httpreplay}
-"$HTTPREPLAY" --port $PORT -s max -c 4 --max-mismatch 0 -t "$U" "$T/h2.htc" >"$T/replay.out" 2>&1 ||
+"$HTTPREPLAY" --port $PORT --speed max --concurrency 4 --max-mismatch 0 -t "$U" "$T/h2.htc" >"$T/replay.out" 2>&1 ||
 	fail "httpreplay: $(tail -20 "$T/replay.out")"
 grep -E "^(sent|status mismatches|body)" "$T/replay.out" | sed 's/^/  replay: /'
 grep -Eq "^sent +302 \(answered 302, errors 0\)" "$T/replay.out" || fail "httpreplay: $(tail -12 "$T/replay.out")"

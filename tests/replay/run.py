@@ -204,7 +204,7 @@ def streams(cap, tmp):
 def faithful(cap, ok, target):
     ok.clear()
     # --concurrency 1: one request at a time, so the server sees the order
-    rc, out, err = replay(cap["basic"], "--target", target, "--allow-unsafe", "-c", "1",
+    rc, out, err = replay(cap["basic"], "--target", target, "--allow-unsafe", "--concurrency", "1",
                           "--speed", "max", "--format", "json", "-v", "--max-mismatch", "0")
     reqs, s = jlines(out)
     check(rc == 0, "faithful replay: exit 0 with --max-mismatch 0", f"rc={rc} err={err}")
@@ -383,7 +383,7 @@ def redacted(cap, ok, target):
 
 def rewriting(cap, ok, target):
     ok.clear()
-    rc, out, err = replay(cap["basic"], "--target", target, "--speed", "max", "-c", "1",
+    rc, out, err = replay(cap["basic"], "--target", target, "--speed", "max", "--concurrency", "1",
                           "--path", "/a", "--method", "GET",
                           "--host", "staging.example", "-H", "X-Trace: replaced",
                           "-H", "X-New: 1", "--drop-header", "user-agent")
@@ -564,12 +564,12 @@ def https(cap, tmp, servers):
     servers.append(tls)
     target = f"https://127.0.0.1:{PORT_TLS}"
     rc, out, err = replay(cap["basic"], "--target", target, "--speed", "max", "--format", "json",
-                          "-c", "1")
+                          "--concurrency", "1")
     _, s = jlines(out)
     check(rc == 1 and s.get("errors") == 6 and "certificate" in err,
           "https, self-signed: TLS errors counted, said once, exit 1", json.dumps(s) + err)
     rc, out, err = replay(cap["basic"], "--target", target, "--speed", "max", "--format", "json",
-                          "-k", "--max-mismatch", "0", "-c", "2")
+                          "-k", "--max-mismatch", "0", "--concurrency", "2")
     _, s = jlines(out)
     check(rc == 0 and s.get("sent") == 6 and s.get("mismatched") == 0,
           "https with --insecure: zero mismatches", json.dumps(s) + err)
