@@ -197,6 +197,10 @@ struct loader {
 	struct rowq rq;		/* the other rows, on their own thread */
 	/* the *_stats tables, counted as the rows go by (stats.h) */
 	struct stats *ep_stats, *ds_stats, *preq_stats, *pcall_stats;
+	/* per process (key.i = file_idx << 32 | pid): the server ports it
+	 * answered on (key.s[0], decimal; "" for a process seen as a client
+	 * only) and its task name (key.s[1]), for its service name */
+	struct stats *ports;
 	size_t stored;		/* request head and body bytes stored */
 	uint64_t unstored;	/* requests stored without them (LOAD_MAX_STORED) */
 };
@@ -222,6 +226,25 @@ static void count_row(struct loader *l, struct stats *by_name, const struct stat
 	if ((stats_add(by_name, k, error, has_ms ? &ms : NULL) ||
 	     stats_add(by_proc, &pk, 0, NULL)) && !l->err) {
 		fprintf(stderr, "httpanalyze: out of memory counting endpoints\n");
+		l->err = -ENOMEM;
+	}
+}
+
+/* Note that process (file_idx, pid) answered on server port port (0: it
+ * was seen, as a client or without a known port). */
+static void note_port(struct loader *l, uint32_t file_idx, uint32_t pid, const char *comm,
+		      unsigned port)
+{
+	char num[8];
+	int n = port ? snprintf(num, sizeof(num), "%u", port) : 0;
+	struct stats_key k = {
+		.s = { num, comm },
+		.n = { (size_t)n, strnlen(comm, HTC_COMM_LEN) },
+		.i = (int64_t)file_idx << 32 | pid,
+	};
+
+	if (stats_add(l->ports, &k, 0, NULL) && !l->err) {
+		fprintf(stderr, "httpanalyze: out of memory counting services\n");
 		l->err = -ENOMEM;
 	}
 }
@@ -298,6 +321,8 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 	rq_int(q, c->flags);
 	rq_end(q);
 	l->st.conns++;
+	if (c->ep.role == HTC_ROLE_SERVER)
+		note_port(l, c->file_idx, c->pid, c->comm, c->ep.lport);
 	if ((c->flags & HTC_ENGF_PREEXISTING) && c->file_idx < l->nfiles) {
 		l->files[c->file_idx].joined++;
 		l->files[c->file_idx].unseen += c->unseen_in;
@@ -467,11 +492,14 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	l->st.requests++;
 	{
 		const char *host = host_of(l, r->file_idx);
+		/* per process: merged by service name at the end (insert_stats) */
 		struct stats_key k = {
 			.s = { host, r->comm, ep },
 			.n = { strlen(host), strnlen(r->comm, HTC_COMM_LEN), strlen(ep) },
+			.i = (int64_t)r->file_idx << 32 | r->pid,
 		};
 
+		note_port(l, r->file_idx, r->pid, r->comm, r->ep.lport);
 		count_row(l, l->ep_stats, &k, l->preq_stats, r->file_idx, r->pid, r->flags,
 			  r->start_ns, r->end_ns);
 	}
@@ -527,6 +555,7 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 
 		count_row(l, l->ds_stats, &k, l->pcall_stats, c->file_idx, c->pid, c->flags,
 			  c->start_ns, c->end_ns);
+		note_port(l, c->file_idx, c->pid, c->comm, 0);
 	}
 }
 
@@ -787,6 +816,267 @@ static void warn_duplicates(const struct lfile *files, const struct htc_header *
 		}
 }
 
+/* ---- service names ---- */
+
+/* Interpreters: their service is named by the script they run too. */
+static int interpreter(const char *name, size_t n)
+{
+	static const char *const pre[] = {
+		"python", "pypy", "node", "nodejs", "ruby", "perl", "php", "java", "lua", "luajit",
+		"bun", "deno", "Rscript", "elixir", "erl", "beam.smp", "dotnet", "mono",
+	};
+
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
+		size_t m = strlen(pre[i]);
+
+		/* python3, python3.11, php8.2: the name then a version */
+		if (n >= m && !memcmp(name, pre[i], m) &&
+		    (n == m || strspn(name + m, "0123456789.") == n - m))
+			return 1;
+	}
+	return 0;
+}
+
+/* Options of the interpreters above whose value is the next argument. */
+static int takes_value(const char *a)
+{
+	static const char *const opts[] = {
+		"-W", "-X", "-Q", "-r", "--require", "--import", "--loader",
+		"--experimental-loader", "-cp", "-classpath", "--class-path", "-p",
+		"--module-path", "-I", "-d", "-S",
+	};
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (!strcmp(a, opts[i]))
+			return 1;
+	return 0;
+}
+
+int db_service_label(char *dst, size_t cap, const char *comm, const char *cmdline)
+{
+	const char *argv0, *script = NULL, *sp;
+	char buf[4096], *save = NULL, *a;
+	size_t n0;
+	int n;
+
+	/* the interpreter by argv[0]'s base name, else by the task name */
+	snprintf(buf, sizeof(buf), "%s", cmdline ? cmdline : "");
+	sp = strchr(buf, ' ');
+	n0 = sp ? (size_t)(sp - buf) : strlen(buf);
+	argv0 = memrchr(buf, '/', n0);
+	argv0 = argv0 ? argv0 + 1 : buf;
+	n0 -= (size_t)(argv0 - buf);
+	if (interpreter(argv0, n0) || interpreter(comm, strlen(comm))) {
+		a = strtok_r(buf, " ", &save);	/* argv[0] */
+		while ((a = strtok_r(NULL, " ", &save))) {
+			if (!strcmp(a, "-m") || !strcmp(a, "-jar") || !strcmp(a, "--module")) {
+				script = strtok_r(NULL, " ", &save);	/* python -m MOD, java -jar FILE */
+				break;
+			}
+			if (!strcmp(a, "-c") || !strcmp(a, "-e") || !strcmp(a, "--eval")) {
+				script = a;	/* an inline program: the option says so */
+				break;
+			}
+			if (a[0] != '-') {
+				script = a;
+				break;
+			}
+			if (takes_value(a) && !strtok_r(NULL, " ", &save))
+				break;
+		}
+	}
+	if (script) {
+		const char *b = strrchr(script, '/');
+
+		script = b && b[1] ? b + 1 : script;
+		n = snprintf(dst, cap, "%s %s", comm, script);
+	} else {
+		n = snprintf(dst, cap, "%s", comm);
+	}
+	return n;
+}
+
+/* A process's service: key (file_idx << 32 | pid) and name. */
+struct svc {
+	int64_t key;
+	char *name;
+	char comm[HTC_COMM_LEN + 1];
+	const char *host;
+};
+
+static int svc_cmp(const void *a, const void *b)
+{
+	const struct svc *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+static int port_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Port groups by process, then first appearance (so a process's task
+ * name is the first one seen: the order of the groups table). */
+static int group_key_cmp(const void *a, const void *b)
+{
+	const struct stats_group *x = *(const struct stats_group *const *)a;
+	const struct stats_group *y = *(const struct stats_group *const *)b;
+
+	if (x->key.i != y->key.i)
+		return (x->key.i > y->key.i) - (x->key.i < y->key.i);
+	return (x > y) - (x < y);
+}
+
+static const struct svc *svc_find(const struct svc *v, size_t n, int64_t key)
+{
+	struct svc k = { .key = key };
+
+	return bsearch(&k, v, n, sizeof(*v), svc_cmp);
+}
+
+/* At most this many ports in a service's name, then ",+N" */
+#define SVC_MAX_PORTS 8
+
+/*
+ * The services table: one row per process that served or made a request,
+ * named "LABEL[:PORT,...]@HOST" (see db_service_label and the README's
+ * "Service names"), from the ports and task names counted during the load
+ * and the processes table.  *out (OUT, sorted by key) is for the merge of
+ * the endpoint statistics; the caller frees it (svc_free).
+ */
+static int build_services(struct loader *l, struct svc **out, size_t *nout)
+{
+	size_t ng = stats_count(l->ports), n = 0;
+	struct svc *v = calloc(ng ? ng : 1, sizeof(*v));
+	int *ports = calloc(ng ? ng : 1, sizeof(*ports));
+	sqlite3_stmt *pq = NULL, *ins = NULL;
+	int err = 0;
+
+	if (!v || !ports) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* the groups sorted by process, so each process's ports are a run */
+	{
+		struct stats_group **gs = calloc(ng ? ng : 1, sizeof(*gs));
+
+		if (!gs) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		for (size_t i = 0; i < ng; i++)
+			gs[i] = stats_group(l->ports, i);
+		qsort(gs, ng, sizeof(*gs), group_key_cmp);
+		if ((err = prepare(l, "SELECT comm, cmdline FROM processes WHERE file_idx = ? AND pid = ?",
+				   &pq)) ||
+		    (err = prepare(l, "INSERT INTO services VALUES (?,?,?,?,?,?,?)", &ins))) {
+			free(gs);
+			goto cleanup;
+		}
+		for (size_t i = 0; i < ng && !err;) {
+			int64_t key = gs[i]->key.i;
+			uint32_t fidx = (uint32_t)(key >> 32), pid = (uint32_t)key;
+			const char *comm = gs[i]->key.s[1], *cmdline = NULL;
+			char label[512], plist[64], name[700];
+			size_t np = 0, pl = 0, j;
+
+			for (j = i; j < ng && gs[j]->key.i == key; j++)
+				if (gs[j]->key.n[0])
+					ports[np++] = atoi(gs[j]->key.s[0]);
+			qsort(ports, np, sizeof(*ports), port_cmp);
+			plist[0] = 0;
+			for (size_t k = 0, shown = 0; k < np; k++) {
+				if (k && ports[k] == ports[k - 1])
+					continue;
+				if (shown == SVC_MAX_PORTS) {
+					size_t more = 0;
+
+					for (size_t m = k; m < np; m++)
+						more += !(m && ports[m] == ports[m - 1]);
+					pl += (size_t)snprintf(plist + pl, sizeof(plist) - pl, ",+%zu", more);
+					break;
+				}
+				pl += (size_t)snprintf(plist + pl, sizeof(plist) - pl, "%s%d",
+						       shown ? "," : "", ports[k]);
+				shown++;
+			}
+			sqlite3_bind_int64(pq, 1, fidx);
+			sqlite3_bind_int64(pq, 2, pid);
+			if (sqlite3_step(pq) == SQLITE_ROW) {
+				const char *pc = (const char *)sqlite3_column_text(pq, 0);
+
+				if (pc && *pc)
+					comm = pc;
+				cmdline = (const char *)sqlite3_column_text(pq, 1);
+			}
+			v[n].key = key;
+			snprintf(v[n].comm, sizeof(v[n].comm), "%s", comm);
+			v[n].host = host_of(l, fidx);
+			db_service_label(label, sizeof(label), v[n].comm, cmdline);
+			snprintf(name, sizeof(name), "%s%s%s@%s", label, pl ? ":" : "", plist,
+				 v[n].host);
+			sqlite3_reset(pq);
+			v[n].name = strdup(name);
+			if (!v[n].name) {
+				err = -ENOMEM;
+				break;
+			}
+			sqlite3_bind_int64(ins, 1, fidx);
+			sqlite3_bind_int64(ins, 2, pid);
+			sqlite3_bind_text(ins, 3, name, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 4, v[n].host, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 5, v[n].comm, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 6, label, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 7, plist, pl ? (int)pl : -1, SQLITE_STATIC);
+			step(l, ins, "service");
+			err = l->err;
+			n++;
+			i = j;
+		}
+		free(gs);
+	}
+cleanup:
+	sqlite3_finalize(pq);
+	sqlite3_finalize(ins);
+	free(ports);
+	*out = v;
+	*nout = n;
+	return err;
+}
+
+/*
+ * The two latencies of a linked pair (schema.c): a request's as its client
+ * saw it (the linked call: first byte written to last byte read) and a
+ * call's as the server spent it (the linked request: first byte read to
+ * last byte written).  Primary-key lookups over the linked rows only.
+ */
+static int insert_latencies(struct loader *l)
+{
+	if (!l->st.links)
+		return 0;
+	return db_exec(l->db,
+		       "UPDATE requests SET client_latency_ns = (SELECT c.end_ns - c.start_ns"
+		       " FROM calls c WHERE c.call_id = requests.parent_call_id"
+		       " AND c.end_ns >= c.start_ns) WHERE parent_call_id IS NOT NULL;"
+		       "UPDATE calls SET server_latency_ns = (SELECT r.end_ns - r.start_ns"
+		       " FROM requests r WHERE r.request_id = calls.child_request_id"
+		       " AND r.end_ns >= r.start_ns) WHERE child_request_id IS NOT NULL;"
+		       "INSERT INTO linked_stats SELECT coalesce(s.service, r.comm || '@' || r.host),"
+		       " r.endpoint, count(*), percentile_nr(r.duration_ms, 50),"
+		       " percentile_nr(r.client_latency_ns / 1e6, 50), percentile_nr(r.duration_ms, 99),"
+		       " percentile_nr(r.client_latency_ns / 1e6, 99) FROM requests r"
+		       " LEFT JOIN services s ON s.file_idx = r.file_idx AND s.pid = r.pid"
+		       " WHERE r.client_latency_ns IS NOT NULL GROUP BY 1, 2;");
+}
+
+static void svc_free(struct svc *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
 /* Percentiles 50, 90, 99 of a group bound at st's parameters i.. (NULL
  * when no duration); the durations are reordered. */
 static void bind_pcts(sqlite3_stmt *st, int i, struct stats_group *g)
@@ -804,19 +1094,38 @@ static void bind_pcts(sqlite3_stmt *st, int i, struct stats_group *g)
 		sqlite3_bind_double(st, i + j, v[j]);
 }
 
-/* The *_stats tables from the groups counted during the load. */
-static int insert_stats(struct loader *l)
+/* The *_stats tables from the groups counted during the load; the
+ * endpoints, counted per process, merged per service (svc, sorted). */
+static int insert_stats(struct loader *l, const struct svc *svc, size_t nsvc)
 {
 	static const char *const sql[] = {
-		"INSERT INTO endpoint_stats VALUES (?,?,?,?,?,?,?,?)",
+		"INSERT INTO endpoint_stats VALUES (?,?,?,?,?,?,?,?,?)",
 		"INSERT INTO downstream_stats VALUES (?,?,?,?,?,?,?,?,?)",
 		"INSERT INTO process_stats VALUES (?,?,?,0)",
 		"INSERT INTO process_stats VALUES (?,?,0,?)"
 		" ON CONFLICT (file_idx, pid) DO UPDATE SET calls = excluded.calls",
 	};
-	struct stats *t[] = { l->ep_stats, l->ds_stats, l->preq_stats, l->pcall_stats };
+	struct stats *by_svc = stats_new();
+	struct stats *t[] = { by_svc, l->ds_stats, l->preq_stats, l->pcall_stats };
 	int err = 0;
 
+	if (!by_svc)
+		return -ENOMEM;
+	/* key: service, endpoint, host, comm (the service's: the same for
+	 * every process of it) */
+	for (size_t i = 0; i < stats_count(l->ep_stats) && !err; i++) {
+		struct stats_group *g = stats_group(l->ep_stats, i);
+		const struct svc *v = svc_find(svc, nsvc, g->key.i);
+		const char *name = v ? v->name : "?";
+		const char *comm = v ? v->comm : g->key.s[1];
+		struct stats_key k = {
+			.s = { name, g->key.s[2], g->key.s[0], comm },
+			.n = { strlen(name), g->key.n[2], g->key.n[0], strlen(comm) },
+		};
+
+		if (stats_merge(by_svc, &k, g))
+			err = -ENOMEM;
+	}
 	for (size_t w = 0; w < sizeof(t) / sizeof(t[0]) && !err; w++) {
 		sqlite3_stmt *st = NULL;
 
@@ -830,11 +1139,20 @@ static int insert_stats(struct loader *l)
 				sqlite3_bind_int64(st, c++, g->key.i >> 32);
 				sqlite3_bind_int64(st, c++, g->key.i & 0xffffffff);
 				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->count);
+			} else if (w == 0) {
+				/* host, comm, endpoint, counts, percentiles, service */
+				sqlite3_bind_text(st, c++, g->key.s[2], (int)g->key.n[2], SQLITE_STATIC);
+				sqlite3_bind_text(st, c++, g->key.s[3], (int)g->key.n[3], SQLITE_STATIC);
+				sqlite3_bind_text(st, c++, g->key.s[1], (int)g->key.n[1], SQLITE_STATIC);
+				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->count);
+				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->errors);
+				bind_pcts(st, c, g);
+				c += 3;
+				sqlite3_bind_text(st, c++, g->key.s[0], (int)g->key.n[0], SQLITE_STATIC);
 			} else {
 				sqlite3_bind_text(st, c++, g->key.s[0], (int)g->key.n[0], SQLITE_STATIC);
 				sqlite3_bind_text(st, c++, g->key.s[1], (int)g->key.n[1], SQLITE_STATIC);
-				if (w == 1)
-					sqlite3_bind_int64(st, c++, g->key.i);
+				sqlite3_bind_int64(st, c++, g->key.i);
 				sqlite3_bind_text(st, c++, g->key.s[2], (int)g->key.n[2], SQLITE_STATIC);
 				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->count);
 				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->errors);
@@ -845,6 +1163,9 @@ static int insert_stats(struct loader *l)
 		}
 		sqlite3_finalize(st);
 	}
+	stats_free(by_svc);
+	if (err == -ENOMEM)
+		fprintf(stderr, "httpanalyze: out of memory counting endpoints\n");
 	return err;
 }
 
@@ -942,6 +1263,8 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	struct htc_record rec;
 	struct htc_eng_annot annot;
 	struct htc_header *hdrs = NULL;
+	struct svc *svc = NULL;
+	size_t nsvc = 0;
 	double t0 = now_s(), c0 = cpu_s(), last_draw = 0, t_load, t_index;
 	uint32_t fidx;
 	unsigned want;
@@ -970,7 +1293,8 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	l.ds_stats = stats_new();
 	l.preq_stats = stats_new();
 	l.pcall_stats = stats_new();
-	if (!l.ep_stats || !l.ds_stats || !l.preq_stats || !l.pcall_stats) {
+	l.ports = stats_new();
+	if (!l.ep_stats || !l.ds_stats || !l.preq_stats || !l.pcall_stats || !l.ports) {
 		err = -ENOMEM;
 		fprintf(stderr, "httpanalyze: out of memory\n");
 		goto cleanup;
@@ -1090,7 +1414,8 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			fprintf(stderr, "httpanalyze: engine: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	if ((err = rowq_stop(&l.rq)) || (err = insert_stats(&l)))
+	if ((err = rowq_stop(&l.rq)) || (err = build_services(&l, &svc, &nsvc)) ||
+	    (err = insert_stats(&l, svc, nsvc)) || (err = insert_latencies(&l)))
 		goto cleanup;
 	{
 		struct htc_engine_stats est;
@@ -1194,6 +1519,8 @@ cleanup:
 	stats_free(l.ds_stats);
 	stats_free(l.preq_stats);
 	stats_free(l.pcall_stats);
+	stats_free(l.ports);
+	svc_free(svc, nsvc);
 	free(l.files);
 	return err;
 }

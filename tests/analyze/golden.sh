@@ -92,6 +92,25 @@ for f in table json csv; do
 	run show-evidence-$f show 1001 --format $f evidence.htc
 	run summary-evidence-$f summary --format $f evidence.htc
 done
+# summary's listings one at a time (--section; csv needs one: one header)
+for s in totals file process endpoint linked evidence dependency undecoded lost; do
+	run summary-section-$s-csv summary --format csv --section $s services.htc
+done
+run summary-section-table summary --section linked services.htc
+run summary-section-json summary --format json --section totals mixed.htc
+run bad-section summary --section nope services.htc
+# service names (issue 20): the services table, --service by whole name
+# and by the prefixes the README lists, both latencies of a linked pair
+run services-table sql "SELECT * FROM services ORDER BY file_idx, pid" services.htc mixed.htc
+run filter-service requests --service 'back:9090@svc1' services.htc
+run filter-service-comm requests --service front services.htc
+run filter-service-port requests --service 'api:9000' mixed.htc
+run filter-service-nohost errors --service 'api@web1' mixed.htc
+run filter-service-partial requests --service fro services.htc
+run filter-service-latency latency --service back services.htc
+run bad-service requests --service '' services.htc
+run show-services-linked show 1002 services.htc
+run latencies-linked sql "SELECT request_id, client_latency_ns FROM requests ORDER BY 1; SELECT call_id, server_latency_ns FROM calls ORDER BY 1" services.htc
 run show-evidence-child show 1004 evidence.htc
 # the trace id of a traceparent: shown, and selected by (issue 14)
 run requests-trace-id requests --trace-id 0AF7651916CD43DD8448EB211C80319C evidence.htc
