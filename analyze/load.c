@@ -203,6 +203,7 @@ struct loader {
 	struct stats *ports;
 	size_t stored;		/* request head and body bytes stored */
 	uint64_t unstored;	/* requests stored without them (LOAD_MAX_STORED) */
+	uint64_t unstored_resp;	/* response heads not stored (the same) */
 };
 
 /* Request heads and bodies stored in all (the rest of each request is). */
@@ -360,6 +361,21 @@ static void put_h2(struct rowq *q, unsigned proto, uint32_t sid, uint32_t unreso
 	}
 }
 
+/* A response head (resp_head column), within the LOAD_MAX_STORED bytes
+ * of heads and bodies stored in all; NULL when none or beyond them. */
+static void put_resp_head(struct loader *l, struct rowq *q, const uint8_t *h, size_t n)
+{
+	if (!n || !h) {
+		rq_null(q);
+	} else if (n <= LOAD_MAX_STORED - l->stored) {
+		l->stored += n;
+		rq_blob(q, h, (int)n);
+	} else {
+		l->unstored_resp++;
+		rq_null(q);
+	}
+}
+
 /* The trace id a request carries, lowercase hex, into out (33 bytes):
  * traceparent's (version-traceid-parentid-flags), else X-B3-TraceId's or
  * b3's first field.  0 when none. */
@@ -488,6 +504,7 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	rq_str(q, htc_proto_name(r->proto ? r->proto : HTC_PROTO_HTTP));
 	put_h2(q, r->proto, r->stream_id, r->unresolved, r->grpc_status, r->grpc_message, r->req_msgs,
 	       r->resp_msgs);
+	put_resp_head(l, q, r->resp_head, r->resp_head_len);
 	rq_end(q);
 	l->st.requests++;
 	{
@@ -543,6 +560,7 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	rq_str(q, htc_evidence_name(c->evidence));
 	put_h2(q, c->proto, c->stream_id, c->unresolved, c->grpc_status, c->grpc_message, c->req_msgs,
 	       c->resp_msgs);
+	put_resp_head(l, q, c->resp_head, c->resp_head_len);
 	rq_end(q);
 	l->st.calls++;
 	{
@@ -594,14 +612,14 @@ static const char sql_ins_req[] =
 	" client_ip, client_port, server_ip, server_port, method, path, version,"
 	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
 	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body, protocol, stream_id,"
-	" unresolved, grpc_status, grpc_message, req_messages, resp_messages)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" unresolved, grpc_status, grpc_message, req_messages, resp_messages, resp_head)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
 	"INSERT INTO calls (call_id, request_id, child_request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
 	" start_ns, end_ns, bytes_out, bytes_in, flags, evidence, stream_id, unresolved, grpc_status,"
-	" grpc_message, req_messages, resp_messages)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" grpc_message, req_messages, resp_messages, resp_head)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
@@ -1425,6 +1443,10 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			fprintf(stderr, "httpanalyze: warning: %llu requests stored without their head "
 				"and body: beyond %zu MiB of heads and bodies in all\n",
 				(unsigned long long)l.unstored, LOAD_MAX_STORED >> 20);
+		if (l.unstored_resp && !opts->quiet)
+			fprintf(stderr, "httpanalyze: warning: %llu response heads not stored: beyond "
+				"%zu MiB of heads and bodies in all\n",
+				(unsigned long long)l.unstored_resp, LOAD_MAX_STORED >> 20);
 		if (est.cut && !opts->quiet)
 			fprintf(stderr, "httpanalyze: warning: %llu requests and calls not loaded: "
 				"more than %d started by one system call (a flood of tiny "

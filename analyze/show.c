@@ -39,6 +39,8 @@ struct req_row {
 	int64_t client_lat;
 	void *head;
 	size_t head_len;
+	void *resp_head;	/* requests.resp_head, NULL none */
+	size_t resp_head_len;
 };
 
 static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
@@ -90,6 +92,12 @@ static int load_req(struct show_ctx *c, int64_t id, struct req_row *r)
 	col_text(st, 26, r->service, sizeof(r->service));
 	r->has_client_lat = sqlite3_column_type(st, 27) != SQLITE_NULL;
 	r->client_lat = sqlite3_column_int64(st, 27);
+	r->resp_head_len = (size_t)sqlite3_column_bytes(st, 28);
+	r->resp_head = r->resp_head_len ? malloc(r->resp_head_len) : NULL;
+	if (r->resp_head)
+		memcpy(r->resp_head, sqlite3_column_blob(st, 28), r->resp_head_len);
+	else
+		r->resp_head_len = 0;
 	r->head_len = (size_t)sqlite3_column_bytes(st, 20);
 	r->head = r->head_len ? malloc(r->head_len) : NULL;
 	if (r->head)
@@ -196,7 +204,7 @@ static void print_offset(FILE *f, const struct show_ctx *c, int64_t start, int h
 		fprintf(f, "%10s  ", "-");
 }
 
-static void head_lines(FILE *f, const void *head, size_t len, int indent)
+static void head_lines(FILE *f, const void *head, size_t len, int indent, char mark)
 {
 	const char *p = head, *end = p + len;
 	int lines = 0;
@@ -209,7 +217,7 @@ static void head_lines(FILE *f, const void *head, size_t len, int indent)
 			n--;
 		if (!n)
 			break;
-		fprintf(f, "%*s> ", indent, "");
+		fprintf(f, "%*s%c ", indent, "", mark);
 		out_term_escape(f, p, n > 200 ? 200 : n);
 		if (n > 200)
 			fputs("...", f);
@@ -285,6 +293,7 @@ static int show_table(struct show_ctx *c, const struct req_row *r, int depth)
 			continue;
 		err = show_table(c, &child, depth + 1);
 		free(child.head);
+		free(child.resp_head);
 		if (err)
 			break;
 	}
@@ -365,6 +374,11 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 		r->unanswered ? "true" : "false", r->reset ? "true" : "false");
 	jkey(f, "head");
 	out_json_string(f, r->head ? r->head : "", r->head_len);
+	jkey(f, "resp_head");
+	if (r->resp_head)
+		out_json_string(f, r->resp_head, r->resp_head_len);
+	else
+		fputs("null", f);
 	fputs(", \"calls\": [", f);
 	calls = load_calls(c, r->id, &n);
 	for (size_t i = 0; i < n; i++) {
@@ -402,6 +416,7 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 			jkey(f, "child");
 			json_req(c, &child, depth + 1);
 			free(child.head);
+			free(child.resp_head);
 		}
 		fputc('}', f);
 	}
@@ -483,6 +498,7 @@ static void csv_req(struct show_ctx *c, const struct req_row *r, int depth)
 		if (k->has_child && depth + 1 <= c->o->depth && !load_req(c, k->child, &child)) {
 			csv_req(c, &child, depth + 1);
 			free(child.head);
+			free(child.resp_head);
 		}
 	}
 	free(calls);
@@ -513,7 +529,8 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		     " req_bytes, resp_bytes, ncalls, unanswered, reset, error, head,"
 		     " parent_call_id, parent_ambiguous, protocol, parent_evidence, trace_id,"
 		     " coalesce((SELECT service FROM services s WHERE s.file_idx = r.file_idx"
-		     "  AND s.pid = r.pid), comm || '@' || host), client_latency_ns FROM requests r"
+		     "  AND s.pid = r.pid), comm || '@' || host), client_latency_ns, resp_head"
+		     " FROM requests r"
 		     " WHERE request_id = ?");
 	c.calls = report_prep(db, "SELECT call_id, protocol, remote_ip, remote_port, start_ns, end_ns,"
 		       " duration_ms, summary, status, child_request_id, bytes_out, bytes_in,"
@@ -617,7 +634,8 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 				r.parent_guess ? "" : r.parent_ev);
 		fprintf(f, "  bytes    %lld in, %lld out; %lld downstream calls\n",
 			(long long)r.req_bytes, (long long)r.resp_bytes, (long long)r.ncalls);
-		head_lines(f, r.head, r.head_len, 2);
+		head_lines(f, r.head, r.head_len, 2, '>');
+		head_lines(f, r.resp_head, r.resp_head_len, 2, '<');
 		{
 			char scale[32];
 
@@ -632,6 +650,7 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 cleanup:
 	out_finish(c.lst);
 	free(r.head);
+	free(r.resp_head);
 	sqlite3_finalize(c.req);
 	sqlite3_finalize(c.calls);
 	return err;

@@ -110,6 +110,10 @@ run filter-service-partial requests --service fro services.htc
 run filter-service-latency latency --service back services.htc
 run bad-service requests --service '' services.htc
 run show-services-linked show 1002 services.htc
+# response heads: shown and stored, a hostile header value escaped
+run show-hostile-resp show 1002 hostile.htc
+run show-hostile-resp-json show 1002 --format json hostile.htc
+run resp-head-sql sql --format csv "SELECT request_id, resp_head FROM requests ORDER BY 1; SELECT call_id, resp_head FROM calls ORDER BY 1" services.htc hostile.htc
 run latencies-linked sql "SELECT request_id, client_latency_ns FROM requests ORDER BY 1; SELECT call_id, server_latency_ns FROM calls ORDER BY 1" services.htc
 run show-evidence-child show 1004 evidence.htc
 # the trace id of a traceparent: shown, and selected by (issue 14)
