@@ -28,6 +28,7 @@
 
 #include "htc.h"
 #include "htc_engine.h"
+#include "htc_hash.h"
 #include "db.h"
 #include "db_int.h"
 #include "output.h"
@@ -169,7 +170,103 @@ static const char *role_name(unsigned role)
 	return role == HTC_ROLE_SERVER ? "server" : role == HTC_ROLE_CLIENT ? "client" : "unknown";
 }
 
+/* ---- the two latencies of a linked pair ---- */
+
+/*
+ * A request and the call that made it are usually reported one after the
+ * other a few events apart (the request when its response is written, the
+ * call when the response is read), each carrying the other's id.  Their
+ * times are kept here from the first report to the second, so both rows
+ * get their linked latency without an UPDATE: the call's is bound at its
+ * insert, the request's set in its batch slot while the batch fills
+ * (rq_slot_set), else patched by primary key.  An open-addressing table
+ * (linear probing, backward-shift deletion) of id -> times: written here
+ * because no packaged C library on the build list has one.
+ */
+struct pend {
+	uint64_t id;			/* request or call id; 0 empty */
+	int64_t dur;			/* its duration, ns (-1 unanswered) */
+	struct stats_group *ep;		/* request: its endpoint group (linked stats) */
+	struct rq_slot slot;		/* request: its client_latency_ns */
+};
+
+struct pendtab {
+	struct pend *v;
+	size_t n, cap;			/* cap: a power of two, at most half full */
+};
+
+static size_t pend_home(const struct pendtab *t, uint64_t id)
+{
+	return (size_t)mix64(id) & (t->cap - 1);
+}
+
+static struct pend *pend_find(struct pendtab *t, uint64_t id)
+{
+	if (!t->cap)
+		return NULL;
+	for (size_t i = pend_home(t, id);; i = (i + 1) & (t->cap - 1)) {
+		if (!t->v[i].id)
+			return NULL;
+		if (t->v[i].id == id)
+			return &t->v[i];
+	}
+}
+
+static struct pend *pend_add(struct pendtab *t, uint64_t id)
+{
+	size_t i;
+
+	if ((t->n + 1) * 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct pend *v = calloc(cap, sizeof(*v));
+
+		if (!v)
+			return NULL;
+		for (size_t k = 0; k < t->cap; k++) {
+			if (!t->v[k].id)
+				continue;
+			for (i = (size_t)mix64(t->v[k].id) & (cap - 1); v[i].id; i = (i + 1) & (cap - 1))
+				;
+			v[i] = t->v[k];
+		}
+		free(t->v);
+		t->v = v;
+		t->cap = cap;
+	}
+	for (i = pend_home(t, id); t->v[i].id && t->v[i].id != id; i = (i + 1) & (t->cap - 1))
+		;
+	if (!t->v[i].id)
+		t->n++;
+	memset(&t->v[i], 0, sizeof(t->v[i]));
+	t->v[i].id = id;
+	return &t->v[i];
+}
+
+static void pend_del(struct pendtab *t, struct pend *e)
+{
+	size_t i = (size_t)(e - t->v), j = i;
+
+	t->n--;
+	/* backward shift: move up the entries whose home is at or before
+	 * the hole, so every probe run stays unbroken */
+	for (;;) {
+		size_t h;
+
+		j = (j + 1) & (t->cap - 1);
+		if (!t->v[j].id)
+			break;
+		h = pend_home(t, t->v[j].id);
+		if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) {
+			t->v[i] = t->v[j];
+			i = j;
+		}
+	}
+	t->v[i].id = 0;
+}
+
 /* ---- loader ---- */
+
+#define LOAD_PORT_CACHE 64	/* power of two */
 
 struct lfile {
 	const char *path;
@@ -188,7 +285,7 @@ struct loader {
 	const struct db_load_opts *opts;
 	struct lfile *files;
 	size_t nfiles;
-	sqlite3_stmt *ev, *req, *call, *conn, *proc, *link_req, *link_call;
+	sqlite3_stmt *ev, *req, *call, *conn, *proc, *link_req, *link_call, *lat_req, *lat_call;
 	int err;		/* first SQLite error in a callback */
 	struct db_load_stats st;
 	const char *warn_file;	/* for warnings when only one file is open */
@@ -201,6 +298,14 @@ struct loader {
 	 * answered on (key.s[0], decimal; "" for a process seen as a client
 	 * only) and its task name (key.s[1]), for its service name */
 	struct stats *ports;
+	struct port_seen {
+		uint32_t file_idx, pid;
+		unsigned port, used;
+	} port_seen[LOAD_PORT_CACHE];	/* note_port's cache */
+	/* linked pairs waiting for their second report, and the durations
+	 * of the linked requests per endpoint group: server, client */
+	struct pendtab preq, pcall;
+	struct stats *lk_srv, *lk_cli;
 	size_t stored;		/* request head and body bytes stored */
 	uint64_t unstored;	/* requests stored without them (LOAD_MAX_STORED) */
 	uint64_t unstored_resp;	/* response heads not stored (the same) */
@@ -236,14 +341,25 @@ static void count_row(struct loader *l, struct stats *by_name, const struct stat
 static void note_port(struct loader *l, uint32_t file_idx, uint32_t pid, const char *comm,
 		      unsigned port)
 {
+	struct port_seen *slot = &l->port_seen[mix64((uint64_t)file_idx << 32 ^ pid ^
+						  (uint64_t)port << 48) & (LOAD_PORT_CACHE - 1)];
 	char num[8];
-	int n = port ? snprintf(num, sizeof(num), "%u", port) : 0;
+	int n;
 	struct stats_key k = {
 		.s = { num, comm },
-		.n = { (size_t)n, strnlen(comm, HTC_COMM_LEN) },
+		.n = { 0, strnlen(comm, HTC_COMM_LEN) },
 		.i = (int64_t)file_idx << 32 | pid,
 	};
 
+	/* the same few (process, port) pairs over and over: a direct-mapped
+	 * cache of those already counted saves the table lookup (half a
+	 * million rows of the bench capture: 3.6% of the load's CPU went to
+	 * the lookups) */
+	if (slot->used && slot->file_idx == file_idx && slot->pid == pid && slot->port == port)
+		return;
+	*slot = (struct port_seen){ .file_idx = file_idx, .pid = pid, .port = port, .used = 1 };
+	n = port ? snprintf(num, sizeof(num), "%u", port) : 0;
+	k.n[0] = (size_t)n;
 	if (stats_add(l->ports, &k, 0, NULL) && !l->err) {
 		fprintf(stderr, "httpanalyze: out of memory counting services\n");
 		l->err = -ENOMEM;
@@ -376,6 +492,47 @@ static void put_resp_head(struct loader *l, struct rowq *q, const uint8_t *h, si
 	}
 }
 
+static int64_t dur_of(uint64_t start, uint64_t end)
+{
+	return start && end >= start ? (int64_t)(end - start) : -1;
+}
+
+/* The linked latencies of a request and its call, server and client (ns,
+ * -1 unknown), counted under the request's endpoint group ep. */
+static void count_linked(struct loader *l, const struct stats_key *ep, int64_t srv, int64_t cli)
+{
+	double a = (double)srv / 1e6, b = (double)cli / 1e6;
+
+	if (srv < 0 || cli < 0 || !ep)
+		return;
+	/* in lockstep: the two tables have the same groups in the same order */
+	if ((stats_add(l->lk_srv, ep, 0, &a) || stats_add(l->lk_cli, ep, 0, &b)) && !l->err) {
+		fprintf(stderr, "httpanalyze: out of memory counting latencies\n");
+		l->err = -ENOMEM;
+	}
+}
+
+/* A latency known after its row went to the rows thread: by primary key. */
+static void patch_latency(struct loader *l, int what, uint64_t id, int64_t ns)
+{
+	struct rowq *q;
+
+	if (ns < 0)
+		return;
+	q = rq_begin(&l->rq, what);
+	rq_int(q, ns);
+	rq_int(q, (sqlite3_int64)id);
+	rq_end(q);
+}
+
+static void pend_oom(struct loader *l)
+{
+	if (!l->err) {
+		fprintf(stderr, "httpanalyze: out of memory linking latencies\n");
+		l->err = -ENOMEM;
+	}
+}
+
 /* The trace id a request carries, lowercase hex, into out (33 bytes):
  * traceparent's (version-traceid-parentid-flags), else X-B3-TraceId's or
  * b3's first field.  0 when none. */
@@ -426,6 +583,9 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	struct loader *l = ctx;
 	struct rowq *q = rq_begin(&l->rq, RQ_REQ);
 	char cip[64], sip[64], ep[512], hash[24], trace[33];
+	struct pend *pc, *pr = NULL;
+	int64_t dur, cli = -1;
+	int late_call = 0;
 
 	fmt_ip(sip, sizeof(sip), r->ep.family, r->ep.laddr);
 	fmt_ip(cip, sizeof(cip), r->ep.family, r->ep.raddr);
@@ -505,7 +665,33 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	put_h2(q, r->proto, r->stream_id, r->unresolved, r->grpc_status, r->grpc_message, r->req_msgs,
 	       r->resp_msgs);
 	put_resp_head(l, q, r->resp_head, r->resp_head_len);
+	/* client_latency_ns: the linked call's, if it was reported first;
+	 * else a slot its report fills (struct pend) */
+	dur = dur_of(r->start_ns, r->end_ns);
+	if (r->parent_call_id && (pc = pend_find(&l->pcall, r->parent_call_id))) {
+		cli = pc->dur;
+		if (cli >= 0)
+			rq_int(q, cli);
+		else
+			rq_null(q);
+		pend_del(&l->pcall, pc);
+		late_call = 1;
+	} else if (r->parent_call_id) {
+		struct rq_slot slot;
+
+		rq_null_slot(q, &slot);
+		if ((pr = pend_add(&l->preq, r->id))) {
+			pr->dur = dur;
+			pr->slot = slot;
+		} else {
+			pend_oom(l);
+		}
+	} else {
+		rq_null(q);
+	}
 	rq_end(q);
+	if (late_call)
+		patch_latency(l, RQ_LAT_CALL, r->parent_call_id, dur);
 	l->st.requests++;
 	{
 		const char *host = host_of(l, r->file_idx);
@@ -519,6 +705,10 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 		note_port(l, r->file_idx, r->pid, r->comm, r->ep.lport);
 		count_row(l, l->ep_stats, &k, l->preq_stats, r->file_idx, r->pid, r->flags,
 			  r->start_ns, r->end_ns);
+		if (pr)
+			pr->ep = stats_last(l->ep_stats);
+		if (late_call)
+			count_linked(l, &k, dur, cli);
 	}
 }
 
@@ -527,6 +717,8 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	struct loader *l = ctx;
 	struct rowq *q = rq_begin(&l->rq, RQ_CALL);
 	char lip[64], rip[64], name[256];
+	struct pend *pr = NULL, *pc;
+	int64_t cdur;
 
 	fmt_ip(lip, sizeof(lip), c->ep.family, c->ep.laddr);
 	fmt_ip(rip, sizeof(rip), c->ep.family, c->ep.raddr);
@@ -561,7 +753,31 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	put_h2(q, c->proto, c->stream_id, c->unresolved, c->grpc_status, c->grpc_message, c->req_msgs,
 	       c->resp_msgs);
 	put_resp_head(l, q, c->resp_head, c->resp_head_len);
+	/* server_latency_ns: the linked request's, reported first as a rule
+	 * (struct pend); else kept for its report */
+	cdur = dur_of(c->start_ns, c->end_ns);
+	if (c->child_request_id && (pr = pend_find(&l->preq, c->child_request_id))) {
+		if (pr->dur >= 0)
+			rq_int(q, pr->dur);
+		else
+			rq_null(q);
+	} else if (c->child_request_id) {
+		rq_null(q);
+		if ((pc = pend_add(&l->pcall, c->id)))
+			pc->dur = cdur;
+		else
+			pend_oom(l);
+	} else {
+		rq_null(q);
+	}
 	rq_end(q);
+	if (pr) {
+		/* the request's slot, or its row by key if already handed over */
+		if (cdur >= 0 && rq_slot_set(&l->rq, &pr->slot, cdur))
+			patch_latency(l, RQ_LAT_REQ, c->child_request_id, cdur);
+		count_linked(l, pr->ep ? &pr->ep->key : NULL, pr->dur, cdur);
+		pend_del(&l->preq, pr);
+	}
 	l->st.calls++;
 	{
 		const char *proto = htc_proto_name(c->proto);
@@ -588,7 +804,17 @@ static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t par
 {
 	struct loader *l = ctx;
 	struct rowq *q;
+	struct pend *e;
 
+	if (flags & (HTC_LINK_LATE_REQUEST | HTC_LINK_LATE_CALL)) {
+		/* one side went without the link: both rows are patched below
+		 * (their latencies by subqueries on the other's key) */
+		if ((e = pend_find(&l->preq, child_id)))
+			pend_del(&l->preq, e);
+		if ((e = pend_find(&l->pcall, call_id)))
+			pend_del(&l->pcall, e);
+		flags |= HTC_LINK_LATE_REQUEST | HTC_LINK_LATE_CALL;
+	}
 	if (flags & HTC_LINK_LATE_REQUEST) {
 		q = rq_begin(&l->rq, RQ_LINK_REQ);
 		rq_ns(q, parent_id);
@@ -612,14 +838,15 @@ static const char sql_ins_req[] =
 	" client_ip, client_port, server_ip, server_port, method, path, version,"
 	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
 	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body, protocol, stream_id,"
-	" unresolved, grpc_status, grpc_message, req_messages, resp_messages, resp_head)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" unresolved, grpc_status, grpc_message, req_messages, resp_messages, resp_head,"
+	" client_latency_ns)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
 	"INSERT INTO calls (call_id, request_id, child_request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
 	" start_ns, end_ns, bytes_out, bytes_in, flags, evidence, stream_id, unresolved, grpc_status,"
-	" grpc_message, req_messages, resp_messages, resp_head)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" grpc_message, req_messages, resp_messages, resp_head, server_latency_ns)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
@@ -629,10 +856,16 @@ static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_link_req[] =
-	"UPDATE requests SET parent_request_id = ?, parent_call_id = ?, parent_ambiguous = ?,"
-	" parent_evidence = ? WHERE request_id = ?";
+	"UPDATE requests SET parent_request_id = ?1, parent_call_id = ?2, parent_ambiguous = ?3,"
+	" parent_evidence = ?4, client_latency_ns = (SELECT c.end_ns - c.start_ns FROM calls c"
+	" WHERE c.call_id = ?2 AND c.end_ns >= c.start_ns) WHERE request_id = ?5";
 static const char sql_link_call[] =
-	"UPDATE calls SET child_request_id = ? WHERE call_id = ?";
+	"UPDATE calls SET child_request_id = ?1, server_latency_ns = (SELECT r.end_ns - r.start_ns"
+	" FROM requests r WHERE r.request_id = ?1 AND r.end_ns >= r.start_ns) WHERE call_id = ?2";
+static const char sql_lat_req[] =
+	"UPDATE requests SET client_latency_ns = ? WHERE request_id = ?";
+static const char sql_lat_call[] =
+	"UPDATE calls SET server_latency_ns = ? WHERE call_id = ?";
 
 static void insert_event(struct loader *l, uint32_t fidx, const struct htc_event *ev,
 			 uint64_t request_id)
@@ -1063,31 +1296,6 @@ cleanup:
 	return err;
 }
 
-/*
- * The two latencies of a linked pair (schema.c): a request's as its client
- * saw it (the linked call: first byte written to last byte read) and a
- * call's as the server spent it (the linked request: first byte read to
- * last byte written).  Primary-key lookups over the linked rows only.
- */
-static int insert_latencies(struct loader *l)
-{
-	if (!l->st.links)
-		return 0;
-	return db_exec(l->db,
-		       "UPDATE requests SET client_latency_ns = (SELECT c.end_ns - c.start_ns"
-		       " FROM calls c WHERE c.call_id = requests.parent_call_id"
-		       " AND c.end_ns >= c.start_ns) WHERE parent_call_id IS NOT NULL;"
-		       "UPDATE calls SET server_latency_ns = (SELECT r.end_ns - r.start_ns"
-		       " FROM requests r WHERE r.request_id = calls.child_request_id"
-		       " AND r.end_ns >= r.start_ns) WHERE child_request_id IS NOT NULL;"
-		       "INSERT INTO linked_stats SELECT coalesce(s.service, r.comm || '@' || r.host),"
-		       " r.endpoint, count(*), percentile_nr(r.duration_ms, 50),"
-		       " percentile_nr(r.client_latency_ns / 1e6, 50), percentile_nr(r.duration_ms, 99),"
-		       " percentile_nr(r.client_latency_ns / 1e6, 99) FROM requests r"
-		       " LEFT JOIN services s ON s.file_idx = r.file_idx AND s.pid = r.pid"
-		       " WHERE r.client_latency_ns IS NOT NULL GROUP BY 1, 2;");
-}
-
 static void svc_free(struct svc *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)
@@ -1110,6 +1318,56 @@ static void bind_pcts(sqlite3_stmt *st, int i, struct stats_group *g)
 	stats_percentiles(g->ms, g->nms, p, 3, v);
 	for (int j = 0; j < 3; j++)
 		sqlite3_bind_double(st, i + j, v[j]);
+}
+
+/* linked_stats: the linked latencies counted per endpoint group, merged
+ * per service as endpoint_stats. */
+static int insert_linked(struct loader *l, const struct svc *svc, size_t nsvc)
+{
+	static const double p[2] = { 50, 99 };
+	struct stats *ms = stats_new(), *mc = stats_new();
+	sqlite3_stmt *st = NULL;
+	int err = 0;
+
+	if (!ms || !mc) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < stats_count(l->lk_srv) && !err; i++) {
+		struct stats_group *gs = stats_group(l->lk_srv, i), *gc = stats_group(l->lk_cli, i);
+		const struct svc *v = svc_find(svc, nsvc, gs->key.i);
+		const char *name = v ? v->name : "?";
+		struct stats_key k = {
+			.s = { name, gs->key.s[2] },
+			.n = { strlen(name), gs->key.n[2] },
+		};
+
+		if (!gc || stats_merge(ms, &k, gs) || stats_merge(mc, &k, gc))
+			err = -ENOMEM;
+	}
+	if (err || (err = prepare(l, "INSERT INTO linked_stats VALUES (?,?,?,?,?,?,?)", &st)))
+		goto cleanup;
+	for (size_t i = 0; i < stats_count(ms) && !err; i++) {
+		struct stats_group *gs = stats_group(ms, i), *gc = stats_group(mc, i);
+		double a[2], b[2];
+
+		stats_percentiles(gs->ms, gs->nms, p, 2, a);
+		stats_percentiles(gc->ms, gc->nms, p, 2, b);
+		sqlite3_bind_text(st, 1, gs->key.s[0], (int)gs->key.n[0], SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, gs->key.s[1], (int)gs->key.n[1], SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)gs->nms);
+		sqlite3_bind_double(st, 4, a[0]);
+		sqlite3_bind_double(st, 5, b[0]);
+		sqlite3_bind_double(st, 6, a[1]);
+		sqlite3_bind_double(st, 7, b[1]);
+		step(l, st, "statistics");
+		err = l->err;
+	}
+cleanup:
+	sqlite3_finalize(st);
+	stats_free(ms);
+	stats_free(mc);
+	return err;
 }
 
 /* The *_stats tables from the groups counted during the load; the
@@ -1182,6 +1440,8 @@ static int insert_stats(struct loader *l, const struct svc *svc, size_t nsvc)
 		sqlite3_finalize(st);
 	}
 	stats_free(by_svc);
+	if (!err)
+		err = insert_linked(l, svc, nsvc);
 	if (err == -ENOMEM)
 		fprintf(stderr, "httpanalyze: out of memory counting endpoints\n");
 	return err;
@@ -1284,6 +1544,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	struct svc *svc = NULL;
 	size_t nsvc = 0;
 	double t0 = now_s(), c0 = cpu_s(), last_draw = 0, t_load, t_index;
+	double t_rows = 0, t_stats = 0;
 	uint32_t fidx;
 	unsigned want;
 	int err = 0, rc, in_tx = 0;
@@ -1312,7 +1573,10 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	l.preq_stats = stats_new();
 	l.pcall_stats = stats_new();
 	l.ports = stats_new();
-	if (!l.ep_stats || !l.ds_stats || !l.preq_stats || !l.pcall_stats || !l.ports) {
+	l.lk_srv = stats_new();
+	l.lk_cli = stats_new();
+	if (!l.ep_stats || !l.ds_stats || !l.preq_stats || !l.pcall_stats || !l.ports ||
+	    !l.lk_srv || !l.lk_cli) {
 		err = -ENOMEM;
 		fprintf(stderr, "httpanalyze: out of memory\n");
 		goto cleanup;
@@ -1362,7 +1626,9 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	    (err = prepare(&l, sql_ins_conn, &l.conn)) ||
 	    (err = prepare(&l, sql_ins_proc, &l.proc)) ||
 	    (err = prepare(&l, sql_link_req, &l.link_req)) ||
-	    (err = prepare(&l, sql_link_call, &l.link_call)))
+	    (err = prepare(&l, sql_link_call, &l.link_call)) ||
+	    (err = prepare(&l, sql_lat_req, &l.lat_req)) ||
+	    (err = prepare(&l, sql_lat_call, &l.lat_call)))
 		goto cleanup;
 	if ((err = db_exec(db, "BEGIN")))
 		goto cleanup;
@@ -1372,6 +1638,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			[RQ_CONN] = l.conn, [RQ_REQ] = l.req, [RQ_CALL] = l.call,
 			[RQ_PROC] = l.proc, [RQ_LINK_REQ] = l.link_req,
 			[RQ_LINK_CALL] = l.link_call, [RQ_EVENT] = l.ev,
+			[RQ_LAT_REQ] = l.lat_req, [RQ_LAT_CALL] = l.lat_call,
 		};
 
 		/* from here until rowq_stop, db is the rows thread's */
@@ -1432,9 +1699,12 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			fprintf(stderr, "httpanalyze: engine: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	if ((err = rowq_stop(&l.rq)) || (err = build_services(&l, &svc, &nsvc)) ||
-	    (err = insert_stats(&l, svc, nsvc)) || (err = insert_latencies(&l)))
+	if ((err = rowq_stop(&l.rq)))
 		goto cleanup;
+	t_rows = now_s();
+	if ((err = build_services(&l, &svc, &nsvc)) || (err = insert_stats(&l, svc, nsvc)))
+		goto cleanup;
+	t_stats = now_s();
 	{
 		struct htc_engine_stats est;
 
@@ -1488,6 +1758,9 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	l.st.files = n;
 	l.st.seconds = now_s() - t0;
 	if (opts->verbose)
+		fprintf(stderr, "httpanalyze: rows done at %.3f s, then services and statistics "
+			"%.3f s\n", t_rows - t0, t_stats - t_rows);
+	if (opts->verbose)
 		fprintf(stderr, "httpanalyze: load %.3f s (rows thread cpu %.3f s), indexes %.3f s%s, "
 			"analyze %.3f s\n", t_load - t0, l.rq.cpu_s, t_index - t_load,
 			!want ? " (none needed)" : want != DB_INDEX_ALL ? " (those the command reads)" : "",
@@ -1535,6 +1808,12 @@ cleanup:
 	sqlite3_finalize(l.proc);
 	sqlite3_finalize(l.link_req);
 	sqlite3_finalize(l.link_call);
+	sqlite3_finalize(l.lat_req);
+	sqlite3_finalize(l.lat_call);
+	free(l.preq.v);
+	free(l.pcall.v);
+	stats_free(l.lk_srv);
+	stats_free(l.lk_cli);
 	htc_source_close(s);
 	htc_engine_free(e);
 	stats_free(l.ep_stats);

@@ -61,6 +61,11 @@ size_t stats_count(const struct stats *t)
 	return t->n;
 }
 
+struct stats_group *stats_last(struct stats *t)
+{
+	return t->oom ? NULL : t->last;
+}
+
 struct stats_group *stats_group(struct stats *t, size_t i)
 {
 	return i < t->n ? t->g[i] : NULL;

@@ -51,6 +51,9 @@ int stats_ok(const struct stats *t);
 size_t stats_count(const struct stats *t);
 /* The i-th group, 0 <= i < stats_count, in order of first appearance. */
 struct stats_group *stats_group(struct stats *t, size_t i);
+/* The group of the last stats_add or stats_merge (NULL before one, or
+ * after ENOMEM); groups do not move while the table lives. */
+struct stats_group *stats_last(struct stats *t);
 
 /* The nearest rank of percentile p among n > 0 values: ceil(p/100 * n),
  * at least 1, at most n (1-based).  The one rule of every percentile

@@ -154,6 +154,10 @@ run deps-two-hosts deps host_a.htc host_b.htc
 run links-skew-fast sql "SELECT r.request_id, r.parent_request_id, r.parent_call_id, c.call_id, c.child_request_id FROM requests r LEFT JOIN calls c ON c.child_request_id = r.request_id ORDER BY 1" skew_a.htc skew_b_fast.htc
 run links-skew-slow sql "SELECT r.request_id, r.parent_request_id, r.parent_call_id, c.call_id, c.child_request_id FROM requests r LEFT JOIN calls c ON c.child_request_id = r.request_id ORDER BY 1" skew_a.htc skew_b_slow.htc
 run links-view sql "SELECT * FROM links" skew_a.htc skew_b_slow.htc
+# both latencies of a pair whose link was found late (either order)
+for k in fast slow; do
+	run latencies-skew-$k sql "SELECT r.request_id, r.end_ns - r.start_ns AS server_ns, r.client_latency_ns, c.call_id, c.end_ns - c.start_ns AS call_ns, c.server_latency_ns FROM requests r JOIN calls c ON c.child_request_id = r.request_id ORDER BY 1" skew_a.htc skew_b_$k.htc
+done
 
 # ---- filters ----
 run filter-method requests --method post mixed.htc
