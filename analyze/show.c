@@ -369,6 +369,12 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 		fprintf(f, "%.3f", r->dur);
 	else
 		fputs("null", f);
+	jkey(f, "client_ms");	/* its client's time (requests.client_latency_ns) */
+	if (r->has_client_lat)
+		fprintf(f, "%.3f", (double)r->client_lat / 1e6);
+	else
+		fputs("null", f);
+	jkey(f, "service"); jstr(f, r->service);
 	fprintf(f, ", \"req_bytes\": %lld, \"resp_bytes\": %lld, \"unanswered\": %s, \"reset\": %s",
 		(long long)r->req_bytes, (long long)r->resp_bytes,
 		r->unanswered ? "true" : "false", r->reset ? "true" : "false");
@@ -395,6 +401,11 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 		jkey(f, "duration_ms");
 		if (k->has_end)
 			fprintf(f, "%.3f", k->dur);
+		else
+			fputs("null", f);
+		jkey(f, "server_ms");	/* the server's time (calls.server_latency_ns) */
+		if (k->has_server_lat)
+			fprintf(f, "%.3f", (double)k->server_lat / 1e6);
 		else
 			fputs("null", f);
 		jkey(f, "summary"); jstr(f, k->summary);
