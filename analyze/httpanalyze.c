@@ -101,8 +101,10 @@ static unsigned opt_cmds(int opt)
 	switch (opt) {
 	case OPT_METHOD: case OPT_PATH: case OPT_STATUS: case OPT_MIN_DURATION:
 	case OPT_PID: case OPT_PORT: case OPT_COMM: case OPT_HOST: case OPT_SINCE: case OPT_UNTIL:
-	case OPT_TRACE_ID: case OPT_SERVICE:
+	case OPT_TRACE_ID:
 		return C_FILTER;
+	case OPT_SERVICE:
+		return C_FILTER | C(CMD_DEPS);
 	case OPT_SORT:
 		return C(CMD_REQUESTS) | C(CMD_ERRORS);
 	case OPT_LIMIT:
@@ -152,6 +154,7 @@ static void usage(FILE *f)
 		"  --trace-id ID (traceparent or b3 trace id)\n"
 		"  --service NAME  the service's whole name or a prefix ending before ' ', ':' or\n"
 		"              '@': 'python3', 'python3 backend.py', 'nginx:80', 'nginx:80@vm'\n"
+		"              (also deps: the calls the service made)\n"
 		"  --since/--until 2026-01-02T03:04:05Z | +1.5s (offset from the capture start)\n"
 		"  --sort start|duration|status  --limit N   (requests, errors; --limit: deps)\n"
 		"  --depth N                show, report: follow child requests N levels (default 8)\n"

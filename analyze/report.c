@@ -170,6 +170,21 @@ static int64_t capture_start(sqlite3 *db)
 #define SVC_COL "coalesce(s.service, r.comm || '@' || r.host) AS service"
 #define SVC_JOIN "LEFT JOIN services s ON s.file_idx = r.file_idx AND s.pid = r.pid"
 
+/* AND the row aliased a was served or made by service name: the whole
+ * name, or a prefix of it that ends where a part of the name ends
+ * ('python3', 'python3 backend.py', 'python3 backend.py:8081', 'nginx:80'),
+ * or the name without its ports ('nginx@vm') (README, Service names). */
+static void q_service(struct query *q, const char *a, const char *name)
+{
+	int n = q->nb + 1;
+
+	q_add(q, " AND (%s.file_idx, %s.pid) IN (SELECT file_idx, pid FROM services"
+		 " WHERE service = ?%d OR (substr(service, 1, length(?%d)) = ?%d"
+		 " AND substr(service, length(?%d) + 1, 1) IN (' ', ':', '@', ','))"
+		 " OR label || '@' || host = ?%d)", a, a, n, n, n, n, n);
+	q_str(q, name);
+}
+
 /* AND-ed filters on the requests table aliased r. */
 static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
 {
@@ -192,17 +207,8 @@ static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
 		q_add(q, " AND r.host = ?");
 		q_str(q, o->host);
 	}
-	if (o->service) {
-		/* the whole name, or a prefix of it that ends where a part of
-		 * the name ends: 'python3', 'python3 backend.py',
-		 * 'python3 backend.py:8081', 'nginx:80' (README, Service names) */
-		q_add(q, " AND (r.file_idx, r.pid) IN (SELECT file_idx, pid FROM services"
-			 " WHERE service = ?%d OR (substr(service, 1, length(?%d)) = ?%d"
-			 " AND substr(service, length(?%d) + 1, 1) IN (' ', ':', '@', ','))"
-			 " OR label || '@' || host = ?%d)",
-		      q->nb + 1, q->nb + 1, q->nb + 1, q->nb + 1, q->nb + 1);
-		q_str(q, o->service);
-	}
+	if (o->service)
+		q_service(q, "r", o->service);
 	if (o->trace_id) {
 		q_add(q, " AND r.trace_id = lower(?)");
 		q_str(q, o->trace_id);
@@ -342,8 +348,10 @@ int report_deps(sqlite3 *db, const struct report_opts *o)
 		  " sum(c.ambiguous) AS guessed,"
 		  " percentile_nr(c.server_latency_ns / 1e6, 50) AS server_p50_ms"
 		  " FROM calls c LEFT JOIN requests r ON r.request_id = c.request_id"
-		  " LEFT JOIN services s ON s.file_idx = c.file_idx AND s.pid = c.pid"
-		  " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, calls DESC, 4, 5");
+		  " LEFT JOIN services s ON s.file_idx = c.file_idx AND s.pid = c.pid WHERE 1");
+	if (o->service)
+		q_service(&q, "c", o->service);
+	q_add(&q, " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, calls DESC, 4, 5");
 	if (o->limit >= 0) {
 		q_add(&q, " LIMIT ?");
 		q_int(&q, o->limit);

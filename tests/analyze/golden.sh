@@ -108,6 +108,7 @@ run filter-service-port requests --service 'api:9000' mixed.htc
 run filter-service-nohost errors --service 'api@web1' mixed.htc
 run filter-service-partial requests --service fro services.htc
 run filter-service-latency latency --service back services.htc
+run filter-service-deps deps --service 'front:8080' services.htc
 run bad-service requests --service '' services.htc
 run show-services-linked show 1002 services.htc
 # response heads: shown and stored, a hostile header value escaped
