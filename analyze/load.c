@@ -1229,7 +1229,7 @@ static int build_services(struct loader *l, struct svc **out, size_t *nout)
 			int64_t key = gs[i]->key.i;
 			uint32_t fidx = (uint32_t)(key >> 32), pid = (uint32_t)key;
 			const char *comm = gs[i]->key.s[1], *cmdline = NULL;
-			char label[512], plist[64], name[700];
+			char label[512], plist[64], name[1024];	/* label, ports, @host (255) */
 			size_t np = 0, pl = 0, j;
 
 			for (j = i; j < ng && gs[j]->key.i == key; j++)

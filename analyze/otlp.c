@@ -440,7 +440,7 @@ struct sink {
 	size_t nspans;		/* in the batch */
 	size_t nres;		/* resources in the batch */
 	int in_res;
-	char res_key[1100];	/* host, pid, service of the open resource */
+	char res_key[1400];	/* host, pid, service (services.service: < 1024) of the open resource */
 	/* counts */
 	uint64_t batches, spans_sent, spans_rejected;
 };
