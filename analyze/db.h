@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 /* Where the events table's rows come from (db_load_opts.events). */
 enum db_events_mode {
@@ -87,6 +87,18 @@ int db_events_vtab(sqlite3 *db, const char *schema, const char *decl,
 
 /* The schema as documented SQL (tables, columns, views, indexes). */
 const char *db_schema_text(void);
+
+/*
+ * The label of a process's service (load.c): its task name comm, and for
+ * an interpreter (python*, node, ruby, perl, php, java, ...; by argv[0] or
+ * comm) the script it runs from cmdline (argv joined by spaces): the base
+ * name of the first argument that is not an option, skipping the values
+ * of options that take one (-W, -X, -r, --require, -cp, -I, ...); python's
+ * `-m MODULE` and java's `-jar FILE` name it too, an inline program (-c,
+ * -e) is shown as that option.  "python3 backend.py", "nginx".  Writes
+ * at most cap bytes into dst; returns the length it wanted (snprintf).
+ */
+int db_service_label(char *dst, size_t cap, const char *comm, const char *cmdline);
 
 /* "GET /users/:id" from method and path: query and fragment stripped,
  * numeric and hex-id segments replaced by ":id".  Returns dst. */

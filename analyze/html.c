@@ -325,6 +325,14 @@ static void sec_capture(struct page *pg)
 
 /* ---- service map ---- */
 
+/* The service name (services.service) of a request r, a call c, a child
+ * request ch: a primary-key lookup each */
+#define SVC_OF(a) "coalesce((SELECT service FROM services s WHERE s.file_idx = " a ".file_idx" \
+	" AND s.pid = " a ".pid), " a ".comm || '@' || " a ".host)"
+#define SVC_OF_R SVC_OF("r")
+#define SVC_OF_C SVC_OF("c")
+#define SVC_OF_CH SVC_OF("ch")
+
 struct map_node {
 	char name[200];
 	int layer, row, service;
@@ -387,8 +395,8 @@ static void sec_map(struct page *pg)
 	}
 	/* services by requests served, then the edges between processes
 	 * (a call that became a traced request) or to a downstream */
-	st = prep(pg, "SELECT comm || '@' || host, count(*), sum(error OR unanswered OR reset)"
-		  " FROM requests GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 40");
+	st = prep(pg, "SELECT " SVC_OF_R ", count(*), sum(error OR unanswered OR reset)"
+		  " FROM requests r GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 40");
 	while (step(pg, st)) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		int i = map_node(m, name ? name : "?", 1);
@@ -399,8 +407,8 @@ static void sec_map(struct page *pg)
 		}
 	}
 	sqlite3_finalize(st);
-	st = prep(pg, "SELECT c.comm || '@' || c.host AS caller,"
-		  " CASE WHEN ch.request_id IS NOT NULL THEN ch.comm || '@' || ch.host"
+	st = prep(pg, "SELECT " SVC_OF_C " AS caller,"
+		  " CASE WHEN ch.request_id IS NOT NULL THEN " SVC_OF_CH
 		  "  ELSE c.protocol || ' ' || c.remote_ip || ':' || c.remote_port END AS callee,"
 		  " ch.request_id IS NOT NULL, count(*) AS calls,"
 		  " sum(c.error OR c.unanswered OR c.reset) AS errors,"
@@ -424,8 +432,8 @@ static void sec_map(struct page *pg)
 	}
 	sqlite3_finalize(st);
 	nedges = scalar(pg, "SELECT count(*) FROM (SELECT 1 FROM calls c LEFT JOIN requests ch"
-			" ON ch.request_id = c.child_request_id GROUP BY c.comm, c.host,"
-			" CASE WHEN ch.request_id IS NOT NULL THEN ch.comm || '@' || ch.host"
+			" ON ch.request_id = c.child_request_id GROUP BY " SVC_OF_C ","
+			" CASE WHEN ch.request_id IS NOT NULL THEN " SVC_OF_CH
 			"  ELSE c.protocol || ' ' || c.remote_ip || ':' || c.remote_port END)");
 
 	/* layers: a callee one column right of its furthest caller (bounded:
@@ -513,8 +521,8 @@ static void sec_map(struct page *pg)
 	fputs("<h3>Dependencies</h3>\n", f);
 	{
 		int64_t n = table(pg, "dependencies", 1,
-			"SELECT c.comm || '@' || c.host AS caller,"
-			" CASE WHEN ch.request_id IS NOT NULL THEN ch.comm || '@' || ch.host"
+			"SELECT " SVC_OF_C " AS caller,"
+			" CASE WHEN ch.request_id IS NOT NULL THEN " SVC_OF_CH
 			"  ELSE c.protocol || ' ' || c.remote_ip || ':' || c.remote_port END AS callee,"
 			" count(*) AS calls, sum(c.error OR c.unanswered OR c.reset) AS errors,"
 			" round(1.0 * sum(c.error OR c.unanswered OR c.reset) / count(*), 3)"
@@ -608,13 +616,13 @@ static void sec_endpoints(struct page *pg)
 		return;
 	}
 	n = table(pg, "endpoints-table", 1,
-		  "SELECT comm || '@' || host AS service, endpoint, requests, errors,"
+		  "SELECT service, endpoint, requests, errors,"
 		  " round(1.0 * errors / requests, 3) AS error_rate, p50_ms, p90_ms, p99_ms"
 		  " FROM endpoint_stats ORDER BY requests DESC, 1, 2 LIMIT 50");
 	cut_note(f, n, scalar(pg, "SELECT count(*) FROM endpoint_stats"), "endpoints");
 
 	fprintf(f, "<h3>Latency histograms</h3>\n<div class=\"hists\" id=\"histograms\">\n");
-	st = prep(pg, "SELECT comm || '@' || host, endpoint FROM endpoint_stats"
+	st = prep(pg, "SELECT service, endpoint FROM endpoint_stats"
 		  " ORDER BY requests DESC, 1, 2 LIMIT 12");
 	while (step(pg, st) && nh < TOP_HISTS) {
 		const char *a = (const char *)sqlite3_column_text(st, 0);
@@ -627,11 +635,11 @@ static void sec_endpoints(struct page *pg)
 	sqlite3_finalize(st);
 	/* one pass over the requests: the bucket of each answered one, by
 	 * the bounds of `latency` (our numbers, not capture text) */
-	len = (size_t)snprintf(sql, sizeof(sql), "SELECT comm || '@' || host, endpoint, CASE");
+	len = (size_t)snprintf(sql, sizeof(sql), "SELECT " SVC_OF_R ", endpoint, CASE");
 	for (int b = 0; b < REPORT_HIST_BUCKETS - 1; b++)
 		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
 					" WHEN duration_ms <= %.17g THEN %d", report_hist_le_ms[b], b);
-	snprintf(sql + len, sizeof(sql) - len, " ELSE %d END, count(*) FROM requests"
+	snprintf(sql + len, sizeof(sql) - len, " ELSE %d END, count(*) FROM requests r"
 		 " WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3", REPORT_HIST_BUCKETS - 1);
 	st = prep(pg, sql);
 	while (step(pg, st)) {
@@ -904,9 +912,8 @@ static void wf_request(struct wf *w, int64_t id, int indent, int level)
 	else
 		strncat(r->text, sqlite3_column_int(st, 11) ? " -> reset" : " -> no response",
 			sizeof(r->text) - strlen(r->text) - 1);
-	snprintf(r->text + strlen(r->text), sizeof(r->text) - strlen(r->text), " [%s@%s]",
-		 sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6) : "",
-		 sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7) : "");
+	snprintf(r->text + strlen(r->text), sizeof(r->text) - strlen(r->text), " [%s]",
+		 sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6) : "");
 	sqlite3_reset(st);
 	wf_calls(w, id, indent + 1, level);
 }
@@ -992,7 +999,7 @@ static void head_pre(struct page *pg, int64_t id)
 			lines++;
 			p = nl ? nl + 1 : end;
 		}
-		fputs("</pre></details>\n", f);
+		fputs("</details>\n", f);
 	}
 	sqlite3_finalize(st);
 }
@@ -1024,14 +1031,14 @@ static void sec_requests(struct page *pg, const char *id, const char *title, con
 	if (!n)
 		fputs("<p>None.</p>\n", f);
 	w->pg = pg;
-	w->req = prep(pg, "SELECT request_id, start_ns, end_ns, method, path, status, comm, host,"
-		      " pid, error, unanswered, reset FROM requests WHERE request_id = ?");
+	w->req = prep(pg, "SELECT request_id, start_ns, end_ns, method, path, status, " SVC_OF_R ","
+		      " host, pid, error, unanswered, reset FROM requests r WHERE request_id = ?");
 	w->calls = prep(pg, "SELECT call_id, start_ns, end_ns, protocol, remote_ip, remote_port,"
 			" summary, status, child_request_id, error, unanswered, ambiguous"
 			" FROM calls WHERE request_id = ? ORDER BY start_ns, call_id");
 	for (int i = 0; i < n && w->req && w->calls; i++) {
-		sqlite3_stmt *q = prep(pg, "SELECT method, path, status, duration_ms, comm, host,"
-				       " rfc3339(start_ns), unanswered, reset FROM requests"
+		sqlite3_stmt *q = prep(pg, "SELECT method, path, status, duration_ms, " SVC_OF_R ","
+				       " NULL, rfc3339(start_ns), unanswered, reset FROM requests r"
 				       " WHERE request_id = ?");
 
 		if (!q)
@@ -1050,9 +1057,7 @@ static void sec_requests(struct page *pg, const char *id, const char *title, con
 			if (sqlite3_column_type(q, 3) != SQLITE_NULL)
 				fprintf(f, ", %.3f ms", sqlite3_column_double(q, 3));
 			fputs("</h3>\n<p class=\"note\">", f);
-			hcol(f, q, 4, 64);
-			fputc('@', f);
-			hcol(f, q, 5, 64);
+			hcol(f, q, 4, 128);
 			fputs(", ", f);
 			hcol(f, q, 6, 64);
 			fputs("</p>\n", f);

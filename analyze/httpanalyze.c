@@ -60,6 +60,7 @@ enum {
 	OPT_DB = 256, OPT_FORMAT, OPT_METHOD, OPT_PATH, OPT_STATUS, OPT_MIN_DURATION,
 	OPT_PID, OPT_PORT, OPT_COMM, OPT_HOST, OPT_SINCE, OPT_UNTIL, OPT_SORT, OPT_LIMIT, OPT_DEPTH,
 	OPT_PAYLOAD_CAP, OPT_EVENTS, OPT_WRITABLE, OPT_OTLP, OPT_BATCH, OPT_TRACE_ID,
+	OPT_SERVICE, OPT_SECTION,
 };
 
 static const struct option longopts[] = {
@@ -78,6 +79,8 @@ static const struct option longopts[] = {
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "host", required_argument, NULL, OPT_HOST },
+	{ "service", required_argument, NULL, OPT_SERVICE },
+	{ "section", required_argument, NULL, OPT_SECTION },
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "trace-id", required_argument, NULL, OPT_TRACE_ID },
 	{ "since", required_argument, NULL, OPT_SINCE },
@@ -100,6 +103,8 @@ static unsigned opt_cmds(int opt)
 	case OPT_PID: case OPT_PORT: case OPT_COMM: case OPT_HOST: case OPT_SINCE: case OPT_UNTIL:
 	case OPT_TRACE_ID:
 		return C_FILTER;
+	case OPT_SERVICE:
+		return C_FILTER | C(CMD_DEPS);
 	case OPT_SORT:
 		return C(CMD_REQUESTS) | C(CMD_ERRORS);
 	case OPT_LIMIT:
@@ -108,6 +113,8 @@ static unsigned opt_cmds(int opt)
 		return C(CMD_SHOW) | C(CMD_REPORT);
 	case OPT_WRITABLE:
 		return C(CMD_SQL);
+	case OPT_SECTION:
+		return C(CMD_SUMMARY);
 	case 'o':
 		return C(CMD_REPORT);
 	case OPT_OTLP: case OPT_BATCH:
@@ -145,9 +152,15 @@ static void usage(FILE *f)
 		"  --method M  --path GLOB  --status 500|5xx|500-599|404,5xx  --min-duration 10ms|1s\n"
 		"  --pid N  --port PORT (server port, repeatable)  --comm NAME  --host NAME\n"
 		"  --trace-id ID (traceparent or b3 trace id)\n"
+		"  --service NAME  the service's whole name or a prefix ending before ' ', ':' or\n"
+		"              '@': 'python3', 'python3 backend.py', 'nginx:80', 'nginx:80@vm'\n"
+		"              (also deps: the calls the service made)\n"
 		"  --since/--until 2026-01-02T03:04:05Z | +1.5s (offset from the capture start)\n"
 		"  --sort start|duration|status  --limit N   (requests, errors; --limit: deps)\n"
 		"  --depth N                show, report: follow child requests N levels (default 8)\n"
+		"  --section NAME           summary: that listing only (needed for csv): totals,\n"
+		"                           file, process, endpoint, linked, evidence, dependency,\n"
+		"                           undecoded, lost\n"
 		"  --writable               sql: allow statements that change the database\n"
 		"                           (default read-only: no ATTACH, VACUUM INTO, writes)\n"
 		"report:\n"
@@ -334,6 +347,25 @@ int main(int argc, char **argv)
 		case OPT_HOST:
 			ro.host = optarg;
 			break;
+		case OPT_SECTION: {
+			int i;
+
+			for (i = 0; report_summary_sections[i]; i++)
+				if (!strcmp(optarg, report_summary_sections[i]))
+					break;
+			if (!report_summary_sections[i])
+				return usage_error("bad --section '%s': want totals, file, process, "
+						   "endpoint, linked, evidence, dependency, undecoded "
+						   "or lost", optarg);
+			ro.section = optarg;
+			break;
+		}
+		case OPT_SERVICE:
+			if (!*optarg)
+				return usage_error("bad --service '': want a service name "
+						   "(see `httpanalyze summary`)");
+			ro.service = optarg;
+			break;
 		case OPT_PORT:
 			if (parse_i64(optarg, 1, &v) || v > 65535)
 				return usage_error("bad --port '%s': want a TCP port, 1..65535", optarg);
@@ -418,6 +450,11 @@ int main(int argc, char **argv)
 	}
 	if (cmd == CMD_REPORT && !out_path)
 		return usage_error("report needs -o FILE.html ('-' for stdout)");
+	/* one CSV stream, one header: the listings of summary one at a time */
+	if (cmd == CMD_SUMMARY && ro.fmt == OUT_CSV && !ro.section)
+		return usage_error("summary --format csv needs --section NAME (one table: totals, "
+				   "file, process, endpoint, linked, evidence, dependency, undecoded "
+				   "or lost)");
 	if (cmd == CMD_EXPORT && !xo.target)
 		return usage_error("export needs --otlp FILE or --otlp http://COLLECTOR:4318");
 	files = (const char **)(argv + optind);

@@ -28,6 +28,7 @@
 
 #include "htc.h"
 #include "htc_engine.h"
+#include "htc_hash.h"
 #include "db.h"
 #include "db_int.h"
 #include "output.h"
@@ -169,7 +170,103 @@ static const char *role_name(unsigned role)
 	return role == HTC_ROLE_SERVER ? "server" : role == HTC_ROLE_CLIENT ? "client" : "unknown";
 }
 
+/* ---- the two latencies of a linked pair ---- */
+
+/*
+ * A request and the call that made it are usually reported one after the
+ * other a few events apart (the request when its response is written, the
+ * call when the response is read), each carrying the other's id.  Their
+ * times are kept here from the first report to the second, so both rows
+ * get their linked latency without an UPDATE: the call's is bound at its
+ * insert, the request's set in its batch slot while the batch fills
+ * (rq_slot_set), else patched by primary key.  An open-addressing table
+ * (linear probing, backward-shift deletion) of id -> times: written here
+ * because no packaged C library on the build list has one.
+ */
+struct pend {
+	uint64_t id;			/* request or call id; 0 empty */
+	int64_t dur;			/* its duration, ns (-1 unanswered) */
+	struct stats_group *ep;		/* request: its endpoint group (linked stats) */
+	struct rq_slot slot;		/* request: its client_latency_ns */
+};
+
+struct pendtab {
+	struct pend *v;
+	size_t n, cap;			/* cap: a power of two, at most half full */
+};
+
+static size_t pend_home(const struct pendtab *t, uint64_t id)
+{
+	return (size_t)mix64(id) & (t->cap - 1);
+}
+
+static struct pend *pend_find(struct pendtab *t, uint64_t id)
+{
+	if (!t->cap)
+		return NULL;
+	for (size_t i = pend_home(t, id);; i = (i + 1) & (t->cap - 1)) {
+		if (!t->v[i].id)
+			return NULL;
+		if (t->v[i].id == id)
+			return &t->v[i];
+	}
+}
+
+static struct pend *pend_add(struct pendtab *t, uint64_t id)
+{
+	size_t i;
+
+	if ((t->n + 1) * 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct pend *v = calloc(cap, sizeof(*v));
+
+		if (!v)
+			return NULL;
+		for (size_t k = 0; k < t->cap; k++) {
+			if (!t->v[k].id)
+				continue;
+			for (i = (size_t)mix64(t->v[k].id) & (cap - 1); v[i].id; i = (i + 1) & (cap - 1))
+				;
+			v[i] = t->v[k];
+		}
+		free(t->v);
+		t->v = v;
+		t->cap = cap;
+	}
+	for (i = pend_home(t, id); t->v[i].id && t->v[i].id != id; i = (i + 1) & (t->cap - 1))
+		;
+	if (!t->v[i].id)
+		t->n++;
+	memset(&t->v[i], 0, sizeof(t->v[i]));
+	t->v[i].id = id;
+	return &t->v[i];
+}
+
+static void pend_del(struct pendtab *t, struct pend *e)
+{
+	size_t i = (size_t)(e - t->v), j = i;
+
+	t->n--;
+	/* backward shift: move up the entries whose home is at or before
+	 * the hole, so every probe run stays unbroken */
+	for (;;) {
+		size_t h;
+
+		j = (j + 1) & (t->cap - 1);
+		if (!t->v[j].id)
+			break;
+		h = pend_home(t, t->v[j].id);
+		if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) {
+			t->v[i] = t->v[j];
+			i = j;
+		}
+	}
+	t->v[i].id = 0;
+}
+
 /* ---- loader ---- */
+
+#define LOAD_PORT_CACHE 64	/* power of two */
 
 struct lfile {
 	const char *path;
@@ -188,7 +285,7 @@ struct loader {
 	const struct db_load_opts *opts;
 	struct lfile *files;
 	size_t nfiles;
-	sqlite3_stmt *ev, *req, *call, *conn, *proc, *link_req, *link_call;
+	sqlite3_stmt *ev, *req, *call, *conn, *proc, *link_req, *link_call, *lat_req, *lat_call;
 	int err;		/* first SQLite error in a callback */
 	struct db_load_stats st;
 	const char *warn_file;	/* for warnings when only one file is open */
@@ -197,8 +294,21 @@ struct loader {
 	struct rowq rq;		/* the other rows, on their own thread */
 	/* the *_stats tables, counted as the rows go by (stats.h) */
 	struct stats *ep_stats, *ds_stats, *preq_stats, *pcall_stats;
+	/* per process (key.i = file_idx << 32 | pid): the server ports it
+	 * answered on (key.s[0], decimal; "" for a process seen as a client
+	 * only) and its task name (key.s[1]), for its service name */
+	struct stats *ports;
+	struct port_seen {
+		uint32_t file_idx, pid;
+		unsigned port, used;
+	} port_seen[LOAD_PORT_CACHE];	/* note_port's cache */
+	/* linked pairs waiting for their second report, and the durations
+	 * of the linked requests per endpoint group: server, client */
+	struct pendtab preq, pcall;
+	struct stats *lk_srv, *lk_cli;
 	size_t stored;		/* request head and body bytes stored */
 	uint64_t unstored;	/* requests stored without them (LOAD_MAX_STORED) */
+	uint64_t unstored_resp;	/* response heads not stored (the same) */
 };
 
 /* Request heads and bodies stored in all (the rest of each request is). */
@@ -222,6 +332,36 @@ static void count_row(struct loader *l, struct stats *by_name, const struct stat
 	if ((stats_add(by_name, k, error, has_ms ? &ms : NULL) ||
 	     stats_add(by_proc, &pk, 0, NULL)) && !l->err) {
 		fprintf(stderr, "httpanalyze: out of memory counting endpoints\n");
+		l->err = -ENOMEM;
+	}
+}
+
+/* Note that process (file_idx, pid) answered on server port port (0: it
+ * was seen, as a client or without a known port). */
+static void note_port(struct loader *l, uint32_t file_idx, uint32_t pid, const char *comm,
+		      unsigned port)
+{
+	struct port_seen *slot = &l->port_seen[mix64((uint64_t)file_idx << 32 ^ pid ^
+						  (uint64_t)port << 48) & (LOAD_PORT_CACHE - 1)];
+	char num[8];
+	int n;
+	struct stats_key k = {
+		.s = { num, comm },
+		.n = { 0, strnlen(comm, HTC_COMM_LEN) },
+		.i = (int64_t)file_idx << 32 | pid,
+	};
+
+	/* the same few (process, port) pairs over and over: a direct-mapped
+	 * cache of those already counted saves the table lookup (half a
+	 * million rows of the bench capture: 3.6% of the load's CPU went to
+	 * the lookups) */
+	if (slot->used && slot->file_idx == file_idx && slot->pid == pid && slot->port == port)
+		return;
+	*slot = (struct port_seen){ .file_idx = file_idx, .pid = pid, .port = port, .used = 1 };
+	n = port ? snprintf(num, sizeof(num), "%u", port) : 0;
+	k.n[0] = (size_t)n;
+	if (stats_add(l->ports, &k, 0, NULL) && !l->err) {
+		fprintf(stderr, "httpanalyze: out of memory counting services\n");
 		l->err = -ENOMEM;
 	}
 }
@@ -298,6 +438,8 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 	rq_int(q, c->flags);
 	rq_end(q);
 	l->st.conns++;
+	if (c->ep.role == HTC_ROLE_SERVER)
+		note_port(l, c->file_idx, c->pid, c->comm, c->ep.lport);
 	if ((c->flags & HTC_ENGF_PREEXISTING) && c->file_idx < l->nfiles) {
 		l->files[c->file_idx].joined++;
 		l->files[c->file_idx].unseen += c->unseen_in;
@@ -332,6 +474,62 @@ static void put_h2(struct rowq *q, unsigned proto, uint32_t sid, uint32_t unreso
 	} else {
 		rq_null(q);
 		rq_null(q);
+	}
+}
+
+/* A response head (resp_head column), within the LOAD_MAX_STORED bytes
+ * of heads and bodies stored in all; NULL when none or beyond them. */
+static void put_resp_head(struct loader *l, struct rowq *q, const uint8_t *h, size_t n)
+{
+	if (!n || !h) {
+		rq_null(q);
+	} else if (n <= LOAD_MAX_STORED - l->stored) {
+		l->stored += n;
+		rq_blob(q, h, (int)n);
+	} else {
+		l->unstored_resp++;
+		rq_null(q);
+	}
+}
+
+static int64_t dur_of(uint64_t start, uint64_t end)
+{
+	return start && end >= start ? (int64_t)(end - start) : -1;
+}
+
+/* The linked latencies of a request and its call, server and client (ns,
+ * -1 unknown), counted under the request's endpoint group ep. */
+static void count_linked(struct loader *l, const struct stats_key *ep, int64_t srv, int64_t cli)
+{
+	double a = (double)srv / 1e6, b = (double)cli / 1e6;
+
+	if (srv < 0 || cli < 0 || !ep)
+		return;
+	/* in lockstep: the two tables have the same groups in the same order */
+	if ((stats_add(l->lk_srv, ep, 0, &a) || stats_add(l->lk_cli, ep, 0, &b)) && !l->err) {
+		fprintf(stderr, "httpanalyze: out of memory counting latencies\n");
+		l->err = -ENOMEM;
+	}
+}
+
+/* A latency known after its row went to the rows thread: by primary key. */
+static void patch_latency(struct loader *l, int what, uint64_t id, int64_t ns)
+{
+	struct rowq *q;
+
+	if (ns < 0)
+		return;
+	q = rq_begin(&l->rq, what);
+	rq_int(q, ns);
+	rq_int(q, (sqlite3_int64)id);
+	rq_end(q);
+}
+
+static void pend_oom(struct loader *l)
+{
+	if (!l->err) {
+		fprintf(stderr, "httpanalyze: out of memory linking latencies\n");
+		l->err = -ENOMEM;
 	}
 }
 
@@ -385,6 +583,9 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	struct loader *l = ctx;
 	struct rowq *q = rq_begin(&l->rq, RQ_REQ);
 	char cip[64], sip[64], ep[512], hash[24], trace[33];
+	struct pend *pc, *pr = NULL;
+	int64_t dur, cli = -1;
+	int late_call = 0;
 
 	fmt_ip(sip, sizeof(sip), r->ep.family, r->ep.laddr);
 	fmt_ip(cip, sizeof(cip), r->ep.family, r->ep.raddr);
@@ -463,17 +664,51 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	rq_str(q, htc_proto_name(r->proto ? r->proto : HTC_PROTO_HTTP));
 	put_h2(q, r->proto, r->stream_id, r->unresolved, r->grpc_status, r->grpc_message, r->req_msgs,
 	       r->resp_msgs);
+	put_resp_head(l, q, r->resp_head, r->resp_head_len);
+	/* client_latency_ns: the linked call's, if it was reported first;
+	 * else a slot its report fills (struct pend) */
+	dur = dur_of(r->start_ns, r->end_ns);
+	if (r->parent_call_id && (pc = pend_find(&l->pcall, r->parent_call_id))) {
+		cli = pc->dur;
+		if (cli >= 0)
+			rq_int(q, cli);
+		else
+			rq_null(q);
+		pend_del(&l->pcall, pc);
+		late_call = 1;
+	} else if (r->parent_call_id) {
+		struct rq_slot slot;
+
+		rq_null_slot(q, &slot);
+		if ((pr = pend_add(&l->preq, r->id))) {
+			pr->dur = dur;
+			pr->slot = slot;
+		} else {
+			pend_oom(l);
+		}
+	} else {
+		rq_null(q);
+	}
 	rq_end(q);
+	if (late_call)
+		patch_latency(l, RQ_LAT_CALL, r->parent_call_id, dur);
 	l->st.requests++;
 	{
 		const char *host = host_of(l, r->file_idx);
+		/* per process: merged by service name at the end (insert_stats) */
 		struct stats_key k = {
 			.s = { host, r->comm, ep },
 			.n = { strlen(host), strnlen(r->comm, HTC_COMM_LEN), strlen(ep) },
+			.i = (int64_t)r->file_idx << 32 | r->pid,
 		};
 
+		note_port(l, r->file_idx, r->pid, r->comm, r->ep.lport);
 		count_row(l, l->ep_stats, &k, l->preq_stats, r->file_idx, r->pid, r->flags,
 			  r->start_ns, r->end_ns);
+		if (pr)
+			pr->ep = stats_last(l->ep_stats);
+		if (late_call)
+			count_linked(l, &k, dur, cli);
 	}
 }
 
@@ -482,6 +717,8 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	struct loader *l = ctx;
 	struct rowq *q = rq_begin(&l->rq, RQ_CALL);
 	char lip[64], rip[64], name[256];
+	struct pend *pr = NULL, *pc;
+	int64_t cdur;
 
 	fmt_ip(lip, sizeof(lip), c->ep.family, c->ep.laddr);
 	fmt_ip(rip, sizeof(rip), c->ep.family, c->ep.raddr);
@@ -515,7 +752,32 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	rq_str(q, htc_evidence_name(c->evidence));
 	put_h2(q, c->proto, c->stream_id, c->unresolved, c->grpc_status, c->grpc_message, c->req_msgs,
 	       c->resp_msgs);
+	put_resp_head(l, q, c->resp_head, c->resp_head_len);
+	/* server_latency_ns: the linked request's, reported first as a rule
+	 * (struct pend); else kept for its report */
+	cdur = dur_of(c->start_ns, c->end_ns);
+	if (c->child_request_id && (pr = pend_find(&l->preq, c->child_request_id))) {
+		if (pr->dur >= 0)
+			rq_int(q, pr->dur);
+		else
+			rq_null(q);
+	} else if (c->child_request_id) {
+		rq_null(q);
+		if ((pc = pend_add(&l->pcall, c->id)))
+			pc->dur = cdur;
+		else
+			pend_oom(l);
+	} else {
+		rq_null(q);
+	}
 	rq_end(q);
+	if (pr) {
+		/* the request's slot, or its row by key if already handed over */
+		if (cdur >= 0 && rq_slot_set(&l->rq, &pr->slot, cdur))
+			patch_latency(l, RQ_LAT_REQ, c->child_request_id, cdur);
+		count_linked(l, pr->ep ? &pr->ep->key : NULL, pr->dur, cdur);
+		pend_del(&l->preq, pr);
+	}
 	l->st.calls++;
 	{
 		const char *proto = htc_proto_name(c->proto);
@@ -527,6 +789,7 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 
 		count_row(l, l->ds_stats, &k, l->pcall_stats, c->file_idx, c->pid, c->flags,
 			  c->start_ns, c->end_ns);
+		note_port(l, c->file_idx, c->pid, c->comm, 0);
 	}
 }
 
@@ -541,7 +804,17 @@ static void on_link(void *ctx, uint64_t call_id, uint64_t child_id, uint64_t par
 {
 	struct loader *l = ctx;
 	struct rowq *q;
+	struct pend *e;
 
+	if (flags & (HTC_LINK_LATE_REQUEST | HTC_LINK_LATE_CALL)) {
+		/* one side went without the link: both rows are patched below
+		 * (their latencies by subqueries on the other's key) */
+		if ((e = pend_find(&l->preq, child_id)))
+			pend_del(&l->preq, e);
+		if ((e = pend_find(&l->pcall, call_id)))
+			pend_del(&l->pcall, e);
+		flags |= HTC_LINK_LATE_REQUEST | HTC_LINK_LATE_CALL;
+	}
 	if (flags & HTC_LINK_LATE_REQUEST) {
 		q = rq_begin(&l->rq, RQ_LINK_REQ);
 		rq_ns(q, parent_id);
@@ -565,14 +838,15 @@ static const char sql_ins_req[] =
 	" client_ip, client_port, server_ip, server_port, method, path, version,"
 	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
 	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body, protocol, stream_id,"
-	" unresolved, grpc_status, grpc_message, req_messages, resp_messages)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" unresolved, grpc_status, grpc_message, req_messages, resp_messages, resp_head,"
+	" client_latency_ns)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
 	"INSERT INTO calls (call_id, request_id, child_request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
 	" start_ns, end_ns, bytes_out, bytes_in, flags, evidence, stream_id, unresolved, grpc_status,"
-	" grpc_message, req_messages, resp_messages)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" grpc_message, req_messages, resp_messages, resp_head, server_latency_ns)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
@@ -582,10 +856,16 @@ static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_link_req[] =
-	"UPDATE requests SET parent_request_id = ?, parent_call_id = ?, parent_ambiguous = ?,"
-	" parent_evidence = ? WHERE request_id = ?";
+	"UPDATE requests SET parent_request_id = ?1, parent_call_id = ?2, parent_ambiguous = ?3,"
+	" parent_evidence = ?4, client_latency_ns = (SELECT c.end_ns - c.start_ns FROM calls c"
+	" WHERE c.call_id = ?2 AND c.end_ns >= c.start_ns) WHERE request_id = ?5";
 static const char sql_link_call[] =
-	"UPDATE calls SET child_request_id = ? WHERE call_id = ?";
+	"UPDATE calls SET child_request_id = ?1, server_latency_ns = (SELECT r.end_ns - r.start_ns"
+	" FROM requests r WHERE r.request_id = ?1 AND r.end_ns >= r.start_ns) WHERE call_id = ?2";
+static const char sql_lat_req[] =
+	"UPDATE requests SET client_latency_ns = ? WHERE request_id = ?";
+static const char sql_lat_call[] =
+	"UPDATE calls SET server_latency_ns = ? WHERE call_id = ?";
 
 static void insert_event(struct loader *l, uint32_t fidx, const struct htc_event *ev,
 			 uint64_t request_id)
@@ -787,6 +1067,242 @@ static void warn_duplicates(const struct lfile *files, const struct htc_header *
 		}
 }
 
+/* ---- service names ---- */
+
+/* Interpreters: their service is named by the script they run too. */
+static int interpreter(const char *name, size_t n)
+{
+	static const char *const pre[] = {
+		"python", "pypy", "node", "nodejs", "ruby", "perl", "php", "java", "lua", "luajit",
+		"bun", "deno", "Rscript", "elixir", "erl", "beam.smp", "dotnet", "mono",
+	};
+
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
+		size_t m = strlen(pre[i]);
+
+		/* python3, python3.11, php8.2: the name then a version */
+		if (n >= m && !memcmp(name, pre[i], m) &&
+		    (n == m || strspn(name + m, "0123456789.") == n - m))
+			return 1;
+	}
+	return 0;
+}
+
+/* Options of the interpreters above whose value is the next argument. */
+static int takes_value(const char *a)
+{
+	static const char *const opts[] = {
+		"-W", "-X", "-Q", "-r", "--require", "--import", "--loader",
+		"--experimental-loader", "-cp", "-classpath", "--class-path", "-p",
+		"--module-path", "-I", "-d", "-S",
+	};
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (!strcmp(a, opts[i]))
+			return 1;
+	return 0;
+}
+
+int db_service_label(char *dst, size_t cap, const char *comm, const char *cmdline)
+{
+	const char *argv0, *script = NULL, *sp;
+	char buf[4096], *save = NULL, *a;
+	size_t n0;
+	int n;
+
+	/* the interpreter by argv[0]'s base name, else by the task name */
+	snprintf(buf, sizeof(buf), "%s", cmdline ? cmdline : "");
+	sp = strchr(buf, ' ');
+	n0 = sp ? (size_t)(sp - buf) : strlen(buf);
+	argv0 = memrchr(buf, '/', n0);
+	argv0 = argv0 ? argv0 + 1 : buf;
+	n0 -= (size_t)(argv0 - buf);
+	if (interpreter(argv0, n0) || interpreter(comm, strlen(comm))) {
+		a = strtok_r(buf, " ", &save);	/* argv[0] */
+		while ((a = strtok_r(NULL, " ", &save))) {
+			if (!strcmp(a, "-m") || !strcmp(a, "-jar") || !strcmp(a, "--module")) {
+				script = strtok_r(NULL, " ", &save);	/* python -m MOD, java -jar FILE */
+				break;
+			}
+			if (!strcmp(a, "-c") || !strcmp(a, "-e") || !strcmp(a, "--eval")) {
+				script = a;	/* an inline program: the option says so */
+				break;
+			}
+			if (a[0] != '-') {
+				script = a;
+				break;
+			}
+			if (takes_value(a) && !strtok_r(NULL, " ", &save))
+				break;
+		}
+	}
+	if (script) {
+		const char *b = strrchr(script, '/');
+
+		script = b && b[1] ? b + 1 : script;
+		n = snprintf(dst, cap, "%s %s", comm, script);
+	} else {
+		n = snprintf(dst, cap, "%s", comm);
+	}
+	return n;
+}
+
+/* A process's service: key (file_idx << 32 | pid) and name. */
+struct svc {
+	int64_t key;
+	char *name;
+	char comm[HTC_COMM_LEN + 1];
+	const char *host;
+};
+
+static int svc_cmp(const void *a, const void *b)
+{
+	const struct svc *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+static int port_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Port groups by process, then first appearance (so a process's task
+ * name is the first one seen: the order of the groups table). */
+static int group_key_cmp(const void *a, const void *b)
+{
+	const struct stats_group *x = *(const struct stats_group *const *)a;
+	const struct stats_group *y = *(const struct stats_group *const *)b;
+
+	if (x->key.i != y->key.i)
+		return (x->key.i > y->key.i) - (x->key.i < y->key.i);
+	return (x > y) - (x < y);
+}
+
+static const struct svc *svc_find(const struct svc *v, size_t n, int64_t key)
+{
+	struct svc k = { .key = key };
+
+	return bsearch(&k, v, n, sizeof(*v), svc_cmp);
+}
+
+/* At most this many ports in a service's name, then ",+N" */
+#define SVC_MAX_PORTS 8
+
+/*
+ * The services table: one row per process that served or made a request,
+ * named "LABEL[:PORT,...]@HOST" (see db_service_label and the README's
+ * "Service names"), from the ports and task names counted during the load
+ * and the processes table.  *out (OUT, sorted by key) is for the merge of
+ * the endpoint statistics; the caller frees it (svc_free).
+ */
+static int build_services(struct loader *l, struct svc **out, size_t *nout)
+{
+	size_t ng = stats_count(l->ports), n = 0;
+	struct svc *v = calloc(ng ? ng : 1, sizeof(*v));
+	int *ports = calloc(ng ? ng : 1, sizeof(*ports));
+	sqlite3_stmt *pq = NULL, *ins = NULL;
+	int err = 0;
+
+	if (!v || !ports) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* the groups sorted by process, so each process's ports are a run */
+	{
+		struct stats_group **gs = calloc(ng ? ng : 1, sizeof(*gs));
+
+		if (!gs) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		for (size_t i = 0; i < ng; i++)
+			gs[i] = stats_group(l->ports, i);
+		qsort(gs, ng, sizeof(*gs), group_key_cmp);
+		if ((err = prepare(l, "SELECT comm, cmdline FROM processes WHERE file_idx = ? AND pid = ?",
+				   &pq)) ||
+		    (err = prepare(l, "INSERT INTO services VALUES (?,?,?,?,?,?,?)", &ins))) {
+			free(gs);
+			goto cleanup;
+		}
+		for (size_t i = 0; i < ng && !err;) {
+			int64_t key = gs[i]->key.i;
+			uint32_t fidx = (uint32_t)(key >> 32), pid = (uint32_t)key;
+			const char *comm = gs[i]->key.s[1], *cmdline = NULL;
+			char label[512], plist[64], name[1024];	/* label, ports, @host (255) */
+			size_t np = 0, pl = 0, j;
+
+			for (j = i; j < ng && gs[j]->key.i == key; j++)
+				if (gs[j]->key.n[0])
+					ports[np++] = atoi(gs[j]->key.s[0]);
+			qsort(ports, np, sizeof(*ports), port_cmp);
+			plist[0] = 0;
+			for (size_t k = 0, shown = 0; k < np; k++) {
+				if (k && ports[k] == ports[k - 1])
+					continue;
+				if (shown == SVC_MAX_PORTS) {
+					size_t more = 0;
+
+					for (size_t m = k; m < np; m++)
+						more += !(m && ports[m] == ports[m - 1]);
+					pl += (size_t)snprintf(plist + pl, sizeof(plist) - pl, ",+%zu", more);
+					break;
+				}
+				pl += (size_t)snprintf(plist + pl, sizeof(plist) - pl, "%s%d",
+						       shown ? "," : "", ports[k]);
+				shown++;
+			}
+			sqlite3_bind_int64(pq, 1, fidx);
+			sqlite3_bind_int64(pq, 2, pid);
+			if (sqlite3_step(pq) == SQLITE_ROW) {
+				const char *pc = (const char *)sqlite3_column_text(pq, 0);
+
+				if (pc && *pc)
+					comm = pc;
+				cmdline = (const char *)sqlite3_column_text(pq, 1);
+			}
+			v[n].key = key;
+			snprintf(v[n].comm, sizeof(v[n].comm), "%s", comm);
+			v[n].host = host_of(l, fidx);
+			db_service_label(label, sizeof(label), v[n].comm, cmdline);
+			snprintf(name, sizeof(name), "%s%s%s@%s", label, pl ? ":" : "", plist,
+				 v[n].host);
+			sqlite3_reset(pq);
+			v[n].name = strdup(name);
+			if (!v[n].name) {
+				err = -ENOMEM;
+				break;
+			}
+			sqlite3_bind_int64(ins, 1, fidx);
+			sqlite3_bind_int64(ins, 2, pid);
+			sqlite3_bind_text(ins, 3, name, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 4, v[n].host, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 5, v[n].comm, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 6, label, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 7, plist, pl ? (int)pl : -1, SQLITE_STATIC);
+			step(l, ins, "service");
+			err = l->err;
+			n++;
+			i = j;
+		}
+		free(gs);
+	}
+cleanup:
+	sqlite3_finalize(pq);
+	sqlite3_finalize(ins);
+	free(ports);
+	*out = v;
+	*nout = n;
+	return err;
+}
+
+static void svc_free(struct svc *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
 /* Percentiles 50, 90, 99 of a group bound at st's parameters i.. (NULL
  * when no duration); the durations are reordered. */
 static void bind_pcts(sqlite3_stmt *st, int i, struct stats_group *g)
@@ -804,19 +1320,88 @@ static void bind_pcts(sqlite3_stmt *st, int i, struct stats_group *g)
 		sqlite3_bind_double(st, i + j, v[j]);
 }
 
-/* The *_stats tables from the groups counted during the load. */
-static int insert_stats(struct loader *l)
+/* linked_stats: the linked latencies counted per endpoint group, merged
+ * per service as endpoint_stats. */
+static int insert_linked(struct loader *l, const struct svc *svc, size_t nsvc)
+{
+	static const double p[2] = { 50, 99 };
+	struct stats *ms = stats_new(), *mc = stats_new();
+	sqlite3_stmt *st = NULL;
+	int err = 0;
+
+	if (!ms || !mc) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < stats_count(l->lk_srv) && !err; i++) {
+		struct stats_group *gs = stats_group(l->lk_srv, i), *gc = stats_group(l->lk_cli, i);
+		const struct svc *v = svc_find(svc, nsvc, gs->key.i);
+		const char *name = v ? v->name : "?";
+		struct stats_key k = {
+			.s = { name, gs->key.s[2] },
+			.n = { strlen(name), gs->key.n[2] },
+		};
+
+		if (!gc || stats_merge(ms, &k, gs) || stats_merge(mc, &k, gc))
+			err = -ENOMEM;
+	}
+	if (err || (err = prepare(l, "INSERT INTO linked_stats VALUES (?,?,?,?,?,?,?)", &st)))
+		goto cleanup;
+	for (size_t i = 0; i < stats_count(ms) && !err; i++) {
+		struct stats_group *gs = stats_group(ms, i), *gc = stats_group(mc, i);
+		double a[2], b[2];
+
+		stats_percentiles(gs->ms, gs->nms, p, 2, a);
+		stats_percentiles(gc->ms, gc->nms, p, 2, b);
+		sqlite3_bind_text(st, 1, gs->key.s[0], (int)gs->key.n[0], SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, gs->key.s[1], (int)gs->key.n[1], SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)gs->nms);
+		sqlite3_bind_double(st, 4, a[0]);
+		sqlite3_bind_double(st, 5, b[0]);
+		sqlite3_bind_double(st, 6, a[1]);
+		sqlite3_bind_double(st, 7, b[1]);
+		step(l, st, "statistics");
+		err = l->err;
+	}
+cleanup:
+	sqlite3_finalize(st);
+	stats_free(ms);
+	stats_free(mc);
+	return err;
+}
+
+/* The *_stats tables from the groups counted during the load; the
+ * endpoints, counted per process, merged per service (svc, sorted). */
+static int insert_stats(struct loader *l, const struct svc *svc, size_t nsvc)
 {
 	static const char *const sql[] = {
-		"INSERT INTO endpoint_stats VALUES (?,?,?,?,?,?,?,?)",
+		"INSERT INTO endpoint_stats VALUES (?,?,?,?,?,?,?,?,?)",
 		"INSERT INTO downstream_stats VALUES (?,?,?,?,?,?,?,?,?)",
 		"INSERT INTO process_stats VALUES (?,?,?,0)",
 		"INSERT INTO process_stats VALUES (?,?,0,?)"
 		" ON CONFLICT (file_idx, pid) DO UPDATE SET calls = excluded.calls",
 	};
-	struct stats *t[] = { l->ep_stats, l->ds_stats, l->preq_stats, l->pcall_stats };
+	struct stats *by_svc = stats_new();
+	struct stats *t[] = { by_svc, l->ds_stats, l->preq_stats, l->pcall_stats };
 	int err = 0;
 
+	if (!by_svc)
+		return -ENOMEM;
+	/* key: service, endpoint, host, comm (the service's: the same for
+	 * every process of it) */
+	for (size_t i = 0; i < stats_count(l->ep_stats) && !err; i++) {
+		struct stats_group *g = stats_group(l->ep_stats, i);
+		const struct svc *v = svc_find(svc, nsvc, g->key.i);
+		const char *name = v ? v->name : "?";
+		const char *comm = v ? v->comm : g->key.s[1];
+		struct stats_key k = {
+			.s = { name, g->key.s[2], g->key.s[0], comm },
+			.n = { strlen(name), g->key.n[2], g->key.n[0], strlen(comm) },
+		};
+
+		if (stats_merge(by_svc, &k, g))
+			err = -ENOMEM;
+	}
 	for (size_t w = 0; w < sizeof(t) / sizeof(t[0]) && !err; w++) {
 		sqlite3_stmt *st = NULL;
 
@@ -830,11 +1415,20 @@ static int insert_stats(struct loader *l)
 				sqlite3_bind_int64(st, c++, g->key.i >> 32);
 				sqlite3_bind_int64(st, c++, g->key.i & 0xffffffff);
 				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->count);
+			} else if (w == 0) {
+				/* host, comm, endpoint, counts, percentiles, service */
+				sqlite3_bind_text(st, c++, g->key.s[2], (int)g->key.n[2], SQLITE_STATIC);
+				sqlite3_bind_text(st, c++, g->key.s[3], (int)g->key.n[3], SQLITE_STATIC);
+				sqlite3_bind_text(st, c++, g->key.s[1], (int)g->key.n[1], SQLITE_STATIC);
+				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->count);
+				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->errors);
+				bind_pcts(st, c, g);
+				c += 3;
+				sqlite3_bind_text(st, c++, g->key.s[0], (int)g->key.n[0], SQLITE_STATIC);
 			} else {
 				sqlite3_bind_text(st, c++, g->key.s[0], (int)g->key.n[0], SQLITE_STATIC);
 				sqlite3_bind_text(st, c++, g->key.s[1], (int)g->key.n[1], SQLITE_STATIC);
-				if (w == 1)
-					sqlite3_bind_int64(st, c++, g->key.i);
+				sqlite3_bind_int64(st, c++, g->key.i);
 				sqlite3_bind_text(st, c++, g->key.s[2], (int)g->key.n[2], SQLITE_STATIC);
 				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->count);
 				sqlite3_bind_int64(st, c++, (sqlite3_int64)g->errors);
@@ -845,6 +1439,11 @@ static int insert_stats(struct loader *l)
 		}
 		sqlite3_finalize(st);
 	}
+	stats_free(by_svc);
+	if (!err)
+		err = insert_linked(l, svc, nsvc);
+	if (err == -ENOMEM)
+		fprintf(stderr, "httpanalyze: out of memory counting endpoints\n");
 	return err;
 }
 
@@ -942,7 +1541,10 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	struct htc_record rec;
 	struct htc_eng_annot annot;
 	struct htc_header *hdrs = NULL;
+	struct svc *svc = NULL;
+	size_t nsvc = 0;
 	double t0 = now_s(), c0 = cpu_s(), last_draw = 0, t_load, t_index;
+	double t_rows = 0, t_stats = 0;
 	uint32_t fidx;
 	unsigned want;
 	int err = 0, rc, in_tx = 0;
@@ -970,7 +1572,11 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	l.ds_stats = stats_new();
 	l.preq_stats = stats_new();
 	l.pcall_stats = stats_new();
-	if (!l.ep_stats || !l.ds_stats || !l.preq_stats || !l.pcall_stats) {
+	l.ports = stats_new();
+	l.lk_srv = stats_new();
+	l.lk_cli = stats_new();
+	if (!l.ep_stats || !l.ds_stats || !l.preq_stats || !l.pcall_stats || !l.ports ||
+	    !l.lk_srv || !l.lk_cli) {
 		err = -ENOMEM;
 		fprintf(stderr, "httpanalyze: out of memory\n");
 		goto cleanup;
@@ -1020,7 +1626,9 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	    (err = prepare(&l, sql_ins_conn, &l.conn)) ||
 	    (err = prepare(&l, sql_ins_proc, &l.proc)) ||
 	    (err = prepare(&l, sql_link_req, &l.link_req)) ||
-	    (err = prepare(&l, sql_link_call, &l.link_call)))
+	    (err = prepare(&l, sql_link_call, &l.link_call)) ||
+	    (err = prepare(&l, sql_lat_req, &l.lat_req)) ||
+	    (err = prepare(&l, sql_lat_call, &l.lat_call)))
 		goto cleanup;
 	if ((err = db_exec(db, "BEGIN")))
 		goto cleanup;
@@ -1030,6 +1638,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			[RQ_CONN] = l.conn, [RQ_REQ] = l.req, [RQ_CALL] = l.call,
 			[RQ_PROC] = l.proc, [RQ_LINK_REQ] = l.link_req,
 			[RQ_LINK_CALL] = l.link_call, [RQ_EVENT] = l.ev,
+			[RQ_LAT_REQ] = l.lat_req, [RQ_LAT_CALL] = l.lat_call,
 		};
 
 		/* from here until rowq_stop, db is the rows thread's */
@@ -1090,8 +1699,12 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			fprintf(stderr, "httpanalyze: engine: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	if ((err = rowq_stop(&l.rq)) || (err = insert_stats(&l)))
+	if ((err = rowq_stop(&l.rq)))
 		goto cleanup;
+	t_rows = now_s();
+	if ((err = build_services(&l, &svc, &nsvc)) || (err = insert_stats(&l, svc, nsvc)))
+		goto cleanup;
+	t_stats = now_s();
 	{
 		struct htc_engine_stats est;
 
@@ -1100,6 +1713,10 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			fprintf(stderr, "httpanalyze: warning: %llu requests stored without their head "
 				"and body: beyond %zu MiB of heads and bodies in all\n",
 				(unsigned long long)l.unstored, LOAD_MAX_STORED >> 20);
+		if (l.unstored_resp && !opts->quiet)
+			fprintf(stderr, "httpanalyze: warning: %llu response heads not stored: beyond "
+				"%zu MiB of heads and bodies in all\n",
+				(unsigned long long)l.unstored_resp, LOAD_MAX_STORED >> 20);
 		if (est.cut && !opts->quiet)
 			fprintf(stderr, "httpanalyze: warning: %llu requests and calls not loaded: "
 				"more than %d started by one system call (a flood of tiny "
@@ -1140,6 +1757,9 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 		goto cleanup;
 	l.st.files = n;
 	l.st.seconds = now_s() - t0;
+	if (opts->verbose)
+		fprintf(stderr, "httpanalyze: rows done at %.3f s, then services and statistics "
+			"%.3f s\n", t_rows - t0, t_stats - t_rows);
 	if (opts->verbose)
 		fprintf(stderr, "httpanalyze: load %.3f s (rows thread cpu %.3f s), indexes %.3f s%s, "
 			"analyze %.3f s\n", t_load - t0, l.rq.cpu_s, t_index - t_load,
@@ -1188,12 +1808,20 @@ cleanup:
 	sqlite3_finalize(l.proc);
 	sqlite3_finalize(l.link_req);
 	sqlite3_finalize(l.link_call);
+	sqlite3_finalize(l.lat_req);
+	sqlite3_finalize(l.lat_call);
+	free(l.preq.v);
+	free(l.pcall.v);
+	stats_free(l.lk_srv);
+	stats_free(l.lk_cli);
 	htc_source_close(s);
 	htc_engine_free(e);
 	stats_free(l.ep_stats);
 	stats_free(l.ds_stats);
 	stats_free(l.preq_stats);
 	stats_free(l.pcall_stats);
+	stats_free(l.ports);
+	svc_free(svc, nsvc);
 	free(l.files);
 	return err;
 }

@@ -440,7 +440,7 @@ struct sink {
 	size_t nspans;		/* in the batch */
 	size_t nres;		/* resources in the batch */
 	int in_res;
-	char res_key[600];	/* host, pid, comm of the open resource */
+	char res_key[1400];	/* host, pid, service (services.service: < 1024) of the open resource */
 	/* counts */
 	uint64_t batches, spans_sent, spans_rejected;
 };
@@ -656,7 +656,7 @@ static int batch_flush(struct sink *s)
 	return err;
 }
 
-/* Open the resource (host, pid, comm) of the span about to be written,
+/* Open the resource (host, pid, service name) of the span about to be written,
  * after a flush when the batch is full. */
 static int span_begin(struct sink *s, const char *host, int64_t pid, const char *comm)
 {
@@ -918,13 +918,16 @@ static int emit_all(struct sink *s, struct tree *t, sqlite3_stmt *st,
 	return 0;
 }
 
-#define REQ_COLS "SELECT r.request_id, r.host, r.pid, r.comm, r.start_ns, r.end_ns, r.method," \
+/* the service name (services.service) in place of the task name: the
+ * resource's service.name */
+#define REQ_COLS "SELECT r.request_id, r.host, r.pid, coalesce(s.service, r.comm), r.start_ns, r.end_ns, r.method," \
 	" r.path, r.version, r.host_header, r.endpoint, r.status, r.client_ip, r.client_port," \
-	" r.server_ip, r.server_port, r.unanswered, r.reset FROM requests r WHERE 1"
+	" r.server_ip, r.server_port, r.unanswered, r.reset FROM requests r" \
+	" LEFT JOIN services s ON s.file_idx = r.file_idx AND s.pid = r.pid WHERE 1"
 #define REQ_ORDER " ORDER BY r.host, r.pid, r.comm, r.start_ns, r.request_id"
-#define CALL_COLS "SELECT c.call_id, c.host, c.pid, c.comm, c.start_ns, c.end_ns, c.protocol," \
+#define CALL_COLS "SELECT c.call_id, c.host, c.pid, coalesce(s.service, c.comm), c.start_ns, c.end_ns, c.protocol," \
 	" c.remote_ip, c.remote_port, c.summary, c.name, c.status, c.unanswered, c.reset," \
-	" c.error FROM calls c"
+	" c.error FROM calls c LEFT JOIN services s ON s.file_idx = c.file_idx AND s.pid = c.pid"
 #define CALL_ORDER " ORDER BY c.host, c.pid, c.comm, c.start_ns, c.call_id"
 
 int otlp_export(sqlite3 *db, const struct report_opts *o, const struct otlp_opts *xo)

@@ -201,9 +201,11 @@ static void table_cell(struct out *o, enum cell_kind kind, const void *p, size_t
 static void sep(struct out *o)
 {
 	if (o->fmt == OUT_JSON) {
-		fputs(o->col ? "," : "{", o->f);
+		/* ": " and ", ": the one JSON style of the three tools
+		 * (httpcap's lines, httpreplay's), which grep recipes rely on */
+		fputs(o->col ? ", " : "{", o->f);
 		out_json_string(o->f, o->names[o->col], strlen(o->names[o->col]));
-		putc(':', o->f);
+		fputs(": ", o->f);
 	} else if (o->fmt == OUT_CSV && o->col) {
 		putc(',', o->f);
 	}

@@ -166,6 +166,25 @@ static int64_t capture_start(sqlite3 *db)
 	return v;
 }
 
+/* The service of a request aliased r (services, by its process). */
+#define SVC_COL "coalesce(s.service, r.comm || '@' || r.host) AS service"
+#define SVC_JOIN "LEFT JOIN services s ON s.file_idx = r.file_idx AND s.pid = r.pid"
+
+/* AND the row aliased a was served or made by service name: the whole
+ * name, or a prefix of it that ends where a part of the name ends
+ * ('python3', 'python3 backend.py', 'python3 backend.py:8081', 'nginx:80'),
+ * or the name without its ports ('nginx@vm') (README, Service names). */
+static void q_service(struct query *q, const char *a, const char *name)
+{
+	int n = q->nb + 1;
+
+	q_add(q, " AND (%s.file_idx, %s.pid) IN (SELECT file_idx, pid FROM services"
+		 " WHERE service = ?%d OR (substr(service, 1, length(?%d)) = ?%d"
+		 " AND substr(service, length(?%d) + 1, 1) IN (' ', ':', '@', ','))"
+		 " OR label || '@' || host = ?%d)", a, a, n, n, n, n, n);
+	q_str(q, name);
+}
+
 /* AND-ed filters on the requests table aliased r. */
 static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
 {
@@ -188,6 +207,8 @@ static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
 		q_add(q, " AND r.host = ?");
 		q_str(q, o->host);
 	}
+	if (o->service)
+		q_service(q, "r", o->service);
 	if (o->trace_id) {
 		q_add(q, " AND r.trace_id = lower(?)");
 		q_str(q, o->trace_id);
@@ -229,7 +250,8 @@ static void q_filters(sqlite3 *db, struct query *q, const struct report_opts *o)
 
 int report_has_filters(const struct report_opts *o)
 {
-	return o->method || o->path_glob || o->comm || o->host || o->trace_id || o->pid >= 0 ||
+	return o->method || o->path_glob || o->comm || o->host || o->service || o->trace_id ||
+	       o->pid >= 0 || o->nports ||
 	       o->min_duration_ms >= 0 || o->nstatus || o->since.set || o->until.set;
 }
 
@@ -282,8 +304,9 @@ int report_requests(sqlite3 *db, const struct report_opts *o)
 
 	q_add(&q, "SELECT r.request_id, r.parent_request_id, r.parent_ambiguous, r.parent_evidence,"
 		  " r.trace_id, rfc3339(r.start_ns) AS start,"
-		  " r.duration_ms, r.method, r.path, r.status, r.protocol, r.pid, r.comm,"
-		  " r.ncalls AS calls, r.host FROM requests r WHERE 1");
+		  " r.duration_ms, r.client_latency_ns / 1e6 AS client_ms,"
+		  " r.method, r.path, r.status, r.protocol, r.pid, r.comm,"
+		  " r.ncalls AS calls, r.host, " SVC_COL " FROM requests r " SVC_JOIN " WHERE 1");
 	q_filters(db, &q, o);
 	q_order_limit(&q, o);
 	return run_listing(db, o, &q);
@@ -300,7 +323,7 @@ int report_errors(sqlite3 *db, const struct report_opts *o)
 		  "  WHEN r.grpc_status > 0 THEN 'grpc-status ' || r.grpc_status"
 		  "  WHEN r.status >= 500 THEN '5xx' WHEN r.status >= 400 THEN '4xx'"
 		  "  ELSE 'error' END AS reason,"
-		  " r.pid, r.comm, r.host FROM requests r"
+		  " r.pid, r.comm, r.host, " SVC_COL " FROM requests r " SVC_JOIN
 		  " WHERE (r.error OR r.unanswered OR r.reset OR r.status >= 400)");
 	q_filters(db, &q, o);
 	q_order_limit(&q, o);
@@ -313,7 +336,7 @@ int report_deps(sqlite3 *db, const struct report_opts *o)
 {
 	struct query q = { 0 };
 
-	q_add(&q, "SELECT coalesce(r.comm || '@' || r.host, c.comm || '@' || c.host) AS service,"
+	q_add(&q, "SELECT coalesce(s.service, c.comm || '@' || c.host) AS service,"
 		  " coalesce(r.endpoint, '(no request)') AS caller, c.protocol,"
 		  " c.remote_ip || ':' || c.remote_port AS downstream, c.name,"
 		  " count(*) AS calls, sum(c.error OR c.unanswered) AS errors,"
@@ -322,9 +345,13 @@ int report_deps(sqlite3 *db, const struct report_opts *o)
 		  " percentile_nr(c.duration_ms, 99) AS p99_ms,"
 		  /* how the calls got their caller (issue 14): proven, or a guess */
 		  " sum(c.request_id IS NOT NULL AND NOT c.ambiguous) AS proven,"
-		  " sum(c.ambiguous) AS guessed"
+		  " sum(c.ambiguous) AS guessed,"
+		  " percentile_nr(c.server_latency_ns / 1e6, 50) AS server_p50_ms"
 		  " FROM calls c LEFT JOIN requests r ON r.request_id = c.request_id"
-		  " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, calls DESC, 4, 5");
+		  " LEFT JOIN services s ON s.file_idx = c.file_idx AND s.pid = c.pid WHERE 1");
+	if (o->service)
+		q_service(&q, "c", o->service);
+	q_add(&q, " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, calls DESC, 4, 5");
 	if (o->limit >= 0) {
 		q_add(&q, " LIMIT ?");
 		q_int(&q, o->limit);
@@ -391,26 +418,26 @@ static void lat_emit(const struct report_opts *o, struct out *lst, struct lat_gr
 	if (json) {
 		FILE *f = o->out;
 
-		fputs("{\"service\":", f);
+		fputs("{\"service\": ", f);
 		out_json_string(f, g->service, strlen(g->service));
-		fputs(",\"endpoint\":", f);
+		fputs(", \"endpoint\": ", f);
 		out_json_string(f, g->endpoint, strlen(g->endpoint));
-		fprintf(f, ",\"requests\":%zu,\"unanswered\":%llu", g->n,
+		fprintf(f, ", \"requests\": %zu, \"unanswered\": %llu", g->n,
 			(unsigned long long)g->unanswered);
 		if (g->n)
-			fprintf(f, ",\"min_ms\":%.3f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
-				"\"p99_ms\":%.3f,\"max_ms\":%.3f", g->v[0], p50, p90, p99,
+			fprintf(f, ", \"min_ms\": %.3f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, "
+				"\"p99_ms\": %.3f, \"max_ms\": %.3f", g->v[0], p50, p90, p99,
 				g->v[g->n - 1]);
 		else
-			fputs(",\"min_ms\":null,\"p50_ms\":null,\"p90_ms\":null,"
-			      "\"p99_ms\":null,\"max_ms\":null", f);
-		fputs(",\"histogram\":[", f);
+			fputs(", \"min_ms\": null, \"p50_ms\": null, \"p90_ms\": null, "
+			      "\"p99_ms\": null, \"max_ms\": null", f);
+		fputs(", \"histogram\": [", f);
 		for (size_t b = first; g->n && b <= last; b++) {
 			if (b + 1 == NBUCKETS)
-				fprintf(f, "%s{\"le_ms\":null,\"count\":%llu}", b > first ? "," : "",
+				fprintf(f, "%s{\"le_ms\": null, \"count\": %llu}", b > first ? ", " : "",
 					(unsigned long long)hist[b]);
 			else
-				fprintf(f, "%s{\"le_ms\":%g,\"count\":%llu}", b > first ? "," : "",
+				fprintf(f, "%s{\"le_ms\": %g, \"count\": %llu}", b > first ? ", " : "",
 					hist_le_ms[b], (unsigned long long)hist[b]);
 		}
 		fputs("]}\n", f);
@@ -466,7 +493,7 @@ int report_latency(sqlite3 *db, const struct report_opts *o)
 	int rc, err = 0;
 
 	/* one sorted pass: percentiles and histograms computed in C */
-	q_add(&q, "SELECT r.comm || '@' || r.host, r.endpoint, r.duration_ms FROM requests r"
+	q_add(&q, "SELECT " SVC_COL ", r.endpoint, r.duration_ms FROM requests r " SVC_JOIN
 		  " WHERE 1");
 	q_filters(db, &q, o);
 	q_add(&q, " ORDER BY 1, 2, r.duration_ms IS NULL, r.duration_ms");
@@ -669,6 +696,13 @@ int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql)
 
 /* ---- summary ---- */
 
+const char *const report_summary_sections[] = {
+	"totals", "file", "process", "endpoint", "linked", "evidence", "dependency", "undecoded",
+	"lost", NULL,
+};
+
+/* One listing of summary: in a table under its title; in JSON each row
+ * carries "section": name; in CSV only the one --section asked for. */
 static int section(sqlite3 *db, const struct report_opts *o, const char *title,
 		   const char *name, const char *sql)
 {
@@ -676,13 +710,14 @@ static int section(sqlite3 *db, const struct report_opts *o, const char *title,
 	sqlite3_stmt *st;
 	int64_t n;
 
-	/* json and csv: a "section" column tells the listings apart */
+	if (o->section && strcmp(o->section, name))
+		return 0;
 	if (o->fmt == OUT_TABLE) {
 		fprintf(o->out, "\n%s\n", title);
 		snprintf(buf, sizeof(buf), "%s", sql);
+	} else if (o->fmt == OUT_CSV) {
+		snprintf(buf, sizeof(buf), "%s", sql);
 	} else {
-		if (o->fmt == OUT_CSV)
-			fputs("\r\n", o->out);
 		snprintf(buf, sizeof(buf), "SELECT '%s' AS section, * FROM (%s)", name, sql);
 	}
 	st = report_prep(db, buf);
@@ -713,9 +748,22 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 	int64_t lost = scalar(db, "SELECT coalesce(sum(lost_total), 0) FROM files");
 	int64_t joined = scalar(db, "SELECT coalesce(sum(joined_midstream), 0) FROM files");
 	int64_t unseen = scalar(db, "SELECT coalesce(sum(unseen_bytes), 0) FROM files");
+	char sqlbuf[2048];
 	int err;
 
-	if (o->fmt == OUT_TABLE) {
+	if (o->fmt != OUT_TABLE &&
+	    (err = section(db, o, "totals", "totals",
+			   "SELECT rfc3339(min(start_ns)) AS start, rfc3339(max(end_ns)) AS end,"
+			   " (max(end_ns) - min(start_ns)) / 1e9 AS seconds, count(*) AS files,"
+			   " count(DISTINCT hostname) AS hosts,"
+			   " (SELECT count(*) FROM requests) AS requests,"
+			   " (SELECT coalesce(sum(errors), 0) FROM endpoint_stats) AS failed,"
+			   " (SELECT count(*) FROM calls) AS calls,"
+			   " (SELECT count(*) FROM services) AS services,"
+			   " (SELECT count(*) FROM requests WHERE parent_call_id IS NOT NULL) AS linked,"
+			   " sum(lost_total) AS lost FROM files")))
+		return err;
+	if (o->fmt == OUT_TABLE && !o->section) {
 		sqlite3_stmt *st = report_prep(db,
 			"SELECT rfc3339(min(start_ns)), rfc3339(max(end_ns)),"
 			" (max(end_ns) - min(start_ns)) / 1e9, count(*),"
@@ -749,25 +797,38 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 			   " unseen_bytes AS unseen, truncated, frames_bad"
 			   " FROM files ORDER BY file_idx")))
 		return err;
-	if ((err = section(db, o, "processes", "process",
+	snprintf(sqlbuf, sizeof(sqlbuf),
 			   "WITH p AS (SELECT file_idx, pid, max(comm) AS comm,"
 			   "   count(*) AS conns FROM connections GROUP BY 1, 2),"
 			   " r AS (SELECT file_idx, pid, requests AS n FROM process_stats),"
 			   " k AS (SELECT file_idx, pid, calls AS n FROM process_stats)"
 			   " SELECT f.hostname AS host, p.pid, coalesce(pr.comm, p.comm) AS comm,"
 			   " coalesce(r.n, 0) AS requests, coalesce(k.n, 0) AS calls,"
-			   " p.conns AS connections,"
-			   " CASE WHEN length(pr.cmdline) > 60"
+			   " p.conns AS connections, s.service,"
+			   /* cut on a terminal only: machine formats get it all */
+			   " CASE WHEN length(pr.cmdline) > 60 AND %d"
 			   "  THEN substr(pr.cmdline, 1, 57) || '...' ELSE pr.cmdline END AS cmdline"
 			   " FROM p JOIN files f USING (file_idx) LEFT JOIN r USING (file_idx, pid)"
 			   " LEFT JOIN k USING (file_idx, pid)"
 			   " LEFT JOIN processes pr USING (file_idx, pid)"
-			   " ORDER BY p.file_idx, p.pid")))
+			   " LEFT JOIN services s USING (file_idx, pid)"
+			   " ORDER BY p.file_idx, p.pid", o->fmt == OUT_TABLE);
+	if ((err = section(db, o, "processes", "process", sqlbuf)))
 		return err;
 	if ((err = section(db, o, "endpoints (latency ms, nearest-rank percentiles)", "endpoint",
-			   "SELECT comm || '@' || host AS service, endpoint, requests, errors,"
+			   "SELECT service, endpoint, requests, errors,"
 			   " round(1.0 * errors / requests, 3) AS error_rate, p50_ms, p90_ms, p99_ms"
-			   " FROM endpoint_stats ORDER BY requests DESC, 1, 2, host, comm")))
+			   " FROM endpoint_stats ORDER BY requests DESC, 1, 2")))
+		return err;
+	/* where both ends of a request were captured: the time the server
+	 * spent beside the time its client waited (README, Latency) */
+	if ((o->fmt != OUT_TABLE || scalar(db, "SELECT count(*) FROM linked_stats")) &&
+	    (err = section(db, o, "latency seen by both ends (ms; server: first byte read to last"
+			   " byte written; client: its call, first byte written to last byte read)",
+			   "linked",
+			   "SELECT service, endpoint, requests, server_p50_ms, client_p50_ms,"
+			   " server_p99_ms, client_p99_ms FROM linked_stats"
+			   " ORDER BY requests DESC, 1, 2 LIMIT 20")))
 		return err;
 	if ((err = section(db, o, "links by evidence (calls to their request, strongest first)", "evidence",
 			   "SELECT evidence, count(*) AS calls,"
@@ -803,6 +864,8 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 				   " l.count AS events FROM losses l JOIN files f USING (file_idx)"
 				   " ORDER BY l.file_idx, l.reason")))
 			return err;
+	} else if (o->section && strcmp(o->section, "lost")) {
+		/* another listing asked for */
 	} else if (!joined) {
 		fputs("\nevents lost by the capture: none\n", o->out);
 	} else {
@@ -810,7 +873,7 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 	}
 	/* a capture started on a running host does not see the start of the
 	 * connections already open: not a loss of events, but not all */
-	if (o->fmt == OUT_TABLE && joined)
+	if (o->fmt == OUT_TABLE && joined && (!o->section || !strcmp(o->section, "lost")))
 		fprintf(o->out, "%s  %lld connection%s joined mid-stream (opened before the capture),"
 			" %lld bytes read before the first captured one unseen"
 			" (bytes written before it are not known)\n",

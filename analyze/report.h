@@ -30,6 +30,7 @@ struct report_opts {
 	/* request filters (requests, errors, latency); NULL / -1 = no filter */
 	const char *method, *path_glob, *comm, *host;
 	const char *trace_id;		/* requests.trace_id */
+	const char *service;		/* services.service, or a prefix ending at ' ', ':', '@' */
 	int64_t pid;
 	int nports;			/* server ports the requests came in on, OR-ed */
 	int ports[REPORT_MAX_STATUS];
@@ -42,6 +43,7 @@ struct report_opts {
 	int depth;			/* show: child requests followed */
 	int quiet;			/* summary: no loss warning on stderr */
 	int writable;			/* sql: allow statements that change anything */
+	const char *section;		/* summary: only this listing (report_summary_sections) */
 };
 
 /* Parsers for the command line; 0 or -EINVAL. */
@@ -55,6 +57,8 @@ int report_parse_status(const char *s, struct report_opts *o);
  * request; message printed) or -EIO (SQL error; message printed).
  */
 int report_summary(sqlite3 *db, const struct report_opts *o);
+/* The names of summary's listings (--section), NULL-terminated. */
+extern const char *const report_summary_sections[];
 int report_requests(sqlite3 *db, const struct report_opts *o);
 int report_errors(sqlite3 *db, const struct report_opts *o);
 int report_show(sqlite3 *db, const struct report_opts *o, const char *id);

@@ -18,6 +18,7 @@
 
 static const char *const rq_what[RQ__COUNT] = {
 	"connection", "request", "call", "process", "request link", "call link", "event",
+	"request latency", "call latency",
 };
 
 int rq_grow(struct rowq *q, struct rqbatch *b, size_t n)
@@ -73,6 +74,10 @@ static int rq_run(void *ctx, void *batch)
 			sqlite3_bind_double(st, i++, d);
 			break;
 		case 'N':
+			sqlite3_bind_null(st, i++);
+			break;
+		case 'n':	/* a slot left NULL (rq_null_slot) */
+			p += sizeof(v);
 			sqlite3_bind_null(st, i++);
 			break;
 		case 'T':

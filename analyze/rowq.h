@@ -21,6 +21,7 @@
 #ifndef HTTPANALYZE_ROWQ_H
 #define HTTPANALYZE_ROWQ_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <sqlite3.h>
@@ -28,7 +29,8 @@
 #include "htc.h"
 #include "batchq.h"
 
-enum { RQ_CONN, RQ_REQ, RQ_CALL, RQ_PROC, RQ_LINK_REQ, RQ_LINK_CALL, RQ_EVENT, RQ__COUNT };
+enum { RQ_CONN, RQ_REQ, RQ_CALL, RQ_PROC, RQ_LINK_REQ, RQ_LINK_CALL, RQ_EVENT, RQ_LAT_REQ,
+       RQ_LAT_CALL, RQ__COUNT };
 #define RQ_RING BATCHQ_RING
 #define RQ_FLUSH (256u << 10)	/* hand a batch over past this many bytes */
 
@@ -45,6 +47,15 @@ struct rowq {
 	int oom;		/* producer: a batch could not grow */
 	char errmsg[320];	/* consumer: the first insert error */
 	double cpu_s;		/* the rows thread's CPU seconds (for -v) */
+	uint64_t gen;		/* batches handed over so far (rq_slot) */
+};
+
+/* A value left NULL in a row, to be set while its batch is still the
+ * filling one (a request's client latency, known when its call is
+ * reported a few events later): no UPDATE of the row. */
+struct rq_slot {
+	uint64_t gen;		/* rowq.gen when it was written; UINT64_MAX: none */
+	size_t off;		/* its tag's offset in that batch */
 };
 
 /* Make room for n more bytes in the filling batch (the rare path of
@@ -156,8 +167,38 @@ static inline struct rowq *rq_begin(struct rowq *q, int what)
 static inline void rq_end(struct rowq *q)
 {
 	rq_tag(q, 'E');
-	if (!q->oom && ((struct rqbatch *)batchq_cur(&q->bq))->len >= RQ_FLUSH)
+	if (!q->oom && ((struct rqbatch *)batchq_cur(&q->bq))->len >= RQ_FLUSH) {
 		batchq_push(&q->bq);
+		q->gen++;
+	}
+}
+
+/* A NULL that rq_slot_set may turn into an integer (tag 'n': 8 bytes
+ * reserved).  *s (OUT) says where. */
+static inline void rq_null_slot(struct rowq *q, struct rq_slot *s)
+{
+	uint8_t *p = rq_room(q, 1 + sizeof(int64_t));
+	struct rqbatch *b = batchq_cur(&q->bq);
+
+	s->gen = UINT64_MAX;
+	if (!p)
+		return;
+	*p = 'n';
+	s->gen = q->gen;
+	s->off = (size_t)(p - b->buf);
+}
+
+/* Set slot s to v if its row is still in the filling batch: 0, else
+ * -ESRCH (the row is on its way to SQLite: the caller updates it). */
+static inline int rq_slot_set(struct rowq *q, const struct rq_slot *s, int64_t v)
+{
+	struct rqbatch *b = batchq_cur(&q->bq);
+
+	if (s->gen != q->gen || q->oom || s->off + 1 + sizeof(v) > b->len)
+		return -ESRCH;
+	b->buf[s->off] = 'I';
+	memcpy(b->buf + s->off + 1, &v, sizeof(v));
+	return 0;
 }
 
 /* Start the rows thread with statements prepared on db (indexed by RQ_*);

@@ -34,8 +34,13 @@ struct req_row {
 	char trace[40];		/* requests.trace_id, "" none */
 	double dur;
 	char method[64], path[1024], host[256], comm[32], client[80], server[80], proto[16];
+	char service[1024];	/* services.service */
+	int has_client_lat;	/* requests.client_latency_ns: linked to its client's call */
+	int64_t client_lat;
 	void *head;
 	size_t head_len;
+	void *resp_head;	/* requests.resp_head, NULL none */
+	size_t resp_head_len;
 };
 
 static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
@@ -84,6 +89,15 @@ static int load_req(struct show_ctx *c, int64_t id, struct req_row *r)
 	col_text(st, 23, r->proto, sizeof(r->proto));
 	col_text(st, 24, r->parent_ev, sizeof(r->parent_ev));
 	col_text(st, 25, r->trace, sizeof(r->trace));
+	col_text(st, 26, r->service, sizeof(r->service));
+	r->has_client_lat = sqlite3_column_type(st, 27) != SQLITE_NULL;
+	r->client_lat = sqlite3_column_int64(st, 27);
+	r->resp_head_len = (size_t)sqlite3_column_bytes(st, 28);
+	r->resp_head = r->resp_head_len ? malloc(r->resp_head_len) : NULL;
+	if (r->resp_head)
+		memcpy(r->resp_head, sqlite3_column_blob(st, 28), r->resp_head_len);
+	else
+		r->resp_head_len = 0;
 	r->head_len = (size_t)sqlite3_column_bytes(st, 20);
 	r->head = r->head_len ? malloc(r->head_len) : NULL;
 	if (r->head)
@@ -97,6 +111,8 @@ static int load_req(struct show_ctx *c, int64_t id, struct req_row *r)
 struct call_row {
 	int64_t id, start, end, status, child, port, bytes_out, bytes_in;
 	int has_end, has_status, has_child, error, unanswered, ambiguous;
+	int has_server_lat;	/* calls.server_latency_ns: linked to the server's request */
+	int64_t server_lat;
 	double dur;
 	char proto[16], ip[64], summary[1024], evidence[16];
 };
@@ -145,6 +161,8 @@ static struct call_row *load_calls(struct show_ctx *c, int64_t id, size_t *n)
 		k->unanswered = sqlite3_column_int(st, 13);
 		k->ambiguous = sqlite3_column_int(st, 14);
 		col_text(st, 15, k->evidence, sizeof(k->evidence));
+		k->has_server_lat = sqlite3_column_type(st, 16) != SQLITE_NULL;
+		k->server_lat = sqlite3_column_int64(st, 16);
 	}
 	sqlite3_reset(st);
 	return v;
@@ -186,7 +204,7 @@ static void print_offset(FILE *f, const struct show_ctx *c, int64_t start, int h
 		fprintf(f, "%10s  ", "-");
 }
 
-static void head_lines(FILE *f, const void *head, size_t len, int indent)
+static void head_lines(FILE *f, const void *head, size_t len, int indent, char mark)
 {
 	const char *p = head, *end = p + len;
 	int lines = 0;
@@ -199,7 +217,7 @@ static void head_lines(FILE *f, const void *head, size_t len, int indent)
 			n--;
 		if (!n)
 			break;
-		fprintf(f, "%*s> ", indent, "");
+		fprintf(f, "%*s%c ", indent, "", mark);
 		out_term_escape(f, p, n > 200 ? 200 : n);
 		if (n > 200)
 			fputs("...", f);
@@ -238,6 +256,8 @@ static void show_call_table(struct show_ctx *c, const struct call_row *k, int de
 	}
 	if (k->has_child)
 		fprintf(f, " => request %lld", (long long)k->child);
+	if (k->has_server_lat)
+		fprintf(f, " (server %.3f ms)", (double)k->server_lat / 1e6);
 	fputc('\n', f);
 }
 
@@ -257,9 +277,7 @@ static int show_table(struct show_ctx *c, const struct req_row *r, int depth)
 	fputc(' ', f);
 	out_term_escape(f, r->path, strlen(r->path));
 	fputs(" in ", f);
-	out_term_escape(f, r->comm, strlen(r->comm));
-	fputc('@', f);
-	out_term_escape(f, r->host, strlen(r->host));
+	out_term_escape(f, r->service, strlen(r->service));
 	fprintf(f, " (pid %lld", (long long)r->pid);
 	if (strcmp(r->proto, "http"))
 		fprintf(f, ", %s", r->proto);	/* http2, grpc */
@@ -275,6 +293,7 @@ static int show_table(struct show_ctx *c, const struct req_row *r, int depth)
 			continue;
 		err = show_table(c, &child, depth + 1);
 		free(child.head);
+		free(child.resp_head);
 		if (err)
 			break;
 	}
@@ -297,7 +316,7 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth);
 
 static void jkey(FILE *f, const char *k)
 {
-	fprintf(f, ",\"%s\":", k);
+	fprintf(f, ", \"%s\": ", k);
 }
 
 static void jstr(FILE *f, const char *s)
@@ -313,7 +332,7 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 	size_t n;
 
 	out_rfc3339(ts, sizeof(ts), r->start);
-	fprintf(f, "{\"request_id\":%lld", (long long)r->id);
+	fprintf(f, "{\"request_id\": %lld", (long long)r->id);
 	jkey(f, "parent_request_id");
 	if (r->has_parent)
 		fprintf(f, "%lld", (long long)r->parent);
@@ -332,7 +351,7 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 	else
 		fputs("null", f);
 	jkey(f, "host"); jstr(f, r->host);
-	fprintf(f, ",\"pid\":%lld,\"tid\":%lld", (long long)r->pid, (long long)r->tid);
+	fprintf(f, ", \"pid\": %lld, \"tid\": %lld", (long long)r->pid, (long long)r->tid);
 	jkey(f, "comm"); jstr(f, r->comm);
 	jkey(f, "client"); jstr(f, r->client);
 	jkey(f, "server"); jstr(f, r->server);
@@ -350,27 +369,43 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 		fprintf(f, "%.3f", r->dur);
 	else
 		fputs("null", f);
-	fprintf(f, ",\"req_bytes\":%lld,\"resp_bytes\":%lld,\"unanswered\":%s,\"reset\":%s",
+	jkey(f, "client_ms");	/* its client's time (requests.client_latency_ns) */
+	if (r->has_client_lat)
+		fprintf(f, "%.3f", (double)r->client_lat / 1e6);
+	else
+		fputs("null", f);
+	jkey(f, "service"); jstr(f, r->service);
+	fprintf(f, ", \"req_bytes\": %lld, \"resp_bytes\": %lld, \"unanswered\": %s, \"reset\": %s",
 		(long long)r->req_bytes, (long long)r->resp_bytes,
 		r->unanswered ? "true" : "false", r->reset ? "true" : "false");
 	jkey(f, "head");
 	out_json_string(f, r->head ? r->head : "", r->head_len);
-	fputs(",\"calls\":[", f);
+	jkey(f, "resp_head");
+	if (r->resp_head)
+		out_json_string(f, r->resp_head, r->resp_head_len);
+	else
+		fputs("null", f);
+	fputs(", \"calls\": [", f);
 	calls = load_calls(c, r->id, &n);
 	for (size_t i = 0; i < n; i++) {
 		const struct call_row *k = &calls[i];
 		struct req_row child;
 
 		out_rfc3339(ts, sizeof(ts), k->start);
-		fprintf(f, "%s{\"call_id\":%lld", i ? "," : "", (long long)k->id);
+		fprintf(f, "%s{\"call_id\": %lld", i ? ", " : "", (long long)k->id);
 		jkey(f, "protocol"); jstr(f, k->proto);
 		jkey(f, "remote_ip"); jstr(f, k->ip);
-		fprintf(f, ",\"remote_port\":%lld", (long long)k->port);
+		fprintf(f, ", \"remote_port\": %lld", (long long)k->port);
 		jkey(f, "start"); jstr(f, ts);
-		fprintf(f, ",\"offset_ms\":%.3f", (double)(k->start - c->root_start) / 1e6);
+		fprintf(f, ", \"offset_ms\": %.3f", (double)(k->start - c->root_start) / 1e6);
 		jkey(f, "duration_ms");
 		if (k->has_end)
 			fprintf(f, "%.3f", k->dur);
+		else
+			fputs("null", f);
+		jkey(f, "server_ms");	/* the server's time (calls.server_latency_ns) */
+		if (k->has_server_lat)
+			fprintf(f, "%.3f", (double)k->server_lat / 1e6);
 		else
 			fputs("null", f);
 		jkey(f, "summary"); jstr(f, k->summary);
@@ -379,7 +414,7 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 			fprintf(f, "%lld", (long long)k->status);
 		else
 			fputs("null", f);
-		fprintf(f, ",\"bytes_out\":%lld,\"bytes_in\":%lld,\"ambiguous\":%s",
+		fprintf(f, ", \"bytes_out\": %lld, \"bytes_in\": %lld, \"ambiguous\": %s",
 			(long long)k->bytes_out, (long long)k->bytes_in,
 			k->ambiguous ? "true" : "false");
 		jkey(f, "evidence"); jstr(f, k->evidence);
@@ -392,6 +427,7 @@ static void json_req(struct show_ctx *c, const struct req_row *r, int depth)
 			jkey(f, "child");
 			json_req(c, &child, depth + 1);
 			free(child.head);
+			free(child.resp_head);
 		}
 		fputc('}', f);
 	}
@@ -473,6 +509,7 @@ static void csv_req(struct show_ctx *c, const struct req_row *r, int depth)
 		if (k->has_child && depth + 1 <= c->o->depth && !load_req(c, k->child, &child)) {
 			csv_req(c, &child, depth + 1);
 			free(child.head);
+			free(child.resp_head);
 		}
 	}
 	free(calls);
@@ -501,11 +538,15 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		     " method, path, status, pid, tid, comm, host,"
 		     " client_ip || ':' || client_port, server_ip || ':' || server_port,"
 		     " req_bytes, resp_bytes, ncalls, unanswered, reset, error, head,"
-		     " parent_call_id, parent_ambiguous, protocol, parent_evidence, trace_id FROM requests"
+		     " parent_call_id, parent_ambiguous, protocol, parent_evidence, trace_id,"
+		     " coalesce((SELECT service FROM services s WHERE s.file_idx = r.file_idx"
+		     "  AND s.pid = r.pid), comm || '@' || host), client_latency_ns, resp_head"
+		     " FROM requests r"
 		     " WHERE request_id = ?");
 	c.calls = report_prep(db, "SELECT call_id, protocol, remote_ip, remote_port, start_ns, end_ns,"
 		       " duration_ms, summary, status, child_request_id, bytes_out, bytes_in,"
-		       " error, unanswered, ambiguous, evidence FROM calls WHERE request_id = ?"
+		       " error, unanswered, ambiguous, evidence, server_latency_ns FROM calls"
+		       " WHERE request_id = ?"
 		       " ORDER BY start_ns, call_id");
 	if (!c.req || !c.calls) {
 		err = -EIO;
@@ -569,10 +610,20 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 			fprintf(f, "  %.3f ms", r.dur);
 		fputc('\n', f);
 		fputs("  service  ", f);
-		out_term_escape(f, r.comm, strlen(r.comm));
-		fputc('@', f);
-		out_term_escape(f, r.host, strlen(r.host));
+		out_term_escape(f, r.service, strlen(r.service));
 		fprintf(f, "  pid %lld tid %lld\n", (long long)r.pid, (long long)r.tid);
+		if (r.has_end || r.has_client_lat) {
+			/* the server's time and, when its client was captured
+			 * too, the client's (README, Latency) */
+			fputs("  latency  ", f);
+			if (r.has_end)
+				fprintf(f, "server %.3f ms (first byte read to last byte written)",
+					r.dur);
+			if (r.has_client_lat)
+				fprintf(f, "%sclient %.3f ms (its call: first byte written to last byte read)",
+					r.has_end ? ", " : "", (double)r.client_lat / 1e6);
+			fputc('\n', f);
+		}
 		fputs("  client   ", f);
 		tput(f, r.client);
 		fputs(" -> ", f);
@@ -594,7 +645,8 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 				r.parent_guess ? "" : r.parent_ev);
 		fprintf(f, "  bytes    %lld in, %lld out; %lld downstream calls\n",
 			(long long)r.req_bytes, (long long)r.resp_bytes, (long long)r.ncalls);
-		head_lines(f, r.head, r.head_len, 2);
+		head_lines(f, r.head, r.head_len, 2, '>');
+		head_lines(f, r.resp_head, r.resp_head_len, 2, '<');
 		{
 			char scale[32];
 
@@ -609,6 +661,7 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 cleanup:
 	out_finish(c.lst);
 	free(r.head);
+	free(r.resp_head);
 	sqlite3_finalize(c.req);
 	sqlite3_finalize(c.calls);
 	return err;

@@ -61,6 +61,11 @@ size_t stats_count(const struct stats *t)
 	return t->n;
 }
 
+struct stats_group *stats_last(struct stats *t)
+{
+	return t->oom ? NULL : t->last;
+}
+
 struct stats_group *stats_group(struct stats *t, size_t i)
 {
 	return i < t->n ? t->g[i] : NULL;
@@ -162,12 +167,13 @@ static struct stats_group *group_new(struct stats *t, const struct stats_key *k,
 	return g;
 }
 
-int stats_add(struct stats *t, const struct stats_key *k, int error, const double *ms)
+/* k's group, made when new; NULL (and the table unusable) on ENOMEM. */
+static struct stats_group *find(struct stats *t, const struct stats_key *k)
 {
 	struct stats_group *g = t->last;
 
 	if (t->oom)
-		return -ENOMEM;
+		return NULL;
 	if (!g || !key_eq(&g->key, k)) {
 		uint64_t h = key_hash(t, k);
 
@@ -181,28 +187,68 @@ int stats_add(struct stats *t, const struct stats_key *k, int error, const doubl
 				break;
 			}
 		}
-		if (!g && !(g = group_new(t, k, h)))
-			goto oom;
+		if (!g && !(g = group_new(t, k, h))) {
+			t->oom = 1;
+			return NULL;
+		}
 		t->last = g;
 	}
+	return g;
+}
+
+/* Room for more durations in g: 0 or -ENOMEM. */
+static int reserve(struct stats_group *g, size_t more)
+{
+	size_t cap = g->cap ? g->cap : 16;
+	double *nv;
+
+	if (g->nms + more <= g->cap)
+		return 0;
+	while (cap < g->nms + more)
+		cap *= 2;
+	nv = realloc(g->ms, cap * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	g->ms = nv;
+	g->cap = cap;
+	return 0;
+}
+
+int stats_add(struct stats *t, const struct stats_key *k, int error, const double *ms)
+{
+	struct stats_group *g = find(t, k);
+
+	if (!g)
+		return -ENOMEM;
 	g->count++;
 	g->errors += !!error;
 	if (ms) {
-		if (g->nms == g->cap) {
-			size_t cap = g->cap ? g->cap * 2 : 16;
-			double *nv = realloc(g->ms, cap * sizeof(*nv));
-
-			if (!nv)
-				goto oom;
-			g->ms = nv;
-			g->cap = cap;
-		}
+		if (reserve(g, 1))
+			goto oom;
 		g->ms[g->nms++] = *ms;
 	}
 	return 0;
 oom:
 	t->oom = 1;
 	return -ENOMEM;
+}
+
+int stats_merge(struct stats *t, const struct stats_key *k, const struct stats_group *from)
+{
+	struct stats_group *g = find(t, k);
+
+	if (!g)
+		return -ENOMEM;
+	if (reserve(g, from->nms)) {
+		t->oom = 1;
+		return -ENOMEM;
+	}
+	g->count += from->count;
+	g->errors += from->errors;
+	if (from->nms)
+		memcpy(g->ms + g->nms, from->ms, from->nms * sizeof(*g->ms));
+	g->nms += from->nms;
+	return 0;
 }
 
 /* ---- percentiles ---- */

@@ -44,10 +44,16 @@ void stats_free(struct stats *t);
 /* Count one row in k's group; ms NULL: no duration (unanswered).
  * Returns 0 or -ENOMEM (the table is then unusable: stats_ok says so). */
 int stats_add(struct stats *t, const struct stats_key *k, int error, const double *ms);
+/* Add group from's counts and durations to k's group of t (from is
+ * another table's: groups merged under a coarser key).  0 or -ENOMEM. */
+int stats_merge(struct stats *t, const struct stats_key *k, const struct stats_group *from);
 int stats_ok(const struct stats *t);
 size_t stats_count(const struct stats *t);
 /* The i-th group, 0 <= i < stats_count, in order of first appearance. */
 struct stats_group *stats_group(struct stats *t, size_t i);
+/* The group of the last stats_add or stats_merge (NULL before one, or
+ * after ENOMEM); groups do not move while the table lives. */
+struct stats_group *stats_last(struct stats *t);
 
 /* The nearest rank of percentile p among n > 0 values: ceil(p/100 * n),
  * at least 1, at most n (1-based).  The one rule of every percentile

@@ -151,6 +151,7 @@ struct exch {
 	uint64_t body_hash, resp_body_len;
 	size_t off_path, off_version, off_host;	/* in str: method\0path\0version\0host\0 */
 	size_t head_len, nhdrs, body_len;
+	size_t resp_head_len;	/* HTTP/1: the final response's head in resp_head */
 	uint64_t ptag;		/* the protocol's own (postgres.c: sync group, kind) */
 	/* evidence (exch.c): calls, the parent object (valid while its
 	 * serial matches) and the kind of proof; requests, their key and
@@ -185,6 +186,8 @@ struct exch {
 	size_t hdrs_cap;
 	uint8_t *body;
 	size_t body_cap;
+	uint8_t *resp_head;
+	size_t resp_head_cap;
 	char summary[ENG_SUMMARY_CAP];	/* a string: bytes after its NUL are not read */
 	char grpc_message[128];		/* escaped; a string, reset with summary */
 };

@@ -55,6 +55,11 @@ static void exch_release(struct htc_engine *e, struct exch *x)
 		x->body = NULL;
 		x->body_cap = 0;
 	}
+	if (x->resp_head_cap > 16 * 1024) {
+		free(x->resp_head);
+		x->resp_head = NULL;
+		x->resp_head_cap = 0;
+	}
 	if (x->head_cap > 16 * 1024) {
 		free(x->head);
 		x->head = NULL;
@@ -744,6 +749,8 @@ static int report_request(struct htc_engine *e, struct exch *x)
 	r.nheaders = x->nhdrs;
 	r.body = x->body_len ? x->body : (const uint8_t *)"";
 	r.body_len = x->body_len;
+	r.resp_head = x->resp_head_len ? x->resp_head : (const uint8_t *)"";
+	r.resp_head_len = x->resp_head_len;
 	r.resp_body_len = x->flags & HTC_ENGF_RESP_LEN_UNKNOWN ? 0 : x->resp_body_len;
 	r.resp_body_hash = (x->flags & (HTC_ENGF_RESP_BODY_PARTIAL | HTC_ENGF_GAP)) || !x->resp_done
 			   ? 0 : x->body_hash;
@@ -815,6 +822,8 @@ static int report_call(struct htc_engine *e, struct exch *x)
 	if (carried)
 		k.child_request_id = peer_id;
 	k.evidence = x->evidence;
+	k.resp_head = x->resp_head_len ? x->resp_head : (const uint8_t *)"";
+	k.resp_head_len = x->resp_head_len;
 	k.stream_id = x->stream_id;
 	k.unresolved = x->unresolved;
 	k.grpc_status = x->has_grpc_status ? x->grpc_status : -1;
@@ -995,6 +1004,7 @@ void eng_exch_free_all(struct htc_engine *e)
 		next = x->next_free;
 		free(x->str);
 		free(x->head);
+		free(x->resp_head);
 		free(x->body);
 		free(x->hdrs);
 		free(x);

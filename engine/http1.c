@@ -231,6 +231,16 @@ static int on_head(struct htc_engine *e, struct conn *c, int d, const char *buf,
 			return 0;
 		}
 		x->status = hh->status;
+		/* the final response's head, for show and the database:
+		 * bounded (a hostile peer's head may be long) */
+		{
+			size_t hn = (size_t)n < HTC_ENG_MAX_RESP_HEAD ? (size_t)n : HTC_ENG_MAX_RESP_HEAD;
+
+			if (eng_grow(&x->resp_head, &x->resp_head_cap, hn, 1))
+				return -ENOMEM;
+			memcpy(x->resp_head, buf, hn);
+			x->resp_head_len = hn;
+		}
 	}
 	if ((x && x->is_head) || hh->status == 204 || hh->status == 304 ||
 	    (hh->status >= 100 && hh->status < 200)) {

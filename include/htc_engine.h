@@ -162,7 +162,15 @@ struct htc_eng_request {
 	uint64_t req_msg_bytes, resp_msg_bytes;	/* ... and their lengths added up */
 	/* Added: the evidence of parent_id (HTC_EV_*), with parent_call_id */
 	uint8_t parent_evidence;
+	/* Added: the final response's head as captured (status line to the
+	 * blank line included; HTTP/1 only, at most HTC_ENG_MAX_RESP_HEAD
+	 * bytes); never NULL, resp_head_len 0 when none was captured */
+	const uint8_t *resp_head;	size_t resp_head_len;
 };
+
+/* Response heads kept per exchange at most (a longer one is cut there and
+ * flagged by resp_head_len == HTC_ENG_MAX_RESP_HEAD) */
+#define HTC_ENG_MAX_RESP_HEAD 16384
 
 /* An outbound call (client side): one HTTP exchange, one Redis command, one
  * PostgreSQL query, or for other protocols one run of writes and the reads
@@ -194,6 +202,8 @@ struct htc_eng_call {
 	uint64_t req_msg_bytes, resp_msg_bytes;
 	/* Added: the evidence of request_id (HTC_EV_*; HTC_EV_NONE when 0) */
 	uint8_t evidence;
+	/* Added: the response head as in htc_eng_request (HTTP/1 calls) */
+	const uint8_t *resp_head;	size_t resp_head_len;
 };
 
 /*

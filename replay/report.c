@@ -172,46 +172,46 @@ static void json_req(FILE *f, const struct rp_req *r)
 {
 	bool answered = r->sent && !r->curl_err;
 
-	fprintf(f, "{\"type\":\"request\",\"request_id\":%llu,\"method\":",
+	fprintf(f, "{\"type\": \"request\", \"request_id\": %llu, \"method\": ",
 		(unsigned long long)r->id);
 	json_str(f, r->method);
-	fputs(",\"path\":", f);
+	fputs(", \"path\": ", f);
 	json_str(f, r->path);
-	fprintf(f, ",\"result\":\"%s\",\"skip_reason\":", result_name(r));
+	fprintf(f, ", \"result\": \"%s\", \"skip_reason\": ", result_name(r));
 	json_str(f, r->skip ? rp_skip_name(r->skip) : NULL);
-	fputs(",\"captured_status\":", f);
+	fputs(", \"captured_status\": ", f);
 	if (r->status)
 		fprintf(f, "%d", r->status);
 	else
 		fputs("null", f);
-	fputs(",\"replayed_status\":", f);
+	fputs(", \"replayed_status\": ", f);
 	if (answered)
 		fprintf(f, "%ld", r->rstatus);
 	else
 		fputs("null", f);
-	fputs(",\"captured_ms\":", f);
+	fputs(", \"captured_ms\": ", f);
 	if (r->end_ns)
 		fprintf(f, "%.3f", MS(r->end_ns - r->start_ns));
 	else
 		fputs("null", f);
-	fputs(",\"replayed_ms\":", f);
+	fputs(", \"replayed_ms\": ", f);
 	if (answered)
 		fprintf(f, "%.3f", MS(r->rlat_ns));
 	else
 		fputs("null", f);
-	fputs(",\"captured_body_fnv\":", f);
+	fputs(", \"captured_body_fnv\": ", f);
 	if (r->hash_valid)
-		fprintf(f, "\"%016llx\",\"captured_body_len\":%llu", (unsigned long long)r->resp_hash,
+		fprintf(f, "\"%016llx\", \"captured_body_len\": %llu", (unsigned long long)r->resp_hash,
 			(unsigned long long)r->resp_len);
 	else
-		fputs("null,\"captured_body_len\":null", f);
-	fputs(",\"replayed_body_fnv\":", f);
+		fputs("null, \"captured_body_len\": null", f);
+	fputs(", \"replayed_body_fnv\": ", f);
 	if (answered)
-		fprintf(f, "\"%016llx\",\"replayed_body_len\":%llu", (unsigned long long)r->rhash,
+		fprintf(f, "\"%016llx\", \"replayed_body_len\": %llu", (unsigned long long)r->rhash,
 			(unsigned long long)r->rlen);
 	else
-		fputs("null,\"replayed_body_len\":null", f);
-	fprintf(f, ",\"status_match\":%s,\"body_match\":%s,\"redacted_headers_dropped\":%u,\"error\":",
+		fputs("null, \"replayed_body_len\": null", f);
+	fprintf(f, ", \"status_match\": %s, \"body_match\": %s, \"redacted_headers_dropped\": %u, \"error\": ",
 		!answered || !r->status ? "null" : r->rstatus == r->status ? "true" : "false",
 		!body_compared(r) ? "null" : (rp_req_mismatch(r) & RP_MIS_BODY) ? "false" : "true",
 		r->ndropped_redacted);
@@ -287,14 +287,14 @@ static void table_summary(FILE *f, const struct rp_summary *s)
 
 static void json_summary(FILE *f, const struct rp_summary *s)
 {
-	fprintf(f, "{\"type\":\"summary\",\"selected\":%zu,\"sent\":%zu,\"responded\":%zu,"
-		"\"errors\":%zu,\"skipped\":{\"unsafe_method\":%zu,\"body_not_captured\":%zu,"
-		"\"unsendable\":%zu},\"limited\":%zu,\"status_mismatches\":%zu,"
-		"\"body_differences\":%zu,\"bodies_compared\":%zu,\"mismatched\":%zu,"
-		"\"latency_n\":%zu,\"latency_ms\":{\"captured_p50\":%.3f,\"captured_p99\":%.3f,"
-		"\"replayed_p50\":%.3f,\"replayed_p99\":%.3f},"
-		"\"latency_ratio_p50\":%.3f,\"latency_ratio_p99\":%.3f,"
-		"\"redacted_headers_dropped\":%zu,\"elapsed_s\":%.3f}\n",
+	fprintf(f, "{\"type\": \"summary\", \"selected\": %zu, \"sent\": %zu, \"responded\": %zu, "
+		"\"errors\": %zu, \"skipped\": {\"unsafe_method\": %zu, \"body_not_captured\": %zu, "
+		"\"unsendable\": %zu}, \"limited\": %zu, \"status_mismatches\": %zu, "
+		"\"body_differences\": %zu, \"bodies_compared\": %zu, \"mismatched\": %zu, "
+		"\"latency_n\": %zu, \"latency_ms\": {\"captured_p50\": %.3f, \"captured_p99\": %.3f, "
+		"\"replayed_p50\": %.3f, \"replayed_p99\": %.3f}, "
+		"\"latency_ratio_p50\": %.3f, \"latency_ratio_p99\": %.3f, "
+		"\"redacted_headers_dropped\": %zu, \"elapsed_s\": %.3f}\n",
 		s->selected, s->sent, s->responded, s->errors, s->skipped[RP_SKIP_UNSAFE],
 		s->skipped[RP_SKIP_PARTIAL], s->skipped[RP_SKIP_UNSENDABLE], s->limited,
 		s->status_mismatch, s->body_diff, s->body_compared, s->mismatched,

@@ -92,6 +92,30 @@ for f in table json csv; do
 	run show-evidence-$f show 1001 --format $f evidence.htc
 	run summary-evidence-$f summary --format $f evidence.htc
 done
+# summary's listings one at a time (--section; csv needs one: one header)
+for s in totals file process endpoint linked evidence dependency undecoded lost; do
+	run summary-section-$s-csv summary --format csv --section $s services.htc
+done
+run summary-section-table summary --section linked services.htc
+run summary-section-json summary --format json --section totals mixed.htc
+run bad-section summary --section nope services.htc
+# service names (issue 20): the services table, --service by whole name
+# and by the prefixes the README lists, both latencies of a linked pair
+run services-table sql "SELECT * FROM services ORDER BY file_idx, pid" services.htc mixed.htc
+run filter-service requests --service 'back:9090@svc1' services.htc
+run filter-service-comm requests --service front services.htc
+run filter-service-port requests --service 'api:9000' mixed.htc
+run filter-service-nohost errors --service 'api@web1' mixed.htc
+run filter-service-partial requests --service fro services.htc
+run filter-service-latency latency --service back services.htc
+run filter-service-deps deps --service 'front:8080' services.htc
+run bad-service requests --service '' services.htc
+run show-services-linked show 1002 services.htc
+# response heads: shown and stored, a hostile header value escaped
+run show-hostile-resp show 1002 hostile.htc
+run show-hostile-resp-json show 1002 --format json hostile.htc
+run resp-head-sql sql --format csv "SELECT request_id, resp_head FROM requests ORDER BY 1; SELECT call_id, resp_head FROM calls ORDER BY 1" services.htc hostile.htc
+run latencies-linked sql "SELECT request_id, client_latency_ns FROM requests ORDER BY 1; SELECT call_id, server_latency_ns FROM calls ORDER BY 1" services.htc
 run show-evidence-child show 1004 evidence.htc
 # the trace id of a traceparent: shown, and selected by (issue 14)
 run requests-trace-id requests --trace-id 0AF7651916CD43DD8448EB211C80319C evidence.htc
@@ -131,6 +155,10 @@ run deps-two-hosts deps host_a.htc host_b.htc
 run links-skew-fast sql "SELECT r.request_id, r.parent_request_id, r.parent_call_id, c.call_id, c.child_request_id FROM requests r LEFT JOIN calls c ON c.child_request_id = r.request_id ORDER BY 1" skew_a.htc skew_b_fast.htc
 run links-skew-slow sql "SELECT r.request_id, r.parent_request_id, r.parent_call_id, c.call_id, c.child_request_id FROM requests r LEFT JOIN calls c ON c.child_request_id = r.request_id ORDER BY 1" skew_a.htc skew_b_slow.htc
 run links-view sql "SELECT * FROM links" skew_a.htc skew_b_slow.htc
+# both latencies of a pair whose link was found late (either order)
+for k in fast slow; do
+	run latencies-skew-$k sql "SELECT r.request_id, r.end_ns - r.start_ns AS server_ns, r.client_latency_ns, c.call_id, c.end_ns - c.start_ns AS call_ns, c.server_latency_ns FROM requests r JOIN calls c ON c.child_request_id = r.request_id ORDER BY 1" skew_a.htc skew_b_$k.htc
+done
 
 # ---- filters ----
 run filter-method requests --method post mixed.htc

@@ -17,7 +17,7 @@
  *                   unanswered and reset requests (filter tests)
  * hostile.htc       quotes and SQL-looking text in paths and headers, C1
  *                   and bidi bytes in a path, ESC sequences in a Redis key,
- *                   a response body, a host and a process name
+ *                   a response body and header, a host and a process name
  * hostile_head.htc  ESC sequences in a request path and header values
  * lost.htc          keepalive plus loss records (ring buffer, map full)
  * lost_huge.htc     keepalive plus loss counts near UINT64_MAX (hostile)
@@ -231,7 +231,10 @@ static void hostile(struct fx *fx, uint64_t t)
 	fx_writes(fx, t += MS, P, P, c, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n\x1b[2Jcleared");
 	fx_reads(fx, t += MS, P, P, c, "GET /red');DROP%20TABLE%20calls;--\xc2\x9b\xe2\x80\xae HTTP/1.1\r\n"
 		 "Host: evil\r\n\r\n");
-	fx_writes(fx, t += MS, P, P, c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+	/* a response header with a C1 CSI, a bidi override and a byte that is
+	 * not UTF-8: stored as is, escaped wherever it is shown */
+	fx_writes(fx, t += MS, P, P, c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+		  "X-Evil: caf\xc3\xa9\xc2\x9b" "31m\xe2\x80\xae\xff\r\n\r\n");
 	fx_close(fx, t += MS, P, P, r);
 	fx_close(fx, t += MS, P, P, c);
 }

@@ -10,9 +10,10 @@
 #
 # FILE: ExportTraceServiceRequest objects, one per line.  R.json, C.json:
 # `httpanalyze sql --format json` rows of the requests (request_id,
-# parent_call_id, method, path, status, comm, host, pid, server_port,
+# parent_call_id, method, path, status, service, host, pid, server_port,
 # start_ns, end_ns) and calls (call_id, request_id, protocol, name, status,
-# remote_ip, remote_port, comm, pid) expected in the export, exactly.
+# remote_ip, remote_port, service, pid) expected in the export, exactly
+# (service: services.service of the row's process, the service.name).
 import argparse
 import json
 import re
@@ -141,7 +142,7 @@ def main():
             continue
         res, s, sa = server[rid]
         w = "request %d" % rid
-        same(w + " service.name", res.get("service.name"), q["comm"])
+        same(w + " service.name", res.get("service.name"), q["service"])
         same(w + " host.name", res.get("host.name"), q["host"])
         same(w + " process.pid", res.get("process.pid"), q["pid"])
         same(w + " http.request.method", sa.get("http.request.method"), q["method"])
@@ -162,7 +163,7 @@ def main():
             continue
         res, s, sa = client[cid]
         w = "call %d" % cid
-        same(w + " service.name", res.get("service.name"), c["comm"])
+        same(w + " service.name", res.get("service.name"), c["service"])
         same(w + " process.pid", res.get("process.pid"), c["pid"])
         same(w + " server.address", sa.get("server.address"), c["remote_ip"])
         same(w + " server.port", sa.get("server.port"), c["remote_port"])

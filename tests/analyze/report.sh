@@ -99,8 +99,10 @@ slow=$("$HA" -q requests --sort duration --limit 1 --format csv "$DEMO" | tr -d 
    AND c.call_id = t.id AND c.child_request_id IS NOT NULL) SELECT count(*) FROM t" "$DEMO" |
 	tr -d '\r' | tail -1 >"$tmp/nrows"
 "$HA" -q sql --format csv "SELECT count(*) FROM (SELECT 1 FROM calls c LEFT JOIN requests ch
-  ON ch.request_id = c.child_request_id GROUP BY c.comm, c.host,
-  CASE WHEN ch.request_id IS NOT NULL THEN ch.comm || '@' || ch.host
+  ON ch.request_id = c.child_request_id GROUP BY
+  (SELECT service FROM services s WHERE s.file_idx = c.file_idx AND s.pid = c.pid),
+  CASE WHEN ch.request_id IS NOT NULL THEN
+   (SELECT service FROM services s WHERE s.file_idx = ch.file_idx AND s.pid = ch.pid)
   ELSE c.protocol || ' ' || c.remote_ip || ':' || c.remote_port END)" "$DEMO" |
 	tr -d '\r' | tail -1 >"$tmp/nedges"
 
@@ -159,7 +161,7 @@ check(m["tag"] == "svg", "service map is not an svg")
 nodes = [e for e in inside("service-map") if e["tag"] == "g" and e["attrs"].get("class") == "node"]
 edges = [e for e in inside("service-map") if e["tag"] == "g" and e["attrs"].get("class") == "edge"]
 check(len(edges) == min(nedges, 40), "map: %d edges, want %d" % (len(edges), nedges))
-check(len(nodes) >= 3 and any("demo-front@vm" in n["text"] for n in nodes), "map nodes: %r" % [n["text"] for n in nodes])
+check(len(nodes) >= 3 and any("demo-front front.py:5100@vm" in n["text"] for n in nodes), "map nodes: %r" % [n["text"] for n in nodes])
 hists = [e for e in els if e["tag"] == "svg" and e["attrs"].get("class") == "hist"]
 check(len(hists) == min(nend, 12), "histograms: %d svg, want %d" % (len(hists), min(nend, 12)))
 check(all(any(x["tag"] == "rect" for x in inside(h["attrs"]["id"])) for h in hists), "a histogram has no bar")
@@ -279,10 +281,12 @@ export_ok demo --otlp "$tmp/demo.jsonl" "$DEMO"
 export_ok demo2 --otlp "$tmp/demo2.jsonl" "$DEMO"
 cmp -s "$tmp/demo.jsonl" "$tmp/demo2.jsonl" && ok || bad "two exports of one capture differ"
 # the database side of the checks: requests, calls, links
-"$HA" -q sql --format json "SELECT request_id, parent_call_id, method, path, status, comm, host,
+"$HA" -q sql --format json "SELECT request_id, parent_call_id, method, path, status,
+  (SELECT service FROM services s WHERE s.file_idx = requests.file_idx AND s.pid = requests.pid) AS service, host,
   pid, server_port, start_ns, end_ns FROM requests" "$DEMO" >"$tmp/demo-req.json"
 "$HA" -q sql --format json "SELECT call_id, request_id, protocol, name, status, remote_ip,
-  remote_port, comm, pid FROM calls" "$DEMO" >"$tmp/demo-calls.json"
+  remote_port,
+  (SELECT service FROM services s WHERE s.file_idx = calls.file_idx AND s.pid = calls.pid) AS service, pid FROM calls" "$DEMO" >"$tmp/demo-calls.json"
 python3 "$CHECK" --requests "$tmp/demo-req.json" --calls "$tmp/demo-calls.json" \
 	"$tmp/demo.jsonl" && ok || bad "OTLP of the demo capture (see above)"
 # the same, and the hostile captures' spans, through protoc and protobuf's
@@ -304,21 +308,25 @@ sh "$ROOT/tests/analyze/otlp_proto.sh" "$tmp/hostile.jsonl" "$n" && ok ||
 
 # a propagated traceparent: the tree joins the application's trace
 export_ok traced --otlp "$tmp/traced.jsonl" "$fix/traced.htc"
-"$HA" -q sql --format json "SELECT request_id, parent_call_id, method, path, status, comm, host,
+"$HA" -q sql --format json "SELECT request_id, parent_call_id, method, path, status,
+  (SELECT service FROM services s WHERE s.file_idx = requests.file_idx AND s.pid = requests.pid) AS service, host,
   pid, server_port, start_ns, end_ns FROM requests" "$fix/traced.htc" >"$tmp/traced-req.json"
 "$HA" -q sql --format json "SELECT call_id, request_id, protocol, name, status, remote_ip,
-  remote_port, comm, pid FROM calls" "$fix/traced.htc" >"$tmp/traced-calls.json"
+  remote_port,
+  (SELECT service FROM services s WHERE s.file_idx = calls.file_idx AND s.pid = calls.pid) AS service, pid FROM calls" "$fix/traced.htc" >"$tmp/traced-calls.json"
 python3 "$CHECK" --requests "$tmp/traced-req.json" --calls "$tmp/traced-calls.json" \
 	--traceparent 1001=4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7 \
 	"$tmp/traced.jsonl" && ok || bad "OTLP with traceparent (see above)"
 
 # filters of `requests` apply
 export_ok filtered --otlp "$tmp/filtered.jsonl" --status 5xx "$fix/mixed.htc"
-"$HA" -q sql --format json "SELECT request_id, parent_call_id, method, path, status, comm, host,
+"$HA" -q sql --format json "SELECT request_id, parent_call_id, method, path, status,
+  (SELECT service FROM services s WHERE s.file_idx = requests.file_idx AND s.pid = requests.pid) AS service, host,
   pid, server_port, start_ns, end_ns FROM requests WHERE status BETWEEN 500 AND 599" \
 	"$fix/mixed.htc" >"$tmp/filtered-req.json"
 "$HA" -q sql --format json "SELECT call_id, request_id, protocol, name, status, remote_ip,
-  remote_port, comm, pid FROM calls WHERE request_id IN (SELECT request_id FROM requests
+  remote_port,
+  (SELECT service FROM services s WHERE s.file_idx = calls.file_idx AND s.pid = calls.pid) AS service, pid FROM calls WHERE request_id IN (SELECT request_id FROM requests
   WHERE status BETWEEN 500 AND 599)" "$fix/mixed.htc" >"$tmp/filtered-calls.json"
 python3 "$CHECK" --requests "$tmp/filtered-req.json" --calls "$tmp/filtered-calls.json" \
 	"$tmp/filtered.jsonl" && ok || bad "OTLP with --status 5xx (see above)"

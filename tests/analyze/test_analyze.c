@@ -200,6 +200,38 @@ static void test_endpoint(void **state)
 	}
 }
 
+static void test_service_label(void **state)
+{
+	static const struct { const char *comm, *cmd, *want, *why; } v[] = {
+		{ "python3", "/usr/bin/python3 backend.py 8081", "python3 backend.py", "script" },
+		{ "python3", "python3 -u /srv/app/front.py", "python3 front.py", "option, base name" },
+		{ "python3", "python3 -m http.server 8082", "python3 http.server", "-m module" },
+		{ "python3", "python3 -W ignore app.py", "python3 app.py", "-W takes a value" },
+		{ "python3", "python3 -c import os", "python3 -c", "inline program" },
+		{ "python3.11", "python3.11 x.py", "python3.11 x.py", "versioned name" },
+		{ "node", "node --require ./t.js server.js", "node server.js", "--require VALUE" },
+		{ "java", "java -Xmx1g -jar /opt/app.jar", "java app.jar", "-jar FILE" },
+		{ "java", "java -cp lib Main", "java Main", "-cp VALUE, main class" },
+		{ "ruby", "ruby -I lib app.rb", "ruby app.rb", "-I VALUE" },
+		{ "nginx", "nginx: worker process", "nginx", "not an interpreter" },
+		{ "gunicorn", "/usr/bin/python3 /usr/bin/gunicorn app:app", "gunicorn gunicorn",
+		  "interpreter by argv[0]" },
+		{ "python3", "", "python3", "no command line" },
+		{ "python3", "python3", "python3", "no script" },
+		{ "pythonic", "pythonic x.py", "pythonic", "a prefix is not an interpreter" },
+	};
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		db_service_label(buf, sizeof(buf), v[i].comm, v[i].cmd);
+		if (strcmp(buf, v[i].want))
+			fail_msg("%s: got '%s' want '%s'", v[i].why, buf, v[i].want);
+	}
+	/* bounded */
+	assert_true(db_service_label(buf, 8, "python3", "python3 backend.py") > 7);
+	assert_int_equal(strlen(buf), 7);
+}
+
 static void test_parsers(void **state)
 {
 	static const struct { const char *in; int ok; double ms; const char *why; } d[] = {
@@ -337,7 +369,7 @@ static void test_table_writer(void **state)
 	out_end_row(o);
 	assert_int_equal(out_finish(o), 0);
 	s = mo_close(&m);
-	assert_string_equal(s, "{\"id\":7,\"name\":null,\"ms\":null}\n");
+	assert_string_equal(s, "{\"id\": 7, \"name\": null, \"ms\": null}\n");
 	free(s);
 
 	mo_open(&m);
@@ -931,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_csv_long_field),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_endpoint),
+		cmocka_unit_test(test_service_label),
 		cmocka_unit_test(test_parsers),
 		cmocka_unit_test(test_percentile),
 		cmocka_unit_test(test_table_writer),

@@ -483,7 +483,7 @@ def hostile(cap, ok, target):
                           "--format", "json", "--max-mismatch", "0", timeout=15)
     got = ok.entries()
     check(rc == 0 and not raw_bytes_in(out + err)
-          and '"/caf\u00e9\\u00ff?q=\\u0080"' in out,
+          and '"path": "/caf\u00e9\\u00ff?q=\\u0080"' in out,
           "high bytes in a path: JSON output keeps UTF-8, escapes the rest (\\u00NN)",
           out + err)
     first = [e for e in got if e["path"].startswith("/caf")]

@@ -499,14 +499,14 @@ static void test_summary_and_report(void **state)
 	rp_report(m.f, RP_FMT_JSON, reqs, 4, &s, false);
 	out = mb_close(&m);
 	/* only mismatches without -v; the escape byte never leaks out */
-	assert_null(strstr(out, "\"request_id\":1001"));
-	assert_non_null(strstr(out, "\"request_id\":1002"));
-	assert_non_null(strstr(out, "\"path\":\"/b\\u001b\""));
-	assert_non_null(strstr(out, "\"result\":\"status_mismatch\""));
-	assert_non_null(strstr(out, "\"result\":\"error\""));
-	assert_non_null(strstr(out, "\"type\":\"summary\""));
-	assert_non_null(strstr(out, "\"status_mismatches\":1"));
-	assert_non_null(strstr(out, "\"unsafe_method\":1"));
+	assert_null(strstr(out, "\"request_id\": 1001"));
+	assert_non_null(strstr(out, "\"request_id\": 1002"));
+	assert_non_null(strstr(out, "\"path\": \"/b\\u001b\""));
+	assert_non_null(strstr(out, "\"result\": \"status_mismatch\""));
+	assert_non_null(strstr(out, "\"result\": \"error\""));
+	assert_non_null(strstr(out, "\"type\": \"summary\""));
+	assert_non_null(strstr(out, "\"status_mismatches\": 1"));
+	assert_non_null(strstr(out, "\"unsafe_method\": 1"));
 	assert_null(strchr(out, '\x1b'));
 	free(out);
 
