@@ -294,6 +294,14 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 	rq_int(q, (sqlite3_int64)c->bytes_in);
 	rq_int(q, (sqlite3_int64)c->bytes_out);
 	rq_int(q, (sqlite3_int64)c->unseen_in);
+	if (c->flags2 & HTC_ENGF2_SEQ_IN)
+		rq_int(q, c->seq_in);
+	else
+		rq_null(q);
+	if (c->flags2 & HTC_ENGF2_SEQ_OUT)
+		rq_int(q, c->seq_out);
+	else
+		rq_null(q);
 	rq_ns(q, c->request_id);
 	rq_int(q, c->flags);
 	rq_end(q);
@@ -576,8 +584,8 @@ static const char sql_ins_call[] =
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
-	" close_ns, connect_ms, bytes_in, bytes_out, unseen_in, request_id, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" close_ns, connect_ms, bytes_in, bytes_out, unseen_in, seq_in, seq_out, request_id, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
