@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -795,6 +796,64 @@ static void warn_duplicates(const struct lfile *files, const struct htc_header *
 		}
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The rotated files of one capture (same capture id and host) are
+ * numbered (format 1.2): a number missing between two given is a file
+ * deleted or not given, whose events are not in the analysis (its
+ * connections only show as gaps).  Files before the lowest number given
+ * are not reported: a ring of -W files overwrites its oldest on purpose.
+ */
+static void warn_missing_files(const struct htc_header *h, size_t n, int quiet)
+{
+	uint32_t *seq;
+
+	if (quiet || n < 2 || !(seq = malloc(n * sizeof(*seq))))
+		return;
+	for (size_t k = 0; k < n; k++) {
+		size_t m = 0;
+		int first = 1;
+		char cid[40];
+
+		if (!h[k].file_seq)
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			if (memcmp(h[j].capture_id, h[k].capture_id, sizeof(h[k].capture_id)) ||
+			    strcmp(h[j].hostname, h[k].hostname) || !h[j].file_seq)
+				continue;
+			if (j < k) {
+				first = 0;	/* this capture was reported with file j */
+				break;
+			}
+			seq[m++] = h[j].file_seq;
+		}
+		if (!first || m < 2)
+			continue;
+		qsort(seq, m, sizeof(*seq), cmp_u32);
+		for (int j = 0; j < 16; j++)
+			snprintf(cid + 2 * j, 3, "%02x", h[k].capture_id[j]);
+		for (size_t j = 1; j < m; j++) {
+			if (seq[j] <= seq[j - 1] + 1)
+				continue;
+			if (seq[j] == seq[j - 1] + 2)
+				fprintf(stderr, "httpanalyze: warning: file %" PRIu32 " of capture %s (host '%s') "
+					"is missing: its events are not in this analysis\n",
+					seq[j - 1] + 1, cid, h[k].hostname);
+			else
+				fprintf(stderr, "httpanalyze: warning: files %" PRIu32 " to %" PRIu32
+					" of capture %s (host '%s') are missing: their events are not in "
+					"this analysis\n", seq[j - 1] + 1, seq[j] - 1, cid, h[k].hostname);
+		}
+	}
+	free(seq);
+}
+
 /* Percentiles 50, 90, 99 of a group bound at st's parameters i.. (NULL
  * when no duration); the durations are reordered. */
 static void bind_pcts(sqlite3_stmt *st, int i, struct stats_group *g)
@@ -879,7 +938,7 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 			other = loss_add(other, lost[j]);
 	}
 	if ((err = prepare(l, "INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-			   "?,?,?,?,?,?,?,?,?,?,?,?)", &st)) ||
+			   "?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)) ||
 	    (err = prepare(l, "INSERT INTO losses VALUES (?,?,?,?)", &ls)))
 		goto cleanup;
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)k);
@@ -909,6 +968,10 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)other);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)f->joined);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)f->unseen);
+	if (h->file_seq)
+		sqlite3_bind_int64(st, i++, h->file_seq);
+	else
+		sqlite3_bind_null(st, i++);
 	step(l, st, "file");
 	for (int j = 0; j < HTC_LOSS_SLOTS; j++) {
 		if (!lost[j])
@@ -967,6 +1030,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			goto cleanup;
 	}
 	warn_duplicates(l.files, hdrs, paths, n, opts->quiet);
+	warn_missing_files(hdrs, n, opts->quiet);
 	free(hdrs);
 	hdrs = NULL;
 	if (n == 1)

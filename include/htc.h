@@ -206,6 +206,9 @@ struct htc_header {
 	int64_t realtime_offset_ns;	/* wall-clock ns since the epoch = ts_ns + this */
 	uint64_t start_ns;		/* capture start, same clock as ts_ns */
 	uint8_t capture_id[16];		/* random; tells files apart when merged */
+	/* Since 1.2: this file's number among the files of its capture
+	 * (rotation -C/-G/-W), from 1; 0 when not numbered (older files) */
+	uint32_t file_seq;
 	char hostname[HTC_HOSTNAME_LEN];
 	char kernel[HTC_KERNEL_LEN];	/* uname -r */
 	char tool_version[HTC_TOOLVER_LEN];

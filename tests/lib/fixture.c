@@ -392,8 +392,10 @@ void fx_rotate(struct fx *fx, const char *path, uint64_t t)
 	if (!fx->path)
 		fx_die("out of memory");
 	/* what httpcap's rotation does: the same header (capture id, host,
-	 * clock offset), the new file's start */
+	 * clock offset), the new file's start, the next number if numbered */
 	fx->hdr.start_ns = t;
+	if (fx->hdr.file_seq)
+		fx->hdr.file_seq++;
 }
 
 int fx_finish(struct fx *fx, void **buf, size_t *len)

@@ -95,7 +95,9 @@ void fx_record(struct fx *fx, const struct htc_record *rec);
 
 /* Rotate as httpcap -C/-G does: the file so far is finished (its trailer
  * ends at t) and the next events go to a new file at path, with the same
- * header but its start_ns t; connections carry on.  Files only. */
+ * header but its start_ns t, and its file_seq one more when the first was
+ * numbered (fx_header(fx)->file_seq = 1 before the first record);
+ * connections carry on.  Files only. */
 void fx_rotate(struct fx *fx, const char *path, uint64_t t);
 
 /*
