@@ -906,6 +906,101 @@ static void test_seq_pool_link(void **state)
 }
 
 /*
+ * The same pool across two hosts, one capture each, merged: the front's
+ * host A (its pooled client end) and the backend's host B (its server
+ * end), whose monotonic clocks differ by 5000 s and whose captures began
+ * at different moments (B saw /early, whose write A never saw).  Linked by
+ * sequence numbers, across files.
+ */
+static void test_seq_two_hosts(void **state)
+{
+	static const char early[] = "GET /early HTTP/1.1\r\n\r\n";
+	const uint32_t c0 = 123456789u, s0 = 0xfffffffeu;
+	char dir[] = "/tmp/htc-engine-XXXXXX";
+	char pa[64], pb[64];
+	const char *paths[2] = { pa, pb };
+	struct fx *a, *b;
+	struct col *c = calloc(1, sizeof(*c));
+	struct htc_engine_sink sink = col_sink(c);
+	struct htc_engine *e = htc_engine_new(&sink);
+	struct htc_source *s;
+	struct htc_record rec;
+	uint64_t w = W(T0), in, p, q;
+	int64_t oa, ob;
+	uint32_t fi;
+	int err = 0, n;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(e);
+	assert_non_null(mkdtemp(dir));
+	snprintf(pa, sizeof(pa), "%s/a.htc", dir);
+	snprintf(pb, sizeof(pb), "%s/b.htc", dir);
+	a = fx_open(pa, "host-a", OFF);
+	b = fx_open(pb, "host-b", OFF + 5000LL * 1000000000LL);
+	oa = fx_realtime_offset(a);
+	ob = fx_realtime_offset(b);
+#define TA(x) ((uint64_t)((int64_t)(x) - oa))
+#define TB(x) ((uint64_t)((int64_t)(x) - ob))
+	q = fx_preexisting(b, 200, "10.0.0.2", 9000, "10.0.0.1", 40000, HTC_ROLE_UNKNOWN);
+	fx_seq(b, q, HTC_EV_READ, c0);
+	fx_seq(b, q, HTC_EV_WRITE, s0);
+	fx_reads(b, TB(w += MS), 200, 201, q, early);
+	fx_writes(b, TB(w += MS), 200, 201, q, "HTTP/1.1 204 No Content\r\n\r\n");
+	in = fx_accept(a, TA(w += MS), 100, 101, "10.0.0.1", 80, "10.0.0.9", 5001);
+	p = fx_preexisting(a, 100, "10.0.0.1", 40000, "10.0.0.2", 9000, HTC_ROLE_UNKNOWN);
+	fx_seq(a, p, HTC_EV_WRITE, c0 + (uint32_t)strlen(early));
+	fx_seq(a, p, HTC_EV_READ, s0 + 27);
+	for (int i = 0; i < 2; i++) {
+		char req[64];
+
+		snprintf(req, sizeof(req), "GET /front/%d HTTP/1.1\r\n\r\n", i);
+		fx_reads(a, TA(w += MS), 100, 101, in, req);
+		snprintf(req, sizeof(req), "GET /back/%d HTTP/1.1\r\n\r\n", i);
+		fx_writes(a, TA(w += MS), 100, 101, p, req);
+		fx_reads(b, TB(w += MS), 200, 201, q, req);
+		fx_writes(b, TB(w += MS), 200, 201, q, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+		fx_reads(a, TA(w += MS), 100, 101, p, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+		fx_writes(a, TA(w += MS), 100, 101, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	}
+#undef TA
+#undef TB
+	fx_finish(a, NULL, NULL);
+	fx_finish(b, NULL, NULL);
+
+	s = htc_source_open(paths, 2, e, NULL, NULL, &err);
+	assert_non_null(s);
+	while ((n = htc_source_next(s, &rec, &fi)) == 1)
+		assert_int_equal(htc_engine_feed(e, fi, &rec, NULL), 0);
+	assert_int_equal(n, 0);
+	htc_engine_finish(e);
+
+	assert_int_equal(c->nreq, 5);
+	assert_int_equal(c->nlink, 2);
+	for (int i = 0; i < 2; i++) {
+		char path[32];
+		const struct col_req *front, *back;
+
+		snprintf(path, sizeof(path), "/front/%d", i);
+		front = req_by_path(c, path);
+		snprintf(path, sizeof(path), "/back/%d", i);
+		back = req_by_path(c, path);
+		assert_non_null(front);
+		assert_non_null(back);
+		assert_int_equal(front->r.file_idx, 0);
+		assert_int_equal(back->r.file_idx, 1);
+		assert_int_equal(back->r.parent_id, front->r.id);
+	}
+	assert_int_equal(req_by_path(c, "/early")->r.parent_id, 0);
+	htc_source_close(s);
+	htc_engine_free(e);
+	unlink(pa);
+	unlink(pb);
+	rmdir(dir);
+	free(c);
+}
+
+/*
  * Bytes the capture did not count: on a pooled connection (its framing
  * found on /z) the response to /a was read by a call the capture did not see, so stream_off runs on
  * without a jump and only the sequence number shows the loss, exactly.
@@ -2319,6 +2414,7 @@ int main(void)
 		cmocka_unit_test(test_preexisting),
 		cmocka_unit_test_prestate(test_seq_pool_link, (void *)0),
 		cmocka_unit_test_prestate(test_seq_pool_link, (void *)1),
+		cmocka_unit_test(test_seq_two_hosts),
 		cmocka_unit_test(test_seq_gap_resumes),
 		cmocka_unit_test(test_seq_overlap),
 		cmocka_unit_test(test_postgres),
