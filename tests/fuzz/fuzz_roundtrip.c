@@ -199,8 +199,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	while (in.left && n < MAX_RECS) {
 		get_rec(&in, &recs[n]);
-		if (recs[n].type == HTC_REC_LOSS && recs[n].loss.reason < HTC_LOSS_SLOTS)
-			lost[recs[n].loss.reason] += recs[n].loss.count;
+		if (recs[n].type == HTC_REC_LOSS && recs[n].loss.reason < HTC_LOSS_SLOTS) {
+			/* the writer's sums saturate, never wrap */
+			uint64_t *l = &lost[recs[n].loss.reason];
+
+			*l = recs[n].loss.count > UINT64_MAX - *l ? UINT64_MAX : *l + recs[n].loss.count;
+		}
 		events += recs[n].type <= HTC_REC_CONN;
 		n++;
 	}
