@@ -345,9 +345,9 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 	if (!c->classified) {
 		if (eng_classify(e, c, d, p, (size_t)cap))
 			return -ENOMEM;
-		/* a connection joined mid-way links by sequence numbers
-		 * only (link.c) */
-		int linkable = !c->preexisting || has_seq;
+		/* a connection joined mid-way links by sequence numbers,
+		 * or by HTTP/2's stream ids (link.c) */
+		int linkable = !c->preexisting || has_seq || eng_proto_numbered(c->info.proto);
 
 		if (c->classified && c->role == HTC_ROLE_SERVER && linkable &&
 		    c->info.connect_result == 0 && !c->link)

@@ -366,6 +366,13 @@ static inline int eng_proto_linked(unsigned proto)
 	return proto == HTC_PROTO_HTTP || proto == HTC_PROTO_HTTP2 || proto == HTC_PROTO_GRPC;
 }
 
+/* Protocols whose exchanges are numbered by the connection itself (HTTP/2
+ * stream ids), the same at both ends wherever a capture joined it. */
+static inline int eng_proto_numbered(unsigned proto)
+{
+	return proto == HTC_PROTO_HTTP2 || proto == HTC_PROTO_GRPC;
+}
+
 /* ---- detect.c ---- */
 
 /* Guess the protocol of a connection from the first bytes its client

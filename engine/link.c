@@ -12,7 +12,9 @@
  * connection older than the capture (a proxy's or a database client's
  * pool) links as well as a new one, and a request one end missed costs
  * only its own link.  Without numbers, only two ends both seen from the
- * connection's start are matched, by their order on it (seq).
+ * connection's start are matched, by their order on it (seq), or, on
+ * HTTP/2, by the stream id (seq is derived from it: the connection's own
+ * numbering, the same at both ends wherever a capture joined).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +45,7 @@ struct lseq {
 
 struct lside {
 	int used;
-	int from_start;	/* the connection was seen from its start: order counts */
+	int from_start;	/* seen from its start (or HTTP/2): order counts */
 	struct conn *conn;
 	struct lseq *v;		/* ring: seq s at v[s & (cap - 1)] */
 	uint32_t base;		/* lowest seq still kept */
@@ -135,7 +137,7 @@ void eng_link_attach(struct htc_engine *e, struct conn *c)
 		eng_lru_touch(&e->links, &l->node);
 	}
 	l->side[side].used = 1;
-	l->side[side].from_start = !c->preexisting;
+	l->side[side].from_start = !c->preexisting || eng_proto_numbered(c->info.proto);
 	l->side[side].conn = c;
 	c->link = l;
 }
