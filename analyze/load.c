@@ -983,7 +983,7 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 		step(l, ls, "loss");
 	}
 	/* a problem the reader did not report through the warn callback */
-	if (!f->warned && (rs.truncated || rs.frames_bad) && !l->opts->quiet) {
+	if (!f->warned && (rs.truncated || rs.frames_bad || rs.frames_dup) && !l->opts->quiet) {
 		if (rs.truncated)
 			fprintf(stderr, "httpanalyze: warning: '%s': truncated file, stopped at "
 				"offset %llu; loaded the %llu complete frames\n", f->path,
@@ -992,6 +992,9 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 		if (rs.frames_bad)
 			fprintf(stderr, "httpanalyze: warning: '%s': %llu corrupt frames skipped\n",
 				f->path, (unsigned long long)rs.frames_bad);
+		if (rs.frames_dup)
+			fprintf(stderr, "httpanalyze: warning: '%s': %llu repeated frames skipped\n",
+				f->path, (unsigned long long)rs.frames_dup);
 	}
 	err = l->err;
 cleanup:

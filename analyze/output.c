@@ -26,147 +26,27 @@ int out_parse_format(const char *s, enum out_format *fmt)
 	return 0;
 }
 
-/* Length of the printable UTF-8 sequence at p, or 0: escape the byte. */
-static size_t utf8_ok(const unsigned char *p, size_t n)
-{
-	uint32_t cp;
-	size_t len;
-
-	if (p[0] >= 0x20 && p[0] < 0x7f)
-		return 1;
-	len = htc_utf8_decode(p, n, &cp);
-	return len && !htc_cp_unsafe(cp) ? len : 0;
-}
-
+/* The three tools' one escaping rule and syntax (libhtc, htc_text.c). */
 size_t out_term_escape_buf(char *dst, size_t cap, const void *src, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = src;
-	size_t o = 0, i = 0;
-
-#define PUT(ch) do { if (o + 1 < cap) dst[o] = (ch); o++; } while (0)
-	while (i < n) {
-		size_t k = utf8_ok(p + i, n - i);
-
-		if (k) {
-			for (size_t j = 0; j < k; j++)
-				PUT((char)p[i + j]);
-			i += k;
-		} else {
-			PUT('\\');
-			PUT('x');
-			PUT(hex[p[i] >> 4]);
-			PUT(hex[p[i] & 15]);
-			i++;
-		}
-	}
-#undef PUT
-	if (cap)
-		dst[o < cap ? o : cap - 1] = '\0';
-	return o;
+	return htc_escape(dst, cap, src, n, HTC_ESC_TEXT);
 }
 
 void out_term_escape(FILE *f, const void *src, size_t n)
 {
-	const unsigned char *p = src;
-	size_t i = 0;
-
-	while (i < n) {
-		size_t k = utf8_ok(p + i, n - i);
-
-		if (k) {
-			/* write the longest run of plain bytes at once */
-			size_t j = i + k;
-
-			while (j < n) {
-				size_t m = utf8_ok(p + j, n - j);
-
-				if (!m)
-					break;
-				j += m;
-			}
-			fwrite(p + i, 1, j - i, f);
-			i = j;
-		} else {
-			fprintf(f, "\\x%02x", p[i]);
-			i++;
-		}
-	}
+	htc_fescape(f, src, n, HTC_ESC_TEXT);
 }
 
 void out_json_string(FILE *f, const void *src, size_t n)
 {
-	const unsigned char *p = src;
-	size_t i = 0;
-
 	putc('"', f);
-	while (i < n) {
-		unsigned c = p[i];
-		size_t k;
-
-		switch (c) {
-		case '"': fputs("\\\"", f); i++; continue;
-		case '\\': fputs("\\\\", f); i++; continue;
-		case '\n': fputs("\\n", f); i++; continue;
-		case '\r': fputs("\\r", f); i++; continue;
-		case '\t': fputs("\\t", f); i++; continue;
-		}
-		{
-			uint32_t cp;
-
-			k = htc_utf8_decode(p + i, n - i, &cp);
-			if (k && !htc_cp_unsafe(cp)) {
-				fwrite(p + i, 1, k, f);
-				i += k;
-			} else if (k) {
-				/* a control: its code point, escaped */
-				fprintf(f, "\\u%04x", (unsigned)cp);
-				i += k;
-			} else {
-				/* not UTF-8: the byte as a code point, so the
-				 * line stays valid JSON */
-				fprintf(f, "\\u%04x", c);
-				i++;
-			}
-		}
-	}
+	htc_fescape(f, src, n, HTC_ESC_JSON);
 	putc('"', f);
 }
 
 void out_csv_field(FILE *f, const void *src, size_t n)
 {
-	char stackbuf[512], *buf = stackbuf;
-	size_t len = out_term_escape_buf(stackbuf, sizeof(stackbuf), src, n);
-	int quote, formula;
-
-	if (len >= sizeof(stackbuf)) {
-		buf = malloc(len + 1);
-		if (!buf) {
-			fputs("\"\"", f);
-			return;
-		}
-		out_term_escape_buf(buf, len + 1, src, n);
-	}
-	quote = len && (memchr(buf, ',', len) || memchr(buf, '"', len) ||
-			buf[0] == ' ' || buf[len - 1] == ' ');
-	formula = len && (buf[0] == '=' || buf[0] == '+' || buf[0] == '-' || buf[0] == '@');
-	if (!quote) {
-		if (formula)
-			putc('\'', f);
-		fwrite(buf, 1, len, f);
-	} else {
-		putc('"', f);
-		if (formula)
-			putc('\'', f);
-		for (size_t i = 0; i < len; i++) {
-			if (buf[i] == '"')
-				putc('"', f);
-			putc(buf[i], f);
-		}
-		putc('"', f);
-	}
-	if (buf != stackbuf)
-		free(buf);
+	htc_csv_field(f, src, n);
 }
 
 void out_rfc3339(char *buf, size_t cap, int64_t ns)

@@ -43,6 +43,8 @@ struct cap_opts {
 	bool quiet;			/* -q */
 	int verbose;			/* -v, repeatable */
 	bool no_redact;
+	const char *redact_names[REDACT_MAX_NAMES];	/* --redact, more secret names */
+	size_t nredact;
 	bool text;			/* --text */
 	bool help, version;
 };

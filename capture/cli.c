@@ -20,6 +20,7 @@ enum {
 	OPT_PORT,
 	OPT_DURATION,
 	OPT_NO_REDACT,
+	OPT_REDACT,
 	OPT_TEXT,
 	OPT_VERSION,
 };
@@ -35,6 +36,7 @@ static const struct option long_opts[] = {
 	{ "buffer-size", required_argument, NULL, 'B' },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
+	{ "redact", required_argument, NULL, OPT_REDACT },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -48,7 +50,8 @@ void cap_usage(FILE *f)
 	fprintf(f,
 "Usage: httpcap [-qUvV] [-w FILE] [-c COUNT] [-s SNAPLEN] [-p PID]... [--comm NAME]\n"
 "               [--port PORT]... [-C SIZE] [-G SECONDS] [-W N] [-Z USER]\n"
-"               [-B KIB] [--duration SECONDS] [--no-redact] [--text]\n"
+"               [-B KIB] [--duration SECONDS] [--redact NAME]... [--no-redact]\n"
+"               [--text]\n"
 "       httpcap -r FILE [-c COUNT] [--text] [-p PID]... [--port PORT]... [--comm NAME]\n"
 "\n"
 "Capture what processes send and receive on TCP sockets, with eBPF (root).\n"
@@ -74,7 +77,12 @@ void cap_usage(FILE *f)
 "  -U              flush the file after every ring-buffer drain\n"
 "  -B, --buffer-size KIB  kernel ring buffer size in KiB (default 16384)\n"
 "  --duration SEC  stop after SEC seconds\n"
-"  --no-redact     keep secret header values (Authorization, Cookie, ...)\n"
+"  --redact NAME   also hide the values of headers, query, JSON and form\n"
+"                  fields called NAME (any case; '-' and '_' ignored;\n"
+"                  repeatable, up to %u)\n"
+"  --no-redact     keep secrets (header values such as Authorization and\n"
+"                  Cookie, secret query, JSON and form fields, Redis AUTH,\n"
+"                  PostgreSQL passwords): see httpcap(8), REDACTION\n"
 "  --text          one readable line per event instead of JSON\n"
 "  -q, --quiet     no banner and no statistics on stderr\n"
 "  -v, --verbose   more detail on stderr (attached programs; -vv: libbpf log)\n"
@@ -90,7 +98,7 @@ void cap_usage(FILE *f)
 "  httpanalyze trace.htc                    requests, latencies, downstream calls\n"
 "\n"
 "Exit status: 0 success, 1 runtime error (BPF, write error), 2 wrong usage.\n",
-		HCB_DEFAULT_SNAPLEN, HCB_MAX_SNAPLEN, CAP_MAX_PIDS);
+		HCB_DEFAULT_SNAPLEN, HCB_MAX_SNAPLEN, CAP_MAX_PIDS, REDACT_MAX_NAMES);
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -222,6 +230,13 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 		case OPT_NO_REDACT:
 			o->no_redact = true;
 			break;
+		case OPT_REDACT:
+			if (!arg[strspn(arg, "-_")])
+				return fail(err, errlen, "httpcap: invalid name '%s' for --redact: want a field name such as session_key", arg);
+			if (o->nredact >= REDACT_MAX_NAMES)
+				return fail(err, errlen, "httpcap: too many --redact names (at most %u)", REDACT_MAX_NAMES);
+			o->redact_names[o->nredact++] = arg;
+			break;
 		case OPT_TEXT:
 			o->text = true;
 			break;
@@ -264,6 +279,10 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 		return fail(err, errlen, "httpcap: -C, -G and -W rotate files: they need -w FILE (not stdout)");
 	if (o->nfiles && !o->rotate_bytes && !o->rotate_secs)
 		return fail(err, errlen, "httpcap: -W needs -C or -G");
+	if (o->nredact && o->no_redact)
+		return fail(err, errlen, "httpcap: --redact adds secret names: it does not combine with --no-redact");
+	if (o->nredact && o->rfile)
+		return fail(err, errlen, "httpcap: --redact applies while capturing: a file read with -r was redacted when it was written");
 	return 0;
 }
 
@@ -277,6 +296,8 @@ void cap_opts_text(const struct cap_opts *o, int argc, char **argv, char *buf, s
 	for (int i = 0; i < argc; i++)
 		PUT("%s%s", i ? " " : "", argv[i]);
 	PUT("\nsnaplen=%u\nredact=%d\n", o->snaplen, !o->no_redact);
+	for (size_t i = 0; i < o->nredact; i++)
+		PUT("redact.name=%s\n", o->redact_names[i]);
 	for (size_t i = 0; i < o->npids; i++)
 		PUT("filter.pid=%u\n", o->pids[i]);
 	for (size_t i = 0; i < o->nports; i++)

@@ -389,6 +389,9 @@ static int read_file(const struct cap_opts *o, enum print_format fmt)
 	if (st.frames_bad)
 		fprintf(stderr, "httpcap: '%s': %llu corrupt frames skipped\n", o->rfile,
 			(unsigned long long)st.frames_bad);
+	if (st.frames_dup)
+		fprintf(stderr, "httpcap: '%s': %llu frames repeating an earlier one byte for "
+			"byte skipped\n", o->rfile, (unsigned long long)st.frames_dup);
 	htc_engine_finish(eng);
 	htc_source_close(src);
 	htc_engine_free(eng);
@@ -443,6 +446,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	for (size_t i = 0; i < a->o.nredact; i++)
+		redact_add_name(a->o.redact_names[i]);	/* checked by cap_parse_args */
 	install_signals();
 	build_header(&a->hdr, &a->o, argc, argv);
 	a->ct = conntab_new(HCB_MAX_CONNS);

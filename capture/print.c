@@ -90,53 +90,22 @@ static void ln_fmt(struct line *l, const char *fmt, ...)
 	ln_put(l, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-static const char hexdig[] = "0123456789abcdef";
+/* n bytes escaped by the tools' one rule (libhtc, htc_text.c), appended. */
+static void ln_escape(struct line *l, const uint8_t *s, size_t n, enum htc_esc how)
+{
+	size_t need = htc_escape(NULL, 0, s, n, how);
+
+	ln_reserve(l, need);
+	if (l->err)
+		return;
+	htc_escape(l->p + l->len, need + 1, s, n, how);
+	l->len += need;
+}
 
 /* n bytes as the inside of a JSON string. */
 static void json_bytes(struct line *l, const uint8_t *s, size_t n)
 {
-	char u[6] = { '\\', 'u', '0', '0', 0, 0 };
-
-	ln_reserve(l, n + 2);
-	for (size_t i = 0; i < n && !l->err;) {
-		uint8_t c = s[i];
-
-		switch (c) {
-		case '"': ln_put(l, "\\\"", 2); i++; continue;
-		case '\\': ln_put(l, "\\\\", 2); i++; continue;
-		case '\n': ln_put(l, "\\n", 2); i++; continue;
-		case '\r': ln_put(l, "\\r", 2); i++; continue;
-		case '\t': ln_put(l, "\\t", 2); i++; continue;
-		default: break;
-		}
-		if (c >= 0x20 && c < 0x7f) {
-			ln_char(l, (char)c);
-			i++;
-			continue;
-		}
-		uint32_t cp;
-		size_t ul = c >= 0x80 ? htc_utf8_decode(s + i, n - i, &cp) : 0;
-
-		if (ul > 1 && htc_cp_unsafe(cp)) {
-			/* C1 controls, bidirectional overrides, U+2028/2029
-			 * (htc_text.c, the rule httpanalyze follows too): their
-			 * code point, escaped; all are below U+10000 */
-			char cu[6] = { '\\', 'u', hexdig[cp >> 12 & 15], hexdig[cp >> 8 & 15],
-				       hexdig[cp >> 4 & 15], hexdig[cp & 15] };
-
-			ln_put(l, cu, 6);
-			i += ul;
-		} else if (ul > 1) {
-			ln_put(l, (const char *)s + i, ul);
-			i += ul;
-		} else {
-			/* a control byte, DEL, or a byte of an invalid sequence */
-			u[4] = hexdig[c >> 4];
-			u[5] = hexdig[c & 0xf];
-			ln_put(l, u, 6);
-			i++;
-		}
-	}
+	ln_escape(l, s, n, HTC_ESC_JSON);
 }
 
 static void json_str(struct line *l, const char *s, size_t n)
@@ -155,30 +124,10 @@ static void json_str_or_null(struct line *l, const char *s, size_t max)
 		json_str(l, s, strnlen(s, max));
 }
 
-/* n bytes for a terminal: printable ASCII as is, the rest escaped. */
+/* n bytes for a terminal, inside quotes. */
 static void text_bytes(struct line *l, const uint8_t *s, size_t n)
 {
-	char x[4] = { '\\', 'x', 0, 0 };
-
-	for (size_t i = 0; i < n && !l->err; i++) {
-		uint8_t c = s[i];
-
-		switch (c) {
-		case '"': ln_put(l, "\\\"", 2); continue;
-		case '\\': ln_put(l, "\\\\", 2); continue;
-		case '\n': ln_put(l, "\\n", 2); continue;
-		case '\r': ln_put(l, "\\r", 2); continue;
-		case '\t': ln_put(l, "\\t", 2); continue;
-		default: break;
-		}
-		if (c >= 0x20 && c < 0x7f) {
-			ln_char(l, (char)c);
-		} else {
-			x[2] = hexdig[c >> 4];
-			x[3] = hexdig[c & 0xf];
-			ln_put(l, x, 4);
-		}
-	}
+	ln_escape(l, s, n, HTC_ESC_QUOTED);
 }
 
 static void text_str(struct line *l, const char *s, size_t max)

@@ -27,6 +27,7 @@
  * rather than a parser library (picohttpparser, llhttp): those want the
  * whole head in one buffer, and we must not keep copies of payloads.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
@@ -63,6 +64,7 @@ enum rstate {
 	RS_PG_TYPE,		/* PostgreSQL: a message's type byte */
 	RS_PG_LEN,		/* PostgreSQL: a typed message's length (pos bytes) */
 	RS_PG_BODY,		/* PostgreSQL: remain bytes of its body; a password ('p') overwritten */
+	RS_VAL_CT,		/* value of Content-Type: JSON or form body? (pos: matchers) */
 };
 
 /* PostgreSQL, in aux: the type of the message in progress (low byte), and
@@ -90,6 +92,46 @@ enum rstate {
 #define F_MSG_MASK	(F_RESP | F_NOBODY | F_CHUNKED | F_CL | F_CL_BAD | F_PREVSECRET | \
 			 F_TRAILER | F_DIGITS | F_MAYBE_RESP | F_PEEK_EOF)
 
+/*
+ * body: what the message's body is, and where the field machine that reads
+ * it stands.  JSON and form (application/x-www-form-urlencoded) bodies hold
+ * secrets by field name ("password": "...", password=...); their values are
+ * overwritten like a secret header's.  Bits 0-1 the kind, 2-5 the state of
+ * its machine, then flags.
+ */
+#define BK_MASK		0x3u
+#define BK_JSON		1u	/* Content-Type ...json, or a body starting with { or [ */
+#define BK_FORM		2u	/* Content-Type application/x-www-form-urlencoded */
+#define BK_SNIFF	3u	/* no Content-Type: the first body byte decides */
+#define BS_SHIFT	2
+#define BS_MASK		(0xfu << BS_SHIFT)
+#define B_LASTSECRET	(1u << 6)	/* JSON: the string just closed had a secret name */
+#define B_INARR		(1u << 7)	/* JSON: overwriting an array of strings */
+#define B_CAND_CT	(1u << 8)	/* the header name so far may be Content-Type */
+#define B_CT_SEEN	(1u << 9)	/* this message has a Content-Type */
+#define B_CUTKEY	(1u << 10)	/* bytes were lost inside a name: its value is secret */
+
+/* JSON: every run between two double quotes is a candidate name, and one
+ * followed by a colon is a name.  That holds whichever quote we start
+ * counting from, so the machine finds names again after bytes were lost
+ * without knowing whether it stands inside a string. */
+enum jstate {
+	J_SEG = 0,	/* between two quotes: matching a possible name */
+	J_SEG_ESC,	/* after a backslash in it */
+	J_AFTER,	/* after a closing quote: a colon makes it a name */
+	J_COLON,	/* after a secret name's colon: its value? */
+	J_VAL,		/* a secret string value: overwrite up to its quote */
+	J_VAL_ESC,	/* after a backslash in it: overwrite the escaped byte */
+	J_ARR,		/* a secret name's array: its strings are overwritten */
+};
+
+/* Form: name=value pairs joined by '&'. */
+enum fstate {
+	FM_NAME = 0,	/* matching a field name */
+	FM_VAL,		/* a value, kept */
+	FM_VAL_SECRET,	/* a secret field's value: overwrite up to '&' */
+};
+
 #define MAX_START_TOKEN 24	/* longer than any method or "HTTP/1.1" */
 #define MAX_SCAN_NAME 128	/* in scan mode, a longer "name" is not a header */
 #define MAX_LENGTH (1ULL << 60)	/* bigger Content-Length or chunk size: give up framing */
@@ -104,6 +146,7 @@ static const unsigned char word_len[NWORDS] = { 4, 6, 5, 6, 5, 6, 7, 10 };
 
 static const char name_cl[] = "content-length";
 static const char name_te[] = "transfer-encoding";
+static const char name_ct[] = "content-type";
 
 static inline unsigned get_state(const struct redact_state *s) { return s->st & 0xff; }
 static inline unsigned get_pos(const struct redact_state *s) { return (s->st >> 8) & 0xff; }
@@ -149,12 +192,74 @@ static unsigned word_step(unsigned i, unsigned k, unsigned char c)
 	return (unsigned char)w[k] == c ? k + 1 : 0;
 }
 
+/*
+ * --redact NAME: names matched whole, by a hash of their bytes lowercased
+ * without '-' and '_' (FNV-1a, kept in nh as the name goes by, so a name
+ * split across payloads still matches).  A collision hides one more value:
+ * the safe side.
+ */
+#define NH_INIT 2166136261u
+static uint32_t extra_hash[REDACT_MAX_NAMES];
+static unsigned n_extra;
+
+static inline uint32_t nh_step(uint32_t h, unsigned char lc)
+{
+	return (h ^ lc) * 16777619u;
+}
+
+static bool extra_secret(uint32_t h)
+{
+	for (unsigned i = 0; i < n_extra; i++)
+		if (extra_hash[i] == h)
+			return true;
+	return false;
+}
+
+int redact_add_name(const char *name)
+{
+	uint32_t h = NH_INIT;
+	size_t m = 0;
+
+	if (!name || n_extra >= REDACT_MAX_NAMES) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (const char *c = name; *c; c++) {
+		if (*c == '-' || *c == '_')
+			continue;
+		h = nh_step(h, lower((unsigned char)*c));
+		m++;
+	}
+	if (!m) {
+		errno = EINVAL;
+		return -1;
+	}
+	extra_hash[n_extra++] = h;
+	return 0;
+}
+
+/* A field name (JSON key, form or query field) starts: clear the matchers. */
+static void field_begin(struct redact_state *s)
+{
+	s->st &= ~F_SECRET_NAME;
+	s->aux = 0;
+	s->nh = NH_INIT;
+}
+
+/* Is the name just read secret: a secret word in it, or a --redact name? */
+static inline bool name_secret(const struct redact_state *s)
+{
+	return (s->st & F_SECRET_NAME) || (n_extra && extra_secret(s->nh));
+}
+
 /* Start a header name: clear the matchers. */
 static void name_begin(struct redact_state *s)
 {
 	s->st &= ~(F_SECRET_NAME | F_PREVSECRET);
 	s->st |= F_CAND_CL | F_CAND_TE;
+	s->body |= B_CAND_CT;
 	s->aux = 0;
+	s->nh = NH_INIT;
 	set_state(s, RS_NAME, 0);
 }
 
@@ -162,6 +267,8 @@ static void name_begin(struct redact_state *s)
  * matchers (their states in aux); sets F_SECRET_NAME on a match. */
 static void word_feed(struct redact_state *s, unsigned char lc)
 {
+	if (n_extra)
+		s->nh = nh_step(s->nh, lc);
 	/* fast path: no word partly matched and c starts none of them */
 	if (s->aux == 0 && lc != 'a' && lc != 'c' && lc != 's' && lc != 't' && lc != 'p')
 		return;
@@ -189,6 +296,8 @@ static void name_byte(struct redact_state *s, unsigned char c)
 		s->st &= ~F_CAND_CL;
 	if (pos >= sizeof(name_te) - 1 || (unsigned char)name_te[pos] != lc)
 		s->st &= ~F_CAND_TE;
+	if (pos >= sizeof(name_ct) - 1 || (unsigned char)name_ct[pos] != lc)
+		s->body &= ~B_CAND_CT;
 	if (pos < 255)
 		pos++;
 	set_state(s, RS_NAME, pos);
@@ -201,8 +310,7 @@ static void name_byte(struct redact_state *s, unsigned char c)
 /* A query parameter's name starts (after '?', '&' or ';'). */
 static void qname_begin(struct redact_state *s)
 {
-	s->st &= ~F_SECRET_NAME;
-	s->aux = 0;
+	field_begin(s);
 	set_state(s, RS_QNAME, 0);
 }
 
@@ -280,7 +388,7 @@ static void name_end(struct redact_state *s)
 {
 	unsigned len = get_pos(s);
 
-	if (s->st & F_SECRET_NAME) {
+	if (name_secret(s)) {
 		s->st |= F_PREVSECRET;
 		set_state(s, RS_VAL_SECRET, 0);
 	} else if (!(s->st & F_SCAN) && (s->st & F_CAND_CL) && len == sizeof(name_cl) - 1) {
@@ -290,22 +398,41 @@ static void name_end(struct redact_state *s)
 	} else if (!(s->st & F_SCAN) && (s->st & F_CAND_TE) && len == sizeof(name_te) - 1) {
 		s->aux = 0;
 		set_state(s, RS_VAL_TE, 0);
+	} else if (!(s->st & F_SCAN) && (s->body & B_CAND_CT) && len == sizeof(name_ct) - 1) {
+		s->body = (s->body & ~BK_MASK) | B_CT_SEEN;
+		set_state(s, RS_VAL_CT, 0);
 	} else {
 		set_state(s, RS_SKIP_EOL, 0);
 	}
 }
+
+/* How bulk_name() takes each byte of a header name: part of it, part of it
+ * but not of the words ('-', '_'), an end (colon, blanks, CR, LF), or a
+ * control or non-ASCII byte (an end in scan mode only).  Ordered so that
+ * one comparison with the mode's limit tells an end. */
+enum { NC_NAME, NC_SKIP, NC_CTRL, NC_STOP };
+static const uint8_t name_class[256] = {
+	[0 ... 8] = NC_CTRL, ['\t'] = NC_STOP, ['\n'] = NC_STOP, [11 ... 12] = NC_CTRL,
+	['\r'] = NC_STOP, [14 ... 31] = NC_CTRL, [' '] = NC_STOP, ['-'] = NC_SKIP,
+	[':'] = NC_STOP, ['_'] = NC_SKIP, [0x7f ... 0xff] = NC_CTRL,
+};
 
 /* Whether a name (n bytes, n <= sizeof tmp), lowercased and without '-'
  * and '_', contains a secret word: what name_byte() finds one byte at a
  * time, for a name that is whole in one payload.  The words are told by
  * their first byte, so most positions cost one comparison. */
 #define BULK_NAME_MAX 64
-static bool bulk_secret(unsigned char *t, size_t m)
+/* The bytes that begin a secret word. */
+static const uint8_t word_start[256] = { ['a'] = 1, ['c'] = 1, ['p'] = 1, ['s'] = 1, ['t'] = 1 };
+
+static inline __attribute__((always_inline)) bool bulk_secret(unsigned char *t, size_t m)
 {
 	memset(t + m, 0, 16);	/* words compare against zeros past the end */
 	for (size_t i = 0; i < m; i++) {
 		const unsigned char *p = t + i;
 
+		if (!word_start[*p])
+			continue;
 		switch (*p) {
 		case 'a':
 			if (!memcmp(p, "auth", 4) || !memcmp(p, "apikey", 6))
@@ -332,6 +459,45 @@ static bool bulk_secret(unsigned char *t, size_t m)
 	return false;
 }
 
+/* Whether v (m bytes) holds word (lower case, wl bytes, its first byte
+ * a letter) in any case: memchr for its first letter in both cases. */
+static bool has_word(const uint8_t *v, size_t m, const char *word, size_t wl)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		int first = pass ? word[0] - ('a' - 'A') : word[0];
+
+		for (const uint8_t *p = v; (p = memchr(p, first, m - (size_t)(p - v)));
+		     p++)
+			if ((size_t)(v + m - p) >= wl && !strncasecmp((const char *)p, word, wl))
+				return true;
+	}
+	return false;
+}
+
+/* The body kind a Content-Type value (v, m bytes, whole) names: JSON when
+ * it contains "json" (application/json, ...+json, text/json), a form when
+ * it contains "urlencoded", else 0: what the byte machine (RS_VAL_CT)
+ * finds when the value is split, so the result never depends on where the
+ * payloads were cut. */
+static unsigned ct_kind(const uint8_t *v, size_t m)
+{
+	if (has_word(v, m, "json", 4))
+		return BK_JSON;
+	if (has_word(v, m, "urlencoded", 10))
+		return BK_FORM;
+	return 0;
+}
+
+/* The --redact hash of a name already lowercased, without - and _. */
+static uint32_t bulk_hash(const unsigned char *t, size_t m)
+{
+	uint32_t h = NH_INIT;
+
+	for (size_t j = 0; j < m; j++)
+		h = nh_step(h, t[j]);
+	return h;
+}
+
 /*
  * The bytes of a header name from buf[0], up to the first byte that ends
  * it (colon, blank, CR, LF; in scan mode also a control byte or the length
@@ -344,28 +510,35 @@ static bool bulk_secret(unsigned char *t, size_t m)
 static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 {
 	unsigned char t[BULK_NAME_MAX + 16];	/* lowercased, without - and _ */
-	bool scan = s->st & F_SCAN;
-	size_t k = 0, m = 0;
+	unsigned stop = (s->st & F_SCAN) ? NC_CTRL : NC_STOP;
+	size_t k = 0, m = 0, lim = len < BULK_NAME_MAX ? len : BULK_NAME_MAX;
 
-	for (; k < len && k < BULK_NAME_MAX; k++) {
+	/* (BULK_NAME_MAX < MAX_SCAN_NAME: scan mode's length limit is the
+	 * byte machine's) */
+	for (; k < lim; k++) {
 		unsigned char c = buf[k];
+		unsigned cl = name_class[c];
 
-		if (c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r')
-			break;
-		if (scan && (c < 0x20 || c >= 0x7f || k >= MAX_SCAN_NAME))
+		if (cl >= stop)
 			break;
 		t[m] = lower(c);
-		m += c != '-' && c != '_';
+		m += cl != NC_SKIP;
 	}
 	if (k == len || k == BULK_NAME_MAX || k == 0)
 		return 0;
 	s->st &= ~(F_SECRET_NAME | F_PREVSECRET | F_CAND_CL | F_CAND_TE);
+	s->body &= ~B_CAND_CT;
 	if (k == sizeof(name_cl) - 1 && !strncasecmp((const char *)buf, name_cl, k))
 		s->st |= F_CAND_CL;
 	if (k == sizeof(name_te) - 1 && !strncasecmp((const char *)buf, name_te, k))
 		s->st |= F_CAND_TE;
+	if (k == sizeof(name_ct) - 1 && !strncasecmp((const char *)buf, name_ct, k))
+		s->body |= B_CAND_CT;
 	if (bulk_secret(t, m))
 		s->st |= F_SECRET_NAME;
+	if (n_extra && extra_secret(bulk_hash(t, m)))
+		s->st |= F_SECRET_NAME;
+	s->nh = NH_INIT;	/* judged whole here, by F_SECRET_NAME */
 	s->aux = 0;
 	set_state(s, RS_NAME, k);
 	return k;
@@ -377,6 +550,7 @@ static void go_scan(struct redact_state *s, unsigned state)
 	s->st = (s->st & F_NOTHTTP) | F_SCAN;
 	s->remain = 0;
 	s->aux = 0;
+	s->body = 0;
 	set_state(s, state, 0);
 }
 
@@ -386,6 +560,7 @@ static void msg_reset(struct redact_state *s)
 	s->st = 0;
 	s->aux = 0;
 	s->remain = 0;
+	s->body = 0;
 }
 
 /*
@@ -410,6 +585,12 @@ static void head_end(struct redact_state *s)
 {
 	uint32_t f = s->st;
 
+	/* the body's field machine starts at its first byte; without a
+	 * Content-Type, that byte tells JSON */
+	s->body &= BK_MASK | B_CT_SEEN;
+	if (!(s->body & B_CT_SEEN))
+		s->body |= BK_SNIFF;
+	field_begin(s);
 	if (f & F_SCAN) {
 		set_state(s, RS_LINE, 0);
 	} else if ((f & F_TRAILER) || ((f & F_RESP) && (f & F_NOBODY))) {
@@ -478,11 +659,286 @@ static bool looks_like_start_line(const uint8_t *b, size_t len)
 	return false;
 }
 
+/*
+ * The start of a start line, whole in this payload (p, r bytes, p[0] an
+ * upper-case letter): what RS_START_TOKEN and RS_START_REST would do byte
+ * by byte, at once.  "HTTP/1.x nnn " is a status line (its code read);
+ * an upper-case token and a space a request line, up to its target
+ * (except "AUTH ", Redis's inline AUTH).  Advances *i and returns true, or
+ * false to let the byte machine take it.
+ */
+static bool start_line_whole(struct redact_state *s, const uint8_t *p, size_t r, size_t *i)
+{
+	size_t k, lim = r < MAX_START_TOKEN ? r : MAX_START_TOKEN;
+
+	if (r >= 13 && p[0] == 'H' && !memcmp(p, "HTTP/1.", 7) && is_digit(p[7]) && p[8] == ' ' &&
+	    is_digit(p[9]) && is_digit(p[10]) && is_digit(p[11]) && p[12] == ' ') {
+		unsigned code = (p[9] - '0') * 100u + (p[10] - '0') * 10u + (p[11] - '0');
+
+		s->st |= F_RESP;
+		if ((code >= 100 && code < 200) || code == 204 || code == 304)
+			s->st |= F_NOBODY;
+		s->aux = code;
+		set_state(s, RS_START_REST, 4);
+		*i += 13;
+		return true;
+	}
+	for (k = 0; k < lim && ((p[k] >= 'A' && p[k] <= 'Z') || p[k] == '-' || p[k] == '_'); k++)
+		;
+	if (k == lim || p[k] != ' ' || (k == 4 && !memcmp(p, "AUTH", 4)))
+		return false;
+	s->aux = 0;
+	set_state(s, RS_TARGET, 0);
+	*i += k + 1;
+	return true;
+}
+
 /* Bytes that can be part of a header value (RFC 9110 field-vchar, SP,
  * HTAB, obs-text) or its CR: used to tell a value's tail from a body. */
 static inline bool is_value_text(unsigned char c)
 {
 	return c == '\t' || c == '\r' || (c >= 0x20 && c != 0x7f);
+}
+
+static inline bool is_blank(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * Secret field values in a JSON or form body: p[0..n) are the next body
+ * bytes (chunk framing already taken off).  Values are overwritten with
+ * '*' inside their quotes (JSON strings, and arrays of strings, whose
+ * name is secret) or up to the next '&' (form), so the body keeps its
+ * length and stays valid JSON.  Numbers, true/false and objects under a
+ * secret name are kept.  Returns the bytes overwritten.
+ */
+static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n)
+{
+	uint32_t b = s->body;
+	unsigned js = (b & BS_MASK) >> BS_SHIFT;
+	size_t i = 0, w = 0;
+
+	if ((b & BK_MASK) == BK_SNIFF) {
+		while (i < n && is_blank(p[i]))
+			i++;
+		if (i == n)
+			return 0;
+		b &= ~BK_MASK;
+		if (p[i] == '{' || p[i] == '[')
+			b |= BK_JSON;
+		s->body = b;
+		if (!(b & BK_MASK))
+			return 0;
+		js = J_SEG;
+	}
+
+	if ((b & BK_MASK) == BK_FORM) {
+		while (i < n) {
+			unsigned char c = p[i];
+
+			if (js == FM_NAME) {
+				if (c == '=') {
+					js = (name_secret(s) || (b & B_CUTKEY)) ? FM_VAL_SECRET : FM_VAL;
+					b &= ~B_CUTKEY;
+				} else if (c == '&') {
+					field_begin(s);
+					b &= ~B_CUTKEY;
+				} else if (c != '-' && c != '_') {
+					word_feed(s, lower(c));
+				}
+				i++;
+				continue;
+			}
+			size_t j = i;
+			const uint8_t *amp = memchr(p + i, '&', n - i);
+
+			j = amp ? (size_t)(amp - p) : n;
+			if (js == FM_VAL_SECRET)
+				w += stars(p + i, j - i);
+			i = j;
+			if (i < n) {
+				field_begin(s);
+				js = FM_NAME;
+				i++;
+			}
+		}
+		s->body = (b & ~BS_MASK) | (js << BS_SHIFT);
+		return w;
+	}
+
+	while (i < n) {
+		unsigned char c = p[i];
+
+		switch (js) {
+		case J_SEG:
+			/* fast path, at a run's start with the matchers clear:
+			 * from quote to quote at memchr speed.  A run is a name
+			 * only when a colon follows its closing quote; a name
+			 * is judged whole, as bulk_name() does.  Whatever is
+			 * not whole in this payload goes byte by byte. */
+			while (s->aux == 0 && !(s->st & F_SECRET_NAME) && s->nh == NH_INIT &&
+			       !(b & B_CUTKEY)) {
+				const uint8_t *q = memchr(p + i, '"', n - i);
+				size_t qi, e, m = 0;
+				unsigned char t[BULK_NAME_MAX + 16];
+
+				if (!q)
+					break;
+				qi = (size_t)(q - p);
+				e = qi + 1;
+				while (e < n && is_blank(p[e]))
+					e++;
+				if (e == n || memchr(p + i, '\\', qi - i))
+					break;
+				if (p[e] == ':') {
+					if (qi - i > BULK_NAME_MAX)
+						break;
+					for (size_t k = i; k < qi; k++) {
+						t[m] = lower(p[k]);
+						m += p[k] != '-' && p[k] != '_';
+					}
+					if (bulk_secret(t, m) ||
+					    (n_extra && extra_secret(bulk_hash(t, m)))) {
+						b |= B_LASTSECRET;
+						js = J_COLON;
+						i = e + 1;
+						goto next;
+					}
+				}
+				i = qi + 1;	/* the next run starts after the quote */
+			}
+			if (i == n)
+				break;
+			c = p[i];
+			if (c == '"') {
+				bool secret = name_secret(s) || (b & B_CUTKEY);
+
+				b &= ~(B_LASTSECRET | B_CUTKEY);
+				if (secret)
+					b |= B_LASTSECRET;
+				field_begin(s);
+				js = J_AFTER;
+			} else if (c == '\\') {
+				js = J_SEG_ESC;
+			} else if (c != '-' && c != '_') {
+				word_feed(s, lower(c));
+			}
+			i++;
+			break;
+		case J_SEG_ESC:
+			word_feed(s, lower(c));
+			js = J_SEG;
+			i++;
+			break;
+		case J_AFTER:
+			if (is_blank(c)) {
+				i++;
+			} else if (c == ':' && (b & B_LASTSECRET)) {
+				js = J_COLON;
+				i++;
+			} else {
+				/* c begins the next run between quotes */
+				b &= ~B_LASTSECRET;
+				js = J_SEG;
+			}
+			break;
+		case J_COLON:
+			if (is_blank(c)) {
+				i++;
+			} else if (c == '"') {
+				js = J_VAL;
+				i++;
+			} else if (c == '[') {
+				b |= B_INARR;
+				js = J_ARR;
+				i++;
+			} else {
+				b &= ~(B_LASTSECRET | B_INARR);
+				js = J_SEG;
+			}
+			break;
+		case J_ARR:
+			if (is_blank(c) || c == ',') {
+				i++;
+			} else if (c == '"') {
+				js = J_VAL;
+				i++;
+			} else {
+				b &= ~(B_LASTSECRET | B_INARR);
+				js = J_SEG;
+			}
+			break;
+		case J_VAL: {
+			size_t j = i;
+
+			while (j < n && p[j] != '"' && p[j] != '\\')
+				j++;
+			w += stars(p + i, j - i);
+			i = j;
+			if (i == n)
+				break;
+			if (p[i] == '\\') {
+				p[i++] = '*';
+				w++;
+				js = J_VAL_ESC;
+				break;
+			}
+			i++;	/* the closing quote */
+			field_begin(s);
+			if (b & B_INARR) {
+				js = J_ARR;
+			} else {
+				b &= ~B_LASTSECRET;
+				js = J_AFTER;
+			}
+			break;
+		}
+		case J_VAL_ESC:
+			p[i++] = '*';
+			w++;
+			js = J_VAL;
+			break;
+		default:	/* a corrupted state: start over */
+			field_begin(s);
+			b &= ~(B_LASTSECRET | B_INARR);
+			js = J_SEG;
+			break;
+		}
+	next:;
+	}
+	s->body = (b & ~BS_MASK) | (js << BS_SHIFT);
+	return w;
+}
+
+/* Bytes of a JSON or form body were not captured.  The machine cannot
+ * know what they held, so it stays on the safe side: a value in progress
+ * stays secret to its end, a name in progress (or one the gap may have
+ * held whole) makes the value after it secret. */
+static void body_gap(struct redact_state *s)
+{
+	uint32_t b = s->body;
+	unsigned js = (b & BS_MASK) >> BS_SHIFT;
+
+	switch (b & BK_MASK) {
+	case BK_JSON:
+		if (js == J_VAL || js == J_VAL_ESC || js == J_COLON ||
+		    (js == J_AFTER && (b & B_LASTSECRET)))
+			js = J_VAL;
+		else if (js != J_ARR)
+			js = J_SEG, b |= B_CUTKEY;
+		break;
+	case BK_FORM:
+		if (js == FM_NAME)
+			b |= B_CUTKEY;
+		else
+			js = FM_VAL_SECRET;
+		break;
+	default:
+		return;
+	}
+	field_begin(s);
+	s->body = (b & ~BS_MASK) | (js << BS_SHIFT);
 }
 
 size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
@@ -521,6 +977,7 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			s->st &= ~F_MSG_MASK;
 			s->remain = 0;
 			s->aux = 0;
+			s->body = 0;
 			if (c == 0) {
 				/* maybe a PostgreSQL client's startup message (its
 				 * length's high byte): checked at its 8th byte */
@@ -534,6 +991,8 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 				break;
 			}
 			s->st &= ~F_NOTHTTP;
+			if (start_line_whole(s, buf + i, len - i, &i))
+				break;
 			s->st |= F_MAYBE_RESP;
 			/* aux, unused until the token ends: 1 while it may be
 			 * Redis's inline "AUTH password" */
@@ -719,7 +1178,7 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			 * '-' and '_' ignored): token, access_token, api_key,
 			 * password, client_secret, session... */
 			if (c == '=') {
-				set_state(s, (s->st & F_SECRET_NAME) ? RS_QVAL_SECRET : RS_QVAL, 0);
+				set_state(s, name_secret(s) ? RS_QVAL_SECRET : RS_QVAL, 0);
 				i++;
 			} else if (c == '&' || c == ';') {
 				qname_begin(s);
@@ -782,6 +1241,9 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 				if (buf[i] == ':' &&
 				    !(s->st & (F_SECRET_NAME | F_CAND_CL | F_CAND_TE)) &&
 				    (nl = memchr(buf + i + 1, '\n', len - i - 1))) {
+					if ((s->body & B_CAND_CT) && !(s->st & F_SCAN))
+						s->body = (s->body & ~BK_MASK) | B_CT_SEEN |
+							  ct_kind(buf + i + 1, (size_t)(nl - buf) - i - 1);
 					i = (size_t)(nl - buf) + 1;
 					set_state(s, RS_LINE, 0);
 				}
@@ -915,6 +1377,8 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 
 			if (take > s->remain)
 				take = s->remain;
+			if (s->body & BK_MASK)
+				n += body_scan(s, buf + i, (size_t)take);
 			i += take;
 			s->remain -= take;
 			if (s->remain == 0) {
@@ -927,8 +1391,47 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 		}
 
 		case RS_BODY_EOF:
+			if (s->body & BK_MASK)
+				n += body_scan(s, buf + i, len - i);
 			i = len;
 			break;
+
+		case RS_VAL_CT: {
+			/* pos: bits 0-2 bytes of "json" matched, 3-6 of
+			 * "urlencoded", 7 the value has begun; each word's
+			 * first byte occurs once in it, so restarting on a
+			 * mismatch is exact */
+			unsigned j = pos & 7, u = (pos >> 3) & 0xf;
+			const uint8_t *nl = memchr(buf + i, '\n', len - i);
+
+			if (pos == 0 && nl) {
+				/* the whole value here */
+				s->body = (s->body & ~BK_MASK) | ct_kind(buf + i, (size_t)(nl - buf) - i);
+				i = (size_t)(nl - buf) + 1;
+				set_state(s, RS_LINE, 0);
+				break;
+			}
+			while (i < len && buf[i] != '\n') {
+				unsigned char lc = lower(buf[i++]);
+
+				j = lc == (unsigned char)"json"[j] ? j + 1 : lc == 'j';
+				u = lc == (unsigned char)"urlencoded"[u] ? u + 1 : lc == 'u';
+				if (j == 4) {
+					s->body = (s->body & ~BK_MASK) | BK_JSON;
+					j = 0;
+				}
+				if (u == 10) {
+					s->body = (s->body & ~BK_MASK) | BK_FORM;
+					u = 0;
+				}
+			}
+			set_state(s, RS_VAL_CT, j | u << 3 | 0x80);	/* 0x80: value begun */
+			if (i < len) {
+				set_state(s, RS_LINE, 0);
+				i++;
+			}
+			break;
+		}
 
 		case RS_BODY_PEEK: {
 			/* aux: bits 0-3 bytes of "HTTP/1.x nnn" matched, 4-15 the
@@ -963,6 +1466,7 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			 * status line decides, as in RS_START_REST */
 			s->st = F_RESP;
 			s->remain = 0;
+			s->body = 0;
 			s->aux = code;
 			set_state(s, RS_START_REST, 3);
 			break;
@@ -1072,6 +1576,7 @@ void redact_skip(struct redact_state *s, uint64_t n)
 	case RS_CHUNK_DATA:
 		if (n < s->remain) {
 			s->remain -= n;
+			body_gap(s);
 			return;
 		}
 		if (n == s->remain) {
@@ -1085,6 +1590,7 @@ void redact_skip(struct redact_state *s, uint64_t n)
 		in_body = true;
 		break;
 	case RS_BODY_EOF:
+		body_gap(s);
 		return;
 	case RS_BODY_PEEK:
 		/* sendfile after the head: a body after all */
@@ -1178,6 +1684,23 @@ static size_t redact_url(uint8_t *p, size_t len)
 	return n;
 }
 
+/* An argument that is a JSON document (curl -d '{"password": "x"}') or
+ * name=value pairs (curl -d 'user=a&password=b', -e DB_PASSWORD=x): its
+ * secret fields, as in a body. */
+static size_t redact_fields(uint8_t *p, size_t len)
+{
+	struct redact_state s = { 0 };
+
+	if (p[0] == '{' || p[0] == '[')
+		s.body = BK_JSON;
+	else if (memchr(p, '=', len))
+		s.body = BK_FORM;
+	else
+		return 0;
+	field_begin(&s);
+	return body_scan(&s, p, len);
+}
+
 size_t redact_text(uint8_t *buf, size_t len)
 {
 	size_t n = 0, start = 0, piece = 0;
@@ -1219,6 +1742,7 @@ size_t redact_text(uint8_t *buf, size_t len)
 				n += stars(p + 2, plen - 2);
 		} else if (plen) {
 			n += redact_url(p, plen);
+			n += redact_fields(p, plen);
 		}
 		if (plen) {
 			go_scan(&s, RS_LINE);
@@ -1241,5 +1765,5 @@ int redact_is_secret_name(const char *name, size_t name_len)
 	name_begin(&s);
 	for (size_t i = 0; i < name_len; i++)
 		name_byte(&s, (unsigned char)name[i]);
-	return (s.st & F_SECRET_NAME) ? 1 : 0;
+	return name_secret(&s) ? 1 : 0;
 }

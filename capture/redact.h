@@ -22,6 +22,8 @@ struct redact_state {
 	uint32_t st;
 	uint32_t aux;
 	uint64_t remain;
+	uint32_t body;		/* body kind and JSON/form field machine */
+	uint32_t nh;		/* hash of the name so far, for --redact names */
 };
 
 /*
@@ -49,6 +51,16 @@ void redact_skip(struct redact_state *st, uint64_t n);
  * and "--header=X-Api-Key: y" count too).  Returns the bytes overwritten.
  */
 size_t redact_text(uint8_t *buf, size_t len);
+
+/*
+ * Also treat a field called name as secret: a header, query parameter,
+ * JSON key or form field whose whole name, lowercased and with '-' and '_'
+ * removed, equals name's (httpcap --redact NAME).  Call before redacting
+ * anything.  Returns 0, or -1 (errno EINVAL: empty name or more than
+ * REDACT_MAX_NAMES names).
+ */
+#define REDACT_MAX_NAMES 64
+int redact_add_name(const char *name);
 
 /*
  * 1 if a header called name (name_len bytes, any case) is treated as secret,

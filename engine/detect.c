@@ -44,12 +44,6 @@ size_t proto_escape(char *dst, size_t cap, const uint8_t *src, size_t len)
 	return o;
 }
 
-/* The same rule, for the tools (httpreplay's terminal and CSV output). */
-size_t htc_eng_escape(char *dst, size_t cap, const void *src, size_t len)
-{
-	return proto_escape(dst, cap, src, len);
-}
-
 /* ---- the protocols, and which one a connection speaks ---- */
 
 /* Rows tried in order on a client's first bytes, then by port. */

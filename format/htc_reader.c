@@ -52,6 +52,11 @@ struct htc_reader {
 	struct htc_frame_info *frames;
 	int have_trailer;
 
+	/* every data frame read so far, by a digest of its content (frame_key):
+	 * a frame that repeats one byte for byte is skipped */
+	uint64_t *seen;
+	size_t nseen, seen_cap;	/* open addressing, seen_cap a power of 2 */
+
 	struct htc_reader_stats st;
 	htc_warn_fn warn;
 	void *wctx;
@@ -492,6 +497,69 @@ static int short_frame(struct htc_reader *r, uint64_t want)
 }
 
 /*
+ * A frame's identity: FNV-1a over its content size, its first and last 64
+ * bytes and zstd's checksum of the whole content (the frame's last 4
+ * bytes).  Two frames of one capture never have the same content (each
+ * starts with its own times), so equal keys mean a repeated frame: the
+ * same bytes written twice by a broken copy or a hostile file, whose
+ * records would otherwise be counted twice.  Not cryptographic: a file
+ * crafted to collide can only get one of its own frames skipped.
+ */
+static uint64_t frame_key(const uint8_t *d, size_t n, uint32_t zsum)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t head = n < 64 ? n : 64, tail = n < 128 ? n - head : 64;
+
+#define MIX(b) (h = (h ^ (uint8_t)(b)) * 1099511628211ULL)
+	for (int i = 0; i < 8; i++)
+		MIX((uint64_t)n >> (8 * i));
+	for (int i = 0; i < 4; i++)
+		MIX(zsum >> (8 * i));
+	for (size_t i = 0; i < head; i++)
+		MIX(d[i]);
+	for (size_t i = n - tail; i < n; i++)
+		MIX(d[i]);
+#undef MIX
+	return h ? h : 1;	/* 0 marks an empty slot */
+}
+
+/* At most this many frames remembered (16 MiB): a file of more tiny
+ * frames is checked for repeats of its first ones only. */
+#define HTC_MAX_SEEN_FRAMES (1u << 20)
+
+/* Remember key; returns 1 if it was seen before, 0 if new, -ENOMEM. */
+static int seen_add(struct htc_reader *r, uint64_t key)
+{
+	size_t i;
+
+	if (2 * (r->nseen + 1) > r->seen_cap && r->nseen < HTC_MAX_SEEN_FRAMES) {
+		size_t cap = r->seen_cap ? 2 * r->seen_cap : 1024;
+		uint64_t *t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		for (size_t k = 0; k < r->seen_cap; k++) {
+			if (!r->seen[k])
+				continue;
+			for (i = r->seen[k] & (cap - 1); t[i]; i = (i + 1) & (cap - 1))
+				;
+			t[i] = r->seen[k];
+		}
+		free(r->seen);
+		r->seen = t;
+		r->seen_cap = cap;
+	}
+	for (i = key & (r->seen_cap - 1); r->seen[i]; i = (i + 1) & (r->seen_cap - 1))
+		if (r->seen[i] == key)
+			return 1;
+	if (2 * (r->nseen + 1) <= r->seen_cap) {
+		r->seen[i] = key;
+		r->nseen++;
+	}
+	return 0;
+}
+
+/*
  * Load and decode the zstd frame at the current position.  Its compressed
  * size is found by walking the block headers (RFC 8878 3.1.1.2) by hand:
  * ZSTD_findFrameCompressedSize needs the whole frame in memory, and on a
@@ -567,6 +635,17 @@ static int load_frame(struct htc_reader *r)
 	}
 	if (d != zfh.frameContentSize)
 		return bad_walked_frame(r, HTC_ERR_CORRUPT, "content shorter than declared", pos);
+	err = seen_add(r, frame_key(r->out, d, zfh.checksumFlag ? get_le32(cur(r) + pos - 4) : 0));
+	if (err < 0)
+		return err;
+	if (err) {
+		r->st.frames_dup++;
+		warnf(r, HTC_ERR_CORRUPT, cur_off(r), "frame at offset %llu repeats an earlier "
+		      "frame byte for byte: skipped, its records would count twice",
+		      (unsigned long long)cur_off(r));
+		consume(r, pos);
+		return 0;
+	}
 	r->frame_off = cur_off(r);
 	consume(r, pos);
 	r->st.frames_ok++;
@@ -880,5 +959,6 @@ void htc_reader_close(struct htc_reader *r)
 	free(r->ibuf);
 	free(r->out);
 	free(r->frames);
+	free(r->seen);
 	free(r);
 }

@@ -10,6 +10,10 @@
  * hand because glibc's mbrtowc depends on the locale and the output must
  * be the same everywhere.
  */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "htc.h"
 
 size_t htc_utf8_decode(const uint8_t *p, size_t n, uint32_t *cpo)
@@ -48,4 +52,127 @@ int htc_cp_unsafe(uint32_t cp)
 {
 	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
 	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
+}
+
+/*
+ * The escapes themselves, one function for every output of the three
+ * tools.  Bytes the rule above lets through are copied; the rest become,
+ * in text, \xNN per byte; in quoted text also \" \\ \n \r \t; in JSON
+ * \" \\ \n \r \t, a control's code point as \uNNNN and a byte that is not
+ * UTF-8 as \u00NN (the line stays valid JSON).  A backslash stays single
+ * in text: names the engine stored already escaped (a Redis key's \x1b)
+ * would otherwise show doubled.
+ */
+size_t htc_escape(char *dst, size_t cap, const void *src, size_t n, enum htc_esc how)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *p = src;
+	size_t o = 0, i = 0;
+
+#define PUT(ch) do { if (o + 1 < cap) dst[o] = (char)(ch); o++; } while (0)
+	while (i < n) {
+		uint8_t c = p[i];
+		uint32_t cp;
+		size_t k;
+
+		if (how != HTC_ESC_TEXT) {
+			char e = c == '"' ? '"' : c == '\\' ? '\\' : c == '\n' ? 'n' :
+				 c == '\r' ? 'r' : c == '\t' ? 't' : 0;
+
+			if (e) {
+				PUT('\\');
+				PUT(e);
+				i++;
+				continue;
+			}
+		}
+		if (c >= 0x20 && c < 0x7f) {
+			PUT(c);
+			i++;
+			continue;
+		}
+		k = htc_utf8_decode(p + i, n - i, &cp);
+		if (k && !htc_cp_unsafe(cp)) {
+			for (size_t j = 0; j < k; j++)
+				PUT(p[i + j]);
+			i += k;
+		} else if (how == HTC_ESC_JSON) {
+			/* a control: its code point (all are below U+10000);
+			 * not UTF-8: the byte as a code point */
+			uint32_t u = k ? cp : c;
+
+			PUT('\\');
+			PUT('u');
+			PUT(hex[u >> 12 & 15]);
+			PUT(hex[u >> 8 & 15]);
+			PUT(hex[u >> 4 & 15]);
+			PUT(hex[u & 15]);
+			i += k ? k : 1;
+		} else {
+			/* \xNN per byte, a valid but unsafe sequence too */
+			size_t m = k ? k : 1;
+
+			for (size_t j = 0; j < m; j++) {
+				PUT('\\');
+				PUT('x');
+				PUT(hex[p[i + j] >> 4]);
+				PUT(hex[p[i + j] & 15]);
+			}
+			i += m;
+		}
+	}
+#undef PUT
+	if (cap)
+		dst[o < cap ? o : cap - 1] = '\0';
+	return o;
+}
+
+int htc_fescape(FILE *f, const void *src, size_t n, enum htc_esc how)
+{
+	char stackbuf[1024], *buf = stackbuf;
+	size_t len = htc_escape(stackbuf, sizeof(stackbuf), src, n, how);
+	int ret = 0;
+
+	if (len >= sizeof(stackbuf)) {
+		buf = malloc(len + 1);
+		if (!buf)
+			return -ENOMEM;
+		htc_escape(buf, len + 1, src, n, how);
+	}
+	if (fwrite(buf, 1, len, f) != len)
+		ret = -EIO;
+	if (buf != stackbuf)
+		free(buf);
+	return ret;
+}
+
+int htc_csv_field(FILE *f, const void *src, size_t n)
+{
+	char stackbuf[1024], *buf = stackbuf;
+	size_t len = htc_escape(stackbuf, sizeof(stackbuf), src, n, HTC_ESC_TEXT);
+	int quote, formula;
+
+	if (len >= sizeof(stackbuf)) {
+		buf = malloc(len + 1);
+		if (!buf)
+			return -ENOMEM;
+		htc_escape(buf, len + 1, src, n, HTC_ESC_TEXT);
+	}
+	quote = len && (memchr(buf, ',', len) || memchr(buf, '"', len) ||
+			buf[0] == ' ' || buf[len - 1] == ' ');
+	formula = len && (buf[0] == '=' || buf[0] == '+' || buf[0] == '-' || buf[0] == '@');
+	if (quote)
+		putc('"', f);
+	if (formula)
+		putc('\'', f);
+	for (size_t i = 0; i < len; i++) {
+		if (quote && buf[i] == '"')
+			putc('"', f);
+		putc(buf[i], f);
+	}
+	if (quote)
+		putc('"', f);
+	if (buf != stackbuf)
+		free(buf);
+	return ferror(f) ? -EIO : 0;
 }

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -339,6 +340,7 @@ typedef void (*htc_warn_fn)(void *ctx, int err, uint64_t offset, const char *msg
 struct htc_reader_stats {
 	uint64_t frames_ok;
 	uint64_t frames_bad;		/* failed checksum or decoding, skipped */
+	uint64_t frames_dup;		/* repeated an earlier frame byte for byte, skipped */
 	uint64_t records;
 	uint64_t records_skipped;	/* unknown type or malformed, skipped */
 	int truncated;			/* the file ended inside a frame */
@@ -381,6 +383,28 @@ void htc_reader_close(struct htc_reader *r);
  */
 size_t htc_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
 int htc_cp_unsafe(uint32_t cp);
+
+/*
+ * The escapes of that rule, for every output of the three tools.
+ * HTC_ESC_TEXT (a terminal, a CSV cell): each byte not shown becomes \xNN;
+ * a backslash stays (readability, not a reversible encoding: the file
+ * keeps the bytes).  HTC_ESC_QUOTED (text between double quotes): also
+ * \" \\ \n \r \t.  HTC_ESC_JSON (a JSON string's content): \" \\ \n \r
+ * \t, a control's code point as \uNNNN, a byte that is not UTF-8 as
+ * \u00NN.  htc_escape writes into dst (cap bytes, NUL-terminated when cap >
+ * 0) and returns the length it wanted, like snprintf; htc_fescape writes
+ * to f (0, -ENOMEM or -EIO).
+ */
+enum htc_esc { HTC_ESC_TEXT, HTC_ESC_QUOTED, HTC_ESC_JSON };
+size_t htc_escape(char *dst, size_t cap, const void *src, size_t n, enum htc_esc how);
+int htc_fescape(FILE *f, const void *src, size_t n, enum htc_esc how);
+/*
+ * One CSV field (RFC 4180): escaped as HTC_ESC_TEXT, quoted when it holds
+ * a comma, a quote or leading/trailing blanks; a field a spreadsheet would
+ * take for a formula (first byte = + - @) gets a ' before it (the
+ * CSV-injection rule).  0, -ENOMEM or -EIO.
+ */
+int htc_csv_field(FILE *f, const void *src, size_t n);
 
 /* ---- inputs read once (htc_spool.c) ---- */
 

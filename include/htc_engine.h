@@ -360,14 +360,6 @@ const char *htc_pcap_error(void);
 struct htc_reader *htc_pcap_open(const char *path, htc_warn_fn warn, void *warn_ctx, int *err);
 struct htc_reader *htc_capture_open(const char *path, htc_warn_fn warn, void *warn_ctx, int *err);
 
-/*
- * Added: escape len captured bytes for display the way the engine escapes
- * the names it reports (TLS server names, Redis keys): printable ASCII kept,
- * backslash doubled, every other byte as \xNN.  Writes at most cap - 1
- * bytes and a NUL into dst (cap >= 1), stopping before an escape that would
- * not fit (4 * len + 1 always fits).  Returns the length written.
- */
-size_t htc_eng_escape(char *dst, size_t cap, const void *src, size_t len);
 
 /*
  * Added: the digest of resp_body_hash, FNV-1a 64 over the (dechunked)

@@ -194,10 +194,10 @@ void rp_dry_run(FILE *f, const struct rp_req *r, const struct rp_out *o,
 /* ---- helpers ---- */
 
 
-enum rp_esc { RP_ESC_TEXT, RP_ESC_JSON, RP_ESC_CSV };
-/* Write n bytes of p escaped for mode: TEXT and CSV turn control bytes,
- * bytes >= 0x7f and backslash into \xNN / \\ ; JSON escapes per RFC 8259
- * and writes bytes >= 0x80 as \u00NN so the output is always valid. */
+enum rp_esc { RP_ESC_TEXT, RP_ESC_JSON };
+/* Write n bytes of p escaped for mode, by the three tools' one rule
+ * (htc_escape: HTC_ESC_TEXT or HTC_ESC_JSON); CSV fields go through
+ * htc_csv_field. */
 void rp_escape(FILE *f, const void *p, size_t n, enum rp_esc mode);
 /* Percentile p (0..100) of v[0..n), nearest rank; sorts v.  0 when n == 0. */
 double rp_percentile(double *v, size_t n, double p);

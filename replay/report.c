@@ -221,9 +221,7 @@ static void json_req(FILE *f, const struct rp_req *r)
 
 static void csv_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	rp_escape(f, s, strlen(s), RP_ESC_CSV);
-	fputc('"', f);
+	htc_csv_field(f, s, strlen(s));
 }
 
 static void csv_req(FILE *f, const struct rp_req *r)

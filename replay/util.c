@@ -17,46 +17,8 @@
 
 void rp_escape(FILE *f, const void *p, size_t n, enum rp_esc mode)
 {
-	const uint8_t *b = p;
-
-	if (mode != RP_ESC_JSON) {
-		/* the engine's escape (htc_eng_escape), in pieces that always
-		 * fit: 4 bytes out at most per byte in */
-		char buf[4 * 256 + 1];
-
-		for (size_t i = 0; i < n; i += 256) {
-			size_t k = n - i < 256 ? n - i : 256;
-			size_t len = htc_eng_escape(buf, sizeof(buf), b + i, k);
-
-			if (mode == RP_ESC_TEXT) {
-				fwrite(buf, 1, len, f);
-				continue;
-			}
-			for (size_t j = 0; j < len; j++) {
-				if (buf[j] == '"')
-					fputc('"', f);	/* CSV: a quote doubled */
-				fputc(buf[j], f);
-			}
-		}
-		return;
-	}
-	/* JSON (RFC 8259), every byte >= 0x7f as \u00NN: unlike httpanalyze,
-	 * whose JSON keeps valid UTF-8, replay's output stays ASCII */
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = b[i];
-
-		switch (c) {
-		case '"': fputs("\\\"", f); continue;
-		case '\\': fputs("\\\\", f); continue;
-		case '\n': fputs("\\n", f); continue;
-		case '\r': fputs("\\r", f); continue;
-		case '\t': fputs("\\t", f); continue;
-		}
-		if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
+	/* the three tools' one rule and syntax (libhtc, htc_text.c) */
+	htc_fescape(f, p, n, mode == RP_ESC_JSON ? HTC_ESC_JSON : HTC_ESC_TEXT);
 }
 
 static int cmp_double(const void *a, const void *b)

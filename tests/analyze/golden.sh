@@ -111,6 +111,10 @@ run summary-same-file-twice requests keepalive.htc keepalive.htc
 # is named; all three, in any order, warn nothing (issue 13)
 run files-missing-middle sql "SELECT file_idx, file_seq, path FROM files ORDER BY file_idx" rot3.htc rot1.htc
 run files-numbered sql "SELECT file_idx, file_seq, path FROM files ORDER BY file_idx" rot2.htc rot3.htc rot1.htc
+# one file holding a capture twice (cat a a): its repeated frames are
+# skipped, with a warning, not counted twice (issue 21)
+cat "$fix/keepalive.htc" "$fix/keepalive.htc" >"$fix/keepalive-twice.htc"
+run requests-repeated-frames requests keepalive-twice.htc
 run summary-undecoded summary undecoded.htc
 run summary-undecoded-json summary --format json undecoded.htc
 # joined mid-stream: not "none" (issue 13, gaps reported)

@@ -44,7 +44,17 @@ expect(any("".join(chr(i) for i in range(256)) in p for p in pl), "bytes 0..255 
 "$HTTPCAP" -r "$T/h.htc" --text >"$T/rtext.out" 2>"$T/rtext.err" || fail "-r --text failed"
 for f in "$T/text.out" "$T/rtext.out"; do
 	[ -s "$f" ] || fail "$(basename "$f") is empty"
-	LC_ALL=C grep -q '[^[:print:]]' "$f" && fail "$(basename "$f") holds a non-printable byte: $(LC_ALL=C grep -n '[^[:print:]]' "$f" | head -2 | od -c | head -5)"
+	# the tools' one rule: valid UTF-8 shown, no control, C1, bidi
+	# override or line separator raw, no invalid byte
+	/usr/bin/python3 - "$f" <<'PY' || fail "$(basename "$f") holds a raw control byte or invalid UTF-8"
+import sys
+t = open(sys.argv[1], "rb").read().decode("utf-8")	# strict: invalid bytes fail
+bad = [c for c in t if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) < 0xa0
+       or 0x202a <= ord(c) <= 0x202e or 0x2066 <= ord(c) <= 0x2069 or c in "\u2028\u2029"]
+sys.exit(1 if bad else 0)
+PY
+	grep -q 'café' "$f" || fail "$(basename "$f"): valid UTF-8 (café) not shown as it is"
+	grep -q 'xe2\\x80\\xa8' "$f" || fail "$(basename "$f"): U+2028 not escaped"
 	grep -q 'x1b\[2J' "$f" || fail "$(basename "$f"): the escape is not shown escaped"
 done
 info "hostile payloads: valid JSON, clean text"

@@ -228,7 +228,7 @@ static void test_golden_lines(void **state)
 		    "\"captured_len\": 25}\n";
 	g[n].text = "20:31:02.123456 x\\x1b]0;y[4242/4243] read read 127.0.0.1:18500 > 127.0.0.1:40001 "
 		    "fd=7 conn=12 len=25 req=7 G\\\"T /\\n\\x9b "
-		    "\"a\\\"b\\\\c\\x1b[31m\\x7f\\xff\\xc3\\xa9\\xc2\\x9b\\xed\\xa0\\x80"
+		    "\"a\\\"b\\\\c\\x1b[31m\\x7f\\xff\xc3\xa9\\xc2\\x9b\\xed\\xa0\\x80"
 		    "\\xe2\\x80\\xa8\\xe2\\x80\\xa9\"\n";
 	n++;
 
@@ -304,8 +304,15 @@ static void test_every_byte(void **state)
 			free(out);
 			out = print_to_string(PRINT_TEXT, &hdr, &rec, &annot, &ret);
 			assert_int_equal(ret, 0);
-			for (const unsigned char *p = (const unsigned char *)out; *p; p++)
-				assert_true((*p >= 0x20 && *p < 0x7f) || (*p == '\n' && p[1] == 0));
+			/* printable ASCII, or UTF-8 the shared rule shows */
+			for (const unsigned char *p = (const unsigned char *)out; *p;) {
+				uint32_t cp;
+				size_t k = htc_utf8_decode(p, strlen((const char *)p), &cp);
+
+				assert_true((*p >= 0x20 && *p < 0x7f) || (*p == '\n' && p[1] == 0) ||
+					    (k > 1 && !htc_cp_unsafe(cp)));
+				p += k > 1 ? k : 1;
+			}
 			free(out);
 		}
 }

@@ -289,6 +289,32 @@ static const struct vector vectors[] = {
 	V("query: a response's status line is not a target",
 	  "HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n",
 	  "HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n"),
+	/* secrets in JSON and form bodies (issue 21): string values (and
+	 * arrays of strings) of fields whose name is secret by the header rule */
+	V("JSON body: a secret key's string value, others kept",
+	  "POST /login HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 46\r\n\r\n{\"user\": \"bob\", \"password\": \"hunter2\", \"n\": 1}",
+	  "POST /login HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 46\r\n\r\n{\"user\": \"bob\", \"password\": \"*******\", \"n\": 1}"),
+	V("JSON body: camelCase, escapes, numbers and null kept, arrays of strings, secret word as a value",
+	  "POST /login HTTP/1.1\r\nContent-Type: application/vnd.api+json; charset=utf-8\r\nContent-Length: 115\r\n\r\n{\"apiKey\":\"k-1\",\"client_secret\" : \"s\\\"x\\\\y\",\"token\":123,\"refresh_token\":null,\"tokens\":[\"a\",\"bc\"],\"note\":\"password\"}",
+	  "POST /login HTTP/1.1\r\nContent-Type: application/vnd.api+json; charset=utf-8\r\nContent-Length: 115\r\n\r\n{\"apiKey\":\"***\",\"client_secret\" : \"*******\",\"token\":123,\"refresh_token\":null,\"tokens\":[\"*\",\"**\"],\"note\":\"password\"}"),
+	V("JSON body without Content-Type, sniffed; nested object",
+	  "POST /login HTTP/1.1\r\nContent-Length: 60\r\n\r\n  {\"a\": {\"session_id\": \"zz\", \"b\": [1, \"x\"]}, \"pass\": \"kept\"}",
+	  "POST /login HTTP/1.1\r\nContent-Length: 60\r\n\r\n  {\"a\": {\"session_id\": \"**\", \"b\": [1, \"x\"]}, \"pass\": \"kept\"}"),
+	V("a text/plain body is not looked into",
+	  "POST /login HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 23\r\n\r\n{\"password\": \"notjson\"}",
+	  "POST /login HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 23\r\n\r\n{\"password\": \"notjson\"}"),
+	V("form body: secret fields' values",
+	  "POST /login HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 40\r\n\r\nuser=bob&password=hunter2&api_key=k9&x=1",
+	  "POST /login HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 40\r\n\r\nuser=bob&password=*******&api_key=**&x=1"),
+	V("chunked JSON response: a token split across chunks",
+	  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nc\r\n{\"access_tok\r\n10\r\nen\": \"eyJhbGciOi\r\n18\r\nJ9\", \"expires_in\": 3600}\r\n0\r\n\r\n",
+	  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nc\r\n{\"access_tok\r\n10\r\nen\": \"**********\r\n18\r\n**\", \"expires_in\": 3600}\r\n0\r\n\r\n"),
+	V("content type is per message: the next body without one is not a form",
+	  "POST /login HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"secret\":\"s1\"}PUT /x HTTP/1.1\r\nContent-Length: 11\r\n\r\nsecret=keep",
+	  "POST /login HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"secret\":\"**\"}PUT /x HTTP/1.1\r\nContent-Length: 11\r\n\r\nsecret=keep"),
+	V("JSON response delimited by the close",
+	  "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"id_token\": \"abc\"}",
+	  "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"id_token\": \"***\"}"),
 };
 
 #define NVEC (sizeof(vectors) / sizeof(vectors[0]))
@@ -938,6 +964,9 @@ static void test_redact_text(void **state)
 		T("a URL's password and secret query parameters",
 		  "redis-cli\0-u\0redis://app:pw1@10.0.0.2:6379/0\0curl\0https://h/x?access_token=abc&page=2",
 		  "redis-cli\0-u\0redis://app:***@10.0.0.2:6379/0\0curl\0https://h/x?access_token=***&page=2"),
+		T("JSON and form arguments (curl -d), an environment-style assignment",
+		  "curl\0-d\0{\"user\":\"a\",\"password\":\"pw\"}\0--data\0user=a&passwd=pw2\0-e\0DB_PASSWORD=xyz",
+		  "curl\0-d\0{\"user\":\"a\",\"password\":\"**\"}\0--data\0user=a&passwd=***\0-e\0DB_PASSWORD=***"),
 		T("a URL without a password keeps its user",
 		  "psql\0postgresql://app@db/x",
 		  "psql\0postgresql://app@db/x"),
@@ -958,6 +987,77 @@ static void test_redact_text(void **state)
 	assert_int_equal(redact_text(NULL, 4), 0);
 }
 
+/* A gap (bytes not captured) inside a JSON or form body: a value cut by
+ * it stays secret to its end, a name cut by it makes its value secret,
+ * and the machine finds the next names again whatever the quote parity. */
+static void test_body_gaps(void **state)
+{
+	static const struct {
+		const char *reason, *a, *b, *want_b;
+		uint64_t gap;
+	} v[] = {
+		{ "gap inside a secret value",
+		  "POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 46\r\n\r\n{\"password\": \"ab",
+		  "ef\", \"x\": \"y\", \"token\": \"t\"}", "**\", \"x\": \"y\", \"token\": \"*\"}", 2 },
+		{ "gap inside a name",
+		  "POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n{\"pas",
+		  "rd\": \"v\", \"x\": \"y\"}", "rd\": \"*\", \"x\": \"y\"}", 3 },
+		{ "gap inside a plain value, then a secret name in the other parity",
+		  "POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 36\r\n\r\n{\"a\": \"x",
+		  "y\", \"secret\": \"z\"}", "y\", \"secret\": \"*\"}", 10 },
+		{ "gap inside a form name",
+		  "POST / HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 24\r\n\r\na=1&pass",
+		  "ord=v&b=2", "ord=*&b=2", 7 },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+		struct redact_state st = { 0 };
+		char a[256], b[256];
+		size_t la = strlen(v[k].a), lb = strlen(v[k].b);
+
+		memcpy(a, v[k].a, la);
+		memcpy(b, v[k].b, lb);
+		redact_payload(&st, (uint8_t *)a, la);
+		redact_skip(&st, v[k].gap);
+		redact_payload(&st, (uint8_t *)b, lb);
+		if (memcmp(b, v[k].want_b, lb) != 0) {
+			print_error("%s:\n got  %.*s\n want %s\n", v[k].reason, (int)lb, b, v[k].want_b);
+			fail();
+		}
+	}
+}
+
+/* --redact NAME: whole names in headers, queries, JSON and form bodies and
+ * command lines; a longer or shorter name is not hidden.  Run last: the
+ * names stay added for the rest of the process. */
+static void test_extra_names(void **state)
+{
+	static const char in[] =
+		"POST /a?internal_sig=q1&internalsigx=q2 HTTP/1.1\r\nInternal-Sig: h1\r\n"
+		"Internal-Sig2: h2\r\nContent-Type: application/json\r\nContent-Length: 43\r\n\r\n"
+		"{\"internalSig\": \"j1\", \"ssn\": \"078-05-1120\"}";
+	static const char want[] =
+		"POST /a?internal_sig=**&internalsigx=q2 HTTP/1.1\r\nInternal-Sig: **\r\n"
+		"Internal-Sig2: h2\r\nContent-Type: application/json\r\nContent-Length: 43\r\n\r\n"
+		"{\"internalSig\": \"**\", \"ssn\": \"***********\"}";
+	static const struct vector vx = { "--redact names", in, want, sizeof(in) - 1 };
+	uint8_t cmd[] = "app\0--ssn=1\0SSN=2\0--ssnx=3";
+
+	(void)state;
+	assert_int_equal(sizeof(in), sizeof(want));
+	assert_int_equal(redact_is_secret_name("Internal-Sig", 12), 0);
+	assert_int_equal(redact_add_name("internal-sig"), 0);
+	assert_int_equal(redact_add_name("SSN"), 0);
+	assert_int_equal(redact_add_name("-_"), -1);
+	assert_int_equal(redact_add_name(""), -1);
+	assert_int_equal(redact_is_secret_name("INTERNAL_SIG", 12), 1);
+	assert_int_equal(redact_is_secret_name("Internal-Sig2", 13), 0);
+	check_vector(&vx, vx.len);
+	redact_text(cmd, sizeof(cmd) - 1);
+	assert_memory_equal(cmd, "app\0--ssn=*\0SSN=*\0--ssnx=3", sizeof(cmd) - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -973,6 +1073,8 @@ int main(void)
 		cmocka_unit_test(test_null_and_empty),
 		cmocka_unit_test(test_redact_text),
 		cmocka_unit_test(test_secret_words),
+		cmocka_unit_test(test_body_gaps),
+		cmocka_unit_test(test_extra_names),	/* last: it adds names for good */
 	};
 
 	return cmocka_run_group_tests_name("redact", tests, NULL, NULL);

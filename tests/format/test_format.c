@@ -216,7 +216,9 @@ static unsigned ev_index(const struct htc_record *r)
 static int g_compact;	/* write_events writes data events as DATA_C (1.1) */
 static int g_threaded;	/* write_events writes frames from the writer's thread */
 
-static struct buf write_events(const char *path, unsigned n, uint32_t frame_bytes)
+/* Events first .. first+n-1 written to path, frames of frame_bytes. */
+static struct buf write_events_from(const char *path, unsigned first, unsigned n,
+				    uint32_t frame_bytes)
 {
 	struct htc_writer_opts o = { .frame_bytes = frame_bytes, .compact = g_compact,
 				     .threaded = g_threaded };
@@ -228,12 +230,17 @@ static struct buf write_events(const char *path, unsigned n, uint32_t frame_byte
 	base_header(&h);
 	w = htc_writer_open(path, &h, &o, &err);
 	assert_non_null(w);
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = first; i < first + n; i++) {
 		mk_event(&r, i);
 		assert_int_equal(htc_writer_append(w, &r), 0);
 	}
 	assert_int_equal(htc_writer_close(w, 0, NULL), 0);
 	return slurp(path);
+}
+
+static struct buf write_events(const char *path, unsigned n, uint32_t frame_bytes)
+{
+	return write_events_from(path, 0, n, frame_bytes);
 }
 
 /* Read everything from a memory buffer; per-event presence in seen[]. */
@@ -1658,7 +1665,7 @@ static void test_big_frames_from_file(void **state)
 static void test_concatenated(void **state)
 {
 	struct buf a = write_events(tmp_path("ca.htc"), 100, 1024);
-	struct buf b = write_events(tmp_path("cb.htc"), 50, 1024);
+	struct buf b = write_events_from(tmp_path("cb.htc"), 100, 50, 1024);
 	uint8_t *c = malloc(a.len + b.len);
 	struct readout o;
 
@@ -1670,6 +1677,58 @@ static void test_concatenated(void **state)
 	assert_int_equal(o.w.n, 0);
 	free(c);
 	free(a.p);
+	free(b.p);
+}
+
+/* A frame repeated byte for byte (a broken copy, a hostile file, the same
+ * file given twice through one stream) is skipped with a warning and
+ * counted, so its records do not count twice; every other record comes
+ * back once. */
+static void test_repeated_frames(void **state)
+{
+	enum { N = 200 };
+	struct buf b = write_events(tmp_path("rep.htc"), N, 1024);
+	uint32_t nf;
+	struct htc_frame_info *fi = frame_index(&b, &nf);
+	uint8_t seen[N] = { 0 };
+	struct readout o;
+	size_t dlen;
+	uint8_t *d;
+
+	(void)state;
+	assert_true(nf >= 3);
+	/* frame 1 again right after itself, and frame 0 again at the end of
+	 * the data frames (before the trailer) */
+	dlen = b.len + fi[1].csize + fi[0].csize;
+	d = malloc(dlen);
+	assert_non_null(d);
+	{
+		size_t at = fi[2].offset, end = fi[nf - 1].offset + fi[nf - 1].csize, o2 = 0;
+
+		memcpy(d, b.p, at);
+		o2 = at;
+		memcpy(d + o2, b.p + fi[1].offset, fi[1].csize);
+		o2 += fi[1].csize;
+		memcpy(d + o2, b.p + at, end - at);
+		o2 += end - at;
+		memcpy(d + o2, b.p + fi[0].offset, fi[0].csize);
+		o2 += fi[0].csize;
+		memcpy(d + o2, b.p + end, b.len - end);
+		o2 += b.len - end;
+		assert_int_equal(o2, dlen);
+	}
+	o = read_all_mem(d, dlen, seen, N);
+	assert_int_equal(o.open_err, 0);
+	assert_int_equal(o.bad_event, 0);
+	assert_int_equal(o.got, N);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(seen[i], 1);
+	assert_int_equal(o.st.frames_dup, 2);
+	assert_int_equal(o.st.frames_ok, nf);
+	assert_int_equal(o.st.frames_bad, 0);
+	assert_int_equal(o.w.n, 2);
+	free(d);
+	free(fi);
 	free(b.p);
 }
 
@@ -1764,11 +1823,11 @@ static void test_live_file(void **state)
 	assert_non_null(w);
 	for (int round = 1; round <= 3; round++) {
 		for (unsigned i = 0; i < 10; i++) {
-			mk_event(&rec, i);
+			mk_event(&rec, (unsigned)round * 100 + i);
 			assert_int_equal(htc_writer_append(w, &rec), 0);
 		}
 		assert_int_equal(htc_writer_flush(w), 0);
-		mk_event(&rec, 99);	/* one more, still buffered */
+		mk_event(&rec, (unsigned)round * 100 + 99);	/* one more, still buffered */
 		assert_int_equal(htc_writer_append(w, &rec), 0);
 		r = htc_reader_open(path, &err);
 		assert_non_null(r);
@@ -1965,6 +2024,7 @@ int main(void)
 		cmocka_unit_test(test_pipe),
 		cmocka_unit_test(test_big_frames_from_file),
 		cmocka_unit_test(test_concatenated),
+		cmocka_unit_test(test_repeated_frames),
 		cmocka_unit_test(test_file_reader_recovery),
 		cmocka_unit_test(test_live_file),
 		cmocka_unit_test(test_frame_timer_and_flush),

@@ -63,11 +63,14 @@ static void test_escape(void **state)
 	} v[] = {
 		{ "/a b", 4, RP_ESC_TEXT, "/a b", "printable passes" },
 		{ "\x1b[2J", 4, RP_ESC_TEXT, "\\x1b[2J", "terminal escape neutralised" },
-		{ "a\\b", 3, RP_ESC_TEXT, "a\\\\b", "backslash doubled: unambiguous" },
+		{ "a\\b", 3, RP_ESC_TEXT, "a\\b", "backslash kept, as httpanalyze shows it" },
 		{ "\xff\x00z", 3, RP_ESC_TEXT, "\\xff\\x00z", "high and NUL bytes" },
+		{ "caf\xc3\xa9 \xe2\x80\xae", 9, RP_ESC_TEXT, "caf\xc3\xa9 \\xe2\\x80\\xae",
+		  "valid UTF-8 shown, a bidi override escaped (the shared rule)" },
 		{ "q\"\n", 3, RP_ESC_JSON, "q\\\"\\n", "json quote and newline" },
-		{ "\x01\xe9", 2, RP_ESC_JSON, "\\u0001\\u00e9", "json control and high byte" },
-		{ "a\"b\r", 4, RP_ESC_CSV, "a\"\"b\\x0d", "csv quote doubled, CR escaped" },
+		{ "\x01\xe9", 2, RP_ESC_JSON, "\\u0001\\u00e9", "json control and a byte that is not UTF-8" },
+		{ "caf\xc3\xa9\xe2\x80\xae", 8, RP_ESC_JSON, "caf\xc3\xa9\\u202e",
+		  "json: UTF-8 kept (not read as Latin-1), a bidi override by its code point" },
 	};
 
 	for (size_t i = 0; i < N(v); i++) {
@@ -84,13 +87,13 @@ static void test_escape(void **state)
 	}
 }
 
-/* Inputs longer than the piece rp_escape hands the engine's escape at a
- * time (256 bytes): nothing lost or cut at a piece boundary. */
+/* Inputs longer than the escaper's stack buffer (1 KiB out): nothing
+ * lost or cut at its boundary. */
 static void test_escape_long(void **state)
 {
 	static const struct { uint8_t byte; enum rp_esc mode; const char *unit; } v[] = {
-		{ 0x01, RP_ESC_TEXT, "\\x01" }, { '\\', RP_ESC_TEXT, "\\\\" },
-		{ '"', RP_ESC_CSV, "\"\"" }, { 'a', RP_ESC_CSV, "a" },
+		{ 0x01, RP_ESC_TEXT, "\\x01" }, { '\\', RP_ESC_TEXT, "\\" },
+		{ '"', RP_ESC_JSON, "\\\"" }, { 'a', RP_ESC_JSON, "a" },
 	};
 	uint8_t in[700];
 
