@@ -628,6 +628,7 @@ static void insert_event(struct loader *l, uint32_t fidx, const struct htc_event
 	r->cap_len = ev->cap_len;
 	r->plen = plen;
 	r->flags = ev->flags;
+	r->tcp_seq = ev->tcp_seq;
 	r->request_id = request_id;
 	l->st.events++;
 	if (!q)

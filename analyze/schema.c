@@ -270,9 +270,11 @@ const char db_schema_events[] =
 "  bytes INTEGER,                  -- read/write: bytes moved; NULL otherwise\n"
 "  stream_off INTEGER,             -- read/write: bytes before this one in this direction\n"
 "  captured_len INTEGER,           -- payload bytes the capture kept (<= bytes)\n"
-"  flags INTEGER,                  -- 1 redacted, 2 preexisting socket, 4 partial payload\n"
+"  flags INTEGER,                  -- 1 redacted, 2 preexisting socket, 4 partial payload, 32 tcp_seq recorded\n"
 "  request_id INTEGER,             -- inbound request the event belongs to, or NULL (not indexed)\n"
-"  payload BLOB                    -- captured bytes (capped by --payload-cap)\n"
+"  payload BLOB,                   -- captured bytes (capped by --payload-cap)\n"
+"  tcp_seq INTEGER                 -- read/write: TCP sequence number of its first byte (the peer's numbering\n"
+"                                  -- for a read), as tcpdump shows it; NULL if not recorded (before format 1.2)\n"
 ");\n";
 
 /* Built after the load (bulk loads are faster without them).  The events
@@ -590,5 +592,5 @@ fail:
 
 const char db_sql_ins_event[] =
 	"INSERT INTO events (file_idx, ts_ns, dur_ns, pid, tid, comm, type, syscall, fd,"
-	" conn_id, ret, bytes, stream_off, captured_len, flags, request_id, payload)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" conn_id, ret, bytes, stream_off, captured_len, flags, request_id, payload, tcp_seq)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";

@@ -176,7 +176,8 @@ Q_CALL="SELECT call_id, request_id, child_request_id, name, summary, status, rem
   local_port, flags, conn FROM calls"
 Q_CONN="SELECT conn, pid, comm, local_port, remote_port, role, preexisting, seq_in, seq_out,
   unseen_in FROM connections"
-for q in REQ CALL CONN; do
+Q_EV="SELECT count(*) AS n, count(tcp_seq) AS seq FROM events WHERE type IN ('read', 'write')"
+for q in REQ CALL CONN EV; do
 	v=Q_$q
 	"$HTTPANALYZE" sql --format json -q "${!v}" "$T/x.htc" >"$T/$q.json" 2>"$T/an-$q.err" ||
 		fail "httpanalyze $q on the .htc"
@@ -189,6 +190,8 @@ import collections, json, sys
 T, front, back, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 load = lambda name: [json.loads(l) for l in open("%s/%s" % (T, name)) if l.strip()]
 reqs, calls, conns, preqs = load("REQ.json"), load("CALL.json"), load("CONN.json"), load("pcap-REQ.json")
+ev = load("EV.json")[0]
+assert ev["n"] > 0 and ev["seq"] == ev["n"], "data events with a sequence number: %r" % ev
 
 # tshark's requests, with the status of their responses
 rq, status = {}, {}
