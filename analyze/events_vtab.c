@@ -33,7 +33,7 @@
 enum {
 	COL_EVENT_ID, COL_FILE_IDX, COL_TS_NS, COL_DUR_NS, COL_PID, COL_TID, COL_COMM,
 	COL_TYPE, COL_SYSCALL, COL_FD, COL_CONN_ID, COL_RET, COL_BYTES, COL_STREAM_OFF,
-	COL_CAPTURED_LEN, COL_FLAGS, COL_REQUEST_ID, COL_PAYLOAD,
+	COL_CAPTURED_LEN, COL_FLAGS, COL_REQUEST_ID, COL_PAYLOAD, COL_TCP_SEQ,
 };
 
 /* What the module needs to scan: owned by the module (pAux). */
@@ -313,6 +313,12 @@ static int evt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 		plen = ev->cap_len < t->f->payload_cap ? ev->cap_len : t->f->payload_cap;
 		if (plen && ev->payload)
 			sqlite3_result_blob(ctx, ev->payload, (int)plen, SQLITE_TRANSIENT);
+		else
+			sqlite3_result_null(ctx);
+		break;
+	case COL_TCP_SEQ:
+		if (data && (ev->flags & HTC_EVF_SEQ))
+			sqlite3_result_int64(ctx, ev->tcp_seq);
 		else
 			sqlite3_result_null(ctx);
 		break;

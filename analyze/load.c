@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -434,6 +435,14 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 	rq_int(q, (sqlite3_int64)c->bytes_in);
 	rq_int(q, (sqlite3_int64)c->bytes_out);
 	rq_int(q, (sqlite3_int64)c->unseen_in);
+	if (c->flags2 & HTC_ENGF2_SEQ_IN)
+		rq_int(q, c->seq_in);
+	else
+		rq_null(q);
+	if (c->flags2 & HTC_ENGF2_SEQ_OUT)
+		rq_int(q, c->seq_out);
+	else
+		rq_null(q);
 	rq_ns(q, c->request_id);
 	rq_int(q, c->flags);
 	rq_end(q);
@@ -850,8 +859,8 @@ static const char sql_ins_call[] =
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
-	" close_ns, connect_ms, bytes_in, bytes_out, unseen_in, request_id, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" close_ns, connect_ms, bytes_in, bytes_out, unseen_in, seq_in, seq_out, request_id, flags)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
@@ -899,6 +908,7 @@ static void insert_event(struct loader *l, uint32_t fidx, const struct htc_event
 	r->cap_len = ev->cap_len;
 	r->plen = plen;
 	r->flags = ev->flags;
+	r->tcp_seq = ev->tcp_seq;
 	r->request_id = request_id;
 	l->st.events++;
 	if (!q)
@@ -1303,6 +1313,64 @@ static void svc_free(struct svc *v, size_t n)
 	free(v);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The rotated files of one capture (same capture id and host) are
+ * numbered (format 1.2): a number missing between two given is a file
+ * deleted or not given, whose events are not in the analysis (its
+ * connections only show as gaps).  Files before the lowest number given
+ * are not reported: a ring of -W files overwrites its oldest on purpose.
+ */
+static void warn_missing_files(const struct htc_header *h, size_t n, int quiet)
+{
+	uint32_t *seq;
+
+	if (quiet || n < 2 || !(seq = malloc(n * sizeof(*seq))))
+		return;
+	for (size_t k = 0; k < n; k++) {
+		size_t m = 0;
+		int first = 1;
+		char cid[40];
+
+		if (!h[k].file_seq)
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			if (memcmp(h[j].capture_id, h[k].capture_id, sizeof(h[k].capture_id)) ||
+			    strcmp(h[j].hostname, h[k].hostname) || !h[j].file_seq)
+				continue;
+			if (j < k) {
+				first = 0;	/* this capture was reported with file j */
+				break;
+			}
+			seq[m++] = h[j].file_seq;
+		}
+		if (!first || m < 2)
+			continue;
+		qsort(seq, m, sizeof(*seq), cmp_u32);
+		for (int j = 0; j < 16; j++)
+			snprintf(cid + 2 * j, 3, "%02x", h[k].capture_id[j]);
+		for (size_t j = 1; j < m; j++) {
+			if (seq[j] <= seq[j - 1] + 1)
+				continue;
+			if (seq[j] == seq[j - 1] + 2)
+				fprintf(stderr, "httpanalyze: warning: file %" PRIu32 " of capture %s (host '%s') "
+					"is missing: its events are not in this analysis\n",
+					seq[j - 1] + 1, cid, h[k].hostname);
+			else
+				fprintf(stderr, "httpanalyze: warning: files %" PRIu32 " to %" PRIu32
+					" of capture %s (host '%s') are missing: their events are not in "
+					"this analysis\n", seq[j - 1] + 1, seq[j] - 1, cid, h[k].hostname);
+		}
+	}
+	free(seq);
+}
+
 /* Percentiles 50, 90, 99 of a group bound at st's parameters i.. (NULL
  * when no duration); the durations are reordered. */
 static void bind_pcts(sqlite3_stmt *st, int i, struct stats_group *g)
@@ -1470,7 +1538,7 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 			other = loss_add(other, lost[j]);
 	}
 	if ((err = prepare(l, "INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-			   "?,?,?,?,?,?,?,?,?,?,?,?)", &st)) ||
+			   "?,?,?,?,?,?,?,?,?,?,?,?,?)", &st)) ||
 	    (err = prepare(l, "INSERT INTO losses VALUES (?,?,?,?)", &ls)))
 		goto cleanup;
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)k);
@@ -1500,6 +1568,10 @@ static int insert_file(struct loader *l, struct htc_source *s, size_t k)
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)other);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)f->joined);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)f->unseen);
+	if (h->file_seq)
+		sqlite3_bind_int64(st, i++, h->file_seq);
+	else
+		sqlite3_bind_null(st, i++);
 	step(l, st, "file");
 	for (int j = 0; j < HTC_LOSS_SLOTS; j++) {
 		if (!lost[j])
@@ -1564,6 +1636,7 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			goto cleanup;
 	}
 	warn_duplicates(l.files, hdrs, paths, n, opts->quiet);
+	warn_missing_files(hdrs, n, opts->quiet);
 	free(hdrs);
 	hdrs = NULL;
 	if (n == 1)

@@ -181,6 +181,10 @@ static int bind_event(sqlite3_stmt *st, const struct evrow *r, const void *paylo
 		sqlite3_bind_blob(st, i++, payload, (int)r->plen, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, i++);
+	if (data && (r->flags & HTC_EVF_SEQ))
+		sqlite3_bind_int64(st, i++, r->tcp_seq);
+	else
+		sqlite3_bind_null(st, i++);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
 		return -EIO;
@@ -217,6 +221,10 @@ void rq_event(struct rowq *q, const struct evrow *r, const void *payload)
 	rq_ns(q, r->request_id);
 	if (r->plen && payload)
 		rq_blob(q, payload, (int)r->plen);
+	else
+		rq_null(q);
+	if (data && (r->flags & HTC_EVF_SEQ))
+		rq_int(q, r->tcp_seq);
 	else
 		rq_null(q);
 	rq_end(q);

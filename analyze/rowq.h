@@ -216,6 +216,7 @@ struct evrow {
 	uint64_t conn_id, stream_off, request_id;
 	uint32_t fidx, pid, tid, cap_len, plen;
 	int32_t fd;
+	uint32_t tcp_seq;	/* when flags has HTC_EVF_SEQ */
 	uint16_t flags;
 	uint8_t type, syscall;
 	char comm[HTC_COMM_LEN];

@@ -72,7 +72,9 @@ static const char db_schema_tables[] =
 "  lost_user INTEGER,              -- ... dropped in user space\n"
 "  lost_other INTEGER,             -- ... reasons this version does not know\n"
 "  joined_midstream INTEGER,       -- connections opened before the capture (first seen by their data)\n"
-"  unseen_bytes INTEGER            -- bytes those had read before their first captured one\n"
+"  unseen_bytes INTEGER,           -- bytes those had read before their first captured one\n"
+"  file_seq INTEGER                -- number of the file among its capture's rotated files, from 1; NULL if\n"
+"                                  -- not numbered (before format 1.2)\n"
 ");\n"
 "CREATE TABLE losses (\n"
 "  file_idx INTEGER,               -- files.file_idx\n"
@@ -116,6 +118,9 @@ static const char db_schema_tables[] =
 "  bytes_in INTEGER,               -- bytes read (syscall return values)\n"
 "  bytes_out INTEGER,              -- bytes written\n"
 "  unseen_in INTEGER,              -- joined mid-stream: bytes it had read before its first captured one\n"
+"  seq_in INTEGER,                 -- TCP sequence number of the first byte read in the capture (the peer's\n"
+"                                  -- numbering), NULL if not recorded (files before format 1.2)\n"
+"  seq_out INTEGER,                -- ... of the first byte written\n"
 "  request_id INTEGER,             -- inbound request being served when opened\n"
 "  preexisting INTEGER AS ((flags >> 5) & 1),  -- 1: opened before the capture\n"
 "  reset INTEGER AS ((flags >> 1) & 1),        -- 1: reset or closed mid-message\n"
@@ -299,9 +304,11 @@ const char db_schema_events[] =
 "  bytes INTEGER,                  -- read/write: bytes moved; NULL otherwise\n"
 "  stream_off INTEGER,             -- read/write: bytes before this one in this direction\n"
 "  captured_len INTEGER,           -- payload bytes the capture kept (<= bytes)\n"
-"  flags INTEGER,                  -- 1 redacted, 2 preexisting socket, 4 partial payload\n"
+"  flags INTEGER,                  -- 1 redacted, 2 preexisting socket, 4 partial payload, 32 tcp_seq recorded\n"
 "  request_id INTEGER,             -- inbound request the event belongs to, or NULL (not indexed)\n"
-"  payload BLOB                    -- captured bytes (capped by --payload-cap)\n"
+"  payload BLOB,                   -- captured bytes (capped by --payload-cap)\n"
+"  tcp_seq INTEGER                 -- read/write: TCP sequence number of its first byte (the peer's numbering\n"
+"                                  -- for a read), as tcpdump shows it; NULL if not recorded (before format 1.2)\n"
 ");\n";
 
 /* Built after the load (bulk loads are faster without them).  The events
@@ -619,5 +626,5 @@ fail:
 
 const char db_sql_ins_event[] =
 	"INSERT INTO events (file_idx, ts_ns, dur_ns, pid, tid, comm, type, syscall, fd,"
-	" conn_id, ret, bytes, stream_off, captured_len, flags, request_id, payload)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" conn_id, ret, bytes, stream_off, captured_len, flags, request_id, payload, tcp_seq)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";

@@ -28,7 +28,8 @@ _Static_assert(SAME(HCB_SYS_READ, HTC_SYS_READ) && SAME(HCB_SYS_READV, HTC_SYS_R
 _Static_assert(SAME(HCB_ROLE_UNKNOWN, HTC_ROLE_UNKNOWN) && SAME(HCB_ROLE_SERVER, HTC_ROLE_SERVER) &&
 	       SAME(HCB_ROLE_CLIENT, HTC_ROLE_CLIENT), "roles");
 _Static_assert(SAME(HCB_AF_INET, HTC_AF_INET) && SAME(HCB_AF_INET6, HTC_AF_INET6), "families");
-_Static_assert(SAME(HCB_EVF_PREEXISTING, HTC_EVF_PREEXISTING) && SAME(HCB_EVF_PARTIAL, HTC_EVF_PARTIAL),
+_Static_assert(SAME(HCB_EVF_PREEXISTING, HTC_EVF_PREEXISTING) && SAME(HCB_EVF_PARTIAL, HTC_EVF_PARTIAL) &&
+	       SAME(HCB_EVF_SEQ, HTC_EVF_SEQ),
 	       "flags");
 _Static_assert(SAME(HCB_CNT_RINGBUF_FULL, HTC_LOSS_RINGBUF_FULL) &&
 	       SAME(HCB_CNT_MAP_FULL, HTC_LOSS_MAP_FULL) &&
@@ -57,6 +58,12 @@ int cap_decode_event(const void *data, size_t size, struct htc_record *rec, uint
 	ev->type = e->type;
 	ev->syscall = e->syscall;
 	ev->flags = e->flags & (HTC_EVF_PREEXISTING | HTC_EVF_PARTIAL);
+	/* the kernel gives the sequence number past the bytes; the file
+	 * keeps the first byte's */
+	if ((e->flags & HCB_EVF_SEQ) && rec->type == HTC_REC_DATA && e->ret > 0) {
+		ev->flags |= HTC_EVF_SEQ;
+		ev->tcp_seq = e->seq_end - (uint32_t)e->ret;
+	}
 	ev->pid = e->pid;
 	ev->tid = e->tid;
 	ev->fd = e->fd;

@@ -117,6 +117,8 @@ static int open_next(struct output *out, uint64_t now_ns)
 		}
 	}
 	out->hdr.start_ns = now_ns;
+	/* numbered, so that a file missing between two others is seen */
+	out->hdr.file_seq = out->nopened + 1;
 	out->w = htc_writer_fdopen(fd, &out->hdr, &out->wopts, &err);
 	if (!out->w)
 		return err ? err : -EIO;

@@ -225,6 +225,8 @@ static void format_json(struct line *l, const struct htc_header *hdr, const stru
 	       ev->payload ? ev->cap_len : 0);
 	if (ev->type == HTC_EV_CONNECT)
 		ln_fmt(l, ", \"result\": %" PRId64, ev->ret);
+	if ((ev->type == HTC_EV_READ || ev->type == HTC_EV_WRITE) && (ev->flags & HTC_EVF_SEQ))
+		ln_fmt(l, ", \"tcp_seq\": %" PRIu32, ev->tcp_seq);
 	ln_str(l, "}\n");
 }
 

@@ -244,6 +244,54 @@ static struct conn *conn_new(struct htc_engine *e, uint32_t file, const struct h
 	return c;
 }
 
+/* A direction's first TCP sequence number (the connection's report). */
+static void seq_first(struct conn *c, int d, uint32_t seq)
+{
+	if (d == DIR_IN) {
+		c->info.seq_in = seq;
+		c->info.flags2 |= HTC_ENGF2_SEQ_IN;
+	} else {
+		c->info.seq_out = seq;
+		c->info.flags2 |= HTC_ENGF2_SEQ_OUT;
+	}
+}
+
+/* A jump of the sequence number this far is not believed (a corrupt or
+ * hostile file, or a number from another connection): the byte count is */
+#define SEQ_MAX_JUMP (1u << 30)
+
+/*
+ * The engine offset of an event's first byte.  Without sequence numbers it
+ * is the capture's stream_off (moved by adj, see below).  With them, the
+ * number decides: its distance from the direction's number at offset 0 is
+ * exact even where the capture's count is not (bytes moved by calls that
+ * were not traced, another process reading the same socket, a connection
+ * whose kernel state was evicted and recounted from 0), so a gap is as
+ * long as the bytes really missing, and an overlap as short.  adj keeps
+ * events without a number (sendmmsg/recvmmsg) on the same scale.
+ */
+static uint64_t stream_place(struct stream_pos *pos, const struct htc_event *ev, int has_seq)
+{
+	uint64_t off = ev->stream_off + (uint64_t)pos->adj;
+
+	if (!has_seq)
+		return off;
+	if (pos->seq_ok) {
+		/* unwrapped around the next expected offset */
+		int32_t delta = (int32_t)(ev->tcp_seq - (pos->seq_base + (uint32_t)pos->off));
+
+		if ((delta >= 0 ? (uint32_t)delta : 0u - (uint32_t)delta) < SEQ_MAX_JUMP &&
+		    (delta >= 0 || (uint64_t)(-(int64_t)delta) <= pos->off)) {
+			off = pos->off + (uint64_t)(int64_t)delta;
+			pos->adj = (int64_t)(off - ev->stream_off);
+			return off;
+		}
+	}
+	pos->seq_base = ev->tcp_seq - (uint32_t)off;
+	pos->seq_ok = 1;
+	return off;
+}
+
 /* The bytes one syscall moved on c, handed to its protocol. */
 static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event *ev, uint64_t ts)
 {
@@ -252,8 +300,9 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 	struct eng_chunk k;
 	uint64_t ret = ev->ret > 0 ? (uint64_t)ev->ret : 0;
 	uint64_t cap = ev->cap_len < ret ? ev->cap_len : ret;
-	uint64_t gap_before = 0, skip = 0;
+	uint64_t gap_before = 0, skip = 0, off;
 	const uint8_t *p = ev->payload;
+	int has_seq = (ev->flags & HTC_EVF_SEQ) && ev->ret > 0;
 
 	if (!p)
 		cap = 0;
@@ -269,15 +318,18 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 		pos->off = c->preexisting ? ev->stream_off : 0;
 		if (c->preexisting && d == DIR_IN)
 			c->info.unseen_in = ev->stream_off;
+		if (has_seq)
+			seq_first(c, d, ev->tcp_seq);
 	}
-	if (ev->stream_off > pos->off)
-		gap_before = ev->stream_off - pos->off;
-	else if (ev->stream_off < pos->off)
-		skip = pos->off - ev->stream_off;	/* overlap: already seen */
+	off = stream_place(pos, ev, has_seq);
+	if (off > pos->off)
+		gap_before = off - pos->off;
+	else if (off < pos->off)
+		skip = pos->off - off;	/* overlap: already seen */
 	if (skip >= ret)
 		return 0;
-	if (ev->stream_off + ret > pos->off)
-		pos->off = ev->stream_off + ret;
+	if (off + ret > pos->off)
+		pos->off = off + ret;
 	if (skip) {
 		uint64_t s = skip < cap ? skip : cap;
 
@@ -293,10 +345,14 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 	if (!c->classified) {
 		if (eng_classify(e, c, d, p, (size_t)cap))
 			return -ENOMEM;
-		if (c->classified && c->role == HTC_ROLE_SERVER && !c->preexisting &&
+		/* a connection joined mid-way links by sequence numbers,
+		 * or by HTTP/2's stream ids (link.c) */
+		int linkable = !c->preexisting || has_seq || eng_proto_numbered(c->info.proto);
+
+		if (c->classified && c->role == HTC_ROLE_SERVER && linkable &&
 		    c->info.connect_result == 0 && !c->link)
 			eng_link_attach(e, c);
-		if (c->classified && c->role == HTC_ROLE_CLIENT && !c->preexisting && !c->link &&
+		if (c->classified && c->role == HTC_ROLE_CLIENT && linkable && !c->link &&
 		    eng_proto_linked(c->info.proto))
 			eng_link_attach(e, c);
 	}
@@ -309,6 +365,8 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 	k.len = (size_t)cap;
 	k.lost = gap_before;
 	k.tail = ret - cap;
+	k.has_seq = pos->seq_ok;
+	k.seq = pos->seq_base + (uint32_t)(off + skip);
 	return c->ops->data(e, c, d, &k);
 }
 

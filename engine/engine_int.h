@@ -140,6 +140,8 @@ struct exch {
 	uint64_t id;		/* request id or call id */
 	uint64_t parent;	/* calls: the request it is attributed to */
 	uint32_t seq, file, pid, tid;
+	uint32_t tseq;		/* TCP sequence number of its first request byte, when has_tseq */
+	uint8_t has_tseq;
 	char comm[HTC_COMM_LEN];
 	uint8_t proto;
 	uint8_t has_str, is_head, is_connect;
@@ -214,10 +216,17 @@ struct hdir {
 	struct exch *ex;	/* message in progress belongs to it; NULL: none */
 };
 
-/* Where a direction of a connection's byte stream is. */
+/*
+ * Where a direction of a connection's byte stream is.  Offsets are the
+ * engine's: the event's stream_off, moved by adj once TCP sequence numbers
+ * show that the capture's byte count is off (bytes it did not count).
+ */
 struct stream_pos {
 	int started;
 	uint64_t off;		/* next expected stream offset */
+	int64_t adj;		/* engine offset - the capture's stream_off */
+	uint32_t seq_base;	/* TCP sequence number of engine offset 0 (mod 2^32) */
+	uint8_t seq_ok;		/* seq_base is known */
 };
 
 struct thr {
@@ -243,6 +252,15 @@ struct conn {
 	int h2c_upgrade;	/* HTTP/1: the response being read upgrades to h2c */
 	uint32_t nseq;
 	struct stream_pos in[2];	/* per direction (DIR_*) */
+	/* the chunk being decoded (http1.c): the TCP sequence number of the
+	 * byte at kseq_p, when kseq_ok, so a message start gets its own */
+	const uint8_t *kseq_p;
+	uint32_t kseq;
+	uint8_t kseq_ok;
+	/* sequence number of the next exchange's first request byte
+	 * (eng_exch_start_seq takes it) */
+	uint8_t next_tseq_ok;
+	uint32_t next_tseq;
 	struct hdir dir[2];	/* HTTP/1 (http1.c) */
 	struct exch **q;	/* open exchanges, oldest first: qin, or grown (HTTP/2) */
 	uint32_t qn, qcap;
@@ -306,6 +324,9 @@ struct eng_chunk {
 	const uint8_t *p;
 	size_t len;
 	uint64_t lost, tail;
+	/* the TCP sequence number of p's first byte, when has_seq */
+	uint32_t seq;
+	uint8_t has_seq;
 };
 
 /*
@@ -346,6 +367,13 @@ extern const struct eng_proto eng_http1, eng_http2, eng_grpc, eng_redis, eng_pos
 static inline int eng_proto_linked(unsigned proto)
 {
 	return proto == HTC_PROTO_HTTP || proto == HTC_PROTO_HTTP2 || proto == HTC_PROTO_GRPC;
+}
+
+/* Protocols whose exchanges are numbered by the connection itself (HTTP/2
+ * stream ids), the same at both ends wherever a capture joined it. */
+static inline int eng_proto_numbered(unsigned proto)
+{
+	return proto == HTC_PROTO_HTTP2 || proto == HTC_PROTO_GRPC;
 }
 
 /* ---- detect.c ---- */
@@ -457,8 +485,8 @@ void eng_calls_close(struct htc_engine *e, struct conn *c, int closing);
 /* Register c (classified, its role known) under its 5-tuple. */
 void eng_link_attach(struct htc_engine *e, struct conn *c);
 void eng_link_detach(struct htc_engine *e, struct conn *c);
-/* Exchange seq of c got its id (and, for a call, its parent request). */
-void eng_link_note(struct conn *c, uint32_t seq, uint64_t id, uint64_t parent);
+/* Exchange x of c got its id (and, for a call, its parent request). */
+void eng_link_note(struct conn *c, const struct exch *x, uint64_t parent);
 /* The call seq of c was attributed to a request among several active
  * (HTC_ENGF_AMBIGUOUS): its child's parent is a guess. */
 void eng_link_guess(struct conn *c, uint32_t seq);

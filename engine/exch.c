@@ -626,7 +626,7 @@ int eng_evidence_call(struct htc_engine *e, struct exch *x, const struct http_he
 	set_parent(e, x, best, conflict ? HTC_EV_GUESS : best_ev, conflict || best_ev == HTC_EV_LOOP);
 	if (!conflict && best->ev.fwd == x->ev.fwd)
 		best->fwd_calls++;
-	eng_link_note(x->conn, x->seq, x->id, x->parent);
+	eng_link_note(x->conn, x, x->parent);
 	eng_link_attr(x->conn, x->seq, x->parent, conflict || best_ev == HTC_EV_LOOP, x->evidence);
 	return 0;
 }
@@ -919,10 +919,13 @@ struct exch *eng_exch_start_seq(struct htc_engine *e, struct conn *c, const stru
 	x->proto = proto;
 	x->seq = seq;
 	c->nseq = seq + 1;
+	x->has_tseq = c->next_tseq_ok;
+	x->tseq = c->next_tseq;
+	c->next_tseq_ok = 0;
 	if (c->role == HTC_ROLE_SERVER) {
 		x->id = HTC_REQID_FIRST + (uint64_t)c->info.file_idx * HTC_REQID_FILE_STRIDE + f->next_req++;
 		thr_add(e, x, c->info.file_idx, ev->pid, ev->tid);
-		eng_link_note(c, x->seq, x->id, 0);
+		eng_link_note(c, x, 0);
 	} else {
 		int amb;
 		struct exch *p = eng_attribute(e, c->info.file_idx, ev->pid, ev->tid, &amb);
@@ -939,7 +942,7 @@ struct exch *eng_exch_start_seq(struct htc_engine *e, struct conn *c, const stru
 		else if (p)
 			set_parent(e, x, p, amb ? HTC_EV_GUESS : HTC_EV_THREAD, amb);
 		if (eng_proto_linked(proto)) {
-			eng_link_note(c, x->seq, x->id, x->parent);
+			eng_link_note(c, x, x->parent);
 			eng_link_attr(c, x->seq, x->parent, proto == HTC_PROTO_HTTP && amb, x->evidence);
 		}
 	}

@@ -275,7 +275,8 @@ static void add_bytes(struct exch *x, int is_req, uint64_t n, uint64_t ts)
 }
 
 /* A message start in direction d at the event (the first bytes seen). */
-static void msg_begin(struct htc_engine *e, struct conn *c, int d, const struct htc_event *ev, uint64_t ts)
+static void msg_begin(struct htc_engine *e, struct conn *c, int d, const struct htc_event *ev, uint64_t ts,
+		      const uint8_t *p)
 {
 	struct hdir *h = &c->dir[d];
 
@@ -285,6 +286,10 @@ static void msg_begin(struct htc_engine *e, struct conn *c, int d, const struct 
 	if (d == req_dir(c)) {
 		/* the peer speaks again: a response of unknown length is over */
 		resp_unknown_end(e, c);
+		/* the request's place in the TCP stream: what links it to
+		 * the other end's copy of it (link.c) */
+		c->next_tseq_ok = c->kseq_ok;
+		c->next_tseq = c->kseq + (uint32_t)(p - c->kseq_p);
 		h->ex = eng_exch_start(e, c, ev, ts, HTC_PROTO_HTTP);
 		if (h->ex)
 			eng_ann_touch(e, h->ex, 1);
@@ -382,12 +387,12 @@ static int http_data(struct htc_engine *e, struct conn *c, int d, const struct h
 				h->state = H_RESYNC;
 				if (!is_req) {
 					/* whatever this is, it answers the oldest */
-					msg_begin(e, c, d, ev, ts);
+					msg_begin(e, c, d, ev, ts, p);
 					h->state = H_RESYNC;
 				}
 				break;
 			}
-			msg_begin(e, c, d, ev, ts);
+			msg_begin(e, c, d, ev, ts, p);
 			break;
 		}
 		case H_HEAD: {
@@ -547,6 +552,28 @@ static void http_gap(struct htc_engine *e, struct conn *c, int d, uint64_t n, ui
 			/* a whole message may hide in there */
 			h->state = H_RESYNC;
 			h->ex = NULL;
+			if (!is_req) {
+				/* bytes between responses are a response: the
+				 * oldest exchange waiting for one got it (its
+				 * head lost), so the next start line found is
+				 * the next exchange's, not this one's.  Left
+				 * waiting, every later response of the
+				 * keep-alive connection would be paired one
+				 * exchange too early. */
+				x = NULL;
+				for (uint32_t i = 0; i < c->qn; i++)
+					if (!c->q[i]->resp_done) {
+						x = h->ex = c->q[i];
+						break;
+					}
+				if (x) {
+					x->flags |= HTC_ENGF_GAP | HTC_ENGF_RESP_LEN_UNKNOWN;
+					if (!x->resp_started)
+						x->resp_start_ns = ts;
+					x->resp_started = 1;
+					add_bytes(x, 0, n, ts);
+				}
+			}
 			return;
 		case H_HEAD:
 			early_start_line(e, x, h->buf, h->len, is_req);
@@ -672,7 +699,11 @@ static int http1_data(struct htc_engine *e, struct conn *c, int d, const struct 
 		return err < 0 ? err : 0;
 	if (k->lost)
 		http_gap(e, c, d, k->lost, k->ts);
+	c->kseq_ok = k->has_seq;
+	c->kseq = k->seq;
+	c->kseq_p = k->p;
 	err = http_data(e, c, d, k->ev, k->ts, k->p, k->len, &rest);
+	c->kseq_ok = 0;
 	if (err)
 		return err;
 	if (c->ops != &eng_http1) {

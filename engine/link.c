@@ -5,6 +5,16 @@
  * per 5-tuple holds, for each side, the ids of its exchanges by sequence
  * number, so the call made by the client and the request it became in the
  * server find each other whichever is reported first (on_link).
+ *
+ * The two ends' exchanges are matched by the TCP sequence number of the
+ * request's first byte when both have one (format 1.2 events, pcap
+ * imports): the same bytes carry the same number at both ends, so a
+ * connection older than the capture (a proxy's or a database client's
+ * pool) links as well as a new one, and a request one end missed costs
+ * only its own link.  Without numbers, only two ends both seen from the
+ * connection's start are matched, by their order on it (seq), or, on
+ * HTTP/2, by the stream id (seq is derived from it: the connection's own
+ * numbering, the same at both ends wherever a capture joined).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +39,13 @@ struct lseq {
 	uint8_t carried;
 	uint8_t guess;	/* the call's parent is a guess (HTC_ENGF_AMBIGUOUS) */
 	uint8_t evidence;	/* of the call's parent (HTC_EV_*) */
+	uint8_t has_tseq;
+	uint32_t tseq;	/* TCP sequence number of the request's first byte */
 };
 
 struct lside {
 	int used;
+	int from_start;	/* seen from its start (or HTTP/2): order counts */
 	struct conn *conn;
 	struct lseq *v;		/* ring: seq s at v[s & (cap - 1)] */
 	uint32_t base;		/* lowest seq still kept */
@@ -124,6 +137,7 @@ void eng_link_attach(struct htc_engine *e, struct conn *c)
 		eng_lru_touch(&e->links, &l->node);
 	}
 	l->side[side].used = 1;
+	l->side[side].from_start = !c->preexisting || eng_proto_numbered(c->info.proto);
 	l->side[side].conn = c;
 	c->link = l;
 }
@@ -175,17 +189,19 @@ static void link_trim(struct lside *s)
 	}
 }
 
-/* An exchange of seq on connection c got its id (at its start). */
-void eng_link_note(struct conn *c, uint32_t seq, uint64_t id, uint64_t parent)
+/* Exchange x on connection c got its id (at its start). */
+void eng_link_note(struct conn *c, const struct exch *x, uint64_t parent)
 {
 	struct lseq *q;
 
 	if (!c->link)
 		return;
-	q = link_seq(&c->link->side[c->role == HTC_ROLE_SERVER], seq, 1);
+	q = link_seq(&c->link->side[c->role == HTC_ROLE_SERVER], x->seq, 1);
 	if (q) {
-		q->id = id;
+		q->id = x->id;
 		q->parent = parent;
+		q->has_tseq = x->has_tseq;
+		q->tseq = x->tseq;
 	}
 }
 
@@ -222,14 +238,36 @@ void eng_link_attr(struct conn *c, uint32_t seq, uint64_t parent, int guess, uns
 		peer->carried = 0;
 }
 
+/*
+ * The other side's entry of this side's exchange seq: the one whose
+ * request starts at the same TCP sequence number, else, both ends seen
+ * from the start, the one at the same place in the order (unless their
+ * numbers disagree).  The scan is over the other side's window, which
+ * holds only the exchanges not linked yet (link_trim), a handful.
+ */
 static struct lseq *link_peer(struct conn *c, uint32_t seq)
 {
-	struct lseq *q;
+	struct lside *ms, *ps;
+	struct lseq *me, *q;
 
 	if (!c->link)
 		return NULL;
-	q = link_seq(&c->link->side[c->role != HTC_ROLE_SERVER], seq, 0);
-	return q && q->id ? q : NULL;
+	ms = &c->link->side[c->role == HTC_ROLE_SERVER];
+	ps = &c->link->side[c->role != HTC_ROLE_SERVER];
+	me = link_seq(ms, seq, 0);
+	if (me && me->has_tseq) {
+		for (uint64_t i = ps->base; i < (uint64_t)ps->base + ps->cap; i++) {
+			q = &ps->v[i & (ps->cap - 1)];
+			if (q->id && q->has_tseq && q->tseq == me->tseq)
+				return q;
+		}
+	}
+	if (!ms->from_start || !ps->from_start)
+		return NULL;
+	q = link_seq(ps, seq, 0);
+	if (!q || !q->id || (me && me->has_tseq && q->has_tseq && q->tseq != me->tseq))
+		return NULL;
+	return q;
 }
 
 int eng_link_peer(struct conn *c, uint32_t seq, uint64_t *id, uint64_t *parent)

@@ -199,6 +199,12 @@ static void emit_data(struct conv *c, struct pconn *pc, int d, uint64_t off, uin
 	ev_init(pc, &rec.ev, d == 0 ? HTC_EV_READ : HTC_EV_WRITE, ts);
 	rec.ev.ret = len;
 	rec.ev.stream_off = off;
+	/* the packets' own numbers, as httpcap reads them from the socket:
+	 * the same alignment path in the engine for both sources */
+	if (pc->d[d].based) {
+		rec.ev.flags |= HTC_EVF_SEQ;
+		rec.ev.tcp_seq = pc->d[d].base + (uint32_t)off;
+	}
 	rec.ev.cap_len = cap;
 	rec.ev.payload = cap ? p : NULL;
 	put(c, &rec);

@@ -46,7 +46,7 @@ static uint64_t ev_encode(const struct htc_record *rec, uint8_t *b)
 	memset(b + 104, 0, HTC_COMM_LEN);
 	memcpy(b + 104, e->comm, strnlen(e->comm, HTC_COMM_LEN - 1));
 	put_le32(b + 120, e->cap_len);
-	put_le32(b + 124, 0);
+	put_le32(b + 124, e->flags & HTC_EVF_SEQ ? e->tcp_seq : 0);
 	if (e->cap_len)
 		memcpy(b + HTC_EV_FIXED, e->payload, e->cap_len);
 	return e->ts_ns;
@@ -82,6 +82,7 @@ static int ev_decode(const uint8_t *b, uint32_t len, struct htc_record *rec,
 	memcpy(e->comm, b + 104, HTC_COMM_LEN);
 	e->comm[HTC_COMM_LEN - 1] = '\0';
 	e->cap_len = get_le32(b + 120);
+	e->tcp_seq = e->flags & HTC_EVF_SEQ ? get_le32(b + 124) : 0;
 	if (e->cap_len > len - HTC_EV_FIXED) {
 		*why = "event payload runs past the record";
 		return HTC_ERR_CORRUPT;

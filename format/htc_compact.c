@@ -14,6 +14,11 @@
  * every frame, so each frame decodes alone (a corrupt frame costs only its
  * own records).  A slot taken by another connection only makes the next
  * record of the first one carry its fields again.
+ *
+ * Since 1.2 an event with a TCP sequence number (HTC_EVF_SEQ) writes it only
+ * when it is not the previous one of its direction plus that event's length
+ * (cflags SEQ, four bytes after the payload, where a 1.1 reader ignores
+ * them): a connection's run of events costs four bytes, not four per event.
  */
 #include <errno.h>
 
@@ -93,6 +98,19 @@ static void fill_slot(struct htc_cslot *s, const struct htc_event *e, size_t cle
 	memcpy(s->comm, e->comm, clen);
 	s->comm_len = (uint8_t)clen;
 	s->next[0] = s->next[1] = 0;
+	s->seq_ok = 0;
+}
+
+/* After a record of direction dir: the sequence number its successor is
+ * expected to carry, if it has one. */
+static void seq_advance(struct htc_cslot *s, const struct htc_event *e, unsigned dir)
+{
+	if (e->flags & HTC_EVF_SEQ) {
+		s->next_seq[dir] = e->tcp_seq + (uint32_t)e->ret;
+		s->seq_ok |= (uint8_t)(1u << dir);
+	} else {
+		s->seq_ok &= (uint8_t)~(1u << dir);
+	}
 }
 
 size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t *b)
@@ -106,6 +124,9 @@ size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t
 		cflags |= HTC_CF_CONN;
 		fill_slot(s, e, clen, t->gen);
 	}
+	if ((e->flags & HTC_EVF_SEQ) &&
+	    (!(s->seq_ok & (1u << dir)) || s->next_seq[dir] != e->tcp_seq))
+		cflags |= HTC_CF_SEQ;
 	b[n++] = e->type;
 	b[n++] = e->syscall;
 	put_le16(b + n, e->flags);
@@ -135,8 +156,13 @@ size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t
 	if (e->cap_len)
 		memcpy(b + n, e->payload, e->cap_len);
 	n += e->cap_len;
+	if (cflags & HTC_CF_SEQ) {
+		put_le32(b + n, e->tcp_seq);
+		n += 4;
+	}
 	t->prev_ts = e->ts_ns;
 	s->next[dir] = e->stream_off + (uint64_t)e->ret;
+	seq_advance(s, e, dir);
 	return n;
 }
 
@@ -212,8 +238,24 @@ int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len,
 	e->stream_off2 = v[5];
 	e->cap_len = (uint32_t)v[6];
 	e->payload = b + pos;
+	e->tcp_seq = 0;
+	if (cflags & HTC_CF_SEQ) {
+		if (len - pos - e->cap_len < 4) {
+			*why = "compact event: sequence number runs past the record";
+			return HTC_ERR_CORRUPT;
+		}
+		e->tcp_seq = get_le32(b + pos + e->cap_len);
+		e->flags |= HTC_EVF_SEQ;
+	} else if (e->flags & HTC_EVF_SEQ) {
+		if (!(s->seq_ok & (1u << dir))) {
+			*why = "compact event: sequence number expected from an event this frame has not had";
+			return HTC_ERR_CORRUPT;
+		}
+		e->tcp_seq = s->next_seq[dir];
+	}
 	t->prev_ts = e->ts_ns;
 	s->next[dir] = e->stream_off + (uint64_t)e->ret;
+	seq_advance(s, e, dir);
 	rec->type = HTC_REC_DATA;
 	return 0;
 }

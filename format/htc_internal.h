@@ -123,9 +123,10 @@ static inline uint64_t get_le64(const uint8_t *p)
 #define HTC_REC_DATA_C		6
 /* cflags bit: the connection's fields follow conn_id */
 #define HTC_CF_CONN		0x01
-/* Largest compact event before its payload: 5 fixed bytes, conn_id, the
- * connection's 47 + 15 bytes, seven varints. */
-#define HTC_EV_C_MAX		(5 + 10 + 47 + 15 + 7 * 10)
+#define HTC_CF_SEQ		0x02	/* since 1.2: tcp_seq follows the payload */
+/* Largest compact event, payload aside: 5 fixed bytes, conn_id, the
+ * connection's 47 + 15 bytes, seven varints, the sequence number. */
+#define HTC_EV_C_MAX		(5 + 10 + 47 + 15 + 7 * 10 + 4)
 #define HTC_CSLOT_BITS		12
 
 struct htc_cslot {
@@ -137,6 +138,8 @@ struct htc_cslot {
 	char comm[HTC_COMM_LEN];
 	struct htc_endpoints ep;
 	uint64_t next[2];	/* expected stream offset: read, write */
+	uint32_t next_seq[2];	/* expected tcp_seq, valid when seq_ok has bit dir */
+	uint8_t seq_ok;
 };
 
 /* The per-frame table of writer and reader (see htc_compact.c). */

@@ -365,6 +365,7 @@ static int read_header(struct htc_reader *r)
 		return HTC_ERR_CORRUPT;
 	h->flags = get_le32(b + 4);
 	h->snaplen = get_le32(b + 8);
+	h->file_seq = get_le32(b + 12);
 	h->realtime_offset_ns = (int64_t)get_le64(b + 16);
 	/* checked before anyone adds it to a time: a hostile header must not
 	 * overflow the tools' arithmetic (see htc_wall_ns) */

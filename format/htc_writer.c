@@ -187,7 +187,7 @@ static int write_header(struct htc_writer *w, const struct htc_header *hdr)
 	put_le32(b, HTC_HDR_FIXED);
 	put_le32(b + 4, hdr->flags);
 	put_le32(b + 8, hdr->snaplen);
-	put_le32(b + 12, 0);
+	put_le32(b + 12, hdr->file_seq);
 	put_le64(b + 16, (uint64_t)hdr->realtime_offset_ns);
 	put_le64(b + 24, hdr->start_ns);
 	memcpy(b + 32, hdr->capture_id, 16);

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define HTC_VERSION_MAJOR 1
-#define HTC_VERSION_MINOR 1
+#define HTC_VERSION_MINOR 2
 
 #define HTC_COMM_LEN 16		/* as the kernel's TASK_COMM_LEN */
 
@@ -107,6 +107,9 @@ struct htc_endpoints {
 #define HTC_EVF_REDACTED	0x0001	/* secret header values overwritten with '*' */
 #define HTC_EVF_PREEXISTING	0x0002	/* socket opened before the capture started */
 #define HTC_EVF_PARTIAL		0x0004	/* payload shorter than min(ret, snaplen): read failed or iov cut */
+/* Since 1.2: tcp_seq holds the TCP sequence number of the event's first
+ * byte (read from the socket, or the packets of a pcap) */
+#define HTC_EVF_SEQ		0x0020
 
 /*
  * One syscall on a TCP socket: a data event (HTC_REC_DATA, type READ or
@@ -137,6 +140,12 @@ struct htc_event {
 	uint64_t stream_off;
 	uint64_t stream_off2;
 	uint32_t cap_len;	/* bytes in payload, <= snaplen and <= ret */
+	/* READ/WRITE with HTC_EVF_SEQ (since 1.2): the TCP sequence number of
+	 * the first byte the event moved, in the sequence space of its
+	 * direction (the peer's for a read), so that both ends of a
+	 * connection and a connection older than the capture are placed byte
+	 * for byte.  0 without the flag. */
+	uint32_t tcp_seq;
 	const uint8_t *payload;	/* cap_len bytes; see ownership notes below */
 };
 
@@ -198,6 +207,9 @@ struct htc_header {
 	int64_t realtime_offset_ns;	/* wall-clock ns since the epoch = ts_ns + this */
 	uint64_t start_ns;		/* capture start, same clock as ts_ns */
 	uint8_t capture_id[16];		/* random; tells files apart when merged */
+	/* Since 1.2: this file's number among the files of its capture
+	 * (rotation -C/-G/-W), from 1; 0 when not numbered (older files) */
+	uint32_t file_seq;
 	char hostname[HTC_HOSTNAME_LEN];
 	char kernel[HTC_KERNEL_LEN];	/* uname -r */
 	char tool_version[HTC_TOOLVER_LEN];

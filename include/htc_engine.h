@@ -74,7 +74,16 @@ struct htc_eng_conn {
 	 * seeds a read offset from TCP's counters; the write side has no
 	 * such counter, so what was written before is not known); else 0. */
 	uint64_t unseen_in;
+	/* Added: the TCP sequence number of the first byte seen in each
+	 * direction (seq_in: read, in the peer's sequence space; seq_out:
+	 * written), valid when flags2 has HTC_ENGF2_SEQ_IN / _OUT: where the
+	 * capture joined the connection, to align it with another capture of
+	 * it (tcpdump's, the other host's) */
+	uint32_t seq_in, seq_out;
+	uint32_t flags2;
 };
+#define HTC_ENGF2_SEQ_IN	0x0001
+#define HTC_ENGF2_SEQ_OUT	0x0002
 
 /* Flags on requests, calls and connections. */
 #define HTC_ENGF_UNANSWERED	0x0001	/* no response before close / end of capture */

@@ -89,6 +89,9 @@ enum hcb_syscall {
 /* Event flags (= HTC_EVF_*; 0x0001 REDACTED is set by user space). */
 #define HCB_EVF_PREEXISTING	0x0002
 #define HCB_EVF_PARTIAL		0x0004
+/* seq_end holds the TCP sequence number after the event's last byte
+ * (= HTC_EVF_SEQ; htc_event.tcp_seq is the first byte's, ret before) */
+#define HCB_EVF_SEQ		0x0020
 
 /* Per-CPU counter slots.  The first ones are the loss reasons
  * (= enum htc_loss_reason); user space sums the CPUs and turns deltas into
@@ -134,7 +137,11 @@ struct hcb_event {
 	__u8 laddr[16];		/* network byte order, IPv4 in the first 4 */
 	__u8 raddr[16];
 	char comm[HCB_COMM_LEN];
-	__u32 pad2;		/* payload starts 8-byte aligned, at 128 */
+	/* READ: the socket's copied_seq after the call, WRITE: its write_seq
+	 * after the call, i.e. the TCP sequence number just past the event's
+	 * bytes, when flags has HCB_EVF_SEQ; 0 otherwise.  Also pads: the
+	 * payload starts 8-byte aligned, at 128. */
+	__u32 seq_end;
 	__u8 payload[];
 };
 

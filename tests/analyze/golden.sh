@@ -131,6 +131,10 @@ run summary-mixed summary mixed.htc
 run summary-lost summary lost.htc
 run summary-lost-huge summary lost.htc lost_huge.htc
 run summary-same-file-twice requests keepalive.htc keepalive.htc
+# rotated files are numbered (format 1.2): one missing between two given
+# is named; all three, in any order, warn nothing (issue 13)
+run files-missing-middle sql "SELECT file_idx, file_seq, path FROM files ORDER BY file_idx" rot3.htc rot1.htc
+run files-numbered sql "SELECT file_idx, file_seq, path FROM files ORDER BY file_idx" rot2.htc rot3.htc rot1.htc
 # one file holding a capture twice (cat a a): its repeated frames are
 # skipped, with a warning, not counted twice (issue 21)
 cat "$fix/keepalive.htc" "$fix/keepalive.htc" >"$fix/keepalive-twice.htc"

@@ -544,6 +544,17 @@ int main(int argc, char **argv)
 	lost_huge(fx, 2 * SEC);
 	fx_finish(fx, NULL, NULL);
 
+	/* three rotated files of one capture, numbered as httpcap numbers
+	 * them (format 1.2): a keep-alive connection across all three */
+	fx = fx_open(path_of("rot1.htc"), "web1", WALL0);
+	fx_header(fx)->file_seq = 1;
+	fx_scenario_keepalive(fx, 1 * SEC);
+	fx_rotate(fx, path_of("rot2.htc"), 2 * SEC);
+	mixed_api(fx, 3 * SEC);
+	fx_rotate(fx, path_of("rot3.htc"), 4 * SEC);
+	fx_scenario_keepalive(fx, 5 * SEC);
+	fx_finish(fx, NULL, NULL);
+
 	fx = fx_open(NULL, "svc1", WALL0);
 	fx_scenario_two_services(fx, 2 * SEC);
 	mixed_api(fx, 3 * SEC);

@@ -58,7 +58,10 @@ def check_line(n, line):
     keys = list(e.keys())
     eq(keys[:len(KEYS)], KEYS, "line %d keys" % n)
     extra = keys[len(KEYS):]
-    expect(extra in ([], ["result"]), "line %d: unexpected extra keys %r" % (n, extra))
+    expect(extra in ([], ["result"], ["tcp_seq"]), "line %d: unexpected extra keys %r" % (n, extra))
+    if extra == ["tcp_seq"]:
+        expect(e["event_type"] in ("read", "write") and isinstance(e["tcp_seq"], int) and
+               0 <= e["tcp_seq"] < 1 << 32, "line %d: bad tcp_seq %r" % (n, e.get("tcp_seq")))
     expect(TS_RE.match(e["timestamp"]), "line %d: bad timestamp %r" % (n, e["timestamp"]))
     expect(e["event_type"] in TYPES, "line %d: bad event_type %r" % (n, e["event_type"]))
     eq(e["event_type_id"], TYPES[e["event_type"]], "line %d event_type_id" % n)

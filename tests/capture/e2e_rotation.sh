@@ -99,6 +99,18 @@ linked=$(q "SELECT count(*) FROM calls WHERE comm = 'curl' AND child_request_id 
 across=$(q "SELECT count(*) FROM (SELECT request_id FROM events WHERE request_id IS NOT NULL
 	GROUP BY request_id HAVING count(DISTINCT file_idx) > 1)")
 info "-G files as one capture: $total requests answered and linked, $across of them across a file boundary"
+# the files are numbered 1, 2, ... (format 1.2), and a deleted middle one
+# is named by httpanalyze (issue 13)
+seqs=$(q "SELECT group_concat(file_seq, ' ') FROM (SELECT file_seq FROM files ORDER BY path)")
+want=$(seq -s ' ' 1 "$(ls "$T/g" | wc -l)")
+[ "$seqs" = "$want" ] || fail "-G files numbered: got '$seqs', want '$want'"
+mkdir -p "$T/g2"
+cp "$T"/g/* "$T/g2/"
+rm "$T/g2/$(ls "$T/g2" | sed -n 2p)"
+"$ANALYZE" summary "$T"/g2/* >/dev/null 2>"$T/missing.err" || fail "httpanalyze without file 2"
+grep -q "warning: file 2 of capture [0-9a-f]\{32\} (host '.*') is missing" "$T/missing.err" ||
+	fail "no warning about the missing file 2: $(cat "$T/missing.err")"
+info "-G files numbered $seqs; without file 2: $(grep -o 'file 2 of capture.*missing' "$T/missing.err")"
 
 # requests in flight at the boundary, for sure: a server taking 1.3 s to
 # answer, under -G 1 (each request starts in one file and ends in another)

@@ -30,10 +30,34 @@ static void fixture(const char *dir, const char *name, int which)
 	void *buf;
 	size_t len;
 
-	if (which == 0)
+	if (which == 0) {
 		fx_scenario_keepalive(fx, 2000000000ULL);
-	else
+	} else if (which == 1) {
 		fx_scenario_two_services(fx, 2000000000ULL);
+	} else {
+		/* a pool joined mid-way at both ends, TCP sequence numbers
+		 * (format 1.2) wrapping, and bytes only the numbers show lost */
+		uint64_t t = 2000000000ULL, in, p, q;
+
+		in = fx_accept(fx, t += 1000, 1, 1, "127.0.0.1", 80, "127.0.0.9", 5001);
+		p = fx_preexisting(fx, 1, "127.0.0.1", 40000, "127.0.0.1", 9000, HTC_ROLE_UNKNOWN);
+		q = fx_preexisting(fx, 2, "127.0.0.1", 9000, "127.0.0.1", 40000, HTC_ROLE_UNKNOWN);
+		fx_seq(fx, p, HTC_EV_WRITE, 0xfffffff0u);
+		fx_seq(fx, q, HTC_EV_READ, 0xfffffff0u);
+		fx_seq(fx, q, HTC_EV_WRITE, 77);
+		fx_seq(fx, p, HTC_EV_READ, 77);
+		for (int i = 0; i < 3; i++) {
+			fx_reads(fx, t += 1000, 1, 1, in, "GET /f HTTP/1.1\r\n\r\n");
+			fx_writes(fx, t += 1000, 1, 1, p, "GET /b HTTP/1.1\r\n\r\n");
+			fx_reads(fx, t += 1000, 2, 2, q, "GET /b HTTP/1.1\r\n\r\n");
+			fx_writes(fx, t += 1000, 2, 2, q, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+			if (i == 1)
+				fx_seq_skip(fx, p, HTC_EV_READ, 38);
+			else
+				fx_reads(fx, t += 1000, 1, 1, p, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+			fx_writes(fx, t += 1000, 1, 1, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+		}
+	}
 	fx_finish(fx, &buf, &len);
 	put(dir, name, "H", 1, buf, len);
 	free(buf);
@@ -66,6 +90,7 @@ int main(int argc, char **argv)
 
 	fixture(dir, "fixture-keepalive", 0);
 	fixture(dir, "fixture-two-services", 1);
+	fixture(dir, "fixture-seq-pool", 2);
 
 	/* slots 0 and 1: one connection seen from both ends */
 	op(&s, 1, 0, 0);

@@ -801,6 +801,291 @@ static void test_preexisting(void **state)
 	free(c);
 }
 
+/* ---- TCP sequence numbers (format 1.2) ---- */
+
+static const struct col_req *req_by_path(const struct col *c, const char *path)
+{
+	for (size_t i = 0; i < c->nreq; i++)
+		if (!strcmp(c->req[i].path, path))
+			return &c->req[i];
+	return NULL;
+}
+
+/*
+ * A proxy's upstream keepalive pool, open before the capture, both ends
+ * traced on one host.  The backend answers a request whose write the
+ * capture missed (/old), so the two ends' exchange orders differ by one.
+ * With sequence numbers (state 1) every call links to the request it
+ * became, by the number of its first byte (the client's numbers wrap past
+ * 2^32 on the way), and the backend requests get their parents; without
+ * them (state 0), as in 1.1 files, a connection joined mid-way is never
+ * linked, since its order proves nothing.
+ */
+static void test_seq_pool_link(void **state)
+{
+	int with_seq = (int)(intptr_t)*state;
+	static const char old_req[] = "GET /old HTTP/1.1\r\n\r\n";
+	const uint32_t c0 = 0xfffffff0u, s0 = 5000;
+	struct fx *fx = new_fx();
+	uint64_t t = T0, in, p, q;
+	struct col *c;
+
+	in = fx_accept(fx, t += MS, 100, 101, "127.0.0.1", 80, "127.0.0.9", 5001);
+	p = fx_preexisting(fx, 100, "127.0.0.1", 40000, "127.0.0.1", 9000, HTC_ROLE_UNKNOWN);
+	q = fx_preexisting(fx, 200, "127.0.0.1", 9000, "127.0.0.1", 40000, HTC_ROLE_UNKNOWN);
+	if (with_seq) {
+		fx_seq(fx, q, HTC_EV_READ, c0);
+		fx_seq(fx, p, HTC_EV_WRITE, c0 + (uint32_t)strlen(old_req));
+		fx_seq(fx, q, HTC_EV_WRITE, s0);
+		fx_seq(fx, p, HTC_EV_READ, s0);
+	}
+	/* the client wrote /old before the capture */
+	fx_reads(fx, t += MS, 200, 201, q, old_req);
+	fx_writes(fx, t += MS, 200, 201, q, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nold");
+	fx_reads(fx, t += MS, 100, 101, p, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nold");
+	for (int i = 0; i < 2; i++) {
+		char req[64];
+
+		snprintf(req, sizeof(req), "GET /front/%d HTTP/1.1\r\n\r\n", i);
+		fx_reads(fx, t += MS, 100, 101, in, req);
+		snprintf(req, sizeof(req), "GET /back/%d HTTP/1.1\r\n\r\n", i);
+		fx_writes(fx, t += MS, 100, 101, p, req);
+		fx_reads(fx, t += MS, 200, 201, q, req);
+		fx_writes(fx, t += MS, 200, 201, q, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+		fx_reads(fx, t += MS, 100, 101, p, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+		fx_writes(fx, t += MS, 100, 101, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	}
+	c = run_fx(fx);
+	assert_int_equal(c->nreq, 5);
+	assert_int_equal(c->ncall, 2);
+	assert_non_null(req_by_path(c, "/old"));
+	assert_int_equal(c->nlink, with_seq ? 2 : 0);
+	for (int i = 0; i < 2; i++) {
+		char path[32], summary[64];
+		const struct col_req *front, *back;
+		const struct col_call *k;
+
+		snprintf(path, sizeof(path), "/front/%d", i);
+		front = req_by_path(c, path);
+		snprintf(path, sizeof(path), "/back/%d", i);
+		back = req_by_path(c, path);
+		snprintf(summary, sizeof(summary), "GET /back/%d", i);
+		k = col_find_call(c, summary);
+		assert_non_null(front);
+		assert_non_null(back);
+		assert_non_null(k);
+		assert_int_equal(k->c.request_id, front->r.id);
+		assert_int_equal(k->c.status, 200);
+		if (!with_seq) {
+			assert_int_equal(back->r.parent_id, 0);
+			continue;
+		}
+		assert_int_equal(back->r.parent_id, front->r.id);
+		assert_int_equal(back->r.parent_call_id, k->c.id);
+		assert_int_equal(c->link[i].child, back->r.id);
+		assert_int_equal(c->link[i].parent, front->r.id);
+	}
+	/* where the capture joined each direction, in TCP's numbers */
+	for (size_t i = 0; i < c->nconn; i++) {
+		const struct htc_eng_conn *k = &c->conn[i];
+
+		if (k->ep.lport == 80)
+			continue;
+		if (!with_seq) {
+			assert_int_equal(k->flags2 & (HTC_ENGF2_SEQ_IN | HTC_ENGF2_SEQ_OUT), 0);
+		} else if (k->ep.lport == 40000) {
+			assert_int_equal(k->flags2, HTC_ENGF2_SEQ_IN | HTC_ENGF2_SEQ_OUT);
+			assert_int_equal(k->seq_out, c0 + (uint32_t)strlen(old_req));
+			assert_int_equal(k->seq_in, s0);
+		} else {
+			assert_int_equal(k->seq_in, c0);
+			assert_int_equal(k->seq_out, s0);
+		}
+	}
+	free(c);
+}
+
+/*
+ * The same pool across two hosts, one capture each, merged: the front's
+ * host A (its pooled client end) and the backend's host B (its server
+ * end), whose monotonic clocks differ by 5000 s and whose captures began
+ * at different moments (B saw /early, whose write A never saw).  Linked by
+ * sequence numbers, across files.
+ */
+static void test_seq_two_hosts(void **state)
+{
+	static const char early[] = "GET /early HTTP/1.1\r\n\r\n";
+	const uint32_t c0 = 123456789u, s0 = 0xfffffffeu;
+	char dir[] = "/tmp/htc-engine-XXXXXX";
+	char pa[64], pb[64];
+	const char *paths[2] = { pa, pb };
+	struct fx *a, *b;
+	struct col *c = calloc(1, sizeof(*c));
+	struct htc_engine_sink sink = col_sink(c);
+	struct htc_engine *e = htc_engine_new(&sink);
+	struct htc_source *s;
+	struct htc_record rec;
+	uint64_t w = W(T0), in, p, q;
+	int64_t oa, ob;
+	uint32_t fi;
+	int err = 0, n;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(e);
+	assert_non_null(mkdtemp(dir));
+	snprintf(pa, sizeof(pa), "%s/a.htc", dir);
+	snprintf(pb, sizeof(pb), "%s/b.htc", dir);
+	a = fx_open(pa, "host-a", OFF);
+	b = fx_open(pb, "host-b", OFF + 5000LL * 1000000000LL);
+	oa = fx_realtime_offset(a);
+	ob = fx_realtime_offset(b);
+#define TA(x) ((uint64_t)((int64_t)(x) - oa))
+#define TB(x) ((uint64_t)((int64_t)(x) - ob))
+	q = fx_preexisting(b, 200, "10.0.0.2", 9000, "10.0.0.1", 40000, HTC_ROLE_UNKNOWN);
+	fx_seq(b, q, HTC_EV_READ, c0);
+	fx_seq(b, q, HTC_EV_WRITE, s0);
+	fx_reads(b, TB(w += MS), 200, 201, q, early);
+	fx_writes(b, TB(w += MS), 200, 201, q, "HTTP/1.1 204 No Content\r\n\r\n");
+	in = fx_accept(a, TA(w += MS), 100, 101, "10.0.0.1", 80, "10.0.0.9", 5001);
+	p = fx_preexisting(a, 100, "10.0.0.1", 40000, "10.0.0.2", 9000, HTC_ROLE_UNKNOWN);
+	fx_seq(a, p, HTC_EV_WRITE, c0 + (uint32_t)strlen(early));
+	fx_seq(a, p, HTC_EV_READ, s0 + 27);
+	for (int i = 0; i < 2; i++) {
+		char req[64];
+
+		snprintf(req, sizeof(req), "GET /front/%d HTTP/1.1\r\n\r\n", i);
+		fx_reads(a, TA(w += MS), 100, 101, in, req);
+		snprintf(req, sizeof(req), "GET /back/%d HTTP/1.1\r\n\r\n", i);
+		fx_writes(a, TA(w += MS), 100, 101, p, req);
+		fx_reads(b, TB(w += MS), 200, 201, q, req);
+		fx_writes(b, TB(w += MS), 200, 201, q, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+		fx_reads(a, TA(w += MS), 100, 101, p, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+		fx_writes(a, TA(w += MS), 100, 101, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	}
+#undef TA
+#undef TB
+	fx_finish(a, NULL, NULL);
+	fx_finish(b, NULL, NULL);
+
+	s = htc_source_open(paths, 2, e, NULL, NULL, &err);
+	assert_non_null(s);
+	while ((n = htc_source_next(s, &rec, &fi)) == 1)
+		assert_int_equal(htc_engine_feed(e, fi, &rec, NULL), 0);
+	assert_int_equal(n, 0);
+	htc_engine_finish(e);
+
+	assert_int_equal(c->nreq, 5);
+	assert_int_equal(c->nlink, 2);
+	for (int i = 0; i < 2; i++) {
+		char path[32];
+		const struct col_req *front, *back;
+
+		snprintf(path, sizeof(path), "/front/%d", i);
+		front = req_by_path(c, path);
+		snprintf(path, sizeof(path), "/back/%d", i);
+		back = req_by_path(c, path);
+		assert_non_null(front);
+		assert_non_null(back);
+		assert_int_equal(front->r.file_idx, 0);
+		assert_int_equal(back->r.file_idx, 1);
+		assert_int_equal(back->r.parent_id, front->r.id);
+	}
+	assert_int_equal(req_by_path(c, "/early")->r.parent_id, 0);
+	htc_source_close(s);
+	htc_engine_free(e);
+	unlink(pa);
+	unlink(pb);
+	rmdir(dir);
+	free(c);
+}
+
+/*
+ * Bytes the capture did not count: on a pooled connection (its framing
+ * found on /z) the response to /a was read by a call the capture did not see, so stream_off runs on
+ * without a jump and only the sequence number shows the loss, exactly.
+ * The lost bytes are /a's response (flagged: a gap, length unknown, no
+ * status), and the next responses go to /b and /c, not one exchange
+ * early.  The same with a loss the byte count shows (fx_skip).
+ */
+static void test_seq_gap_resumes(void **state)
+{
+	static const char resp_a[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+	for (int with_seq = 0; with_seq < 2; with_seq++) {
+		struct fx *fx = new_fx();
+		uint64_t t = T0, p;
+		struct col *c;
+		const struct col_call *a, *b, *k;
+
+		p = fx_preexisting(fx, 100, "127.0.0.1", 40000, "127.0.0.1", 9000, HTC_ROLE_UNKNOWN);
+		if (with_seq) {
+			fx_seq(fx, p, HTC_EV_WRITE, 77);
+			fx_seq(fx, p, HTC_EV_READ, 0xffffffe0u);
+		}
+		/* one whole exchange first: the capture has found the
+		 * connection's framing */
+		fx_writes(fx, t += MS, 100, 101, p, "GET /z HTTP/1.1\r\n\r\n");
+		fx_reads(fx, t += MS, 100, 101, p, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+		fx_writes(fx, t += MS, 100, 101, p, "GET /a HTTP/1.1\r\n\r\n");
+		if (with_seq)
+			fx_seq_skip(fx, p, HTC_EV_READ, (uint32_t)strlen(resp_a));
+		else
+			fx_skip(fx, p, HTC_EV_READ, strlen(resp_a));
+		fx_writes(fx, t += MS, 100, 101, p, "GET /b HTTP/1.1\r\n\r\n");
+		fx_reads(fx, t += MS, 100, 101, p, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+		fx_writes(fx, t += MS, 100, 101, p, "GET /c HTTP/1.1\r\n\r\n");
+		fx_reads(fx, t += MS, 100, 101, p, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+		c = run_fx(fx);
+		assert_int_equal(c->ncall, 4);
+		assert_int_equal(col_find_call(c, "GET /z")->c.status, 200);
+		a = col_find_call(c, "GET /a");
+		b = col_find_call(c, "GET /b");
+		k = col_find_call(c, "GET /c");
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_non_null(k);
+		assert_int_equal(a->c.status, 0);
+		assert_true(a->c.flags & HTC_ENGF_GAP);
+		assert_true(a->c.flags & HTC_ENGF_RESP_LEN_UNKNOWN);
+		assert_int_equal(b->c.status, 404);
+		assert_int_equal(k->c.status, 201);
+		assert_int_equal(b->c.flags & (HTC_ENGF_GAP | HTC_ENGF_UNANSWERED), 0);
+		assert_int_equal(k->c.flags & (HTC_ENGF_GAP | HTC_ENGF_UNANSWERED), 0);
+		assert_true(c->conn[0].flags & HTC_ENGF_GAP);
+		free(c);
+	}
+}
+
+/*
+ * An overlap the sequence numbers show: an event whose stream_off follows
+ * on, but whose bytes (by their number) were already delivered (another
+ * reader of the socket counted them too).  They are not fed twice: one
+ * request, not two.
+ */
+static void test_seq_overlap(void **state)
+{
+	static const char req[] = "GET /once HTTP/1.1\r\n\r\n";
+	struct fx *fx = new_fx();
+	uint64_t t = T0, s;
+	struct col *c;
+
+	s = fx_accept(fx, t += MS, 100, 100, "10.0.0.1", 80, "10.0.0.9", 5001);
+	fx_seq(fx, s, HTC_EV_READ, 1000);
+	fx_seq(fx, s, HTC_EV_WRITE, 9000);
+	fx_reads(fx, t += MS, 100, 100, s, req);
+	/* the same bytes again, by number */
+	fx_seq(fx, s, HTC_EV_READ, 1000);
+	fx_reads(fx, t += MS, 100, 100, s, req);
+	fx_writes(fx, t += MS, 100, 100, s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	c = run_fx(fx);
+	assert_int_equal(c->nreq, 1);
+	assert_string_equal(c->req[0].path, "/once");
+	assert_int_equal(c->req[0].r.status, 200);
+	assert_int_equal(c->req[0].r.flags & HTC_ENGF_GAP, 0);
+	free(c);
+}
+
 /* ---- PostgreSQL through the engine ---- */
 
 static size_t pgm(uint8_t *b, char type, const void *body, size_t len)
@@ -2127,6 +2412,11 @@ int main(void)
 		cmocka_unit_test(test_unanswered_and_reset),
 		cmocka_unit_test(test_gaps),
 		cmocka_unit_test(test_preexisting),
+		cmocka_unit_test_prestate(test_seq_pool_link, (void *)0),
+		cmocka_unit_test_prestate(test_seq_pool_link, (void *)1),
+		cmocka_unit_test(test_seq_two_hosts),
+		cmocka_unit_test(test_seq_gap_resumes),
+		cmocka_unit_test(test_seq_overlap),
 		cmocka_unit_test(test_postgres),
 		cmocka_unit_test(test_postgres_extended),
 		cmocka_unit_test(test_one_row_per_connection),

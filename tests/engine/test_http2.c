@@ -474,6 +474,50 @@ static void test_grpc_and_links(void **state)
 	free(s);
 }
 
+/*
+ * Both ends of an HTTP/2 connection joined mid-way (stream 1 was before
+ * the capture; neither end's preface or SETTINGS is seen): stream 3's call
+ * and request still link, by the stream id, which is the connection's own
+ * numbering at both ends.
+ */
+static void test_late_join_link(void **state)
+{
+	struct fx *fx = fx_open(NULL, "h", OFF);
+	nghttp2_hd_deflater *dc, *ds;
+	static struct buf req, resp;
+	uint64_t t = T0, cc, sc;
+	struct sink *s;
+	const struct hx *call, *rq;
+	const nghttp2_nv q[] = { NV(":method", "GET"), NV(":scheme", "http"), NV(":path", "/late"),
+				 NV(":authority", "svc") };
+	const nghttp2_nv r[] = { NV(":status", "204") };
+
+	(void)state;
+	req.n = resp.n = 0;
+	assert_int_equal(nghttp2_hd_deflate_new(&dc, 4096), 0);
+	assert_int_equal(nghttp2_hd_deflate_new(&ds, 4096), 0);
+	headers(&req, dc, 3, 1, q, 4);
+	headers(&resp, ds, 3, 1, r, 1);
+	cc = fx_preexisting(fx, 20, "10.0.0.2", 40000, "10.0.0.1", 8443, HTC_ROLE_UNKNOWN);
+	sc = fx_preexisting(fx, 30, "10.0.0.1", 8443, "10.0.0.2", 40000, HTC_ROLE_UNKNOWN);
+	fx_write(fx, t += MS, 20, 20, cc, req.b, req.n);
+	fx_read(fx, t += MS, 30, 30, sc, req.b, req.n);
+	fx_write(fx, t += MS, 30, 30, sc, resp.b, resp.n);
+	fx_read(fx, t += MS, 20, 20, cc, resp.b, resp.n);
+	s = run(fx, NULL);
+	call = by_stream(s, 1, 3);
+	rq = by_stream(s, 0, 3);
+	assert_non_null(call);
+	assert_non_null(rq);
+	assert_int_equal(call->status, 204);
+	assert_int_equal(rq->status, 204);
+	assert_int_equal(s->nlink, 1);
+	assert_true(call->child != 0);
+	nghttp2_hd_deflate_del(dc);
+	nghttp2_hd_deflate_del(ds);
+	free(s);
+}
+
 /* ---- gaps ---- */
 
 static void test_gaps(void **state)
@@ -739,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_server_frames),
 		cmocka_unit_test(test_every_byte),
 		cmocka_unit_test(test_grpc_and_links),
+		cmocka_unit_test(test_late_join_link),
 		cmocka_unit_test(test_gaps),
 		cmocka_unit_test(test_late_join),
 		cmocka_unit_test(test_hostile),

@@ -128,6 +128,24 @@ static void base_header(struct htc_header *h)
 
 static uint8_t payload_bytes[256];
 
+/* Whether event i carries a TCP sequence number (format 1.2), and which:
+ * runs of events of one connection that follow each other (the compact
+ * encoding leaves the number out), broken by events without one and by
+ * jumps (lost bytes), starting near 2^32 so the numbers wrap. */
+static int has_seq(unsigned i)
+{
+	return (i / 4) % 5 != 0;
+}
+
+static uint32_t seq_of(unsigned i)
+{
+	uint32_t s = 0xffff0000u + (i % 4) * 0x100000u;
+
+	for (unsigned j = i % 4; j < i; j += 4)
+		s += (uint32_t)(50 + j % 50) + ((j / 4) % 7 == 3 ? 1000u : 0u);
+	return s;
+}
+
 /* A data event numbered i: every field derived from i, so a reader can
  * check any record it gets back alone. */
 static void mk_event(struct htc_record *r, unsigned i)
@@ -154,6 +172,10 @@ static void mk_event(struct htc_record *r, unsigned i)
 	r->ev.stream_off = i * 77ull;
 	r->ev.cap_len = (uint32_t)(i % 60);
 	r->ev.payload = payload_bytes + i % 100;
+	if (has_seq(i)) {
+		r->ev.flags |= HTC_EVF_SEQ;
+		r->ev.tcp_seq = seq_of(i);
+	}
 }
 
 static void check_event(const struct htc_record *r, unsigned i)
@@ -176,6 +198,7 @@ static void check_event(const struct htc_record *r, unsigned i)
 	assert_int_equal(r->ev.ret, e.ev.ret);
 	assert_int_equal(r->ev.stream_off, e.ev.stream_off);
 	assert_int_equal(r->ev.cap_len, e.ev.cap_len);
+	assert_int_equal(r->ev.tcp_seq, e.ev.tcp_seq);
 	if (e.ev.cap_len)
 		assert_memory_equal(r->ev.payload, e.ev.payload, e.ev.cap_len);
 }

@@ -88,6 +88,7 @@ static void get_rec(struct in *in, struct htc_record *r)
 		r->ev.ret = (int64_t)take(in, 8);
 		r->ev.stream_off = take(in, 8);
 		r->ev.stream_off2 = take(in, 8);
+		r->ev.tcp_seq = (uint32_t)take(in, 4);
 		r->ev.payload = view(in, &r->ev.cap_len, 4096);
 		break;
 	case HTC_REC_PROC:
@@ -144,6 +145,8 @@ static void check(const struct htc_record *g, const struct htc_record *w)
 		CHECK(g->ev.conn_id == w->ev.conn_id && g->ev.ret == w->ev.ret);
 		CHECK(g->ev.stream_off == w->ev.stream_off);
 		CHECK(g->ev.stream_off2 == w->ev.stream_off2);
+		/* a sequence number only with its flag (format 1.2) */
+		CHECK(g->ev.tcp_seq == (w->ev.flags & HTC_EVF_SEQ ? w->ev.tcp_seq : 0));
 		CHECK(memcmp(&g->ev.ep, &w->ev.ep, sizeof(w->ev.ep)) == 0);
 		same_comm(g->ev.comm, w->ev.comm);
 		same_bytes(g->ev.payload, g->ev.cap_len, w->ev.payload, w->ev.cap_len);
@@ -196,8 +199,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	while (in.left && n < MAX_RECS) {
 		get_rec(&in, &recs[n]);
-		if (recs[n].type == HTC_REC_LOSS && recs[n].loss.reason < HTC_LOSS_SLOTS)
-			lost[recs[n].loss.reason] += recs[n].loss.count;
+		if (recs[n].type == HTC_REC_LOSS && recs[n].loss.reason < HTC_LOSS_SLOTS) {
+			/* the writer's sums saturate, never wrap */
+			uint64_t *l = &lost[recs[n].loss.reason];
+
+			*l = recs[n].loss.count > UINT64_MAX - *l ? UINT64_MAX : *l + recs[n].loss.count;
+		}
 		events += recs[n].type <= HTC_REC_CONN;
 		n++;
 	}

@@ -27,6 +27,8 @@ struct fx_conn {
 	uint16_t evflags;
 	struct htc_endpoints ep;
 	uint64_t off[2];	/* [0] read, [1] written */
+	uint32_t seq[2];	/* TCP sequence number of the next byte, when has_seq */
+	uint8_t has_seq[2];
 	int closed;
 };
 
@@ -218,6 +220,11 @@ static void fx_event(struct fx *fx, struct fx_conn *c, uint8_t type, uint8_t sys
 
 		ev->stream_off = c->off[d];
 		c->off[d] += (uint64_t)ret;
+		if (c->has_seq[d]) {
+			ev->flags |= HTC_EVF_SEQ;
+			ev->tcp_seq = c->seq[d];
+			c->seq[d] += (uint32_t)ret;
+		}
 	} else if (type == HTC_EV_CLOSE) {
 		ev->stream_off = c->off[0];
 		ev->stream_off2 = c->off[1];
@@ -305,7 +312,23 @@ void fx_writes(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_t c
 
 void fx_skip(struct fx *fx, uint64_t conn, uint8_t dir, uint64_t n)
 {
-	fx_conn(fx, conn)->off[dir == HTC_EV_WRITE] += n;
+	struct fx_conn *c = fx_conn(fx, conn);
+
+	c->off[dir == HTC_EV_WRITE] += n;
+	c->seq[dir == HTC_EV_WRITE] += (uint32_t)n;
+}
+
+void fx_seq(struct fx *fx, uint64_t conn, uint8_t dir, uint32_t seq)
+{
+	struct fx_conn *c = fx_conn(fx, conn);
+
+	c->seq[dir == HTC_EV_WRITE] = seq;
+	c->has_seq[dir == HTC_EV_WRITE] = 1;
+}
+
+void fx_seq_skip(struct fx *fx, uint64_t conn, uint8_t dir, uint32_t n)
+{
+	fx_conn(fx, conn)->seq[dir == HTC_EV_WRITE] += n;
 }
 
 void fx_close_ret(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_t conn, int64_t ret)
@@ -369,8 +392,10 @@ void fx_rotate(struct fx *fx, const char *path, uint64_t t)
 	if (!fx->path)
 		fx_die("out of memory");
 	/* what httpcap's rotation does: the same header (capture id, host,
-	 * clock offset), the new file's start */
+	 * clock offset), the new file's start, the next number if numbered */
 	fx->hdr.start_ns = t;
+	if (fx->hdr.file_seq)
+		fx->hdr.file_seq++;
 }
 
 int fx_finish(struct fx *fx, void **buf, size_t *len)

@@ -75,6 +75,12 @@ void fx_write_cut(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_
 /* Lose n bytes of a direction (HTC_EV_READ or HTC_EV_WRITE) as a drop
  * would: the next event's stream_off jumps by n. */
 void fx_skip(struct fx *fx, uint64_t conn, uint8_t dir, uint64_t n);
+/* Give a direction's next events TCP sequence numbers (format 1.2), from
+ * seq on: each event carries the number of its first byte, fx_skip moves
+ * it too.  fx_seq_skip moves only the number: bytes the capture did not
+ * count (moved by a call it did not see), so stream_off shows no gap. */
+void fx_seq(struct fx *fx, uint64_t conn, uint8_t dir, uint32_t seq);
+void fx_seq_skip(struct fx *fx, uint64_t conn, uint8_t dir, uint32_t n);
 
 /* close(2) by pid/tid, result 0 (or ret, e.g. -ECONNRESET). */
 void fx_close(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_t conn);
@@ -89,7 +95,9 @@ void fx_record(struct fx *fx, const struct htc_record *rec);
 
 /* Rotate as httpcap -C/-G does: the file so far is finished (its trailer
  * ends at t) and the next events go to a new file at path, with the same
- * header but its start_ns t; connections carry on.  Files only. */
+ * header but its start_ns t, and its file_seq one more when the first was
+ * numbered (fx_header(fx)->file_seq = 1 before the first record);
+ * connections carry on.  Files only. */
 void fx_rotate(struct fx *fx, const char *path, uint64_t t);
 
 /*
