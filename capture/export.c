@@ -66,6 +66,10 @@ struct conn {
 	uint64_t peer_id;		/* skip: the conn_id written instead */
 	bool preexisting;		/* opened before the capture */
 	bool peer_preexisting;
+	/* pass 1: the initial sequence numbers the kernel's own numbers give
+	 * (format 1.2 tcp_seq), per direction, when kisn_ok has its bit */
+	uint32_t kisn[2];
+	uint8_t kisn_ok;
 	/* pass 2 */
 	bool started, closed, firstsight, told;
 	bool base_set[2];
@@ -300,6 +304,17 @@ static void scan_event(struct exporter *x, const struct htc_event *ev)
 	if (ev->flags & HTC_EVF_PREEXISTING)
 		c->preexisting = true;
 	c->cap_bytes += ev->cap_len;
+	/* the kernel's sequence number of this event's first byte: the ISN
+	 * that puts stream offset off at it, so the packets carry the real
+	 * numbers (those of tcpdump's capture of the same connection) */
+	if ((ev->flags & HTC_EVF_SEQ) && (ev->type == HTC_EV_READ || ev->type == HTC_EV_WRITE)) {
+		int d = ev->type == HTC_EV_READ;	/* 0: sent, 1: received */
+
+		if (!(c->kisn_ok & (1u << d))) {
+			c->kisn[d] = ev->tcp_seq - 1 - (uint32_t)ev->stream_off;
+			c->kisn_ok |= (uint8_t)(1u << d);
+		}
+	}
 }
 
 /* (family, lower end, higher end): the same for both ends of a connection */
@@ -528,6 +543,9 @@ static void isn_init(struct exporter *x, struct conn *c, const struct htc_event 
 		c->isn[d] = (uint32_t)h ^ (uint32_t)(h >> 32) ^ isn;
 		if (x->o->isn && x->o->isn(x->o->isn_ctx, ev, d, &isn)) {
 			c->isn[d] = isn;
+			set_base(c, d, 0);
+		} else if (c->kisn_ok & (1u << d)) {
+			c->isn[d] = c->kisn[d];
 			set_base(c, d, 0);
 		}
 	}

@@ -140,11 +140,11 @@ int exp_format_of(const char *path, enum exp_format *fmt);
  * returning true sets *isn for the direction (0: the bytes the traced
  * process sent, 1: the bytes it received) from the record that opened the
  * connection in the export (its CONNECT/ACCEPT, or its first event when the
- * connection was first seen later) - the place for the kernel's own
- * sequence numbers, once the capture records them (branch tcpseq): then
- * isn = recorded seq - 1 - the event's stream offset in that direction.
- * With a hook the first-sight rule below does not apply: the numbers are
- * the hook's.
+ * connection was first seen later).  Without a hook, a direction whose
+ * events carry the kernel's sequence numbers (format 1.2, HTC_EVF_SEQ)
+ * takes isn = the first such event's tcp_seq - 1 - its stream offset, so
+ * the packets carry the connection's real numbers, those a tcpdump capture
+ * of it shows.  With either, the first-sight rule below does not apply.
  */
 typedef bool (*exp_isn_fn)(void *ctx, const struct htc_event *ev, int dir, uint32_t *isn);
 

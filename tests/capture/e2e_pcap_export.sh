@@ -85,6 +85,20 @@ n=$("${TS[@]}" -r "$T/x.pcapng" -Y "ipv6 && http.request" 2>/dev/null | wc -l)
 [ "$n" = 1 ] || fail "want the IPv6 request in the export, found $n"
 info "8 requests (one over IPv6) and their status codes: the same in the export as in tcpdump's pcap"
 
+# the kernel's sequence numbers (format 1.2): each flow's first data byte
+# carries the same raw TCP sequence number in the export as on the wire
+firstseq() {
+	"${TS[@]}" -r "$1" -Y "tcp.len > 0 && (tcp.port==$PY || tcp.port==$NG || tcp.port==$PY6)" \
+		-T fields -e tcp.srcport -e tcp.dstport -e tcp.seq_raw 2>>"$T/tshark.err" |
+		awk '!seen[$1 " " $2]++' | sort
+}
+firstseq "$T/x.pcap" >"$T/seq-tcpdump.txt"
+firstseq "$T/x.pcapng" >"$T/seq-export.txt"
+[ -s "$T/seq-tcpdump.txt" ] || fail "no data segment in tcpdump's pcap"
+diff "$T/seq-tcpdump.txt" "$T/seq-export.txt" >"$T/diff.err" ||
+	fail "first sequence numbers per flow differ (tcpdump <, export >): $(cat "$T/diff.err")"
+info "$(wc -l <"$T/seq-tcpdump.txt") flows: the export's first data sequence numbers are tcpdump's"
+
 # no TCP analysis flag, no bad checksum (checking is on)
 "${TS[@]}" -r "$T/x.pcapng" -Y "tcp.analysis.flags || tcp.checksum.status == 0 || ip.checksum.status == 0" \
 	>"$T/flags.txt" 2>>"$T/tshark.err"
