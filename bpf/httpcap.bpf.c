@@ -91,7 +91,10 @@ struct conn {
 	__u16 lport, rport;
 	__u8 ignored;	/* excluded by the port filter: remembered to skip fast */
 	__u8 wake;	/* first connection of its process: wake the reader now */
-	__u8 pad[6];
+	/* TLS (tls.bpf.h): a library call was tied to it, so its syscalls'
+	 * payload (ciphertext) is not kept */
+	__u8 tls;
+	__u8 pad[5];
 	__u8 laddr[16];
 	__u8 raddr[16];
 };
@@ -474,6 +477,8 @@ struct data_req {
 	__u8 type;	/* HCB_EV_READ or HCB_EV_WRITE */
 	__u8 sys;
 	__u8 nopayload;	/* sendfile */
+	__u8 tls;	/* TLS plaintext (tls.bpf.h), at offset off of its stream */
+	__u64 off;
 };
 
 /* State of one iovec-copying loop; scalars only, since the bpf_loop
@@ -536,20 +541,32 @@ __noinline int emit_data(struct conn *c, struct data_req *r)
 
 	if (!c || !r)	/* a global function: the verifier wants it said */
 		return 0;
-	if (r->type == HCB_EV_READ)
+	if (r->tls) {
+		/* plaintext: a stream of its own beside the ciphertext */
+		flags |= HCB_EVF_TLS;
+		off = r->off;
+	} else if (r->type == HCB_EV_READ) {
 		off = __sync_fetch_and_add(&c->rx, r->bytes);
-	else
+	} else {
 		off = __sync_fetch_and_add(&c->tx, r->bytes);
+	}
+	/* ciphertext of a connection whose plaintext is captured: counted only */
+	if (c->tls && !r->tls)
+		flags |= HCB_EVF_TLS_CIPHER;
 	if (!s) {
 		count(HCB_CNT_RINGBUF_FULL, 1);
 		return 0;
 	}
 	fill_header(&s->ev, c, id, r->fd, r->type, r->sys);
 	s->ev.dur_ns = r->t0 ? s->ev.ts_ns - r->t0 : 0;
+	/* TLS plaintext written: the bytes were the application's at the
+	 * call's entry, before any of its ciphertext went out */
+	if (r->tls && r->type == HCB_EV_WRITE && r->t0)
+		s->ev.ts_ns = r->t0;
 	s->ev.ret = r->bytes;
 	s->ev.stream_off = off;
 
-	want = r->nopayload ? 0 : (__u64)r->bytes;
+	want = r->nopayload || (flags & HCB_EVF_TLS_CIPHER) ? 0 : (__u64)r->bytes;
 	if (want > snaplen)
 		want = snaplen;
 	if (want > HCB_MAX_SNAPLEN)
@@ -590,6 +607,8 @@ __noinline int emit_data(struct conn *c, struct data_req *r)
 	count(HCB_CNT_PAYLOAD_BYTES, got);
 	return 0;
 }
+
+#include "tls.bpf.h"
 
 /* ---- entry side ---- */
 
@@ -680,6 +699,8 @@ __noinline int exit_data(int fd, __u64 a1, __u64 a2, long ret, __u32 systype)
 	c = data_conn(id, fd, type, ret);
 	if (!c)
 		return 0;
+	if (tls_on)
+		tls_syscall(fd, c);
 	r.bytes = ret;
 	r.fd = fd;
 	r.type = type;

@@ -110,6 +110,23 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	b->skel->rodata->filter_ports = o->nports > 0;
 	b->skel->rodata->filter_comm = o->comm[0] != '\0';
 	memcpy((char *)b->skel->rodata->comm_filter, o->comm, HCB_COMM_LEN);
+	b->skel->rodata->tls_on = !o->no_tls;
+	if (o->no_tls) {
+		/* not loaded at all: nothing to verify */
+		struct bpf_program *tp[] = {
+			b->skel->progs.ssl_read_enter, b->skel->progs.ssl_read_ex_enter,
+			b->skel->progs.ssl_write_enter, b->skel->progs.ssl_write_ex_enter,
+			b->skel->progs.tls_ret, b->skel->progs.gnutls_recv_enter,
+			b->skel->progs.gnutls_send_enter,
+#if defined(__x86_64__)
+			b->skel->progs.go_tls_read_enter, b->skel->progs.go_tls_write_enter,
+			b->skel->progs.go_tls_ret,
+#endif
+		};
+
+		for (i = 0; i < sizeof(tp) / sizeof(tp[0]); i++)
+			bpf_program__set_autoload(tp[i], false);
+	}
 	/* an eighth of the ring, at most 1 MiB: the reader is woken early
 	 * enough to keep up, yet not once per event */
 	b->skel->rodata->wakeup_bytes = ringbuf_bytes(o->ringbuf_kb) / 8 < (1 << 20) ?
@@ -166,13 +183,19 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 		fprintf(stderr, "httpcap: attached %u BPF programs (raw tracepoints sys_exit, "
 			"for accept, accept4, connect, close, read, readv, recvfrom, recvmsg, "
 			"recvmmsg, write, writev, sendto, sendmsg, sendmmsg, sendfile64, and "
-			"sched_process_exit; syscall tracepoint sys_enter_connect), ring buffer "
+			"sched_process_exit, sched_process_exec; syscall tracepoint "
+			"sys_enter_connect; TLS uprobes attached apart), ring buffer "
 			"%u KiB, %d CPUs\n",
 			b->nprogs, ringbuf_bytes(o->ringbuf_kb) / 1024, b->ncpus);
 	return b;
 fail:
 	cap_bpf_close(b);
 	return NULL;
+}
+
+struct httpcap *cap_bpf_skel(struct cap_bpf *b)
+{
+	return b->skel;
 }
 
 void cap_bpf_start(struct cap_bpf *b)

@@ -43,6 +43,7 @@ struct cap_opts {
 	bool quiet;			/* -q */
 	int verbose;			/* -v, repeatable */
 	bool no_redact;
+	bool no_tls;			/* --no-tls: no TLS library probes */
 	bool text;			/* --text */
 	bool help, version;
 };
@@ -61,7 +62,8 @@ void cap_opts_text(const struct cap_opts *o, int argc, char **argv, char *buf, s
 /*
  * Decode one ring-buffer sample (size bytes) into rec (OUT); rec's payload
  * points into data.  Returns 1 for an event record, 0 for a PROC_EXIT
- * notification (*exit_pid set), -EINVAL when the sample is malformed.
+ * notification (*exit_pid set), 2 for an EXEC one (*exit_pid: the pid
+ * that called exec), -EINVAL when the sample is malformed.
  */
 int cap_decode_event(const void *data, size_t size, struct htc_record *rec, uint32_t *exit_pid);
 
@@ -158,6 +160,27 @@ int cap_bpf_consume(struct cap_bpf *b);
 int cap_bpf_counters(struct cap_bpf *b, uint64_t *cnt);
 unsigned cap_bpf_nprogs(const struct cap_bpf *b);
 void cap_bpf_close(struct cap_bpf *b);
+
+/* The skeleton, for capture/tls.c's attachments. */
+struct httpcap *cap_bpf_skel(struct cap_bpf *b);
+
+/* ---- TLS plaintext probes (tls.c) ---- */
+
+struct cap_tls;
+
+/*
+ * Probe every TLS library and program on the host (bpf/tls.bpf.h's
+ * uprobes): the usual library folders, and the executable and mapped
+ * libraries of every process.  verbose: list each file probed on stderr.
+ * A failure to attach (no root, no uprobes) is said once on stderr and the
+ * capture goes on without TLS.  NULL only when out of memory.
+ */
+struct cap_tls *cap_tls_open(struct cap_bpf *b, int verbose);
+/* Process pid called exec: probe its executable if new. */
+void cap_tls_exec(struct cap_tls *t, uint32_t pid);
+/* Files probed so far. */
+unsigned cap_tls_files(const struct cap_tls *t);
+void cap_tls_close(struct cap_tls *t);
 
 /* htc_strerror(err) with a lowercase first letter ("operation not
  * permitted"), as messages are written here; err is negative. */

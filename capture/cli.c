@@ -20,6 +20,7 @@ enum {
 	OPT_PORT,
 	OPT_DURATION,
 	OPT_NO_REDACT,
+	OPT_NO_TLS,
 	OPT_TEXT,
 	OPT_VERSION,
 };
@@ -35,6 +36,7 @@ static const struct option long_opts[] = {
 	{ "buffer-size", required_argument, NULL, 'B' },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
+	{ "no-tls", no_argument, NULL, OPT_NO_TLS },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -48,7 +50,7 @@ void cap_usage(FILE *f)
 	fprintf(f,
 "Usage: httpcap [-qUvV] [-w FILE] [-c COUNT] [-s SNAPLEN] [-p PID]... [--comm NAME]\n"
 "               [--port PORT]... [-C SIZE] [-G SECONDS] [-W N] [-Z USER]\n"
-"               [-B KIB] [--duration SECONDS] [--no-redact] [--text]\n"
+"               [-B KIB] [--duration SECONDS] [--no-redact] [--no-tls] [--text]\n"
 "       httpcap -r FILE [-c COUNT] [--text] [-p PID]... [--port PORT]... [--comm NAME]\n"
 "\n"
 "Capture what processes send and receive on TCP sockets, with eBPF (root).\n"
@@ -75,9 +77,12 @@ void cap_usage(FILE *f)
 "  -B, --buffer-size KIB  kernel ring buffer size in KiB (default 16384)\n"
 "  --duration SEC  stop after SEC seconds\n"
 "  --no-redact     keep secret header values (Authorization, Cookie, ...)\n"
+"  --no-tls        no TLS plaintext: do not probe OpenSSL, GnuTLS and Go's\n"
+"                  crypto/tls (encrypted connections stay encrypted)\n"
 "  --text          one readable line per event instead of JSON\n"
 "  -q, --quiet     no banner and no statistics on stderr\n"
-"  -v, --verbose   more detail on stderr (attached programs; -vv: libbpf log)\n"
+"  -v, --verbose   more detail on stderr (attached programs, TLS binaries\n"
+"                  probed; -vv: libbpf log)\n"
 "  -h, --help      this help\n"
 "  -V, --version   print the version\n"
 "\n"
@@ -222,6 +227,9 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 		case OPT_NO_REDACT:
 			o->no_redact = true;
 			break;
+		case OPT_NO_TLS:
+			o->no_tls = true;
+			break;
 		case OPT_TEXT:
 			o->text = true;
 			break;
@@ -276,7 +284,7 @@ void cap_opts_text(const struct cap_opts *o, int argc, char **argv, char *buf, s
 	PUT("argv=");
 	for (int i = 0; i < argc; i++)
 		PUT("%s%s", i ? " " : "", argv[i]);
-	PUT("\nsnaplen=%u\nredact=%d\n", o->snaplen, !o->no_redact);
+	PUT("\nsnaplen=%u\nredact=%d\ntls=%d\n", o->snaplen, !o->no_redact, !o->no_tls);
 	for (size_t i = 0; i < o->npids; i++)
 		PUT("filter.pid=%u\n", o->pids[i]);
 	for (size_t i = 0; i < o->nports; i++)

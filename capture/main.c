@@ -35,6 +35,7 @@ struct app {
 	struct cap_opts o;
 	struct htc_header hdr;
 	struct cap_bpf *bpf;
+	struct cap_tls *tls;		/* NULL with --no-tls */
 	struct output *out;		/* -w */
 	struct htc_engine *eng;		/* printing */
 	int file_idx;
@@ -192,6 +193,10 @@ static int on_sample(void *ctx, void *data, size_t size)
 	}
 	if (rc == 0) {
 		proctab_forget(a->pt, exit_pid);
+		return 0;
+	}
+	if (rc == 2) {
+		cap_tls_exec(a->tls, exit_pid);
 		return 0;
 	}
 	if (!a->o.no_redact) {
@@ -458,6 +463,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", msg);
 		goto cleanup;
 	}
+	if (!a->o.no_tls) {
+		/* before -Z drops root: attaching uprobes needs it */
+		a->tls = cap_tls_open(a->bpf, a->o.verbose);
+		if (!a->tls) {
+			fprintf(stderr, "httpcap: out of memory\n");
+			goto cleanup;
+		}
+	}
 	if (a->o.wfile) {
 		a->out = output_open(&a->o, &a->hdr, pw ? (long)pw->pw_uid : -1,
 				     pw ? (long)pw->pw_gid : -1, &err);
@@ -582,6 +595,7 @@ cleanup:
 		output_close(a->out, cap_mono_ns(), NULL, NULL);
 	}
 	htc_engine_free(a->eng);
+	cap_tls_close(a->tls);
 	cap_bpf_close(a->bpf);
 	conntab_free(a->ct);
 	proctab_free(a->pt);

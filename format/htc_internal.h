@@ -121,6 +121,9 @@ static inline uint64_t get_le64(const uint8_t *p)
 
 /* Record type of a compact data event; decoded as HTC_REC_DATA. */
 #define HTC_REC_DATA_C		6
+/* Record type of TLS plaintext (format 1.2): a DATA_C body, decoded as
+ * HTC_REC_DATA with HTC_EVF_TLS; 1.1 readers skip it. */
+#define HTC_REC_TLS_C		7
 /* cflags bit: the connection's fields follow conn_id */
 #define HTC_CF_CONN		0x01
 /* Largest compact event before its payload: 5 fixed bytes, conn_id, the
@@ -136,7 +139,9 @@ struct htc_cslot {
 	uint8_t comm_len;
 	char comm[HTC_COMM_LEN];
 	struct htc_endpoints ep;
-	uint64_t next[2];	/* expected stream offset: read, write */
+	/* expected stream offset: read, write, then TLS plaintext read,
+	 * write (their own streams, FORMAT.md 6.8) */
+	uint64_t next[4];
 };
 
 /* The per-frame table of writer and reader (see htc_compact.c). */
@@ -152,8 +157,9 @@ void htc_ctab_reset(struct htc_ctab *t);
  * cap_len bytes); returns its length. */
 size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t *b);
 /* Decode a DATA_C body into rec (type HTC_REC_DATA; payload points into
- * b); 0 or HTC_ERR_CORRUPT with *why set. */
-int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len,
+ * b); tls: the record is a TLS_C one (HTC_EVF_TLS is set, and cleared
+ * otherwise).  0 or HTC_ERR_CORRUPT with *why set. */
+int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len, int tls,
 		       struct htc_record *rec, const char **why);
 
 /* ---- record codec (htc_codec.c) ---- */

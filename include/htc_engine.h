@@ -53,6 +53,20 @@ enum htc_proto {
 };
 const char *htc_proto_name(unsigned proto);	/* "http", "redis", ... */
 
+/* Added with TLS plaintext (format 1.2): whether a connection is TLS, and
+ * what decrypted it (htc_eng_conn.tls, and the same on its requests and
+ * calls). */
+enum htc_tls {
+	HTC_TLS_NONE = 0,	/* not TLS (as far as its bytes tell) */
+	HTC_TLS_ENCRYPTED = 1,	/* TLS not decrypted: byte counts and runs of writes only */
+	HTC_TLS_OPENSSL = 2,	/* decrypted: the plaintext of OpenSSL's calls */
+	HTC_TLS_GNUTLS = 3,	/* ... of GnuTLS's */
+	HTC_TLS_GO = 4,		/* ... of Go's crypto/tls */
+};
+/* "encrypted", "openssl", "gnutls", "go"; NULL for HTC_TLS_NONE and
+ * unknown values. */
+const char *htc_tls_name(unsigned tls);
+
 /* A connection, reported once when it closes (or at htc_engine_finish). */
 struct htc_eng_conn {
 	uint64_t id;		/* engine-wide, unique across files */
@@ -74,6 +88,9 @@ struct htc_eng_conn {
 	 * seeds a read offset from TCP's counters; the write side has no
 	 * such counter, so what was written before is not known); else 0. */
 	uint64_t unseen_in;
+	/* Added: enum htc_tls.  A decrypted connection's proto and exchanges
+	 * are those of its plaintext; bytes_in/out stay the wire's. */
+	uint8_t tls;
 };
 
 /* Flags on requests, calls and connections. */
@@ -162,6 +179,8 @@ struct htc_eng_request {
 	uint64_t req_msg_bytes, resp_msg_bytes;	/* ... and their lengths added up */
 	/* Added: the evidence of parent_id (HTC_EV_*), with parent_call_id */
 	uint8_t parent_evidence;
+	/* Added: its connection's enum htc_tls (decrypted: the library) */
+	uint8_t tls;
 };
 
 /* An outbound call (client side): one HTTP exchange, one Redis command, one
@@ -194,6 +213,8 @@ struct htc_eng_call {
 	uint64_t req_msg_bytes, resp_msg_bytes;
 	/* Added: the evidence of request_id (HTC_EV_*; HTC_EV_NONE when 0) */
 	uint8_t evidence;
+	/* Added: its connection's enum htc_tls */
+	uint8_t tls;
 };
 
 /*
