@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 /* Where the events table's rows come from (db_load_opts.events). */
 enum db_events_mode {
