@@ -700,7 +700,7 @@ __noinline int exit_data(int fd, __u64 a1, __u64 a2, long ret, __u32 systype)
 	if (!c)
 		return 0;
 	if (tls_on)
-		tls_syscall(fd, c);
+		tls_syscall(fd, c, type);
 	r.bytes = ret;
 	r.fd = fd;
 	r.type = type;

@@ -7,11 +7,16 @@
  *
  * A library call is tied to its TCP connection by the socket syscalls the
  * same thread makes inside it: the entry probe stashes the call per thread
- * (tls_calls), the syscall exit path (tls_syscall, from exit_data) writes
+ * (tls_threads), the syscall exit path (tls_syscall, from exit_data) writes
  * the fd into it and marks the connection decrypted, and the return probe
  * emits the plaintext as an event of that connection (HCB_EVF_TLS, its own
  * stream offsets).  A call that made no syscall (the library had the bytes
- * buffered) uses the fd its TLS object was last seen on (tls_fds).  Go
+ * buffered) uses the fd its TLS object was last seen on (tls_fds).  A
+ * program that feeds its TLS library through memory (Node.js: libuv reads
+ * the socket, then SSL_read decrypts from a memory BIO) makes no syscall in
+ * any call: its SSL_read is tied to the socket the thread read last (the
+ * bytes it decrypts), even one that returns no data yet (the handshake), so
+ * that its TLS object is known when it first writes.  Go
  * needs neither: its tls.Conn leads to the fd (tls.Conn.conn -> *net.TCPConn
  * -> *netFD -> poll.FD.Sysfd), and since a goroutine may move to another
  * thread while it waits, its calls are keyed by goroutine (the g pointer in
@@ -29,15 +34,17 @@
 /* Set by capture/ (off with --no-tls): the syscall path does nothing more. */
 const volatile bool tls_on = false;
 
-/* A TLS library call in progress on a thread (OpenSSL, GnuTLS). */
+/* A thread that calls a TLS library (OpenSSL, GnuTLS): its call in
+ * progress, and the socket it read last. */
 struct tls_call {
 	__u64 ts;
 	__u64 obj;	/* SSL * / gnutls_session_t */
 	__u64 buf;
 	__u64 outp;	/* SSL_*_ex: where the byte count is written; 0 otherwise */
 	__s32 fd;	/* socket a syscall inside the call used; -1 none yet */
-	__u8 sys;	/* HCB_SYS_SSL_READ... */
-	__u8 pad[3];
+	__s32 last_rfd;	/* socket the thread read last; -1 none */
+	__u8 sys;	/* HCB_SYS_SSL_READ...; 0: no call in progress */
+	__u8 pad[7];
 };
 
 struct {
@@ -45,7 +52,7 @@ struct {
 	__uint(max_entries, HCB_MAX_INFLIGHT);
 	__type(key, __u64);	/* pid_tgid */
 	__type(value, struct tls_call);
-} tls_calls SEC(".maps");
+} tls_threads SEC(".maps");
 
 /* The fd each TLS object was last seen using. */
 struct tls_obj {
@@ -98,19 +105,23 @@ struct {
 	__type(value, struct go_call);
 } go_calls SEC(".maps");
 
-/* From exit_data: a syscall on connection c (fd) inside a TLS call of this
- * thread ties the call to c, and c's ciphertext is no longer kept.  A
- * function of its own: inlined, its stack would push exit_data's chain of
- * calls past the 512 bytes BPF allows. */
-__noinline int tls_syscall(int fd, struct conn *c)
+/* From exit_data: a syscall of type on connection c (fd) by a thread that
+ * uses a TLS library.  Inside a call, it ties the call to c, and c's
+ * ciphertext is no longer kept.  A function of its own: inlined, its stack
+ * would push exit_data's chain of calls past the 512 bytes BPF allows. */
+__noinline int tls_syscall(int fd, struct conn *c, __u32 type)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct tls_call *a;
 
 	if (!c)
 		return 0;
-	a = bpf_map_lookup_elem(&tls_calls, &id);
+	a = bpf_map_lookup_elem(&tls_threads, &id);
 	if (!a)
+		return 0;
+	if (type == HCB_EV_READ)
+		a->last_rfd = fd;
+	if (!a->sys)
 		return 0;
 	a->fd = fd;
 	c->tls = 1;
@@ -163,18 +174,25 @@ __noinline int tls_emit(int fd, __u64 buf, __u64 bytes, __u64 t0, __u32 sys)
 static __always_inline int tls_enter(__u8 sys, __u64 obj, __u64 buf, __u64 outp)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct tls_call a = {};
+	struct tls_call *p, a = {};
 
 	if (task_filtered(id))
 		return 0;
-	a.ts = bpf_ktime_get_ns();
-	a.obj = obj;
-	a.buf = buf;
-	a.outp = outp;
-	a.fd = -1;
-	a.sys = sys;
-	if (bpf_map_update_elem(&tls_calls, &id, &a, BPF_ANY))
-		count(HCB_CNT_MAP_FULL, 1);
+	p = bpf_map_lookup_elem(&tls_threads, &id);
+	if (!p) {
+		a.last_rfd = -1;
+		if (bpf_map_update_elem(&tls_threads, &id, &a, BPF_NOEXIST) ||
+		    !(p = bpf_map_lookup_elem(&tls_threads, &id))) {
+			count(HCB_CNT_MAP_FULL, 1);
+			return 0;
+		}
+	}
+	p->ts = bpf_ktime_get_ns();
+	p->obj = obj;
+	p->buf = buf;
+	p->outp = outp;
+	p->fd = -1;
+	p->sys = sys;
 	return 0;
 }
 
@@ -183,41 +201,42 @@ static __always_inline int tls_enter(__u8 sys, __u64 obj, __u64 buf, __u64 outp)
 static __always_inline int tls_return(long rc)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct tls_call *p = bpf_map_lookup_elem(&tls_calls, &id);
+	struct tls_call *p = bpf_map_lookup_elem(&tls_threads, &id);
 	struct tls_obj k = {};
 	struct tls_call a;
-	__u64 bytes;
+	__u64 bytes = 0;
 	__s32 *f;
 
-	if (!p)
+	if (!p || !p->sys)
 		return 0;
 	a = *p;
-	bpf_map_delete_elem(&tls_calls, &id);
+	p->sys = 0;
 	/* OpenSSL's functions return int: -1 is 0xffffffff in RAX */
 	if (a.sys == HCB_SYS_SSL_READ || a.sys == HCB_SYS_SSL_WRITE)
 		rc = (int)rc;
 	if (a.outp) {
-		if (rc != 1 || bpf_probe_read_user(&bytes, sizeof(bytes), (void *)a.outp))
-			return 0;
-	} else {
-		if (rc <= 0)
-			return 0;
+		if (rc == 1 && bpf_probe_read_user(&bytes, sizeof(bytes), (void *)a.outp))
+			bytes = 0;
+	} else if (rc > 0) {
 		bytes = rc;
 	}
-	if (!bytes)
-		return 0;
 	k.obj = a.obj;
 	k.tgid = id >> 32;
-	if (a.fd >= 0) {
-		bpf_map_update_elem(&tls_fds, &k, &a.fd, BPF_ANY);
-	} else {
+	if (a.fd < 0) {
 		f = bpf_map_lookup_elem(&tls_fds, &k);
-		if (!f) {
+		if (f)
+			a.fd = *f;
+		else if (a.sys == HCB_SYS_SSL_READ || a.sys == HCB_SYS_GNUTLS_RECV)
+			a.fd = a.last_rfd;	/* fed through memory: the last socket read */
+		else if (bytes)
 			count(HCB_CNT_TLS_UNTIED, 1);
+		if (a.fd < 0)
 			return 0;
-		}
-		a.fd = *f;
 	}
+	/* even a call that moved nothing (a handshake step) ties its object */
+	bpf_map_update_elem(&tls_fds, &k, &a.fd, BPF_ANY);
+	if (!bytes)
+		return 0;
 	return tls_emit(a.fd, a.buf, bytes, a.ts, a.sys);
 }
 
