@@ -222,8 +222,8 @@ static __always_inline int tls_return(long rc)
 	}
 	k.obj = a.obj;
 	k.tgid = id >> 32;
+	f = bpf_map_lookup_elem(&tls_fds, &k);
 	if (a.fd < 0) {
-		f = bpf_map_lookup_elem(&tls_fds, &k);
 		if (f)
 			a.fd = *f;
 		else if (a.sys == HCB_SYS_SSL_READ || a.sys == HCB_SYS_GNUTLS_RECV)
@@ -233,8 +233,10 @@ static __always_inline int tls_return(long rc)
 		if (a.fd < 0)
 			return 0;
 	}
-	/* even a call that moved nothing (a handshake step) ties its object */
-	bpf_map_update_elem(&tls_fds, &k, &a.fd, BPF_ANY);
+	/* even a call that moved nothing (a handshake step) ties its object;
+	 * written only when new (an update costs more than the lookup) */
+	if (!f || *f != a.fd)
+		bpf_map_update_elem(&tls_fds, &k, &a.fd, BPF_ANY);
 	if (!bytes)
 		return 0;
 	return tls_emit(a.fd, a.buf, bytes, a.ts, a.sys);
