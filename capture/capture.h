@@ -161,6 +161,9 @@ int cap_bpf_counters(struct cap_bpf *b, uint64_t *cnt);
 unsigned cap_bpf_nprogs(const struct cap_bpf *b);
 void cap_bpf_close(struct cap_bpf *b);
 
+/* Whether the TLS programs are loaded (not with --no-tls, nor when the
+ * kernel refused them: the capture then goes on without TLS). */
+bool cap_bpf_tls(const struct cap_bpf *b);
 /* The skeleton, for capture/tls.c's attachments. */
 struct httpcap *cap_bpf_skel(struct cap_bpf *b);
 

@@ -463,7 +463,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", msg);
 		goto cleanup;
 	}
-	if (!a->o.no_tls) {
+	if (cap_bpf_tls(a->bpf)) {
 		/* before -Z drops root: attaching uprobes needs it */
 		a->tls = cap_tls_open(a->bpf, a->o.verbose);
 		if (!a->tls) {
