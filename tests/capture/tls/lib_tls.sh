@@ -9,9 +9,10 @@ make_cert() {
 		fail "openssl req could not make a certificate"
 }
 
-# start_nginx_tls PORT ROOT: nginx with TLS on 127.0.0.1:PORT serving ROOT
+# start_nginx_tls PORT ROOT [http2]: nginx with TLS on 127.0.0.1:PORT
+# serving ROOT (with http2: offering h2 by ALPN)
 start_nginx_tls() {
-	local port=$1 root=$2 d="$T/nginx-$1"
+	local port=$1 root=$2 h2=${3:-} d="$T/nginx-$1"
 	mkdir -p "$d/tmp"
 	cat >"$d/nginx.conf" <<EOC
 worker_processes 1;
@@ -29,7 +30,7 @@ http {
     scgi_temp_path $d/tmp/scgi;
     types { text/plain txt; application/octet-stream bin; }
     server {
-        listen 127.0.0.1:$port ssl;
+        listen 127.0.0.1:$port ssl $h2;
         ssl_certificate $T/cert.pem;
         ssl_certificate_key $T/key.pem;
         root $root;
