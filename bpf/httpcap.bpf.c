@@ -968,6 +968,8 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct proc *p;
 
 	bpf_map_delete_elem(&inflight, &id);
+	if (tls_on)
+		bpf_map_delete_elem(&tls_threads, &id);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	p = bpf_map_lookup_elem(&procs, &tgid);

@@ -167,7 +167,16 @@ bool cap_bpf_tls(const struct cap_bpf *b);
 /* The skeleton, for capture/tls.c's attachments. */
 struct httpcap *cap_bpf_skel(struct cap_bpf *b);
 
-/* ---- TLS plaintext probes (tls.c) ---- */
+/* ---- TLS plaintext probes (tls.c, gopclntab.c) ---- */
+
+/*
+ * Function name in a Go program's pclntab (the .gopclntab section's len
+ * bytes at p; Go 1.18+, 64-bit): OUT *entry and *end, its first address and
+ * the next function's.  0; -ENOENT (not there, or a table that does not
+ * hold together); -ENOTSUP (an older Go, or 32-bit).
+ */
+int cap_go_find_func(const uint8_t *p, size_t len, const char *name, uint64_t *entry,
+		     uint64_t *end);
 
 struct cap_tls;
 

@@ -170,60 +170,6 @@ static long long elf_va_off(Elf *e, uint64_t va)
 	return -1;
 }
 
-static uint64_t rd(const uint8_t *p, unsigned size)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = size; i-- > 0;)
-		v = v << 8 | p[i];	/* little-endian: amd64 */
-	return v;
-}
-
-/*
- * The entry and end addresses of function name in Go's function table,
- * the pclntab (Go 1.18+ layout, magic 0xfffffff0 or 0xfffffff1: a header
- * of offsets, then (entry, func) offset pairs sorted by address, each func
- * naming itself by an offset into the name table).  Written by hand: no
- * Debian package reads it from C.  Every offset is checked against the
- * section's size: the file is any executable on the host.
- * Returns 0, -ENOENT (not there), -ENOTSUP (an older Go).
- */
-static int go_find_func(const uint8_t *p, size_t len, const char *name, uint64_t *entry,
-			uint64_t *end)
-{
-	uint64_t nfunc, text, fnames, functab;
-	uint32_t magic;
-	size_t nlen = strlen(name) + 1;
-
-	if (len < 72)
-		return -ENOENT;
-	magic = (uint32_t)rd(p, 4);
-	if (magic != 0xfffffff0 && magic != 0xfffffff1)
-		return magic == 0xfffffffa || magic == 0xfffffffb ? -ENOTSUP : -ENOENT;
-	if (p[7] != 8)
-		return -ENOTSUP;	/* 32-bit */
-	nfunc = rd(p + 8, 8);
-	text = rd(p + 24, 8);
-	fnames = rd(p + 32, 8);
-	functab = rd(p + 64, 8);
-	if (functab > len || nfunc > (len - functab) / 8 - 1 || fnames > len)
-		return -ENOENT;
-	for (uint64_t i = 0; i < nfunc; i++) {
-		const uint8_t *ft = p + functab + i * 8;
-		uint64_t foff = functab + rd(ft + 4, 4), noff;
-
-		if (foff + 8 > len)
-			continue;
-		noff = fnames + (uint32_t)rd(p + foff + 4, 4);
-		if (noff >= len || len - noff < nlen || memcmp(p + noff, name, nlen))
-			continue;
-		*entry = text + rd(ft, 4);
-		*end = text + rd(ft + 8, 4);	/* the next function's entry */
-		return *end > *entry ? 0 : -ENOENT;
-	}
-	return -ENOENT;
-}
-
 static int add_link(struct cap_tls *t, struct bpf_link *l)
 {
 	if (t->nlinks == t->linkcap) {
@@ -321,7 +267,7 @@ static int attach_go(struct cap_tls *t, Elf *e, int fd, const char *path)
 		return -ENOENT;
 	for (int i = 0; i < 2; i++) {
 		uint64_t entry, end;
-		int err = go_find_func(d->d_buf, d->d_size, fns[i], &entry, &end);
+		int err = cap_go_find_func(d->d_buf, d->d_size, fns[i], &entry, &end);
 
 		if (err == -ENOTSUP) {
 			if (t->verbose)
