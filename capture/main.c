@@ -463,6 +463,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", msg);
 		goto cleanup;
 	}
+	if (!a->o.no_tls && !cap_bpf_tls(a->bpf)) {
+		/* the kernel refused the TLS programs: the file says so */
+		a->o.no_tls = true;
+		cap_opts_text(&a->o, argc, argv, a->hdr.options, sizeof(a->hdr.options));
+	}
 	if (cap_bpf_tls(a->bpf)) {
 		/* before -Z drops root: attaching uprobes needs it */
 		a->tls = cap_tls_open(a->bpf, a->o.verbose);
