@@ -7,7 +7,7 @@
 # (restored after): BPF ns per run of the TLS programs (SSL_* entries and
 # returns) and per request, and sys_exit's mean ns per run.  The uprobe
 # traps themselves are kernel time outside BPF: the req/s figures show them.
-# ROUNDS (3), SECS (5) in the environment.
+# ROUNDS (3), SECS (5), MODES ("none notls tls") in the environment.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/${BUILD:-build}
@@ -62,7 +62,7 @@ for p in json.load(sys.stdin):
     if p.get("name")=="sys_exit": st+=p.get("run_time_ns",0); sc+=p.get("run_cnt",0)
 print(t,c,st,sc)' "$1"; }
 for r in $(seq $ROUNDS); do
-	for mode in none notls tls; do
+	for mode in ${MODES:-none notls tls}; do
 		CAP=""
 		if [ $mode != none ]; then
 			extra=""
