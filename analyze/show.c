@@ -32,6 +32,7 @@ struct req_row {
 	int parent_guess;	/* the parent call was ambiguous: the parent is a guess */
 	char parent_ev[16];	/* its evidence (requests.parent_evidence) */
 	char trace[40];		/* requests.trace_id, "" none */
+	char tls[16];		/* requests.tls, "" plain */
 	double dur;
 	char method[64], path[1024], host[256], comm[32], client[80], server[80], proto[16];
 	void *head;
@@ -84,6 +85,7 @@ static int load_req(struct show_ctx *c, int64_t id, struct req_row *r)
 	col_text(st, 23, r->proto, sizeof(r->proto));
 	col_text(st, 24, r->parent_ev, sizeof(r->parent_ev));
 	col_text(st, 25, r->trace, sizeof(r->trace));
+	col_text(st, 26, r->tls, sizeof(r->tls));
 	r->head_len = (size_t)sqlite3_column_bytes(st, 20);
 	r->head = r->head_len ? malloc(r->head_len) : NULL;
 	if (r->head)
@@ -501,8 +503,8 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		     " method, path, status, pid, tid, comm, host,"
 		     " client_ip || ':' || client_port, server_ip || ':' || server_port,"
 		     " req_bytes, resp_bytes, ncalls, unanswered, reset, error, head,"
-		     " parent_call_id, parent_ambiguous, protocol, parent_evidence, trace_id FROM requests"
-		     " WHERE request_id = ?");
+		     " parent_call_id, parent_ambiguous, protocol, parent_evidence, trace_id, tls"
+		     " FROM requests WHERE request_id = ?");
 	c.calls = report_prep(db, "SELECT call_id, protocol, remote_ip, remote_port, start_ns, end_ns,"
 		       " duration_ms, summary, status, child_request_id, bytes_out, bytes_in,"
 		       " error, unanswered, ambiguous, evidence FROM calls WHERE request_id = ?"
@@ -577,6 +579,10 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		tput(f, r.client);
 		fputs(" -> ", f);
 		tput(f, r.server);
+		if (r.tls[0]) {
+			fputs("  over TLS, decrypted from ", f);
+			tput(f, r.tls);
+		}
 		fputc('\n', f);
 		fprintf(f, "  start    %s\n", ts);
 		if (r.trace[0]) {
