@@ -841,6 +841,8 @@ __noinline int exit_close(int fd, long ret)
 		emit_conn_event(c, id, fd, HCB_EV_CLOSE, HCB_SYS_CLOSE, ret, 0);
 		proc_add(id >> 32, -1);
 	}
+	if (c->tls)
+		bpf_map_delete_elem(&tls_streams, &key);
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
 }
@@ -947,6 +949,8 @@ static long close_on_exit(struct bpf_map *map, __u64 *key, struct conn *c, struc
 		return 0;
 	if (!c->ignored)
 		emit_conn_event(c, x->id, (__s32)(__u32)*key, HCB_EV_CLOSE, HCB_SYS_EXIT, 0, 0);
+	if (c->tls)
+		bpf_map_delete_elem(&tls_streams, key);
 	bpf_map_delete_elem(map, key);
 	return 0;
 }
