@@ -594,6 +594,11 @@ int main(int argc, char **argv)
 				(unsigned long long)cnt[HCB_CNT_PAYLOAD_BYTES],
 				(unsigned long long)cnt[HCB_CNT_CONNS],
 				(unsigned long long)cnt[HCB_CNT_FILTERED]);
+		if (!cap_bpf_counters(a->bpf, cnt) && a->tls)
+			fprintf(stderr, "kernel: %llu TLS plaintext events from %u files probed, "
+				"%llu library calls with data not tied to a traced connection\n",
+				(unsigned long long)cnt[HCB_CNT_TLS_EVENTS], cap_tls_files(a->tls),
+				(unsigned long long)cnt[HCB_CNT_TLS_UNTIED]);
 	}
 cleanup:
 	if (a->out) {
