@@ -210,6 +210,7 @@ static int attach(struct cap_tls *t, struct bpf_program *prog, const char *path,
 	return add_link(t, l);
 }
 
+#if defined(__x86_64__)
 /* Go's (*Conn).Read or Write at [entry, end): probes at entry and at each
  * return instruction.  Returns probes attached, or -errno. */
 static int attach_go_fn(struct cap_tls *t, Elf *e, int fd, const char *path, uint64_t entry,
@@ -283,6 +284,16 @@ static int attach_go(struct cap_tls *t, Elf *e, int fd, const char *path)
 	}
 	return n;
 }
+#else
+/* The Go probes read amd64's registers (bpf/tls.bpf.h): elsewhere Go
+ * programs stay encrypted. */
+static int attach_go(struct cap_tls *t, Elf *e, int fd, const char *path)
+{
+	if (t->verbose)
+		fprintf(stderr, "httpcap: TLS: %s: Go programs are probed on x86-64 only\n", path);
+	return -ENOTSUP;
+}
+#endif
 
 /*
  * Examine one file (path to attach by, name to show) and probe what it
