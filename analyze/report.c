@@ -777,6 +777,14 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 		if ((err = summary_tls(db, o)))
 			return err;
 	}
+	/* json and csv: the table's "tls" line as rows */
+	if (o->fmt != OUT_TABLE && scalar(db, "SELECT count(*) FROM connections WHERE tls IS NOT NULL") &&
+	    (err = section(db, o, "tls", "tls",
+			   "SELECT CASE WHEN tls = 'encrypted' THEN 'encrypted' ELSE 'decrypted' END AS state,"
+			   " CASE WHEN tls = 'encrypted' THEN tls_reason ELSE tls END AS why,"
+			   " count(*) AS connections FROM connections WHERE tls IS NOT NULL"
+			   " GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2")))
+		return err;
 	if ((err = section(db, o, "files", "file",
 			   "SELECT file_idx AS file, path, hostname AS host,"
 			   " rfc3339(start_ns) AS start, rfc3339(end_ns) AS end,"
