@@ -159,8 +159,8 @@ static void usage(FILE *f)
 		"  --sort start|duration|status  --limit N   (requests, errors; --limit: deps)\n"
 		"  --depth N                show, report: follow child requests N levels (default 8)\n"
 		"  --section NAME           summary: that listing only (needed for csv): totals,\n"
-		"                           file, process, endpoint, linked, evidence, dependency,\n"
-		"                           undecoded, lost\n"
+		"                           tls, file, process, endpoint, linked, evidence,\n"
+		"                           dependency, undecoded, lost\n"
 		"  --writable               sql: allow statements that change the database\n"
 		"                           (default read-only: no ATTACH, VACUUM INTO, writes)\n"
 		"report:\n"
@@ -354,9 +354,9 @@ int main(int argc, char **argv)
 				if (!strcmp(optarg, report_summary_sections[i]))
 					break;
 			if (!report_summary_sections[i])
-				return usage_error("bad --section '%s': want totals, file, process, "
-						   "endpoint, linked, evidence, dependency, undecoded "
-						   "or lost", optarg);
+				return usage_error("bad --section '%s': want totals, tls, file, "
+						   "process, endpoint, linked, evidence, dependency, "
+						   "undecoded or lost", optarg);
 			ro.section = optarg;
 			break;
 		}
@@ -453,8 +453,8 @@ int main(int argc, char **argv)
 	/* one CSV stream, one header: the listings of summary one at a time */
 	if (cmd == CMD_SUMMARY && ro.fmt == OUT_CSV && !ro.section)
 		return usage_error("summary --format csv needs --section NAME (one table: totals, "
-				   "file, process, endpoint, linked, evidence, dependency, undecoded "
-				   "or lost)");
+				   "tls, file, process, endpoint, linked, evidence, dependency, "
+				   "undecoded or lost)");
 	if (cmd == CMD_EXPORT && !xo.target)
 		return usage_error("export needs --otlp FILE or --otlp http://COLLECTOR:4318");
 	files = (const char **)(argv + optind);

@@ -445,6 +445,7 @@ static void on_conn(void *ctx, const struct htc_eng_conn *c)
 		rq_null(q);
 	rq_ns(q, c->request_id);
 	rq_int(q, c->flags);
+	rq_str(q, htc_tls_name(c->tls));
 	rq_end(q);
 	l->st.conns++;
 	if (c->ep.role == HTC_ROLE_SERVER)
@@ -698,6 +699,7 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 	} else {
 		rq_null(q);
 	}
+	rq_str(q, htc_tls_name(r->tls));
 	rq_end(q);
 	if (late_call)
 		patch_latency(l, RQ_LAT_CALL, r->parent_call_id, dur);
@@ -779,6 +781,7 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 	} else {
 		rq_null(q);
 	}
+	rq_str(q, htc_tls_name(c->tls));
 	rq_end(q);
 	if (pr) {
 		/* the request's slot, or its row by key if already handed over */
@@ -848,19 +851,30 @@ static const char sql_ins_req[] =
 	" host_header, endpoint, status, start_ns, end_ns, req_bytes,"
 	" resp_bytes, ncalls, flags, resp_body_len, resp_body_hash, head, body, protocol, stream_id,"
 	" unresolved, grpc_status, grpc_message, req_messages, resp_messages, resp_head,"
-	" client_latency_ns)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" client_latency_ns, tls)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_call[] =
 	"INSERT INTO calls (call_id, request_id, child_request_id, file_idx, host, conn, seq, pid, tid, comm,"
 	" protocol, local_ip, local_port, remote_ip, remote_port, summary, name, status,"
 	" start_ns, end_ns, bytes_out, bytes_in, flags, evidence, stream_id, unresolved, grpc_status,"
-	" grpc_message, req_messages, resp_messages, resp_head, server_latency_ns)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" grpc_message, req_messages, resp_messages, resp_head, server_latency_ns, tls)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_ins_conn[] =
 	"INSERT INTO connections (conn, file_idx, conn_id, host, pid, tid, comm, role,"
 	" local_ip, local_port, remote_ip, remote_port, protocol, connect_result, open_ns,"
-	" close_ns, connect_ms, bytes_in, bytes_out, unseen_in, seq_in, seq_out, request_id, flags)"
-	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	" close_ns, connect_ms, bytes_in, bytes_out, unseen_in, seq_in, seq_out, request_id, flags, tls)"
+	" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+/* Why each TLS connection stayed encrypted, once every row is in: from
+ * its file (captured without the probes?) and its process (did it
+ * decrypt any other connection?). */
+static const char sql_tls_reason[] =
+	"UPDATE connections SET tls_reason = CASE"
+	" WHEN (SELECT f.format_version IN ('1.0', '1.1') OR f.options LIKE '%' || char(10) || 'tls=0' || char(10) || '%'"
+	"       FROM files f WHERE f.file_idx = connections.file_idx) THEN 'not probed'"
+	" WHEN EXISTS (SELECT 1 FROM connections d WHERE d.file_idx = connections.file_idx"
+	"       AND d.pid = connections.pid AND d.tls IN ('openssl', 'gnutls', 'go')) THEN 'calls not seen'"
+	" ELSE 'no probed library' END"
+	" WHERE tls = 'encrypted'";
 static const char sql_ins_proc[] =
 	"INSERT OR REPLACE INTO processes (file_idx, host, pid, ppid, uid, gid, comm, exe,"
 	" cmdline, cgroup, container, seen_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
@@ -1778,6 +1792,11 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 	if ((err = build_services(&l, &svc, &nsvc)) || (err = insert_stats(&l, svc, nsvc)))
 		goto cleanup;
 	t_stats = now_s();
+	for (size_t k = 0; k < n; k++)
+		if ((err = insert_file(&l, s, k)))
+			goto cleanup;
+	if ((err = db_exec(db, sql_tls_reason)))
+		goto cleanup;
 	{
 		struct htc_engine_stats est;
 
@@ -1795,9 +1814,6 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 				"more than %d started by one system call (a flood of tiny "
 				"messages)\n", (unsigned long long)est.cut, HTC_ENG_MAX_STARTS);
 	}
-	for (size_t k = 0; k < n; k++)
-		if ((err = insert_file(&l, s, k)))
-			goto cleanup;
 	if (opts->progress)
 		progress(&l, s, 1);
 	if ((err = evq_stop(l.evq)))

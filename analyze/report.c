@@ -697,8 +697,8 @@ int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql)
 /* ---- summary ---- */
 
 const char *const report_summary_sections[] = {
-	"totals", "file", "process", "endpoint", "linked", "evidence", "dependency", "undecoded",
-	"lost", NULL,
+	"totals", "tls", "file", "process", "endpoint", "linked", "evidence", "dependency",
+	"undecoded", "lost", NULL,
 };
 
 /* One listing of summary: in a table under its title; in JSON each row
@@ -741,6 +741,39 @@ static int64_t scalar(sqlite3 *db, const char *sql)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+/* "tls  N connections: D decrypted (openssl n, ...), E encrypted (reason
+ * n, ...)": one line, when the capture has TLS connections. */
+static int summary_tls(sqlite3 *db, const struct report_opts *o)
+{
+	sqlite3_stmt *st = report_prep(db,
+		"SELECT tls <> 'encrypted', CASE WHEN tls = 'encrypted' THEN tls_reason ELSE tls END,"
+		" count(*) FROM connections WHERE tls IS NOT NULL GROUP BY 1, 2 ORDER BY 1 DESC, 3 DESC, 2");
+	int64_t n[2] = { 0, 0 };
+	char part[2][512] = { "", "" };
+	int rc;
+
+	if (!st)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int dec = sqlite3_column_int(st, 0);
+		const char *what = (const char *)sqlite3_column_text(st, 1);
+		size_t len = strlen(part[dec]);
+
+		n[dec] += sqlite3_column_int64(st, 2);
+		snprintf(part[dec] + len, sizeof(part[dec]) - len, "%s%s %lld", len ? ", " : "",
+			 what ? what : "?", sqlite3_column_int64(st, 2));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	if (n[0] + n[1])
+		fprintf(o->out, "tls        %lld connection%s: %lld decrypted%s%s%s, %lld encrypted%s%s%s\n",
+			(long long)(n[0] + n[1]), n[0] + n[1] == 1 ? "" : "s", (long long)n[1],
+			n[1] ? " (" : "", part[1], n[1] ? ")" : "", (long long)n[0],
+			n[0] ? " (" : "", part[0], n[0] ? ")" : "");
+	return 0;
 }
 
 int report_summary(sqlite3 *db, const struct report_opts *o)
@@ -789,7 +822,17 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 				sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 6));
 		}
 		sqlite3_finalize(st);
+		if ((err = summary_tls(db, o)))
+			return err;
 	}
+	/* json and csv: the table's "tls" line as rows */
+	if (o->fmt != OUT_TABLE && scalar(db, "SELECT count(*) FROM connections WHERE tls IS NOT NULL") &&
+	    (err = section(db, o, "tls", "tls",
+			   "SELECT CASE WHEN tls = 'encrypted' THEN 'encrypted' ELSE 'decrypted' END AS state,"
+			   " CASE WHEN tls = 'encrypted' THEN tls_reason ELSE tls END AS why,"
+			   " count(*) AS connections FROM connections WHERE tls IS NOT NULL"
+			   " GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2")))
+		return err;
 	if ((err = section(db, o, "files", "file",
 			   "SELECT file_idx AS file, path, hostname AS host,"
 			   " rfc3339(start_ns) AS start, rfc3339(end_ns) AS end,"

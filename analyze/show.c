@@ -32,6 +32,7 @@ struct req_row {
 	int parent_guess;	/* the parent call was ambiguous: the parent is a guess */
 	char parent_ev[16];	/* its evidence (requests.parent_evidence) */
 	char trace[40];		/* requests.trace_id, "" none */
+	char tls[16];		/* requests.tls, "" plain */
 	double dur;
 	char method[64], path[1024], host[256], comm[32], client[80], server[80], proto[16];
 	char service[1024];	/* services.service */
@@ -98,6 +99,7 @@ static int load_req(struct show_ctx *c, int64_t id, struct req_row *r)
 		memcpy(r->resp_head, sqlite3_column_blob(st, 28), r->resp_head_len);
 	else
 		r->resp_head_len = 0;
+	col_text(st, 29, r->tls, sizeof(r->tls));
 	r->head_len = (size_t)sqlite3_column_bytes(st, 20);
 	r->head = r->head_len ? malloc(r->head_len) : NULL;
 	if (r->head)
@@ -540,7 +542,7 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		     " req_bytes, resp_bytes, ncalls, unanswered, reset, error, head,"
 		     " parent_call_id, parent_ambiguous, protocol, parent_evidence, trace_id,"
 		     " coalesce((SELECT service FROM services s WHERE s.file_idx = r.file_idx"
-		     "  AND s.pid = r.pid), comm || '@' || host), client_latency_ns, resp_head"
+		     "  AND s.pid = r.pid), comm || '@' || host), client_latency_ns, resp_head, tls"
 		     " FROM requests r"
 		     " WHERE request_id = ?");
 	c.calls = report_prep(db, "SELECT call_id, protocol, remote_ip, remote_port, start_ns, end_ns,"
@@ -628,6 +630,10 @@ int report_show(sqlite3 *db, const struct report_opts *o, const char *idtext)
 		tput(f, r.client);
 		fputs(" -> ", f);
 		tput(f, r.server);
+		if (r.tls[0]) {
+			fputs("  over TLS, decrypted from ", f);
+			tput(f, r.tls);
+		}
 		fputc('\n', f);
 		fprintf(f, "  start    %s\n", ts);
 		if (r.trace[0]) {

@@ -96,7 +96,10 @@ struct conn {
 	__u16 lport, rport;
 	__u8 ignored;	/* excluded by a connection filter: remembered to skip fast */
 	__u8 wake;	/* first connection of its process: wake the reader now */
-	__u8 pad[6];
+	/* TLS (tls.bpf.h): a library call was tied to it, so its syscalls'
+	 * payload (ciphertext) is not kept */
+	__u8 tls;
+	__u8 pad[5];
 	__u8 laddr[16];
 	__u8 raddr[16];
 };
@@ -144,6 +147,16 @@ struct {
 	__type(key, struct hcb_host_key);
 	__type(value, __u8);
 } host_filter SEC(".maps");
+
+/* The key of a --host lookup, built here rather than on the stack: the
+ * callers' frames add up to the verifier's 512-byte limit on the path
+ * sys_exit -> exit_data -> tls_syscall -> emit_data. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hcb_host_key);
+} host_key SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -323,16 +336,21 @@ static __always_inline bool ports_excluded(const struct conn *c)
 /* Whether address a (family HCB_AF_*) lies in one of the --host prefixes. */
 static __always_inline bool host_listed(__u8 family, const __u8 *a)
 {
-	struct hcb_host_key k = { .prefixlen = 128 };
+	__u32 zero = 0;
+	struct hcb_host_key *k = bpf_map_lookup_elem(&host_key, &zero);
 
+	if (!k)
+		return false;
+	k->prefixlen = 128;
 	if (family == HCB_AF_INET) {
-		k.addr[10] = 0xff;
-		k.addr[11] = 0xff;
-		__builtin_memcpy(k.addr + 12, a, 4);
+		__builtin_memset(k->addr, 0, 10);
+		k->addr[10] = 0xff;
+		k->addr[11] = 0xff;
+		__builtin_memcpy(k->addr + 12, a, 4);
 	} else {
-		__builtin_memcpy(k.addr, a, 16);
+		__builtin_memcpy(k->addr, a, 16);
 	}
-	return bpf_map_lookup_elem(&host_filter, &k) != NULL;
+	return bpf_map_lookup_elem(&host_filter, k) != NULL;
 }
 
 /*
@@ -527,6 +545,8 @@ struct data_req {
 	__u8 sys;
 	__u8 nopayload;	/* sendfile */
 	__u8 noseq;	/* sendmmsg/recvmmsg: the socket's sequence is the whole call's */
+	__u8 tls;	/* TLS plaintext (tls.bpf.h), at offset off of its stream */
+	__u64 off;
 };
 
 /* State of one iovec-copying loop; scalars only, since the bpf_loop
@@ -589,20 +609,32 @@ __noinline int emit_data(struct conn *c, struct data_req *r)
 
 	if (!c || !r)	/* a global function: the verifier wants it said */
 		return 0;
-	if (r->type == HCB_EV_READ)
+	if (r->tls) {
+		/* plaintext: a stream of its own beside the ciphertext */
+		flags |= HCB_EVF_TLS;
+		off = r->off;
+	} else if (r->type == HCB_EV_READ) {
 		off = __sync_fetch_and_add(&c->rx, r->bytes);
-	else
+	} else {
 		off = __sync_fetch_and_add(&c->tx, r->bytes);
+	}
+	/* ciphertext of a connection whose plaintext is captured: counted only */
+	if (c->tls && !r->tls)
+		flags |= HCB_EVF_TLS_CIPHER;
 	if (!s) {
 		count(HCB_CNT_RINGBUF_FULL, 1);
 		return 0;
 	}
 	fill_header(&s->ev, c, id, r->fd, r->type, r->sys);
 	s->ev.dur_ns = r->t0 ? s->ev.ts_ns - r->t0 : 0;
+	/* TLS plaintext written: the bytes were the application's at the
+	 * call's entry, before any of its ciphertext went out */
+	if (r->tls && r->type == HCB_EV_WRITE && r->t0)
+		s->ev.ts_ns = r->t0;
 	s->ev.ret = r->bytes;
 	s->ev.stream_off = off;
 
-	want = r->nopayload ? 0 : (__u64)r->bytes;
+	want = r->nopayload || (flags & HCB_EVF_TLS_CIPHER) ? 0 : (__u64)r->bytes;
 	if (want > snaplen)
 		want = snaplen;
 	if (want > HCB_MAX_SNAPLEN)
@@ -639,7 +671,7 @@ __noinline int emit_data(struct conn *c, struct data_req *r)
 	 * per event (measured: bpf/httpcap.bpf.c's commit), so that every
 	 * event is placed even when the byte counter above missed bytes
 	 * (splice, another process sharing the socket, a state evicted). */
-	if (!r->noseq) {
+	if (!r->noseq && !r->tls) {	/* plaintext has no TCP sequence of its own */
 		struct tcp_sock *tp = (struct tcp_sock *)c->sk;
 		__u32 seq;
 
@@ -663,6 +695,8 @@ __noinline int emit_data(struct conn *c, struct data_req *r)
 	count(HCB_CNT_PAYLOAD_BYTES, got);
 	return 0;
 }
+
+#include "tls.bpf.h"
 
 /* ---- entry side ---- */
 
@@ -753,6 +787,8 @@ __noinline int exit_data(int fd, __u64 a1, __u64 a2, long ret, __u32 systype)
 	c = data_conn(id, fd, type, ret);
 	if (!c)
 		return 0;
+	if (tls_on)
+		tls_syscall(fd, c, type);
 	r.bytes = ret;
 	r.fd = fd;
 	r.type = type;
@@ -894,6 +930,8 @@ __noinline int exit_close(int fd, long ret)
 		emit_conn_event(c, id, fd, HCB_EV_CLOSE, HCB_SYS_CLOSE, ret, 0);
 		proc_add(id >> 32, -1);
 	}
+	if (c->tls)
+		bpf_map_delete_elem(&tls_streams, &key);
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
 }
@@ -1000,6 +1038,8 @@ static long close_on_exit(struct bpf_map *map, __u64 *key, struct conn *c, struc
 		return 0;
 	if (!c->ignored)
 		emit_conn_event(c, x->id, (__s32)(__u32)*key, HCB_EV_CLOSE, HCB_SYS_EXIT, 0, 0);
+	if (c->tls)
+		bpf_map_delete_elem(&tls_streams, key);
 	bpf_map_delete_elem(map, key);
 	return 0;
 }
@@ -1021,6 +1061,8 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct proc *p;
 
 	bpf_map_delete_elem(&inflight, &id);
+	if (tls_on)
+		bpf_map_delete_elem(&tls_threads, &id);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	p = bpf_map_lookup_elem(&procs, &tgid);

@@ -29,6 +29,7 @@ struct cap_bpf {
 	int ncpus;
 	unsigned nprogs;
 	uint64_t *percpu;	/* ncpus values, for counter reads */
+	bool tls;		/* the TLS programs are loaded */
 };
 
 static int verbosity;
@@ -75,6 +76,69 @@ static uint32_t ringbuf_bytes(uint32_t kb)
 	return sz;
 }
 
+/* Open the skeleton, set its settings and map sizes, and load it; with
+ * tls false the TLS programs are not loaded (b->tls says which).  0, or
+ * -errno with the message in msg. */
+static int load_skel(struct cap_bpf *b, const struct cap_opts *o, bool tls, char *msg, size_t msglen)
+{
+	int err;
+
+	b->tls = tls;
+	b->skel = httpcap__open();
+	if (!b->skel) {
+		err = -errno ? -errno : -ENOMEM;
+		snprintf(msg, msglen, "httpcap: opening the BPF object failed: %s", cap_strerror(err));
+		return err;
+	}
+	b->skel->rodata->self_tgid = getpid();
+	b->skel->rodata->snaplen = o->snaplen;
+	b->skel->rodata->filter_pids = o->npids > 0;
+	b->skel->rodata->filter_ports = o->nports > 0;
+	b->skel->rodata->filter_comm = o->comm[0] != '\0';
+	b->skel->rodata->filter_hosts = o->nhosts > 0;
+	b->skel->rodata->cgroup_id = o->cgroup ? o->cgroup_id : 0;
+	b->skel->rodata->cgroup_level = o->cgroup_level;
+	memcpy((char *)b->skel->rodata->comm_filter, o->comm, HCB_COMM_LEN);
+	b->skel->rodata->tls_on = tls;
+	if (!tls) {
+		/* not loaded at all: nothing to verify */
+		struct bpf_program *tp[] = {
+			b->skel->progs.ssl_read_enter, b->skel->progs.ssl_read_ex_enter,
+			b->skel->progs.ssl_write_enter, b->skel->progs.ssl_write_ex_enter,
+			b->skel->progs.tls_ret, b->skel->progs.gnutls_recv_enter,
+			b->skel->progs.gnutls_send_enter,
+#if defined(__x86_64__)
+			b->skel->progs.go_tls_read_enter, b->skel->progs.go_tls_write_enter,
+			b->skel->progs.go_tls_ret,
+#endif
+		};
+
+		for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++)
+			bpf_program__set_autoload(tp[i], false);
+	}
+	/* an eighth of the ring, at most 1 MiB: the reader is woken early
+	 * enough to keep up, yet not once per event */
+	b->skel->rodata->wakeup_bytes = ringbuf_bytes(o->ringbuf_kb) / 8 < (1 << 20) ?
+					 ringbuf_bytes(o->ringbuf_kb) / 8 : (1 << 20);
+	err = bpf_map__set_max_entries(b->skel->maps.events, ringbuf_bytes(o->ringbuf_kb));
+	if (!err)
+		err = bpf_map__set_max_entries(b->skel->maps.scratch, b->ncpus);
+	if (err) {
+		snprintf(msg, msglen, "httpcap: sizing the BPF maps failed: %s", cap_strerror(err));
+		return err;
+	}
+	err = httpcap__load(b->skel);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			snprintf(msg, msglen, "httpcap: loading BPF programs needs root "
+				 "(CAP_BPF and CAP_PERFMON): %s", cap_strerror(err));
+		else
+			snprintf(msg, msglen, "httpcap: loading BPF programs failed: %s "
+				 "(run with -vv for libbpf's and the verifier's log)", cap_strerror(err));
+	}
+	return err;
+}
+
 struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *ctx,
 			     int *err, char *msg, size_t msglen)
 {
@@ -98,42 +162,23 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 		goto fail;
 	}
 	b->percpu = calloc(b->ncpus, sizeof(uint64_t));
-	b->skel = httpcap__open();
-	if (!b->percpu || !b->skel) {
-		*err = -errno ? -errno : -ENOMEM;
-		snprintf(msg, msglen, "httpcap: opening the BPF object failed: %s", cap_strerror(*err));
+	if (!b->percpu) {
+		*err = -ENOMEM;
+		snprintf(msg, msglen, "httpcap: out of memory");
 		goto fail;
 	}
-	b->skel->rodata->self_tgid = getpid();
-	b->skel->rodata->snaplen = o->snaplen;
-	b->skel->rodata->filter_pids = o->npids > 0;
-	b->skel->rodata->filter_ports = o->nports > 0;
-	b->skel->rodata->filter_comm = o->comm[0] != '\0';
-	b->skel->rodata->filter_hosts = o->nhosts > 0;
-	b->skel->rodata->cgroup_id = o->cgroup ? o->cgroup_id : 0;
-	b->skel->rodata->cgroup_level = o->cgroup_level;
-	memcpy((char *)b->skel->rodata->comm_filter, o->comm, HCB_COMM_LEN);
-	/* an eighth of the ring, at most 1 MiB: the reader is woken early
-	 * enough to keep up, yet not once per event */
-	b->skel->rodata->wakeup_bytes = ringbuf_bytes(o->ringbuf_kb) / 8 < (1 << 20) ?
-					 ringbuf_bytes(o->ringbuf_kb) / 8 : (1 << 20);
-	*err = bpf_map__set_max_entries(b->skel->maps.events, ringbuf_bytes(o->ringbuf_kb));
-	if (!*err)
-		*err = bpf_map__set_max_entries(b->skel->maps.scratch, b->ncpus);
-	if (*err) {
-		snprintf(msg, msglen, "httpcap: sizing the BPF maps failed: %s", cap_strerror(*err));
-		goto fail;
+	*err = load_skel(b, o, !o->no_tls, msg, msglen);
+	if (*err && !o->no_tls && *err != -EPERM && *err != -EACCES) {
+		/* a kernel that refuses the uprobe programs still has the
+		 * syscalls to capture: without TLS */
+		fprintf(stderr, "httpcap: the TLS probes could not be loaded (%s): capturing "
+			"without TLS plaintext\n", cap_strerror(*err));
+		httpcap__destroy(b->skel);
+		b->skel = NULL;
+		*err = load_skel(b, o, false, msg, msglen);
 	}
-	*err = httpcap__load(b->skel);
-	if (*err) {
-		if (*err == -EPERM || *err == -EACCES)
-			snprintf(msg, msglen, "httpcap: loading BPF programs needs root "
-				 "(CAP_BPF and CAP_PERFMON): %s", cap_strerror(*err));
-		else
-			snprintf(msg, msglen, "httpcap: loading BPF programs failed: %s "
-				 "(run with -vv for libbpf's and the verifier's log)", cap_strerror(*err));
+	if (*err)
 		goto fail;
-	}
 	for (i = 0; i < o->npids; i++) {
 		*err = bpf_map_update_elem(bpf_map__fd(b->skel->maps.pid_filter), &o->pids[i], &one, 0);
 		if (*err)
@@ -175,13 +220,24 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 		fprintf(stderr, "httpcap: attached %u BPF programs (raw tracepoints sys_exit, "
 			"for accept, accept4, connect, close, read, readv, recvfrom, recvmsg, "
 			"recvmmsg, write, writev, sendto, sendmsg, sendmmsg, sendfile64, and "
-			"sched_process_exit; syscall tracepoint sys_enter_connect), ring buffer "
+			"sched_process_exit, sched_process_exec; syscall tracepoint "
+			"sys_enter_connect; TLS uprobes attached apart), ring buffer "
 			"%u KiB, %d CPUs\n",
 			b->nprogs, ringbuf_bytes(o->ringbuf_kb) / 1024, b->ncpus);
 	return b;
 fail:
 	cap_bpf_close(b);
 	return NULL;
+}
+
+bool cap_bpf_tls(const struct cap_bpf *b)
+{
+	return b->tls;
+}
+
+struct httpcap *cap_bpf_skel(struct cap_bpf *b)
+{
+	return b->skel;
 }
 
 void cap_bpf_start(struct cap_bpf *b)

@@ -59,6 +59,7 @@ struct cap_opts {
 	bool no_redact;
 	const char *redact_names[REDACT_MAX_NAMES];	/* --redact, more secret names */
 	size_t nredact;
+	bool no_tls;			/* --no-tls: no TLS library probes */
 	bool text;			/* --text */
 	/* --since/--until (-r): wall-clock ns, or offsets from the capture
 	 * start when *_rel (htc_sel_parse_time) */
@@ -98,7 +99,8 @@ void cap_opts_text(const struct cap_opts *o, int argc, char **argv, char *buf, s
 /*
  * Decode one ring-buffer sample (size bytes) into rec (OUT); rec's payload
  * points into data.  Returns 1 for an event record, 0 for a PROC_EXIT
- * notification (*exit_pid set), -EINVAL when the sample is malformed.
+ * notification (*exit_pid set), 2 for an EXEC one (*exit_pid: the pid
+ * that called exec), -EINVAL when the sample is malformed.
  */
 int cap_decode_event(const void *data, size_t size, struct htc_record *rec, uint32_t *exit_pid);
 
@@ -195,6 +197,39 @@ int cap_bpf_consume(struct cap_bpf *b);
 int cap_bpf_counters(struct cap_bpf *b, uint64_t *cnt);
 unsigned cap_bpf_nprogs(const struct cap_bpf *b);
 void cap_bpf_close(struct cap_bpf *b);
+
+/* Whether the TLS programs are loaded (not with --no-tls, nor when the
+ * kernel refused them: the capture then goes on without TLS). */
+bool cap_bpf_tls(const struct cap_bpf *b);
+/* The skeleton, for capture/tls.c's attachments. */
+struct httpcap *cap_bpf_skel(struct cap_bpf *b);
+
+/* ---- TLS plaintext probes (tls.c, gopclntab.c) ---- */
+
+/*
+ * Function name in a Go program's pclntab (the .gopclntab section's len
+ * bytes at p; Go 1.18+, 64-bit): OUT *entry and *end, its first address and
+ * the next function's.  0; -ENOENT (not there, or a table that does not
+ * hold together); -ENOTSUP (an older Go, or 32-bit).
+ */
+int cap_go_find_func(const uint8_t *p, size_t len, const char *name, uint64_t *entry,
+		     uint64_t *end);
+
+struct cap_tls;
+
+/*
+ * Probe every TLS library and program on the host (bpf/tls.bpf.h's
+ * uprobes): the usual library folders, and the executable and mapped
+ * libraries of every process.  verbose: list each file probed on stderr.
+ * A failure to attach (no root, no uprobes) is said once on stderr and the
+ * capture goes on without TLS.  NULL only when out of memory.
+ */
+struct cap_tls *cap_tls_open(struct cap_bpf *b, int verbose);
+/* Process pid called exec: probe its executable if new. */
+void cap_tls_exec(struct cap_tls *t, uint32_t pid);
+/* Files probed so far. */
+unsigned cap_tls_files(const struct cap_tls *t);
+void cap_tls_close(struct cap_tls *t);
 
 /* htc_strerror(err) with a lowercase first letter ("operation not
  * permitted"), as messages are written here; err is negative. */

@@ -13,13 +13,14 @@
 # they are linked in here.
 
 CAPTURE_CORE_SRCS := capture/cli.c capture/cgroup.c capture/convert.c capture/conntab.c \
-		     capture/procmeta.c capture/output.c capture/redact.c capture/export_pkt.c
-CAPTURE_SRCS := capture/main.c capture/bpfload.c capture/print.c capture/export.c capture/top.c \
-		$(CAPTURE_CORE_SRCS)
-CAPTURE_LIBS := -lbpf -lelf -lz $(LIBS_SYS) -lm
+		     capture/procmeta.c capture/output.c capture/redact.c capture/export_pkt.c \
+		     capture/gopclntab.c
+CAPTURE_SRCS := capture/main.c capture/bpfload.c capture/tls.c capture/print.c capture/export.c \
+		capture/top.c $(CAPTURE_CORE_SRCS)
+CAPTURE_LIBS := -lbpf -lelf -lcapstone -lz $(LIBS_SYS) -lm
 
-# bpfload.c includes the generated skeleton
-$(BUILD)/obj/capture/bpfload.o: $(BPF_SKEL)
+# bpfload.c and tls.c include the generated skeleton
+$(BUILD)/obj/capture/bpfload.o $(BUILD)/obj/capture/tls.o $(BUILD)/san/capture/tls.o: $(BPF_SKEL)
 
 $(BUILD)/httpcap: $(call objs,obj,$(CAPTURE_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
 	$(call msg,LINK,$@)

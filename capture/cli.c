@@ -26,6 +26,7 @@ enum {
 	OPT_DURATION,
 	OPT_NO_REDACT,
 	OPT_REDACT,
+	OPT_NO_TLS,
 	OPT_TEXT,
 	OPT_TOP,
 	OPT_INTERVAL,
@@ -56,6 +57,7 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
 	{ "redact", required_argument, NULL, OPT_REDACT },
+	{ "no-tls", no_argument, NULL, OPT_NO_TLS },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "until", required_argument, NULL, OPT_UNTIL },
@@ -74,8 +76,8 @@ void cap_usage(FILE *f)
 "Usage: httpcap [-nqUvV] [-w FILE] [-c COUNT] [-s SNAPLEN] [-p PID]... [--comm NAME]\n"
 "               [--port PORT]... [--host ADDR[/BITS]]... [--cgroup PATH]\n"
 "               [-C SIZE] [-G SECONDS] [-W N] [-Z USER] [-B KIB]\n"
-"               [--duration SECONDS] [--redact NAME]... [--no-redact] [--text]\n"
-"               [--top [--interval SEC]]\n"
+"               [--duration SECONDS] [--redact NAME]... [--no-redact] [--no-tls]\n"
+"               [--text] [--top [--interval SEC]]\n"
 "       httpcap -r FILE [-w OUT.pcapng|OUT.pcap] [-c COUNT] [--text] [-p PID]...\n"
 "               [--port PORT]... [--host ADDR]... [--comm NAME] [--since TIME]\n"
 "               [--until TIME]\n"
@@ -121,6 +123,8 @@ void cap_usage(FILE *f)
 "  --no-redact     keep secrets (header values such as Authorization and\n"
 "                  Cookie, secret query, JSON and form fields, Redis AUTH,\n"
 "                  PostgreSQL passwords): see httpcap(8), REDACTION\n"
+"  --no-tls        no TLS plaintext: do not probe OpenSSL, GnuTLS and Go's\n"
+"                  crypto/tls (encrypted connections stay encrypted)\n"
 "  --text          one readable line per event instead of JSON\n"
 "  --top           a live view instead of events: per service and endpoint the\n"
 "                  request rate, errors, p50/p99, and the downstream calls;\n"
@@ -128,7 +132,8 @@ void cap_usage(FILE *f)
 "  --interval SEC  --top refreshes every SEC seconds (default 1)\n"
 "  -n              accepted for tcpdump's habit: httpcap never resolves names\n"
 "  -q, --quiet     no banner and no statistics on stderr\n"
-"  -v, --verbose   more detail on stderr (attached programs; -vv: libbpf log)\n"
+"  -v, --verbose   more detail on stderr (attached programs, TLS binaries\n"
+"                  probed; -vv: libbpf log)\n"
 "  -h, --help      this help\n"
 "  -V, --version   print the version\n"
 "\n"
@@ -417,6 +422,9 @@ int cap_parse_args(int argc, char **argv, struct cap_opts *o, char *err, size_t 
 				return fail(err, errlen, "httpcap: too many --redact names (at most %u)", REDACT_MAX_NAMES);
 			o->redact_names[o->nredact++] = arg;
 			break;
+		case OPT_NO_TLS:
+			o->no_tls = true;
+			break;
 		case OPT_TEXT:
 			o->text = true;
 			break;
@@ -516,7 +524,7 @@ void cap_opts_text(const struct cap_opts *o, int argc, char **argv, char *buf, s
 	PUT("argv=");
 	for (int i = 0; i < argc; i++)
 		PUT("%s%s", i ? " " : "", argv[i]);
-	PUT("\nsnaplen=%u\nredact=%d\n", o->snaplen, !o->no_redact);
+	PUT("\nsnaplen=%u\nredact=%d\ntls=%d\n", o->snaplen, !o->no_redact, !o->no_tls);
 	for (size_t i = 0; i < o->nredact; i++)
 		PUT("redact.name=%s\n", o->redact_names[i]);
 	for (size_t i = 0; i < o->npids; i++)

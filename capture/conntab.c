@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * conntab.c - the redaction state of each live connection, two directions
- * each, keyed by conn_id.  Bounded: a fixed pool of entries, a hash for
+ * each, and two more for its TLS plaintext (a stream of its own), keyed by
+ * conn_id.  Bounded: a fixed pool of entries, a hash for
  * lookup and a least-recently-used list for eviction, so a capture of a host
  * with endless short connections (or missed closes) never grows.  Written by
  * hand because it is ~100 lines and a generic map would need the same LRU
@@ -15,8 +16,8 @@
 
 struct centry {
 	uint64_t conn_id;
-	struct redact_state rs[2];	/* [0] read, [1] write */
-	uint64_t next_off[2];		/* stream offset expected next */
+	struct redact_state rs[4];	/* [0] read, [1] write, [2], [3] the same of TLS plaintext */
+	uint64_t next_off[4];		/* stream offset expected next */
 	uint32_t hnext;			/* hash chain, index + 1, 0 = end */
 	uint32_t prev, next;		/* LRU list, index + 1 */
 	int used;
@@ -166,7 +167,7 @@ size_t conntab_redact(struct conntab *t, const struct htc_event *ev, uint8_t *bu
 	}
 	if (ev->type != HTC_EV_READ && ev->type != HTC_EV_WRITE)
 		return 0;
-	dir = ev->type == HTC_EV_WRITE;
+	dir = (ev->type == HTC_EV_WRITE) + (ev->flags & HTC_EVF_TLS ? 2 : 0);
 	c = &t->e[get(t, ev->conn_id) - 1];
 	/* bytes the ring buffer lost before this event (drops) */
 	if (ev->stream_off > c->next_off[dir])

@@ -24,12 +24,18 @@ _Static_assert(SAME(HCB_SYS_READ, HTC_SYS_READ) && SAME(HCB_SYS_READV, HTC_SYS_R
 	       SAME(HCB_SYS_SENDMSG, HTC_SYS_SENDMSG) && SAME(HCB_SYS_SENDMMSG, HTC_SYS_SENDMMSG) &&
 	       SAME(HCB_SYS_SENDFILE, HTC_SYS_SENDFILE) && SAME(HCB_SYS_ACCEPT, HTC_SYS_ACCEPT) &&
 	       SAME(HCB_SYS_ACCEPT4, HTC_SYS_ACCEPT4) && SAME(HCB_SYS_CONNECT, HTC_SYS_CONNECT) &&
-	       SAME(HCB_SYS_CLOSE, HTC_SYS_CLOSE) && SAME(HCB_SYS_EXIT, HTC_SYS_EXIT), "syscalls");
+	       SAME(HCB_SYS_CLOSE, HTC_SYS_CLOSE) && SAME(HCB_SYS_EXIT, HTC_SYS_EXIT) &&
+	       SAME(HCB_SYS_SSL_READ, HTC_SYS_SSL_READ) && SAME(HCB_SYS_SSL_WRITE, HTC_SYS_SSL_WRITE) &&
+	       SAME(HCB_SYS_GNUTLS_RECV, HTC_SYS_GNUTLS_RECV) &&
+	       SAME(HCB_SYS_GNUTLS_SEND, HTC_SYS_GNUTLS_SEND) &&
+	       SAME(HCB_SYS_GO_TLS_READ, HTC_SYS_GO_TLS_READ) &&
+	       SAME(HCB_SYS_GO_TLS_WRITE, HTC_SYS_GO_TLS_WRITE), "syscalls");
 _Static_assert(SAME(HCB_ROLE_UNKNOWN, HTC_ROLE_UNKNOWN) && SAME(HCB_ROLE_SERVER, HTC_ROLE_SERVER) &&
 	       SAME(HCB_ROLE_CLIENT, HTC_ROLE_CLIENT), "roles");
 _Static_assert(SAME(HCB_AF_INET, HTC_AF_INET) && SAME(HCB_AF_INET6, HTC_AF_INET6), "families");
 _Static_assert(SAME(HCB_EVF_PREEXISTING, HTC_EVF_PREEXISTING) && SAME(HCB_EVF_PARTIAL, HTC_EVF_PARTIAL) &&
-	       SAME(HCB_EVF_SEQ, HTC_EVF_SEQ),
+	       SAME(HCB_EVF_SEQ, HTC_EVF_SEQ) &&
+	       SAME(HCB_EVF_TLS, HTC_EVF_TLS) && SAME(HCB_EVF_TLS_CIPHER, HTC_EVF_TLS_CIPHER),
 	       "flags");
 _Static_assert(SAME(HCB_CNT_RINGBUF_FULL, HTC_LOSS_RINGBUF_FULL) &&
 	       SAME(HCB_CNT_MAP_FULL, HTC_LOSS_MAP_FULL) &&
@@ -49,15 +55,24 @@ int cap_decode_event(const void *data, size_t size, struct htc_record *rec, uint
 		*exit_pid = e->pid;
 		return 0;
 	}
-	if (e->type > HCB_EV_CLOSE || e->syscall > HCB_SYS_EXIT ||
+	if (e->type == HCB_EV_EXEC) {
+		*exit_pid = e->pid;
+		return 2;
+	}
+	if (e->type > HCB_EV_CLOSE || e->syscall > HCB_SYS_GO_TLS_WRITE ||
 	    e->cap_len > size - sizeof(*e) || e->cap_len > HCB_MAX_SNAPLEN)
+		return -EINVAL;
+	/* plaintext comes from the library calls only, and only as data */
+	if (!!(e->flags & HCB_EVF_TLS) != (e->syscall >= HCB_SYS_SSL_READ) ||
+	    ((e->flags & HCB_EVF_TLS) && e->type != HCB_EV_READ && e->type != HCB_EV_WRITE))
 		return -EINVAL;
 	memset(rec, 0, sizeof(*rec));
 	rec->type = (e->type == HCB_EV_READ || e->type == HCB_EV_WRITE) ? HTC_REC_DATA
 									 : HTC_REC_CONN;
 	ev->type = e->type;
 	ev->syscall = e->syscall;
-	ev->flags = e->flags & (HTC_EVF_PREEXISTING | HTC_EVF_PARTIAL);
+	ev->flags = e->flags & (HTC_EVF_PREEXISTING | HTC_EVF_PARTIAL | HTC_EVF_TLS |
+				HTC_EVF_TLS_CIPHER);
 	/* the kernel gives the sequence number past the bytes; the file
 	 * keeps the first byte's */
 	if ((e->flags & HCB_EVF_SEQ) && rec->type == HTC_REC_DATA && e->ret > 0) {

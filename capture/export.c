@@ -70,6 +70,9 @@ struct conn {
 	 * (format 1.2 tcp_seq), per direction, when kisn_ok has its bit */
 	uint32_t kisn[2];
 	uint8_t kisn_ok;
+	/* its TLS plaintext was captured (format 1.2): the plaintext is the
+	 * packets' payload, the ciphertext events are left out */
+	bool tls_plain;
 	/* pass 2 */
 	bool started, closed, firstsight, told;
 	bool base_set[2];
@@ -307,7 +310,10 @@ static void scan_event(struct exporter *x, const struct htc_event *ev)
 	/* the kernel's sequence number of this event's first byte: the ISN
 	 * that puts stream offset off at it, so the packets carry the real
 	 * numbers (those of tcpdump's capture of the same connection) */
-	if ((ev->flags & HTC_EVF_SEQ) && (ev->type == HTC_EV_READ || ev->type == HTC_EV_WRITE)) {
+	if (ev->flags & HTC_EVF_TLS)
+		c->tls_plain = true;
+	if ((ev->flags & HTC_EVF_SEQ) && !(ev->flags & HTC_EVF_TLS) &&
+	    (ev->type == HTC_EV_READ || ev->type == HTC_EV_WRITE)) {
 		int d = ev->type == HTC_EV_READ;	/* 0: sent, 1: received */
 
 		if (!(c->kisn_ok & (1u << d))) {
@@ -544,7 +550,8 @@ static void isn_init(struct exporter *x, struct conn *c, const struct htc_event 
 		if (x->o->isn && x->o->isn(x->o->isn_ctx, ev, d, &isn)) {
 			c->isn[d] = isn;
 			set_base(c, d, 0);
-		} else if (c->kisn_ok & (1u << d)) {
+		} else if ((c->kisn_ok & (1u << d)) && !c->tls_plain) {
+			/* (a decrypted connection's numbers count ciphertext) */
 			c->isn[d] = c->kisn[d];
 			set_base(c, d, 0);
 		}
@@ -795,7 +802,7 @@ static void peer_close(struct exporter *x, const struct conn *drop, const struct
 	who_of(who, sizeof(who), ev);
 	/* the peer's written total is in the kept end's read offsets when both
 	 * ends counted from the connection's start */
-	c->rfin_off = (c->firstsight || drop->preexisting || !c->base_set[1]) ?
+	c->rfin_off = (c->firstsight || drop->preexisting || !c->base_set[1] || c->tls_plain) ?
 		      c->moved[1] : ev->stream_off2;
 	if (c->moved[1] >= c->rfin_off)
 		fin(x, c, &p, 1, c->rfin_off, false);
@@ -819,6 +826,11 @@ static void export_event(struct exporter *x, const struct htc_event *ev)
 	}
 	if (c->closed)
 		return;
+	/* a decrypted connection: its plaintext stands for the payload (what
+	 * Wireshark cannot decrypt on its own), its ciphertext is left out */
+	if (c->tls_plain && (ev->type == HTC_EV_READ || ev->type == HTC_EV_WRITE) &&
+	    !(ev->flags & HTC_EVF_TLS))
+		return;	/* its handshake too: ciphertext kept before the first plaintext */
 	who_of(who, sizeof(who), ev);
 	if (!c->told) {
 		extra_of(x, c, extra, sizeof(extra));
@@ -847,7 +859,9 @@ static void export_event(struct exporter *x, const struct htc_event *ev)
 			c->rfin_pending = false;
 			fin(x, c, &p, 1, c->rfin_off > c->hi[1] ? c->rfin_off : c->hi[1], false);
 		}
-		fin(x, c, &p, 0, ev->stream_off2, ev->ret == -ECONNRESET);
+		/* (a decrypted connection's totals count ciphertext: its FIN
+		 * follows the plaintext written) */
+		fin(x, c, &p, 0, c->tls_plain ? c->hi[0] : ev->stream_off2, ev->ret == -ECONNRESET);
 		break;
 	default:
 		break;	/* a second connect/accept on a started connection */

@@ -37,6 +37,7 @@ struct app {
 	struct cap_opts o;
 	struct htc_header hdr;
 	struct cap_bpf *bpf;
+	struct cap_tls *tls;		/* NULL with --no-tls */
 	struct output *out;		/* -w */
 	struct htc_engine *eng;		/* printing, or --top */
 	struct top *top;		/* --top */
@@ -199,6 +200,10 @@ static int on_sample(void *ctx, void *data, size_t size)
 	}
 	if (rc == 0) {
 		proctab_forget(a->pt, exit_pid);
+		return 0;
+	}
+	if (rc == 2) {
+		cap_tls_exec(a->tls, exit_pid);
 		return 0;
 	}
 	if (!a->o.no_redact) {
@@ -563,6 +568,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", msg);
 		goto cleanup;
 	}
+	if (!a->o.no_tls && !cap_bpf_tls(a->bpf)) {
+		/* the kernel refused the TLS programs: the file says so */
+		a->o.no_tls = true;
+		cap_opts_text(&a->o, argc, argv, a->hdr.options, sizeof(a->hdr.options));
+	}
+	if (cap_bpf_tls(a->bpf)) {
+		/* before -Z drops root: attaching uprobes needs it */
+		a->tls = cap_tls_open(a->bpf, a->o.verbose);
+		if (!a->tls) {
+			fprintf(stderr, "httpcap: out of memory\n");
+			goto cleanup;
+		}
+	}
 	if (a->o.wfile) {
 		a->out = output_open(&a->o, &a->hdr, pw ? (long)pw->pw_uid : -1,
 				     pw ? (long)pw->pw_gid : -1, &err);
@@ -719,6 +737,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "kernel: %llu events submitted (%llu payload bytes)\n",
 				(unsigned long long)cnt[HCB_CNT_EVENTS],
 				(unsigned long long)cnt[HCB_CNT_PAYLOAD_BYTES]);
+		if (!cap_bpf_counters(a->bpf, cnt) && a->tls)
+			fprintf(stderr, "kernel: %llu TLS plaintext events from %u files probed, "
+				"%llu library calls with data not tied to a traced connection\n",
+				(unsigned long long)cnt[HCB_CNT_TLS_EVENTS], cap_tls_files(a->tls),
+				(unsigned long long)cnt[HCB_CNT_TLS_UNTIED]);
 	}
 cleanup:
 	top_free(a->top);
@@ -726,6 +749,7 @@ cleanup:
 		output_close(a->out, cap_mono_ns(), NULL, NULL);
 	}
 	htc_engine_free(a->eng);
+	cap_tls_close(a->tls);
 	cap_bpf_close(a->bpf);
 	conntab_free(a->ct);
 	proctab_free(a->pt);

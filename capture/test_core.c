@@ -335,7 +335,100 @@ static void test_decode(void **state)
 	((struct hcb_event *)s)->type = HCB_EV_PROC_EXIT;
 	assert_int_equal(cap_decode_event(s, size, &rec, &pid), 0);
 	assert_int_equal(pid, 10);
+	((struct hcb_event *)s)->type = HCB_EV_EXEC;
+	pid = 0;
+	assert_int_equal(cap_decode_event(s, size, &rec, &pid), 2);
+	assert_int_equal(pid, 10);
 	free(s);
+
+	/* TLS plaintext: a library call's, data only; the flag and the
+	 * syscall must agree */
+	s = make_sample(HCB_EV_READ, 10, 10, &size);
+	((struct hcb_event *)s)->flags = HCB_EVF_TLS;
+	((struct hcb_event *)s)->syscall = HCB_SYS_SSL_READ;
+	assert_int_equal(cap_decode_event(s, size, &rec, &pid), 1);
+	assert_int_equal(rec.ev.flags, HTC_EVF_TLS);
+	assert_int_equal(rec.ev.syscall, HTC_SYS_SSL_READ);
+	((struct hcb_event *)s)->syscall = HCB_SYS_READ;
+	assert_int_equal(cap_decode_event(s, size, &rec, &pid), -EINVAL);
+	((struct hcb_event *)s)->flags = HCB_EVF_TLS_CIPHER;
+	assert_int_equal(cap_decode_event(s, size, &rec, &pid), 1);
+	assert_int_equal(rec.ev.flags, HTC_EVF_TLS_CIPHER);
+	((struct hcb_event *)s)->syscall = HCB_SYS_GO_TLS_WRITE;
+	assert_int_equal(cap_decode_event(s, size, &rec, &pid), -EINVAL);
+	((struct hcb_event *)s)->syscall = HCB_SYS_GO_TLS_WRITE + 1;
+	((struct hcb_event *)s)->flags = HCB_EVF_TLS;
+	assert_int_equal(cap_decode_event(s, size, &rec, &pid), -EINVAL);
+	free(s);
+}
+
+/* A pclntab of Go 1.18+ with functions at 0x401000 + 0x10, 0x40 and the
+ * text's end at 0x90, named main.main and crypto/tls.(*Conn).Read. */
+static size_t mk_pclntab(uint8_t *b, uint32_t magic)
+{
+	static const char names[] = "main.main\0crypto/tls.(*Conn).Read";
+	const size_t functab = 72, funcs = functab + 3 * 8, fnames = funcs + 2 * 8;
+	const uint32_t entry[3] = { 0x10, 0x40, 0x90 };
+
+	memset(b, 0, 256);
+	memcpy(b, &magic, 4);
+	b[6] = 1;
+	b[7] = 8;
+	b[8] = 2;				/* nfunc */
+	b[25] = 0x10, b[26] = 0x40;		/* textStart 0x401000 */
+	b[32] = (uint8_t)fnames;
+	b[64] = (uint8_t)functab;
+	for (int i = 0; i < 3; i++) {
+		uint32_t foff = (uint32_t)(funcs - functab + 8 * i);
+
+		memcpy(b + functab + 8 * i, &entry[i], 4);
+		memcpy(b + functab + 8 * i + 4, &foff, 4);
+	}
+	for (int i = 0; i < 2; i++) {
+		uint32_t noff = i ? 10 : 0;
+
+		memcpy(b + funcs + 8 * i, &entry[i], 4);
+		memcpy(b + funcs + 8 * i + 4, &noff, 4);
+	}
+	memcpy(b + fnames, names, sizeof(names));
+	return fnames + sizeof(names);
+}
+
+/* The Go function table parser: found, absent, older Go, and every
+ * truncation of the table (the bytes are any executable's). */
+static void test_go_pclntab(void **state)
+{
+	uint8_t b[256];
+	uint64_t entry = 0, end = 0;
+	size_t len = mk_pclntab(b, 0xfffffff0);
+
+	assert_int_equal(cap_go_find_func(b, len, "crypto/tls.(*Conn).Read", &entry, &end), 0);
+	assert_int_equal(entry, 0x401040);
+	assert_int_equal(end, 0x401090);
+	assert_int_equal(cap_go_find_func(b, len, "main.main", &entry, &end), 0);
+	assert_int_equal(entry, 0x401010);
+	assert_int_equal(cap_go_find_func(b, len, "crypto/tls.(*Conn).Write", &entry, &end), -ENOENT);
+	/* a prefix of a name is not the name */
+	assert_int_equal(cap_go_find_func(b, len, "crypto/tls.(*Conn).Rea", &entry, &end), -ENOENT);
+	for (size_t n = 0; n < len; n++) {
+		uint8_t *c = malloc(n ? n : 1);
+		int err;
+
+		memcpy(c, b, n);
+		err = cap_go_find_func(c, n, "crypto/tls.(*Conn).Read", &entry, &end);
+		assert_true(err == -ENOENT);
+		free(c);
+	}
+	len = mk_pclntab(b, 0xfffffff1);
+	assert_int_equal(cap_go_find_func(b, len, "crypto/tls.(*Conn).Read", &entry, &end), 0);
+	len = mk_pclntab(b, 0xfffffffa);
+	assert_int_equal(cap_go_find_func(b, len, "crypto/tls.(*Conn).Read", &entry, &end), -ENOTSUP);
+	len = mk_pclntab(b, 0x12345678);
+	assert_int_equal(cap_go_find_func(b, len, "crypto/tls.(*Conn).Read", &entry, &end), -ENOENT);
+	/* a function count far beyond the table */
+	len = mk_pclntab(b, 0xfffffff0);
+	b[15] = 0x7f;
+	assert_int_equal(cap_go_find_func(b, len, "main.main", &entry, &end), -ENOENT);
 }
 
 static struct htc_event data_ev(uint64_t conn, uint8_t type, uint64_t off, int64_t ret,
@@ -523,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_cgroup_resolve_errors),
 		cmocka_unit_test(test_container_id),
 		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_go_pclntab),
 		cmocka_unit_test(test_conntab_redacts_across_payloads),
 		cmocka_unit_test(test_conntab_bounded),
 		cmocka_unit_test(test_proctab),

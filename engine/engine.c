@@ -75,6 +75,8 @@ static void conn_release(struct htc_engine *e, struct conn *c, int hashed)
 
 static void conn_report(struct htc_engine *e, struct conn *c, int hashed)
 {
+	if (!c->info.tls && (c->info.proto == HTC_PROTO_TLS || c->tls_plain))
+		c->info.tls = HTC_TLS_ENCRYPTED;
 	e->st.conns++;
 	if (e->sink.on_conn)
 		e->sink.on_conn(e->sink.ctx, &c->info);
@@ -306,10 +308,22 @@ static int on_data(struct htc_engine *e, struct conn *c, const struct htc_event 
 
 	if (!p)
 		cap = 0;
-	if (d == DIR_OUT)
-		c->info.bytes_out += ret;
-	else
-		c->info.bytes_in += ret;
+	if ((ev->flags & (HTC_EVF_TLS | HTC_EVF_TLS_CIPHER)) && !c->tls_plain)
+		eng_tls_decrypted(e, c);
+	if (ev->flags & HTC_EVF_TLS) {
+		/* the plaintext: parsed below; bytes_in/out count the wire's */
+		c->info.tls = ev->syscall == HTC_SYS_GNUTLS_RECV || ev->syscall == HTC_SYS_GNUTLS_SEND ?
+			      HTC_TLS_GNUTLS : ev->syscall == HTC_SYS_GO_TLS_READ ||
+			      ev->syscall == HTC_SYS_GO_TLS_WRITE ? HTC_TLS_GO : HTC_TLS_OPENSSL;
+	} else {
+		if (d == DIR_OUT)
+			c->info.bytes_out += ret;
+		else
+			c->info.bytes_in += ret;
+		/* ciphertext of a decrypted connection: counted, not parsed */
+		if (c->tls_plain)
+			return 0;
+	}
 	if (!pos->started) {
 		/* a connection seen from its start begins at offset 0, so a
 		 * lost first event shows as a gap; one opened before the

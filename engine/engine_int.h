@@ -250,6 +250,7 @@ struct conn {
 	int preexisting, classified;
 	int read_since_write;	/* calls: the server answered since the client last wrote */
 	int h2c_upgrade;	/* HTTP/1: the response being read upgrades to h2c */
+	int tls_plain;		/* TLS decrypted: the protocol reads its plaintext (tls.c) */
 	uint32_t nseq;
 	struct stream_pos in[2];	/* per direction (DIR_*) */
 	/* the chunk being decoded (http1.c): the TCP sequence number of the
@@ -506,6 +507,12 @@ void eng_link_reported(struct htc_engine *e, struct conn *c, uint32_t seq, int c
 void eng_link_free_all(struct htc_engine *e);
 
 /* ---- tls.c ---- */
+
+/* Event ev of c is TLS plaintext, or ciphertext of a decrypted connection
+ * (HTC_EVF_TLS, HTC_EVF_TLS_CIPHER): from now on c's protocol reads the
+ * plaintext.  What the handshake's ciphertext made (a call) is forgotten,
+ * and detection starts again on the plaintext.  Call when !c->tls_plain. */
+void eng_tls_decrypted(struct htc_engine *e, struct conn *c);
 
 /* The server name (SNI) of a TLS ClientHello at p, escaped into out (cap
  * bytes).  Returns 1 when found, 0 otherwise (not a ClientHello, cut, no

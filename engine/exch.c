@@ -770,6 +770,7 @@ static int report_request(struct htc_engine *e, struct exch *x)
 	r.resp_msgs = x->msgs[1];
 	r.req_msg_bytes = x->msg_bytes[0];
 	r.resp_msg_bytes = x->msg_bytes[1];
+	r.tls = c->info.tls;
 	e->st.requests++;
 	if (r.flags & HTC_ENGF_UNANSWERED)
 		e->st.unanswered++;
@@ -832,6 +833,7 @@ static int report_call(struct htc_engine *e, struct exch *x)
 	k.resp_msgs = x->msgs[1];
 	k.req_msg_bytes = x->msg_bytes[0];
 	k.resp_msg_bytes = x->msg_bytes[1];
+	k.tls = c->info.tls ? c->info.tls : c->info.proto == HTC_PROTO_TLS ? HTC_TLS_ENCRYPTED : 0;
 	e->st.calls++;
 	if (e->sink.on_call)
 		e->sink.on_call(e->sink.ctx, &k);

@@ -63,7 +63,8 @@ static int ev_decode(const uint8_t *b, uint32_t len, struct htc_record *rec,
 	}
 	e->type = b[0];
 	e->syscall = b[1];
-	e->flags = get_le16(b + 2);
+	/* TLS plaintext comes in TLS_C records only (htc_compact.c) */
+	e->flags = get_le16(b + 2) & ~HTC_EVF_TLS;
 	e->pid = get_le32(b + 4);
 	e->tid = get_le32(b + 8);
 	e->fd = (int32_t)get_le32(b + 12);

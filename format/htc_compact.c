@@ -97,12 +97,13 @@ static void fill_slot(struct htc_cslot *s, const struct htc_event *e, size_t cle
 	memset(s->comm, 0, sizeof(s->comm));
 	memcpy(s->comm, e->comm, clen);
 	s->comm_len = (uint8_t)clen;
-	s->next[0] = s->next[1] = 0;
+	memset(s->next, 0, sizeof(s->next));
 	s->seq_ok = 0;
 }
 
-/* After a record of direction dir: the sequence number its successor is
- * expected to carry, if it has one. */
+/* After a record of direction dir (read, write, then TLS plaintext read
+ * and write, which carry no sequence number of their own): the sequence
+ * number its successor is expected to carry, if it has one. */
 static void seq_advance(struct htc_cslot *s, const struct htc_event *e, unsigned dir)
 {
 	if (e->flags & HTC_EVF_SEQ) {
@@ -117,7 +118,8 @@ size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t
 {
 	struct htc_cslot *s = &t->slot[slot_of(e->conn_id)];
 	size_t clen = strnlen(e->comm, HTC_COMM_LEN - 1), n = 0;
-	unsigned dir = e->type == HTC_EV_WRITE;
+	/* TLS plaintext is a stream of its own beside the syscalls' */
+	unsigned dir = (e->type == HTC_EV_WRITE) + (e->flags & HTC_EVF_TLS ? 2 : 0);
 	uint8_t cflags = 0;
 
 	if (s->gen != t->gen || s->conn_id != e->conn_id || !same_conn(s, e, clen)) {
@@ -166,7 +168,7 @@ size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t
 	return n;
 }
 
-int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len,
+int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len, int tls,
 		       struct htc_record *rec, const char **why)
 {
 	struct htc_event *e = &rec->ev;
@@ -182,7 +184,8 @@ int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len,
 	}
 	e->type = b[0];
 	e->syscall = b[1];
-	e->flags = get_le16(b + 2);
+	/* the record type says whether it is plaintext, not the flag bit */
+	e->flags = (get_le16(b + 2) & ~HTC_EVF_TLS) | (tls ? HTC_EVF_TLS : 0);
 	cflags = b[4];
 	if (get_uv(b, len, &pos, &conn_id)) {
 		*why = "compact event: bad conn_id varint";
@@ -224,7 +227,7 @@ int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len,
 		*why = "event payload runs past the record";
 		return HTC_ERR_CORRUPT;
 	}
-	dir = e->type == HTC_EV_WRITE;
+	dir = (e->type == HTC_EV_WRITE) + (tls ? 2 : 0);
 	e->conn_id = conn_id;
 	e->pid = s->pid;
 	e->fd = s->fd;

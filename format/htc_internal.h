@@ -121,6 +121,9 @@ static inline uint64_t get_le64(const uint8_t *p)
 
 /* Record type of a compact data event; decoded as HTC_REC_DATA. */
 #define HTC_REC_DATA_C		6
+/* Record type of TLS plaintext (format 1.2): a DATA_C body, decoded as
+ * HTC_REC_DATA with HTC_EVF_TLS; 1.1 readers skip it. */
+#define HTC_REC_TLS_C		7
 /* cflags bit: the connection's fields follow conn_id */
 #define HTC_CF_CONN		0x01
 #define HTC_CF_SEQ		0x02	/* since 1.2: tcp_seq follows the payload */
@@ -137,8 +140,10 @@ struct htc_cslot {
 	uint8_t comm_len;
 	char comm[HTC_COMM_LEN];
 	struct htc_endpoints ep;
-	uint64_t next[2];	/* expected stream offset: read, write */
-	uint32_t next_seq[2];	/* expected tcp_seq, valid when seq_ok has bit dir */
+	/* expected stream offset: read, write, then TLS plaintext read,
+	 * write (their own streams, FORMAT.md 6.8) */
+	uint64_t next[4];
+	uint32_t next_seq[4];	/* expected tcp_seq, valid when seq_ok has bit dir */
 	uint8_t seq_ok;
 };
 
@@ -155,8 +160,9 @@ void htc_ctab_reset(struct htc_ctab *t);
  * cap_len bytes); returns its length. */
 size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t *b);
 /* Decode a DATA_C body into rec (type HTC_REC_DATA; payload points into
- * b); 0 or HTC_ERR_CORRUPT with *why set. */
-int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len,
+ * b); tls: the record is a TLS_C one (HTC_EVF_TLS is set, and cleared
+ * otherwise).  0 or HTC_ERR_CORRUPT with *why set. */
+int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len, int tls,
 		       struct htc_record *rec, const char **why);
 
 /* ---- record codec (htc_codec.c) ---- */

@@ -68,9 +68,31 @@ const char *htc_syscall_name(unsigned sys)
 		[HTC_SYS_CONNECT] = "connect",
 		[HTC_SYS_CLOSE] = "close",
 		[HTC_SYS_EXIT] = "exit",
+		[HTC_SYS_SSL_READ] = "ssl_read",
+		[HTC_SYS_SSL_WRITE] = "ssl_write",
+		[HTC_SYS_GNUTLS_RECV] = "gnutls_record_recv",
+		[HTC_SYS_GNUTLS_SEND] = "gnutls_record_send",
+		[HTC_SYS_GO_TLS_READ] = "go_tls_read",
+		[HTC_SYS_GO_TLS_WRITE] = "go_tls_write",
 	};
 
 	return NAME(names, sys);
+}
+
+const char *htc_tls_lib_name(unsigned sys)
+{
+	switch (sys) {
+	case HTC_SYS_SSL_READ:
+	case HTC_SYS_SSL_WRITE:
+		return "openssl";
+	case HTC_SYS_GNUTLS_RECV:
+	case HTC_SYS_GNUTLS_SEND:
+		return "gnutls";
+	case HTC_SYS_GO_TLS_READ:
+	case HTC_SYS_GO_TLS_WRITE:
+		return "go";
+	}
+	return NULL;
 }
 
 const char *htc_loss_reason_name(unsigned reason)

@@ -786,9 +786,10 @@ int htc_reader_next(struct htc_reader *r, struct htc_record *rec)
 			continue;
 		}
 		r->rp = p + HTC_REC_HDR_LEN + len;
-		if (type == HTC_REC_DATA_C && len <= HTC_MAX_RECORD) {
+		if ((type == HTC_REC_DATA_C || type == HTC_REC_TLS_C) && len <= HTC_MAX_RECORD) {
 			memset(rec, 0, sizeof(*rec));
-			err = htc_compact_decode(r->ctab, p + HTC_REC_HDR_LEN, len, rec, &why);
+			err = htc_compact_decode(r->ctab, p + HTC_REC_HDR_LEN, len,
+						 type == HTC_REC_TLS_C, rec, &why);
 			if (err) {
 				warnf(r, err, r->frame_off, "frame at offset %llu: record at byte %zu: %s, skipped",
 				      (unsigned long long)r->frame_off, (size_t)(p - r->out), why);

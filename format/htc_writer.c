@@ -458,6 +458,7 @@ struct htc_writer *htc_writer_open(const char *path, const struct htc_header *hd
 int htc_writer_append(struct htc_writer *w, const struct htc_record *rec)
 {
 	int64_t n;
+	int compact;
 	uint64_t ts;
 	int err;
 
@@ -468,8 +469,11 @@ int htc_writer_append(struct htc_writer *w, const struct htc_record *rec)
 	n = htc_rec_size(rec);
 	if (n < 0)
 		return (int)n;
-	/* a compact data event (DATA_C) is at most this long */
-	if (w->compact && rec->type == HTC_REC_DATA)
+	/* TLS plaintext is always a TLS_C record (a DATA record would mix it
+	 * into the syscalls' stream for 1.1 readers, which skip TLS_C) */
+	compact = rec->type == HTC_REC_DATA && (w->compact || (rec->ev.flags & HTC_EVF_TLS));
+	/* a compact data event (DATA_C, TLS_C) is at most this long */
+	if (compact)
 		n = HTC_REC_HDR_LEN + HTC_EV_C_MAX + (int64_t)rec->ev.cap_len;
 	if (w->len + (size_t)n > w->cap) {
 		err = close_frame(w);
@@ -479,11 +483,11 @@ int htc_writer_append(struct htc_writer *w, const struct htc_record *rec)
 		if (err)
 			return err;
 	}
-	if (w->compact && rec->type == HTC_REC_DATA) {
+	if (compact) {
 		uint8_t *b = w->buf + w->len;
 		size_t blen = htc_compact_encode(w->ctab, &rec->ev, b + HTC_REC_HDR_LEN);
 
-		put_le16(b, HTC_REC_DATA_C);
+		put_le16(b, rec->ev.flags & HTC_EVF_TLS ? HTC_REC_TLS_C : HTC_REC_DATA_C);
 		put_le16(b + 2, 0);
 		put_le32(b + 4, (uint32_t)blen);
 		n = HTC_REC_HDR_LEN + (int64_t)blen;

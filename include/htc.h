@@ -58,6 +58,14 @@ enum htc_syscall {
 	HTC_SYS_CONNECT = 14,
 	HTC_SYS_CLOSE = 15,
 	HTC_SYS_EXIT = 16,	/* implicit close: the process exited */
+	/* Since 1.2: the TLS library call whose plaintext a TLS event
+	 * (HTC_EVF_TLS) carries, which names its library too */
+	HTC_SYS_SSL_READ = 17,		/* OpenSSL SSL_read, SSL_read_ex */
+	HTC_SYS_SSL_WRITE = 18,		/* OpenSSL SSL_write, SSL_write_ex */
+	HTC_SYS_GNUTLS_RECV = 19,	/* GnuTLS gnutls_record_recv */
+	HTC_SYS_GNUTLS_SEND = 20,	/* GnuTLS gnutls_record_send */
+	HTC_SYS_GO_TLS_READ = 21,	/* Go crypto/tls (*Conn).Read */
+	HTC_SYS_GO_TLS_WRITE = 22,	/* Go crypto/tls (*Conn).Write */
 	HTC_SYS__COUNT
 };
 
@@ -107,6 +115,14 @@ struct htc_endpoints {
 #define HTC_EVF_REDACTED	0x0001	/* secret header values overwritten with '*' */
 #define HTC_EVF_PREEXISTING	0x0002	/* socket opened before the capture started */
 #define HTC_EVF_PARTIAL		0x0004	/* payload shorter than min(ret, snaplen): read failed or iov cut */
+/* Since 1.2.  TLS: the event is the plaintext of a TLS library call (its
+ * syscall is HTC_SYS_SSL_READ...), on the connection whose conn_id it
+ * carries; stream_off counts plaintext bytes.  Written as TLS records
+ * (FORMAT.md 6.8), which 1.1 readers skip; readers set it for them only.
+ * TLS_CIPHER: a syscall's ciphertext on a connection whose plaintext is
+ * captured: its bytes are counted (ret, stream_off), not kept (cap_len 0). */
+#define HTC_EVF_TLS		0x0008
+#define HTC_EVF_TLS_CIPHER	0x0010
 /* Since 1.2: tcp_seq holds the TCP sequence number of the event's first
  * byte (read from the socket, or the packets of a pcap) */
 #define HTC_EVF_SEQ		0x0020
@@ -270,6 +286,9 @@ const char *htc_event_type_name(unsigned type);
 const char *htc_syscall_name(unsigned sys);
 const char *htc_loss_reason_name(unsigned reason);
 const char *htc_rec_type_name(unsigned type);	/* "data", "conn", "proc", ... */
+/* The TLS library of a TLS event's syscall ("openssl", "gnutls", "go"), or
+ * NULL when sys is not a TLS library call. */
+const char *htc_tls_lib_name(unsigned sys);
 
 /* ---- writer ---- */
 

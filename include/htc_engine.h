@@ -53,6 +53,20 @@ enum htc_proto {
 };
 const char *htc_proto_name(unsigned proto);	/* "http", "redis", ... */
 
+/* Added with TLS plaintext (format 1.2): whether a connection is TLS, and
+ * what decrypted it (htc_eng_conn.tls, and the same on its requests and
+ * calls). */
+enum htc_tls {
+	HTC_TLS_NONE = 0,	/* not TLS (as far as its bytes tell) */
+	HTC_TLS_ENCRYPTED = 1,	/* TLS not decrypted: byte counts and runs of writes only */
+	HTC_TLS_OPENSSL = 2,	/* decrypted: the plaintext of OpenSSL's calls */
+	HTC_TLS_GNUTLS = 3,	/* ... of GnuTLS's */
+	HTC_TLS_GO = 4,		/* ... of Go's crypto/tls */
+};
+/* "encrypted", "openssl", "gnutls", "go"; NULL for HTC_TLS_NONE and
+ * unknown values. */
+const char *htc_tls_name(unsigned tls);
+
 /* A connection, reported once when it closes (or at htc_engine_finish). */
 struct htc_eng_conn {
 	uint64_t id;		/* engine-wide, unique across files */
@@ -81,6 +95,9 @@ struct htc_eng_conn {
 	 * it (tcpdump's, the other host's) */
 	uint32_t seq_in, seq_out;
 	uint32_t flags2;
+	/* Added: enum htc_tls.  A decrypted connection's proto and exchanges
+	 * are those of its plaintext; bytes_in/out stay the wire's. */
+	uint8_t tls;
 };
 #define HTC_ENGF2_SEQ_IN	0x0001
 #define HTC_ENGF2_SEQ_OUT	0x0002
@@ -175,6 +192,8 @@ struct htc_eng_request {
 	 * blank line included; HTTP/1 only, at most HTC_ENG_MAX_RESP_HEAD
 	 * bytes); never NULL, resp_head_len 0 when none was captured */
 	const uint8_t *resp_head;	size_t resp_head_len;
+	/* Added: its connection's enum htc_tls (decrypted: the library) */
+	uint8_t tls;
 };
 
 /* Response heads kept per exchange at most (a longer one is cut there and
@@ -213,6 +232,8 @@ struct htc_eng_call {
 	uint8_t evidence;
 	/* Added: the response head as in htc_eng_request (HTTP/1 calls) */
 	const uint8_t *resp_head;	size_t resp_head_len;
+	/* Added: its connection's enum htc_tls */
+	uint8_t tls;
 };
 
 /*

@@ -56,6 +56,9 @@ enum hcb_event_type {
 	/* not an htc event: a process that had connections exited, so user
 	 * space may forget its metadata (pids are reused) */
 	HCB_EV_PROC_EXIT = 100,
+	/* not an htc event: a process called exec (pid, comm): user space
+	 * looks for TLS libraries to probe in it (capture/tls.c) */
+	HCB_EV_EXEC = 101,
 };
 
 /* Syscalls (= enum htc_syscall). */
@@ -77,6 +80,13 @@ enum hcb_syscall {
 	HCB_SYS_CONNECT = 14,
 	HCB_SYS_CLOSE = 15,
 	HCB_SYS_EXIT = 16,
+	/* TLS library calls (bpf/tls.bpf.h) */
+	HCB_SYS_SSL_READ = 17,
+	HCB_SYS_SSL_WRITE = 18,
+	HCB_SYS_GNUTLS_RECV = 19,
+	HCB_SYS_GNUTLS_SEND = 20,
+	HCB_SYS_GO_TLS_READ = 21,
+	HCB_SYS_GO_TLS_WRITE = 22,
 };
 
 /* Roles (= enum htc_role) and families (= HTC_AF_*). */
@@ -89,6 +99,8 @@ enum hcb_syscall {
 /* Event flags (= HTC_EVF_*; 0x0001 REDACTED is set by user space). */
 #define HCB_EVF_PREEXISTING	0x0002
 #define HCB_EVF_PARTIAL		0x0004
+#define HCB_EVF_TLS		0x0008	/* TLS plaintext (a library call) */
+#define HCB_EVF_TLS_CIPHER	0x0010	/* ciphertext of a decrypted connection: no payload */
 /* seq_end holds the TCP sequence number after the event's last byte
  * (= HTC_EVF_SEQ; htc_event.tcp_seq is the first byte's, ret before) */
 #define HCB_EVF_SEQ		0x0020
@@ -106,6 +118,8 @@ enum hcb_counter {
 	HCB_CNT_PAYLOAD_BYTES = 9,	/* payload bytes submitted */
 	HCB_CNT_CONNS = 10,		/* connections created */
 	HCB_CNT_FILTERED = 11,		/* connections left out by --port, --host or --cgroup */
+	HCB_CNT_TLS_EVENTS = 12,	/* TLS plaintext events (bpf/tls.bpf.h) */
+	HCB_CNT_TLS_UNTIED = 13,	/* TLS plaintext with no tracked connection found */
 	HCB_CNT__COUNT = 16,
 };
 

@@ -141,6 +141,12 @@ cat "$fix/keepalive.htc" "$fix/keepalive.htc" >"$fix/keepalive-twice.htc"
 run requests-repeated-frames requests keepalive-twice.htc
 run summary-undecoded summary undecoded.htc
 run summary-undecoded-json summary --format json undecoded.htc
+# TLS: decrypted at both ends, encrypted with the reasons (issue 15)
+run summary-tls summary tls.htc
+run summary-tls-json summary --format json tls.htc
+run show-tls show 1001 tls.htc
+run connections-tls sql "SELECT conn, comm, role, protocol, tls, tls_reason, bytes_in, bytes_out FROM connections ORDER BY conn" tls.htc
+run exchanges-tls sql "SELECT 'request' AS kind, method || ' ' || path AS what, status, tls, parent_call_id AS link FROM requests UNION ALL SELECT 'call', summary, status, tls, child_request_id FROM calls ORDER BY 1, 2" tls.htc
 # joined mid-stream: not "none" (issue 13, gaps reported)
 run summary-midstream summary midstream.htc
 run connections-midstream sql "SELECT conn, role, preexisting, unseen_in, bytes_in FROM connections ORDER BY conn" midstream.htc

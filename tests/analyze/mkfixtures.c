@@ -23,6 +23,9 @@
  * lost_huge.htc     keepalive plus loss counts near UINT64_MAX (hostile)
  * undecoded.htc     no HTTP at all: a TLS client (ClientHello to :443) and
  *                   a server speaking an unknown binary protocol
+ * tls.htc           TLS: curl -> nginx decrypted at both ends (OpenSSL),
+ *                   a second curl connection whose calls were not seen, a
+ *                   java client that nothing decrypted
  * multiframe.htc    services + keepalive in many small frames
  * truncated.htc     multiframe cut inside its last data frame
  * corrupt.htc       multiframe with one byte flipped inside its 2nd frame
@@ -378,6 +381,53 @@ static void undecoded(struct fx *fx, uint64_t t)
 	fx_close(fx, t += MS, 301, 301, s);
 }
 
+/* TLS (format 1.2): one connection decrypted at both ends, two that stayed
+ * encrypted for the two reasons a capture with the probes can have. */
+static void tls(struct fx *fx, uint64_t t)
+{
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00 };
+	static const uint8_t rec[] = { 0x17, 0x03, 0x03, 0x00, 0x04, 1, 2, 3, 4 };
+	uint64_t c, s, c2, j;
+
+	fx_proc(fx, t, 300, 1, "curl", "/usr/bin/curl", NULL);
+	fx_proc(fx, t, 400, 1, "nginx", "/usr/sbin/nginx", NULL);
+	fx_proc(fx, t, 500, 1, "java", "/usr/bin/java", NULL);
+	c = fx_connect(fx, t += MS, 300, 300, "10.0.0.5", 40100, "10.0.0.6", 443);
+	s = fx_accept(fx, t += MS, 400, 400, "10.0.0.6", 443, "10.0.0.5", 40100);
+	fx_write(fx, t += MS, 300, 300, c, hello, sizeof(hello));
+	fx_read(fx, t += MS, 400, 400, s, hello, sizeof(hello));
+	fx_write(fx, t += MS, 400, 400, s, hello, sizeof(hello));
+	fx_read(fx, t += MS, 300, 300, c, hello, sizeof(hello));
+	fx_tls(fx, t += MS, 300, 300, c, HTC_EV_WRITE, HTC_SYS_SSL_WRITE,
+	       "GET /x HTTP/1.1\r\nHost: api\r\n\r\n");
+	fx_tls_cipher(fx, c);
+	fx_tls_cipher(fx, s);
+	fx_write_cut(fx, t += MS, 300, 300, c, rec, 0, 52);
+	fx_read_cut(fx, t += MS, 400, 400, s, rec, 0, 52);
+	fx_tls(fx, t += MS, 400, 400, s, HTC_EV_READ, HTC_SYS_SSL_READ,
+	       "GET /x HTTP/1.1\r\nHost: api\r\n\r\n");
+	fx_tls(fx, t += 2 * MS, 400, 400, s, HTC_EV_WRITE, HTC_SYS_SSL_WRITE,
+	       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	fx_write_cut(fx, t += MS, 400, 400, s, rec, 0, 60);
+	fx_read_cut(fx, t += MS, 300, 300, c, rec, 0, 60);
+	fx_tls(fx, t += MS, 300, 300, c, HTC_EV_READ, HTC_SYS_SSL_READ,
+	       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	/* curl's other connection: its library calls not seen */
+	c2 = fx_connect(fx, t += MS, 300, 300, "10.0.0.5", 40101, "10.0.0.8", 443);
+	fx_write(fx, t += MS, 300, 300, c2, hello, sizeof(hello));
+	fx_read(fx, t += MS, 300, 300, c2, hello, sizeof(hello));
+	fx_write(fx, t += MS, 300, 300, c2, rec, sizeof(rec));
+	fx_read(fx, t += MS, 300, 300, c2, rec, sizeof(rec));
+	/* java: nothing decrypted in that process */
+	j = fx_connect(fx, t += MS, 500, 500, "10.0.0.5", 40102, "10.0.0.9", 443);
+	fx_write(fx, t += MS, 500, 500, j, hello, sizeof(hello));
+	fx_read(fx, t += MS, 500, 500, j, hello, sizeof(hello));
+	fx_close(fx, t += MS, 300, 300, c);
+	fx_close(fx, t += MS, 400, 400, s);
+	fx_close(fx, t += MS, 300, 300, c2);
+	fx_close(fx, t += MS, 500, 500, j);
+}
+
 /* Counts that would wrap a 64-bit sum (a hostile file): shown saturated. */
 static void lost_huge(struct fx *fx, uint64_t t)
 {
@@ -537,6 +587,10 @@ int main(int argc, char **argv)
 
 	fx = fx_open(path_of("undecoded.htc"), "edge1", WALL0);
 	undecoded(fx, 1 * SEC);
+	fx_finish(fx, NULL, NULL);
+
+	fx = fx_open(path_of("tls.htc"), "edge1", WALL0);
+	tls(fx, 1 * SEC);
 	fx_finish(fx, NULL, NULL);
 
 	fx = fx_open(path_of("lost_huge.htc"), "web1", WALL0);

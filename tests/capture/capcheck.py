@@ -31,7 +31,10 @@ KEYS = ["timestamp", "request_id", "pid", "tid", "comm", "method", "path",
 TYPES = {"accept": 0, "read": 1, "connect": 2, "write": 3, "close": 4}
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 DATA_SYSCALLS = {"read", "readv", "recvfrom", "recvmsg", "recvmmsg", "write",
-                 "writev", "sendto", "sendmsg", "sendmmsg", "sendfile"}
+                 "writev", "sendto", "sendmsg", "sendmmsg", "sendfile",
+                 # TLS plaintext (format 1.2): the library call
+                 "ssl_read", "ssl_write", "gnutls_record_recv", "gnutls_record_send",
+                 "go_tls_read", "go_tls_write"}
 
 
 class CheckFailed(Exception):

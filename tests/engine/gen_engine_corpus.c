@@ -2,7 +2,7 @@
 /*
  * gen_engine_corpus.c - writes the seed corpus of fuzz_engine: fixture
  * captures ('H' + .htc bytes) and event scripts (see fuzz_engine.c) that
- * walk HTTP, Redis and PostgreSQL exchanges.  `make fuzz-engine-corpus`.
+ * walk HTTP, Redis and PostgreSQL exchanges, and TLS decrypted.  `make fuzz-engine-corpus`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +24,35 @@ static void put(const char *dir, const char *name, const void *a, size_t alen, c
 	fclose(f);
 }
 
+/* A TLS connection decrypted at both ends (format 1.2's TLS records):
+ * handshake ciphertext, then plaintext beside ciphertext counted only. */
+static void tls_decrypted(struct fx *fx, uint64_t t)
+{
+	static const unsigned char hello[] = { 0x16, 3, 1, 0, 4, 1, 0, 0, 0 };
+	static const unsigned char rec[] = { 0x17, 3, 3, 0, 4, 1, 2, 3, 4 };
+	const uint64_t ms = 1000000;
+	uint64_t c = fx_connect(fx, t += ms, 100, 100, "10.0.0.1", 40000, "10.0.0.2", 443);
+	uint64_t s = fx_accept(fx, t += ms, 200, 200, "10.0.0.2", 443, "10.0.0.1", 40000);
+
+	fx_write(fx, t += ms, 100, 100, c, hello, sizeof(hello));
+	fx_read(fx, t += ms, 200, 200, s, hello, sizeof(hello));
+	fx_write(fx, t += ms, 200, 200, s, hello, sizeof(hello));
+	fx_read(fx, t += ms, 100, 100, c, hello, sizeof(hello));
+	fx_tls(fx, t += ms, 100, 100, c, HTC_EV_WRITE, HTC_SYS_SSL_WRITE, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+	fx_tls_cipher(fx, c);
+	fx_tls_cipher(fx, s);
+	fx_write_cut(fx, t += ms, 100, 100, c, rec, 0, 60);
+	fx_read_cut(fx, t += ms, 200, 200, s, rec, 0, 60);
+	fx_tls(fx, t += ms, 200, 200, s, HTC_EV_READ, HTC_SYS_GNUTLS_RECV, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+	fx_tls(fx, t += ms, 200, 200, s, HTC_EV_WRITE, HTC_SYS_GO_TLS_WRITE,
+	       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	fx_write_cut(fx, t += ms, 200, 200, s, rec, 0, 70);
+	fx_read_cut(fx, t += ms, 100, 100, c, rec, 0, 70);
+	fx_tls(fx, t += ms, 100, 100, c, HTC_EV_READ, HTC_SYS_SSL_READ, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	fx_close(fx, t += ms, 100, 100, c);
+	fx_close(fx, t += ms, 200, 200, s);
+}
+
 static void fixture(const char *dir, const char *name, int which)
 {
 	struct fx *fx = fx_open(NULL, "seed", 1000);
@@ -34,7 +63,7 @@ static void fixture(const char *dir, const char *name, int which)
 		fx_scenario_keepalive(fx, 2000000000ULL);
 	} else if (which == 1) {
 		fx_scenario_two_services(fx, 2000000000ULL);
-	} else {
+	} else if (which == 2) {
 		/* a pool joined mid-way at both ends, TCP sequence numbers
 		 * (format 1.2) wrapping, and bytes only the numbers show lost */
 		uint64_t t = 2000000000ULL, in, p, q;
@@ -57,6 +86,8 @@ static void fixture(const char *dir, const char *name, int which)
 				fx_reads(fx, t += 1000, 1, 1, p, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 			fx_writes(fx, t += 1000, 1, 1, in, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 		}
+	} else {
+		tls_decrypted(fx, 2000000000ULL);
 	}
 	fx_finish(fx, &buf, &len);
 	put(dir, name, "H", 1, buf, len);
@@ -91,6 +122,7 @@ int main(int argc, char **argv)
 	fixture(dir, "fixture-keepalive", 0);
 	fixture(dir, "fixture-two-services", 1);
 	fixture(dir, "fixture-seq-pool", 2);
+	fixture(dir, "fixture-tls-decrypted", 3);
 
 	/* slots 0 and 1: one connection seen from both ends */
 	op(&s, 1, 0, 0);

@@ -2349,6 +2349,101 @@ static void test_tls_calls(void **state)
 	free(c);
 }
 
+/* An encrypted connection's last run (the client's close_notify alert) is
+ * not unanswered: nothing says an answer was due. */
+static void test_tls_never_error(void **state)
+{
+	static const unsigned char hello[] = { 0x16, 3, 1, 0, 4, 1, 0, 0, 0 };
+	static const unsigned char rec[] = { 0x17, 3, 3, 0, 4, 1, 2, 3, 4 };
+	static const unsigned char alert[] = { 0x15, 3, 3, 0, 2, 1, 0 };
+	struct fx *fx = new_fx();
+	uint64_t t = T0, k;
+	struct col *c;
+
+	k = fx_connect(fx, t += MS, 100, 100, "10.0.0.1", 40000, "10.0.0.2", 443);
+	fx_write(fx, t += MS, 100, 100, k, hello, sizeof(hello));
+	fx_read(fx, t += MS, 100, 100, k, rec, sizeof(rec));
+	fx_write(fx, t += MS, 100, 100, k, hello, sizeof(hello));	/* Finished: same call */
+	fx_write(fx, t += MS, 100, 100, k, rec, sizeof(rec));
+	fx_read(fx, t += MS, 100, 100, k, rec, sizeof(rec));
+	fx_write(fx, t += MS, 100, 100, k, alert, sizeof(alert));
+	fx_close(fx, t += MS, 100, 100, k);
+	c = run_fx(fx);
+	assert_int_equal(c->ncall, 3);
+	for (size_t i = 0; i < c->ncall; i++) {
+		assert_int_equal(c->call[i].c.flags & (HTC_ENGF_UNANSWERED | HTC_ENGF_ERROR), 0);
+		assert_int_equal(c->call[i].c.tls, HTC_TLS_ENCRYPTED);
+	}
+	assert_int_equal(c->conn[0].tls, HTC_TLS_ENCRYPTED);
+	free(c);
+}
+
+/* Both ends of a decrypted connection (OpenSSL client, GnuTLS server):
+ * the handshake is forgotten, the plaintext makes the requests and calls,
+ * linked, byte counts stay the wire's. */
+static void test_tls_decrypted(void **state)
+{
+	static const unsigned char hello[] = { 0x16, 3, 1, 0, 4, 1, 0, 0, 0 };
+	static const unsigned char rec[] = { 0x17, 3, 3, 0, 4, 1, 2, 3, 4 };
+	struct fx *fx = new_fx();
+	uint64_t t = T0, k, s;
+	struct col *c;
+
+	k = fx_connect(fx, t += MS, 100, 100, "10.0.0.1", 40000, "10.0.0.2", 443);
+	s = fx_accept(fx, t += MS, 200, 200, "10.0.0.2", 443, "10.0.0.1", 40000);
+	fx_write(fx, t += MS, 100, 100, k, hello, sizeof(hello));
+	fx_read(fx, t += MS, 200, 200, s, hello, sizeof(hello));
+	fx_write(fx, t += MS, 200, 200, s, hello, sizeof(hello));
+	fx_read(fx, t += MS, 100, 100, k, hello, sizeof(hello));
+	fx_write(fx, t += MS, 100, 100, k, hello, sizeof(hello));
+	fx_read(fx, t += MS, 200, 200, s, hello, sizeof(hello));
+	for (int i = 0; i < 2; i++) {
+		fx_tls(fx, t += MS, 100, 100, k, HTC_EV_WRITE, HTC_SYS_SSL_WRITE,
+		       i ? "GET /b HTTP/1.1\r\nHost: h\r\n\r\n" : "GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+		fx_tls_cipher(fx, k);
+		fx_tls_cipher(fx, s);
+		fx_write_cut(fx, t += MS, 100, 100, k, rec, 0, 60);
+		fx_read_cut(fx, t += MS, 200, 200, s, rec, 0, 60);
+		fx_tls(fx, t += MS, 200, 200, s, HTC_EV_READ, HTC_SYS_GNUTLS_RECV,
+		       i ? "GET /b HTTP/1.1\r\nHost: h\r\n\r\n" : "GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+		fx_tls(fx, t += MS, 200, 200, s, HTC_EV_WRITE, HTC_SYS_GNUTLS_SEND,
+		       "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+		fx_write_cut(fx, t += MS, 200, 200, s, rec, 0, 70);
+		fx_read_cut(fx, t += MS, 100, 100, k, rec, 0, 70);
+		fx_tls(fx, t += MS, 100, 100, k, HTC_EV_READ, HTC_SYS_SSL_READ,
+		       "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+	}
+	fx_close(fx, t += MS, 100, 100, k);
+	fx_close(fx, t += MS, 200, 200, s);
+	c = run_fx(fx);
+	assert_int_equal(c->nreq, 2);
+	assert_int_equal(c->ncall, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_string_equal(c->req[i].method, "GET");
+		assert_string_equal(c->req[i].path, i ? "/b" : "/a");
+		assert_int_equal(c->req[i].r.status, 404);
+		assert_int_equal(c->req[i].r.tls, HTC_TLS_GNUTLS);
+		assert_int_equal(c->req[i].r.seq, i);
+		assert_int_equal(c->call[i].c.proto, HTC_PROTO_HTTP);
+		assert_int_equal(c->call[i].c.tls, HTC_TLS_OPENSSL);
+		assert_int_equal(c->call[i].c.status, 404);
+		assert_int_equal(c->call[i].c.child_request_id ? c->call[i].c.child_request_id :
+				 c->link[i].child, c->req[i].r.id);
+	}
+	assert_int_equal(c->nlink, 2);
+	assert_int_equal(c->nconn, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct htc_eng_conn *n = &c->conn[i];
+
+		assert_int_equal(n->proto, HTC_PROTO_HTTP);
+		assert_int_equal(n->tls, n->ep.role == HTC_ROLE_SERVER ? HTC_TLS_GNUTLS : HTC_TLS_OPENSSL);
+		/* the wire's bytes: 2 handshake records and 2 x 60 out, for the client */
+		if (n->ep.role == HTC_ROLE_CLIENT)
+			assert_int_equal(n->bytes_out, 2 * sizeof(hello) + 120);
+	}
+	free(c);
+}
+
 /* Redis commands pipelined in one write, replies split across reads; an
  * IPv6 pair of services linked. */
 static void test_redis_pipeline_and_v6_link(void **state)
@@ -2427,6 +2522,8 @@ int main(void)
 		cmocka_unit_test(test_evidence_loop),
 		cmocka_unit_test(test_unseen_before_join),
 		cmocka_unit_test(test_tls_calls),
+		cmocka_unit_test(test_tls_never_error),
+		cmocka_unit_test(test_tls_decrypted),
 		cmocka_unit_test(test_redis_pipeline_and_v6_link),
 		cmocka_unit_test(test_annotations),
 		cmocka_unit_test(test_annotations_bodies),

@@ -866,6 +866,68 @@ static void test_compact_roundtrip(void **state)
 	free(b.p);
 }
 
+/* TLS plaintext (TLS_C, format 1.2) beside a connection's syscalls, in
+ * either writer mode: each comes back with its flag (only the plaintext
+ * has HTC_EVF_TLS), its syscall and its own stream offsets, interleaved
+ * with the ciphertext of the same connection across frames. */
+static void test_tls_records(void **state)
+{
+	enum { N = 400 };
+
+	for (int compact = 0; compact < 2; compact++) {
+		struct htc_writer_opts o = { .frame_bytes = 2048, .compact = compact };
+		struct htc_header h;
+		struct htc_writer *w;
+		struct htc_reader *r;
+		struct htc_record rec;
+		uint64_t off[4] = { 0 };
+		unsigned i = 0;
+		struct buf b;
+		int err;
+
+		base_header(&h);
+		w = htc_writer_open(tmp_path("tls.htc"), &h, &o, &err);
+		assert_non_null(w);
+		for (unsigned k = 0; k < N; k++) {
+			unsigned tls = k % 3 != 0, d = k % 2;
+
+			mk_event(&rec, k);
+			rec.ev.conn_id = 7;
+			rec.ev.type = d ? HTC_EV_WRITE : HTC_EV_READ;
+			rec.ev.syscall = tls ? (d ? HTC_SYS_SSL_WRITE : HTC_SYS_SSL_READ) : HTC_SYS_READ;
+			rec.ev.flags = tls ? HTC_EVF_TLS : HTC_EVF_TLS_CIPHER;
+			rec.ev.stream_off = off[d + 2 * tls];
+			off[d + 2 * tls] += (uint64_t)rec.ev.ret;
+			assert_int_equal(htc_writer_append(w, &rec), 0);
+		}
+		assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+		b = slurp(tmp_path("tls.htc"));
+		r = htc_reader_open_mem(b.p, b.len, &err);
+		assert_non_null(r);
+		assert_int_equal(htc_reader_header(r)->version_minor, 2);
+		memset(off, 0, sizeof(off));
+		while ((err = htc_reader_next(r, &rec)) == 1) {
+			unsigned tls = i % 3 != 0, d = i % 2;
+
+			assert_int_equal(rec.type, HTC_REC_DATA);
+			assert_int_equal(ev_index(&rec), i);
+			assert_int_equal(rec.ev.flags, tls ? HTC_EVF_TLS : HTC_EVF_TLS_CIPHER);
+			assert_int_equal(rec.ev.syscall, tls ? (d ? HTC_SYS_SSL_WRITE : HTC_SYS_SSL_READ)
+							     : HTC_SYS_READ);
+			assert_int_equal(rec.ev.stream_off, off[d + 2 * tls]);
+			off[d + 2 * tls] += (uint64_t)rec.ev.ret;
+			i++;
+		}
+		assert_int_equal(err, 0);
+		assert_int_equal(i, N);
+		htc_reader_close(r);
+		free(b.p);
+	}
+	assert_string_equal(htc_syscall_name(HTC_SYS_GO_TLS_WRITE), "go_tls_write");
+	assert_string_equal(htc_tls_lib_name(HTC_SYS_GNUTLS_RECV), "gnutls");
+	assert_null(htc_tls_lib_name(HTC_SYS_READ));
+}
+
 /* opts.threaded: the same files, byte for byte, as written in the caller's
  * thread (so the multi-frame and compact tests hold too); and a write
  * error in the thread shows on a later call, sticky, up to close. */
@@ -2006,6 +2068,7 @@ int main(void)
 		cmocka_unit_test(test_golden_v1_0),
 		cmocka_unit_test(test_multiframe_index),
 		cmocka_unit_test(test_compact_roundtrip),
+		cmocka_unit_test(test_tls_records),
 		cmocka_unit_test(test_threaded_writer),
 		cmocka_unit_test(test_truncate_every_offset),
 		cmocka_unit_test(test_truncate_message),

@@ -29,6 +29,7 @@ struct fx_conn {
 	uint64_t off[2];	/* [0] read, [1] written */
 	uint32_t seq[2];	/* TCP sequence number of the next byte, when has_seq */
 	uint8_t has_seq[2];
+	uint64_t toff[2];	/* the same of its TLS plaintext */
 	int closed;
 };
 
@@ -220,7 +221,7 @@ static void fx_event(struct fx *fx, struct fx_conn *c, uint8_t type, uint8_t sys
 
 		ev->stream_off = c->off[d];
 		c->off[d] += (uint64_t)ret;
-		if (c->has_seq[d]) {
+		if (c->has_seq[d] && !(c->evflags & HTC_EVF_TLS)) {	/* plaintext: none */
 			ev->flags |= HTC_EVF_SEQ;
 			ev->tcp_seq = c->seq[d];
 			c->seq[d] += (uint32_t)ret;
@@ -308,6 +309,30 @@ void fx_reads(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_t co
 void fx_writes(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_t conn, const char *s)
 {
 	fx_write(fx, t, pid, tid, conn, s, strlen(s));
+}
+
+void fx_tls(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_t conn, uint8_t type,
+	    uint8_t sys, const char *s)
+{
+	struct fx_conn *c = fx_conn(fx, conn);
+	uint64_t off[2] = { c->off[0], c->off[1] };
+	uint16_t flags = c->evflags;
+
+	/* the plaintext is a stream of its own: its offsets, its flag */
+	c->off[0] = c->toff[0];
+	c->off[1] = c->toff[1];
+	c->evflags = (uint16_t)((flags & ~HTC_EVF_TLS_CIPHER) | HTC_EVF_TLS);
+	fx_event(fx, c, type, sys, t, pid, tid, (int64_t)strlen(s), s, (uint32_t)strlen(s));
+	c->toff[0] = c->off[0];
+	c->toff[1] = c->off[1];
+	c->off[0] = off[0];
+	c->off[1] = off[1];
+	c->evflags = flags;
+}
+
+void fx_tls_cipher(struct fx *fx, uint64_t conn)
+{
+	fx_conn(fx, conn)->evflags |= HTC_EVF_TLS_CIPHER;
 }
 
 void fx_skip(struct fx *fx, uint64_t conn, uint8_t dir, uint64_t n)

@@ -68,6 +68,14 @@ void fx_reads(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_t co
 void fx_writes(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_t conn, const char *s);
 /* Data events that moved ret bytes of which only the first cap_len are in
  * the payload (snaplen, sendfile with cap_len 0). */
+/* TLS plaintext of conn (format 1.2): event type HTC_EV_READ or
+ * HTC_EV_WRITE, sys the library call (HTC_SYS_SSL_READ...); its own stream
+ * offsets. */
+void fx_tls(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_t conn, uint8_t type,
+	    uint8_t sys, const char *s);
+/* From now on conn's syscall events carry HTC_EVF_TLS_CIPHER (ciphertext of
+ * a decrypted connection). */
+void fx_tls_cipher(struct fx *fx, uint64_t conn);
 void fx_read_cut(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_t conn,
 		 const void *bytes, size_t cap_len, size_t ret);
 void fx_write_cut(struct fx *fx, uint64_t t, uint32_t pid, uint32_t tid, uint64_t conn,
