@@ -636,8 +636,10 @@ int main(int argc, char **argv)
 		char filters[1024];
 
 		cap_filters_text(&a->o, filters, sizeof(filters));
-		fprintf(stderr, "httpcap: capturing TCP on %s%s%s, snapshot length %u "
+		/* the TLS probes cost a trap per library call: say they are on */
+		fprintf(stderr, "httpcap: capturing TCP on %s%s%s%s, snapshot length %u "
 			"bytes%s%s\n", filters[0] ? "sockets matching " : "all sockets", filters,
+			a->tls && cap_tls_files(a->tls) ? ", TLS plaintext too (--no-tls: off)" : "",
 			a->o.no_redact ? "" : ", redacting secrets", a->o.snaplen,
 			a->out ? ", writing " : "", a->out ? output_path(a->out) : "");
 	}
