@@ -221,7 +221,8 @@ static int ch_post(struct ch *c, const char *what, const char *sql, const void *
 		c->resp.p[0] = 0;
 	sb_add(&url, "%s%s", c->url, strchr(c->url, '?') ? "&" : ul && c->url[ul - 1] == '/' ? "?" : "/?");
 	/* an insert of many MiB, or a long report: the server's own limits apply */
-	sb_add(&url, "send_progress_in_http_headers=0&max_execution_time=0");
+	/* an INSERT into a Distributed table returns once the shards have it */
+	sb_add(&url, "send_progress_in_http_headers=0&max_execution_time=0&insert_distributed_sync=1");
 	if (c->readonly)
 		sb_add(&url, "&readonly=1");
 	if (body) {
@@ -517,9 +518,14 @@ struct ch_cols {
 	int ncols;		/* fields per row (the extra three included) */
 };
 
-/* The ClickHouse table of SQLite table t->name of db: DDL, export SELECT
- * and INSERT.  cluster: "" or " ON CLUSTER name". */
-static int ch_table_def(sqlite3 *db, const struct ch_table *t, const char *cluster,
+/*
+ * The ClickHouse table of SQLite table t->name of db: DDL, export SELECT
+ * and INSERT.  on: "" or " ON CLUSTER name" (distributed DDL); dist: NULL,
+ * or a cluster name: the MergeTree table is then <name>_local on every
+ * shard, and <name> a Distributed table over them (what loads insert into
+ * and reports read), sharded by load and file.
+ */
+static int ch_table_def(sqlite3 *db, const struct ch_table *t, const char *on, const char *dist,
 			struct ch_cols *out)
 {
 	struct sbuf ddl = { 0 }, sel = { 0 }, ins = { 0 };
@@ -543,8 +549,8 @@ static int ch_table_def(sqlite3 *db, const struct ch_table *t, const char *clust
 	 * has it non-NULL, the others get their file's */
 	own_cid = strstr(create, "\n  capture_id ") != NULL;
 	files = !strcmp(t->name, "files");
-	sb_add(&ddl, "CREATE TABLE IF NOT EXISTS " CH_DB ".%s%s (\n"
-	       "  load_id UInt64,%s day Date%s", t->name, cluster,
+	sb_add(&ddl, "CREATE TABLE IF NOT EXISTS " CH_DB ".%s%s%s (\n"
+	       "  load_id UInt64,%s day Date%s", t->name, dist ? "_local" : "", on,
 	       own_cid ? "" : " capture_id String,", files ? ", file_key String" : "");
 	/* the row's day (and the file's capture id); for files (column 1), file_idx where
 	 * file_key goes (the export puts the key there: SQLite has no sizes) */
@@ -576,7 +582,8 @@ static int ch_table_def(sqlite3 *db, const struct ch_table *t, const char *clust
 			sb_add(&ddl, ",\n  %s ALIAS %s", col, expr);
 			continue;
 		}
-		if (is_key(t, col))
+		/* keys (and file_idx, the sharding key's) cannot be Nullable */
+		if (is_key(t, col) || !strcmp(col, "file_idx"))
 			sb_add(&ddl, ",\n  %s %s", col, ct);
 		else if (!strcmp(col, "capture_id"))
 			sb_add(&ddl, ",\n  %s String", col);
@@ -591,6 +598,10 @@ static int ch_table_def(sqlite3 *db, const struct ch_table *t, const char *clust
 	}
 	sb_add(&ddl, "\n) ENGINE = MergeTree PARTITION BY (capture_id, toYYYYMMDD(day))"
 	       " ORDER BY (load_id, %s)", t->key);
+	if (dist)
+		sb_add(&ddl, ";\nCREATE TABLE IF NOT EXISTS " CH_DB ".%s%s AS " CH_DB ".%s_local"
+		       " ENGINE = Distributed(%s, " CH_DB ", %s_local, cityHash64(load_id, file_idx))",
+		       t->name, on, t->name, dist, t->name);
 	sb_add(&sel, " FROM \"%s\" t LEFT JOIN files f ON f.file_idx = t.file_idx ORDER BY t.rowid",
 	       t->name);
 	sb_add(&ins, ") FORMAT TabSeparated");
@@ -613,7 +624,7 @@ cleanup:
 }
 
 static const char ch_ddl_loads[] =
-	"CREATE TABLE IF NOT EXISTS " CH_DB ".loads%s (\n"
+	"CREATE TABLE IF NOT EXISTS " CH_DB ".loads%s%s (\n"
 	"  load_id UInt64,            -- the rows of this load carry it\n"
 	"  load_key String,           -- its files' identities, in order\n"
 	"  file_keys Array(String),   -- capture_id:host:start_ns:size of each file\n"
@@ -626,25 +637,28 @@ static const char ch_ddl_loads[] =
 	"  tool_version String\n"
 	") ENGINE = MergeTree ORDER BY load_id";
 static const char ch_ddl_attempts[] =
-	"CREATE TABLE IF NOT EXISTS " CH_DB ".load_attempts%s (\n"
+	"CREATE TABLE IF NOT EXISTS " CH_DB ".load_attempts%s%s (\n"
 	"  load_id UInt64, load_key String, started_ns Int64\n"
 	") ENGINE = MergeTree ORDER BY load_id";
 
-/* Every statement that makes the schema, for a --cluster name or none. */
-static int ch_schema(sqlite3 *db, const char *cluster, int events, struct ch_cols *cols,
+/* Every statement that makes the schema (on, dist: as ch_table_def's). */
+static int ch_schema(sqlite3 *db, const char *on, const char *dist, struct ch_cols *cols,
 		     struct sbuf *out)
 {
+	static const char *const small[] = { "loads", "load_attempts" };
 	int err;
 
-	sb_add(out, "CREATE DATABASE IF NOT EXISTS " CH_DB "%s;\n", cluster);
-	sb_add(out, ch_ddl_loads, cluster);
+	sb_add(out, "CREATE DATABASE IF NOT EXISTS " CH_DB "%s;\n", on);
+	sb_add(out, ch_ddl_loads, dist ? "_local" : "", on);
 	sb_add(out, ";\n");
-	sb_add(out, ch_ddl_attempts, cluster);
+	sb_add(out, ch_ddl_attempts, dist ? "_local" : "", on);
 	sb_add(out, ";\n");
+	for (size_t i = 0; dist && i < 2; i++)
+		sb_add(out, "CREATE TABLE IF NOT EXISTS " CH_DB ".%s%s AS " CH_DB ".%s_local"
+		       " ENGINE = Distributed(%s, " CH_DB ", %s_local, load_id);\n", small[i], on,
+		       small[i], dist, small[i]);
 	for (size_t i = 0; i < CH_NTABLES; i++) {
-		if (i == CH_EVENTS && !events)
-			continue;
-		if ((err = ch_table_def(db, &ch_tables[i], cluster, &cols[i])))
+		if ((err = ch_table_def(db, &ch_tables[i], on, dist, &cols[i])))
 			return err;
 		sb_add(out, "%s;\n", cols[i].ddl);
 	}
@@ -697,7 +711,8 @@ static void free_cols(struct ch_cols *cols)
 struct ch_load_opts {
 	int events, quiet, verbose, progress;
 	uint32_t payload_cap;
-	const char *cluster;	/* "" or " ON CLUSTER name" */
+	const char *on;		/* "" or " ON CLUSTER name" */
+	const char *dist;	/* NULL, or the cluster of Distributed tables */
 };
 
 static int64_t wall_ns(void)
@@ -906,7 +921,7 @@ static int ch_load(struct ch *c, const char *const *paths, const char *const *na
 		err = -EIO;
 		goto cleanup;
 	}
-	if ((err = ch_schema(sdb, o->cluster, 1, cols, &q)) ||
+	if ((err = ch_schema(sdb, o->on, o->dist, cols, &q)) ||
 	    (err = ch_exec_all(c, "creating the schema", q.p)))
 		goto cleanup;
 	/* loaded already?  The same files: nothing to do; some of them in
@@ -946,7 +961,10 @@ static int ch_load(struct ch *c, const char *const *paths, const char *const *na
 	q.len = 0;
 	sb_add(&q, "SELECT toString(load_id) FROM " CH_DB ".load_attempts WHERE load_key = ");
 	ch_quote(&q, key.p);
-	sb_add(&q, " AND load_id NOT IN (SELECT load_id FROM " CH_DB ".loads) FORMAT TabSeparated");
+	/* (the loads are not excluded by a subquery: over Distributed tables
+	 * ClickHouse refuses IN (SELECT ... FROM distributed) by default; no
+	 * attempt of these files is complete, checked above) */
+	sb_add(&q, " FORMAT TabSeparated");
 	if (q.oom || (err = ch_exec(c, "checking earlier attempts", q.p)))
 		goto cleanup;
 	{
@@ -957,8 +975,8 @@ static int ch_load(struct ch *c, const char *const *paths, const char *const *na
 			sb_add(&ids, "%s%s", i ? "," : "", lines[i]);
 		for (size_t i = 0; nl && i < CH_NTABLES && !err; i++) {
 			q.len = 0;
-			sb_add(&q, "ALTER TABLE " CH_DB ".%s%s DELETE WHERE load_id IN (%s)",
-			       ch_tables[i].name, o->cluster, ids.p);
+			sb_add(&q, "ALTER TABLE " CH_DB ".%s%s%s DELETE WHERE load_id IN (%s)",
+			       ch_tables[i].name, o->dist ? "_local" : "", o->on, ids.p);
 			err = ch_exec(c, "deleting the rows of an unfinished load", q.p);
 		}
 		if (nl && !err && o->verbose)
@@ -1623,7 +1641,7 @@ static int ch_sql(struct ch_run *r, const char *sql)
 enum {
 	CO_CLICKHOUSE = 256, CO_FORMAT, CO_METHOD, CO_PATH, CO_STATUS, CO_MIN_DURATION, CO_PID,
 	CO_PORT, CO_COMM, CO_HOST, CO_SINCE, CO_UNTIL, CO_SORT, CO_LIMIT, CO_CAPTURE, CO_EVENTS,
-	CO_PAYLOAD_CAP, CO_CLUSTER, CO_WRITABLE, CO_TRACE_ID, CO_LOAD,
+	CO_PAYLOAD_CAP, CO_CLUSTER, CO_WRITABLE, CO_TRACE_ID, CO_LOAD, CO_ON_CLUSTER,
 };
 
 static const struct option ch_longopts[] = {
@@ -1650,6 +1668,7 @@ static const struct option ch_longopts[] = {
 	{ "payload-cap", required_argument, NULL, CO_PAYLOAD_CAP },
 	{ "cluster", required_argument, NULL, CO_CLUSTER },
 	{ "writable", no_argument, NULL, CO_WRITABLE },
+	{ "on-cluster", no_argument, NULL, CO_ON_CLUSTER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -1707,7 +1726,8 @@ int ch_main(int argc, char **argv)
 		.fmt = OUT_TABLE, .out = stdout, .pid = -1, .min_duration_ms = -1, .limit = -1,
 		.depth = 8,
 	};
-	struct ch_load_opts lo = { .payload_cap = UINT32_MAX, .cluster = "" };
+	struct ch_load_opts lo = { .payload_cap = UINT32_MAX, .on = "" };
+	int on_cluster = 0;
 	struct ch_run r = { .o = &ro };
 	const char *url = NULL, *cmd = NULL, *captures[64];
 	char cluster[160] = "";
@@ -1825,20 +1845,28 @@ int ch_main(int argc, char **argv)
 				return ch_usage("bad --cluster '%s': want a cluster name of the server's "
 						"remote_servers", optarg);
 			snprintf(cluster, sizeof(cluster), " ON CLUSTER %s", optarg);
-			lo.cluster = cluster;
+			lo.dist = optarg;
 			break;
 		case CO_WRITABLE: ro.writable = 1; break;
+		case CO_ON_CLUSTER: on_cluster = 1; break;
 		default:
 			return ch_usage("unknown option, or one that does not apply with --clickhouse: '%s'",
 					argv[optind - 1]);
 		}
 	}
+	if (on_cluster && !lo.dist)
+		return ch_usage("--on-cluster needs --cluster NAME%s", "");
+	if (on_cluster)
+		lo.on = cluster;
+	if (lo.dist && strcmp(cmd, "load") && strcmp(cmd, "schema"))
+		return ch_usage("--cluster and --on-cluster apply to load and schema (%s reads the "
+				"Distributed tables by their names)", cmd);
 	if (!strcmp(cmd, "schema")) {
 		struct ch_cols cols[CH_NTABLES] = { 0 };
 		struct sbuf t = { 0 };
 		sqlite3 *sdb = schema_db();
 
-		err = sdb ? ch_schema(sdb, lo.cluster, 1, cols, &t) : -EIO;
+		err = sdb ? ch_schema(sdb, lo.on, lo.dist, cols, &t) : -EIO;
 		if (!err)
 			fputs(t.p, stdout);
 		free_cols(cols);
@@ -1927,20 +1955,31 @@ int ch_main(int argc, char **argv)
 	if (!ncaptures && !nloads)
 		sb_add(&r.loadsel, " OR 1");
 	sb_add(&r.loadsel, ")");
-	sb_add(&r.sel, "load_id IN (SELECT load_id FROM " CH_DB ".loads WHERE %s)", r.loadsel.p);
+	/* the selected loads' ids, as a list: over Distributed tables
+	 * ClickHouse refuses IN (SELECT ... FROM distributed) by default */
 	if (strcmp(cmd, "sql")) {
 		struct sbuf q = { 0 };
+		size_t nl = 0;
 
-		sb_add(&q, "SELECT count() FROM " CH_DB ".loads WHERE %s FORMAT TabSeparated", r.loadsel.p);
+		sb_add(&q, "SELECT toString(load_id) FROM " CH_DB ".loads WHERE %s ORDER BY load_id"
+		       " FORMAT TabSeparated", r.loadsel.p);
 		err = ch_exec(&r.c, "reading the loads", q.p);
 		free(q.p);
-		if (!err && (!r.c.resp.p || !strtoll(r.c.resp.p, NULL, 10))) {
+		sb_add(&r.sel, "load_id IN (");
+		for (char *p = err ? NULL : r.c.resp.p, *e; p && *p; p = e ? e + 1 : NULL) {
+			e = strchr(p, '\n');
+			if (e)
+				*e = 0;
+			sb_add(&r.sel, "%s%s", nl++ ? ", " : "", p);
+		}
+		sb_add(&r.sel, ")");
+		if (!err && !nl) {
 			fprintf(stderr, "httpanalyze: no complete load in ClickHouse at %s%s: load "
 				"capture files with httpanalyze load --clickhouse URL FILE...\n", url,
 				ncaptures || nloads ? " of the given --capture or --load" : "");
 			err = -ENOENT;
 		}
-		if (err) {
+		if (err || r.sel.oom) {
 			rc = 1;
 			goto out;
 		}

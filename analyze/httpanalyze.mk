@@ -93,3 +93,9 @@ bench-analyze: $(BUILD)/httpanalyze $(BUILD)/bench/analyze/gen
 	$(Q)BUILD=$(BUILD) sh bench/analyze/bench.sh
 
 $(BUILD)/obj/tests/analyze/%.o $(BUILD)/san/tests/analyze/%.o: CPPFLAGS += -Ianalyze -Itests/lib
+
+# ClickHouse against SQLite on disk: load events/s, summary seconds
+# (bench/analyze/clickhouse.sh; ANALYZE_BENCH_REQUESTS, default 1000000).
+.PHONY: bench-analyze-clickhouse
+bench-analyze-clickhouse: $(BUILD)/httpanalyze $(BUILD)/bench/analyze/gen
+	$(Q)BUILD=$(BUILD) sh bench/analyze/clickhouse.sh

@@ -1,7 +1,8 @@
 #!/bin/sh
 # clickhouse.sh - httpanalyze with ClickHouse (issue 19), end to end: starts
 # a private clickhouse-server (its own config, data folder and loopback
-# ports 19410-19412, stopped at the end), loads the demo capture, the golden
+# ports 19410-19412, stopped at the end; then two more, 19413-19418, as the
+# two shards of a cluster), loads the demo capture, the golden
 # fixtures and a two-host capture with `httpanalyze load --clickhouse`,
 # and checks that
 #   - every report (summary, requests, latency, errors, deps; table, json,
@@ -40,19 +41,27 @@ fi
 tmp=$(mktemp -d /tmp/httpanalyze-ch.XXXXXX) || exit 1
 chmod 755 "$tmp"
 srv_pid=
+srv1_pid=
+srv2_pid=
+# stop_pid PID: TERM, bounded wait (20 s), then KILL
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
 stop_server() {
-	if [ -n "$srv_pid" ]; then
-		kill "$srv_pid" 2>/dev/null
-		# bounded: 20 s, then KILL
-		i=0
-		while kill -0 "$srv_pid" 2>/dev/null && [ $i -lt 100 ]; do
-			sleep 0.2
-			i=$((i + 1))
-		done
-		kill -9 "$srv_pid" 2>/dev/null
-		wait "$srv_pid" 2>/dev/null
-		srv_pid=
-	fi
+	stop_pid "$srv_pid"
+	stop_pid "$srv1_pid"
+	stop_pid "$srv2_pid"
+	srv_pid=
+	srv1_pid=
+	srv2_pid=
 }
 trap 'stop_server; rm -rf "$tmp"' EXIT INT TERM
 
@@ -61,32 +70,43 @@ fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
-# ---- the server: private config, data and ports ----
-mkdir -p "$tmp/srv/data" "$tmp/srv/tmp" "$tmp/srv/user_files" "$tmp/srv/format_schemas"
-cat >"$tmp/srv/config.xml" <<EOF
+# ---- the servers: private config, data and ports ----
+# server 0 (19410-19412) for most cases; 1 and 2 (19413-19418) the two
+# shards of the cluster httpcap_two
+mkconf() {
+	d=$tmp/srv$1
+	mkdir -p "$d/data" "$d/tmp" "$d/user_files" "$d/format_schemas"
+	cat >"$d/config.xml" <<EOF
 <?xml version="1.0"?>
 <yandex>
-  <logger><level>warning</level><log>$tmp/srv/server.log</log>
-    <errorlog>$tmp/srv/error.log</errorlog><console>0</console></logger>
-  <http_port>$HTTP_PORT</http_port>
-  <tcp_port>$TCP_PORT</tcp_port>
-  <interserver_http_port>$INTER_PORT</interserver_http_port>
+  <logger><level>warning</level><log>$d/server.log</log>
+    <errorlog>$d/error.log</errorlog><console>0</console></logger>
+  <http_port>$2</http_port>
+  <tcp_port>$(($2 + 1))</tcp_port>
+  <interserver_http_port>$(($2 + 2))</interserver_http_port>
   <interserver_http_host>127.0.0.1</interserver_http_host>
   <listen_host>127.0.0.1</listen_host>
-  <path>$tmp/srv/data/</path>
-  <tmp_path>$tmp/srv/tmp/</tmp_path>
-  <user_files_path>$tmp/srv/user_files/</user_files_path>
-  <format_schema_path>$tmp/srv/format_schemas/</format_schema_path>
-  <users_config>$tmp/srv/users.xml</users_config>
+  <path>$d/data/</path>
+  <tmp_path>$d/tmp/</tmp_path>
+  <user_files_path>$d/user_files/</user_files_path>
+  <format_schema_path>$d/format_schemas/</format_schema_path>
+  <users_config>$tmp/users.xml</users_config>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <mark_cache_size>268435456</mark_cache_size>
   <uncompressed_cache_size>268435456</uncompressed_cache_size>
   <timezone>UTC</timezone>
   <max_concurrent_queries>20</max_concurrent_queries>
+  <remote_servers>
+    <httpcap_two>
+      <shard><replica><host>127.0.0.1</host><port>19414</port></replica></shard>
+      <shard><replica><host>127.0.0.1</host><port>19417</port></replica></shard>
+    </httpcap_two>
+  </remote_servers>
 </yandex>
 EOF
-cat >"$tmp/srv/users.xml" <<EOF
+}
+cat >"$tmp/users.xml" <<EOF
 <?xml version="1.0"?>
 <yandex>
   <profiles><default><max_memory_usage>4000000000</max_memory_usage></default>
@@ -98,27 +118,32 @@ cat >"$tmp/srv/users.xml" <<EOF
   </interval></default></quotas>
 </yandex>
 EOF
+mkconf 0 $HTTP_PORT
+mkconf 1 19413
+mkconf 2 19416
 
+# start_server N PORT: start server N, wait until it answers SELECT 1 (60 s);
+# its pid in srv_pid (server 0), srv1_pid or srv2_pid
 start_server() {
-	clickhouse-server --config-file="$tmp/srv/config.xml" >"$tmp/srv/stdout" 2>&1 &
-	srv_pid=$!
-	# bounded wait until it answers SELECT 1 (60 s)
+	clickhouse-server --config-file="$tmp/srv$1/config.xml" >"$tmp/srv$1/stdout" 2>&1 &
+	pid=$!
+	case $1 in 0) srv_pid=$pid ;; 1) srv1_pid=$pid ;; 2) srv2_pid=$pid ;; esac
 	i=0
 	while [ $i -lt 300 ]; do
-		if [ "$(curl -s --max-time 2 "$URL/" --data-binary 'SELECT 1' 2>/dev/null)" = 1 ]; then
+		if [ "$(curl -s --max-time 2 "http://127.0.0.1:$2/" --data-binary 'SELECT 1' 2>/dev/null)" = 1 ]; then
 			return 0
 		fi
-		if ! kill -0 "$srv_pid" 2>/dev/null; then
+		if ! kill -0 "$pid" 2>/dev/null; then
 			break
 		fi
 		sleep 0.2
 		i=$((i + 1))
 	done
-	echo "FAIL: clickhouse-server did not answer SELECT 1 on port $HTTP_PORT"
-	tail -20 "$tmp/srv/stdout" "$tmp/srv/error.log" 2>/dev/null
+	echo "FAIL: clickhouse-server did not answer SELECT 1 on port $2"
+	tail -20 "$tmp/srv$1/stdout" "$tmp/srv$1/error.log" 2>/dev/null
 	exit 1
 }
-start_server
+start_server 0 $HTTP_PORT
 q() { curl -s --max-time 30 "$URL/" --data-binary "$1"; }
 
 # ---- the captures ----
@@ -303,7 +328,7 @@ if [ "$rc" = 1 ] && grep -q "httpanalyze: clickhouse: .* at $URL: " "$tmp/kill.e
 else
 	bad "server killed mid-load: exit $rc, stdout '$(cat "$tmp/kill.out")', stderr '$(cat "$tmp/kill.err")'"
 fi
-start_server
+start_server 0 $HTTP_PORT
 nload_before=$(q "SELECT count() FROM httpcap.loads")
 if [ "$(q "SELECT count() FROM httpcap.loads WHERE has(paths, 'big.htc')")" = 0 ]; then
 	ok
@@ -332,5 +357,53 @@ done
 same big-summary "${big:-0}" summary -- big.htc
 same big-latency "${big:-0}" latency -- big.htc
 
+# ---- a cluster of two shards: Distributed tables over <table>_local ----
+stop_server
+start_server 1 19413
+start_server 2 19416
+U1=http://127.0.0.1:19413
+U2=http://127.0.0.1:19416
+# the local and Distributed tables made on each node (--on-cluster does it
+# from one node where the cluster has ZooKeeper), loads sent through either
+for port in 19414 19417; do
+	"$HA" schema --clickhouse x --cluster httpcap_two >"$tmp/ddl.sql"
+	if ! timeout 60 clickhouse-client --host 127.0.0.1 --port $port --multiquery <"$tmp/ddl.sql" >"$tmp/ddl.out" 2>&1; then
+		bad "cluster DDL through clickhouse-client on port $port: $(cat "$tmp/ddl.out")"
+	fi
+done
+URL_SAVE=$URL
+for spec in "$U1 mixed mixed.htc" "$U2 two host_a.htc host_b.htc" "$U2 services services.htc" "$U1 demo demo.htc"; do
+	set -- $spec
+	u=$1
+	name=$2
+	shift 2
+	(cd "$fix" && timeout 120 "$HA" load -q --clickhouse "$u" --cluster httpcap_two "$@" >"$tmp/load.out" 2>"$tmp/load.err")
+	rc=$?
+	id=$(sed -n 's/^load \([0-9]*\): .*/\1/p' "$tmp/load.out")
+	if [ $rc != 0 ] || [ -z "$id" ]; then
+		bad "cluster load $name: exit $rc: $(cat "$tmp/load.err")"
+		continue
+	fi
+	ok
+	# read through the other node
+	[ "$u" = "$U1" ] && URL=$U2 || URL=$U1
+	for cmd in summary requests latency errors deps; do
+		same "cluster-$cmd-$name" "$id" $cmd -- "$@"
+	done
+	URL=$URL_SAVE
+done
+(cd "$fix" && "$HA" load -q --clickhouse "$U2" --cluster httpcap_two mixed.htc >"$tmp/again.out" 2>&1)
+grep -q "already loaded" "$tmp/again.out" && ok || bad "cluster: mixed.htc loaded twice: $(cat "$tmp/again.out")"
+n1=$(curl -s "$U1/" --data-binary "SELECT count() FROM httpcap.requests_local")
+n2=$(curl -s "$U2/" --data-binary "SELECT count() FROM httpcap.requests_local")
+nd=$(curl -s "$U1/" --data-binary "SELECT count() FROM httpcap.requests")
+if [ -n "$nd" ] && [ "$nd" -gt 0 ] && [ $((n1 + n2)) = "$nd" ]; then
+	ok
+else
+	bad "cluster: requests on the shards $n1 + $n2, through the Distributed table $nd"
+fi
+echo "clickhouse: cluster: requests on shard 1: $n1, shard 2: $n2"
+
 echo "clickhouse: $pass passed, $fail failed"
+
 [ $fail = 0 ]
