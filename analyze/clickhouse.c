@@ -987,10 +987,11 @@ static int ch_load(struct ch *c, const char *const *paths, const char *const *na
 			goto cleanup;
 	}
 	/* this attempt */
-	while (!load_id)
+	do {
 		if (getrandom(&load_id, sizeof(load_id), 0) != sizeof(load_id))
 			load_id = (uint64_t)wall_ns() ^ (uint64_t)getpid() << 32;
-	load_id >>= 1;	/* fits SQLite's and everyone's signed 64 bits */
+		load_id >>= 1;	/* fits SQLite's and everyone's signed 64 bits */
+	} while (!load_id);
 	q.len = 0;
 	sb_add(&q, "INSERT INTO " CH_DB ".load_attempts VALUES (%" PRIu64 ", ", load_id);
 	ch_quote(&q, key.p);
@@ -1118,15 +1119,17 @@ static void glob_re(struct sbuf *b, const char *g)
 			sb_add(b, "(?s:.*)");
 		} else if (*g == '?') {
 			sb_add(b, "(?s:.)");
-		} else if (*g == '[' && strchr(g + 1 + (g[1] == '^') + 1, ']')) {
-			const char *e = strchr(g + 1 + (g[1] == '^') + 1, ']');
+		} else if (*g == '[' && g[1] && g[1 + (g[1] == '^')] &&
+			   strchr(g + 2 + (g[1] == '^'), ']')) {
+			/* a class: its first character may be ']' itself, as in GLOB */
+			const char *e = strchr(g + 2 + (g[1] == '^'), ']');
 
 			sb_put(b, "[", 1);
 			g++;
 			if (*g == '^')
-				sb_put(b, *g++ == '^' ? "^" : "", 1);
+				sb_put(b, g++, 1);
 			for (; g < e; g++) {
-				if (*g == '\\' || *g == '[')
+				if (*g == '\\' || *g == '[' || *g == ']')
 					sb_put(b, "\\", 1);
 				sb_put(b, g, 1);
 			}

@@ -4,6 +4,7 @@
 # requests (bench/analyze/gen.c; 10 events per front request), starts a
 # private clickhouse-server (ports 19420-19422, its own folder), then
 #   sqlite-load   httpanalyze -q -v summary --db FILE.sqlite FILE.htc  (events copied)
+#   sqlite-scan   the same with --events scan (events not copied), requests --limit 0
 #   ch-load       httpanalyze load -v --clickhouse URL FILE.htc        (events not copied)
 #   ch-load-ev    the same with --events (a copy of the file, one byte
 #                 longer: another file identity, another load)
@@ -58,6 +59,11 @@ secs() { /usr/bin/time -f %e -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err"; cat "$tmp
 sql_s=$(cut -d' ' -f1 "$tmp/t")
 sql_rss=$(($(cut -d' ' -f2 "$tmp/t") / 1024))
 sql_ev=$(sed -n 's/.*(\([0-9]*\) events\/s;.*/\1/p' "$tmp/v")
+# SQLite on disk without the events copied (as the ClickHouse load without --events)
+/usr/bin/time -f %e -o "$tmp/t" "$HA" -q -v requests --limit 0 --events scan --db "$tmp/scan.sqlite" "$tmp/bench.htc" >/dev/null 2>"$tmp/v"
+scan_s=$(cat "$tmp/t")
+scan_ev=$(sed -n 's/.*(\([0-9]*\) events\/s;.*/\1/p' "$tmp/v")
+rm -f "$tmp/scan.sqlite"
 /usr/bin/time -f "%e %M" -o "$tmp/t" "$HA" load -q -v --clickhouse "$URL" "$tmp/bench.htc" >"$tmp/lo" 2>"$tmp/v"
 ch_s=$(cut -d' ' -f1 "$tmp/t")
 ch_rss=$(($(cut -d' ' -f2 "$tmp/t") / 1024))
@@ -80,6 +86,7 @@ for i in $(seq "$RUNS"); do
 	secs "$HA" requests --limit 10 --sort duration --clickhouse "$URL" --load "$id" >>"$tmp/chreq"
 done
 echo "sqlite --db load:   ${sql_s} s wall, ${sql_ev} events/s (loader's -v), max RSS ${sql_rss} MiB"
+echo "sqlite --db --events scan load: ${scan_s} s wall, ${scan_ev} events/s (no events copied)"
 echo "clickhouse load:    ${ch_s} s wall, max RSS ${ch_rss} MiB; ${ch_line#httpanalyze: }"
 echo "clickhouse --events: ${chev_s} s wall; ${chev_line#httpanalyze: }"
 echo "summary:            sqlite --db $(median <"$tmp/sqlsum") s, clickhouse $(median <"$tmp/chsum") s (median of $RUNS)"

@@ -238,6 +238,30 @@ same filter-trace "$lid" requests --trace-id 4BF92F3577B34DA6A3CE929D0E0E4736 --
 lid=${id_demo:-0}
 same filter-port "$lid" requests --port 8080 --port 6379 --limit 20 -- demo.htc
 
+# ---- --events: every event, payload bytes exact (hostile ones included) ----
+(cd "$fix" && "$HA" load -q --events --clickhouse "$URL" html_hostile.htc >"$tmp/load.out" 2>"$tmp/load.err")
+id_ev=$(sed -n 's/^load \([0-9]*\): .*/\1/p' "$tmp/load.out")
+evq="SELECT event_id, file_idx, ts_ns, dur_ns, pid, tid, comm, type, syscall, fd, conn_id, ret,"
+evq="$evq bytes, stream_off, captured_len, flags, request_id,"
+evq="$evq CASE WHEN payload IS NULL THEN '-' ELSE hex(payload) END AS payload"
+(cd "$fix" && "$HA" sql --events copy --format csv "$evq FROM events ORDER BY event_id" html_hostile.htc \
+	>"$tmp/ev.sqlite" 2>"$tmp/ev.err")
+(cd "$fix" && "$HA" sql --format csv --clickhouse "$URL" \
+	"$evq FROM httpcap.events WHERE load_id = ${id_ev:-0} ORDER BY event_id" >"$tmp/ev.ch" 2>>"$tmp/ev.err")
+if [ "$(wc -l <"$tmp/ev.sqlite")" -gt 5 ] && cmp -s "$tmp/ev.sqlite" "$tmp/ev.ch"; then
+	ok
+else
+	bad "events of html_hostile.htc differ: $(cat "$tmp/load.err" "$tmp/ev.err"; diff "$tmp/ev.sqlite" "$tmp/ev.ch" | head -5)"
+fi
+hq="SELECT request_id, hex(head) AS head, CASE WHEN body IS NULL THEN '-' ELSE hex(body) END AS body"
+(cd "$fix" && "$HA" sql --format csv "$hq FROM requests ORDER BY request_id" hostile.htc >"$tmp/h.sqlite" 2>&1)
+(cd "$fix" && "$HA" sql --format csv --clickhouse "$URL" "$hq FROM httpcap.requests WHERE load_id = ${id_hostile:-0} ORDER BY request_id" >"$tmp/h.ch" 2>&1)
+if [ "$(wc -l <"$tmp/h.sqlite")" -gt 1 ] && cmp -s "$tmp/h.sqlite" "$tmp/h.ch"; then
+	ok
+else
+	bad "request heads and bodies of hostile.htc differ: $(diff "$tmp/h.sqlite" "$tmp/h.ch" | head -5)"
+fi
+
 # ---- loading again changes nothing ----
 counts() {
 	for t in loads files requests calls connections processes losses; do
