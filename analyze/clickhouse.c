@@ -29,7 +29,9 @@
  * ceil(p/100*n)); the small results come back as TabSeparatedWithNames-
  * AndTypes into an in-memory SQLite database, where the same final SELECTs
  * as report.c's order and format them (rfc3339, round, CASE), so both
- * stores print byte for byte the same.  `show` is not supported yet.
+ * stores print byte for byte the same.  `show` reads one request's tree
+ * into an in-memory database of the SQLite schema and runs show.c on it.
+ * `report` and `export` are not supported yet.
  *
  * ClickHouse 18.16 (Debian 12): no window functions, no query parameters
  * over HTTP (user values are quoted by ch_quote), JOIN ... USING only.
@@ -1602,6 +1604,124 @@ static int ch_summary(struct ch_run *r)
 	return 0;
 }
 
+/* Copy the rows of local table `from` (fetched) into `to` of db, by the
+ * stored columns of `to`. */
+static int copy_rows(sqlite3 *db, const char *to, const char *from)
+{
+	struct sbuf cols = { 0 }, sql = { 0 };
+	sqlite3_stmt *st = NULL;
+	char pragma[128];
+	int err = 0;
+
+	snprintf(pragma, sizeof(pragma), "PRAGMA table_xinfo(%s)", to);
+	if (sqlite3_prepare_v2(db, pragma, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (!sqlite3_column_int(st, 6))
+			sb_add(&cols, "%s\"%s\"", cols.len ? ", " : "",
+			       (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	sb_add(&sql, "INSERT OR IGNORE INTO %s (%s) SELECT %s FROM \"%s\"", to, cols.p, cols.p, from);
+	err = cols.oom || sql.oom ? -ENOMEM : db_exec(db, sql.p);
+	free(cols.p);
+	free(sql.p);
+	return err;
+}
+
+/*
+ * show: the request tree read from ClickHouse (the request, its calls, the
+ * requests they became, to --depth levels) into an in-memory database of
+ * the SQLite schema, then show.c's report over it: the same output.
+ */
+static int ch_show(struct ch_run *r, const char *idtext)
+{
+	struct sbuf ids = { 0 }, q = { 0 };
+	sqlite3 *db = NULL, *saved = NULL;
+	sqlite3_stmt *st = NULL;
+	char *end, lid[32] = "";
+	long long id;
+	int err = 0, nloads = 0;
+
+	errno = 0;
+	id = strtoll(idtext, &end, 10);
+	if (errno || end == idtext || *end || id <= 0) {
+		fprintf(stderr, "httpanalyze: bad request id '%s': want a number like 1001\n", idtext);
+		return -EINVAL;
+	}
+	/* ids are unique within a load: which load is it in? */
+	sb_add(&q, "SELECT toString(load_id) FROM " CH_DB ".requests WHERE %s AND request_id = %lld"
+	       " FORMAT TabSeparated", r->sel.p, id);
+	if (q.oom || (err = ch_exec(&r->c, "a query", q.p)))
+		goto cleanup;
+	for (char *p = r->c.resp.p, *e; p && *p; p = e ? e + 1 : NULL) {
+		e = strchr(p, '\n');
+		if (e)
+			*e = 0;
+		if (nloads++)
+			sb_add(&ids, ", ");
+		sb_add(&ids, "%s", p);
+		snprintf(lid, sizeof(lid), "%s", p);
+	}
+	if (nloads > 1) {
+		fprintf(stderr, "httpanalyze: request %lld is in %d loads (%s): choose one with "
+			"--load\n", id, nloads, ids.p);
+		err = -ENOENT;
+		goto cleanup;
+	}
+	db = db_create(NULL, &err);
+	if (!db) {
+		err = err ? err : -EIO;
+		goto cleanup;
+	}
+	/* fetched into db itself, beside the tables they are copied into */
+	saved = r->fdb;
+	r->fdb = db;
+	if (nloads) {
+		/* level by level: requests, their calls, the requests those became */
+		ids.len = 0;
+		sb_add(&ids, "%lld", id);
+		for (int level = 0; level <= r->o->depth + 1 && ids.len && !err; level++) {
+			char t[32];
+
+			snprintf(t, sizeof(t), "r%d", level);
+			if ((err = fetch(r, t, "SELECT * FROM " CH_DB ".requests WHERE load_id = %s"
+					 " AND request_id IN (%s)", lid, ids.p)) ||
+			    (err = copy_rows(db, "requests", t)))
+				break;
+			snprintf(t, sizeof(t), "c%d", level);
+			if ((err = fetch(r, t, "SELECT * FROM " CH_DB ".calls WHERE load_id = %s"
+					 " AND request_id IN (%s)", lid, ids.p)) ||
+			    (err = copy_rows(db, "calls", t)))
+				break;
+			/* the next level: the requests the calls became */
+			q.len = 0;
+			sb_add(&q, "SELECT DISTINCT child_request_id FROM \"%s\""
+			       " WHERE child_request_id IS NOT NULL", t);
+			if (sqlite3_prepare_v2(r->fdb, q.p, -1, &st, NULL) != SQLITE_OK) {
+				err = -EIO;
+				break;
+			}
+			ids.len = 0;
+			while (sqlite3_step(st) == SQLITE_ROW)
+				sb_add(&ids, "%s%lld", ids.len ? ", " : "",
+				       (long long)sqlite3_column_int64(st, 0));
+			sqlite3_finalize(st);
+			st = NULL;
+		}
+		if (err)
+			goto cleanup;
+	}
+	err = report_show(db, r->o, idtext);
+cleanup:
+	sqlite3_finalize(st);
+	if (saved)
+		r->fdb = saved;
+	sqlite3_close(db);
+	free(ids.p);
+	free(q.p);
+	return err;
+}
+
 /* sql: the query runs on the server (read-only unless --writable); a
  * result is written as `sql` writes SQLite's, in --format. */
 static int ch_sql(struct ch_run *r, const char *sql)
@@ -1644,7 +1764,7 @@ static int ch_sql(struct ch_run *r, const char *sql)
 enum {
 	CO_CLICKHOUSE = 256, CO_FORMAT, CO_METHOD, CO_PATH, CO_STATUS, CO_MIN_DURATION, CO_PID,
 	CO_PORT, CO_COMM, CO_HOST, CO_SINCE, CO_UNTIL, CO_SORT, CO_LIMIT, CO_CAPTURE, CO_EVENTS,
-	CO_PAYLOAD_CAP, CO_CLUSTER, CO_WRITABLE, CO_TRACE_ID, CO_LOAD, CO_ON_CLUSTER,
+	CO_PAYLOAD_CAP, CO_CLUSTER, CO_WRITABLE, CO_TRACE_ID, CO_LOAD, CO_ON_CLUSTER, CO_DEPTH,
 };
 
 static const struct option ch_longopts[] = {
@@ -1666,6 +1786,7 @@ static const struct option ch_longopts[] = {
 	{ "sort", required_argument, NULL, CO_SORT },
 	{ "limit", required_argument, NULL, CO_LIMIT },
 	{ "capture", required_argument, NULL, CO_CAPTURE },
+	{ "depth", required_argument, NULL, CO_DEPTH },
 	{ "load", required_argument, NULL, CO_LOAD },
 	{ "events", no_argument, NULL, CO_EVENTS },
 	{ "payload-cap", required_argument, NULL, CO_PAYLOAD_CAP },
@@ -1836,6 +1957,11 @@ int ch_main(int argc, char **argv)
 						"loads.load_id)", optarg);
 			break;
 		}
+		case CO_DEPTH:
+			if (parse_num(optarg, 0, 64, &v))
+				return ch_usage("bad --depth '%s': want 0..64", optarg);
+			ro.depth = (int)v;
+			break;
 		case CO_EVENTS: lo.events = 1; break;
 		case CO_PAYLOAD_CAP:
 			if (parse_num(optarg, 0, UINT32_MAX, &v))
@@ -1879,7 +2005,7 @@ int ch_main(int argc, char **argv)
 	}
 	if (!url)
 		return ch_usage("%s needs --clickhouse URL (http://HOST:8123)", cmd);
-	if (!strcmp(cmd, "show") || !strcmp(cmd, "report") || !strcmp(cmd, "export")) {
+	if (!strcmp(cmd, "report") || !strcmp(cmd, "export")) {
 		fprintf(stderr, "httpanalyze: %s is not supported with --clickhouse yet: load the "
 			"capture files into SQLite (httpanalyze %s FILE...)\n", cmd, cmd);
 		return 2;
@@ -1923,11 +2049,18 @@ int ch_main(int argc, char **argv)
 			htc_spool_close(&spools[k]);
 		goto out;
 	}
-	if (strcmp(cmd, "sql") ? optind < argc : optind + 1 != argc) {
-		rc = ch_usage("%s with --clickhouse reads the loads in ClickHouse: no capture file "
-			      "(load them with httpanalyze load --clickhouse URL FILE...)",
-			      !strcmp(cmd, "sql") ? "sql takes one QUERY, and" : cmd);
-		goto out;
+	{
+		int one = !strcmp(cmd, "sql") || !strcmp(cmd, "show");
+
+		if (one && optind >= argc) {
+			rc = ch_usage("%s needs %s", cmd, !strcmp(cmd, "sql") ? "QUERY" : "REQUEST_ID");
+			goto out;
+		}
+		if (one ? optind + 1 != argc : optind < argc) {
+			rc = ch_usage("%s with --clickhouse reads the loads in ClickHouse: no capture "
+				      "file (load them with httpanalyze load --clickhouse URL FILE...)", cmd);
+			goto out;
+		}
 	}
 	if (sqlite3_open(":memory:", &r.fdb) != SQLITE_OK || db_register_functions(r.fdb)) {
 		rc = 1;
@@ -1999,6 +2132,8 @@ int ch_main(int argc, char **argv)
 		err = ch_deps(&r);
 	else if (!strcmp(cmd, "sql"))
 		err = ch_sql(&r, argv[optind]);
+	else if (!strcmp(cmd, "show"))
+		err = ch_show(&r, argv[optind]);
 	if (!err && fflush(stdout)) {
 		fprintf(stderr, "httpanalyze: writing the output: %s\n", strerror(errno));
 		err = -EIO;
