@@ -1772,6 +1772,7 @@ static const struct option ch_longopts[] = {
 	{ "format", required_argument, NULL, CO_FORMAT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
 	{ "method", required_argument, NULL, CO_METHOD },
 	{ "path", required_argument, NULL, CO_PATH },
 	{ "status", required_argument, NULL, CO_STATUS },
@@ -1800,6 +1801,19 @@ static const char *const ch_cmds[] = {
 	"load", "summary", "requests", "latency", "errors", "deps", "sql", "schema", "show",
 	"report", "export",
 };
+
+static const char ch_help[] =
+	"usage: httpanalyze load --clickhouse URL [--events] [--payload-cap N]\n"
+	"                        [--cluster NAME [--on-cluster]] [-v] [-q] FILE.htc...\n"
+	"       httpanalyze summary|requests|latency|errors|deps|show --clickhouse URL\n"
+	"                        [--capture ID]... [--load ID]... [--format table|json|csv]\n"
+	"                        [filters as without --clickhouse] [--sort ...] [--limit N]\n"
+	"       httpanalyze sql --clickhouse URL [--writable] 'QUERY'\n"
+	"       httpanalyze schema --clickhouse URL [--cluster NAME [--on-cluster]]\n"
+	"\n"
+	"Load capture files into ClickHouse (URL: http://HOST:8123) and report from\n"
+	"there; the loads read are all complete ones, or those of --capture (a\n"
+	"capture id) and --load (what load printed).  See CLICKHOUSE in httpanalyze(1).\n";
 
 int ch_wanted(int argc, char **argv)
 {
@@ -1884,8 +1898,11 @@ int ch_main(int argc, char **argv)
 		cmd = "summary";
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "vq", ch_longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "vqh", ch_longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'h':
+			fputs(ch_help, stdout);
+			return 0;
 		case CO_CLICKHOUSE: url = optarg; break;
 		case CO_FORMAT:
 			if (out_parse_format(optarg, &ro.fmt))

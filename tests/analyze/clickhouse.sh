@@ -321,6 +321,8 @@ expect no-such-load 1 "no complete load in ClickHouse" summary --clickhouse "$UR
 expect unreachable 1 "clickhouse: reading the loads at http://127.0.0.1:19499" summary --clickhouse http://127.0.0.1:19499
 expect not-htc 1 "notanhtc.htc" load --clickhouse "$URL" notanhtc.htc
 expect files-with-report 2 "no capture file" summary --clickhouse "$URL" keepalive.htc
+"$HA" load --help >"$tmp/x.out" 2>&1 && grep -q "^usage: httpanalyze load --clickhouse URL" "$tmp/x.out" && ok ||
+	bad "load --help: $(cat "$tmp/x.out")"
 # sql passes a query through and prints it as `sql` does
 (cd "$fix" && "$HA" sql --clickhouse "$URL" --format csv \
 	"SELECT count() AS n FROM httpcap.requests WHERE load_id = ${id_mixed:-0}" >"$tmp/x.out" 2>&1)
