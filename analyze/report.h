@@ -88,4 +88,18 @@ int report_has_filters(const struct report_opts *o);
 #define REPORT_HIST_BUCKETS 17
 extern const double report_hist_le_ms[REPORT_HIST_BUCKETS];
 
+/* One endpoint's latency, computed by whichever store (SQLite here,
+ * ClickHouse in clickhouse.c): n answered requests, their min, nearest-rank
+ * percentiles and max (ms), and hist[b] of them <= report_hist_le_ms[b]
+ * (and > the bucket before). */
+struct report_lat {
+	const char *service, *endpoint;
+	uint64_t n, unanswered;
+	double min, p50, p90, p99, max;
+	uint64_t hist[REPORT_HIST_BUCKETS];
+};
+/* Write g as `latency` does in o->fmt: a table block with its histogram,
+ * a JSON line, or a row of lst (csv). */
+void report_latency_emit(const struct report_opts *o, struct out *lst, const struct report_lat *g);
+
 #endif /* HTTPANALYZE_REPORT_H */
