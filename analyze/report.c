@@ -179,9 +179,7 @@ static void q_service(struct query *q, const char *a, const char *name)
 	int n = q->nb + 1;
 
 	q_add(q, " AND (%s.file_idx, %s.pid) IN (SELECT file_idx, pid FROM services"
-		 " WHERE service = ?%d OR (substr(service, 1, length(?%d)) = ?%d"
-		 " AND substr(service, length(?%d) + 1, 1) IN (' ', ':', '@', ','))"
-		 " OR label || '@' || host = ?%d)", a, a, n, n, n, n, n);
+		 " WHERE " REPORT_SERVICE_MATCH("?%d") ")", a, a, n, n, n, n, n);
 	q_str(q, name);
 }
 

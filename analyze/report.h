@@ -57,6 +57,14 @@ int report_parse_status(const char *s, struct report_opts *o);
  * request; message printed) or -EIO (SQL error; message printed).
  */
 int report_summary(sqlite3 *db, const struct report_opts *o);
+/* --service NAME over the services table: the whole name, a prefix of it
+ * ending where a part of the name ends, or the name without its ports;
+ * P is the SQL parameter (e.g. "?1"), used five times.  One rule for the
+ * SQLite reports (report.c) and the ClickHouse ones (clickhouse.c). */
+#define REPORT_SERVICE_MATCH(P) \
+	"(service = " P " OR (substr(service, 1, length(" P ")) = " P \
+	" AND substr(service, length(" P ") + 1, 1) IN (' ', ':', '@', ','))" \
+	" OR label || '@' || host = " P ")"
 /* The names of summary's listings (--section), NULL-terminated. */
 extern const char *const report_summary_sections[];
 int report_requests(sqlite3 *db, const struct report_opts *o);
