@@ -465,6 +465,7 @@ static const struct ch_table ch_tables[] = {
 	{ "connections", "conn", "open_ns" },
 	{ "requests", "request_id", "start_ns" },
 	{ "calls", "call_id", "start_ns" },
+	{ "services", "file_idx, pid", NULL },
 	{ "events", "event_id", "ts_ns" },
 };
 #define CH_NTABLES (sizeof(ch_tables) / sizeof(ch_tables[0]))
@@ -534,7 +535,7 @@ static int ch_table_def(sqlite3 *db, const struct ch_table *t, const char *on, c
 	sqlite3_stmt *st = NULL;
 	const char *create = NULL;
 	char sql[256], expr[256];
-	int err = 0, n, own_cid, files;
+	int err = 0, n, own_cid, files, reqs;
 
 	snprintf(sql, sizeof(sql), "SELECT sql FROM sqlite_master WHERE name = '%s'", t->name);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
@@ -551,17 +552,23 @@ static int ch_table_def(sqlite3 *db, const struct ch_table *t, const char *on, c
 	 * has it non-NULL, the others get their file's */
 	own_cid = strstr(create, "\n  capture_id ") != NULL;
 	files = !strcmp(t->name, "files");
+	/* requests: ch_linked, 1 for the requests the load counted in
+	 * linked_stats (both ends linked during the load: load.c's rule,
+	 * which the rows alone do not tell; db_load_stats.linked) */
+	reqs = !strcmp(t->name, "requests");
 	sb_add(&ddl, "CREATE TABLE IF NOT EXISTS " CH_DB ".%s%s%s (\n"
-	       "  load_id UInt64,%s day Date%s", t->name, dist ? "_local" : "", on,
-	       own_cid ? "" : " capture_id String,", files ? ", file_key String" : "");
+	       "  load_id UInt64,%s day Date%s%s", t->name, dist ? "_local" : "", on,
+	       own_cid ? "" : " capture_id String,", files ? ", file_key String" : "",
+	       reqs ? ", ch_linked UInt8" : "");
 	/* the row's day (and the file's capture id); for files (column 1), file_idx where
 	 * file_key goes (the export puts the key there: SQLite has no sizes) */
-	sb_add(&sel, "SELECT %sdate(coalesce(%s%s%s f.start_ns, 0) / 1000000000, 'unixepoch')%s",
+	sb_add(&sel, "SELECT %sdate(coalesce(%s%s%s f.start_ns, 0) / 1000000000, 'unixepoch')%s%s",
 	       own_cid ? "" : "f.capture_id, ", t->day ? "t." : "", t->day ? t->day : "",
-	       t->day ? "," : "", files ? ", t.file_idx" : "");
-	sb_add(&ins, "INSERT INTO " CH_DB ".%s (load_id,%s day%s", t->name,
-	       own_cid ? "" : " capture_id,", files ? ", file_key" : "");
-	n = 2 + !own_cid + files;
+	       t->day ? "," : "", files ? ", t.file_idx" : "",
+	       reqs ? ", t.request_id IN (SELECT request_id FROM temp.ch_linked)" : "");
+	sb_add(&ins, "INSERT INTO " CH_DB ".%s (load_id,%s day%s%s", t->name,
+	       own_cid ? "" : " capture_id,", files ? ", file_key" : "", reqs ? ", ch_linked" : "");
+	n = 2 + !own_cid + files + reqs;
 	snprintf(sql, sizeof(sql), "PRAGMA table_xinfo(%s)", t->name);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		err = -EIO;
@@ -895,9 +902,9 @@ static int ch_load(struct ch *c, const char *const *paths, const char *const *na
 	struct db_load_opts lo = {
 		.quiet = o->quiet, .verbose = o->verbose, .progress = o->progress,
 		.payload_cap = o->payload_cap, .skip_indexes = DB_INDEX_ALL, .names = names,
-		.events = o->events ? DB_EVENTS_COPY : DB_EVENTS_SCAN,
+		.events = o->events ? DB_EVENTS_COPY : DB_EVENTS_SCAN, .want_linked = 1,
 	};
-	struct db_load_stats ls;
+	struct db_load_stats ls = { 0 };
 	uint64_t counts[CH_NTABLES] = { 0 }, load_id = 0;
 	char **keys = calloc(n ? n : 1, sizeof(*keys)), *lines[64];
 	sqlite3 *sdb = NULL, *db = NULL;
@@ -1006,6 +1013,28 @@ static int ch_load(struct ch *c, const char *const *paths, const char *const *na
 		err = err ? err : -EIO;
 		goto cleanup;
 	}
+	/* the requests counted in linked_stats (requests.ch_linked) */
+	{
+		sqlite3_stmt *st = NULL;
+
+		if ((err = db_exec(db, "CREATE TEMP TABLE ch_linked (request_id INTEGER PRIMARY KEY)")) ||
+		    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO temp.ch_linked VALUES (?)", -1, &st,
+				       NULL) != SQLITE_OK) {
+			err = err ? err : -EIO;
+			goto cleanup;
+		}
+		for (size_t k = 0; k < ls.nlinked && !err; k++) {
+			sqlite3_bind_int64(st, 1, ls.linked[k]);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				err = -EIO;
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+		if (err) {
+			fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(db));
+			goto cleanup;
+		}
+	}
 	t_staged = mono_s();
 	for (size_t i = 0; i < CH_NTABLES; i++) {
 		if (i == CH_EVENTS && !o->events)
@@ -1061,6 +1090,7 @@ static int ch_load(struct ch *c, const char *const *paths, const char *const *na
 			t > 0 ? (double)ls.events / t : 0.0);
 	}
 cleanup:
+	free(ls.linked);
 	for (size_t k = 0; k < n; k++)
 		free(keys[k]);
 	free(keys);
@@ -1079,6 +1109,8 @@ struct ch_run {
 	sqlite3 *fdb;		/* local: results to order and format */
 	struct sbuf sel;	/* the rows of the selected complete loads */
 	struct sbuf loadsel;	/* ... the same, over the loads table */
+	struct sbuf svcsel;	/* --service: "((0, 0, 0), (load, file, pid)...)", the
+				 * processes of the services it names */
 	const struct report_opts *o;
 };
 
@@ -1158,6 +1190,37 @@ static int64_t ch_capture_start(struct ch_run *r)
 	return v;
 }
 
+/*
+ * The services of the selected loads into the local table `services` (a
+ * few rows: one per process that served or called), and for --service
+ * the processes it names, by report.c's rule (REPORT_SERVICE_MATCH run
+ * on those rows), as a list of (load_id, file_idx, pid) for ClickHouse's
+ * IN; (0, 0, 0), no load's, keeps the list a list when it has one name.
+ */
+static int ch_services(struct ch_run *r)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	if ((err = fetch(r, "services", "SELECT load_id, file_idx, pid, service, host, comm, label,"
+			 " ports FROM " CH_DB ".services WHERE %s", r->sel.p)))
+		return err;
+	if (!r->o->service)
+		return 0;
+	st = report_prep(r->fdb, "SELECT load_id, file_idx, pid FROM services WHERE "
+			 REPORT_SERVICE_MATCH("?1"));
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, r->o->service, -1, SQLITE_STATIC);
+	sb_add(&r->svcsel, "((0, 0, 0)");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		sb_add(&r->svcsel, ", (%lld, %lld, %lld)", (long long)sqlite3_column_int64(st, 0),
+		       (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2));
+	sb_add(&r->svcsel, ")");
+	sqlite3_finalize(st);
+	return r->svcsel.oom ? -ENOMEM : 0;
+}
+
 /* report.c's q_filters, in ClickHouse SQL (values quoted). */
 static void ch_filters(struct ch_run *r, struct sbuf *q)
 {
@@ -1187,6 +1250,8 @@ static void ch_filters(struct ch_run *r, struct sbuf *q)
 		sb_add(q, " AND r.host = ");
 		ch_quote(q, o->host);
 	}
+	if (o->service)
+		sb_add(q, " AND (r.load_id, r.file_idx, r.pid) IN %s", r->svcsel.p);
 	if (o->trace_id) {
 		sb_add(q, " AND r.trace_id = lower(");
 		ch_quote(q, o->trace_id);
@@ -1247,6 +1312,21 @@ static int listing(struct ch_run *r, const char *sql)
 	return n < 0 ? (int)n : 0;
 }
 
+/* report.c's SVC_COL and SVC_JOIN over the local tables: t, the rows
+ * fetched, and services (ch_services). */
+#define CH_SVC_COL "coalesce(s.service, t.comm || '@' || t.host) AS service"
+#define CH_SVC_JOIN "LEFT JOIN services s ON s.load_id = t.load_id AND s.file_idx = t.file_idx" \
+	" AND s.pid = t.pid"
+
+/* ClickHouse: the service of each row of a subquery with load_id,
+ * file_idx, pid, comm and host, as report.c's: its process's services
+ * row, else comm@host.  "FROM (subquery" CH_SVC_JOIN_RIGHT ")" with the
+ * selected loads for %s; (ANY LEFT JOIN fills a missing row with defaults,
+ * not NULLs: s_found tells). */
+#define CH_SVC_EXPR "if(s_found = 1, s_service, concat(ifNull(comm, ''), '@', ifNull(host, '')))"
+#define CH_SVC_JOIN_RIGHT ") ANY LEFT JOIN (SELECT load_id, file_idx, pid, service AS s_service," \
+	" toUInt8(1) AS s_found FROM " CH_DB ".services WHERE %s) USING (load_id, file_idx, pid"
+
 /* A filtered, ordered request listing: cols from ClickHouse, then the
  * local SELECT that names and formats them. */
 static int request_listing(struct ch_run *r, const char *cols, const char *where,
@@ -1267,12 +1347,13 @@ static int ch_requests(struct ch_run *r)
 {
 	return request_listing(r,
 		"r.request_id, r.parent_request_id, r.parent_ambiguous, r.parent_evidence,"
-		" r.trace_id, r.start_ns, r.duration_ms, r.method, r.path, r.status, r.protocol,"
-		" r.pid, r.comm, r.ncalls, r.host", "",
+		" r.trace_id, r.start_ns, r.duration_ms, r.client_latency_ns, r.method, r.path,"
+		" r.status, r.protocol, r.pid, r.comm, r.ncalls, r.host, r.load_id, r.file_idx", "",
 		"SELECT request_id, parent_request_id, parent_ambiguous, parent_evidence,"
 		" trace_id, rfc3339(start_ns) AS start,"
-		" duration_ms, method, path, status, protocol, pid, comm,"
-		" ncalls AS calls, host FROM t ORDER BY rowid");
+		" duration_ms, client_latency_ns / 1e6 AS client_ms, method, path, status, protocol,"
+		" t.pid, t.comm, ncalls AS calls, t.host, " CH_SVC_COL " FROM t " CH_SVC_JOIN
+		" ORDER BY t.rowid");
 }
 
 static int ch_errors(struct ch_run *r)
@@ -1280,7 +1361,7 @@ static int ch_errors(struct ch_run *r)
 	return request_listing(r,
 		"r.request_id, r.parent_request_id, r.parent_ambiguous, r.start_ns, r.duration_ms,"
 		" r.method, r.path, r.status, r.protocol, r.unanswered, r.reset, r.flags,"
-		" r.grpc_status, r.pid, r.comm, r.host",
+		" r.grpc_status, r.pid, r.comm, r.host, r.load_id, r.file_idx",
 		" AND (r.error = 1 OR r.unanswered = 1 OR r.reset = 1 OR ifNull(r.status, 0) >= 400)",
 		"SELECT request_id, parent_request_id, parent_ambiguous, rfc3339(start_ns) AS start,"
 		" duration_ms, method, path, status, protocol,"
@@ -1289,7 +1370,7 @@ static int ch_errors(struct ch_run *r)
 		"  WHEN grpc_status > 0 THEN 'grpc-status ' || grpc_status"
 		"  WHEN status >= 500 THEN '5xx' WHEN status >= 400 THEN '4xx'"
 		"  ELSE 'error' END AS reason,"
-		" pid, comm, host FROM t ORDER BY rowid");
+		" t.pid, t.comm, t.host, " CH_SVC_COL " FROM t " CH_SVC_JOIN " ORDER BY t.rowid");
 }
 
 static int ch_deps(struct ch_run *r)
@@ -1301,27 +1382,37 @@ static int ch_deps(struct ch_run *r)
 	err = fetch(r, "t",
 		"SELECT service, caller, protocol, downstream, name, calls, errors,"
 		" " CH_PCT(50) " AS p50_ms, " CH_PCT(90) " AS p90_ms, " CH_PCT(99) " AS p99_ms,"
-		" proven, guessed FROM ("
-		" SELECT if(r_found = 1, concat(r_comm, '@', r_host), concat(ifNull(comm, ''), '@', ifNull(host, ''))) AS service,"
+		" proven, guessed, if(empty(b), NULL, b[toUInt64(greatest(1., least(toFloat64(length(b)),"
+		" ceil(50 / 100. * length(b)))))]) AS server_p50_ms FROM ("
+		" SELECT " CH_SVC_EXPR " AS service,"
 		"  if(r_found = 1, r_endpoint, '(no request)') AS caller, protocol,"
 		"  concat(ifNull(remote_ip, ''), ':', toString(ifNull(remote_port, 0))) AS downstream, name,"
 		"  count() AS calls, countIf(error = 1 OR unanswered = 1) AS errors,"
 		"  " CH_DURATIONS ","
-		"  countIf(isNotNull(request_id) AND ambiguous = 0) AS proven, sum(ambiguous) AS guessed"
-		" FROM (SELECT load_id, ifNull(request_id, 0) AS rid, request_id, comm, host, protocol,"
-		"   remote_ip, remote_port, name, duration_ms, error, unanswered, ambiguous"
-		"   FROM " CH_DB ".calls WHERE %s)"
-		" ANY LEFT JOIN (SELECT load_id, request_id AS rid, ifNull(comm, '') AS r_comm,"
-		"   ifNull(host, '') AS r_host, ifNull(endpoint, '') AS r_endpoint, toUInt8(1) AS r_found"
+		"  countIf(isNotNull(request_id) AND ambiguous = 0) AS proven, sum(ambiguous) AS guessed,"
+		"  arraySort(groupArrayIf(ifNull(server_latency_ns, 0) / 1e6,"
+		"   isNotNull(server_latency_ns))) AS b"
+		" FROM (SELECT load_id, rid, request_id, comm, host, protocol, remote_ip, remote_port,"
+		"   name, duration_ms, error, unanswered, ambiguous, server_latency_ns, s_service, s_found"
+		"  FROM (SELECT load_id, file_idx, pid, ifNull(request_id, 0) AS rid, request_id,"
+		"   comm, host, protocol, remote_ip, remote_port, name, duration_ms, error, unanswered,"
+		"   ambiguous, server_latency_ns"
+		"   FROM " CH_DB ".calls AS c WHERE %s%s%s"
+		CH_SVC_JOIN_RIGHT "))"
+		" ANY LEFT JOIN (SELECT load_id, request_id AS rid,"
+		"   ifNull(endpoint, '') AS r_endpoint, toUInt8(1) AS r_found"
 		"   FROM " CH_DB ".requests WHERE %s) USING (load_id, rid)"
-		" GROUP BY service, caller, protocol, downstream, name)", r->sel.p, r->sel.p);
+		" GROUP BY service, caller, protocol, downstream, name)", r->sel.p,
+		r->o->service ? " AND (c.load_id, c.file_idx, c.pid) IN " : "",
+		r->o->service ? r->svcsel.p : "", r->sel.p, r->sel.p);
 	if (err)
 		return err;
 	if (r->o->limit >= 0)
 		snprintf(lim, sizeof(lim), " LIMIT %lld", (long long)r->o->limit);
 	snprintf(local, sizeof(local),
 		 "SELECT service, caller, protocol, downstream, name, calls, errors, p50_ms,"
-		 " p90_ms, p99_ms, proven, guessed FROM t ORDER BY 1, 2, calls DESC, 4, 5%s", lim);
+		 " p90_ms, p99_ms, proven, guessed, server_p50_ms FROM t ORDER BY 1, 2, calls DESC, 4, 5%s",
+		 lim);
 	return listing(r, local);
 }
 
@@ -1341,21 +1432,24 @@ static int ch_latency(struct ch_run *r)
 	       " a[length(a)] AS max_ms");
 	for (int b = 0; b < REPORT_HIST_BUCKETS; b++)
 		sb_add(&q, ", h%d", b);
-	sb_add(&q, " FROM (SELECT concat(ifNull(r.comm, ''), '@', ifNull(r.host, '')) AS service,"
-	       " ifNull(r.endpoint, '') AS endpoint, countIf(isNull(r.duration_ms)) AS unanswered,"
+	sb_add(&q, " FROM (SELECT service,"
+	       " endpoint, countIf(isNull(duration_ms)) AS unanswered,"
 	       " " CH_DURATIONS);
 	for (int b = 0; b < REPORT_HIST_BUCKETS; b++) {
 		if (b + 1 == REPORT_HIST_BUCKETS)
-			sb_add(&q, ", countIf(r.duration_ms > %.17g) AS h%d", report_hist_le_ms[b - 1], b);
+			sb_add(&q, ", countIf(duration_ms > %.17g) AS h%d", report_hist_le_ms[b - 1], b);
 		else if (!b)
-			sb_add(&q, ", countIf(r.duration_ms <= %.17g) AS h%d", report_hist_le_ms[b], b);
+			sb_add(&q, ", countIf(duration_ms <= %.17g) AS h%d", report_hist_le_ms[b], b);
 		else
-			sb_add(&q, ", countIf(r.duration_ms > %.17g AND r.duration_ms <= %.17g) AS h%d",
+			sb_add(&q, ", countIf(duration_ms > %.17g AND duration_ms <= %.17g) AS h%d",
 			       report_hist_le_ms[b - 1], report_hist_le_ms[b], b);
 	}
-	sb_add(&q, " FROM " CH_DB ".requests AS r WHERE %s", r->sel.p);
+	sb_add(&q, " FROM (SELECT " CH_SVC_EXPR " AS service, endpoint, duration_ms FROM ("
+	       "SELECT r.load_id, r.file_idx, r.pid, r.comm, r.host, ifNull(r.endpoint, '') AS endpoint,"
+	       " r.duration_ms FROM " CH_DB ".requests AS r WHERE %s", r->sel.p);
 	ch_filters(r, &q);
-	sb_add(&q, " GROUP BY service, endpoint) ORDER BY service, endpoint");
+	sb_add(&q, CH_SVC_JOIN_RIGHT ")) GROUP BY service, endpoint) ORDER BY service, endpoint",
+	       r->sel.p);
 	err = q.oom ? -ENOMEM : ch_fetch(&r->c, r->fdb, "t", q.p);
 	free(q.p);
 	if (err)
@@ -1409,12 +1503,14 @@ static int section(struct ch_run *r, const char *title, const char *name, const 
 	sqlite3_stmt *st;
 	int64_t n;
 
+	if (o->section && strcmp(o->section, name))
+		return 0;
 	if (o->fmt == OUT_TABLE) {
 		fprintf(o->out, "\n%s\n", title);
 		snprintf(buf, sizeof(buf), "%s", sql);
+	} else if (o->fmt == OUT_CSV) {
+		snprintf(buf, sizeof(buf), "%s", sql);
 	} else {
-		if (o->fmt == OUT_CSV)
-			fputs("\r\n", o->out);
 		snprintf(buf, sizeof(buf), "SELECT '%s' AS section, * FROM (%s)", name, sql);
 	}
 	st = report_prep(r->fdb, buf);
@@ -1444,7 +1540,9 @@ static int64_t scalar(struct ch_run *r, const char *sql)
  * (one load: unchanged). */
 static int renumber(struct ch_run *r)
 {
-	static const char *const t[] = { "files", "losses", "processes", "conn_by_proc", "preq", "pcall" };
+	static const char *const t[] = {
+		"files", "losses", "processes", "conn_by_proc", "preq", "pcall", "services",
+	};
 	char sql[512];
 	int err;
 
@@ -1466,6 +1564,7 @@ static int ch_summary(struct ch_run *r)
 	const struct report_opts *o = r->o;
 	const char *s = r->sel.p;
 	int64_t lost, joined, unseen;
+	char sqlbuf[2048];
 	int err;
 
 	if ((err = fetch(r, "loads", "SELECT load_id, loaded_ns FROM " CH_DB ".loads WHERE %s",
@@ -1483,12 +1582,31 @@ static int ch_summary(struct ch_run *r)
 	    (err = fetch(r, "pcall", "SELECT load_id, file_idx, pid, count() AS n FROM "
 			 CH_DB ".calls WHERE %s GROUP BY load_id, file_idx, pid", s)) ||
 	    (err = fetch(r, "counts", "SELECT (SELECT count() FROM " CH_DB ".requests WHERE %s)"
-			 " AS requests, (SELECT count() FROM " CH_DB ".calls WHERE %s) AS calls", s, s)) ||
-	    (err = fetch(r, "endpoint_stats", "SELECT host, comm, endpoint, requests, errors,"
+			 " AS requests, (SELECT count() FROM " CH_DB ".calls WHERE %s) AS calls,"
+			 " (SELECT count() FROM " CH_DB ".requests WHERE %s"
+			 "  AND isNotNull(parent_call_id)) AS linked", s, s, s)) ||
+	    /* per service and endpoint (a request whose process has no
+	     * services row: '?', as load.c's insert_stats) */
+	    (err = fetch(r, "endpoint_stats", "SELECT service, endpoint, requests, errors,"
 			 " " CH_PCT(50) " AS p50_ms, " CH_PCT(90) " AS p90_ms, " CH_PCT(99) " AS p99_ms"
-			 " FROM (SELECT host, comm, endpoint, count() AS requests,"
-			 " countIf(bitAnd(flags, 65) != 0) AS errors, " CH_DURATIONS
-			 " FROM " CH_DB ".requests WHERE %s GROUP BY host, comm, endpoint)", s)) ||
+			 " FROM (SELECT if(s_found = 1, s_service, '?') AS service, endpoint,"
+			 " count() AS requests, countIf(bitAnd(flags, 65) != 0) AS errors, " CH_DURATIONS
+			 " FROM (SELECT load_id, file_idx, pid, endpoint, flags, duration_ms FROM "
+			 CH_DB ".requests WHERE %s" CH_SVC_JOIN_RIGHT ") GROUP BY service, endpoint)",
+			 s, s)) ||
+	    /* the pairs the load counted (ch_linked) */
+	    (err = fetch(r, "linked_stats", "SELECT service, endpoint, length(a) AS requests,"
+			 " " CH_PCT(50) " AS server_p50_ms, if(empty(b), NULL, b[toUInt64(greatest(1.,"
+			 " least(toFloat64(length(b)), ceil(50 / 100. * length(b)))))]) AS client_p50_ms,"
+			 " " CH_PCT(99) " AS server_p99_ms, if(empty(b), NULL, b[toUInt64(greatest(1.,"
+			 " least(toFloat64(length(b)), ceil(99 / 100. * length(b)))))]) AS client_p99_ms"
+			 " FROM (SELECT if(s_found = 1, s_service, '?') AS service, endpoint,"
+			 " arraySort(groupArray(ifNull(duration_ms, 0.))) AS a,"
+			 " arraySort(groupArray(ifNull(client_latency_ns, 0) / 1e6)) AS b"
+			 " FROM (SELECT load_id, file_idx, pid, endpoint, duration_ms, client_latency_ns"
+			 " FROM " CH_DB ".requests WHERE %s AND ch_linked = 1"
+			 CH_SVC_JOIN_RIGHT ") GROUP BY service, endpoint)",
+			 s, s)) ||
 	    (err = fetch(r, "downstream_stats", "SELECT protocol, remote_ip, remote_port, name,"
 			 " calls, errors, " CH_PCT(50) " AS p50_ms, " CH_PCT(90) " AS p90_ms,"
 			 " " CH_PCT(99) " AS p99_ms FROM (SELECT protocol, remote_ip, remote_port, name,"
@@ -1511,7 +1629,19 @@ static int ch_summary(struct ch_run *r)
 	lost = scalar(r, "SELECT coalesce(sum(lost_total), 0) FROM files");
 	joined = scalar(r, "SELECT coalesce(sum(joined_midstream), 0) FROM files");
 	unseen = scalar(r, "SELECT coalesce(sum(unseen_bytes), 0) FROM files");
-	if (o->fmt == OUT_TABLE) {
+	if (o->fmt != OUT_TABLE &&
+	    (err = section(r, "totals", "totals",
+			   "SELECT rfc3339(min(start_ns)) AS start, rfc3339(max(end_ns)) AS end,"
+			   " (max(end_ns) - min(start_ns)) / 1e9 AS seconds, count(*) AS files,"
+			   " count(DISTINCT hostname) AS hosts,"
+			   " (SELECT requests FROM counts) AS requests,"
+			   " (SELECT coalesce(sum(errors), 0) FROM endpoint_stats) AS failed,"
+			   " (SELECT calls FROM counts) AS calls,"
+			   " (SELECT count(*) FROM services) AS services,"
+			   " (SELECT linked FROM counts) AS linked,"
+			   " sum(lost_total) AS lost FROM files")))
+		return err;
+	if (o->fmt == OUT_TABLE && !o->section) {
 		sqlite3_stmt *st = report_prep(r->fdb,
 			"SELECT rfc3339(min(start_ns)), rfc3339(max(end_ns)),"
 			" (max(end_ns) - min(start_ns)) / 1e9, count(*),"
@@ -1545,24 +1675,35 @@ static int ch_summary(struct ch_run *r)
 			   " unseen_bytes AS unseen, truncated, frames_bad"
 			   " FROM files ORDER BY file_idx")))
 		return err;
-	if ((err = section(r, "processes", "process",
-			   "WITH p AS (SELECT file_idx, pid, comm, conns FROM conn_by_proc),"
-			   " r AS (SELECT file_idx, pid, n FROM preq),"
-			   " k AS (SELECT file_idx, pid, n FROM pcall)"
-			   " SELECT f.hostname AS host, p.pid, coalesce(pr.comm, p.comm) AS comm,"
-			   " coalesce(r.n, 0) AS requests, coalesce(k.n, 0) AS calls,"
-			   " p.conns AS connections,"
-			   " CASE WHEN length(pr.cmdline) > 60"
-			   "  THEN substr(pr.cmdline, 1, 57) || '...' ELSE pr.cmdline END AS cmdline"
-			   " FROM p JOIN files f USING (file_idx) LEFT JOIN r USING (file_idx, pid)"
-			   " LEFT JOIN k USING (file_idx, pid)"
-			   " LEFT JOIN processes pr USING (file_idx, pid)"
-			   " ORDER BY p.file_idx, p.pid")))
+	snprintf(sqlbuf, sizeof(sqlbuf),
+		 "WITH p AS (SELECT file_idx, pid, comm, conns FROM conn_by_proc),"
+		 " r AS (SELECT file_idx, pid, n FROM preq),"
+		 " k AS (SELECT file_idx, pid, n FROM pcall)"
+		 " SELECT f.hostname AS host, p.pid, coalesce(pr.comm, p.comm) AS comm,"
+		 " coalesce(r.n, 0) AS requests, coalesce(k.n, 0) AS calls,"
+		 " p.conns AS connections, s.service,"
+		 /* cut on a terminal only, as report.c */
+		 " CASE WHEN length(pr.cmdline) > 60 AND %d"
+		 "  THEN substr(pr.cmdline, 1, 57) || '...' ELSE pr.cmdline END AS cmdline"
+		 " FROM p JOIN files f USING (file_idx) LEFT JOIN r USING (file_idx, pid)"
+		 " LEFT JOIN k USING (file_idx, pid)"
+		 " LEFT JOIN processes pr USING (file_idx, pid)"
+		 " LEFT JOIN services s USING (file_idx, pid)"
+		 " ORDER BY p.file_idx, p.pid", o->fmt == OUT_TABLE);
+	if ((err = section(r, "processes", "process", sqlbuf)))
 		return err;
 	if ((err = section(r, "endpoints (latency ms, nearest-rank percentiles)", "endpoint",
-			   "SELECT comm || '@' || host AS service, endpoint, requests, errors,"
+			   "SELECT service, endpoint, requests, errors,"
 			   " round(1.0 * errors / requests, 3) AS error_rate, p50_ms, p90_ms, p99_ms"
-			   " FROM endpoint_stats ORDER BY requests DESC, 1, 2, host, comm")))
+			   " FROM endpoint_stats ORDER BY requests DESC, 1, 2")))
+		return err;
+	if ((o->fmt != OUT_TABLE || scalar(r, "SELECT count(*) FROM linked_stats")) &&
+	    (err = section(r, "latency seen by both ends (ms; server: first byte read to last"
+			   " byte written; client: its call, first byte written to last byte read)",
+			   "linked",
+			   "SELECT service, endpoint, requests, server_p50_ms, client_p50_ms,"
+			   " server_p99_ms, client_p99_ms FROM linked_stats"
+			   " ORDER BY requests DESC, 1, 2 LIMIT 20")))
 		return err;
 	if ((err = section(r, "links by evidence (calls to their request, strongest first)", "evidence",
 			   "SELECT evidence, calls, to_traced_requests, http FROM evidence"
@@ -1588,12 +1729,14 @@ static int ch_summary(struct ch_run *r)
 				   " l.count AS events FROM losses l JOIN files f USING (file_idx)"
 				   " ORDER BY l.file_idx, l.reason")))
 			return err;
+	} else if (o->section && strcmp(o->section, "lost")) {
+		/* another listing asked for */
 	} else if (!joined) {
 		fputs("\nevents lost by the capture: none\n", o->out);
 	} else {
 		fputs("\nevents lost by the capture: none dropped, but not all was seen:\n", o->out);
 	}
-	if (o->fmt == OUT_TABLE && joined)
+	if (o->fmt == OUT_TABLE && joined && (!o->section || !strcmp(o->section, "lost")))
 		fprintf(o->out, "%s  %lld connection%s joined mid-stream (opened before the capture),"
 			" %lld bytes read before the first captured one unseen"
 			" (bytes written before it are not known)\n",
@@ -1708,6 +1851,10 @@ static int ch_show(struct ch_run *r, const char *idtext)
 			sqlite3_finalize(st);
 			st = NULL;
 		}
+		/* the service names of the processes (show prints them) */
+		if (!err && !(err = fetch(r, "sv", "SELECT * FROM " CH_DB ".services WHERE load_id = %s",
+					  lid)))
+			err = copy_rows(db, "services", "sv");
 		if (err)
 			goto cleanup;
 	}
@@ -1765,6 +1912,7 @@ enum {
 	CO_CLICKHOUSE = 256, CO_FORMAT, CO_METHOD, CO_PATH, CO_STATUS, CO_MIN_DURATION, CO_PID,
 	CO_PORT, CO_COMM, CO_HOST, CO_SINCE, CO_UNTIL, CO_SORT, CO_LIMIT, CO_CAPTURE, CO_EVENTS,
 	CO_PAYLOAD_CAP, CO_CLUSTER, CO_WRITABLE, CO_TRACE_ID, CO_LOAD, CO_ON_CLUSTER, CO_DEPTH,
+	CO_SERVICE, CO_SECTION,
 };
 
 static const struct option ch_longopts[] = {
@@ -1782,6 +1930,8 @@ static const struct option ch_longopts[] = {
 	{ "comm", required_argument, NULL, CO_COMM },
 	{ "host", required_argument, NULL, CO_HOST },
 	{ "trace-id", required_argument, NULL, CO_TRACE_ID },
+	{ "service", required_argument, NULL, CO_SERVICE },
+	{ "section", required_argument, NULL, CO_SECTION },
 	{ "since", required_argument, NULL, CO_SINCE },
 	{ "until", required_argument, NULL, CO_UNTIL },
 	{ "sort", required_argument, NULL, CO_SORT },
@@ -1915,6 +2065,24 @@ int ch_main(int argc, char **argv)
 		case CO_COMM: ro.comm = optarg; break;
 		case CO_HOST: ro.host = optarg; break;
 		case CO_TRACE_ID: ro.trace_id = optarg; break;
+		case CO_SERVICE:
+			if (!*optarg)
+				return ch_usage("bad --service '': want a service name (see `httpanalyze "
+						"summary`)%s", "");
+			ro.service = optarg;
+			break;
+		case CO_SECTION: {
+			int i;
+
+			for (i = 0; report_summary_sections[i]; i++)
+				if (!strcmp(optarg, report_summary_sections[i]))
+					break;
+			if (!report_summary_sections[i])
+				return ch_usage("bad --section '%s': want totals, file, process, endpoint, "
+						"linked, evidence, dependency, undecoded or lost", optarg);
+			ro.section = optarg;
+			break;
+		}
 		case CO_STATUS:
 			if (report_parse_status(optarg, &ro))
 				return ch_usage("bad --status '%s': want e.g. 500, 5xx, 500-599 or 404,5xx", optarg);
@@ -2029,6 +2197,11 @@ int ch_main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "load") && (lo.events || lo.payload_cap != UINT32_MAX))
 		return ch_usage("--events and --payload-cap apply to load only (%s)", cmd);
+	if (!strcmp(cmd, "summary") && ro.fmt == OUT_CSV && !ro.section)
+		return ch_usage("summary --format csv needs --section NAME (one table: totals, file, "
+				"process, endpoint, linked, evidence, dependency, undecoded or lost)%s", "");
+	if (strcmp(cmd, "summary") && ro.section)
+		return ch_usage("--section applies to summary only (%s)", cmd);
 	if (strcmp(cmd, "sql") && ro.writable)
 		return ch_usage("--writable applies to sql only (%s)", cmd);
 	if ((err = ch_open(&r.c, url)))
@@ -2137,7 +2310,9 @@ int ch_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!strcmp(cmd, "summary"))
+	if (strcmp(cmd, "sql") && strcmp(cmd, "show") && (err = ch_services(&r)))
+		;
+	else if (!strcmp(cmd, "summary"))
 		err = ch_summary(&r);
 	else if (!strcmp(cmd, "requests"))
 		err = ch_requests(&r);
@@ -2161,6 +2336,7 @@ out:
 	free(spooled);
 	free(r.sel.p);
 	free(r.loadsel.p);
+	free(r.svcsel.p);
 	sqlite3_close(r.fdb);
 	ch_close(&r.c);
 	return rc;

@@ -210,8 +210,12 @@ for f in demo keepalive mixed services traced evidence eventloop undecoded lost 
 	two) files="host_a.htc host_b.htc" ;;
 	*) files="$f.htc" ;;
 	esac
+	# summary in csv: one listing at a time (--section)
+	for sec in totals file process endpoint linked evidence dependency undecoded lost; do
+		same "summary-$f-csv-$sec" "$lid" summary --format csv --section $sec -- $files
+	done
 	for fmt in table json csv; do
-		same "summary-$f-$fmt" "$lid" summary --format $fmt -- $files
+		[ $fmt = csv ] || same "summary-$f-$fmt" "$lid" summary --format $fmt -- $files
 		same "requests-$f-$fmt" "$lid" requests --format $fmt -- $files
 		same "latency-$f-$fmt" "$lid" latency --format $fmt -- $files
 		same "errors-$f-$fmt" "$lid" errors --format $fmt -- $files
@@ -219,6 +223,43 @@ for f in demo keepalive mixed services traced evidence eventloop undecoded lost 
 		same "show-$f-$fmt" "$lid" show 1001 --format $fmt -- $files
 	done
 done
+
+# summary's listings one at a time in a table and in json
+lid=${id_services:-0}
+same summary-section-table "$lid" summary --section linked -- services.htc
+same summary-section-process "$lid" summary --section process -- services.htc
+same summary-section-lost "$lid" summary --section lost -- services.htc
+lid=${id_mixed:-0}
+same summary-section-json "$lid" summary --format json --section totals -- mixed.htc
+same summary-section-endpoint-json "$lid" summary --format json --section endpoint -- mixed.htc
+lid=${id_midstream:-0}
+same summary-section-lost-midstream "$lid" summary --section lost -- midstream.htc
+
+# --service (issue 20): the whole name, the prefixes the README lists, the
+# name without its ports; requests, errors, latency and deps
+lid=${id_services:-0}
+same filter-service "$lid" requests --service 'back:9090@svc1' -- services.htc
+same filter-service-comm "$lid" requests --service front -- services.htc
+same filter-service-partial "$lid" requests --service fro -- services.htc
+same filter-service-latency "$lid" latency --service back -- services.htc
+same filter-service-deps "$lid" deps --service 'front:8080' -- services.htc
+same filter-service-deps-json "$lid" deps --service front --format json -- services.htc
+same filter-service-errors "$lid" errors --service back -- services.htc
+same filter-service-none "$lid" requests --service nosuch -- services.htc
+same show-services-linked "$lid" show 1002 -- services.htc
+same show-services-linked-json "$lid" show 1002 --format json -- services.htc
+lid=${id_mixed:-0}
+same filter-service-port "$lid" requests --service 'api:9000' -- mixed.htc
+same filter-service-nohost "$lid" errors --service 'api@web1' -- mixed.htc
+same filter-service-status "$lid" latency --service api --status 2xx --format csv -- mixed.htc
+lid=${id_demo:-0}
+same filter-service-demo "$lid" requests --service demo-front --limit 30 -- demo.htc
+same filter-service-demo-deps "$lid" deps --service 'demo-front front.py' -- demo.htc
+same show-demo-services "$lid" show 1002 -- demo.htc
+lid=${id_hostile:-0}
+same show-hostile-resp "$lid" show 1002 -- hostile.htc
+same show-hostile-resp-json "$lid" show 1002 --format json -- hostile.htc
+
 
 # filters, sorting, limits
 lid=${id_mixed:-0}
@@ -321,6 +362,9 @@ expect no-such-load 1 "no complete load in ClickHouse" summary --clickhouse "$UR
 expect unreachable 1 "clickhouse: reading the loads at http://127.0.0.1:19499" summary --clickhouse http://127.0.0.1:19499
 expect not-htc 1 "notanhtc.htc" load --clickhouse "$URL" notanhtc.htc
 expect files-with-report 2 "no capture file" summary --clickhouse "$URL" keepalive.htc
+expect summary-csv-no-section 2 "summary --format csv needs --section NAME" summary --format csv --clickhouse "$URL"
+expect bad-section 2 "bad --section 'nope'" summary --section nope --clickhouse "$URL"
+expect bad-service 2 "bad --service ''" requests --service '' --clickhouse "$URL"
 "$HA" load --help >"$tmp/x.out" 2>&1 && grep -q "^usage: httpanalyze load --clickhouse URL" "$tmp/x.out" && ok ||
 	bad "load --help: $(cat "$tmp/x.out")"
 # sql passes a query through and prints it as `sql` does
@@ -330,8 +374,8 @@ n_sqlite=$(cd "$fix" && "$HA" sql --format csv 'SELECT count(*) AS n FROM reques
 [ "$(cat "$tmp/x.out")" = "$n_sqlite" ] && ok || bad "sql count: '$(cat "$tmp/x.out")' vs '$n_sqlite'"
 # --capture selects the loads holding that capture id: every fixture has the
 # same one, the demo capture its own
-(cd "$fix" && "$HA" summary --clickhouse "$URL" --capture F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF --format csv >"$tmp/x.out" 2>&1)
-nfiles=$(grep -c '^file,' "$tmp/x.out")
+(cd "$fix" && "$HA" summary --clickhouse "$URL" --capture F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF --format json >"$tmp/x.out" 2>&1)
+nfiles=$(grep -c '^{"section": "file",' "$tmp/x.out")
 want=$(q "SELECT count() FROM httpcap.files WHERE capture_id = 'f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff' AND load_id IN (SELECT load_id FROM httpcap.loads)")
 if [ "$nfiles" = "$want" ] && [ "$nfiles" -ge 14 ] && ! grep -q demo.htc "$tmp/x.out"; then
 	ok
@@ -390,6 +434,25 @@ done
 [ "$nall" = 0 ] && ok || bad "$nall rows of the killed load left after loading again"
 same big-summary "${big:-0}" summary -- big.htc
 same big-latency "${big:-0}" latency -- big.htc
+
+# ---- a pair linked late, across hosts with skewed clocks ----
+# skew_a.htc is host_a.htc, already in the load `two`: a fresh database
+q "DROP DATABASE httpcap" >/dev/null
+load skew_slow skew_a.htc skew_b_slow.htc
+lid=${id_skew_slow:-0}
+for fmt in table json; do
+	same "requests-skew-$fmt" "$lid" requests --format $fmt -- skew_a.htc skew_b_slow.htc
+	same "errors-skew-$fmt" "$lid" errors --format $fmt -- skew_a.htc skew_b_slow.htc
+	same "latency-skew-$fmt" "$lid" latency --format $fmt -- skew_a.htc skew_b_slow.htc
+	same "deps-skew-$fmt" "$lid" deps --format $fmt -- skew_a.htc skew_b_slow.htc
+	same "show-skew-$fmt" "$lid" show 1001 --format $fmt -- skew_a.htc skew_b_slow.htc
+done
+# summary's "linked" listing: the pairs linked during the load only (not
+# this one; requests.ch_linked tells ClickHouse which)
+same summary-skew-table "$lid" summary -- skew_a.htc skew_b_slow.htc
+for sec in totals file process endpoint linked evidence dependency undecoded lost; do
+	same "summary-skew-$sec" "$lid" summary --format csv --section $sec -- skew_a.htc skew_b_slow.htc
+done
 
 # ---- a cluster of two shards: Distributed tables over <table>_local ----
 stop_server
