@@ -1195,7 +1195,8 @@ static int64_t ch_capture_start(struct ch_run *r)
  * few rows: one per process that served or called), and for --service
  * the processes it names, by report.c's rule (REPORT_SERVICE_MATCH run
  * on those rows), as a list of (load_id, file_idx, pid) for ClickHouse's
- * IN; (0, 0, 0), no load's, keeps the list a list when it has one name.
+ * IN.  (0, 0, 0), of no load, is always in it: with one process found,
+ * "((l, f, p))" would read as one tuple, not a list of one.
  */
 static int ch_services(struct ch_run *r)
 {
