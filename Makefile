@@ -57,7 +57,7 @@ TEST_PKGS := libclang-rt-14-dev libfuzzer-14-dev zstd sqlite3 curl python3 \
 	     python3-flask python3-redis nginx redis-server redis-tools tcpdump tshark wrk \
 	     apache2-utils iproute2 procps openssl postgresql postgresql-contrib chromium \
 	     protobuf-compiler python3-protobuf nghttp2-client python3-grpcio python3-h2 nodejs \
-	     gnutls-bin golang-go
+	     gnutls-bin golang-go clickhouse-server clickhouse-client
 DEMO_PKGS := python3 python3-flask python3-redis redis-server redis-tools curl apache2-utils
 BENCH_PKGS := $(TEST_PKGS) hyperfine valgrind time linux-perf
 

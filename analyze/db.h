@@ -33,6 +33,9 @@ struct db_load_opts {
 	/* what to call paths[k] in messages and the files table (the
 	 * command-line name of a spooled input); NULL: the paths */
 	const char *const *names;
+	/* fill db_load_stats.linked: the requests counted in linked_stats
+	 * (the ClickHouse load marks them; clickhouse.c) */
+	int want_linked;
 };
 
 /* The schema's indexes (db_load_opts.skip_indexes) */
@@ -48,6 +51,10 @@ struct db_load_stats {
 	uint64_t warnings;
 	double seconds;
 	uint64_t h2_fields, h2_unresolved;	/* HTTP/2 header fields decoded, not resolved */
+	/* with want_linked: the request ids counted in linked_stats (malloc'd,
+	 * the caller frees it; NULL when none) */
+	int64_t *linked;
+	size_t nlinked;
 };
 
 /*

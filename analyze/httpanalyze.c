@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "htc.h"
+#include "clickhouse.h"
 #include "db.h"
 #include "html.h"
 #include "otlp.h"
@@ -148,6 +149,11 @@ static void usage(FILE *f)
 		"  -v, --verbose            load statistics on stderr (events/s)\n"
 		"  -q, --quiet              no progress bar, no warnings\n"
 		"  -h, --help, -V, --version\n"
+		"clickhouse (past one machine; httpanalyze(1), CLICKHOUSE):\n"
+		"  httpanalyze load --clickhouse URL [--events] [--cluster NAME] FILE.htc...\n"
+		"  httpanalyze summary|requests|latency|errors|deps|show --clickhouse URL\n"
+		"              [--capture ID] [--load ID]   (the loads read; default all)\n"
+		"  httpanalyze sql --clickhouse URL 'QUERY'    httpanalyze schema --clickhouse URL\n"
 		"filters (requests, errors, latency):\n"
 		"  --method M  --path GLOB  --status 500|5xx|500-599|404,5xx  --min-duration 10ms|1s\n"
 		"  --pid N  --port PORT (server port, repeatable)  --comm NAME  --host NAME\n"
@@ -242,6 +248,11 @@ int main(int argc, char **argv)
 		execv("/proc/self/exe", argv);
 		unsetenv("GLIBC_TUNABLES");
 	}
+
+	/* `load --clickhouse URL FILE...` and any command with --clickhouse:
+	 * the ClickHouse side (clickhouse.c) */
+	if (ch_wanted(argc, argv))
+		return ch_main(argc, argv);
 
 	/* The subcommand is the first non-option argument when it names one
 	 * (options may come before it, git-style); anything else means

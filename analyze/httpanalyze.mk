@@ -5,10 +5,12 @@
 #   make build/httpanalyze      the tool
 #   make test-analyze           unit tests (escaping, parsers, percentiles)
 #   make test-analyze-golden    golden output of every subcommand and format
+#   make test-analyze-clickhouse  load into a private clickhouse-server, every
+#                               report equal to SQLite's (tests/analyze/clickhouse.sh)
 #   make golden-analyze         regenerate tests/analyze/golden/ (review the diff!)
 #   make bench-analyze          loader events/s and summary time, median of 5
 
-ANALYZE_SRCS := analyze/httpanalyze.c analyze/schema.c analyze/rowq.c analyze/load.c analyze/stats.c analyze/batchq.c analyze/events_vtab.c analyze/report.c analyze/show.c \
+ANALYZE_SRCS := analyze/httpanalyze.c analyze/clickhouse.c analyze/schema.c analyze/rowq.c analyze/load.c analyze/stats.c analyze/batchq.c analyze/events_vtab.c analyze/report.c analyze/show.c \
 	analyze/output.c analyze/html.c analyze/otlp.c
 ANALYZE_LIBS := -lsqlite3 $(LIBS_SYS) -lm -lpthread $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 FIXTURE_LIB ?= $(BUILD)/libfixture.a
@@ -25,6 +27,7 @@ BINS += $(BUILD)/httpanalyze
 INSTALL_TARGETS += install-httpanalyze
 BENCHES += bench-analyze
 TESTS += test-analyze test-analyze-golden test-analyze-report
+TESTS += test-analyze-clickhouse
 endif
 
 .PHONY: install-httpanalyze
@@ -50,6 +53,7 @@ $(BUILD)/tests/analyze/mkfixtures: $(BUILD)/obj/tests/analyze/mkfixtures.o $(FIX
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS)
 
 .PHONY: test-analyze test-analyze-golden golden-analyze test-analyze-report screenshot-analyze
+.PHONY: test-analyze-clickhouse
 test-analyze: $(BUILD)/san/test_analyze
 	$(call msg,TEST,$<)
 	$(Q)$<
@@ -67,6 +71,13 @@ test-analyze-report: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures $(BU
 	$(call msg,TEST,tests/analyze/report.sh)
 	$(Q)BUILD=$(BUILD) sh tests/analyze/report.sh
 
+# ClickHouse (issue 19): a clickhouse-server of its own on ports
+# 19410-19412, every report equal to SQLite's, loads idempotent, a server
+# killed mid-load (needs clickhouse-server: TEST_PKGS; no root).
+test-analyze-clickhouse: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures $(BUILD)/bench/analyze/gen $(BUILD)/.deps-test
+	$(call msg,TEST,tests/analyze/clickhouse.sh)
+	$(Q)BUILD=$(BUILD) sh tests/analyze/clickhouse.sh
+
 # docs/report-demo.png, the README's picture: the same test's screenshot.
 screenshot-analyze: $(BUILD)/httpanalyze $(BUILD)/tests/analyze/mkfixtures $(BUILD)/.deps-test
 	$(Q)BUILD=$(BUILD) sh tests/analyze/report.sh --screenshot docs/report-demo.png
@@ -83,3 +94,9 @@ bench-analyze: $(BUILD)/httpanalyze $(BUILD)/bench/analyze/gen
 	$(Q)BUILD=$(BUILD) sh bench/analyze/bench.sh
 
 $(BUILD)/obj/tests/analyze/%.o $(BUILD)/san/tests/analyze/%.o: CPPFLAGS += -Ianalyze -Itests/lib
+
+# ClickHouse against SQLite on disk: load events/s, summary seconds
+# (bench/analyze/clickhouse.sh; ANALYZE_BENCH_REQUESTS, default 1000000).
+.PHONY: bench-analyze-clickhouse
+bench-analyze-clickhouse: $(BUILD)/httpanalyze $(BUILD)/bench/analyze/gen
+	$(Q)BUILD=$(BUILD) sh bench/analyze/clickhouse.sh

@@ -307,6 +307,8 @@ struct loader {
 	 * of the linked requests per endpoint group: server, client */
 	struct pendtab preq, pcall;
 	struct stats *lk_srv, *lk_cli;
+	int64_t *linked;	/* opts->want_linked: the requests counted in them */
+	size_t nlinked, caplinked;
 	size_t stored;		/* request head and body bytes stored */
 	uint64_t unstored;	/* requests stored without them (LOAD_MAX_STORED) */
 	uint64_t unstored_resp;	/* response heads not stored (the same) */
@@ -509,14 +511,31 @@ static int64_t dur_of(uint64_t start, uint64_t end)
 
 /* The linked latencies of a request and its call, server and client (ns,
  * -1 unknown), counted under the request's endpoint group ep. */
-static void count_linked(struct loader *l, const struct stats_key *ep, int64_t srv, int64_t cli)
+static void count_linked(struct loader *l, const struct stats_key *ep, int64_t srv, int64_t cli,
+			 uint64_t request_id)
 {
 	double a = (double)srv / 1e6, b = (double)cli / 1e6;
 
 	if (srv < 0 || cli < 0 || !ep)
 		return;
 	/* in lockstep: the two tables have the same groups in the same order */
-	if ((stats_add(l->lk_srv, ep, 0, &a) || stats_add(l->lk_cli, ep, 0, &b)) && !l->err) {
+	if (stats_add(l->lk_srv, ep, 0, &a) || stats_add(l->lk_cli, ep, 0, &b))
+		goto oom;
+	if (l->opts->want_linked) {
+		if (l->nlinked == l->caplinked) {
+			size_t cap = l->caplinked ? l->caplinked * 2 : 256;
+			int64_t *nv = realloc(l->linked, cap * sizeof(*nv));
+
+			if (!nv)
+				goto oom;
+			l->linked = nv;
+			l->caplinked = cap;
+		}
+		l->linked[l->nlinked++] = (int64_t)request_id;
+	}
+	return;
+oom:
+	if (!l->err) {
 		fprintf(stderr, "httpanalyze: out of memory counting latencies\n");
 		l->err = -ENOMEM;
 	}
@@ -719,7 +738,7 @@ static void on_request(void *ctx, const struct htc_eng_request *r)
 		if (pr)
 			pr->ep = stats_last(l->ep_stats);
 		if (late_call)
-			count_linked(l, &k, dur, cli);
+			count_linked(l, &k, dur, cli, r->id);
 	}
 }
 
@@ -787,7 +806,7 @@ static void on_call(void *ctx, const struct htc_eng_call *c)
 		/* the request's slot, or its row by key if already handed over */
 		if (cdur >= 0 && rq_slot_set(&l->rq, &pr->slot, cdur))
 			patch_latency(l, RQ_LAT_REQ, c->child_request_id, cdur);
-		count_linked(l, pr->ep ? &pr->ep->key : NULL, pr->dur, cdur);
+		count_linked(l, pr->ep ? &pr->ep->key : NULL, pr->dur, cdur, c->child_request_id);
 		pend_del(&l->preq, pr);
 	}
 	l->st.calls++;
@@ -1882,9 +1901,14 @@ int db_load(sqlite3 *db, const char *const *paths, size_t n,
 			(unsigned long long)(l.st.h2_fields - l.st.h2_unresolved),
 			100.0 * (double)(l.st.h2_fields - l.st.h2_unresolved) / (double)l.st.h2_fields,
 			(unsigned long long)l.st.h2_unresolved);
-	if (stats)
+	if (stats) {
 		*stats = l.st;
+		stats->linked = l.linked;
+		stats->nlinked = l.nlinked;
+		l.linked = NULL;
+	}
 cleanup:
+	free(l.linked);
 	free(hdrs);
 	rowq_stop(&l.rq);
 	evq_free(l.evq);

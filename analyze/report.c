@@ -179,9 +179,7 @@ static void q_service(struct query *q, const char *a, const char *name)
 	int n = q->nb + 1;
 
 	q_add(q, " AND (%s.file_idx, %s.pid) IN (SELECT file_idx, pid FROM services"
-		 " WHERE service = ?%d OR (substr(service, 1, length(?%d)) = ?%d"
-		 " AND substr(service, length(?%d) + 1, 1) IN (' ', ':', '@', ','))"
-		 " OR label || '@' || host = ?%d)", a, a, n, n, n, n, n);
+		 " WHERE " REPORT_SERVICE_MATCH("?%d") ")", a, a, n, n, n, n, n);
 	q_str(q, name);
 }
 
@@ -391,16 +389,36 @@ static void print_hist_label(char *buf, size_t cap, size_t b)
 
 static void lat_emit(const struct report_opts *o, struct out *lst, struct lat_group *g, int json)
 {
-	uint64_t hist[NBUCKETS] = { 0 }, maxc = 0;
-	size_t first = NBUCKETS, last = 0;
-	double p50 = 0, p90 = 0, p99 = 0;
+	struct report_lat r = {
+		.service = g->service, .endpoint = g->endpoint, .n = g->n,
+		.unanswered = g->unanswered,
+	};
 
+	(void)json;
 	/* values arrive sorted (ORDER BY duration_ms) */
 	for (size_t i = 0, b = 0; i < g->n; i++) {
 		while (g->v[i] > hist_le_ms[b])
 			b++;
-		hist[b]++;
+		r.hist[b]++;
 	}
+	if (g->n) {
+		r.min = g->v[0];
+		r.p50 = pick(g->v, g->n, 50);
+		r.p90 = pick(g->v, g->n, 90);
+		r.p99 = pick(g->v, g->n, 99);
+		r.max = g->v[g->n - 1];
+	}
+	report_latency_emit(o, lst, &r);
+}
+
+void report_latency_emit(const struct report_opts *o, struct out *lst, const struct report_lat *g)
+{
+	const uint64_t *hist = g->hist;
+	uint64_t maxc = 0;
+	size_t first = NBUCKETS, last = 0;
+	double p50 = g->p50, p90 = g->p90, p99 = g->p99;
+	int json = o->fmt == OUT_JSON;
+
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		if (!hist[b])
 			continue;
@@ -410,11 +428,6 @@ static void lat_emit(const struct report_opts *o, struct out *lst, struct lat_gr
 		if (hist[b] > maxc)
 			maxc = hist[b];
 	}
-	if (g->n) {
-		p50 = pick(g->v, g->n, 50);
-		p90 = pick(g->v, g->n, 90);
-		p99 = pick(g->v, g->n, 99);
-	}
 	if (json) {
 		FILE *f = o->out;
 
@@ -422,12 +435,12 @@ static void lat_emit(const struct report_opts *o, struct out *lst, struct lat_gr
 		out_json_string(f, g->service, strlen(g->service));
 		fputs(", \"endpoint\": ", f);
 		out_json_string(f, g->endpoint, strlen(g->endpoint));
-		fprintf(f, ", \"requests\": %zu, \"unanswered\": %llu", g->n,
+		fprintf(f, ", \"requests\": %llu, \"unanswered\": %llu", (unsigned long long)g->n,
 			(unsigned long long)g->unanswered);
 		if (g->n)
 			fprintf(f, ", \"min_ms\": %.3f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, "
-				"\"p99_ms\": %.3f, \"max_ms\": %.3f", g->v[0], p50, p90, p99,
-				g->v[g->n - 1]);
+				"\"p99_ms\": %.3f, \"max_ms\": %.3f", g->min, p50, p90, p99,
+				g->max);
 		else
 			fputs(", \"min_ms\": null, \"p50_ms\": null, \"p90_ms\": null, "
 			      "\"p99_ms\": null, \"max_ms\": null", f);
@@ -449,11 +462,11 @@ static void lat_emit(const struct report_opts *o, struct out *lst, struct lat_gr
 		out_int(lst, (int64_t)g->n);
 		out_int(lst, (int64_t)g->unanswered);
 		if (g->n) {
-			out_real(lst, g->v[0]);
+			out_real(lst, g->min);
 			out_real(lst, p50);
 			out_real(lst, p90);
 			out_real(lst, p99);
-			out_real(lst, g->v[g->n - 1]);
+			out_real(lst, g->max);
 		}
 		out_end_row(lst);
 		return;
@@ -463,12 +476,12 @@ static void lat_emit(const struct report_opts *o, struct out *lst, struct lat_gr
 	out_term_escape(o->out, g->endpoint, strlen(g->endpoint));
 	fputs("  (", o->out);
 	out_term_escape(o->out, g->service, strlen(g->service));
-	fprintf(o->out, ")  requests %zu", g->n);
+	fprintf(o->out, ")  requests %llu", (unsigned long long)g->n);
 	if (g->unanswered)
 		fprintf(o->out, " (+%llu unanswered)", (unsigned long long)g->unanswered);
 	if (g->n)
 		fprintf(o->out, "  min %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms",
-			g->v[0], p50, p90, p99, g->v[g->n - 1]);
+			g->min, p50, p90, p99, g->max);
 	fputc('\n', o->out);
 	for (size_t b = first; g->n && b <= last; b++) {
 		char label[32];

@@ -57,6 +57,14 @@ int report_parse_status(const char *s, struct report_opts *o);
  * request; message printed) or -EIO (SQL error; message printed).
  */
 int report_summary(sqlite3 *db, const struct report_opts *o);
+/* --service NAME over the services table: the whole name, a prefix of it
+ * ending where a part of the name ends, or the name without its ports;
+ * P is the SQL parameter (e.g. "?1"), used five times.  One rule for the
+ * SQLite reports (report.c) and the ClickHouse ones (clickhouse.c). */
+#define REPORT_SERVICE_MATCH(P) \
+	"(service = " P " OR (substr(service, 1, length(" P ")) = " P \
+	" AND substr(service, length(" P ") + 1, 1) IN (' ', ':', '@', ','))" \
+	" OR label || '@' || host = " P ")"
 /* The names of summary's listings (--section), NULL-terminated. */
 extern const char *const report_summary_sections[];
 int report_requests(sqlite3 *db, const struct report_opts *o);
@@ -87,5 +95,19 @@ int report_has_filters(const struct report_opts *o);
  * the HTML report; the last one is INFINITY. */
 #define REPORT_HIST_BUCKETS 17
 extern const double report_hist_le_ms[REPORT_HIST_BUCKETS];
+
+/* One endpoint's latency, computed by whichever store (SQLite here,
+ * ClickHouse in clickhouse.c): n answered requests, their min, nearest-rank
+ * percentiles and max (ms), and hist[b] of them <= report_hist_le_ms[b]
+ * (and > the bucket before). */
+struct report_lat {
+	const char *service, *endpoint;
+	uint64_t n, unanswered;
+	double min, p50, p90, p99, max;
+	uint64_t hist[REPORT_HIST_BUCKETS];
+};
+/* Write g as `latency` does in o->fmt: a table block with its histogram,
+ * a JSON line, or a row of lst (csv). */
+void report_latency_emit(const struct report_opts *o, struct out *lst, const struct report_lat *g);
 
 #endif /* HTTPANALYZE_REPORT_H */
