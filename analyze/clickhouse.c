@@ -1625,6 +1625,8 @@ static int ch_summary(struct ch_run *r)
 			 " sum(bytes_in) AS bi, sum(bytes_out) AS bo FROM " CH_DB ".connections"
 			 " WHERE %s AND ifNull(protocol, '') IN ('tls', 'unknown')"
 			 " AND ifNull(bytes_in + bytes_out, 0) > 0 GROUP BY protocol, server, comm", s)) ||
+	    (err = fetch(r, "tls_conns", "SELECT tls, tls_reason FROM " CH_DB ".connections"
+			 " WHERE %s AND isNotNull(tls)", s)) ||
 	    (err = renumber(r)))
 		return err;
 	lost = scalar(r, "SELECT coalesce(sum(lost_total), 0) FROM files");
@@ -1668,7 +1670,12 @@ static int ch_summary(struct ch_run *r)
 				sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 6));
 		}
 		sqlite3_finalize(st);
+		if ((err = report_summary_tls(r->fdb, o, "tls_conns")))
+			return err;
 	}
+	if (o->fmt != OUT_TABLE && scalar(r, "SELECT count(*) FROM tls_conns") &&
+	    (err = section(r, "tls", "tls", REPORT_TLS_SECTION_SQL("tls_conns"))))
+		return err;
 	if ((err = section(r, "files", "file",
 			   "SELECT file_idx AS file, path, hostname AS host,"
 			   " rfc3339(start_ns) AS start, rfc3339(end_ns) AS end,"
@@ -2079,8 +2086,9 @@ int ch_main(int argc, char **argv)
 				if (!strcmp(optarg, report_summary_sections[i]))
 					break;
 			if (!report_summary_sections[i])
-				return ch_usage("bad --section '%s': want totals, file, process, endpoint, "
-						"linked, evidence, dependency, undecoded or lost", optarg);
+				return ch_usage("bad --section '%s': want totals, tls, file, process, "
+						"endpoint, linked, evidence, dependency, undecoded or lost",
+						optarg);
 			ro.section = optarg;
 			break;
 		}
@@ -2199,8 +2207,9 @@ int ch_main(int argc, char **argv)
 	if (strcmp(cmd, "load") && (lo.events || lo.payload_cap != UINT32_MAX))
 		return ch_usage("--events and --payload-cap apply to load only (%s)", cmd);
 	if (!strcmp(cmd, "summary") && ro.fmt == OUT_CSV && !ro.section)
-		return ch_usage("summary --format csv needs --section NAME (one table: totals, file, "
-				"process, endpoint, linked, evidence, dependency, undecoded or lost)%s", "");
+		return ch_usage("summary --format csv needs --section NAME (one table: totals, tls, "
+				"file, process, endpoint, linked, evidence, dependency, undecoded or "
+				"lost)%s", "");
 	if (strcmp(cmd, "summary") && ro.section)
 		return ch_usage("--section applies to summary only (%s)", cmd);
 	if (strcmp(cmd, "sql") && ro.writable)

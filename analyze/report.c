@@ -758,11 +758,17 @@ static int64_t scalar(sqlite3 *db, const char *sql)
 
 /* "tls  N connections: D decrypted (openssl n, ...), E encrypted (reason
  * n, ...)": one line, when the capture has TLS connections. */
-static int summary_tls(sqlite3 *db, const struct report_opts *o)
+/* The summary's "tls" line, from the table tbl (connections, or the
+ * ClickHouse reports' copy of its tls columns). */
+int report_summary_tls(sqlite3 *db, const struct report_opts *o, const char *tbl)
 {
-	sqlite3_stmt *st = report_prep(db,
-		"SELECT tls <> 'encrypted', CASE WHEN tls = 'encrypted' THEN tls_reason ELSE tls END,"
-		" count(*) FROM connections WHERE tls IS NOT NULL GROUP BY 1, 2 ORDER BY 1 DESC, 3 DESC, 2");
+	char sql[256];
+	sqlite3_stmt *st;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT tls <> 'encrypted', CASE WHEN tls = 'encrypted' THEN tls_reason ELSE tls END,"
+		 " count(*) FROM %s WHERE tls IS NOT NULL GROUP BY 1, 2 ORDER BY 1 DESC, 3 DESC, 2", tbl);
+	st = report_prep(db, sql);
 	int64_t n[2] = { 0, 0 };
 	char part[2][512] = { "", "" };
 	int rc;
@@ -835,16 +841,12 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 				sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 6));
 		}
 		sqlite3_finalize(st);
-		if ((err = summary_tls(db, o)))
+		if ((err = report_summary_tls(db, o, "connections")))
 			return err;
 	}
 	/* json and csv: the table's "tls" line as rows */
 	if (o->fmt != OUT_TABLE && scalar(db, "SELECT count(*) FROM connections WHERE tls IS NOT NULL") &&
-	    (err = section(db, o, "tls", "tls",
-			   "SELECT CASE WHEN tls = 'encrypted' THEN 'encrypted' ELSE 'decrypted' END AS state,"
-			   " CASE WHEN tls = 'encrypted' THEN tls_reason ELSE tls END AS why,"
-			   " count(*) AS connections FROM connections WHERE tls IS NOT NULL"
-			   " GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2")))
+	    (err = section(db, o, "tls", "tls", REPORT_TLS_SECTION_SQL("connections"))))
 		return err;
 	if ((err = section(db, o, "files", "file",
 			   "SELECT file_idx AS file, path, hostname AS host,"

@@ -110,4 +110,14 @@ struct report_lat {
  * a JSON line, or a row of lst (csv). */
 void report_latency_emit(const struct report_opts *o, struct out *lst, const struct report_lat *g);
 
+/* The summary's TLS connections: the "tls" line of the table format, and
+ * the rows of section "tls" (SQL over a table tbl with the columns tls and
+ * tls_reason of connections); shared with the ClickHouse reports. */
+int report_summary_tls(sqlite3 *db, const struct report_opts *o, const char *tbl);
+#define REPORT_TLS_SECTION_SQL(tbl) \
+	"SELECT CASE WHEN tls = 'encrypted' THEN 'encrypted' ELSE 'decrypted' END AS state," \
+	" CASE WHEN tls = 'encrypted' THEN tls_reason ELSE tls END AS why," \
+	" count(*) AS connections FROM " tbl " WHERE tls IS NOT NULL" \
+	" GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2"
+
 #endif /* HTTPANALYZE_REPORT_H */
