@@ -57,6 +57,30 @@ int report_parse_status(const char *s, struct report_opts *o);
  * request; message printed) or -EIO (SQL error; message printed).
  */
 int report_summary(sqlite3 *db, const struct report_opts *o);
+/*
+ * What differs between the stores behind the summary: SQL over db, which
+ * also has the tables files, losses, processes, services, endpoint_stats,
+ * linked_stats and downstream_stats of the SQLite schema (SQLite: the
+ * database itself; ClickHouse: clickhouse.c's local copy of its results).
+ */
+struct report_summary_src {
+	/* one-value queries: the requests, the calls, the requests linked
+	 * to a call (parent_call_id set) */
+	const char *requests, *calls, *linked;
+	/* a table with the columns tls and tls_reason of connections */
+	const char *tls;
+	/* "WITH p AS (...), r AS (...), k AS (...)": per (file_idx, pid),
+	 * p: comm and conns (every process with a connection), r and k: n,
+	 * its requests and its calls */
+	const char *processes;
+	/* the rows evidence, calls, to_traced_requests, http, unordered */
+	const char *evidence;
+	/* the count of connections seen but not decoded, and their listing */
+	const char *undecoded_count, *undecoded;
+};
+/* report_summary over the tables and queries src names. */
+int report_summary_from(sqlite3 *db, const struct report_opts *o,
+			const struct report_summary_src *src);
 /* --service NAME over the services table: the whole name, a prefix of it
  * ending where a part of the name ends, or the name without its ports;
  * P is the SQL parameter (e.g. "?1"), used five times.  One rule for the
