@@ -1419,10 +1419,6 @@ static int ch_deps(struct ch_run *r)
 
 static int ch_latency(struct ch_run *r)
 {
-	static const char *const cols[] = {
-		"service", "endpoint", "requests", "unanswered", "min_ms", "p50_ms", "p90_ms",
-		"p99_ms", "max_ms",
-	};
 	struct sbuf q = { 0 };
 	struct out *lst = NULL;
 	sqlite3_stmt *st = NULL;
@@ -1457,15 +1453,8 @@ static int ch_latency(struct ch_run *r)
 		return err;
 	if (!(st = report_prep(r->fdb, "SELECT * FROM t ORDER BY rowid")))
 		return -EIO;
-	if (r->o->fmt == OUT_CSV) {
-		lst = out_new(r->o->fmt, r->o->out);
-		if (!lst || out_begin(lst, 9, cols)) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-	}
-	if (r->o->fmt == OUT_TABLE)
-		fputs("latency per endpoint (ms, nearest-rank percentiles)\n", r->o->out);
+	if ((err = report_latency_begin(r->o, &lst)))
+		goto cleanup;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct report_lat g = {
 			.service = (const char *)sqlite3_column_text(st, 0),

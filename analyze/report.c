@@ -493,12 +493,26 @@ void report_latency_emit(const struct report_opts *o, struct out *lst, const str
 	}
 }
 
-int report_latency(sqlite3 *db, const struct report_opts *o)
+int report_latency_begin(const struct report_opts *o, struct out **lst)
 {
 	static const char *const cols[] = {
 		"service", "endpoint", "requests", "unanswered", "min_ms", "p50_ms", "p90_ms",
 		"p99_ms", "max_ms",
 	};
+
+	*lst = NULL;
+	if (o->fmt == OUT_CSV) {
+		*lst = out_new(o->fmt, o->out);
+		if (!*lst || out_begin(*lst, 9, cols))
+			return -ENOMEM;
+	}
+	if (o->fmt == OUT_TABLE)
+		fputs("latency per endpoint (ms, nearest-rank percentiles)\n", o->out);
+	return 0;
+}
+
+int report_latency(sqlite3 *db, const struct report_opts *o)
+{
 	struct query q = { 0 };
 	struct lat_group g = { 0 };
 	struct out *lst = NULL;
@@ -513,15 +527,8 @@ int report_latency(sqlite3 *db, const struct report_opts *o)
 	st = q_prepare(db, &q);
 	if (!st)
 		return -EIO;
-	if (o->fmt == OUT_CSV || (o->fmt == OUT_TABLE && 0)) {
-		lst = out_new(o->fmt, o->out);
-		if (!lst || out_begin(lst, 9, cols)) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-	}
-	if (o->fmt == OUT_TABLE)
-		fputs("latency per endpoint (ms, nearest-rank percentiles)\n", o->out);
+	if ((err = report_latency_begin(o, &lst)))
+		goto cleanup;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *svc = (const char *)sqlite3_column_text(st, 0);
 		const char *ep = (const char *)sqlite3_column_text(st, 1);

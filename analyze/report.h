@@ -130,6 +130,10 @@ struct report_lat {
 	double min, p50, p90, p99, max;
 	uint64_t hist[REPORT_HIST_BUCKETS];
 };
+/* Before the first g: in csv *lst, the listing with latency's header
+ * (else NULL); in a table, the title.  0 or -ENOMEM; *lst, even then, is
+ * for out_finish. */
+int report_latency_begin(const struct report_opts *o, struct out **lst);
 /* Write g as `latency` does in o->fmt: a table block with its histogram,
  * a JSON line, or a row of lst (csv). */
 void report_latency_emit(const struct report_opts *o, struct out *lst, const struct report_lat *g);
