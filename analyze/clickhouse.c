@@ -1301,15 +1301,8 @@ static void ch_order_limit(struct ch_run *r, struct sbuf *q)
 /* Write the local query's rows as report.c does (REAL with 3 decimals). */
 static int listing(struct ch_run *r, const char *sql)
 {
-	sqlite3_stmt *st = report_prep(r->fdb, sql);
-	int64_t n;
+	int64_t n = report_rows(r->fdb, r->o, report_prep(r->fdb, sql));
 
-	if (!st)
-		return -EIO;
-	n = out_stmt(r->o->fmt, r->o->out, st, 3);
-	if (n == -EIO)
-		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(r->fdb));
-	sqlite3_finalize(st);
 	return n < 0 ? (int)n : 0;
 }
 

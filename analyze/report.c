@@ -280,9 +280,8 @@ static void q_order_limit(struct query *q, const struct report_opts *o)
 	}
 }
 
-static int run_listing(sqlite3 *db, const struct report_opts *o, struct query *q)
+int64_t report_rows(sqlite3 *db, const struct report_opts *o, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = q_prepare(db, q);
 	int64_t n;
 
 	if (!st)
@@ -291,6 +290,13 @@ static int run_listing(sqlite3 *db, const struct report_opts *o, struct query *q
 	if (n == -EIO)
 		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
+	return n;
+}
+
+static int run_listing(sqlite3 *db, const struct report_opts *o, struct query *q)
+{
+	int64_t n = report_rows(db, o, q_prepare(db, q));
+
 	return n < 0 ? (int)n : 0;
 }
 
@@ -727,7 +733,6 @@ static int section(sqlite3 *db, const struct report_opts *o, const char *title,
 		   const char *name, const char *sql)
 {
 	char buf[4096];
-	sqlite3_stmt *st;
 	int64_t n;
 
 	if (o->section && strcmp(o->section, name))
@@ -740,13 +745,7 @@ static int section(sqlite3 *db, const struct report_opts *o, const char *title,
 	} else {
 		snprintf(buf, sizeof(buf), "SELECT '%s' AS section, * FROM (%s)", name, sql);
 	}
-	st = report_prep(db, buf);
-	if (!st)
-		return -EIO;
-	n = out_stmt(o->fmt, o->out, st, 3);
-	if (n == -EIO)
-		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+	n = report_rows(db, o, report_prep(db, buf));
 	if (n == 0 && o->fmt == OUT_TABLE)
 		fputs("  (none)\n", o->out);
 	return n < 0 ? (int)n : 0;

@@ -106,6 +106,11 @@ int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql);
 /* Prepare sql on db (report.c, used by show.c): NULL on failure, with
  * SQLite's message printed. */
 sqlite3_stmt *report_prep(sqlite3 *db, const char *sql);
+/* Write the rows of st as the listings do (o->fmt, REAL with 3 decimals),
+ * SQLite's message printed if a step fails, and finalize st; st NULL (a
+ * failed report_prep, message printed): -EIO.  The number of rows, or a
+ * negative errno.  Shared with the ClickHouse reports. */
+int64_t report_rows(sqlite3 *db, const struct report_opts *o, sqlite3_stmt *st);
 
 /* head_sql, then the AND-ed filters of o over the requests table aliased
  * r (values bound, never spliced), then tail_sql, prepared (report.c, used
