@@ -1301,15 +1301,8 @@ static void ch_order_limit(struct ch_run *r, struct sbuf *q)
 /* Write the local query's rows as report.c does (REAL with 3 decimals). */
 static int listing(struct ch_run *r, const char *sql)
 {
-	sqlite3_stmt *st = report_prep(r->fdb, sql);
-	int64_t n;
+	int64_t n = report_rows(r->fdb, r->o, report_prep(r->fdb, sql));
 
-	if (!st)
-		return -EIO;
-	n = out_stmt(r->o->fmt, r->o->out, st, 3);
-	if (n == -EIO)
-		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(r->fdb));
-	sqlite3_finalize(st);
 	return n < 0 ? (int)n : 0;
 }
 
@@ -1419,10 +1412,6 @@ static int ch_deps(struct ch_run *r)
 
 static int ch_latency(struct ch_run *r)
 {
-	static const char *const cols[] = {
-		"service", "endpoint", "requests", "unanswered", "min_ms", "p50_ms", "p90_ms",
-		"p99_ms", "max_ms",
-	};
 	struct sbuf q = { 0 };
 	struct out *lst = NULL;
 	sqlite3_stmt *st = NULL;
@@ -1457,15 +1446,8 @@ static int ch_latency(struct ch_run *r)
 		return err;
 	if (!(st = report_prep(r->fdb, "SELECT * FROM t ORDER BY rowid")))
 		return -EIO;
-	if (r->o->fmt == OUT_CSV) {
-		lst = out_new(r->o->fmt, r->o->out);
-		if (!lst || out_begin(lst, 9, cols)) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-	}
-	if (r->o->fmt == OUT_TABLE)
-		fputs("latency per endpoint (ms, nearest-rank percentiles)\n", r->o->out);
+	if ((err = report_latency_begin(r->o, &lst)))
+		goto cleanup;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct report_lat g = {
 			.service = (const char *)sqlite3_column_text(st, 0),
@@ -1496,47 +1478,6 @@ cleanup:
 	return err;
 }
 
-/* report.c's section(), over the local tables. */
-static int section(struct ch_run *r, const char *title, const char *name, const char *sql)
-{
-	const struct report_opts *o = r->o;
-	char buf[4096];
-	sqlite3_stmt *st;
-	int64_t n;
-
-	if (o->section && strcmp(o->section, name))
-		return 0;
-	if (o->fmt == OUT_TABLE) {
-		fprintf(o->out, "\n%s\n", title);
-		snprintf(buf, sizeof(buf), "%s", sql);
-	} else if (o->fmt == OUT_CSV) {
-		snprintf(buf, sizeof(buf), "%s", sql);
-	} else {
-		snprintf(buf, sizeof(buf), "SELECT '%s' AS section, * FROM (%s)", name, sql);
-	}
-	st = report_prep(r->fdb, buf);
-	if (!st)
-		return -EIO;
-	n = out_stmt(o->fmt, o->out, st, 3);
-	if (n == -EIO)
-		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(r->fdb));
-	sqlite3_finalize(st);
-	if (n == 0 && o->fmt == OUT_TABLE)
-		fputs("  (none)\n", o->out);
-	return n < 0 ? (int)n : 0;
-}
-
-static int64_t scalar(struct ch_run *r, const char *sql)
-{
-	sqlite3_stmt *st = report_prep(r->fdb, sql);
-	int64_t v = 0;
-
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* The per-file tables of several loads: file_idx renumbered in load order
  * (one load: unchanged). */
 static int renumber(struct ch_run *r)
@@ -1560,12 +1501,29 @@ static int renumber(struct ch_run *r)
 	return 0;
 }
 
+/*
+ * summary: ClickHouse computes the tables report.c's summary reads (its
+ * per-endpoint, linked and downstream stats, counts instead of the
+ * requests and calls), fetched into r->fdb; report.c formats them.
+ */
 static int ch_summary(struct ch_run *r)
 {
-	const struct report_opts *o = r->o;
+	static const struct report_summary_src src = {
+		.requests = "SELECT requests FROM counts",
+		.calls = "SELECT calls FROM counts",
+		.linked = "SELECT linked FROM counts",
+		.tls = "tls_conns",
+		.processes = "WITH p AS (SELECT file_idx, pid, comm, conns FROM conn_by_proc),"
+			     " r AS (SELECT file_idx, pid, n FROM preq),"
+			     " k AS (SELECT file_idx, pid, n FROM pcall)",
+		.evidence = "SELECT evidence, calls, to_traced_requests, http FROM evidence",
+		.undecoded_count = "SELECT count(*) FROM undecoded",
+		.undecoded = "SELECT protocol, server, sum(n) AS connections, sum(bi) AS bytes_in,"
+			     " sum(bo) AS bytes_out, group_concat(DISTINCT comm) AS processes"
+			     " FROM (SELECT * FROM undecoded ORDER BY first_load, first_conn)"
+			     " GROUP BY 1, 2 ORDER BY sum(bi + bo) DESC, 1, 2 LIMIT 10",
+	};
 	const char *s = r->sel.p;
-	int64_t lost, joined, unseen;
-	char sqlbuf[2048];
 	int err;
 
 	if ((err = fetch(r, "loads", "SELECT load_id, loaded_ns FROM " CH_DB ".loads WHERE %s",
@@ -1629,130 +1587,7 @@ static int ch_summary(struct ch_run *r)
 			 " WHERE %s AND isNotNull(tls)", s)) ||
 	    (err = renumber(r)))
 		return err;
-	lost = scalar(r, "SELECT coalesce(sum(lost_total), 0) FROM files");
-	joined = scalar(r, "SELECT coalesce(sum(joined_midstream), 0) FROM files");
-	unseen = scalar(r, "SELECT coalesce(sum(unseen_bytes), 0) FROM files");
-	if (o->fmt != OUT_TABLE &&
-	    (err = section(r, "totals", "totals",
-			   "SELECT rfc3339(min(start_ns)) AS start, rfc3339(max(end_ns)) AS end,"
-			   " (max(end_ns) - min(start_ns)) / 1e9 AS seconds, count(*) AS files,"
-			   " count(DISTINCT hostname) AS hosts,"
-			   " (SELECT requests FROM counts) AS requests,"
-			   " (SELECT coalesce(sum(errors), 0) FROM endpoint_stats) AS failed,"
-			   " (SELECT calls FROM counts) AS calls,"
-			   " (SELECT count(*) FROM services) AS services,"
-			   " (SELECT linked FROM counts) AS linked,"
-			   " sum(lost_total) AS lost FROM files")))
-		return err;
-	if (o->fmt == OUT_TABLE && !o->section) {
-		sqlite3_stmt *st = report_prep(r->fdb,
-			"SELECT rfc3339(min(start_ns)), rfc3339(max(end_ns)),"
-			" (max(end_ns) - min(start_ns)) / 1e9, count(*),"
-			" count(DISTINCT hostname),"
-			" (SELECT requests FROM counts), (SELECT calls FROM counts),"
-			" (SELECT coalesce(sum(errors), 0) FROM endpoint_stats)"
-			" FROM files");
-
-		if (!st)
-			return -EIO;
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			const char *a = (const char *)sqlite3_column_text(st, 0);
-			const char *b = (const char *)sqlite3_column_text(st, 1);
-
-			fprintf(o->out, "capture    %s .. %s (%.3f s), %lld file%s, %lld host%s\n",
-				a ? a : "?", b ? b : "?", sqlite3_column_double(st, 2),
-				sqlite3_column_int64(st, 3),
-				sqlite3_column_int64(st, 3) == 1 ? "" : "s",
-				sqlite3_column_int64(st, 4),
-				sqlite3_column_int64(st, 4) == 1 ? "" : "s");
-			fprintf(o->out, "requests   %lld (%lld failed or unanswered), "
-				"downstream calls %lld\n", sqlite3_column_int64(st, 5),
-				sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 6));
-		}
-		sqlite3_finalize(st);
-		if ((err = report_summary_tls(r->fdb, o, "tls_conns")))
-			return err;
-	}
-	if (o->fmt != OUT_TABLE && scalar(r, "SELECT count(*) FROM tls_conns") &&
-	    (err = section(r, "tls", "tls", REPORT_TLS_SECTION_SQL("tls_conns"))))
-		return err;
-	if ((err = section(r, "files", "file",
-			   "SELECT file_idx AS file, path, hostname AS host,"
-			   " rfc3339(start_ns) AS start, rfc3339(end_ns) AS end,"
-			   " events, lost_total AS lost, joined_midstream AS joined,"
-			   " unseen_bytes AS unseen, truncated, frames_bad"
-			   " FROM files ORDER BY file_idx")))
-		return err;
-	snprintf(sqlbuf, sizeof(sqlbuf),
-		 "WITH p AS (SELECT file_idx, pid, comm, conns FROM conn_by_proc),"
-		 " r AS (SELECT file_idx, pid, n FROM preq),"
-		 " k AS (SELECT file_idx, pid, n FROM pcall)"
-		 " SELECT f.hostname AS host, p.pid, coalesce(pr.comm, p.comm) AS comm,"
-		 " coalesce(r.n, 0) AS requests, coalesce(k.n, 0) AS calls,"
-		 " p.conns AS connections, s.service,"
-		 /* cut on a terminal only, as report.c */
-		 " CASE WHEN length(pr.cmdline) > 60 AND %d"
-		 "  THEN substr(pr.cmdline, 1, 57) || '...' ELSE pr.cmdline END AS cmdline"
-		 " FROM p JOIN files f USING (file_idx) LEFT JOIN r USING (file_idx, pid)"
-		 " LEFT JOIN k USING (file_idx, pid)"
-		 " LEFT JOIN processes pr USING (file_idx, pid)"
-		 " LEFT JOIN services s USING (file_idx, pid)"
-		 " ORDER BY p.file_idx, p.pid", o->fmt == OUT_TABLE);
-	if ((err = section(r, "processes", "process", sqlbuf)))
-		return err;
-	if ((err = section(r, "endpoints (latency ms, nearest-rank percentiles)", "endpoint",
-			   "SELECT service, endpoint, requests, errors,"
-			   " round(1.0 * errors / requests, 3) AS error_rate, p50_ms, p90_ms, p99_ms"
-			   " FROM endpoint_stats ORDER BY requests DESC, 1, 2")))
-		return err;
-	if ((o->fmt != OUT_TABLE || scalar(r, "SELECT count(*) FROM linked_stats")) &&
-	    (err = section(r, "latency seen by both ends (ms; server: first byte read to last"
-			   " byte written; client: its call, first byte written to last byte read)",
-			   "linked",
-			   "SELECT service, endpoint, requests, server_p50_ms, client_p50_ms,"
-			   " server_p99_ms, client_p99_ms FROM linked_stats"
-			   " ORDER BY requests DESC, 1, 2 LIMIT 20")))
-		return err;
-	if ((err = section(r, "links by evidence (calls to their request, strongest first)", "evidence",
-			   "SELECT evidence, calls, to_traced_requests, http FROM evidence"
-			   " ORDER BY CASE evidence WHEN 'id' THEN 0 WHEN 'forward' THEN 1"
-			   "  WHEN 'thread' THEN 2 WHEN 'loop' THEN 3 WHEN 'guess' THEN 4 ELSE 5 END")))
-		return err;
-	if ((err = section(r, "top downstream dependencies", "dependency",
-			   "SELECT protocol, remote_ip || ':' || remote_port AS downstream, name,"
-			   " calls, errors, p50_ms, p99_ms"
-			   " FROM downstream_stats ORDER BY calls DESC, 1, 2, 3 LIMIT 10")))
-		return err;
-	if (o->fmt != OUT_TABLE || scalar(r, "SELECT count(*) FROM undecoded")) {
-		if ((err = section(r, "traffic seen but not decoded (top 10)", "undecoded",
-				   "SELECT protocol, server, sum(n) AS connections, sum(bi) AS bytes_in,"
-				   " sum(bo) AS bytes_out, group_concat(DISTINCT comm) AS processes"
-				   " FROM (SELECT * FROM undecoded ORDER BY first_load, first_conn)"
-				   " GROUP BY 1, 2 ORDER BY sum(bi + bo) DESC, 1, 2 LIMIT 10")))
-			return err;
-	}
-	if (o->fmt != OUT_TABLE || lost) {
-		if ((err = section(r, "events lost by the capture", "lost",
-				   "SELECT f.hostname AS host, f.path, l.name AS reason,"
-				   " l.count AS events FROM losses l JOIN files f USING (file_idx)"
-				   " ORDER BY l.file_idx, l.reason")))
-			return err;
-	} else if (o->section && strcmp(o->section, "lost")) {
-		/* another listing asked for */
-	} else if (!joined) {
-		fputs("\nevents lost by the capture: none\n", o->out);
-	} else {
-		fputs("\nevents lost by the capture: none dropped, but not all was seen:\n", o->out);
-	}
-	if (o->fmt == OUT_TABLE && joined && (!o->section || !strcmp(o->section, "lost")))
-		fprintf(o->out, "%s  %lld connection%s joined mid-stream (opened before the capture),"
-			" %lld bytes read before the first captured one unseen"
-			" (bytes written before it are not known)\n",
-			lost ? "\n" : "", (long long)joined, joined == 1 ? "" : "s", (long long)unseen);
-	if (lost && !o->quiet)
-		fprintf(stderr, "httpanalyze: warning: the capture lost %lld events: "
-			"requests and calls may be missing or incomplete\n", (long long)lost);
-	return 0;
+	return report_summary_from(r->fdb, r->o, &src);
 }
 
 /* Copy the rows of local table `from` (fetched) into `to` of db, by the

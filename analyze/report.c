@@ -280,9 +280,8 @@ static void q_order_limit(struct query *q, const struct report_opts *o)
 	}
 }
 
-static int run_listing(sqlite3 *db, const struct report_opts *o, struct query *q)
+int64_t report_rows(sqlite3 *db, const struct report_opts *o, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = q_prepare(db, q);
 	int64_t n;
 
 	if (!st)
@@ -291,6 +290,13 @@ static int run_listing(sqlite3 *db, const struct report_opts *o, struct query *q
 	if (n == -EIO)
 		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
+	return n;
+}
+
+static int run_listing(sqlite3 *db, const struct report_opts *o, struct query *q)
+{
+	int64_t n = report_rows(db, o, q_prepare(db, q));
+
 	return n < 0 ? (int)n : 0;
 }
 
@@ -493,12 +499,26 @@ void report_latency_emit(const struct report_opts *o, struct out *lst, const str
 	}
 }
 
-int report_latency(sqlite3 *db, const struct report_opts *o)
+int report_latency_begin(const struct report_opts *o, struct out **lst)
 {
 	static const char *const cols[] = {
 		"service", "endpoint", "requests", "unanswered", "min_ms", "p50_ms", "p90_ms",
 		"p99_ms", "max_ms",
 	};
+
+	*lst = NULL;
+	if (o->fmt == OUT_CSV) {
+		*lst = out_new(o->fmt, o->out);
+		if (!*lst || out_begin(*lst, 9, cols))
+			return -ENOMEM;
+	}
+	if (o->fmt == OUT_TABLE)
+		fputs("latency per endpoint (ms, nearest-rank percentiles)\n", o->out);
+	return 0;
+}
+
+int report_latency(sqlite3 *db, const struct report_opts *o)
+{
 	struct query q = { 0 };
 	struct lat_group g = { 0 };
 	struct out *lst = NULL;
@@ -513,15 +533,8 @@ int report_latency(sqlite3 *db, const struct report_opts *o)
 	st = q_prepare(db, &q);
 	if (!st)
 		return -EIO;
-	if (o->fmt == OUT_CSV || (o->fmt == OUT_TABLE && 0)) {
-		lst = out_new(o->fmt, o->out);
-		if (!lst || out_begin(lst, 9, cols)) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-	}
-	if (o->fmt == OUT_TABLE)
-		fputs("latency per endpoint (ms, nearest-rank percentiles)\n", o->out);
+	if ((err = report_latency_begin(o, &lst)))
+		goto cleanup;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *svc = (const char *)sqlite3_column_text(st, 0);
 		const char *ep = (const char *)sqlite3_column_text(st, 1);
@@ -720,7 +733,6 @@ static int section(sqlite3 *db, const struct report_opts *o, const char *title,
 		   const char *name, const char *sql)
 {
 	char buf[4096];
-	sqlite3_stmt *st;
 	int64_t n;
 
 	if (o->section && strcmp(o->section, name))
@@ -733,13 +745,7 @@ static int section(sqlite3 *db, const struct report_opts *o, const char *title,
 	} else {
 		snprintf(buf, sizeof(buf), "SELECT '%s' AS section, * FROM (%s)", name, sql);
 	}
-	st = report_prep(db, buf);
-	if (!st)
-		return -EIO;
-	n = out_stmt(o->fmt, o->out, st, 3);
-	if (n == -EIO)
-		fprintf(stderr, "httpanalyze: sqlite: %s\n", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+	n = report_rows(db, o, report_prep(db, buf));
 	if (n == 0 && o->fmt == OUT_TABLE)
 		fputs("  (none)\n", o->out);
 	return n < 0 ? (int)n : 0;
@@ -795,7 +801,38 @@ int report_summary_tls(sqlite3 *db, const struct report_opts *o, const char *tbl
 	return 0;
 }
 
+/* The summary over the SQLite database of load.c. */
 int report_summary(sqlite3 *db, const struct report_opts *o)
+{
+	static const struct report_summary_src src = {
+		.requests = "SELECT count(*) FROM requests",
+		.calls = "SELECT count(*) FROM calls",
+		.linked = "SELECT count(*) FROM requests WHERE parent_call_id IS NOT NULL",
+		.tls = "connections",
+		.processes = "WITH p AS (SELECT file_idx, pid, max(comm) AS comm,"
+			     "   count(*) AS conns FROM connections GROUP BY 1, 2),"
+			     " r AS (SELECT file_idx, pid, requests AS n FROM process_stats),"
+			     " k AS (SELECT file_idx, pid, calls AS n FROM process_stats)",
+		.evidence = "SELECT evidence, count(*) AS calls,"
+			    " sum(child_request_id IS NOT NULL) AS to_traced_requests,"
+			    " sum(protocol IN ('http', 'http2', 'grpc')) AS http"
+			    " FROM calls GROUP BY evidence",
+		.undecoded_count = "SELECT count(*) FROM connections WHERE protocol IN ('tls', 'unknown')"
+				   " AND bytes_in + bytes_out > 0",
+		.undecoded = "SELECT protocol, CASE role WHEN 'server' THEN local_ip || ':' || local_port"
+			     "  ELSE remote_ip || ':' || remote_port END AS server,"
+			     " count(*) AS connections, sum(bytes_in) AS bytes_in,"
+			     " sum(bytes_out) AS bytes_out, group_concat(DISTINCT comm) AS processes"
+			     " FROM connections WHERE protocol IN ('tls', 'unknown')"
+			     " AND bytes_in + bytes_out > 0"
+			     " GROUP BY 1, 2 ORDER BY sum(bytes_in + bytes_out) DESC, 1, 2 LIMIT 10",
+	};
+
+	return report_summary_from(db, o, &src);
+}
+
+int report_summary_from(sqlite3 *db, const struct report_opts *o,
+			const struct report_summary_src *src)
 {
 	int64_t lost = scalar(db, "SELECT coalesce(sum(lost_total), 0) FROM files");
 	int64_t joined = scalar(db, "SELECT coalesce(sum(joined_midstream), 0) FROM files");
@@ -803,27 +840,28 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 	char sqlbuf[2048];
 	int err;
 
-	if (o->fmt != OUT_TABLE &&
-	    (err = section(db, o, "totals", "totals",
-			   "SELECT rfc3339(min(start_ns)) AS start, rfc3339(max(end_ns)) AS end,"
-			   " (max(end_ns) - min(start_ns)) / 1e9 AS seconds, count(*) AS files,"
-			   " count(DISTINCT hostname) AS hosts,"
-			   " (SELECT count(*) FROM requests) AS requests,"
-			   " (SELECT coalesce(sum(errors), 0) FROM endpoint_stats) AS failed,"
-			   " (SELECT count(*) FROM calls) AS calls,"
-			   " (SELECT count(*) FROM services) AS services,"
-			   " (SELECT count(*) FROM requests WHERE parent_call_id IS NOT NULL) AS linked,"
-			   " sum(lost_total) AS lost FROM files")))
+	snprintf(sqlbuf, sizeof(sqlbuf),
+		 "SELECT rfc3339(min(start_ns)) AS start, rfc3339(max(end_ns)) AS end,"
+		 " (max(end_ns) - min(start_ns)) / 1e9 AS seconds, count(*) AS files,"
+		 " count(DISTINCT hostname) AS hosts,"
+		 " (%s) AS requests,"
+		 " (SELECT coalesce(sum(errors), 0) FROM endpoint_stats) AS failed,"
+		 " (%s) AS calls,"
+		 " (SELECT count(*) FROM services) AS services,"
+		 " (%s) AS linked,"
+		 " sum(lost_total) AS lost FROM files", src->requests, src->calls, src->linked);
+	if (o->fmt != OUT_TABLE && (err = section(db, o, "totals", "totals", sqlbuf)))
 		return err;
 	if (o->fmt == OUT_TABLE && !o->section) {
-		sqlite3_stmt *st = report_prep(db,
-			"SELECT rfc3339(min(start_ns)), rfc3339(max(end_ns)),"
-			" (max(end_ns) - min(start_ns)) / 1e9, count(*),"
-			" count(DISTINCT hostname),"
-			" (SELECT count(*) FROM requests), (SELECT count(*) FROM calls),"
-			" (SELECT coalesce(sum(errors), 0) FROM endpoint_stats)"
-			" FROM files");
+		sqlite3_stmt *st;
 
+		snprintf(sqlbuf, sizeof(sqlbuf),
+			 "SELECT rfc3339(min(start_ns)), rfc3339(max(end_ns)),"
+			 " (max(end_ns) - min(start_ns)) / 1e9, count(*),"
+			 " count(DISTINCT hostname), (%s), (%s),"
+			 " (SELECT coalesce(sum(errors), 0) FROM endpoint_stats)"
+			 " FROM files", src->requests, src->calls);
+		st = report_prep(db, sqlbuf);
 		if (!st)
 			return -EIO;
 		if (sqlite3_step(st) == SQLITE_ROW) {
@@ -841,13 +879,16 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 				sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 6));
 		}
 		sqlite3_finalize(st);
-		if ((err = report_summary_tls(db, o, "connections")))
+		if ((err = report_summary_tls(db, o, src->tls)))
 			return err;
 	}
 	/* json and csv: the table's "tls" line as rows */
-	if (o->fmt != OUT_TABLE && scalar(db, "SELECT count(*) FROM connections WHERE tls IS NOT NULL") &&
-	    (err = section(db, o, "tls", "tls", REPORT_TLS_SECTION_SQL("connections"))))
-		return err;
+	snprintf(sqlbuf, sizeof(sqlbuf), "SELECT count(*) FROM %s WHERE tls IS NOT NULL", src->tls);
+	if (o->fmt != OUT_TABLE && scalar(db, sqlbuf)) {
+		snprintf(sqlbuf, sizeof(sqlbuf), REPORT_TLS_SECTION_SQL("%s"), src->tls);
+		if ((err = section(db, o, "tls", "tls", sqlbuf)))
+			return err;
+	}
 	if ((err = section(db, o, "files", "file",
 			   "SELECT file_idx AS file, path, hostname AS host,"
 			   " rfc3339(start_ns) AS start, rfc3339(end_ns) AS end,"
@@ -856,11 +897,7 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 			   " FROM files ORDER BY file_idx")))
 		return err;
 	snprintf(sqlbuf, sizeof(sqlbuf),
-			   "WITH p AS (SELECT file_idx, pid, max(comm) AS comm,"
-			   "   count(*) AS conns FROM connections GROUP BY 1, 2),"
-			   " r AS (SELECT file_idx, pid, requests AS n FROM process_stats),"
-			   " k AS (SELECT file_idx, pid, calls AS n FROM process_stats)"
-			   " SELECT f.hostname AS host, p.pid, coalesce(pr.comm, p.comm) AS comm,"
+			   "%s SELECT f.hostname AS host, p.pid, coalesce(pr.comm, p.comm) AS comm,"
 			   " coalesce(r.n, 0) AS requests, coalesce(k.n, 0) AS calls,"
 			   " p.conns AS connections, s.service,"
 			   /* cut on a terminal only: machine formats get it all */
@@ -870,7 +907,7 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 			   " LEFT JOIN k USING (file_idx, pid)"
 			   " LEFT JOIN processes pr USING (file_idx, pid)"
 			   " LEFT JOIN services s USING (file_idx, pid)"
-			   " ORDER BY p.file_idx, p.pid", o->fmt == OUT_TABLE);
+			   " ORDER BY p.file_idx, p.pid", src->processes, o->fmt == OUT_TABLE);
 	if ((err = section(db, o, "processes", "process", sqlbuf)))
 		return err;
 	if ((err = section(db, o, "endpoints (latency ms, nearest-rank percentiles)", "endpoint",
@@ -888,13 +925,12 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 			   " server_p99_ms, client_p99_ms FROM linked_stats"
 			   " ORDER BY requests DESC, 1, 2 LIMIT 20")))
 		return err;
-	if ((err = section(db, o, "links by evidence (calls to their request, strongest first)", "evidence",
-			   "SELECT evidence, count(*) AS calls,"
-			   " sum(child_request_id IS NOT NULL) AS to_traced_requests,"
-			   " sum(protocol IN ('http', 'http2', 'grpc')) AS http"
-			   " FROM calls GROUP BY evidence"
-			   " ORDER BY CASE evidence WHEN 'id' THEN 0 WHEN 'forward' THEN 1"
-			   "  WHEN 'thread' THEN 2 WHEN 'loop' THEN 3 WHEN 'guess' THEN 4 ELSE 5 END")))
+	snprintf(sqlbuf, sizeof(sqlbuf), "%s"
+		 " ORDER BY CASE evidence WHEN 'id' THEN 0 WHEN 'forward' THEN 1"
+		 "  WHEN 'thread' THEN 2 WHEN 'loop' THEN 3 WHEN 'guess' THEN 4 ELSE 5 END",
+		 src->evidence);
+	if ((err = section(db, o, "links by evidence (calls to their request, strongest first)",
+			   "evidence", sqlbuf)))
 		return err;
 	if ((err = section(db, o, "top downstream dependencies", "dependency",
 			   "SELECT protocol, remote_ip || ':' || remote_port AS downstream, name,"
@@ -903,17 +939,9 @@ int report_summary(sqlite3 *db, const struct report_opts *o)
 		return err;
 	/* what was seen but not decoded (TLS, protocols the engine does not
 	 * know): "requests 0" must not hide it */
-	if (o->fmt != OUT_TABLE ||
-	    scalar(db, "SELECT count(*) FROM connections WHERE protocol IN ('tls', 'unknown')"
-		   " AND bytes_in + bytes_out > 0")) {
+	if (o->fmt != OUT_TABLE || scalar(db, src->undecoded_count)) {
 		if ((err = section(db, o, "traffic seen but not decoded (top 10)", "undecoded",
-				   "SELECT protocol, CASE role WHEN 'server' THEN local_ip || ':' || local_port"
-				   "  ELSE remote_ip || ':' || remote_port END AS server,"
-				   " count(*) AS connections, sum(bytes_in) AS bytes_in,"
-				   " sum(bytes_out) AS bytes_out, group_concat(DISTINCT comm) AS processes"
-				   " FROM connections WHERE protocol IN ('tls', 'unknown')"
-				   " AND bytes_in + bytes_out > 0"
-				   " GROUP BY 1, 2 ORDER BY sum(bytes_in + bytes_out) DESC, 1, 2 LIMIT 10")))
+				   src->undecoded)))
 			return err;
 	}
 	if (o->fmt != OUT_TABLE || lost) {

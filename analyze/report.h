@@ -57,6 +57,30 @@ int report_parse_status(const char *s, struct report_opts *o);
  * request; message printed) or -EIO (SQL error; message printed).
  */
 int report_summary(sqlite3 *db, const struct report_opts *o);
+/*
+ * What differs between the stores behind the summary: SQL over db, which
+ * also has the tables files, losses, processes, services, endpoint_stats,
+ * linked_stats and downstream_stats of the SQLite schema (SQLite: the
+ * database itself; ClickHouse: clickhouse.c's local copy of its results).
+ */
+struct report_summary_src {
+	/* one-value queries: the requests, the calls, the requests linked
+	 * to a call (parent_call_id set) */
+	const char *requests, *calls, *linked;
+	/* a table with the columns tls and tls_reason of connections */
+	const char *tls;
+	/* "WITH p AS (...), r AS (...), k AS (...)": per (file_idx, pid),
+	 * p: comm and conns (every process with a connection), r and k: n,
+	 * its requests and its calls */
+	const char *processes;
+	/* the rows evidence, calls, to_traced_requests, http, unordered */
+	const char *evidence;
+	/* the count of connections seen but not decoded, and their listing */
+	const char *undecoded_count, *undecoded;
+};
+/* report_summary over the tables and queries src names. */
+int report_summary_from(sqlite3 *db, const struct report_opts *o,
+			const struct report_summary_src *src);
 /* --service NAME over the services table: the whole name, a prefix of it
  * ending where a part of the name ends, or the name without its ports;
  * P is the SQL parameter (e.g. "?1"), used five times.  One rule for the
@@ -82,6 +106,11 @@ int report_sql(sqlite3 *db, const struct report_opts *o, const char *sql);
 /* Prepare sql on db (report.c, used by show.c): NULL on failure, with
  * SQLite's message printed. */
 sqlite3_stmt *report_prep(sqlite3 *db, const char *sql);
+/* Write the rows of st as the listings do (o->fmt, REAL with 3 decimals),
+ * SQLite's message printed if a step fails, and finalize st; st NULL (a
+ * failed report_prep, message printed): -EIO.  The number of rows, or a
+ * negative errno.  Shared with the ClickHouse reports. */
+int64_t report_rows(sqlite3 *db, const struct report_opts *o, sqlite3_stmt *st);
 
 /* head_sql, then the AND-ed filters of o over the requests table aliased
  * r (values bound, never spliced), then tail_sql, prepared (report.c, used
@@ -106,6 +135,10 @@ struct report_lat {
 	double min, p50, p90, p99, max;
 	uint64_t hist[REPORT_HIST_BUCKETS];
 };
+/* Before the first g: in csv *lst, the listing with latency's header
+ * (else NULL); in a table, the title.  0 or -ENOMEM; *lst, even then, is
+ * for out_finish. */
+int report_latency_begin(const struct report_opts *o, struct out **lst);
 /* Write g as `latency` does in o->fmt: a table block with its histogram,
  * a JSON line, or a row of lst (csv). */
 void report_latency_emit(const struct report_opts *o, struct out *lst, const struct report_lat *g);
