@@ -40,6 +40,7 @@
 #include "capture.h"
 #include "export.h"
 #include "htc_engine.h"
+#include "htc_hash.h"
 
 #define EXP_SNAPLEN 262144	/* IDB/pcap snaplen: no packet is cut */
 #define EXP_WINDOW 0xffff	/* window field; with scale 14: 1 GiB, never full */
@@ -49,16 +50,77 @@
 #define EXP_CMDLINE_MAX 512	/* of a command line in a comment */
 #define EXP_COMMENT_MAX 1024
 
+/* ---- two tables: the connections by conn_id, the command lines by pid ---- */
+
+/* The head of every table entry: its key, and whether the slot holds one. */
+struct slot {
+	uint64_t key;
+	bool used;
+};
+
+/*
+ * Open addressing with linear probing on a 64-bit key, grows at 50 % load.
+ * By hand: glibc's hsearch has one table per process and string keys, and
+ * an entry is looked up at every event.
+ */
+struct table {
+	void *v;		/* cap entries of esz bytes, each starting with a struct slot */
+	size_t cap, n;
+	size_t esz;
+	size_t first_cap;	/* a power of two */
+};
+
+static struct slot *tab_slot(void *v, size_t esz, size_t i)
+{
+	return (struct slot *)((char *)v + i * esz);
+}
+
+static void *tab_find(struct table *t, uint64_t key, bool add)
+{
+	struct slot *s;
+	size_t i;
+
+	if (add && (t->n + 1) * 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : t->first_cap;
+		void *v = calloc(cap, t->esz);
+
+		if (!v)
+			return NULL;
+		for (size_t k = 0; k < t->cap; k++) {
+			struct slot *old = tab_slot(t->v, t->esz, k);
+
+			if (!old->used)
+				continue;
+			for (i = mix64(old->key) & (cap - 1); tab_slot(v, t->esz, i)->used; i = (i + 1) & (cap - 1))
+				;
+			memcpy(tab_slot(v, t->esz, i), old, t->esz);
+		}
+		free(t->v);
+		t->v = v;
+		t->cap = cap;
+	}
+	if (!t->cap)
+		return NULL;
+	for (i = mix64(key) & (t->cap - 1); (s = tab_slot(t->v, t->esz, i))->used; i = (i + 1) & (t->cap - 1))
+		if (s->key == key)
+			return s;
+	if (!add)
+		return NULL;
+	s->used = true;
+	s->key = key;
+	t->n++;
+	return s;
+}
+
 /* ---- per-connection state ---- */
 
 struct conn {
-	uint64_t conn_id;
+	struct slot s;			/* s.key: the conn_id */
 	struct htc_endpoints ep;
 	uint64_t first_ts, last_ts;
 	uint64_t cap_bytes;		/* pass 1: payload bytes of the events passing */
 	uint32_t pid;
 	char comm[HTC_COMM_LEN];
-	bool used;
 	bool skip;			/* the other end of a pair is written instead */
 	bool paired;
 	uint32_t peer_pid;		/* paired: the other end */
@@ -94,100 +156,20 @@ struct conn {
 	uint16_t ip_id[2];
 };
 
-/* Open addressing on conn_id; grows at 50 % load. */
-struct conntable {
-	struct conn *v;
-	size_t cap, n;
-};
-
-static uint64_t mix64(uint64_t x)
+static struct conn *ct_find(struct table *t, uint64_t conn_id, bool add)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static struct conn *ct_find(struct conntable *t, uint64_t id, bool add)
-{
-	size_t i;
-
-	if (add && (t->n + 1) * 2 > t->cap) {
-		struct conntable nt = { .cap = t->cap ? t->cap * 2 : 1024 };
-
-		nt.v = calloc(nt.cap, sizeof(*nt.v));
-		if (!nt.v)
-			return NULL;
-		for (size_t k = 0; k < t->cap; k++) {
-			if (!t->v[k].used)
-				continue;
-			for (i = mix64(t->v[k].conn_id) & (nt.cap - 1); nt.v[i].used; i = (i + 1) & (nt.cap - 1))
-				;
-			nt.v[i] = t->v[k];
-		}
-		nt.n = t->n;
-		free(t->v);
-		*t = nt;
-	}
-	if (!t->cap)
-		return NULL;
-	for (i = mix64(id) & (t->cap - 1); t->v[i].used; i = (i + 1) & (t->cap - 1))
-		if (t->v[i].conn_id == id)
-			return &t->v[i];
-	if (!add)
-		return NULL;
-	t->v[i].used = true;
-	t->v[i].conn_id = id;
-	t->n++;
-	return &t->v[i];
+	return tab_find(t, conn_id, add);
 }
 
 /* Command lines by pid, from PROC records, escaped for comments. */
 struct procent {
-	uint32_t pid;
-	bool used;
+	struct slot s;			/* s.key: the pid */
 	char *cmdline;
 };
 
-struct proctable {
-	struct procent *v;
-	size_t cap, n;
-};
-
-static struct procent *pt_find(struct proctable *t, uint32_t pid, bool add)
+static struct procent *pt_find(struct table *t, uint32_t pid, bool add)
 {
-	size_t i;
-
-	if (add && (t->n + 1) * 2 > t->cap) {
-		struct proctable nt = { .cap = t->cap ? t->cap * 2 : 256 };
-
-		nt.v = calloc(nt.cap, sizeof(*nt.v));
-		if (!nt.v)
-			return NULL;
-		for (size_t k = 0; k < t->cap; k++) {
-			if (!t->v[k].used)
-				continue;
-			for (i = mix64(t->v[k].pid) & (nt.cap - 1); nt.v[i].used; i = (i + 1) & (nt.cap - 1))
-				;
-			nt.v[i] = t->v[k];
-		}
-		nt.n = t->n;
-		free(t->v);
-		*t = nt;
-	}
-	if (!t->cap)
-		return NULL;
-	for (i = mix64(pid) & (t->cap - 1); t->v[i].used; i = (i + 1) & (t->cap - 1))
-		if (t->v[i].pid == pid)
-			return &t->v[i];
-	if (!add)
-		return NULL;
-	t->v[i].used = true;
-	t->v[i].pid = pid;
-	t->n++;
-	return &t->v[i];
+	return tab_find(t, pid, add);
 }
 
 /*
@@ -234,8 +216,8 @@ struct exporter {
 	uint64_t since, until;		/* resolved, wall clock */
 	int64_t rt_off;			/* the input's realtime offset */
 	uint8_t capture_id[16];
-	struct conntable ct;
-	struct proctable pt;
+	struct table ct;		/* struct conn */
+	struct table pt;		/* struct procent */
 	enum exp_format fmt;
 	FILE *out;
 	bool out_is_stdout;
@@ -361,7 +343,7 @@ static bool keep_first(const struct conn *a, const struct conn *b)
 		return a->cap_bytes > b->cap_bytes;
 	if (a->ep.role != b->ep.role)
 		return a->ep.role == HTC_ROLE_SERVER;
-	return a->conn_id < b->conn_id;
+	return a->s.key < b->s.key;
 }
 
 static int find_pairs(struct exporter *x)
@@ -375,11 +357,11 @@ static int find_pairs(struct exporter *x)
 	if (!keys)
 		return -ENOMEM;
 	for (size_t i = 0; i < x->ct.cap; i++) {
-		struct conn *c = &x->ct.v[i];
+		struct conn *c = (struct conn *)x->ct.v + i;
 		struct pairkey *p;
 		bool low;
 
-		if (!c->used)
+		if (!c->s.used)
 			continue;
 		p = &keys[n++];
 		p->c = c;
@@ -406,7 +388,7 @@ static int find_pairs(struct exporter *x)
 			drop = keep == a ? b : a;
 			a->paired = b->paired = true;
 			drop->skip = true;
-			drop->peer_id = keep->conn_id;
+			drop->peer_id = keep->s.key;
 			keep->peer_pid = drop->pid;
 			keep->peer_preexisting = drop->preexisting;
 			memcpy(keep->peer_comm, drop->comm, HTC_COMM_LEN);
@@ -542,7 +524,7 @@ static void emit(struct exporter *x, struct conn *c, struct pktctx *p, int d,
 static void isn_init(struct exporter *x, struct conn *c, const struct htc_event *ev)
 {
 	for (int d = 0; d < 2; d++) {
-		uint64_t h = mix64(c->conn_id * 2 + (uint64_t)d);
+		uint64_t h = mix64(c->s.key * 2 + (uint64_t)d);
 		uint32_t isn;
 
 		memcpy(&isn, x->capture_id, 4);
@@ -872,11 +854,11 @@ static void export_event(struct exporter *x, const struct htc_event *ev)
 static void export_finish(struct exporter *x)
 {
 	for (size_t i = 0; i < x->ct.cap; i++) {
-		struct conn *c = &x->ct.v[i];
+		struct conn *c = (struct conn *)x->ct.v + i;
 		char who[4 * HTC_COMM_LEN + 64], comm[4 * HTC_COMM_LEN + 1];
 		struct pktctx p = { .wall = x->last_wall, .pid = c->peer_pid, .who = who };
 
-		if (!c->used || !c->rfin_pending || c->closed || x->werr)
+		if (!c->s.used || !c->rfin_pending || c->closed || x->werr)
 			continue;
 		escape(comm, sizeof(comm), c->peer_comm, strnlen(c->peer_comm, HTC_COMM_LEN));
 		snprintf(who, sizeof(who), "%s pid %u", comm, c->peer_pid);
@@ -964,7 +946,7 @@ static int out_close(struct exporter *x)
 static void exporter_free(struct exporter *x)
 {
 	for (size_t i = 0; i < x->pt.cap; i++)
-		free(x->pt.v[i].cmdline);
+		free(((struct procent *)x->pt.v)[i].cmdline);
 	free(x->pt.v);
 	free(x->ct.v);
 	exp_buf_free(&x->blk);
@@ -1004,6 +986,8 @@ int exp_run(const char *in_path, const char *out_path, const struct exp_opts *o,
 	x->o = o;
 	x->f = f;
 	x->fmt = o->format;
+	x->ct = (struct table){ .esz = sizeof(struct conn), .first_cap = 1024 };
+	x->pt = (struct table){ .esz = sizeof(struct procent), .first_cap = 256 };
 	err = htc_spool(in_path, &sp);
 	if (err)
 		goto out;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * htc_hash.h - the two hash steps of the engine and httpanalyze: FNV-1a 64
- * (the engine's response digest, exported as htc_fnv1a64, and the start of
- * the engine's and httpanalyze's table keys) and a
- * 64-bit finaliser (murmur3's fmix64) that spreads every input bit over
+ * htc_hash.h - the two hash steps of the engine, httpanalyze and httpcap's
+ * pcap export: FNV-1a 64 (the engine's response digest, exported as
+ * htc_fnv1a64, and the start of the engine's and httpanalyze's table keys)
+ * and a 64-bit finaliser (murmur3's fmix64) that spreads every input bit over
  * the low bits a hash table indexes with.
  */
 #ifndef HTC_HASH_H

@@ -11,6 +11,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/${BUILD:-build}
+. "$ROOT/tests/capture/nginx_conf.sh"
 PORT=19040
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-5}
@@ -29,23 +30,13 @@ cleanup() {
 trap cleanup EXIT
 openssl req -x509 -newkey rsa:2048 -nodes -keyout $T/key.pem -out $T/cert.pem -days 2 \
 	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
-mkdir -p $T/www $T/tmp
+mkdir -p $T/www
 echo "small file" >$T/www/a.txt
-cat >$T/nginx.conf <<EOC
-worker_processes 1;
-daemon off;
-pid $T/nginx.pid;
-error_log $T/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
+nginx_conf $T/nginx <<EOC
     keepalive_requests 1000000;
-    client_body_temp_path $T/tmp/body; proxy_temp_path $T/tmp/proxy; fastcgi_temp_path $T/tmp/fastcgi;
-    uwsgi_temp_path $T/tmp/uwsgi; scgi_temp_path $T/tmp/scgi;
     server { listen 127.0.0.1:$PORT ssl; ssl_certificate $T/cert.pem; ssl_certificate_key $T/key.pem; root $T/www; }
-}
 EOC
-nginx -c $T/nginx.conf -p $T >/dev/null 2>&1 &
+nginx -c $T/nginx/nginx.conf -p $T/nginx >/dev/null 2>&1 &
 NG=$!
 sleep 1
 sysctl -q -w kernel.bpf_stats_enabled=1

@@ -44,21 +44,7 @@ track $!
 wait_port $BACK_A
 wait_port $BACK_B
 
-d="$T/nginx"
-mkdir -p "$d/tmp"
-cat >"$d/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
+start_nginx_conf $FRONT <<EOF
     upstream a { server 127.0.0.1:$BACK_A; keepalive 4; }
     upstream b { server 127.0.0.1:$BACK_B; keepalive 4; }
     server {
@@ -68,11 +54,7 @@ http {
         location /a/ { proxy_pass http://a; }
         location /b/ { proxy_pass http://b; }
     }
-}
 EOF
-nginx -c "$d/nginx.conf" -p "$d" >"$T/nginx.err" 2>&1 &
-track $!
-wait_port $FRONT
 
 start_capture cap -w "$T/svc.htc" --port $FRONT --port $BACK_A --port $BACK_B
 # one keep-alive curl per backend, N requests each (bounded: 60 s)

@@ -8,6 +8,7 @@
 # kept as byte counts; the secret never reaches the file.  Then --no-tls:
 # the same traffic stays encrypted, never an error, "not probed".
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/capture/tls/lib_tls.sh"
 need_root
 command -v nginx >/dev/null || { echo "SKIP: nginx is not installed"; exit 0; }
 command -v zstdcat >/dev/null || { echo "SKIP: zstd is not installed"; exit 0; }
@@ -15,40 +16,12 @@ NGX=19000
 PYS=19001
 TOKEN=$(rand_token)
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
-	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 ||
-	fail "openssl req could not make a certificate"
-mkdir -p "$T/www" "$T/nginx/tmp"
+make_cert
+mkdir -p "$T/www"
 echo "small file" >"$T/www/a.txt"
 echo "python file" >"$T/www/py.txt"
 head -c 30000 /dev/urandom >"$T/www/big.bin"
-d="$T/nginx"
-cat >"$d/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 100000;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-    types { text/plain txt; application/octet-stream bin; }
-    server {
-        listen 127.0.0.1:$NGX ssl;
-        ssl_certificate $T/cert.pem;
-        ssl_certificate_key $T/key.pem;
-        root $T/www;
-    }
-}
-EOF
-nginx -c "$d/nginx.conf" -p "$d" >"$T/nginx.err" 2>&1 &
-track $!
-wait_port $NGX
+start_nginx_tls $NGX "$T/www"
 
 # a Python https server (Debian's python3: its _ssl links libssl.so.3)
 cat >"$T/pyserver.py" <<PY

@@ -81,22 +81,10 @@ for c in cs:
     c.close()
 PYEOF
 
-d="$T/nginx"
-mkdir -p "$d/tmp"
-cat >"$d/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
+$PY "$T/backend.py" $BACK >"$T/backend.err" 2>&1 &
+track $!
+start_nginx_conf $FRONT <<EOF
     keepalive_requests 100000;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
     upstream back {
         server 127.0.0.1:$BACK;
         keepalive 8;
@@ -111,14 +99,8 @@ http {
             proxy_set_header Connection "";
         }
     }
-}
 EOF
-$PY "$T/backend.py" $BACK >"$T/backend.err" 2>&1 &
-track $!
-nginx -c "$d/nginx.conf" -p "$d" >"$T/nginx.err" 2>&1 &
-track $!
 wait_port $BACK
-wait_port $FRONT
 
 # warm the pool: parallel clients make nginx open several upstream
 # connections, which stay idle in the pool

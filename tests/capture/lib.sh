@@ -179,37 +179,33 @@ start_python_server() {
 	wait_port "$port"
 }
 
-# start_nginx PORT ROOTDIR: nginx with a minimal config of ours; sets NGINX_PID
+. "$ROOT/tests/capture/nginx_conf.sh"
+
+# start_nginx_conf PORT: nginx in $T/nginx-PORT with nginx_conf's
+# configuration, the lines inside `http { }` read on stdin (a heredoc);
+# waits until PORT listens.  Sets NGINX_PID.
+start_nginx_conf() {
+	local port=$1 d="$T/nginx-$1"
+	nginx_conf "$d" || fail "could not write $d/nginx.conf"
+	nginx -c "$d/nginx.conf" -p "$d" >"$T/nginx-$port.err" 2>&1 &
+	NGINX_PID=$!
+	track "$NGINX_PID"
+	wait_port "$port"
+}
+
+# start_nginx PORT ROOTDIR: nginx serving ROOTDIR; sets NGINX_PID
 start_nginx() {
-	local port=$1 root=$2 d="$T/nginx"
-	mkdir -p "$d/tmp"
-	cat >"$d/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
+	local port=$1 root=$2
+	start_nginx_conf "$port" <<EOF
     sendfile on;
     tcp_nopush off;
     keepalive_requests 100000;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
     types { text/plain txt; application/octet-stream bin; }
     server {
         listen 127.0.0.1:$port;
         root $root;
     }
-}
 EOF
-	nginx -c "$d/nginx.conf" -p "$d" >"$T/nginx.err" 2>&1 &
-	NGINX_PID=$!
-	track "$NGINX_PID"
-	wait_port "$port"
 }
 
 need_root() {
@@ -229,34 +225,16 @@ DEB_PYTHON=${DEB_PYTHON:-/usr/bin/python3}
 # (h2c, prior knowledge) and SERVER_BODY inside its server block; sets
 # NGINX_PID.
 start_nginx_h2() {
-	local port=$1 body=$2 d="$T/nginx-$1"
-	mkdir -p "$d/tmp"
-	cat >"$d/nginx.conf" <<EOC
-worker_processes 1;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
+	local port=$1 body=$2
+	start_nginx_conf "$port" <<EOC
     keepalive_requests 100000;
     http2_max_concurrent_streams 128;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
     types { text/html html; application/octet-stream bin; }
     server {
         listen 127.0.0.1:$port http2;
         $body
     }
-}
 EOC
-	nginx -c "$d/nginx.conf" -p "$d" >"$T/nginx-$port.err" 2>&1 &
-	NGINX_PID=$!
-	track "$NGINX_PID"
-	wait_port "$port"
 }
 
 # analyze FILE PYTHON [ARG...]: run PYTHON with q(sql) = the rows (dicts)

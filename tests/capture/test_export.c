@@ -794,6 +794,65 @@ static void test_truncated_and_unwritable(void **state)
 	}
 }
 
+/* Thousands of connections and processes: both tables grow (from 1024
+ * and 256 entries) and every connection still finds its own entry: one
+ * connection per pid, each told with its own command line, "p<pid>". */
+static void test_many_conns_and_procs(void **state)
+{
+	enum { N = 3000 };
+	static struct htc_record r[3 * N];
+	static char cmds[N][16];
+	static uint8_t f[4 << 20];
+	struct exp_stats st;
+	size_t k = 0, len, told = 0;
+	FILE *fp;
+
+	(void)state;
+	for (uint32_t i = 0; i < N; i++) {
+		struct htc_proc *pr = &r[k].proc;
+		uint64_t id = 1 + (uint64_t)i * 0x9e3779b97f4a7c15ULL % 1000003;
+
+		memset(&r[k], 0, sizeof(r[k]));
+		r[k].type = HTC_REC_PROC;
+		pr->pid = 1000 + i;
+		pr->cmdline = cmds[i];
+		pr->cmdline_len = (uint32_t)snprintf(cmds[i], sizeof(cmds[i]), "p%u", pr->pid) + 1;
+		memcpy(pr->comm, "curl", 5);
+		k++;
+		r[k] = ev(HTC_REC_CONN, HTC_EV_CONNECT, id, HTC_ROLE_CLIENT, i);
+		r[k].ev.pid = 1000 + i;
+		r[k].ev.ep.lport = (uint16_t)(20000 + i);
+		k++;
+		r[k] = dat(HTC_EV_WRITE, id, HTC_ROLE_CLIENT, i + 1, 0, 10, 10);
+		r[k].ev.pid = 1000 + i;
+		r[k].ev.ep.lport = (uint16_t)(20000 + i);
+		k++;
+	}
+	write_htc(tpath("many.htc"), r, k);
+	assert_int_equal(run(tpath("many.htc"), tpath("many.pcapng"), EXP_PCAPNG, 0, NULL, &st), 0);
+	assert_int_equal(st.conns, N);
+	assert_int_equal(st.events, 2 * N);
+	assert_int_equal(st.paired, 0);
+	fp = fopen(tpath("many.pcapng"), "rb");
+	assert_non_null(fp);
+	len = fread(f, 1, sizeof(f), fp);
+	assert_true(len < sizeof(f));
+	fclose(fp);
+	/* each comment naming a command line names the process it belongs to */
+	for (const uint8_t *q = f; (q = memmem(q, len - (size_t)(q - f), "cmdline: p", 10)); q += 10) {
+		unsigned pid = 0, cpid = 0;
+		const uint8_t *w = q;
+
+		assert_int_equal(sscanf((const char *)q + 10, "%u", &cpid), 1);
+		while (w > f && q - w < 200 && memcmp(w, " pid ", 5))
+			w--;
+		assert_int_equal(sscanf((const char *)w + 5, "%u", &pid), 1);
+		assert_int_equal(pid, cpid);
+		told++;
+	}
+	assert_int_equal(told, N);		/* once per connection */
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -823,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_isn_hook),
 		cmocka_unit_test(test_pcapng_layout),
 		cmocka_unit_test(test_truncated_and_unwritable),
+		cmocka_unit_test(test_many_conns_and_procs),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -12,22 +12,9 @@ make_cert() {
 # start_nginx_tls PORT ROOT [http2]: nginx with TLS on 127.0.0.1:PORT
 # serving ROOT (with http2: offering h2 by ALPN)
 start_nginx_tls() {
-	local port=$1 root=$2 h2=${3:-} d="$T/nginx-$1"
-	mkdir -p "$d/tmp"
-	cat >"$d/nginx.conf" <<EOC
-worker_processes 1;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
+	local port=$1 root=$2 h2=${3:-}
+	start_nginx_conf "$port" <<EOC
     keepalive_requests 100000;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
     types { text/plain txt; application/octet-stream bin; }
     server {
         listen 127.0.0.1:$port ssl $h2;
@@ -35,10 +22,5 @@ http {
         ssl_certificate_key $T/key.pem;
         root $root;
     }
-}
 EOC
-	nginx -c "$d/nginx.conf" -p "$d" >"$T/nginx-$port.err" 2>&1 &
-	NGINX_PID=$!
-	track "$NGINX_PID"
-	wait_port "$port"
 }
