@@ -746,6 +746,7 @@ int htc_reader_next(struct htc_reader *r, struct htc_record *rec)
 	uint16_t type;
 	size_t left;
 	const char *why;
+	bool compact;
 	int err;
 
 	if (!r || !rec)
@@ -786,25 +787,13 @@ int htc_reader_next(struct htc_reader *r, struct htc_record *rec)
 			continue;
 		}
 		r->rp = p + HTC_REC_HDR_LEN + len;
-		if ((type == HTC_REC_DATA_C || type == HTC_REC_TLS_C) && len <= HTC_MAX_RECORD) {
-			memset(rec, 0, sizeof(*rec));
-			err = htc_compact_decode(r->ctab, p + HTC_REC_HDR_LEN, len,
-						 type == HTC_REC_TLS_C, rec, &why);
-			if (err) {
-				warnf(r, err, r->frame_off, "frame at offset %llu: record at byte %zu: %s, skipped",
-				      (unsigned long long)r->frame_off, (size_t)(p - r->out), why);
-				r->st.records_skipped++;
-				continue;
-			}
-			r->st.records++;
-			return 1;
-		}
-		if (!htc_rec_known(type)) {
+		compact = (type == HTC_REC_DATA_C || type == HTC_REC_TLS_C) && len <= HTC_MAX_RECORD;
+		if (!compact && !htc_rec_known(type)) {
 			/* a newer minor version's record: skipping is the rule */
 			r->st.records_skipped++;
 			continue;
 		}
-		if (len > HTC_MAX_RECORD) {
+		if (!compact && len > HTC_MAX_RECORD) {
 			warnf(r, HTC_ERR_TOOBIG, r->frame_off,
 			      "frame at offset %llu: record of %u bytes beyond the %u limit, skipped",
 			      (unsigned long long)r->frame_off, len, HTC_MAX_RECORD);
@@ -812,7 +801,9 @@ int htc_reader_next(struct htc_reader *r, struct htc_record *rec)
 			continue;
 		}
 		memset(rec, 0, sizeof(*rec));
-		err = htc_rec_decode(type, p + HTC_REC_HDR_LEN, len, rec, &why);
+		err = compact ? htc_compact_decode(r->ctab, p + HTC_REC_HDR_LEN, len,
+						   type == HTC_REC_TLS_C, rec, &why)
+			      : htc_rec_decode(type, p + HTC_REC_HDR_LEN, len, rec, &why);
 		if (err) {
 			warnf(r, err, r->frame_off, "frame at offset %llu: record at byte %zu: %s, skipped",
 			      (unsigned long long)r->frame_off, (size_t)(p - r->out), why);
