@@ -255,11 +255,10 @@ static inline bool name_secret(const struct redact_state *s)
 /* Start a header name: clear the matchers. */
 static void name_begin(struct redact_state *s)
 {
-	s->st &= ~(F_SECRET_NAME | F_PREVSECRET);
+	field_begin(s);
+	s->st &= ~F_PREVSECRET;
 	s->st |= F_CAND_CL | F_CAND_TE;
 	s->body |= B_CAND_CT;
-	s->aux = 0;
-	s->nh = NH_INIT;
 	set_state(s, RS_NAME, 0);
 }
 
@@ -498,6 +497,14 @@ static uint32_t bulk_hash(const unsigned char *t, size_t m)
 	return h;
 }
 
+/* Whether a name given whole (t, m bytes, lowercased, without - and _,
+ * with 16 bytes of room after them) is secret: what name_secret() says
+ * of a name fed byte by byte. */
+static bool whole_name_secret(unsigned char *t, size_t m)
+{
+	return bulk_secret(t, m) || (n_extra && extra_secret(bulk_hash(t, m)));
+}
+
 /*
  * The bytes of a header name from buf[0], up to the first byte that ends
  * it (colon, blank, CR, LF; in scan mode also a control byte or the length
@@ -534,9 +541,7 @@ static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 		s->st |= F_CAND_TE;
 	if (k == sizeof(name_ct) - 1 && !strncasecmp((const char *)buf, name_ct, k))
 		s->body |= B_CAND_CT;
-	if (bulk_secret(t, m))
-		s->st |= F_SECRET_NAME;
-	if (n_extra && extra_secret(bulk_hash(t, m)))
+	if (whole_name_secret(t, m))
 		s->st |= F_SECRET_NAME;
 	s->nh = NH_INIT;	/* judged whole here, by F_SECRET_NAME */
 	s->aux = 0;
@@ -798,8 +803,7 @@ static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n)
 						t[m] = lower(p[k]);
 						m += p[k] != '-' && p[k] != '_';
 					}
-					if (bulk_secret(t, m) ||
-					    (n_extra && extra_secret(bulk_hash(t, m)))) {
+					if (whole_name_secret(t, m)) {
 						b |= B_LASTSECRET;
 						js = J_COLON;
 						i = e + 1;
