@@ -58,6 +58,7 @@ static void test_cli_good(void **state)
 		{ "httpcap -r x.htc -w Y.PCAP -p 7", "export to pcap" },
 		{ "httpcap -r x.htc -w - --since +1s --until 2026-01-02T03:04:05Z", "pcapng to stdout, a window" },
 		{ "httpcap --duration 1.5 -vv --no-redact -B 1024", "duration and switches" },
+		{ "httpcap --redact ssn --redact X-Internal-Sig -w f", "more secret names" },
 		{ "httpcap --host 10.0.0.0/8 --host ::1 --host fd00::/8 --host 1.2.3.4/0", "host prefixes" },
 		{ "httpcap --snapshot-length 100 --packet-buffered -w x --file-size 1 --file-count 2",
 		  "tcpdump's long names" },
@@ -105,6 +106,9 @@ static void test_cli_bad(void **state)
 		const char *msg;	/* must appear in the error */
 	} bad[] = {
 		{ "httpcap -c 0", "invalid count '0'" },
+		{ "httpcap --redact -_", "invalid name '-_' for --redact" },
+		{ "httpcap --redact ssn --no-redact", "does not combine with --no-redact" },
+		{ "httpcap -r f.htc --redact ssn", "--redact applies while capturing" },
 		{ "httpcap -c -5", "invalid count" },
 		{ "httpcap -c 12x", "invalid count '12x'" },
 		{ "httpcap -s 70000", "invalid snaplen '70000'" },
