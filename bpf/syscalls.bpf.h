@@ -39,29 +39,22 @@ struct sys_regs {
 
 static __always_inline long sys_nr(struct pt_regs *regs)
 {
-	return BPF_CORE_READ(regs, orig_ax);
+	return regs->orig_ax;
 }
 
 static __always_inline void sys_args(struct pt_regs *regs, struct sys_regs *r)
 {
-	struct pt_regs p;
-
-	/* one copy of the block r10..di instead of a read per argument */
-	bpf_probe_read_kernel(&p.r10, offsetof(struct pt_regs, orig_ax) -
-			      offsetof(struct pt_regs, r10), &regs->r10);
-	r->a0 = p.di;
-	r->a1 = p.si;
-	r->a2 = p.dx;
-	r->a3 = p.r10;
+	r->a0 = regs->di;
+	r->a1 = regs->si;
+	r->a2 = regs->dx;
+	r->a3 = regs->r10;
 }
 
 #define TS_COMPAT 0x0002
 /* An ia32 syscall of a 32-bit (or int 0x80) caller: other numbers. */
 static __always_inline bool sys_compat(void)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-
-	return BPF_CORE_READ(t, thread_info.status) & TS_COMPAT;
+	return bpf_get_current_task_btf()->thread_info.status & TS_COMPAT;
 }
 
 #elif defined(__TARGET_ARCH_arm64)
@@ -90,15 +83,15 @@ struct sys_regs {
 
 static __always_inline long sys_nr(struct pt_regs *regs)
 {
-	return BPF_CORE_READ(regs, syscallno);
+	return regs->syscallno;
 }
 
 static __always_inline void sys_args(struct pt_regs *regs, struct sys_regs *r)
 {
-	r->a0 = BPF_CORE_READ(regs, orig_x0);
-	r->a1 = BPF_CORE_READ(regs, regs[1]);
-	r->a2 = BPF_CORE_READ(regs, regs[2]);
-	r->a3 = BPF_CORE_READ(regs, regs[3]);
+	r->a0 = regs->orig_x0;
+	r->a1 = regs->regs[1];
+	r->a2 = regs->regs[2];
+	r->a3 = regs->regs[3];
 }
 
 /* compat (aarch32) tasks: not traced */

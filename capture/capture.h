@@ -190,13 +190,43 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 			     int *err, char *msg, size_t msglen);
 void cap_bpf_start(struct cap_bpf *b);
 void cap_bpf_stop(struct cap_bpf *b);
-/* ring_buffer__poll / __consume: samples handled, or a negative error. */
+/* cap_rings_poll / _consume over the CPUs' rings: samples handled, or a
+ * negative error. */
 int cap_bpf_poll(struct cap_bpf *b, int timeout_ms);
 int cap_bpf_consume(struct cap_bpf *b);
 /* Kernel counters summed over CPUs, HCB_CNT__COUNT slots (OUT). */
 int cap_bpf_counters(struct cap_bpf *b, uint64_t *cnt);
 unsigned cap_bpf_nprogs(const struct cap_bpf *b);
 void cap_bpf_close(struct cap_bpf *b);
+
+/* ---- the per-CPU ring buffers, read in time order (rings.c) ---- */
+
+struct cap_rings;
+
+/* Map the n BPF ring buffers fds (each of size data bytes, a power of two
+ * and a multiple of the page size) and watch them with epoll; samples go to
+ * cb.  NULL with *err (-errno) on failure. */
+struct cap_rings *cap_rings_open(const int *fds, unsigned n, size_t size, cap_sample_fn cb,
+				 void *ctx, int *err);
+
+/* A ring laid out as the kernel's in memory of the caller's (tests): the
+ * consumer and producer positions and the data area, mapped twice in a
+ * row at data. */
+struct cap_ring_mem {
+	uint64_t *cons;
+	const uint64_t *prod;
+	const uint8_t *data;
+	size_t size;
+};
+
+struct cap_rings *cap_rings_attach(struct cap_ring_mem *mem, unsigned n, cap_sample_fn cb,
+				   void *ctx);
+/* Hand every record committed in the rings now to cb, earliest timestamp
+ * first: records handled, or cb's negative return (that record consumed). */
+int cap_rings_consume(struct cap_rings *rs);
+/* Wait up to timeout_ms for a wakeup, then cap_rings_consume(). */
+int cap_rings_poll(struct cap_rings *rs, int timeout_ms);
+void cap_rings_free(struct cap_rings *rs);
 
 /* Whether the TLS programs are loaded (not with --no-tls, nor when the
  * kernel refused them: the capture then goes on without TLS). */
