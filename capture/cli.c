@@ -115,7 +115,7 @@ void cap_usage(FILE *f)
 "  -Z, --relinquish-privileges USER  drop root for USER once BPF is loaded and\n"
 "                  the file is open (with -C/-G the directory must be writable)\n"
 "  -U, --packet-buffered  flush the file after every ring-buffer drain\n"
-"  -B, --buffer-size KIB  kernel ring buffer size in KiB (default 16384)\n"
+"  -B, --buffer-size KIB  kernel ring buffers, all CPUs, in KiB (default 16384)\n"
 "  --duration SEC  stop after SEC seconds\n"
 "  --redact NAME   also hide the values of headers, query, JSON and form\n"
 "                  fields called NAME (any case; '-' and '_' ignored;\n"
