@@ -2,7 +2,8 @@
 #
 #   make build/httpcap        the tool (needs $(BPF_SKEL), libhtc, the engine)
 #   make test-capture-core    cmocka tests of the CLI, event decoding, process
-#                             metadata parsing and redaction bookkeeping
+#                             metadata parsing and redaction bookkeeping,
+#                             and test_rings: the per-CPU ring reader
 #                             (plain and ASan+UBSan)
 #   make test-capture-smoke   root: load + attach, capture one curl request
 #                             to python3 http.server, read it back with -r
@@ -42,8 +43,20 @@ $(CAPTURE_TEST_DIR)/test_core-san: $(BUILD)/san/capture/test_core.o \
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS_SYS) -lm
 
+# rings.c alone: its tests lay the kernel's ring memory out themselves
+$(CAPTURE_TEST_DIR)/test_rings: $(BUILD)/obj/capture/test_rings.o $(BUILD)/obj/capture/rings.o
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(CAPTURE_TEST_DIR)/test_rings-san: $(BUILD)/san/capture/test_rings.o $(BUILD)/san/capture/rings.o
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
 .PHONY: test-capture-core test-capture-smoke bench-capture install-httpcap
-test-capture-core: $(CAPTURE_TEST_DIR)/test_core $(CAPTURE_TEST_DIR)/test_core-san
+test-capture-core: $(CAPTURE_TEST_DIR)/test_core $(CAPTURE_TEST_DIR)/test_core-san \
+		   $(CAPTURE_TEST_DIR)/test_rings $(CAPTURE_TEST_DIR)/test_rings-san
 	@for t in $^; do \
 	  echo "  TEST     $$t"; \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
