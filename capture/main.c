@@ -5,14 +5,15 @@
  * through the engine and print them (JSON lines or --text); -r prints a
  * file the same way.
  *
- * The drain loop is single-threaded: ring_buffer__poll with a short
- * timeout, then once a second the housekeeping that must happen even when
+ * The drain loop is single-threaded: the per-CPU ring buffers read merged
+ * (rings.c) with a short timeout, then once a second the housekeeping that must happen even when
  * no event arrives (kernel loss counters into HTC_REC_LOSS records, closing
  * the open frame so that a SIGKILL loses at most a second, -G rotation,
  * --duration).
  */
 #include <errno.h>
 #include <grp.h>
+#include <sched.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -631,6 +632,17 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/*
+	 * SCHED_BATCH: a wakeup of the drain loop does not preempt the task
+	 * running on that CPU (the traced server), it waits for the end of
+	 * its slice or an idle CPU; its share of CPU is unchanged, and the
+	 * ring buffers absorb the delay.  Measured against nginx return-200
+	 * under wrk, 3 interleaved rounds: 175,000 -> 179,700 requests/s, no
+	 * drops either way (nice 10 or SCHED_IDLE gave the CPU away entirely
+	 * and dropped events).
+	 */
+	if (sched_setscheduler(0, SCHED_BATCH, &(struct sched_param){ 0 }) && a->o.verbose)
+		fprintf(stderr, "httpcap: SCHED_BATCH: %s\n", cap_strerror(-errno));
 	cap_bpf_start(a->bpf);
 	if (!a->o.quiet) {
 		char filters[1024];
