@@ -58,12 +58,9 @@
 
 #define HTC_DEF_FRAME_BYTES	(1u << 20)
 #define HTC_DEF_FRAME_MS	1000u
-/* zstd's fast mode -2: on the bench's nginx traffic (a 263 MB capture,
- * `zstd -b1 --fast=N`) 2.6 GB/s against level 1's 1.76 GB/s, for +0.6% in
- * size (-4: no faster, +25%); compression had been a quarter of httpcap's
- * CPU under load.  Level 1 on bench-format's synthetic payloads: ~4 M
- * events/s written, 21 bytes/event. */
-#define HTC_DEF_LEVEL		-2
+/* Level 1 measured (bench-format, 100-byte HTTP-like payloads): ~4 M
+ * events/s written, 21 bytes/event; -3 is ~20% faster but 40% bigger. */
+#define HTC_DEF_LEVEL		1
 
 /* ---- little-endian accessors ----
  * memcpy keeps them alignment-safe; on little-endian hosts they compile to
