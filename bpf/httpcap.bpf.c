@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * httpcap.bpf.c - the kernel side of httpcap: one raw tracepoint on
+ * httpcap.bpf.c - the kernel side of httpcap: one BTF tracepoint on
  * raw_syscalls/sys_exit sees every TCP conversation of the host and puts one
- * event per data syscall into a ring buffer.
+ * event per data syscall into the ring buffer of the CPU it ran on.
  *
  * The exit program rejects what is not traced first (a syscall number not
  * in the set, a failed call, own process, pid/comm filters), then reads
@@ -15,7 +15,10 @@
  * dropped silently: every event that cannot be delivered is counted by
  * reason in a per-CPU array that user space turns into HTC_REC_LOSS
  * records.  Only tracepoints are used, since this project's kernels have
- * neither kprobes nor working fentry (design.md).
+ * neither kprobes nor working fentry (design.md); sys_exit is attached as
+ * a BTF tracepoint (tp_btf), so that the registers, the task and its fd
+ * table are read with plain loads the verifier checks rather than a helper
+ * call each.
  */
 #include <vmlinux.h>	/* from $(BUILD)/bpf: regenerated, or bpf/vmlinux.h */
 #include <bpf/bpf_helpers.h>
@@ -238,8 +241,9 @@ static __always_inline bool task_filtered(__u64 id)
 	return false;
 }
 
-/* current->files->fdt->fd[fd], or NULL: four reads (max_fds and the fd
- * array pointer, adjacent, in one). */
+/* current->files->fdt->fd[fd], or NULL: plain loads down to the fd
+ * array, one read of its slot (a variable index into it is not a load the
+ * verifier allows). */
 static __always_inline struct file *fd_file(int fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -497,14 +501,13 @@ static __always_inline void fill_header(struct hcb_event *e, const struct conn *
 }
 
 /*
- * Wake the reader when the data pending in the ring buffer crosses a
+ * Wake the reader when the data pending in this CPU's ring buffer crosses a
  * multiple of wakeup_bytes with this record (size bytes), or for a
  * process's first connection: once per batch, not once per event while
  * the reader is behind.  Each wakeup is an irq_work self-IPI, an APIC MSR
  * write that traps on a virtual machine: forcing one per event above the
- * threshold cost ~5% of the traced processes' CPU.  Two CPUs racing over
- * one crossing may both miss it; the next multiple wakes, and the reader
- * polls every 100 ms anyway.
+ * threshold cost ~5% of the traced processes' CPU.  The reader polls
+ * every 100 ms anyway.
  */
 static __always_inline __u64 rb_flags(void *rb, struct conn *c, __u64 size)
 {
