@@ -224,7 +224,8 @@ struct cap_rings *cap_rings_attach(struct cap_ring_mem *mem, unsigned n, cap_sam
 /* Hand every record committed in the rings now to cb, earliest timestamp
  * first: records handled, or cb's negative return (that record consumed). */
 int cap_rings_consume(struct cap_rings *rs);
-/* Wait up to timeout_ms for a wakeup, then cap_rings_consume(). */
+/* Wait up to timeout_ms for a wakeup, then cap_rings_consume() (on a
+ * timeout too); -EINTR when a signal came first. */
 int cap_rings_poll(struct cap_rings *rs, int timeout_ms);
 void cap_rings_free(struct cap_rings *rs);
 

@@ -657,10 +657,10 @@ int main(int argc, char **argv)
 	}
 	start = last_tick = a->now = cap_mono_ns();
 	while (!stop_signal && !a->count_reached && !a->err && !a->out_closed) {
-		err = cap_bpf_poll(a->bpf, POLL_MS);
 		/* the kernel side wakes us only when a batch is pending
-		 * (wakeup_bytes): on a timeout take what is there */
-		if (err == 0 || err == -EINTR)
+		 * (wakeup_bytes); a timeout takes what is there too */
+		err = cap_bpf_poll(a->bpf, POLL_MS);
+		if (err == -EINTR)
 			err = cap_bpf_consume(a->bpf);
 		if (err < 0 && err != -EINTR) {
 			if (!a->err)

@@ -184,8 +184,8 @@ int cap_rings_poll(struct cap_rings *rs, int timeout_ms)
 
 	if (cnt < 0)
 		return -errno;
-	/* a wakeup from one ring: the others' records up to now belong in
-	 * the same merge */
+	/* a wakeup from one ring, or the timeout: every ring's records up to
+	 * now belong in the same merge */
 	return cap_rings_consume(rs);
 }
 
