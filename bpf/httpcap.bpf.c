@@ -406,7 +406,13 @@ static __always_inline bool proc_add(__u32 tgid, __s64 n)
 	if (n <= 0)
 		return false;
 	if (bpf_map_update_elem(&procs, &tgid, &np, BPF_NOEXIST)) {
-		count(HCB_CNT_MAP_FULL, 1);
+		/* another CPU made it first (two threads' first connections
+		 * at once): count this one there; only a full map loses it */
+		p = bpf_map_lookup_elem(&procs, &tgid);
+		if (p)
+			__sync_fetch_and_add(&p->nconns, n);
+		else
+			count(HCB_CNT_MAP_FULL, 1);
 		return false;
 	}
 	return true;
