@@ -26,7 +26,9 @@
 struct cap_bpf {
 	struct httpcap *skel;
 	struct cap_rings *rings;
-	int *ring_fds;		/* ncpus ring buffers, one per CPU */
+	int *ring_fds;		/* nrings ring buffers, one per online CPU */
+	int nrings;
+	bool *online;		/* ncpus: which CPUs have a ring */
 	size_t ring_size;
 	int ncpus;
 	unsigned nprogs;
@@ -69,45 +71,78 @@ static int ensure_tracefs(char *msg, size_t len)
 	return 0;
 }
 
-static uint32_t ringbuf_bytes(uint32_t kb)
+/* A CPU's ring: its share of -B (KiB, all online CPUs together), rounded
+ * down to a power of two, at least 1 MiB (a single busy CPU's burst room)
+ * and at most 2 GiB (the largest ring the kernel makes). */
+static size_t ring_size(uint32_t kb, int nonline)
 {
-	uint64_t want = (uint64_t)kb * 1024, sz = (uint64_t)getpagesize();
+	uint64_t share = (uint64_t)kb * 1024 / (uint64_t)(nonline > 0 ? nonline : 1), sz = 1 << 20;
 
-	while (sz < want)
+	while (sz * 2 <= share && sz < (1ULL << 31))
 		sz <<= 1;
-	return sz;
+	return (size_t)sz;
 }
 
-/* Each CPU's ring: its share of -B, a power of two, at least 256 KiB (and
- * a page). */
-static size_t ring_size(uint32_t kb, int ncpus)
+/* Whether each possible CPU is online (/sys/devices/system/cpu/online,
+ * "0-3,8,10-11"), into on[ncpus]; all of them when it cannot be read.
+ * The online count. */
+static int online_cpus(bool *on, int ncpus)
 {
-	size_t share = ringbuf_bytes(kb) / (size_t)ncpus, sz = (size_t)getpagesize();
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	int n = 0, a, b;
+	char sep;
 
-	if (share < (256 << 10))
-		share = 256 << 10;
-	while (sz * 2 <= share)
-		sz <<= 1;
-	return sz;
+	for (int i = 0; i < ncpus; i++)
+		on[i] = !f;
+	if (!f)
+		return ncpus;
+	while (fscanf(f, "%d", &a) == 1) {
+		b = a;
+		sep = (char)fgetc(f);
+		if (sep == '-') {
+			if (fscanf(f, "%d", &b) != 1)
+				break;
+			sep = (char)fgetc(f);
+		}
+		for (int i = a; i <= b && i < ncpus; i++)
+			if (i >= 0)
+				on[i] = true;
+		if (sep != ',')
+			break;
+	}
+	fclose(f);
+	for (int i = 0; i < ncpus; i++)
+		n += on[i];
+	if (!n) {	/* unreadable after all: every possible CPU */
+		for (int i = 0; i < ncpus; i++)
+			on[i] = true;
+		n = ncpus;
+	}
+	return n;
 }
 
-/* One ring buffer per CPU, in the slots of the events map. */
+/* One ring buffer per online CPU, in that CPU's slot of the events map (a
+ * CPU brought online later has none: its events are counted as
+ * ringbuf_full). */
 static int make_rings(struct cap_bpf *b)
 {
-	int outer = bpf_map__fd(b->skel->maps.events);
+	int outer = bpf_map__fd(b->skel->maps.events), k = 0;
 
-	b->ring_fds = malloc((size_t)b->ncpus * sizeof(int));
+	b->ring_fds = malloc((size_t)b->nrings * sizeof(int));
 	if (!b->ring_fds)
 		return -ENOMEM;
-	for (int i = 0; i < b->ncpus; i++)
+	for (int i = 0; i < b->nrings; i++)
 		b->ring_fds[i] = -1;
-	for (int i = 0; i < b->ncpus; i++) {
-		uint32_t k = (uint32_t)i;
+	for (int i = 0; i < b->ncpus && k < b->nrings; i++) {
+		uint32_t cpu = (uint32_t)i;
 
-		b->ring_fds[i] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "httpcap_ring", 0, 0,
+		if (!b->online[i])
+			continue;
+		b->ring_fds[k] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "httpcap_ring", 0, 0,
 						(uint32_t)b->ring_size, NULL);
-		if (b->ring_fds[i] < 0 || bpf_map_update_elem(outer, &k, &b->ring_fds[i], 0))
+		if (b->ring_fds[k] < 0 || bpf_map_update_elem(outer, &cpu, &b->ring_fds[k], 0))
 			return -errno;
+		k++;
 	}
 	return 0;
 }
@@ -156,7 +191,7 @@ static int load_skel(struct cap_bpf *b, const struct cap_opts *o, bool tls, char
 	 * often enough that each batch is short (a batch of 1 MiB, ~1 ms of
 	 * work, stalled the traced server it preempted: p99 latency at half
 	 * load 2.5x untraced, 1.6x with 128 KiB), yet not once per event */
-	b->ring_size = ring_size(o->ringbuf_kb, b->ncpus);
+	b->ring_size = ring_size(o->ringbuf_kb, b->nrings);
 	b->skel->rodata->wakeup_bytes = b->ring_size / 32 < (256 << 10) ? b->ring_size / 32 :
 					(256 << 10);
 	err = bpf_map__set_max_entries(b->skel->maps.events, (uint32_t)b->ncpus);
@@ -201,11 +236,13 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 		goto fail;
 	}
 	b->percpu = calloc(b->ncpus, sizeof(uint64_t));
-	if (!b->percpu) {
+	b->online = calloc(b->ncpus, sizeof(bool));
+	if (!b->percpu || !b->online) {
 		*err = -ENOMEM;
 		snprintf(msg, msglen, "httpcap: out of memory");
 		goto fail;
 	}
+	b->nrings = online_cpus(b->online, b->ncpus);
 	*err = load_skel(b, o, !o->no_tls, msg, msglen);
 	if (*err && !o->no_tls && *err != -EPERM && *err != -EACCES) {
 		/* a kernel that refuses the uprobe programs still has the
@@ -221,7 +258,7 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	*err = make_rings(b);
 	if (*err) {
 		snprintf(msg, msglen, "httpcap: creating the ring buffers (%d x %zu KiB) failed: %s",
-			 b->ncpus, b->ring_size >> 10, cap_strerror(*err));
+			 b->nrings, b->ring_size >> 10, cap_strerror(*err));
 		goto fail;
 	}
 	for (i = 0; i < o->npids; i++) {
@@ -254,7 +291,7 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	}
 	bpf_object__for_each_program(prog, b->skel->obj)
 		b->nprogs++;
-	b->rings = cap_rings_open(b->ring_fds, (unsigned)b->ncpus, b->ring_size, cb, ctx, err);
+	b->rings = cap_rings_open(b->ring_fds, (unsigned)b->nrings, b->ring_size, cb, ctx, err);
 	if (!b->rings) {
 		snprintf(msg, msglen, "httpcap: mapping the ring buffers failed: %s", cap_strerror(*err));
 		goto fail;
@@ -265,8 +302,8 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 			"recvmmsg, write, writev, sendto, sendmsg, sendmmsg, sendfile64, and "
 			"raw tracepoints sched_process_exit, sched_process_exec; syscall "
 			"tracepoint sys_enter_connect; TLS uprobes attached apart), a ring "
-			"buffer of %zu KiB per CPU, %d CPUs\n",
-			b->nprogs, b->ring_size >> 10, b->ncpus);
+			"buffer of %zu KiB per CPU, %d CPUs online of %d\n",
+			b->nprogs, b->ring_size >> 10, b->nrings, b->ncpus);
 	return b;
 fail:
 	cap_bpf_close(b);
@@ -300,7 +337,12 @@ int cap_bpf_poll(struct cap_bpf *b, int timeout_ms)
 
 int cap_bpf_consume(struct cap_bpf *b)
 {
-	return cap_rings_consume(b->rings);
+	return cap_rings_consume(b->rings, cap_rings_now());
+}
+
+int cap_bpf_consume_all(struct cap_bpf *b)
+{
+	return cap_rings_consume(b->rings, UINT64_MAX);
 }
 
 unsigned cap_bpf_nprogs(const struct cap_bpf *b)
@@ -327,10 +369,11 @@ void cap_bpf_close(struct cap_bpf *b)
 	if (!b)
 		return;
 	cap_rings_free(b->rings);
-	for (int i = 0; b->ring_fds && i < b->ncpus; i++)
+	for (int i = 0; b->ring_fds && i < b->nrings; i++)
 		if (b->ring_fds[i] >= 0)
 			close(b->ring_fds[i]);
 	free(b->ring_fds);
+	free(b->online);
 	httpcap__destroy(b->skel);
 	free(b->percpu);
 	free(b);

@@ -194,6 +194,8 @@ void cap_bpf_stop(struct cap_bpf *b);
  * negative error. */
 int cap_bpf_poll(struct cap_bpf *b, int timeout_ms);
 int cap_bpf_consume(struct cap_bpf *b);
+/* Everything left in the rings, whatever its time: after cap_bpf_stop(). */
+int cap_bpf_consume_all(struct cap_bpf *b);
 /* Kernel counters summed over CPUs, HCB_CNT__COUNT slots (OUT). */
 int cap_bpf_counters(struct cap_bpf *b, uint64_t *cnt);
 unsigned cap_bpf_nprogs(const struct cap_bpf *b);
@@ -221,9 +223,13 @@ struct cap_ring_mem {
 
 struct cap_rings *cap_rings_attach(struct cap_ring_mem *mem, unsigned n, cap_sample_fn cb,
 				   void *ctx);
-/* Hand every record committed in the rings now to cb, earliest timestamp
- * first: records handled, or cb's negative return (that record consumed). */
-int cap_rings_consume(struct cap_rings *rs);
+/* Hand the records committed in the rings now and stamped no later than
+ * until (the CLOCK_MONOTONIC time read before this call: see rings.c;
+ * UINT64_MAX for the last drain) to cb, earliest timestamp first: records
+ * handled, or cb's negative return (that record consumed). */
+int cap_rings_consume(struct cap_rings *rs, uint64_t until);
+/* CLOCK_MONOTONIC in ns, the BPF programs' clock. */
+uint64_t cap_rings_now(void);
 /* Wait up to timeout_ms for a wakeup, then cap_rings_consume() (on a
  * timeout too); -EINTR when a signal came first. */
 int cap_rings_poll(struct cap_rings *rs, int timeout_ms);

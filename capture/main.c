@@ -697,7 +697,7 @@ int main(int argc, char **argv)
 	/* stop the kernel side, then take what is still in the ring buffer */
 	cap_bpf_stop(a->bpf);
 	if (!a->err && !a->out_closed && !a->count_reached)
-		cap_bpf_consume(a->bpf);
+		cap_bpf_consume_all(a->bpf);
 	if (!a->err)
 		set_err(a, report_losses(a));
 	if (a->eng) {

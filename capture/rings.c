@@ -8,8 +8,20 @@
  * CPUs, ~110 ns per event on two CPUs).  The events of one connection can
  * come from several CPUs (a thread moves, the two ends of a loopback
  * connection), so the rings are read merged: of the records committed when
- * a drain starts, the one with the earliest timestamp is taken next, so
- * that the file stays in time order as it was with one ring.
+ * a drain starts, the one with the earliest timestamp is taken next.
+ *
+ * A drain takes only records stamped no later than the clock read before
+ * it looked at any ring (the watermark).  The rings are read one after
+ * another, so without it a thread that committed an event on CPU 0 just
+ * after ring 0 was read, then its next event on CPU 1 before ring 1 was
+ * read, would have its second event handed over a drain before its first:
+ * one connection's bytes out of order, which the redactor must never see
+ * (a header name in the first, its secret value in the second).  The
+ * second event was stamped after the first was committed, so after the
+ * watermark, and waits for the next drain with the first.  Records of one
+ * thread thus keep their order; records of several CPUs come out in time
+ * order, give or take the events stamped before they were committed
+ * (TLS plaintext written carries the library call's start).
  *
  * Written here rather than with libbpf's ring_buffer: libbpf (1.1) hands
  * the records of one ring at a time to a callback and consumes them as it
@@ -28,6 +40,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/bpf.h>
@@ -138,7 +151,7 @@ static void heap_push(struct cap_rings *rs, uint64_t ts, unsigned ring)
 	}
 }
 
-int cap_rings_consume(struct cap_rings *rs)
+int cap_rings_consume(struct cap_rings *rs, uint64_t until)
 {
 	int n = 0, err;
 
@@ -152,7 +165,7 @@ int cap_rings_consume(struct cap_rings *rs)
 		if (ring_peek(&rs->r[i], &ts))
 			heap_push(rs, ts, i);
 	}
-	while (rs->nheap) {
+	while (rs->nheap && rs->heap[0].ts <= until) {
 		struct ring *r = &rs->r[rs->heap[0].ring];
 		uint64_t cons = *r->cons, ts;
 		const uint8_t *rec = r->data + (cons & r->mask);
@@ -178,6 +191,15 @@ int cap_rings_consume(struct cap_rings *rs)
 	return n;
 }
 
+uint64_t cap_rings_now(void)
+{
+	struct timespec t;
+
+	/* bpf_ktime_get_ns()'s clock */
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 int cap_rings_poll(struct cap_rings *rs, int timeout_ms)
 {
 	int cnt = epoll_wait(rs->epfd, rs->evs, (int)rs->n, timeout_ms);
@@ -185,8 +207,8 @@ int cap_rings_poll(struct cap_rings *rs, int timeout_ms)
 	if (cnt < 0)
 		return -errno;
 	/* a wakeup from one ring, or the timeout: every ring's records up to
-	 * now belong in the same merge */
-	return cap_rings_consume(rs);
+	 * now belong in the same merge (the clock first, then the rings) */
+	return cap_rings_consume(rs, cap_rings_now());
 }
 
 static struct cap_rings *rings_alloc(unsigned n, cap_sample_fn cb, void *ctx)

@@ -259,7 +259,7 @@ static void test_rings_merge(void **state)
 	}
 	publish(&f->t[0]);
 	publish(&f->t[1]);
-	assert_int_equal(cap_rings_consume(f->rs), 8);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 8);
 	/* sizes as written: ring0's k-th record has lens[k], ring1's lens[3-k] */
 	assert_int_equal(f->seen[0].size, 8);
 	assert_int_equal(f->seen[1].size, 100);
@@ -269,8 +269,41 @@ static void test_rings_merge(void **state)
 	expect_drained(f);
 	assert_int_equal(*f->t[0].cons, f->t[0].wpos);
 	/* nothing new: nothing handed over */
-	assert_int_equal(cap_rings_consume(f->rs), 0);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 0);
 	assert_int_equal(f->nseen, 0);
+	fix_free(f);
+}
+
+/* The watermark: records stamped after it wait for a later drain, the
+ * rest come out; a thread that commits on CPU 0 after ring 0 was read and
+ * then on CPU 1 has its second record (stamped after the watermark) held
+ * with its first. */
+static void test_rings_watermark(void **state)
+{
+	static const unsigned first[][2] = { { 0, 1 }, { 1, 3 }, { 0, 5 } };
+	static const unsigned late[][2] = { { 0, 6 } };
+	static const unsigned rest[][2] = { { 1, 7 }, { 1, 10 } };
+	struct fix *f = fix_new(2, 4096, 0);
+
+	(void)state;
+	put(&f->t[0], 1, 16, 0);
+	put(&f->t[0], 5, 16, 0);
+	put(&f->t[1], 3, 16, 0);
+	put(&f->t[1], 7, 16, 0);	/* after the watermark 5: held */
+	put(&f->t[1], 10, 16, 0);
+	publish(&f->t[0]);
+	publish(&f->t[1]);
+	assert_int_equal(cap_rings_consume(f->rs, 5), 3);
+	expect_seen(f, first, 3);
+	/* ring 0's record stamped 6, committed after that drain read ring 0:
+	 * it comes out before ring 1's 7, which was already there */
+	put(&f->t[0], 6, 16, 0);
+	publish(&f->t[0]);
+	assert_int_equal(cap_rings_consume(f->rs, 6), 1);
+	expect_seen(f, late, 1);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 2);
+	expect_seen(f, rest, 2);
+	expect_drained(f);
 	fix_free(f);
 }
 
@@ -294,15 +327,15 @@ static void test_rings_busy(void **state)
 	publish(&f->t[0]);
 	publish(&f->t[1]);
 	cons1 = *f->t[1].cons;
-	assert_int_equal(cap_rings_consume(f->rs), 4);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 4);
 	expect_seen(f, first, 4);
 	assert_int_equal(*f->t[0].cons, *f->t[0].prod);
 	assert_int_equal(*f->t[1].cons, cons1);
 	/* still busy: still nothing from ring1 */
-	assert_int_equal(cap_rings_consume(f->rs), 0);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 0);
 	assert_int_equal(f->nseen, 0);
 	set_flags(&f->t[1], busy, 0);
-	assert_int_equal(cap_rings_consume(f->rs), 3);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 3);
 	expect_seen(f, second, 3);
 	expect_drained(f);
 
@@ -314,11 +347,11 @@ static void test_rings_busy(void **state)
 	put(&f->t[1], 7, 8, 0);
 	publish(&f->t[0]);
 	publish(&f->t[1]);
-	assert_int_equal(cap_rings_consume(f->rs), 3);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 3);
 	expect_seen(f, mid1, 3);
 	assert_int_equal(*f->t[1].cons, busy);
 	set_flags(&f->t[1], busy, 0);
-	assert_int_equal(cap_rings_consume(f->rs), 2);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 2);
 	expect_seen(f, mid2, 2);
 	expect_drained(f);
 	fix_free(f);
@@ -342,7 +375,7 @@ static void test_rings_discard(void **state)
 	put(&f->t[2], 0, 100, BPF_RINGBUF_DISCARD_BIT);
 	for (unsigned i = 0; i < 3; i++)
 		publish(&f->t[i]);
-	assert_int_equal(cap_rings_consume(f->rs), 3);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 3);
 	expect_seen(f, want, 3);
 	expect_drained(f);
 	assert_int_equal(*f->t[2].cons, 8 + 112);
@@ -364,7 +397,7 @@ static void test_rings_wrap(void **state)
 	put(&f->t[1], 13, size - 48, 0);	/* header at offset 0 of the next lap */
 	publish(&f->t[0]);
 	publish(&f->t[1]);
-	assert_int_equal(cap_rings_consume(f->rs), 4);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 4);
 	assert_int_equal(f->seen[1].off, size - 8);
 	assert_int_equal(f->seen[1].size, 200);
 	assert_int_equal(f->seen[2].off, 192 + BPF_RINGBUF_HDR_SZ);
@@ -378,7 +411,7 @@ static void test_rings_wrap(void **state)
 	f->t[0].wpos = *f->t[0].cons = *f->t[0].prod = 7 * size - 8;
 	put(&f->t[0], 14, 64, 0);
 	publish(&f->t[0]);
-	assert_int_equal(cap_rings_consume(f->rs), 1);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 1);
 	assert_int_equal(f->seen[0].off, size);
 	expect_seen(f, last, 1);
 	assert_int_equal(*f->t[0].cons, 7 * size - 8 + 72);
@@ -403,12 +436,12 @@ static void test_rings_snapshot(void **state)
 	end1 = f->t[1].wpos;
 	put(&f->t[1], 2, 16, 0);
 	f->publish_armed = 1;
-	assert_int_equal(cap_rings_consume(f->rs), 2);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 2);
 	assert_int_equal(f->publish_armed, 0);
 	expect_seen(f, first, 2);
 	assert_int_equal(*f->t[0].cons, end0);
 	assert_int_equal(*f->t[1].cons, end1);
-	assert_int_equal(cap_rings_consume(f->rs), 2);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 2);
 	expect_seen(f, second, 2);
 	expect_drained(f);
 	fix_free(f);
@@ -435,10 +468,10 @@ static void test_rings_cb_error(void **state)
 	f->fail_ts = 4;
 	f->fail_rc = -7;
 	f->fail_armed = 1;
-	assert_int_equal(cap_rings_consume(f->rs), -7);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), -7);
 	expect_seen(f, first, 4);
 	assert_int_equal(*f->t[0].cons, after4);
-	assert_int_equal(cap_rings_consume(f->rs), 4);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 4);
 	expect_seen(f, second, 4);
 	expect_drained(f);
 
@@ -449,10 +482,10 @@ static void test_rings_cb_error(void **state)
 	f->fail_ts = 10;
 	f->fail_rc = -1;
 	f->fail_armed = 1;
-	assert_int_equal(cap_rings_consume(f->rs), -1);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), -1);
 	assert_int_equal(f->nseen, 1);
 	f->nseen = 0;
-	assert_int_equal(cap_rings_consume(f->rs), 1);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 1);
 	expect_seen(f, third, 1);
 	expect_drained(f);
 	fix_free(f);
@@ -475,7 +508,7 @@ static void test_rings_short(void **state)
 	put(&f->t[2], 4, 8, 0);
 	for (unsigned i = 0; i < 3; i++)
 		publish(&f->t[i]);
-	assert_int_equal(cap_rings_consume(f->rs), 6);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 6);
 	assert_int_equal(f->seen[0].size, 7);
 	assert_int_equal(f->seen[0].off, 4096);	/* header in the last 8 bytes */
 	assert_int_equal(f->seen[1].size, 0);
@@ -504,7 +537,7 @@ static void test_rings_ties(void **state)
 	put(&f->t[0], 6, 8, 0);
 	for (unsigned i = 0; i < 4; i++)
 		publish(&f->t[i]);
-	assert_int_equal(cap_rings_consume(f->rs), 8);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 8);
 	assert_int_equal(f->seen[0].size, 8);	/* ring0's two ts 5 in order */
 	assert_int_equal(f->seen[1].size, 16);
 	expect_seen(f, want, 8);
@@ -552,7 +585,7 @@ static void test_rings_random(void **state)
 			}
 			publish(&f->t[r]);
 		}
-		got = (unsigned)cap_rings_consume(f->rs);
+		got = (unsigned)cap_rings_consume(f->rs, UINT64_MAX);
 		assert_int_equal(got, total);
 		assert_int_equal(f->nseen, total);
 		assert_int_equal(f->bad_bytes, 0);
@@ -586,6 +619,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rings_merge),
+		cmocka_unit_test(test_rings_watermark),
 		cmocka_unit_test(test_rings_busy),
 		cmocka_unit_test(test_rings_discard),
 		cmocka_unit_test(test_rings_wrap),
