@@ -332,12 +332,16 @@ void cap_bpf_stop(struct cap_bpf *b)
 
 int cap_bpf_poll(struct cap_bpf *b, int timeout_ms)
 {
-	return cap_rings_poll(b->rings, timeout_ms);
+	int err = cap_rings_wait(b->rings, timeout_ms);
+
+	/* a wakeup from one ring, or the timeout: every ring's records up to
+	 * now belong in the same merge (the clock first, then the rings) */
+	return err ? err : cap_bpf_consume(b);
 }
 
 int cap_bpf_consume(struct cap_bpf *b)
 {
-	return cap_rings_consume(b->rings, cap_rings_now());
+	return cap_rings_consume(b->rings, cap_mono_ns());
 }
 
 int cap_bpf_consume_all(struct cap_bpf *b)

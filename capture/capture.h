@@ -190,8 +190,8 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 			     int *err, char *msg, size_t msglen);
 void cap_bpf_start(struct cap_bpf *b);
 void cap_bpf_stop(struct cap_bpf *b);
-/* cap_rings_poll / _consume over the CPUs' rings: samples handled, or a
- * negative error. */
+/* Wait up to timeout_ms (poll only), then hand over the CPUs' records up to
+ * now, on a timeout too: samples handled, or a negative error. */
 int cap_bpf_poll(struct cap_bpf *b, int timeout_ms);
 int cap_bpf_consume(struct cap_bpf *b);
 /* Everything left in the rings, whatever its time: after cap_bpf_stop(). */
@@ -224,15 +224,13 @@ struct cap_ring_mem {
 struct cap_rings *cap_rings_attach(struct cap_ring_mem *mem, unsigned n, cap_sample_fn cb,
 				   void *ctx);
 /* Hand the records committed in the rings now and stamped no later than
- * until (the CLOCK_MONOTONIC time read before this call: see rings.c;
+ * until (cap_mono_ns() read before this call: see rings.c;
  * UINT64_MAX for the last drain) to cb, earliest timestamp first: records
  * handled, or cb's negative return (that record consumed). */
 int cap_rings_consume(struct cap_rings *rs, uint64_t until);
-/* CLOCK_MONOTONIC in ns, the BPF programs' clock. */
-uint64_t cap_rings_now(void);
-/* Wait up to timeout_ms for a wakeup, then cap_rings_consume() (on a
- * timeout too); -EINTR when a signal came first. */
-int cap_rings_poll(struct cap_rings *rs, int timeout_ms);
+/* Wait up to timeout_ms for a wakeup from any ring: 0, or -errno (-EINTR
+ * when a signal came first). */
+int cap_rings_wait(struct cap_rings *rs, int timeout_ms);
 void cap_rings_free(struct cap_rings *rs);
 
 /* Whether the TLS programs are loaded (not with --no-tls, nor when the

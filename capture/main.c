@@ -6,15 +6,15 @@
  * file the same way.
  *
  * The drain loop is single-threaded: the per-CPU ring buffers read merged
- * (rings.c) with a short timeout, then once a second the housekeeping that must happen even when
- * no event arrives (kernel loss counters into HTC_REC_LOSS records, closing
- * the open frame so that a SIGKILL loses at most a second, -G rotation,
- * --duration).
+ * (rings.c) with a short timeout, then once a second the housekeeping that
+ * must happen even when no event arrives (kernel loss counters into
+ * HTC_REC_LOSS records, closing the open frame so that a SIGKILL loses at
+ * most a second, -G rotation, --duration).
  */
 #include <errno.h>
 #include <grp.h>
-#include <sched.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>

@@ -40,7 +40,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/bpf.h>
@@ -79,6 +78,12 @@ static uint64_t load_acquire(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
+/* The room a record of len bytes takes: header, body, 8-byte alignment. */
+static uint64_t rec_size(uint32_t len)
+{
+	return (len + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;
+}
+
 /*
  * The next committed record of ring r before the end of this drain: sets
  * *ts (its first 8 bytes, the event's timestamp; 0 for a shorter one) and
@@ -97,8 +102,7 @@ static bool ring_peek(struct ring *r, uint64_t *ts)
 		if (len & BPF_RINGBUF_BUSY_BIT)
 			return false;
 		if (len & BPF_RINGBUF_DISCARD_BIT) {
-			len &= ~BPF_RINGBUF_DISCARD_BIT;
-			cons += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;
+			cons += rec_size(len & ~BPF_RINGBUF_DISCARD_BIT);
 			__atomic_store_n(r->cons, cons, __ATOMIC_RELEASE);
 			continue;
 		}
@@ -175,7 +179,7 @@ int cap_rings_consume(struct cap_rings *rs, uint64_t until)
 		err = rs->cb(rs->ctx, (void *)(rec + BPF_RINGBUF_HDR_SZ), len);
 		/* the record is consumed whatever the callback said, as with
 		 * libbpf: handled or refused, it is not handed over again */
-		cons += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;
+		cons += rec_size(len);
 		__atomic_store_n(r->cons, cons, __ATOMIC_RELEASE);
 		n++;
 		if (err < 0)
@@ -191,24 +195,9 @@ int cap_rings_consume(struct cap_rings *rs, uint64_t until)
 	return n;
 }
 
-uint64_t cap_rings_now(void)
+int cap_rings_wait(struct cap_rings *rs, int timeout_ms)
 {
-	struct timespec t;
-
-	/* bpf_ktime_get_ns()'s clock */
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-int cap_rings_poll(struct cap_rings *rs, int timeout_ms)
-{
-	int cnt = epoll_wait(rs->epfd, rs->evs, (int)rs->n, timeout_ms);
-
-	if (cnt < 0)
-		return -errno;
-	/* a wakeup from one ring, or the timeout: every ring's records up to
-	 * now belong in the same merge (the clock first, then the rings) */
-	return cap_rings_consume(rs, cap_rings_now());
+	return epoll_wait(rs->epfd, rs->evs, (int)rs->n, timeout_ms) < 0 ? -errno : 0;
 }
 
 static struct cap_rings *rings_alloc(unsigned n, cap_sample_fn cb, void *ctx)
