@@ -572,6 +572,24 @@ static __always_inline void emit_conn_event(struct conn *c, __u64 id, int fd, __
 	count(HCB_CNT_EVENTS, 1);
 }
 
+/* An event of the current thread alone, no connection (HCB_EV_PROC_EXIT,
+ * HCB_EV_EXEC); wake: the reader must act on it at once. */
+static __always_inline void emit_task_event(__u8 type, __u64 id, bool wake)
+{
+	void *rb;
+	struct hcb_event *e = reserve_event(&rb);
+
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->type = type;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, wake ? BPF_RB_FORCE_WAKEUP : rb_flags(rb, NULL, sizeof(*e)));
+}
+
 static __always_inline struct scratch *get_scratch(void)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -1103,9 +1121,7 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	struct exit_ctx x = { .id = id };
-	struct hcb_event *e;
 	struct proc *p;
-	void *rb;
 
 	bpf_map_delete_elem(&inflight, &id);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
@@ -1117,15 +1133,6 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 		bpf_for_each_map_elem(&conns, close_on_exit, &x, 0);
 	bpf_map_delete_elem(&procs, &tgid);
 
-	e = reserve_event(&rb);
-	if (!e)
-		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
-	e->type = HCB_EV_PROC_EXIT;
-	e->pid = tgid;
-	e->tid = (__u32)id;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, rb_flags(rb, NULL, sizeof(*e)));
+	emit_task_event(HCB_EV_PROC_EXIT, id, false);
 	return 0;
 }

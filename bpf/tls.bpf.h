@@ -391,21 +391,10 @@ SEC("raw_tracepoint/sched_process_exec")
 int on_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct hcb_event *e;
-	void *rb;
 
 	if (!tls_on || task_filtered(id))
 		return 0;
-	e = reserve_event(&rb);
-	if (!e)
-		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
-	e->type = HCB_EV_EXEC;
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	emit_task_event(HCB_EV_EXEC, id, true);
 	return 0;
 }
 
