@@ -31,13 +31,7 @@ python3 -m http.server $PY6 --bind ::1 --directory "$T/www" >"$T/pyserver6.log" 
 track $!
 wait_port $PY6 ::1
 
-# -Z root: no drop to the tcpdump user (which may not write in $T)
-tcpdump -i lo -s 0 -U -Z root -w "$T/x.pcap" "tcp port $PY or tcp port $NG or tcp port $PY6" \
-	>"$T/tcpdump.out" 2>"$T/tcpdump.err" &
-TD_PID=$!
-track "$TD_PID"
-for _ in $(seq 100); do grep -q "listening on" "$T/tcpdump.err" && break; sleep 0.1; done
-grep -q "listening on" "$T/tcpdump.err" || fail "tcpdump did not start"
+start_tcpdump "$T/x.pcap" "tcp port $PY or tcp port $NG or tcp port $PY6"
 # the largest snaplen: every byte of these requests and responses captured
 start_capture cap -w "$T/x.htc" -s 65536 --port $PY --port $NG --port $PY6
 

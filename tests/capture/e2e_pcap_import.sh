@@ -18,13 +18,7 @@ head -c 300000 /dev/urandom >"$T/www/big.bin"
 start_python_server $PY "$T/www"
 start_nginx $NG "$T/www"
 
-# -Z root: no drop to the tcpdump user (which may not write in $T)
-tcpdump -i lo -s 0 -U -Z root -w "$T/x.pcap" "tcp port $PY or tcp port $NG" \
-	>"$T/tcpdump.out" 2>"$T/tcpdump.err" &
-TD_PID=$!
-track "$TD_PID"
-for _ in $(seq 100); do grep -q "listening on" "$T/tcpdump.err" && break; sleep 0.1; done
-grep -q "listening on" "$T/tcpdump.err" || fail "tcpdump did not start"
+start_tcpdump "$T/x.pcap" "tcp port $PY or tcp port $NG"
 start_capture cap -w "$T/x.htc" --port $PY --port $NG
 
 for p in /hello.txt /big.bin /missing; do

@@ -65,13 +65,7 @@ PY
 }
 
 run redacted
-for s in "$TOKEN" "$COOKIE" "$APIKEY" "$SETCOOKIE"; do
-	n=$(zstdcat -q "$T/redacted.htc" 2>/dev/null | grep -ac "$s")
-	if [ "$n" != 0 ]; then
-		where=$(zstdcat -q "$T/redacted.htc" 2>/dev/null | grep -ao ".\{0,60\}$s" | tr -c '[:print:]\n' '.' | head -3)
-		fail "secret $s appears $n times in the decompressed file: $where"
-	fi
-done
+no_secret "$T/redacted.htc" "$TOKEN" "$COOKIE" "$APIKEY" "$SETCOOKIE"
 check "$T/redacted.htc" '
 tok = args[0]
 reqs = sel(event_type="read", path=lambda p: p in ("/secret", "/py"), comm="python3")

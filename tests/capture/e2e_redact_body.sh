@@ -55,13 +55,7 @@ grep -q "$AT" "$T/r1" && grep -q 'ok bob' "$T/r2" && grep -q "$CT" "$T/r3" ||
 settle
 stop_capture "$CAP_PID" || fail "httpcap exited with status $?"
 
-for s in "$PW" "$AT" "$RT" "$KEY" "$SSN" "$CT"; do
-	n=$(zstdcat -q "$T/b.htc" 2>/dev/null | grep -ac "$s")
-	if [ "$n" != 0 ]; then
-		where=$(zstdcat -q "$T/b.htc" 2>/dev/null | grep -ao ".\{0,60\}$s" | tr -c '[:print:]\n' '.' | head -3)
-		fail "secret $s appears $n times in the decompressed file: $where"
-	fi
-done
+no_secret "$T/b.htc" "$PW" "$AT" "$RT" "$KEY" "$SSN" "$CT"
 # the rest of the bodies is kept: the analysis sees the same requests
 for s in '"user": "alice"' 'user=bob' '"expires_in":3600' '"n": 2'; do
 	zstdcat -q "$T/b.htc" 2>/dev/null | tr -d " " | grep -aqF "${s// /}" || fail "'$s' was lost from the file"

@@ -117,13 +117,7 @@ pool=$(ss -Htn state established "( dport = :$BACK )" | wc -l)
 [ "$pool" -ge 2 ] || fail "the upstream pool holds $pool connections, want at least 2"
 info "pool warmed: $pool upstream connections open before the captures"
 
-# -Z root: no drop to the tcpdump user (which may not write in $T)
-tcpdump -i lo -s 0 -U -Z root -w "$T/x.pcap" "tcp port $FRONT or tcp port $BACK" \
-	>"$T/tcpdump.out" 2>"$T/tcpdump.err" &
-TD_PID=$!
-track "$TD_PID"
-for _ in $(seq 100); do grep -q "listening on" "$T/tcpdump.err" && break; sleep 0.1; done
-grep -q "listening on" "$T/tcpdump.err" || fail "tcpdump did not start"
+start_tcpdump "$T/x.pcap" "tcp port $FRONT or tcp port $BACK"
 start_capture cap -w "$T/x.htc" --port $FRONT --port $BACK
 
 # the load: a few parallel keep-alive clients, bounded in count and time

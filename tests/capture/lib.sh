@@ -128,6 +128,31 @@ wait_ready() {
 
 # stop_capture PID [SIGNAL]: signal (default INT) and wait (30 s at most);
 # returns httpcap's exit status.
+# no_secret FILE STRING...: none of the strings is in FILE decompressed
+# (a failure shows where one is).
+no_secret() {
+	local file=$1 s n where
+	shift
+	for s in "$@"; do
+		n=$(zstdcat -q "$file" 2>/dev/null | grep -ac "$s")
+		if [ "$n" != 0 ]; then
+			where=$(zstdcat -q "$file" 2>/dev/null | grep -ao ".\{0,60\}$s" | tr -c '[:print:]\n' '.' | head -3)
+			fail "secret $s appears $n times in the decompressed file: $where"
+		fi
+	done
+}
+
+# start_tcpdump FILE FILTER: tcpdump on lo writing FILE, listening when
+# this returns; its pid in TD_PID.
+start_tcpdump() {
+	# -Z root: no drop to the tcpdump user (which may not write in $T)
+	tcpdump -i lo -s 0 -U -Z root -w "$1" "$2" >"$T/tcpdump.out" 2>"$T/tcpdump.err" &
+	TD_PID=$!
+	track "$TD_PID"
+	for _ in $(seq 100); do grep -q "listening on" "$T/tcpdump.err" && break; sleep 0.1; done
+	grep -q "listening on" "$T/tcpdump.err" || fail "tcpdump did not start"
+}
+
 stop_capture() {
 	local pid=$1 sig=${2:-INT} i
 	kill -"$sig" "$pid" 2>/dev/null
