@@ -427,6 +427,9 @@ static __always_inline void peer_from_sockaddr(struct conn *c, const struct sock
 		__builtin_memcpy(c->raddr, &sa->sin6_addr, 16);
 }
 
+static __always_inline void emit_conn_event(struct conn *c, __u64 id, int fd, __u8 type,
+					    __u8 sys, __s64 ret, __u64 t0);
+
 /*
  * State of the connection on (tgid, fd) whose socket is sk: the existing one,
  * or a new one with role and flags (fresh: always new, for accept and connect;
@@ -443,8 +446,16 @@ static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk
 
 	if (c && c->sk == (__u64)sk && !fresh)
 		return c->ignored ? NULL : c;
-	if (c && !c->ignored)
+	if (c && !c->ignored) {
+		/* the fd holds another socket: the old one was closed, and
+		 * another thread reused its number before that close's exit
+		 * was seen (which then finds this new state and leaves it):
+		 * its CLOSE now, or it would never have one */
+		if (c->sk != (__u64)sk)
+			emit_conn_event(c, bpf_get_current_pid_tgid(), fd, HCB_EV_CLOSE,
+					HCB_SYS_CLOSE, 0, 0);
 		proc_add(tgid, -1);
+	}
 	n.sk = (__u64)sk;
 	n.file = (__u64)fd_file(fd);
 	n.role = role;
