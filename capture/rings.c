@@ -52,6 +52,7 @@ struct ring {
 	const uint8_t *data;		/* data area, mapped twice */
 	uint64_t mask;			/* data size - 1 */
 	uint64_t end;			/* producer position when this drain began */
+	uint64_t pos;			/* where this drain reads: *cons is published */
 	void *map_rw, *map_ro;		/* mmap()ed areas, NULL for attached memory */
 	size_t ro_len;
 };
@@ -91,19 +92,32 @@ static uint64_t rec_size(uint32_t len)
  * the ring is empty up to r->end or its next record is still being
  * written (the records behind it wait for the next drain).
  */
+/*
+ * The consumer position is published once per drain, and every
+ * PUBLISH_BYTES within a long one, not after each record as libbpf does:
+ * the producers on the other CPUs read it at every reservation, so a store
+ * per record moved its cache line between CPUs once per event (measured on
+ * nginx under wrk: ~25 ns per event in the reader).  The rings hold many
+ * drains' worth, so the space freed a drain late is not missed.
+ */
+#define PUBLISH_BYTES (256u << 10)
+
+static void ring_publish(struct ring *r)
+{
+	if (*r->cons != r->pos)
+		__atomic_store_n(r->cons, r->pos, __ATOMIC_RELEASE);
+}
+
 static bool ring_peek(struct ring *r, uint64_t *ts)
 {
-	uint64_t cons = *r->cons;
-
-	while (cons < r->end) {
-		const uint8_t *rec = r->data + (cons & r->mask);
+	while (r->pos < r->end) {
+		const uint8_t *rec = r->data + (r->pos & r->mask);
 		uint32_t len = __atomic_load_n((const uint32_t *)rec, __ATOMIC_ACQUIRE);
 
 		if (len & BPF_RINGBUF_BUSY_BIT)
 			return false;
 		if (len & BPF_RINGBUF_DISCARD_BIT) {
-			cons += rec_size(len & ~BPF_RINGBUF_DISCARD_BIT);
-			__atomic_store_n(r->cons, cons, __ATOMIC_RELEASE);
+			r->pos += rec_size(len & ~BPF_RINGBUF_DISCARD_BIT);
 			continue;
 		}
 		*ts = 0;
@@ -157,7 +171,7 @@ static void heap_push(struct cap_rings *rs, uint64_t ts, unsigned ring)
 
 int cap_rings_consume(struct cap_rings *rs, uint64_t until)
 {
-	int n = 0, err;
+	int n = 0, err = 0;
 
 	/* only what is committed now: a busy producer cannot keep this
 	 * loop from returning to the caller's housekeeping */
@@ -165,26 +179,27 @@ int cap_rings_consume(struct cap_rings *rs, uint64_t until)
 	for (unsigned i = 0; i < rs->n; i++) {
 		uint64_t ts;
 
+		rs->r[i].pos = *rs->r[i].cons;
 		rs->r[i].end = load_acquire(rs->r[i].prod);
 		if (ring_peek(&rs->r[i], &ts))
 			heap_push(rs, ts, i);
 	}
 	while (rs->nheap && rs->heap[0].ts <= until) {
 		struct ring *r = &rs->r[rs->heap[0].ring];
-		uint64_t cons = *r->cons, ts;
-		const uint8_t *rec = r->data + (cons & r->mask);
+		const uint8_t *rec = r->data + (r->pos & r->mask);
+		uint64_t ts;
 		uint32_t len;
 
 		memcpy(&len, rec, sizeof(len));
 		err = rs->cb(rs->ctx, (void *)(rec + BPF_RINGBUF_HDR_SZ), len);
 		/* the record is consumed whatever the callback said, as with
 		 * libbpf: handled or refused, it is not handed over again */
-		cons += rec_size(len);
-		__atomic_store_n(r->cons, cons, __ATOMIC_RELEASE);
+		r->pos += rec_size(len);
 		n++;
 		if (err < 0)
-			return err;
-
+			break;
+		if (r->pos - *r->cons >= PUBLISH_BYTES)
+			ring_publish(r);
 		if (ring_peek(r, &ts)) {
 			rs->heap[0].ts = ts;
 		} else {
@@ -192,7 +207,9 @@ int cap_rings_consume(struct cap_rings *rs, uint64_t until)
 		}
 		heap_down(rs, 0);
 	}
-	return n;
+	for (unsigned i = 0; i < rs->n; i++)
+		ring_publish(&rs->r[i]);
+	return err < 0 ? err : n;
 }
 
 int cap_rings_wait(struct cap_rings *rs, int timeout_ms)
