@@ -118,6 +118,10 @@ void conntab_free(struct conntab *t);
  * Forgets the connection on CLOSE.  Returns bytes overwritten.
  */
 size_t conntab_redact(struct conntab *t, const struct htc_event *ev, uint8_t *buf);
+/* The same on an event straight from the ring buffer (mapped read-only):
+ * its payload is copied to buf (HCB_MAX_SNAPLEN bytes) and pointed there,
+ * then redacted; HTC_EVF_REDACTED is set when bytes were overwritten. */
+bool conntab_redact_event(struct conntab *t, struct htc_event *ev, uint8_t *buf);
 size_t conntab_count(const struct conntab *t);
 
 /* ---- process metadata (procmeta.c) ---- */
@@ -155,6 +159,7 @@ struct output;
  * uid/gid: owner of the files created before a privilege drop (-Z), -1 to
  * keep root.  Returns NULL with *err set.
  */
+void output_writer_opts(struct htc_writer_opts *w);
 struct output *output_open(const struct cap_opts *o, const struct htc_header *hdr,
 			   long uid, long gid, int *err);
 /* Append one record to the current file. */

@@ -9,6 +9,11 @@
 #                             to python3 http.server, read it back with -r
 #   make bench-capture        root: 10,000 curl requests (must all be there,
 #                             zero drops) and wrk against nginx: events/s
+#   build/bench/bench_pipeline FILE.htc
+#                             httpcap's user-space work per event (redaction,
+#                             encoding, zstd) replayed from a capture: CPU ns
+#                             per event, exact instructions under callgrind
+#                             (bench/run.sh runs it on its overhead capture)
 #
 # redact.c and print.c belong to the end-to-end tests' owner (tests/capture.mk);
 # they are linked in here.
@@ -53,6 +58,12 @@ $(CAPTURE_TEST_DIR)/test_rings-san: $(BUILD)/san/capture/test_rings.o $(BUILD)/s
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(BUILD)/bench/bench_pipeline: $(BUILD)/obj/capture/bench_pipeline.o \
+		$(call objs,obj,$(CAPTURE_CORE_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS) -lm
 
 .PHONY: test-capture-core test-capture-smoke bench-capture install-httpcap
 test-capture-core: $(CAPTURE_TEST_DIR)/test_core $(CAPTURE_TEST_DIR)/test_core-san \

@@ -180,3 +180,15 @@ size_t conntab_redact(struct conntab *t, const struct htc_event *ev, uint8_t *bu
 		redact_skip(&c->rs[dir], ret - ev->cap_len);
 	return n;
 }
+
+bool conntab_redact_event(struct conntab *t, struct htc_event *ev, uint8_t *buf)
+{
+	if (ev->cap_len) {
+		memcpy(buf, ev->payload, ev->cap_len);
+		ev->payload = buf;
+	}
+	if (!conntab_redact(t, ev, buf))
+		return false;
+	ev->flags |= HTC_EVF_REDACTED;
+	return true;
+}

@@ -207,17 +207,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 		cap_tls_exec(a->tls, exit_pid);
 		return 0;
 	}
-	if (!a->o.no_redact) {
-		/* the ring buffer is mapped read-only: redact a copy */
-		if (rec.ev.cap_len) {
-			memcpy(a->pbuf, rec.ev.payload, rec.ev.cap_len);
-			rec.ev.payload = a->pbuf;
-		}
-		if (conntab_redact(a->ct, &rec.ev, a->pbuf)) {
-			rec.ev.flags |= HTC_EVF_REDACTED;
-			a->redacted++;
-		}
-	}
+	if (!a->o.no_redact && conntab_redact_event(a->ct, &rec.ev, a->pbuf))
+		a->redacted++;
 	/* no clock read per event: the event's own time (the same monotonic
 	 * clock), or the loop's last reading if that is later */
 	rc = tick_output(a, rec.ev.ts_ns > a->now ? rec.ev.ts_ns : a->now);

@@ -126,6 +126,24 @@ static int open_next(struct output *out, uint64_t now_ns)
 	return 0;
 }
 
+/* How httpcap writes its files (also what bench_pipeline measures). */
+void output_writer_opts(struct htc_writer_opts *w)
+{
+	memset(w, 0, sizeof(*w));
+	/* data events as DATA_C (format 1.1): about a third of the bytes
+	 * to compress and to store */
+	w->compact = 1;
+	/* zstd's fast mode -2: on the bench's nginx traffic (a 263 MB
+	 * capture, `zstd -b1 --fast=N`) 2.6 GB/s against level 1's 1.76 GB/s,
+	 * for +0.6% in size (-4: no faster, +25%); compression had been a
+	 * quarter of httpcap's CPU under load */
+	w->level = -2;
+	/* Not wopts.threaded (zstd and write() in a thread of the writer's
+	 * own): on a 2-core VM under nginx + wrk it cost 5-9% more httpcap
+	 * CPU per request (1093/1147/1113 -> 1194/1183/1184 ns) and dropped
+	 * nothing less (no drops either way up to the highest rate). */
+}
+
 struct output *output_open(const struct cap_opts *o, const struct htc_header *hdr,
 			   long uid, long gid, int *err)
 {
@@ -144,18 +162,7 @@ struct output *output_open(const struct cap_opts *o, const struct htc_header *hd
 	out->rotate_secs = o->rotate_secs;
 	out->nfiles = o->nfiles;
 	out->is_stdout = !strcmp(o->wfile, "-");
-	/* data events as DATA_C (format 1.1): about a third of the bytes
-	 * to compress and to store */
-	out->wopts.compact = 1;
-	/* zstd's fast mode -2: on the bench's nginx traffic (a 263 MB
-	 * capture, `zstd -b1 --fast=N`) 2.6 GB/s against level 1's 1.76 GB/s,
-	 * for +0.6% in size (-4: no faster, +25%); compression had been a
-	 * quarter of httpcap's CPU under load */
-	out->wopts.level = -2;
-	/* Not wopts.threaded (zstd and write() in a thread of the writer's
-	 * own): on a 2-core VM under nginx + wrk it cost 5-9% more httpcap
-	 * CPU per request (1093/1147/1113 -> 1194/1183/1184 ns) and dropped
-	 * nothing less (no drops either way up to the highest rate). */
+	output_writer_opts(&out->wopts);
 	/* frames small enough that -C sizes are kept to within a few percent
 	 * (the file size only grows when a frame is written) */
 	if (o->rotate_bytes && o->rotate_bytes < 16ULL << 20)
