@@ -461,33 +461,26 @@ static inline __attribute__((always_inline)) bool bulk_secret(unsigned char *t, 
 	return false;
 }
 
-/* Whether v (m bytes) holds word (lower case, wl bytes, its first byte
- * a letter) in any case: memchr for its first letter in both cases. */
-static bool has_word(const uint8_t *v, size_t m, const char *word, size_t wl)
-{
-	for (int pass = 0; pass < 2; pass++) {
-		int first = pass ? word[0] - ('a' - 'A') : word[0];
-
-		for (const uint8_t *p = v; (p = memchr(p, first, m - (size_t)(p - v)));
-		     p++)
-			if ((size_t)(v + m - p) >= wl && !strncasecmp((const char *)p, word, wl))
-				return true;
-	}
-	return false;
-}
-
 /* The body kind a Content-Type value (v, m bytes, whole) names: JSON when
  * it contains "json" (application/json, ...+json, text/json), a form when
  * it contains "urlencoded", else 0: what the byte machine (RS_VAL_CT)
  * finds when the value is split, so the result never depends on where the
- * payloads were cut. */
+ * payloads were cut.  One pass over the value's bytes: a value is a few
+ * dozen bytes, and four memchr calls cost more than reading it once. */
 static unsigned ct_kind(const uint8_t *v, size_t m)
 {
-	if (has_word(v, m, "json", 4))
-		return BK_JSON;
-	if (has_word(v, m, "urlencoded", 10))
-		return BK_FORM;
-	return 0;
+	bool form = false;
+
+	for (size_t i = 0; i < m; i++) {
+		unsigned char c = v[i] | 0x20;
+
+		if (c == 'j' && m - i >= 4 && !strncasecmp((const char *)v + i, "json", 4))
+			return BK_JSON;
+		if (c == 'u' && !form && m - i >= 10 &&
+		    !strncasecmp((const char *)v + i, "urlencoded", 10))
+			form = true;
+	}
+	return form ? BK_FORM : 0;
 }
 
 /* The --redact hash of a name already lowercased, without - and _. */
@@ -536,23 +529,67 @@ static void name_memo_clear(void)
 	memset(name_memo, 0, sizeof(name_memo));
 }
 
-static inline unsigned name_memo_slot(const uint8_t *p, size_t k)
+static inline uint64_t load64(const void *p)
 {
-	uint64_t a = 0, b = 0;
+	uint64_t v;
 
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t load32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* Its first and last bytes as two words (overlapping when k < 16): the
+ * slot's hash and the first test of a match, without a byte loop. */
+static inline void name_words(const uint8_t *p, size_t k, uint64_t *a, uint64_t *b)
+{
 	if (k >= 8) {
-		memcpy(&a, p, 8);
-		memcpy(&b, p + k - 8, 8);
+		*a = load64(p);
+		*b = load64(p + k - 8);
+	} else if (k >= 4) {
+		*a = load32(p);
+		*b = load32(p + k - 4);
 	} else {
-		for (size_t i = 0; i < k; i++)
-			a |= (uint64_t)p[i] << (8 * i);
+		*a = p[0] | (uint64_t)p[k / 2] << 8 | (uint64_t)p[k - 1] << 16;
+		*b = 0;
 	}
+}
+
+static inline unsigned name_memo_slot(uint64_t a, uint64_t b, size_t k)
+{
 	a = (a * 0x9e3779b97f4a7c15ull) ^ ((b + k) * 0xc2b2ae3d27d4eb4full);
 	return (unsigned)(a >> 56) & (NAME_MEMO_SLOTS - 1);
 }
 
+/* Whether the memo's name (k bytes, k <= NAME_MEMO_LEN) is p's: compared
+ * 8 bytes at a time, the last word overlapping (memcmp's call cost more
+ * than the compare for names this short). */
+static inline bool name_memo_eq(const struct name_memo *e, const uint8_t *p, size_t k)
+{
+	size_t i;
+
+	if (e->len != k)
+		return false;
+	if (k < 4)
+		return !memcmp(e->name, p, k);
+	if (k < 8)
+		return load32(e->name) == load32(p) &&
+		       load32(e->name + k - 4) == load32(p + k - 4);
+	for (i = 0; i + 8 < k; i += 8)
+		if (load64(e->name + i) != load64(p + i))
+			return false;
+	return load64(e->name + k - 8) == load64(p + k - 8);
+}
+
 /* The state bulk_name() leaves after a name of k bytes with verdict v. */
-static size_t name_judged(struct redact_state *s, size_t k, unsigned v)
+static inline __attribute__((always_inline)) size_t name_judged(struct redact_state *s,
+								 size_t k, unsigned v)
 {
 	s->st &= ~(F_SECRET_NAME | F_PREVSECRET | F_CAND_CL | F_CAND_TE);
 	s->body &= ~B_CAND_CT;
@@ -590,9 +627,12 @@ static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 	bool plain = true;	/* name bytes only */
 
 	if (colon && colon > buf) {
+		uint64_t wa, wb;
+
 		k = (size_t)(colon - buf);
-		e = &name_memo[name_memo_slot(buf, k)];
-		if (e->len == k && !memcmp(e->name, buf, k))
+		name_words(buf, k, &wa, &wb);
+		e = &name_memo[name_memo_slot(wa, wb, k)];
+		if (name_memo_eq(e, buf, k))
 			return name_judged(s, k, e->verdict);
 		k = 0;
 	}
@@ -1308,25 +1348,35 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			} else if ((s->st & F_NOTHTTP) && redis_line(s, buf, len, i)) {
 				break;
 			} else {
-				size_t k = bulk_name(s, buf + i, len - i);
-				const uint8_t *nl;
+				for (;;) {
+					size_t k = bulk_name(s, buf + i, len - i);
+					const uint8_t *nl;
 
-				if (!k) {
-					name_begin(s);
-					break;
-				}
-				i += k;
-				/* the common line, whole here: a header that is
-				 * neither secret nor framing, to its end at once
-				 * (what name_end and RS_SKIP_EOL would do) */
-				if (buf[i] == ':' &&
-				    !(s->st & (F_SECRET_NAME | F_CAND_CL | F_CAND_TE)) &&
-				    (nl = memchr(buf + i + 1, '\n', len - i - 1))) {
+					if (!k) {
+						name_begin(s);
+						break;
+					}
+					i += k;
+					/* the common line, whole here: a header that
+					 * is neither secret nor framing, to its end at
+					 * once (what name_end and RS_SKIP_EOL would do) */
+					if (buf[i] != ':' ||
+					    (s->st & (F_SECRET_NAME | F_CAND_CL | F_CAND_TE)) ||
+					    !(nl = memchr(buf + i + 1, '\n', len - i - 1)))
+						break;
 					if ((s->body & B_CAND_CT) && !(s->st & F_SCAN))
 						s->body = (s->body & ~BK_MASK) | B_CT_SEEN |
 							  ct_kind(buf + i + 1, (size_t)(nl - buf) - i - 1);
 					i = (size_t)(nl - buf) + 1;
 					set_state(s, RS_LINE, 0);
+					/* the next line here too when it starts a
+					 * name: what this case would do with it,
+					 * without going round the byte machine */
+					if (i == len || (s->st & F_NOTHTTP))
+						break;
+					c = buf[i];
+					if (c == '\r' || c == '\n' || c == ' ' || c == '\t')
+						break;
 				}
 			}
 			break;
