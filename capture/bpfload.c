@@ -339,6 +339,11 @@ int cap_bpf_poll(struct cap_bpf *b, int timeout_ms)
 	return err ? err : cap_bpf_consume(b);
 }
 
+struct cap_rings *cap_bpf_rings(struct cap_bpf *b)
+{
+	return b->rings;
+}
+
 int cap_bpf_consume(struct cap_bpf *b)
 {
 	return cap_rings_consume(b->rings, cap_mono_ns());

@@ -198,6 +198,8 @@ void cap_bpf_stop(struct cap_bpf *b);
 /* Wait up to timeout_ms (poll only), then hand over the CPUs' records up to
  * now, on a timeout too: samples handled, or a negative error. */
 int cap_bpf_poll(struct cap_bpf *b, int timeout_ms);
+/* The rings the programs write (for cap_sched_start). */
+struct cap_rings *cap_bpf_rings(struct cap_bpf *b);
 int cap_bpf_consume(struct cap_bpf *b);
 /* Everything left in the rings, whatever its time: after cap_bpf_stop(). */
 int cap_bpf_consume_all(struct cap_bpf *b);
@@ -236,6 +238,28 @@ int cap_rings_consume(struct cap_rings *rs, uint64_t until);
 /* Wait up to timeout_ms for a wakeup from any ring: 0, or -errno (-EINTR
  * when a signal came first). */
 int cap_rings_wait(struct cap_rings *rs, int timeout_ms);
+/* How full the fullest ring is, in per mille of its size. */
+unsigned cap_rings_fill(const struct cap_rings *rs);
+
+/* ---- when the drain loop runs (sched.c) ---- */
+
+enum { CAP_SCHED_IDLE, CAP_SCHED_BATCH };
+struct cap_sched;
+
+/* The calling thread (the drain loop) SCHED_IDLE while it keeps up with
+ * rings, raised to SCHED_BATCH by a guard thread when behind; SCHED_BATCH
+ * throughout when it could not leave SCHED_IDLE again.  NULL only when
+ * out of memory; *err says why the drain is not adaptive (0: it is). */
+struct cap_sched *cap_sched_start(struct cap_rings *rings, int *err);
+/* After each pass of the drain loop: lowers it again once caught up. */
+void cap_sched_pass(struct cap_sched *s);
+/* Stop the guard, leave the drain SCHED_BATCH; how many times it was
+ * raised. */
+unsigned cap_sched_stop(struct cap_sched *s);
+/* The decision alone, for tests: the mode after a guard tick (drain_side
+ * false: fill_pm, starved ticks in a row) or after a pass (drain_side). */
+int cap_sched_next(int mode, unsigned fill_pm, unsigned starved_ticks, bool drain_side);
+
 void cap_rings_free(struct cap_rings *rs);
 
 /* Whether the TLS programs are loaded (not with --no-tls, nor when the

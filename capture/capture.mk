@@ -20,7 +20,7 @@
 
 CAPTURE_CORE_SRCS := capture/cli.c capture/cgroup.c capture/convert.c capture/conntab.c \
 		     capture/procmeta.c capture/output.c capture/redact.c capture/export_pkt.c \
-		     capture/gopclntab.c capture/rings.c
+		     capture/gopclntab.c capture/rings.c capture/sched.c
 CAPTURE_SRCS := capture/main.c capture/bpfload.c capture/tls.c capture/print.c capture/export.c \
 		capture/top.c $(CAPTURE_CORE_SRCS)
 CAPTURE_LIBS := -lbpf -lelf -lcapstone -lz $(LIBS_SYS) -lm

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -503,8 +502,9 @@ int main(int argc, char **argv)
 	struct htc_writer_stats ws = {};
 	struct htc_engine_sink sink = {};
 	char msg[512];
+	struct cap_sched *sched = NULL;
 	uint64_t start, last_tick, now;
-	unsigned nfiles = 0;
+	unsigned nfiles = 0, raises;
 	int err, ret = 1;
 
 	if (cap_parse_args(argc, argv, &a->o, msg, sizeof(msg))) {
@@ -623,17 +623,15 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/*
-	 * SCHED_BATCH: a wakeup of the drain loop does not preempt the task
-	 * running on that CPU (the traced server), it waits for the end of
-	 * its slice or an idle CPU; its share of CPU is unchanged, and the
-	 * ring buffers absorb the delay.  Measured against nginx return-200
-	 * under wrk, 3 interleaved rounds: 175,000 -> 179,700 requests/s, no
-	 * drops either way (nice 10 or SCHED_IDLE gave the CPU away entirely
-	 * and dropped events).
-	 */
-	if (sched_setscheduler(0, SCHED_BATCH, &(struct sched_param){ 0 }) && a->o.verbose)
-		fprintf(stderr, "httpcap: SCHED_BATCH: %s\n", cap_strerror(-errno));
+	/* SCHED_IDLE while the drain keeps up, SCHED_BATCH when behind
+	 * (sched.c) */
+	sched = cap_sched_start(cap_bpf_rings(a->bpf), &err);
+	if (!sched) {
+		fprintf(stderr, "httpcap: out of memory\n");
+		goto cleanup;
+	}
+	if (err && a->o.verbose)
+		fprintf(stderr, "httpcap: the drain loop stays SCHED_BATCH: %s\n", cap_strerror(err));
 	cap_bpf_start(a->bpf);
 	if (!a->o.quiet) {
 		char filters[1024];
@@ -659,6 +657,7 @@ int main(int argc, char **argv)
 					cap_strerror(err));
 			break;
 		}
+		cap_sched_pass(sched);
 		if (a->o.unbuffered && err > 0 && a->out)
 			set_err(a, output_flush(a->out));
 		if (!a->out && err > 0 && fflush(stdout))
@@ -686,6 +685,10 @@ int main(int argc, char **argv)
 		}
 	}
 	/* stop the kernel side, then take what is still in the ring buffer */
+	raises = cap_sched_stop(sched);
+	sched = NULL;
+	if (a->o.verbose)
+		fprintf(stderr, "httpcap: the drain loop was raised to SCHED_BATCH %u times\n", raises);
 	cap_bpf_stop(a->bpf);
 	if (!a->err && !a->out_closed && !a->count_reached)
 		cap_bpf_consume_all(a->bpf);
@@ -749,6 +752,7 @@ int main(int argc, char **argv)
 				(unsigned long long)cnt[HCB_CNT_TLS_UNTIED]);
 	}
 cleanup:
+	cap_sched_stop(sched);
 	top_free(a->top);
 	if (a->out) {
 		output_close(a->out, cap_mono_ns(), NULL, NULL);

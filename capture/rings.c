@@ -212,6 +212,21 @@ int cap_rings_consume(struct cap_rings *rs, uint64_t until)
 	return err < 0 ? err : n;
 }
 
+unsigned cap_rings_fill(const struct cap_rings *rs)
+{
+	uint64_t most = 0;
+
+	for (unsigned i = 0; i < rs->n; i++) {
+		const struct ring *r = &rs->r[i];
+		uint64_t used = load_acquire(r->prod) - load_acquire(r->cons);
+
+		used = used * 1000 / (r->mask + 1);
+		if (used > most)
+			most = used;
+	}
+	return most > 1000 ? 1000 : (unsigned)most;
+}
+
 int cap_rings_wait(struct cap_rings *rs, int timeout_ms)
 {
 	return epoll_wait(rs->epfd, rs->evs, (int)rs->n, timeout_ms) < 0 ? -errno : 0;

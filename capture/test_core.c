@@ -611,6 +611,27 @@ static void test_output_ring(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* When the drain loop is raised and lowered (sched.c): the guard raises on
+ * a quarter-full ring or two starved ticks, whatever it was; the drain
+ * lowers itself only from SCHED_BATCH and only once the rings are nearly
+ * empty (the hold time is the caller's). */
+static void test_sched_decisions(void **state)
+{
+	(void)state;
+	/* guard */
+	assert_int_equal(cap_sched_next(CAP_SCHED_IDLE, 0, 0, false), CAP_SCHED_IDLE);
+	assert_int_equal(cap_sched_next(CAP_SCHED_IDLE, 249, 1, false), CAP_SCHED_IDLE);
+	assert_int_equal(cap_sched_next(CAP_SCHED_IDLE, 250, 0, false), CAP_SCHED_BATCH);
+	assert_int_equal(cap_sched_next(CAP_SCHED_IDLE, 0, 2, false), CAP_SCHED_BATCH);
+	assert_int_equal(cap_sched_next(CAP_SCHED_BATCH, 1000, 0, false), CAP_SCHED_BATCH);
+	assert_int_equal(cap_sched_next(CAP_SCHED_BATCH, 0, 0, false), CAP_SCHED_BATCH);
+	/* drain, after a pass */
+	assert_int_equal(cap_sched_next(CAP_SCHED_BATCH, 30, 0, true), CAP_SCHED_IDLE);
+	assert_int_equal(cap_sched_next(CAP_SCHED_BATCH, 31, 0, true), CAP_SCHED_BATCH);
+	assert_int_equal(cap_sched_next(CAP_SCHED_IDLE, 1000, 5, true), CAP_SCHED_IDLE);
+	assert_int_equal(cap_sched_next(CAP_SCHED_IDLE, 0, 0, true), CAP_SCHED_IDLE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -625,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_conntab_bounded),
 		cmocka_unit_test(test_proctab),
 		cmocka_unit_test(test_output_ring),
+		cmocka_unit_test(test_sched_decisions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -278,6 +278,34 @@ static void test_rings_merge(void **state)
  * rest come out; a thread that commits on CPU 0 after ring 0 was read and
  * then on CPU 1 has its second record (stamped after the watermark) held
  * with its first. */
+/* How full the fullest ring is, in per mille: what the drain's scheduling
+ * (sched.c) raises it on.  Records count from when they are reserved (the
+ * producer position), until a drain has handed them over. */
+static void test_rings_fill(void **state)
+{
+	struct fix *f = fix_new(2, 4096, 1ull << 40);	/* positions far from 0 */
+
+	(void)state;
+	assert_int_equal(cap_rings_fill(f->rs), 0);
+	/* 16 + 8 header = 24 bytes a record: 20 of them 480 bytes, 117 per
+	 * mille of ring 1; 5 in ring 0, 29 per mille */
+	for (uint64_t i = 0; i < 20; i++)
+		put(&f->t[1], 100 + i, 16, 0);
+	for (uint64_t i = 0; i < 5; i++)
+		put(&f->t[0], 200 + i, 16, 0);
+	publish(&f->t[0]);
+	publish(&f->t[1]);
+	assert_int_equal(cap_rings_fill(f->rs), 480 * 1000 / 4096);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 25);
+	assert_int_equal(cap_rings_fill(f->rs), 0);
+	/* a full ring is 1000 */
+	for (uint64_t i = 0; i < 4096 / 32; i++)
+		put(&f->t[0], 300 + i, 24, 0);
+	publish(&f->t[0]);
+	assert_int_equal(cap_rings_fill(f->rs), 1000);
+	fix_free(f);
+}
+
 static void test_rings_watermark(void **state)
 {
 	static const unsigned first[][2] = { { 0, 1 }, { 1, 3 }, { 0, 5 } };
@@ -620,6 +648,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rings_merge),
 		cmocka_unit_test(test_rings_watermark),
+		cmocka_unit_test(test_rings_fill),
 		cmocka_unit_test(test_rings_busy),
 		cmocka_unit_test(test_rings_discard),
 		cmocka_unit_test(test_rings_wrap),
