@@ -30,5 +30,5 @@ bench: all $(BUILD)/.deps-bench
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
-bench-system: $(HTCSTAT) $(BUILD)/.deps-bench
+bench-system: $(HTCSTAT) $(BUILD)/bench/bench_pipeline $(BUILD)/.deps-bench
 	@BUILD=$(BUILD) bash bench/run.sh
