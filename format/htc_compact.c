@@ -81,10 +81,37 @@ void htc_ctab_reset(struct htc_ctab *t)
 	t->prev_ts = 0;
 }
 
-static bool same_conn(const struct htc_cslot *s, const struct htc_event *e, size_t clen)
+/* Whether n bytes (n >= 8) at a and b are the same: word loads, the last
+ * one overlapping (called for every event written; memcmp's call cost
+ * more than these compares). */
+static inline bool same_bytes(const void *a, const void *b, size_t n)
 {
-	return s->pid == e->pid && s->fd == e->fd && s->comm_len == clen &&
-	       !memcmp(s->comm, e->comm, clen) && !memcmp(&s->ep, &e->ep, sizeof(s->ep));
+	const uint8_t *p = a, *q = b;
+	uint64_t x, y, d = 0;
+	size_t i;
+
+	for (i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, p + i, 8);
+		memcpy(&y, q + i, 8);
+		d |= x ^ y;
+	}
+	memcpy(&x, p + n - 8, 8);
+	memcpy(&y, q + n - 8, 8);
+	return !(d | (x ^ y));
+}
+
+/* Whether e's connection fields are the slot's: its comm by the 16 bytes
+ * last seen first (the same bytes, the same name), else as a string. */
+static bool same_conn(const struct htc_cslot *s, const struct htc_event *e)
+{
+	size_t clen;
+
+	if (s->pid != e->pid || s->fd != e->fd || !same_bytes(&s->ep, &e->ep, sizeof(s->ep)))
+		return false;
+	if (same_bytes(s->comm_raw, e->comm, HTC_COMM_LEN))
+		return true;
+	clen = strnlen(e->comm, HTC_COMM_LEN - 1);
+	return s->comm_len == clen && !memcmp(s->comm, e->comm, clen);
 }
 
 static void fill_slot(struct htc_cslot *s, const struct htc_event *e, size_t clen, uint32_t gen)
@@ -96,6 +123,7 @@ static void fill_slot(struct htc_cslot *s, const struct htc_event *e, size_t cle
 	s->ep = e->ep;
 	memset(s->comm, 0, sizeof(s->comm));
 	memcpy(s->comm, e->comm, clen);
+	memcpy(s->comm_raw, e->comm, sizeof(s->comm_raw));
 	s->comm_len = (uint8_t)clen;
 	memset(s->next, 0, sizeof(s->next));
 	s->seq_ok = 0;
@@ -117,14 +145,14 @@ static void seq_advance(struct htc_cslot *s, const struct htc_event *e, unsigned
 size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t *b)
 {
 	struct htc_cslot *s = &t->slot[slot_of(e->conn_id)];
-	size_t clen = strnlen(e->comm, HTC_COMM_LEN - 1), n = 0;
+	size_t clen, n = 0;
 	/* TLS plaintext is a stream of its own beside the syscalls' */
 	unsigned dir = (e->type == HTC_EV_WRITE) + (e->flags & HTC_EVF_TLS ? 2 : 0);
 	uint8_t cflags = 0;
 
-	if (s->gen != t->gen || s->conn_id != e->conn_id || !same_conn(s, e, clen)) {
+	if (s->gen != t->gen || s->conn_id != e->conn_id || !same_conn(s, e)) {
 		cflags |= HTC_CF_CONN;
-		fill_slot(s, e, clen, t->gen);
+		fill_slot(s, e, strnlen(e->comm, HTC_COMM_LEN - 1), t->gen);
 	}
 	if ((e->flags & HTC_EVF_SEQ) &&
 	    (!(s->seq_ok & (1u << dir)) || s->next_seq[dir] != e->tcp_seq))
@@ -144,6 +172,7 @@ size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t
 		put_le16(b + n + 12, e->ep.rport);
 		memcpy(b + n + 14, e->ep.laddr, 16);
 		memcpy(b + n + 30, e->ep.raddr, 16);
+		clen = s->comm_len;
 		b[n + 46] = (uint8_t)clen;
 		memcpy(b + n + 47, e->comm, clen);
 		n += 47 + clen;

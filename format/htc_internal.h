@@ -139,6 +139,7 @@ struct htc_cslot {
 	uint32_t pid;
 	uint8_t comm_len;
 	char comm[HTC_COMM_LEN];
+	char comm_raw[HTC_COMM_LEN];	/* the writer's: the event's 16 bytes */
 	struct htc_endpoints ep;
 	/* expected stream offset: read, write, then TLS plaintext read,
 	 * write (their own streams, FORMAT.md 6.8) */
