@@ -1336,7 +1336,10 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 		}
 
 		case RS_LINE:
-			if (c == '\r') {
+			if (c == '\r' && i + 1 < len && buf[i + 1] == '\n') {
+				head_end(s);	/* what RS_LINE_CR would do */
+				i += 2;
+			} else if (c == '\r') {
 				set_state(s, RS_LINE_CR, 0);
 				i++;
 			} else if (c == '\n') {
@@ -1444,29 +1447,38 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			break;
 
 		case RS_VAL_CL:
-			/* pos: 0 before the digits, 1 in them, 2 after (ignored) */
-			if (c == '\n') {
-				if ((s->st & F_DIGITS) && s->remain < MAX_LENGTH)
-					s->st |= F_CL;
-				else
+			/* pos: 0 before the digits, 1 in them, 2 after (ignored);
+			 * the value's bytes in this payload taken here at once */
+			for (;;) {
+				if (c == '\n') {
+					if ((s->st & F_DIGITS) && s->remain < MAX_LENGTH)
+						s->st |= F_CL;
+					else
+						s->st |= F_CL_BAD;
+					set_state(s, RS_LINE, 0);
+					i++;
+					break;
+				} else if (is_digit(c) && pos < 2) {
+					if (s->remain < MAX_LENGTH)
+						s->remain = s->remain * 10 + (c - '0');
+					s->st |= F_DIGITS;
+					pos = 1;
+				} else if (c == ' ' || c == '\t' || c == '\r') {
+					if (pos == 1)
+						pos = 2;
+				} else if (pos == 1) {
+					pos = 2;	/* "5, 5": keep the first */
+				} else if (pos == 0) {
 					s->st |= F_CL_BAD;
-				set_state(s, RS_LINE, 0);
-			} else if (is_digit(c) && pos < 2) {
-				if (s->remain < MAX_LENGTH)
-					s->remain = s->remain * 10 + (c - '0');
-				s->st |= F_DIGITS;
-				set_state(s, RS_VAL_CL, 1);
-			} else if (c == ' ' || c == '\t' || c == '\r') {
-				if (pos == 1)
-					set_state(s, RS_VAL_CL, 2);
-			} else if (pos == 1) {
-				set_state(s, RS_VAL_CL, 2);	/* "5, 5": keep the first */
-			} else if (pos == 0) {
-				s->st |= F_CL_BAD;
-				set_state(s, RS_VAL_CL, 2);
-				s->st &= ~F_DIGITS;
+					pos = 2;
+					s->st &= ~F_DIGITS;
+				}
+				if (++i == len) {
+					set_state(s, RS_VAL_CL, pos);
+					break;
+				}
+				c = buf[i];
 			}
-			i++;
 			break;
 
 		case RS_VAL_TE:
