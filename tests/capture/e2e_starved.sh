@@ -13,9 +13,7 @@ N=20
 
 mkdir -p "$T/www"
 echo starved >"$T/www/s.txt"
-python3 -m http.server $PORT --bind 127.0.0.1 --directory "$T/www" >"$T/pyserver.log" 2>&1 &
-track $!
-wait_port $PORT 127.0.0.1
+start_python_server $PORT "$T/www"
 start_capture cap -v -U -w "$T/st.htc" --port $PORT
 
 # one busy loop per CPU, bounded in time

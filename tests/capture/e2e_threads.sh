@@ -17,9 +17,7 @@ THREADS=16
 
 mkdir -p "$T/www"
 echo th >"$T/www/t.txt"
-python3 -m http.server $PORT --bind 127.0.0.1 --directory "$T/www" >"$T/pyserver.log" 2>&1 &
-track $!
-wait_port $PORT 127.0.0.1
+start_python_server $PORT "$T/www"
 start_capture cap -w "$T/th.htc" --port $PORT
 for i in $(seq $PROCS); do
 	python3 - $PORT $THREADS <<'PY' || fail "client $i failed"
