@@ -13,9 +13,7 @@
 
 static int64_t ev_size(const struct htc_record *rec)
 {
-	if (rec->ev.cap_len && !rec->ev.payload)
-		return -EINVAL;
-	return (int64_t)HTC_EV_FIXED + rec->ev.cap_len;
+	return htc_ev_size(&rec->ev);
 }
 
 static uint64_t ev_encode(const struct htc_record *rec, uint8_t *b)

@@ -8,6 +8,7 @@
 #ifndef HTC_INTERNAL_H
 #define HTC_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -167,6 +168,19 @@ int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len, int t
 		       struct htc_record *rec, const char **why);
 
 /* ---- record codec (htc_codec.c) ---- */
+
+/* The body size of an event record (DATA, CONN) as htc_rec_size() judges
+ * it, or -EINVAL (payload NULL with a nonzero length), HTC_ERR_TOOBIG;
+ * inline, for the writer's compact path, which checks every captured
+ * event the same way without the codec table's indirect call. */
+static inline int64_t htc_ev_size(const struct htc_event *e)
+{
+	if (e->cap_len && !e->payload)
+		return -EINVAL;
+	if ((int64_t)HTC_EV_FIXED + e->cap_len > HTC_MAX_RECORD)
+		return HTC_ERR_TOOBIG;
+	return (int64_t)HTC_EV_FIXED + e->cap_len;
+}
 
 /*
  * Bytes the record will take on disk, record header included, or a

@@ -466,25 +466,18 @@ int htc_writer_append(struct htc_writer *w, const struct htc_record *rec)
 		return -EINVAL;
 	if (werr(w))
 		return werr(w);
-	/* TLS plaintext is always a TLS_C record (a DATA record would mix it
-	 * into the syscalls' stream for 1.1 readers, which skip TLS_C) */
 	if (!rec)
 		return -EINVAL;
+	/* TLS plaintext is always a TLS_C record (a DATA record would mix it
+	 * into the syscalls' stream for 1.1 readers, which skip TLS_C) */
 	compact = rec->type == HTC_REC_DATA && (w->compact || (rec->ev.flags & HTC_EVF_TLS));
-	/* a compact data event (DATA_C, TLS_C) is at most this long; it is
-	 * refused as htc_rec_size() refuses a DATA record (that call cost
-	 * ~35 instructions per event on the capture's hot path) */
-	if (compact) {
-		if (rec->ev.cap_len && !rec->ev.payload)
-			return -EINVAL;
-		if ((int64_t)HTC_EV_FIXED + rec->ev.cap_len > HTC_MAX_RECORD)
-			return HTC_ERR_TOOBIG;
+	/* the record is judged as htc_rec_size() judges it; a compact data
+	 * event (DATA_C, TLS_C) then takes at most HTC_EV_C_MAX + cap_len */
+	n = compact ? htc_ev_size(&rec->ev) : htc_rec_size(rec);
+	if (n < 0)
+		return (int)n;
+	if (compact)
 		n = HTC_REC_HDR_LEN + HTC_EV_C_MAX + (int64_t)rec->ev.cap_len;
-	} else {
-		n = htc_rec_size(rec);
-		if (n < 0)
-			return (int)n;
-	}
 	if (w->len + (size_t)n > w->cap) {
 		err = close_frame(w);
 		if (err)
