@@ -86,18 +86,11 @@ static uint64_t rec_size(uint32_t len)
 }
 
 /*
- * The next committed record of ring r before the end of this drain: sets
- * *ts (its first 8 bytes, the event's timestamp; 0 for a shorter one) and
- * returns true.  Discarded records on the way are consumed.  False when
- * the ring is empty up to r->end or its next record is still being
- * written (the records behind it wait for the next drain).
- */
-/*
  * The consumer position is published once per drain, and every
  * PUBLISH_BYTES within a long one, not after each record as libbpf does:
  * the producers on the other CPUs read it at every reservation, so a store
- * per record moved its cache line between CPUs once per event (measured on
- * nginx under wrk: ~25 ns per event in the reader).  The rings hold many
+ * per record moved its cache line between CPUs once per event (nginx under
+ * wrk, medians of 5: reader 926 -> 903 ns, BPF 1306 -> 1263 ns per request).  The rings hold many
  * drains' worth, so the space freed a drain late is not missed.
  */
 #define PUBLISH_BYTES (256u << 10)
@@ -108,6 +101,14 @@ static void ring_publish(struct ring *r)
 		__atomic_store_n(r->cons, r->pos, __ATOMIC_RELEASE);
 }
 
+/*
+ * The next committed record of ring r before the end of this drain: sets
+ * *ts (its first 8 bytes, the event's timestamp; 0 for a shorter one) and
+ * returns true.  Discarded records on the way are passed (consumed at the
+ * next ring_publish).  False when the ring is empty up to r->end or its
+ * next record is still being written (the records behind it wait for the
+ * next drain).
+ */
 static bool ring_peek(struct ring *r, uint64_t *ts)
 {
 	while (r->pos < r->end) {
