@@ -251,8 +251,9 @@ struct cap_sched;
  * throughout when it could not leave SCHED_IDLE again.  NULL only when
  * out of memory; *err says why the drain is not adaptive (0: it is). */
 struct cap_sched *cap_sched_start(struct cap_rings *rings, int *err);
-/* After each pass of the drain loop: lowers it again once caught up. */
-void cap_sched_pass(struct cap_sched *s);
+/* After each pass of the drain loop (now: cap_mono_ns(), read after the
+ * pass): lowers it again once caught up. */
+void cap_sched_pass(struct cap_sched *s, uint64_t now);
 /* Stop the guard, leave the drain SCHED_BATCH; how many times it was
  * raised. */
 unsigned cap_sched_stop(struct cap_sched *s);

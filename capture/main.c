@@ -657,12 +657,12 @@ int main(int argc, char **argv)
 					cap_strerror(err));
 			break;
 		}
-		cap_sched_pass(sched);
 		if (a->o.unbuffered && err > 0 && a->out)
 			set_err(a, output_flush(a->out));
 		if (!a->out && err > 0 && fflush(stdout))
 			a->out_closed = true;
 		now = a->now = cap_mono_ns();
+		cap_sched_pass(sched, now);
 		if (now - last_tick >= NS_PER_SEC) {
 			last_tick = now;
 			set_err(a, report_losses(a));

@@ -220,10 +220,11 @@ struct cap_sched *cap_sched_start(struct cap_rings *rings, int *err)
 	return s;
 }
 
-void cap_sched_pass(struct cap_sched *s)
+void cap_sched_pass(struct cap_sched *s, uint64_t now)
 {
 	if (!s || !s->guard_running || atomic_load(&s->mode) != CAP_SCHED_BATCH ||
-	    cap_mono_ns() - atomic_load(&s->raised_ns) < HOLD_NS ||
+	    /* signed: a raise after now was read counts as just now */
+	    (int64_t)(now - atomic_load(&s->raised_ns)) < (int64_t)HOLD_NS ||
 	    cap_sched_next(CAP_SCHED_BATCH, cap_rings_fill(s->rings), 0, true) != CAP_SCHED_IDLE)
 		return;
 	atomic_store(&s->mode, CAP_SCHED_IDLE);

@@ -678,7 +678,7 @@ static void test_sched_guard_raises(void **state)
 	assert_int_equal(sched_getscheduler(0), SCHED_BATCH);
 	/* a pass right after a raise keeps it (held), even once caught up */
 	__atomic_store_n(&cons, prod, __ATOMIC_RELEASE);
-	cap_sched_pass(sc);
+	cap_sched_pass(sc, cap_mono_ns());
 	assert_int_equal(sched_getscheduler(0), SCHED_BATCH);
 	assert_int_equal(cap_sched_stop(sc), 1);
 	assert_int_equal(sched_getscheduler(0), SCHED_BATCH);
