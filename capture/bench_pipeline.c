@@ -59,9 +59,10 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The events of path, payloads copied (the reader reuses its buffers). */
-static struct sample *load(const char *path, struct htc_header *hdr, size_t *n,
-			   uint64_t *bytes)
+/* The events of path into *out (NULL when none), payloads copied (the
+ * reader reuses its buffers): 0, or -1 with the reason printed. */
+static int load(const char *path, struct htc_header *hdr, struct sample **out, size_t *n,
+		uint64_t *bytes)
 {
 	struct htc_reader *r;
 	struct htc_record rec;
@@ -69,10 +70,11 @@ static struct sample *load(const char *path, struct htc_header *hdr, size_t *n,
 	size_t cap = 0;
 	int err, rc;
 
+	*out = NULL;
 	r = htc_reader_open(path, &err);
 	if (!r) {
 		fprintf(stderr, "bench_pipeline: %s: %s\n", path, htc_strerror(err));
-		return NULL;
+		return -1;
 	}
 	*hdr = *htc_reader_header(r);
 	*n = 0;
@@ -108,7 +110,8 @@ static struct sample *load(const char *path, struct htc_header *hdr, size_t *n,
 		fprintf(stderr, "bench_pipeline: %s: %s\n", path, htc_strerror(rc));
 		goto fail;
 	}
-	return v;
+	*out = v;
+	return 0;
 nomem:
 	fprintf(stderr, "bench_pipeline: out of memory\n");
 	htc_reader_close(r);
@@ -116,7 +119,7 @@ fail:
 	while (v && *n)
 		free(v[--*n].payload);
 	free(v);
-	return NULL;
+	return -1;
 }
 
 /* One pass over every sample; CPU seconds, or a negative errno. */
@@ -181,10 +184,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_pipeline FILE.htc [-r passes (1-99)]\n");
 		return 2;
 	}
-	if (!pbuf)
+	if (!pbuf) {
+		fprintf(stderr, "bench_pipeline: out of memory\n");
 		return 1;
-	v = load(argv[optind], &hdr, &n, &bytes);
-	if (!v)
+	}
+	if (load(argv[optind], &hdr, &v, &n, &bytes))
 		return 1;
 	if (!n) {
 		fprintf(stderr, "bench_pipeline: %s: no events\n", argv[optind]);

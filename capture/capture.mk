@@ -4,7 +4,8 @@
 #   make test-capture-core    cmocka tests of the CLI, event decoding, process
 #                             metadata parsing and redaction bookkeeping,
 #                             and test_rings: the per-CPU ring reader
-#                             (plain and ASan+UBSan)
+#                             (plain and ASan+UBSan); bench_pipeline on the
+#                             demo capture and on bad files and flags
 #   make test-capture-smoke   root: load + attach, capture one curl request
 #                             to python3 http.server, read it back with -r
 #   make bench-capture        root: 10,000 curl requests (must all be there,
@@ -66,13 +67,16 @@ $(BUILD)/bench/bench_pipeline: $(BUILD)/obj/capture/bench_pipeline.o \
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS_SYS) -lm
 
 .PHONY: test-capture-core test-capture-smoke bench-capture install-httpcap
-test-capture-core: $(CAPTURE_TEST_DIR)/test_core $(CAPTURE_TEST_DIR)/test_core-san \
-		   $(CAPTURE_TEST_DIR)/test_rings $(CAPTURE_TEST_DIR)/test_rings-san
-	@for t in $^; do \
+CAPTURE_CORE_TESTS := $(CAPTURE_TEST_DIR)/test_core $(CAPTURE_TEST_DIR)/test_core-san \
+		      $(CAPTURE_TEST_DIR)/test_rings $(CAPTURE_TEST_DIR)/test_rings-san
+test-capture-core: $(CAPTURE_CORE_TESTS) $(BUILD)/bench/bench_pipeline $(BUILD)/bench/htcstat
+	@for t in $(CAPTURE_CORE_TESTS); do \
 	  echo "  TEST     $$t"; \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $$t >$$t.log 2>&1 || { cat $$t.log; echo "FAIL: $$t"; exit 1; }; \
 	done
+	@echo "  TEST     capture/check_bench_pipeline.sh"
+	@BUILD=$(BUILD) bash capture/check_bench_pipeline.sh
 
 test-capture-smoke: $(BUILD)/httpcap
 	$(call msg,TEST,capture/smoke.sh)
