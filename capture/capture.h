@@ -260,6 +260,13 @@ unsigned cap_sched_stop(struct cap_sched *s);
 /* The decision alone, for tests: the mode after a guard tick (drain_side
  * false: fill_pm, starved ticks in a row) or after a pass (drain_side). */
 int cap_sched_next(int mode, unsigned fill_pm, unsigned starved_ticks, bool drain_side);
+/* The hold after a raise from SCHED_IDLE: the shortest after a raise long
+ * after the last lowering (lowered_for_ns), double the last one (hold_ns)
+ * when the drain starved again soon after it was lowered. */
+uint64_t cap_sched_hold(uint64_t hold_ns, uint64_t lowered_for_ns);
+/* Whether the host's CPUs were idle long enough (idle_ns, all CPUs) for a
+ * SCHED_IDLE drain that ran drain_ns in the same time to keep up. */
+bool cap_sched_room(uint64_t idle_ns, uint64_t drain_ns);
 
 void cap_rings_free(struct cap_rings *rs);
 

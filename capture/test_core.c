@@ -632,6 +632,21 @@ static void test_sched_decisions(void **state)
 	assert_int_equal(cap_sched_next(CAP_SCHED_BATCH, 31, 0, true), CAP_SCHED_BATCH);
 	assert_int_equal(cap_sched_next(CAP_SCHED_IDLE, 1000, 5, true), CAP_SCHED_IDLE);
 	assert_int_equal(cap_sched_next(CAP_SCHED_IDLE, 0, 0, true), CAP_SCHED_IDLE);
+	/* the hold after a raise: 0.5 s after a quiet spell (lowered 1 s or
+	 * more), doubling up to 10 s while it starves again soon after */
+	assert_int_equal(cap_sched_hold(500000000ull, 1000000000ull), 500000000ull);
+	assert_int_equal(cap_sched_hold(10000000000ull, 5000000000ull), 500000000ull);
+	assert_int_equal(cap_sched_hold(500000000ull, 40000000ull), 1000000000ull);
+	assert_int_equal(cap_sched_hold(1000000000ull, 999999999ull), 2000000000ull);
+	assert_int_equal(cap_sched_hold(8000000000ull, 0), 10000000000ull);
+	assert_int_equal(cap_sched_hold(10000000000ull, 0), 10000000000ull);
+	assert_int_equal(cap_sched_hold(0, 0), 500000000ull);
+	/* lowered only where idle CPU is twice what the drain used */
+	assert_true(cap_sched_room(650000000ull, 110000000ull));
+	assert_true(cap_sched_room(220000000ull, 110000000ull));
+	assert_false(cap_sched_room(219999999ull, 110000000ull));
+	assert_false(cap_sched_room(60000000ull, 110000000ull));
+	assert_true(cap_sched_room(0, 0));
 }
 
 static int no_sample(void *ctx, void *data, size_t size)
@@ -644,7 +659,8 @@ static int no_sample(void *ctx, void *data, size_t size)
 
 /* The guard thread at work (root, or CAP_SYS_NICE): this thread starts
  * SCHED_IDLE and is raised to SCHED_BATCH within a few ticks once a ring
- * is half full; stopping leaves it SCHED_BATCH. */
+ * is half full, held there, lowered by a pass after the hold; stopping
+ * leaves it SCHED_BATCH. */
 static void test_sched_guard_raises(void **state)
 {
 	static uint64_t cons, prod;
@@ -653,6 +669,7 @@ static void test_sched_guard_raises(void **state)
 				    .size = sizeof(data) };
 	struct cap_rings *rs = cap_rings_attach(&mem, 1, no_sample, NULL);
 	struct cap_sched *sc;
+	uint64_t t;
 	int err, i;
 
 	(void)state;
@@ -680,6 +697,15 @@ static void test_sched_guard_raises(void **state)
 	__atomic_store_n(&cons, prod, __ATOMIC_RELEASE);
 	cap_sched_pass(sc, cap_mono_ns());
 	assert_int_equal(sched_getscheduler(0), SCHED_BATCH);
+	/* once the hold (0.5 s after the first raise) is over, a pass looks
+	 * at the host's idle CPU, and a pass 0.25 s later, the host idle
+	 * (this thread sleeps), lowers it: the clock is the caller's */
+	t = cap_mono_ns();
+	cap_sched_pass(sc, t + 600 * 1000000ull);
+	assert_int_equal(sched_getscheduler(0), SCHED_BATCH);
+	nanosleep(&(struct timespec){ 0, 100 * 1000000L }, NULL);
+	cap_sched_pass(sc, t + 900 * 1000000ull);
+	assert_int_equal(sched_getscheduler(0), SCHED_IDLE);
 	assert_int_equal(cap_sched_stop(sc), 1);
 	assert_int_equal(sched_getscheduler(0), SCHED_BATCH);
 	cap_rings_free(rs);
