@@ -34,6 +34,10 @@
 
 #include "redact.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* st layout: bits 0-7 state, 8-15 a small counter, 16-31 flags. */
 enum rstate {
 	RS_MSG_START = 0,	/* between messages: a start line is expected (zero state) */
@@ -162,6 +166,22 @@ static inline unsigned char lower(unsigned char c)
 }
 
 static inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+static inline uint64_t load64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t load32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
 
 static int hex_value(unsigned char c)
 {
@@ -461,24 +481,134 @@ static inline __attribute__((always_inline)) bool bulk_secret(unsigned char *t, 
 	return false;
 }
 
+/*
+ * Byte searches for the whole-head fast path (head_fast): a header line is
+ * ~20-40 bytes, where a memchr call's set-up costs as much as the search,
+ * and a line needs two (its colon, its LF).  SSE2 (x86-64's baseline) reads
+ * 16 bytes a step; a tail of fewer than 16 is read as the last 16 bytes
+ * before end when lo..end holds that many, so no load leaves the payload.
+ * Without SSE2: memchr, or a byte loop.
+ */
+#if defined(__SSE2__)
+static inline unsigned eq16(const uint8_t *p, __m128i v)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), v));
+}
+#endif
+
+/* The first byte c in p[0..end), or NULL; lo <= p is where the payload
+ * starts. */
+static inline const uint8_t *find_byte(const uint8_t *lo, const uint8_t *p, const uint8_t *end,
+				       uint8_t c)
+{
+#if defined(__SSE2__)
+	const __m128i v = _mm_set1_epi8((char)c);
+	unsigned m;
+
+	for (; end - p >= 16; p += 16)
+		if ((m = eq16(p, v)))
+			return p + __builtin_ctz(m);
+	if (p == end)
+		return NULL;
+	if (end - lo >= 16) {
+		m = eq16(end - 16, v) >> (16 - (end - p));
+		return m ? p + __builtin_ctz(m) : NULL;
+	}
+#else
+	(void)lo;
+#endif
+	return p < end ? memchr(p, c, (size_t)(end - p)) : NULL;
+}
+
+/* A request target's end or query: the first '?', ' ' or LF in p[0..end),
+ * or end (what RS_TARGET's loop finds). */
+static inline const uint8_t *target_stop(const uint8_t *lo, const uint8_t *p, const uint8_t *end)
+{
+#if defined(__SSE2__)
+	const __m128i q = _mm_set1_epi8('?'), sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n');
+	unsigned m;
+
+	for (; end - p >= 16; p += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
+			_mm_cmpeq_epi8(x, sp)), _mm_cmpeq_epi8(x, nl)));
+		if (m)
+			return p + __builtin_ctz(m);
+	}
+	if (p < end && end - lo >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+
+		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
+			_mm_cmpeq_epi8(x, sp)), _mm_cmpeq_epi8(x, nl)));
+		m >>= 16 - (end - p);
+		return m ? p + __builtin_ctz(m) : end;
+	}
+#else
+	(void)lo;
+#endif
+	while (p < end && *p != '?' && *p != ' ' && *p != '\n')
+		p++;
+	return p;
+}
+
 /* The body kind a Content-Type value (v, m bytes, whole) names: JSON when
  * it contains "json" (application/json, ...+json, text/json), a form when
  * it contains "urlencoded", else 0: what the byte machine (RS_VAL_CT)
  * finds when the value is split, so the result never depends on where the
- * payloads were cut.  One pass over the value's bytes: a value is a few
- * dozen bytes, and four memchr calls cost more than reading it once. */
-static unsigned ct_kind(const uint8_t *v, size_t m)
+ * payloads were cut.  Only a 'j' or a 'u' can begin either word: those are
+ * found 16 bytes at a time (SSE2), the words then compared 4 and 8 bytes at
+ * once (both are letters only, so OR 0x20 lowercases exactly as
+ * strncasecmp does).  Common values ("text/plain") hold neither. */
+static inline bool word_at(const uint8_t *v, size_t m, size_t i, bool *form)
+{
+	if ((v[i] | 0x20) == 'j')
+		return m - i >= 4 && (load32(v + i) | 0x20202020u) == load32("json");
+	if (m - i >= 10 && (load64(v + i) | 0x2020202020202020ull) == load64("urlencoded") &&
+	    ((v[i + 8] | 0x20) == 'e') && ((v[i + 9] | 0x20) == 'd'))
+		*form = true;
+	return false;
+}
+
+#if defined(__SSE2__)
+/* The bytes of p[0..16) that are 'j' or 'u', either case. */
+static inline unsigned ju16(const uint8_t *p)
+{
+	__m128i x = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi8(0x20));
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('j')),
+							_mm_cmpeq_epi8(x, _mm_set1_epi8('u'))));
+}
+#endif
+
+/* lo <= v: where the payload starts (a short value's tail is read as the
+ * 16 bytes before its end). */
+static unsigned ct_kind(const uint8_t *lo, const uint8_t *v, size_t m)
 {
 	bool form = false;
+	size_t i = 0;
 
-	for (size_t i = 0; i < m; i++) {
+#if defined(__SSE2__)
+	unsigned c;
+
+	for (; m - i >= 16; i += 16)
+		for (c = ju16(v + i); c; c &= c - 1)
+			if (word_at(v, m, i + (size_t)__builtin_ctz(c), &form))
+				return BK_JSON;
+	if (i < m && (size_t)(v + m - lo) >= 16) {
+		for (c = ju16(v + m - 16) >> (16 - (m - i)); c; c &= c - 1)
+			if (word_at(v, m, i + (size_t)__builtin_ctz(c), &form))
+				return BK_JSON;
+		return form ? BK_FORM : 0;
+	}
+#else
+	(void)lo;
+#endif
+	for (; i < m; i++) {
 		unsigned char c = v[i] | 0x20;
 
-		if (c == 'j' && m - i >= 4 && !strncasecmp((const char *)v + i, "json", 4))
+		if ((c == 'j' || c == 'u') && word_at(v, m, i, &form))
 			return BK_JSON;
-		if (c == 'u' && !form && m - i >= 10 &&
-		    !strncasecmp((const char *)v + i, "urlencoded", 10))
-			form = true;
 	}
 	return form ? BK_FORM : 0;
 }
@@ -517,32 +647,17 @@ static bool whole_name_secret(unsigned char *t, size_t m)
 enum { NM_SECRET = 1, NM_CL = 2, NM_TE = 4, NM_CT = 8 };
 
 struct name_memo {
+	uint64_t wa, wb;	/* name_words() of the name */
 	uint8_t len;		/* 0: empty */
 	uint8_t verdict;	/* NM_* */
 	char name[NAME_MEMO_LEN];
-};
+} __attribute__((aligned(64)));	/* a slot's address is a shift */
 
 static struct name_memo name_memo[NAME_MEMO_SLOTS];
 
 static void name_memo_clear(void)
 {
 	memset(name_memo, 0, sizeof(name_memo));
-}
-
-static inline uint64_t load64(const void *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static inline uint32_t load32(const void *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
 }
 
 /* Its first and last bytes as two words (overlapping when k < 16): the
@@ -567,24 +682,19 @@ static inline unsigned name_memo_slot(uint64_t a, uint64_t b, size_t k)
 	return (unsigned)(a >> 56) & (NAME_MEMO_SLOTS - 1);
 }
 
-/* Whether the memo's name (k bytes, k <= NAME_MEMO_LEN) is p's: compared
- * 8 bytes at a time, the last word overlapping (memcmp's call cost more
- * than the compare for names this short). */
-static inline bool name_memo_eq(const struct name_memo *e, const uint8_t *p, size_t k)
+/* Whether the memo's name (k bytes, k <= NAME_MEMO_LEN) is p's, whose
+ * name_words() are wa and wb: those words hold every byte of a name of up
+ * to 16 bytes, a longer one's middle is compared 8 bytes at a time (memcmp's
+ * call cost more than the compare for names this short). */
+static inline bool name_memo_eq(const struct name_memo *e, const uint8_t *p, size_t k,
+				uint64_t wa, uint64_t wb)
 {
-	size_t i;
-
-	if (e->len != k)
+	if (e->wa != wa || e->wb != wb || e->len != k)
 		return false;
-	if (k < 4)
-		return !memcmp(e->name, p, k);
-	if (k < 8)
-		return load32(e->name) == load32(p) &&
-		       load32(e->name + k - 4) == load32(p + k - 4);
-	for (i = 0; i + 8 < k; i += 8)
-		if (load64(e->name + i) != load64(p + i))
-			return false;
-	return load64(e->name + k - 8) == load64(p + k - 8);
+	if (k <= 16)
+		return true;
+	return load64(e->name + 8) == load64(p + 8) &&
+	       (k <= 24 || load64(e->name + 16) == load64(p + 16));
 }
 
 /* The state bulk_name() leaves after a name of k bytes with verdict v. */
@@ -623,6 +733,7 @@ static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 	size_t k = 0, m = 0, lim = len < BULK_NAME_MAX ? len : BULK_NAME_MAX;
 	const uint8_t *colon = memchr(buf, ':', len <= NAME_MEMO_LEN ? len : NAME_MEMO_LEN + 1);
 	struct name_memo *e = NULL;
+	uint64_t e_wa = 0, e_wb = 0;	/* the name's words, for the memo */
 	unsigned v = 0;
 	bool plain = true;	/* name bytes only */
 
@@ -632,8 +743,10 @@ static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 		k = (size_t)(colon - buf);
 		name_words(buf, k, &wa, &wb);
 		e = &name_memo[name_memo_slot(wa, wb, k)];
-		if (name_memo_eq(e, buf, k))
+		if (name_memo_eq(e, buf, k, wa, wb))
 			return name_judged(s, k, e->verdict);
+		e_wa = wa;
+		e_wb = wb;
 		k = 0;
 	}
 	/* (BULK_NAME_MAX < MAX_SCAN_NAME: scan mode's length limit is the
@@ -659,6 +772,8 @@ static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 	if (whole_name_secret(t, m))
 		v |= NM_SECRET;
 	if (e && plain && buf + k == colon) {
+		e->wa = e_wa;
+		e->wb = e_wb;
 		e->len = (uint8_t)k;
 		e->verdict = (uint8_t)v;
 		memcpy(e->name, buf, k);
@@ -702,8 +817,9 @@ static void body_peek(struct redact_state *s, bool until_eof)
 	set_state(s, RS_BODY_PEEK, 0);
 }
 
-/* The blank line after the head: decide how the body is framed. */
-static void head_end(struct redact_state *s)
+/* The blank line after the head: decide how the body is framed.  Inlined:
+ * head_fast() calls it on the state it has just written. */
+static inline __attribute__((always_inline)) void head_end(struct redact_state *s)
 {
 	uint32_t f = s->st;
 
@@ -749,6 +865,262 @@ static void chunk_line_end(struct redact_state *s)
 	} else {
 		set_state(s, RS_CHUNK_DATA, 0);
 	}
+}
+
+/*
+ * The fast path over a head's header lines (issue 12: the redactor was
+ * the largest cost of httpcap's drain thread, ~1,100 instructions per
+ * event on keep-alive traffic).  A payload nearly always holds whole lines,
+ * often a whole head: here each line is taken whole, as the byte machine
+ * would take it split at any byte, but with one search for its colon, a
+ * name verdict from the memo, one search for its LF, and the machine's
+ * fields kept in locals (the state is written back once, not per byte).
+ * Secret, Content-Length, Transfer-Encoding and Content-Type values are
+ * handled here by the same rules as RS_VAL_SECRET, RS_VAL_CL, RS_VAL_TE
+ * and RS_VAL_CT, whose code they copy.  Anything else (obs-fold, a CR not
+ * followed by LF, a line or name running past the payload, a name that
+ * does not end at a colon) stops the fast path where the byte machine
+ * would then stand: at the line's start (RS_LINE), or after the name
+ * (RS_NAME, its verdict set as bulk_name() sets it), and the byte machine
+ * goes on from there.  Entered at a line start (RS_LINE) outside scan
+ * mode and outside non-HTTP streams; returns the new index, and i with
+ * the state still RS_LINE when it took nothing.  The blank line ends the
+ * head (head_end()).  Overwritten bytes are added to *redacted.
+ */
+static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n);
+
+/* The body's first bytes after a head taken by head_fast(), buf[i] and on
+ * (i < len): what RS_BODY_PEEK does with a first byte that cannot begin
+ * "HTTP/1.", and RS_BODY_CL, without going round the byte machine. */
+static inline size_t body_start(struct redact_state *s, uint8_t *buf, size_t len, size_t i,
+				size_t *redacted)
+{
+	unsigned state = get_state(s);
+	uint64_t take;
+
+	if (state == RS_BODY_PEEK) {
+		if (buf[i] == 'H')
+			return i;	/* maybe the next response */
+		s->aux = 0;
+		state = (s->st & F_PEEK_EOF) ? RS_BODY_EOF : RS_BODY_CL;
+		set_state(s, state, 0);
+	}
+	if (state != RS_BODY_CL)
+		return i;
+	take = len - i;
+	if (take > s->remain)
+		take = s->remain;
+	if (s->body & BK_MASK)
+		*redacted += body_scan(s, buf + i, (size_t)take);
+	i += take;
+	s->remain -= take;
+	if (s->remain == 0)
+		msg_reset(s);
+	return i;
+}
+
+/* What name_judged() sets for a verdict: the flags in st, in body. */
+#define NAME_ST_BITS (F_SECRET_NAME | F_PREVSECRET | F_CAND_CL | F_CAND_TE)
+static const uint32_t verdict_st[16] = {
+#define VST(v) [v] = ((v) & NM_SECRET ? F_SECRET_NAME : 0) | ((v) & NM_CL ? F_CAND_CL : 0) | \
+		     ((v) & NM_TE ? F_CAND_TE : 0)
+	VST(0), VST(1), VST(2), VST(3), VST(4), VST(5), VST(6), VST(7),
+	VST(8), VST(9), VST(10), VST(11), VST(12), VST(13), VST(14), VST(15),
+#undef VST
+};
+
+static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t i,
+			size_t *redacted)
+{
+	const uint8_t *end = buf + len;
+	uint32_t st = s->st, body = s->body, aux = s->aux, nh = s->nh;
+	uint64_t remain = s->remain;
+	unsigned state = RS_LINE, pos = 0;	/* where the byte machine goes on */
+	/* a --redact name whose hash is that of no byte: name_secret() of
+	 * every name judged whole (nh left at NH_INIT) */
+	const bool init_secret = n_extra && extra_secret(NH_INIT);
+	size_t n = 0;
+
+	while (i < len) {
+		uint8_t *p = buf + i, *v;
+		const uint8_t *colon, *nl;
+		unsigned char c = *p;
+		unsigned verdict;	/* nonzero: the name is secret or framing */
+		size_t k;
+
+		if (c <= ' ') {
+			if (c == '\r' || c == '\n') {
+				/* the blank line, unless its CR is alone here */
+				if (c == '\r' && (i + 1 == len || buf[i + 1] != '\n'))
+					break;
+				s->st = (st & 0xffff0000u) | RS_LINE;
+				s->body = body;
+				s->aux = aux;
+				s->nh = nh;
+				s->remain = remain;
+				*redacted += n;
+				head_end(s);
+				i += 1 + (c == '\r');
+				return i < len ? body_start(s, buf, len, i, redacted) : i;
+			}
+			if (c == ' ' || c == '\t')
+				break;	/* obs-fold */
+		}
+
+		/* the name: judged by the memo as bulk_name() does, else by it */
+		colon = find_byte(buf, p, p + (len - i <= NAME_MEMO_LEN ? len - i : NAME_MEMO_LEN + 1),
+				  ':');
+		k = colon ? (size_t)(colon - p) : 0;
+		if (k) {
+			uint64_t wa, wb;
+			const struct name_memo *e;
+
+			name_words(p, k, &wa, &wb);
+			e = &name_memo[name_memo_slot(wa, wb, k)];
+			if (name_memo_eq(e, p, k, wa, wb)) {
+				/* what name_judged() leaves */
+				verdict = e->verdict;
+				st &= ~NAME_ST_BITS;
+				body &= ~B_CAND_CT;
+				nh = NH_INIT;
+				aux = 0;
+				if (verdict) {
+					st |= verdict_st[verdict];
+					if (verdict & NM_CT)
+						body |= B_CAND_CT;
+				}
+			} else {
+				k = 0;
+			}
+		}
+		if (!k) {
+			s->st = (st & 0xffff0000u) | RS_LINE;
+			s->body = body;
+			s->aux = aux;
+			s->nh = nh;
+			s->remain = remain;
+			k = bulk_name(s, p, len - i);
+			if (!k) {
+				/* a long name, or one running past the payload */
+				name_begin(s);
+				*redacted += n;
+				return i;
+			}
+			st = s->st;
+			body = s->body;
+			aux = s->aux;
+			nh = s->nh;
+			verdict = (st & (F_SECRET_NAME | F_CAND_CL | F_CAND_TE)) || (body & B_CAND_CT);
+		}
+		if (p[k] != ':' || !(nl = find_byte(buf, p + k + 1, end, '\n'))) {
+			/* what follows the name goes byte by byte */
+			i += k;
+			state = RS_NAME;
+			pos = (unsigned)k;
+			break;
+		}
+		i = (size_t)(nl - buf) + 1;
+		if (!verdict && !init_secret)
+			continue;	/* the common line: nothing in its value matters */
+
+		/* the whole value here, v[0..nl): what name_end() and the
+		 * value's state would do (name_secret(): nh is NH_INIT after
+		 * a name judged whole) */
+		v = p + k + 1;
+		if ((st & F_SECRET_NAME) || init_secret) {
+			/* RS_VAL_SECRET: overwrite it, keeping the blanks before
+			 * it and every CR */
+			unsigned vp = 0;
+
+			st |= F_PREVSECRET;
+			for (; v < nl; v++) {
+				if (*v == '\r' || (vp == 0 && (*v == ' ' || *v == '\t')))
+					continue;
+				*v = '*';
+				n++;
+				vp = 1;
+			}
+		} else if ((st & F_CAND_CL) && k == sizeof(name_cl) - 1) {
+			/* RS_VAL_CL: vp 0 before the digits, 1 in them, 2 after */
+			unsigned vp = 0;
+
+			remain = 0;
+			st &= ~F_DIGITS;
+			for (; v < nl; v++) {
+				c = *v;
+				if (is_digit(c) && vp < 2) {
+					if (remain < MAX_LENGTH)
+						remain = remain * 10 + (c - '0');
+					st |= F_DIGITS;
+					vp = 1;
+				} else if (c == ' ' || c == '\t' || c == '\r') {
+					if (vp == 1)
+						vp = 2;
+				} else if (vp == 1) {
+					vp = 2;
+				} else if (vp == 0) {
+					st |= F_CL_BAD;
+					vp = 2;
+					st &= ~F_DIGITS;
+				}
+			}
+			if ((st & F_DIGITS) && remain < MAX_LENGTH)
+				st |= F_CL;
+			else
+				st |= F_CL_BAD;
+		} else if ((st & F_CAND_TE) && k == sizeof(name_te) - 1) {
+			/* RS_VAL_TE: find "chunked" */
+			aux = 0;
+			for (; v < nl; v++) {
+				unsigned char lc = lower(*v);
+
+				if (lc == (unsigned char)"chunked"[aux])
+					aux++;
+				else
+					aux = lc == 'c';
+				if (aux == 7) {
+					st |= F_CHUNKED;
+					aux = 0;
+				}
+			}
+		} else if ((body & B_CAND_CT) && k == sizeof(name_ct) - 1) {
+			/* RS_VAL_CT */
+			body = (body & ~BK_MASK) | B_CT_SEEN | ct_kind(buf, v, (size_t)(nl - v));
+		}
+	}
+	s->st = (st & 0xffff0000u) | state | pos << 8;
+	s->body = body;
+	s->aux = aux;
+	s->nh = nh;
+	s->remain = remain;
+	*redacted += n;
+	return i;
+}
+
+/* The rest of a start line from buf[i], after start_line_whole(): a
+ * request's target when it has no query, then up to the LF (what
+ * RS_TARGET and RS_START_REST would do), and the head's lines.  Returns
+ * the new index; leaves a query to RS_TARGET's byte machine. */
+static size_t start_rest(struct redact_state *s, uint8_t *buf, size_t len, size_t i, size_t *redacted)
+{
+	const uint8_t *end = buf + len, *q = buf + i, *nl;
+
+	if (get_state(s) == RS_TARGET) {
+		q = target_stop(buf, q, end);
+		if (q == end || *q == '?')
+			return i;
+	}
+	nl = find_byte(buf, q, end, '\n');
+	if (!nl) {
+		set_state(s, RS_START_REST, 4);
+		return len;
+	}
+	s->st &= ~F_PREVSECRET;
+	set_state(s, RS_LINE, 0);
+	i = (size_t)(nl - buf) + 1;
+	if (i < len && !(s->st & (F_SCAN | F_NOTHTTP)))
+		i = head_fast(s, buf, len, i, redacted);
+	return i;
 }
 
 static const char *const methods[] = {
@@ -1112,8 +1484,11 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 				break;
 			}
 			s->st &= ~F_NOTHTTP;
-			if (start_line_whole(s, buf + i, len - i, &i))
+			if (start_line_whole(s, buf + i, len - i, &i)) {
+				if (i < len)
+					i = start_rest(s, buf, len, i, &n);
 				break;
+			}
 			s->st |= F_MAYBE_RESP;
 			/* aux, unused until the token ends: 1 while it may be
 			 * Redis's inline "AUTH password" */
@@ -1336,6 +1711,14 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 		}
 
 		case RS_LINE:
+			if (!(s->st & (F_SCAN | F_NOTHTTP))) {
+				size_t j = head_fast(s, buf, len, i, &n);
+
+				if (j != i || get_state(s) != RS_LINE) {
+					i = j;
+					break;
+				}
+			}
 			if (c == '\r' && i + 1 < len && buf[i + 1] == '\n') {
 				head_end(s);	/* what RS_LINE_CR would do */
 				i += 2;
@@ -1369,7 +1752,7 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 						break;
 					if ((s->body & B_CAND_CT) && !(s->st & F_SCAN))
 						s->body = (s->body & ~BK_MASK) | B_CT_SEEN |
-							  ct_kind(buf + i + 1, (size_t)(nl - buf) - i - 1);
+							  ct_kind(buf, buf + i + 1, (size_t)(nl - buf) - i - 1);
 					i = (size_t)(nl - buf) + 1;
 					set_state(s, RS_LINE, 0);
 					/* the next line here too when it starts a
@@ -1549,7 +1932,7 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 
 			if (pos == 0 && nl) {
 				/* the whole value here */
-				s->body = (s->body & ~BK_MASK) | ct_kind(buf + i, (size_t)(nl - buf) - i);
+				s->body = (s->body & ~BK_MASK) | ct_kind(buf, buf + i, (size_t)(nl - buf) - i);
 				i = (size_t)(nl - buf) + 1;
 				set_state(s, RS_LINE, 0);
 				break;
