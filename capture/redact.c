@@ -932,18 +932,35 @@ static const uint32_t verdict_st[16] = {
 static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t i,
 			size_t *redacted)
 {
-	const uint8_t *end = buf + len;
-	uint32_t st = s->st, body = s->body, aux = s->aux, nh = s->nh;
+	uint8_t *const start = buf + i, *const end = buf + len;
+	uint8_t *p = start;	/* the line's start */
+	uint32_t st = s->st, body = s->body, aux = s->aux;
 	uint64_t remain = s->remain;
 	unsigned state = RS_LINE, pos = 0;	/* where the byte machine goes on */
 	/* a --redact name whose hash is that of no byte: name_secret() of
-	 * every name judged whole (nh left at NH_INIT) */
+	 * every name judged whole (its nh left at NH_INIT) */
 	const bool init_secret = n_extra && extra_secret(NH_INIT);
 	size_t n = 0;
+#if defined(__SSE2__)
+	const __m128i vcolon = _mm_set1_epi8(':'), vnl = _mm_set1_epi8('\n');
+#endif
 
-	while (i < len) {
-		uint8_t *p = buf + i, *v;
-		const uint8_t *colon, *nl;
+/* Write the state back: nh is NH_INIT once a name was judged (every line
+ * taken, or one left in RS_NAME), as name_judged() leaves it. */
+#define HEAD_PUT(state_, pos_) do {							\
+		if (p != start || (state_) == RS_NAME)					\
+			s->nh = NH_INIT;						\
+		s->st = (st & 0xffff0000u) | (state_) | (pos_) << 8;			\
+		s->body = body;								\
+		s->aux = aux;								\
+		s->remain = remain;							\
+		*redacted += n;								\
+		n = 0;									\
+	} while (0)
+
+	while (p < end) {
+		const uint8_t *colon = NULL, *nl = NULL;
+		uint8_t *v;
 		unsigned char c = *p;
 		unsigned verdict;	/* nonzero: the name is secret or framing */
 		size_t k;
@@ -951,16 +968,11 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 		if (c <= ' ') {
 			if (c == '\r' || c == '\n') {
 				/* the blank line, unless its CR is alone here */
-				if (c == '\r' && (i + 1 == len || buf[i + 1] != '\n'))
+				if (c == '\r' && (p + 1 == end || p[1] != '\n'))
 					break;
-				s->st = (st & 0xffff0000u) | RS_LINE;
-				s->body = body;
-				s->aux = aux;
-				s->nh = nh;
-				s->remain = remain;
-				*redacted += n;
+				HEAD_PUT(RS_LINE, 0);
 				head_end(s);
-				i += 1 + (c == '\r');
+				i = (size_t)(p - buf) + 1 + (c == '\r');
 				return i < len ? body_start(s, buf, len, i, redacted) : i;
 			}
 			if (c == ' ' || c == '\t')
@@ -968,8 +980,17 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 		}
 
 		/* the name: judged by the memo as bulk_name() does, else by it */
-		colon = find_byte(buf, p, p + (len - i <= NAME_MEMO_LEN ? len - i : NAME_MEMO_LEN + 1),
-				  ':');
+#if defined(__SSE2__)
+		/* most names end within 16 bytes: one load */
+		if (end - p >= 16) {
+			unsigned m = eq16(p, vcolon);
+
+			if (m)
+				colon = p + __builtin_ctz(m);
+		}
+#endif
+		if (!colon)
+			colon = find_byte(buf, p, end - p <= NAME_MEMO_LEN ? end : p + NAME_MEMO_LEN + 1, ':');
 		k = colon ? (size_t)(colon - p) : 0;
 		if (k) {
 			uint64_t wa, wb;
@@ -982,7 +1003,6 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 				verdict = e->verdict;
 				st &= ~NAME_ST_BITS;
 				body &= ~B_CAND_CT;
-				nh = NH_INIT;
 				aux = 0;
 				if (verdict) {
 					st |= verdict_st[verdict];
@@ -994,39 +1014,45 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 			}
 		}
 		if (!k) {
-			s->st = (st & 0xffff0000u) | RS_LINE;
-			s->body = body;
-			s->aux = aux;
-			s->nh = nh;
-			s->remain = remain;
-			k = bulk_name(s, p, len - i);
+			HEAD_PUT(RS_LINE, 0);
+			k = bulk_name(s, p, (size_t)(end - p));
 			if (!k) {
 				/* a long name, or one running past the payload */
 				name_begin(s);
-				*redacted += n;
-				return i;
+				return (size_t)(p - buf);
 			}
 			st = s->st;
 			body = s->body;
 			aux = s->aux;
-			nh = s->nh;
 			verdict = (st & (F_SECRET_NAME | F_CAND_CL | F_CAND_TE)) || (body & B_CAND_CT);
 		}
-		if (p[k] != ':' || !(nl = find_byte(buf, p + k + 1, end, '\n'))) {
+		v = p + k + 1;
+		if (p[k] == ':') {
+#if defined(__SSE2__)
+			if (end - v >= 16) {
+				unsigned m = eq16(v, vnl);
+
+				if (m)
+					nl = v + __builtin_ctz(m);
+			}
+			if (!nl)
+#endif
+				nl = find_byte(buf, v, end, '\n');
+		}
+		if (!nl) {
 			/* what follows the name goes byte by byte */
-			i += k;
+			p += k;
 			state = RS_NAME;
 			pos = (unsigned)k;
 			break;
 		}
-		i = (size_t)(nl - buf) + 1;
+		p = (uint8_t *)nl + 1;
 		if (!verdict && !init_secret)
 			continue;	/* the common line: nothing in its value matters */
 
 		/* the whole value here, v[0..nl): what name_end() and the
 		 * value's state would do (name_secret(): nh is NH_INIT after
 		 * a name judged whole) */
-		v = p + k + 1;
 		if ((st & F_SECRET_NAME) || init_secret) {
 			/* RS_VAL_SECRET: overwrite it, keeping the blanks before
 			 * it and every CR */
@@ -1088,13 +1114,9 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 			body = (body & ~BK_MASK) | B_CT_SEEN | ct_kind(buf, v, (size_t)(nl - v));
 		}
 	}
-	s->st = (st & 0xffff0000u) | state | pos << 8;
-	s->body = body;
-	s->aux = aux;
-	s->nh = nh;
-	s->remain = remain;
-	*redacted += n;
-	return i;
+	HEAD_PUT(state, pos);
+#undef HEAD_PUT
+	return (size_t)(p - buf);
 }
 
 /* The rest of a start line from buf[i], after start_line_whole(): a
