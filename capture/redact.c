@@ -1047,13 +1047,18 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 			break;
 		}
 		p = (uint8_t *)nl + 1;
-		if (!verdict && !init_secret)
+		if (!verdict)
 			continue;	/* the common line: nothing in its value matters */
 
-		/* the whole value here, v[0..nl): what name_end() and the
-		 * value's state would do (name_secret(): nh is NH_INIT after
-		 * a name judged whole) */
-		if ((st & F_SECRET_NAME) || init_secret) {
+		/* the whole value here, v[0..nl): what the byte machine does
+		 * with a whole line after bulk_name(): a Content-Type value
+		 * read at once, any other name with a verdict through
+		 * name_end() and the value's state; name_secret() there sees
+		 * nh at NH_INIT */
+		if (!(st & (F_SECRET_NAME | F_CAND_CL | F_CAND_TE))) {
+			/* RS_VAL_CT (its name's verdict) */
+			body = (body & ~BK_MASK) | B_CT_SEEN | ct_kind(buf, v, (size_t)(nl - v));
+		} else if ((st & F_SECRET_NAME) || init_secret) {
 			/* RS_VAL_SECRET: overwrite it, keeping the blanks before
 			 * it and every CR */
 			unsigned vp = 0;
@@ -1109,9 +1114,6 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 					aux = 0;
 				}
 			}
-		} else if ((body & B_CAND_CT) && k == sizeof(name_ct) - 1) {
-			/* RS_VAL_CT */
-			body = (body & ~BK_MASK) | B_CT_SEEN | ct_kind(buf, v, (size_t)(nl - v));
 		}
 	}
 	HEAD_PUT(state, pos);
