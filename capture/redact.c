@@ -26,6 +26,13 @@
  * a payload starts with an HTTP start line again.  A hand-written machine
  * rather than a parser library (picohttpparser, llhttp): those want the
  * whole head in one buffer, and we must not keep copies of payloads.
+ *
+ * It runs on every captured payload in httpcap's one drain thread, so its
+ * cost per event counts (issue 12).  A payload nearly always holds whole
+ * lines, often a whole message: those go a faster way (start_line_whole(),
+ * head_fast(), body_start()) that reads a line at a time and leaves exactly
+ * the state the byte machine would, handing back to it wherever a line is
+ * not whole in the payload or not ordinary.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -867,26 +874,6 @@ static void chunk_line_end(struct redact_state *s)
 	}
 }
 
-/*
- * The fast path over a head's header lines (issue 12: the redactor was
- * the largest cost of httpcap's drain thread, ~1,100 instructions per
- * event on keep-alive traffic).  A payload nearly always holds whole lines,
- * often a whole head: here each line is taken whole, as the byte machine
- * would take it split at any byte, but with one search for its colon, a
- * name verdict from the memo, one search for its LF, and the machine's
- * fields kept in locals (the state is written back once, not per byte).
- * Secret, Content-Length, Transfer-Encoding and Content-Type values are
- * handled here by the same rules as RS_VAL_SECRET, RS_VAL_CL, RS_VAL_TE
- * and RS_VAL_CT, whose code they copy.  Anything else (obs-fold, a CR not
- * followed by LF, a line or name running past the payload, a name that
- * does not end at a colon) stops the fast path where the byte machine
- * would then stand: at the line's start (RS_LINE), or after the name
- * (RS_NAME, its verdict set as bulk_name() sets it), and the byte machine
- * goes on from there.  Entered at a line start (RS_LINE) outside scan
- * mode and outside non-HTTP streams; returns the new index, and i with
- * the state still RS_LINE when it took nothing.  The blank line ends the
- * head (head_end()).  Overwritten bytes are added to *redacted.
- */
 static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n);
 
 /* The body's first bytes after a head taken by head_fast(), buf[i] and on
@@ -929,6 +916,26 @@ static const uint32_t verdict_st[16] = {
 #undef VST
 };
 
+/*
+ * The fast path over a head's header lines (issue 12: the redactor was
+ * the largest cost of httpcap's drain thread, ~1,100 instructions per
+ * event on keep-alive traffic).  A payload nearly always holds whole lines,
+ * often a whole head: here each line is taken whole, as the byte machine
+ * would take it split at any byte, but with one search for its colon, a
+ * name verdict from the memo, one search for its LF, and the machine's
+ * fields kept in locals (the state is written back once, not per byte).
+ * Secret, Content-Length, Transfer-Encoding and Content-Type values are
+ * handled here by the same rules as RS_VAL_SECRET, RS_VAL_CL, RS_VAL_TE
+ * and RS_VAL_CT, whose code they copy.  Anything else (obs-fold, a CR not
+ * followed by LF, a line or name running past the payload, a name that
+ * does not end at a colon) stops the fast path where the byte machine
+ * would then stand: at the line's start (RS_LINE), or after the name
+ * (RS_NAME, its verdict set as bulk_name() sets it), and the byte machine
+ * goes on from there.  Entered at a line start (RS_LINE) outside scan
+ * mode and outside non-HTTP streams; returns the new index, and i with
+ * the state still RS_LINE when it took nothing.  The blank line ends the
+ * head (head_end()).  Overwritten bytes are added to *redacted.
+ */
 static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t i,
 			size_t *redacted)
 {
@@ -962,7 +969,7 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 		const uint8_t *colon = NULL, *nl = NULL;
 		uint8_t *v;
 		unsigned char c = *p;
-		unsigned verdict;	/* nonzero: the name is secret or framing */
+		unsigned verdict;	/* nonzero: its value matters (secret, framing, type) */
 		size_t k;
 
 		if (c <= ' ') {
@@ -1185,11 +1192,15 @@ static bool looks_like_start_line(const uint8_t *b, size_t len)
  * (except "AUTH ", Redis's inline AUTH).  Advances *i and returns true, or
  * false to let the byte machine take it.
  */
+/* The bytes of a method (RS_START_TOKEN's test for a request's token). */
+static const uint8_t method_byte[256] = { ['A' ... 'Z'] = 1, ['-'] = 1, ['_'] = 1 };
+
 static bool start_line_whole(struct redact_state *s, const uint8_t *p, size_t r, size_t *i)
 {
 	size_t k, lim = r < MAX_START_TOKEN ? r : MAX_START_TOKEN;
 
-	if (r >= 13 && p[0] == 'H' && !memcmp(p, "HTTP/1.", 7) && is_digit(p[7]) && p[8] == ' ' &&
+	if (r >= 13 && (load64(p) & 0x00ffffffffffffffull) == (load64("HTTP/1.x") & 0x00ffffffffffffffull) &&
+	    is_digit(p[7]) && p[8] == ' ' &&
 	    is_digit(p[9]) && is_digit(p[10]) && is_digit(p[11]) && p[12] == ' ') {
 		unsigned code = (p[9] - '0') * 100u + (p[10] - '0') * 10u + (p[11] - '0');
 
@@ -1201,7 +1212,7 @@ static bool start_line_whole(struct redact_state *s, const uint8_t *p, size_t r,
 		*i += 13;
 		return true;
 	}
-	for (k = 0; k < lim && ((p[k] >= 'A' && p[k] <= 'Z') || p[k] == '-' || p[k] == '_'); k++)
+	for (k = 0; k < lim && method_byte[p[k]]; k++)
 		;
 	if (k == lim || p[k] != ' ' || (k == 4 && !memcmp(p, "AUTH", 4)))
 		return false;
