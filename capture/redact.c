@@ -1746,6 +1746,8 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 		}
 
 		case RS_LINE:
+			/* in a head: whole lines the fast way; what it leaves
+			 * (a lone CR, obs-fold), and scan mode's lines, below */
 			if (!(s->st & (F_SCAN | F_NOTHTTP))) {
 				size_t j = head_fast(s, buf, len, i, &n);
 
