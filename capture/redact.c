@@ -966,9 +966,12 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 	} while (0)
 
 	while (p < end) {
-		const uint8_t *colon = NULL, *nl = NULL;
+		const uint8_t *colon, *nl = NULL;
 		uint8_t *v;
 		unsigned char c = *p;
+#if defined(__SSE2__)
+		unsigned m;
+#endif
 		unsigned verdict;	/* nonzero: its value matters (secret, framing, type) */
 		size_t k;
 
@@ -987,18 +990,15 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 		}
 
 		/* the name: judged by the memo as bulk_name() does, else by it */
+		k = 0;
 #if defined(__SSE2__)
 		/* most names end within 16 bytes: one load */
-		if (end - p >= 16) {
-			unsigned m = eq16(p, vcolon);
-
-			if (m)
-				colon = p + __builtin_ctz(m);
-		}
+		if (end - p >= 16 && (m = eq16(p, vcolon)))
+			k = (unsigned)__builtin_ctz(m);
+		else
 #endif
-		if (!colon)
-			colon = find_byte(buf, p, end - p <= NAME_MEMO_LEN ? end : p + NAME_MEMO_LEN + 1, ':');
-		k = colon ? (size_t)(colon - p) : 0;
+		if ((colon = find_byte(buf, p, end - p <= NAME_MEMO_LEN ? end : p + NAME_MEMO_LEN + 1, ':')))
+			k = (size_t)(colon - p);
 		if (k) {
 			uint64_t wa, wb;
 			const struct name_memo *e;
@@ -1036,13 +1036,9 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 		v = p + k + 1;
 		if (p[k] == ':') {
 #if defined(__SSE2__)
-			if (end - v >= 16) {
-				unsigned m = eq16(v, vnl);
-
-				if (m)
-					nl = v + __builtin_ctz(m);
-			}
-			if (!nl)
+			if (end - v >= 16 && (m = eq16(v, vnl)))
+				nl = v + __builtin_ctz(m);
+			else
 #endif
 				nl = find_byte(buf, v, end, '\n');
 		}
