@@ -857,6 +857,8 @@ static void test_fast_path_edges(void **state)
 		"GET / HTTP/1.1\r\nHost : x\r\n\r\n",
 		"GET / HTTP/1.1\r\n:x\r\n\r\n",
 		"GET / HTTP/1.1\r\nCookie: c\r\n folded\r\n\tmore\r\n\r\n",
+		"GET / HTTP/1.1\r\nCookie:\r \r\tx \r y\r\nAuthorization: a\r\rb\r\r\n\r\n",
+		"GET / HTTP/1.1\r\nX-Api-Key: \r\r\nCookie:\t\r\n\r\n",
 		"GET / HTTP/1.1\r\nA\001b: x\r\nX-Api-Key: k\r\n\r\n",
 		"GET / HTTP/1.1\r\n\377\376: x\r\nSet-Cookie:\r\n\r\n",
 		"GET /?a=b&token=t HTTP/1.1\r\nX-Api-Key: k\r\n\r\n",
