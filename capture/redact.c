@@ -1384,7 +1384,7 @@ static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n)
 				continue;
 			}
 			size_t j = i;
-			const uint8_t *amp = memchr(p + i, '&', n - i);
+			const uint8_t *amp = find_byte(p, p + i, p + n, '&');
 
 			j = amp ? (size_t)(amp - p) : n;
 			if (js == FM_VAL_SECRET)
@@ -1412,7 +1412,7 @@ static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n)
 			 * not whole in this payload goes byte by byte. */
 			while (s->aux == 0 && !(s->st & F_SECRET_NAME) && s->nh == NH_INIT &&
 			       !(b & B_CUTKEY)) {
-				const uint8_t *q = memchr(p + i, '"', n - i);
+				const uint8_t *q = find_byte(p, p + i, p + n, '"');
 				size_t qi, e, m = 0;
 				unsigned char t[BULK_NAME_MAX + 16];
 
@@ -1422,7 +1422,7 @@ static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n)
 				e = qi + 1;
 				while (e < n && is_blank(p[e]))
 					e++;
-				if (e == n || memchr(p + i, '\\', qi - i))
+				if (e == n || find_byte(p, p + i, p + qi, '\\'))
 					break;
 				if (p[e] == ':') {
 					if (qi - i > BULK_NAME_MAX)
