@@ -26,6 +26,13 @@
  * a payload starts with an HTTP start line again.  A hand-written machine
  * rather than a parser library (picohttpparser, llhttp): those want the
  * whole head in one buffer, and we must not keep copies of payloads.
+ *
+ * It runs on every captured payload in httpcap's one drain thread, so its
+ * cost per event counts (issue 12).  A payload nearly always holds whole
+ * lines, often a whole message: those go a faster way (start_line_whole(),
+ * head_fast(), body_start()) that reads a line at a time and leaves exactly
+ * the state the byte machine would, handing back to it wherever a line is
+ * not whole in the payload or not ordinary.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -33,6 +40,10 @@
 #include <strings.h>
 
 #include "redact.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* st layout: bits 0-7 state, 8-15 a small counter, 16-31 flags. */
 enum rstate {
@@ -163,6 +174,22 @@ static inline unsigned char lower(unsigned char c)
 
 static inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
+static inline uint64_t load64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t load32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
 static int hex_value(unsigned char c)
 {
 	if (is_digit(c))
@@ -286,6 +313,94 @@ static void word_feed(struct redact_state *s, unsigned char lc)
 		}
 		s->aux = (s->aux & ~(0xfu << (4 * i))) | (k << (4 * i));
 	}
+}
+
+/*
+ * The matchers of word_feed() as one automaton, for a run of name bytes (a
+ * query parameter's or a form field's name): word_feed() costs ~150
+ * instructions a byte once a word has begun, going round eight matchers.
+ * Its states are the values of aux that word_feed() reaches from 0, its
+ * transitions found by running word_feed() itself on a byte of each class
+ * (each letter of a word; '-' and '_', skipped; any other byte), so it
+ * says what word_feed() says.  Built once at start-up, read-only after.
+ */
+#define WA_STATES 100		/* < 128: bit 7 of wa_next marks a word's end */
+#define WA_CLASSES 24
+static uint8_t wa_class[256];		/* a byte, either case -> its class */
+static uint8_t wa_next[WA_STATES][WA_CLASSES];	/* state, class -> state | 0x80 on a match */
+static uint32_t wa_aux[WA_STATES];	/* state -> aux */
+static unsigned wa_nstates;		/* 0: not built (too many states) */
+
+__attribute__((constructor)) static void wa_build(void)
+{
+	unsigned char rep[WA_CLASSES] = { 0 };	/* a byte of each class; 0: no word's */
+	unsigned nclass = 2, skip = 1, n = 1;	/* class 1: '-' and '_' */
+
+	wa_class['-'] = wa_class['_'] = (uint8_t)skip;
+	for (unsigned i = 0; i < NWORDS; i++)
+		for (const char *c = secret_words[i]; *c; c++) {
+			unsigned char lc = (unsigned char)*c;
+
+			if (wa_class[lc])
+				continue;
+			if (nclass == WA_CLASSES)
+				return;
+			rep[nclass] = lc;
+			wa_class[lc] = (uint8_t)nclass;
+			if (lc >= 'a' && lc <= 'z')
+				wa_class[lc - ('a' - 'A')] = (uint8_t)nclass;
+			nclass++;
+		}
+	wa_aux[0] = 0;
+	for (unsigned q = 0; q < n; q++)
+		for (unsigned cl = 0; cl < nclass; cl++) {
+			struct redact_state t = { .aux = wa_aux[q] };
+			unsigned r = q;
+
+			if (cl != skip) {
+				word_feed(&t, rep[cl]);
+				for (r = 0; r < n && wa_aux[r] != t.aux; r++)
+					;
+				if (r == n) {
+					if (n == WA_STATES)
+						return;		/* word_feed() alone, then */
+					wa_aux[n++] = t.aux;
+				}
+			}
+			wa_next[q][cl] = (uint8_t)(r | (t.st & F_SECRET_NAME ? 0x80 : 0));
+		}
+	wa_nstates = n;
+}
+
+/* Feed p[0..n), a run of name bytes (any case; '-' and '_' skipped), to
+ * the matchers: what word_feed() on each byte does. */
+static void word_run(struct redact_state *s, const uint8_t *p, size_t n)
+{
+	unsigned q = 0, f = 0;
+
+	if (s->aux)
+		for (q = 1; q < wa_nstates && wa_aux[q] != s->aux; q++)
+			;
+	if (q >= wa_nstates) {
+		/* not built, or an aux it does not know: byte by byte */
+		for (size_t j = 0; j < n; j++)
+			if (p[j] != '-' && p[j] != '_')
+				word_feed(s, lower(p[j]));
+		return;
+	}
+	if (n_extra)
+		for (size_t j = 0; j < n; j++)
+			if (p[j] != '-' && p[j] != '_')
+				s->nh = nh_step(s->nh, lower(p[j]));
+	for (size_t j = 0; j < n; j++) {
+		unsigned x = wa_next[q][wa_class[p[j]]];
+
+		f |= x;
+		q = x & 0x7f;
+	}
+	s->aux = wa_aux[q];
+	if (f & 0x80)
+		s->st |= F_SECRET_NAME;
 }
 
 /* Feed one byte of a header name to the matchers. */
@@ -461,24 +576,134 @@ static inline __attribute__((always_inline)) bool bulk_secret(unsigned char *t, 
 	return false;
 }
 
+/*
+ * Byte searches for the whole-head fast path (head_fast): a header line is
+ * ~20-40 bytes, where a memchr call's set-up costs as much as the search,
+ * and a line needs two (its colon, its LF).  SSE2 (x86-64's baseline) reads
+ * 16 bytes a step; a tail of fewer than 16 is read as the last 16 bytes
+ * before end when lo..end holds that many, so no load leaves the payload.
+ * Without SSE2: memchr, or a byte loop.
+ */
+#if defined(__SSE2__)
+static inline unsigned eq16(const uint8_t *p, __m128i v)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), v));
+}
+#endif
+
+/* The first byte c in p[0..end), or NULL; lo <= p is where the payload
+ * starts. */
+static inline const uint8_t *find_byte(const uint8_t *lo, const uint8_t *p, const uint8_t *end,
+				       uint8_t c)
+{
+#if defined(__SSE2__)
+	const __m128i v = _mm_set1_epi8((char)c);
+	unsigned m;
+
+	for (; end - p >= 16; p += 16)
+		if ((m = eq16(p, v)))
+			return p + __builtin_ctz(m);
+	if (p == end)
+		return NULL;
+	if (end - lo >= 16) {
+		m = eq16(end - 16, v) >> (16 - (end - p));
+		return m ? p + __builtin_ctz(m) : NULL;
+	}
+#else
+	(void)lo;
+#endif
+	return p < end ? memchr(p, c, (size_t)(end - p)) : NULL;
+}
+
+/* A request target's end or query: the first '?', ' ' or LF in p[0..end),
+ * or end (what RS_TARGET's loop finds). */
+static inline const uint8_t *target_stop(const uint8_t *lo, const uint8_t *p, const uint8_t *end)
+{
+#if defined(__SSE2__)
+	const __m128i q = _mm_set1_epi8('?'), sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n');
+	unsigned m;
+
+	for (; end - p >= 16; p += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
+			_mm_cmpeq_epi8(x, sp)), _mm_cmpeq_epi8(x, nl)));
+		if (m)
+			return p + __builtin_ctz(m);
+	}
+	if (p < end && end - lo >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+
+		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
+			_mm_cmpeq_epi8(x, sp)), _mm_cmpeq_epi8(x, nl)));
+		m >>= 16 - (end - p);
+		return m ? p + __builtin_ctz(m) : end;
+	}
+#else
+	(void)lo;
+#endif
+	while (p < end && *p != '?' && *p != ' ' && *p != '\n')
+		p++;
+	return p;
+}
+
 /* The body kind a Content-Type value (v, m bytes, whole) names: JSON when
  * it contains "json" (application/json, ...+json, text/json), a form when
  * it contains "urlencoded", else 0: what the byte machine (RS_VAL_CT)
  * finds when the value is split, so the result never depends on where the
- * payloads were cut.  One pass over the value's bytes: a value is a few
- * dozen bytes, and four memchr calls cost more than reading it once. */
-static unsigned ct_kind(const uint8_t *v, size_t m)
+ * payloads were cut.  Only a 'j' or a 'u' can begin either word: those are
+ * found 16 bytes at a time (SSE2), the words then compared 4 and 8 bytes at
+ * once (both are letters only, so OR 0x20 lowercases exactly as
+ * strncasecmp does).  Common values ("text/plain") hold neither. */
+static inline bool word_at(const uint8_t *v, size_t m, size_t i, bool *form)
+{
+	if ((v[i] | 0x20) == 'j')
+		return m - i >= 4 && (load32(v + i) | 0x20202020u) == load32("json");
+	if (m - i >= 10 && (load64(v + i) | 0x2020202020202020ull) == load64("urlencoded") &&
+	    ((v[i + 8] | 0x20) == 'e') && ((v[i + 9] | 0x20) == 'd'))
+		*form = true;
+	return false;
+}
+
+#if defined(__SSE2__)
+/* The bytes of p[0..16) that are 'j' or 'u', either case. */
+static inline unsigned ju16(const uint8_t *p)
+{
+	__m128i x = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi8(0x20));
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('j')),
+							_mm_cmpeq_epi8(x, _mm_set1_epi8('u'))));
+}
+#endif
+
+/* lo <= v: where the payload starts (a short value's tail is read as the
+ * 16 bytes before its end). */
+static unsigned ct_kind(const uint8_t *lo, const uint8_t *v, size_t m)
 {
 	bool form = false;
+	size_t i = 0;
 
-	for (size_t i = 0; i < m; i++) {
+#if defined(__SSE2__)
+	unsigned c;
+
+	for (; m - i >= 16; i += 16)
+		for (c = ju16(v + i); c; c &= c - 1)
+			if (word_at(v, m, i + (size_t)__builtin_ctz(c), &form))
+				return BK_JSON;
+	if (i < m && (size_t)(v + m - lo) >= 16) {
+		for (c = ju16(v + m - 16) >> (16 - (m - i)); c; c &= c - 1)
+			if (word_at(v, m, i + (size_t)__builtin_ctz(c), &form))
+				return BK_JSON;
+		return form ? BK_FORM : 0;
+	}
+#else
+	(void)lo;
+#endif
+	for (; i < m; i++) {
 		unsigned char c = v[i] | 0x20;
 
-		if (c == 'j' && m - i >= 4 && !strncasecmp((const char *)v + i, "json", 4))
+		if ((c == 'j' || c == 'u') && word_at(v, m, i, &form))
 			return BK_JSON;
-		if (c == 'u' && !form && m - i >= 10 &&
-		    !strncasecmp((const char *)v + i, "urlencoded", 10))
-			form = true;
 	}
 	return form ? BK_FORM : 0;
 }
@@ -517,32 +742,17 @@ static bool whole_name_secret(unsigned char *t, size_t m)
 enum { NM_SECRET = 1, NM_CL = 2, NM_TE = 4, NM_CT = 8 };
 
 struct name_memo {
+	uint64_t wa, wb;	/* name_words() of the name */
 	uint8_t len;		/* 0: empty */
 	uint8_t verdict;	/* NM_* */
 	char name[NAME_MEMO_LEN];
-};
+} __attribute__((aligned(64)));	/* a slot's address is a shift */
 
 static struct name_memo name_memo[NAME_MEMO_SLOTS];
 
 static void name_memo_clear(void)
 {
 	memset(name_memo, 0, sizeof(name_memo));
-}
-
-static inline uint64_t load64(const void *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static inline uint32_t load32(const void *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
 }
 
 /* Its first and last bytes as two words (overlapping when k < 16): the
@@ -567,24 +777,19 @@ static inline unsigned name_memo_slot(uint64_t a, uint64_t b, size_t k)
 	return (unsigned)(a >> 56) & (NAME_MEMO_SLOTS - 1);
 }
 
-/* Whether the memo's name (k bytes, k <= NAME_MEMO_LEN) is p's: compared
- * 8 bytes at a time, the last word overlapping (memcmp's call cost more
- * than the compare for names this short). */
-static inline bool name_memo_eq(const struct name_memo *e, const uint8_t *p, size_t k)
+/* Whether the memo's name (k bytes, k <= NAME_MEMO_LEN) is p's, whose
+ * name_words() are wa and wb: those words hold every byte of a name of up
+ * to 16 bytes, a longer one's middle is compared 8 bytes at a time (memcmp's
+ * call cost more than the compare for names this short). */
+static inline bool name_memo_eq(const struct name_memo *e, const uint8_t *p, size_t k,
+				uint64_t wa, uint64_t wb)
 {
-	size_t i;
-
-	if (e->len != k)
+	if (e->wa != wa || e->wb != wb || e->len != k)
 		return false;
-	if (k < 4)
-		return !memcmp(e->name, p, k);
-	if (k < 8)
-		return load32(e->name) == load32(p) &&
-		       load32(e->name + k - 4) == load32(p + k - 4);
-	for (i = 0; i + 8 < k; i += 8)
-		if (load64(e->name + i) != load64(p + i))
-			return false;
-	return load64(e->name + k - 8) == load64(p + k - 8);
+	if (k <= 16)
+		return true;
+	return load64(e->name + 8) == load64(p + 8) &&
+	       (k <= 24 || load64(e->name + 16) == load64(p + 16));
 }
 
 /* The state bulk_name() leaves after a name of k bytes with verdict v. */
@@ -623,6 +828,7 @@ static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 	size_t k = 0, m = 0, lim = len < BULK_NAME_MAX ? len : BULK_NAME_MAX;
 	const uint8_t *colon = memchr(buf, ':', len <= NAME_MEMO_LEN ? len : NAME_MEMO_LEN + 1);
 	struct name_memo *e = NULL;
+	uint64_t e_wa = 0, e_wb = 0;	/* the name's words, for the memo */
 	unsigned v = 0;
 	bool plain = true;	/* name bytes only */
 
@@ -632,8 +838,10 @@ static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 		k = (size_t)(colon - buf);
 		name_words(buf, k, &wa, &wb);
 		e = &name_memo[name_memo_slot(wa, wb, k)];
-		if (name_memo_eq(e, buf, k))
+		if (name_memo_eq(e, buf, k, wa, wb))
 			return name_judged(s, k, e->verdict);
+		e_wa = wa;
+		e_wb = wb;
 		k = 0;
 	}
 	/* (BULK_NAME_MAX < MAX_SCAN_NAME: scan mode's length limit is the
@@ -659,6 +867,8 @@ static size_t bulk_name(struct redact_state *s, const uint8_t *buf, size_t len)
 	if (whole_name_secret(t, m))
 		v |= NM_SECRET;
 	if (e && plain && buf + k == colon) {
+		e->wa = e_wa;
+		e->wb = e_wb;
 		e->len = (uint8_t)k;
 		e->verdict = (uint8_t)v;
 		memcpy(e->name, buf, k);
@@ -702,8 +912,9 @@ static void body_peek(struct redact_state *s, bool until_eof)
 	set_state(s, RS_BODY_PEEK, 0);
 }
 
-/* The blank line after the head: decide how the body is framed. */
-static void head_end(struct redact_state *s)
+/* The blank line after the head: decide how the body is framed.  Inlined:
+ * head_fast() calls it on the state it has just written. */
+static inline __attribute__((always_inline)) void head_end(struct redact_state *s)
 {
 	uint32_t f = s->st;
 
@@ -751,6 +962,295 @@ static void chunk_line_end(struct redact_state *s)
 	}
 }
 
+static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n);
+
+/* The body's first bytes after a head taken by head_fast(), buf[i] and on
+ * (i < len): what RS_BODY_PEEK does with a first byte that cannot begin
+ * "HTTP/1.", and RS_BODY_CL, without going round the byte machine. */
+static inline size_t body_start(struct redact_state *s, uint8_t *buf, size_t len, size_t i,
+				size_t *redacted)
+{
+	unsigned state = get_state(s);
+	uint64_t take;
+
+	if (state == RS_BODY_PEEK) {
+		if (buf[i] == 'H')
+			return i;	/* maybe the next response */
+		s->aux = 0;
+		state = (s->st & F_PEEK_EOF) ? RS_BODY_EOF : RS_BODY_CL;
+		set_state(s, state, 0);
+	}
+	if (state != RS_BODY_CL)
+		return i;
+	take = len - i;
+	if (take > s->remain)
+		take = s->remain;
+	if (s->body & BK_MASK)
+		*redacted += body_scan(s, buf + i, (size_t)take);
+	i += take;
+	s->remain -= take;
+	if (s->remain == 0)
+		msg_reset(s);
+	return i;
+}
+
+/* RS_VAL_SECRET over a whole value v[0..nl): overwrite it, keeping the
+ * blanks (and CRs) before it and every CR in it; a run between CRs at once
+ * (a cookie is often hundreds of bytes).  Returns the bytes overwritten.
+ * Out of line (and "cold" only so that the compiler keeps head_fast()'s
+ * registers for the common line: 3 instructions an event on bench.htc). */
+static __attribute__((noinline, cold)) size_t stars_value(const uint8_t *lo, uint8_t *v, const uint8_t *nl)
+{
+	size_t n = 0;
+
+	while (v < nl && (*v == ' ' || *v == '\t' || *v == '\r'))
+		v++;
+	while (v < nl) {
+		const uint8_t *cr = find_byte(lo, v, nl, '\r');
+		size_t run = (size_t)((cr ? cr : nl) - v);
+
+		memset(v, '*', run);
+		n += run;
+		v += run + 1;	/* past the CR, or nl */
+	}
+	return n;
+}
+
+/* What name_judged() sets for a verdict: the flags in st, in body. */
+#define NAME_ST_BITS (F_SECRET_NAME | F_PREVSECRET | F_CAND_CL | F_CAND_TE)
+static const uint32_t verdict_st[16] = {
+#define VST(v) [v] = ((v) & NM_SECRET ? F_SECRET_NAME : 0) | ((v) & NM_CL ? F_CAND_CL : 0) | \
+		     ((v) & NM_TE ? F_CAND_TE : 0)
+	VST(0), VST(1), VST(2), VST(3), VST(4), VST(5), VST(6), VST(7),
+	VST(8), VST(9), VST(10), VST(11), VST(12), VST(13), VST(14), VST(15),
+#undef VST
+};
+
+/*
+ * The fast path over a head's header lines (issue 12: the redactor was
+ * the largest cost of httpcap's drain thread, ~1,100 instructions per
+ * event on keep-alive traffic).  A payload nearly always holds whole lines,
+ * often a whole head: here each line is taken whole, as the byte machine
+ * would take it split at any byte, but with one search for its colon, a
+ * name verdict from the memo, one search for its LF, and the machine's
+ * fields kept in locals (the state is written back once, not per byte).
+ * Secret, Content-Length, Transfer-Encoding and Content-Type values are
+ * handled here by the same rules as RS_VAL_SECRET, RS_VAL_CL, RS_VAL_TE
+ * and RS_VAL_CT, whose code they copy.  Anything else (obs-fold, a CR not
+ * followed by LF, a line or name running past the payload, a name that
+ * does not end at a colon) stops the fast path where the byte machine
+ * would then stand: at the line's start (RS_LINE), or after the name
+ * (RS_NAME, its verdict set as bulk_name() sets it), and the byte machine
+ * goes on from there.  Entered at a line start (RS_LINE) outside scan
+ * mode and outside non-HTTP streams; returns the new index, and i with
+ * the state still RS_LINE when it took nothing.  The blank line ends the
+ * head (head_end()).  Overwritten bytes are added to *redacted.
+ */
+static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t i,
+			size_t *redacted)
+{
+	uint8_t *const start = buf + i, *const end = buf + len;
+	uint8_t *p = start;	/* the line's start */
+	uint32_t st = s->st, body = s->body, aux = s->aux;
+	uint64_t remain = s->remain;
+	unsigned state = RS_LINE, pos = 0;	/* where the byte machine goes on */
+	/* a --redact name whose hash is that of no byte: name_secret() of
+	 * every name judged whole (its nh left at NH_INIT) */
+	const bool init_secret = n_extra && extra_secret(NH_INIT);
+	size_t n = 0;
+#if defined(__SSE2__)
+	const __m128i vcolon = _mm_set1_epi8(':'), vnl = _mm_set1_epi8('\n');
+#endif
+
+/* Write the state back: nh is NH_INIT once a name was judged (every line
+ * taken, or one left in RS_NAME), as name_judged() leaves it. */
+#define HEAD_PUT(state_, pos_) do {							\
+		if (p != start || (state_) == RS_NAME)					\
+			s->nh = NH_INIT;						\
+		s->st = (st & 0xffff0000u) | (state_) | (pos_) << 8;			\
+		s->body = body;								\
+		s->aux = aux;								\
+		s->remain = remain;							\
+		*redacted += n;								\
+		n = 0;									\
+	} while (0)
+
+	while (p < end) {
+		const uint8_t *colon, *nl = NULL;
+		uint8_t *v;
+		unsigned char c = *p;
+#if defined(__SSE2__)
+		unsigned m;
+#endif
+		unsigned verdict;	/* nonzero: its value matters (secret, framing, type) */
+		size_t k;
+
+		if (c <= ' ') {
+			if (c == '\r' || c == '\n') {
+				/* the blank line, unless its CR is alone here */
+				if (c == '\r' && (p + 1 == end || p[1] != '\n'))
+					break;
+				HEAD_PUT(RS_LINE, 0);
+				head_end(s);
+				i = (size_t)(p - buf) + 1 + (c == '\r');
+				return i < len ? body_start(s, buf, len, i, redacted) : i;
+			}
+			if (c == ' ' || c == '\t')
+				break;	/* obs-fold */
+		}
+
+		/* the name: judged by the memo as bulk_name() does, else by it */
+		k = 0;
+#if defined(__SSE2__)
+		/* most names end within 16 bytes: one load */
+		if (end - p >= 16 && (m = eq16(p, vcolon)))
+			k = (unsigned)__builtin_ctz(m);
+		else
+#endif
+		if ((colon = find_byte(buf, p, end - p <= NAME_MEMO_LEN ? end : p + NAME_MEMO_LEN + 1, ':')))
+			k = (size_t)(colon - p);
+		if (k) {
+			uint64_t wa, wb;
+			const struct name_memo *e;
+
+			name_words(p, k, &wa, &wb);
+			e = &name_memo[name_memo_slot(wa, wb, k)];
+			if (name_memo_eq(e, p, k, wa, wb)) {
+				/* what name_judged() leaves */
+				verdict = e->verdict;
+				st &= ~NAME_ST_BITS;
+				body &= ~B_CAND_CT;
+				aux = 0;
+				if (verdict) {
+					st |= verdict_st[verdict];
+					if (verdict & NM_CT)
+						body |= B_CAND_CT;
+				}
+			} else {
+				k = 0;
+			}
+		}
+		if (!k) {
+			HEAD_PUT(RS_LINE, 0);
+			k = bulk_name(s, p, (size_t)(end - p));
+			if (!k) {
+				/* a long name, or one running past the payload */
+				name_begin(s);
+				return (size_t)(p - buf);
+			}
+			st = s->st;
+			body = s->body;
+			aux = s->aux;
+			verdict = (st & (F_SECRET_NAME | F_CAND_CL | F_CAND_TE)) || (body & B_CAND_CT);
+		}
+		v = p + k + 1;
+		if (p[k] == ':') {
+#if defined(__SSE2__)
+			if (end - v >= 16 && (m = eq16(v, vnl)))
+				nl = v + __builtin_ctz(m);
+			else
+#endif
+				nl = find_byte(buf, v, end, '\n');
+		}
+		if (!nl) {
+			/* what follows the name goes byte by byte */
+			p += k;
+			state = RS_NAME;
+			pos = (unsigned)k;
+			break;
+		}
+		p = (uint8_t *)nl + 1;
+		if (!verdict)
+			continue;	/* the common line: nothing in its value matters */
+
+		/* the whole value here, v[0..nl): what the byte machine does
+		 * with a whole line after bulk_name(): a Content-Type value
+		 * read at once, any other name with a verdict through
+		 * name_end() and the value's state; name_secret() there sees
+		 * nh at NH_INIT */
+		if (!(st & (F_SECRET_NAME | F_CAND_CL | F_CAND_TE))) {
+			/* RS_VAL_CT (its name's verdict) */
+			body = (body & ~BK_MASK) | B_CT_SEEN | ct_kind(buf, v, (size_t)(nl - v));
+		} else if ((st & F_SECRET_NAME) || init_secret) {
+			/* RS_VAL_SECRET */
+			st |= F_PREVSECRET;
+			n += stars_value(buf, v, nl);
+		} else if ((st & F_CAND_CL) && k == sizeof(name_cl) - 1) {
+			/* RS_VAL_CL: vp 0 before the digits, 1 in them, 2 after */
+			unsigned vp = 0;
+
+			remain = 0;
+			st &= ~F_DIGITS;
+			for (; v < nl; v++) {
+				c = *v;
+				if (is_digit(c) && vp < 2) {
+					if (remain < MAX_LENGTH)
+						remain = remain * 10 + (c - '0');
+					st |= F_DIGITS;
+					vp = 1;
+				} else if (c == ' ' || c == '\t' || c == '\r') {
+					if (vp == 1)
+						vp = 2;
+				} else if (vp == 1) {
+					vp = 2;
+				} else if (vp == 0) {
+					st |= F_CL_BAD;
+					vp = 2;
+					st &= ~F_DIGITS;
+				}
+			}
+			if ((st & F_DIGITS) && remain < MAX_LENGTH)
+				st |= F_CL;
+			else
+				st |= F_CL_BAD;
+		} else if ((st & F_CAND_TE) && k == sizeof(name_te) - 1) {
+			/* RS_VAL_TE: find "chunked" */
+			aux = 0;
+			for (; v < nl; v++) {
+				unsigned char lc = lower(*v);
+
+				if (lc == (unsigned char)"chunked"[aux])
+					aux++;
+				else
+					aux = lc == 'c';
+				if (aux == 7) {
+					st |= F_CHUNKED;
+					aux = 0;
+				}
+			}
+		}
+	}
+	HEAD_PUT(state, pos);
+#undef HEAD_PUT
+	return (size_t)(p - buf);
+}
+
+/* The rest of a start line from buf[i], after start_line_whole(): a
+ * request's target when it has no query, then up to the LF (what
+ * RS_TARGET and RS_START_REST would do), and the head's lines.  Returns
+ * the new index; leaves a query to RS_TARGET's byte machine. */
+static size_t start_rest(struct redact_state *s, uint8_t *buf, size_t len, size_t i, size_t *redacted)
+{
+	const uint8_t *end = buf + len, *q = buf + i, *nl;
+
+	if (get_state(s) == RS_TARGET) {
+		q = target_stop(buf, q, end);
+		if (q == end || *q == '?')
+			return i;
+	}
+	nl = find_byte(buf, q, end, '\n');
+	if (!nl) {
+		set_state(s, RS_START_REST, 4);
+		return len;
+	}
+	s->st &= ~F_PREVSECRET;
+	set_state(s, RS_LINE, 0);
+	i = (size_t)(nl - buf) + 1;
+	if (i < len && !(s->st & (F_SCAN | F_NOTHTTP)))
+		i = head_fast(s, buf, len, i, redacted);
+	return i;
+}
+
 static const char *const methods[] = {
 	"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "PURGE", "REPORT",
@@ -789,11 +1289,15 @@ static bool looks_like_start_line(const uint8_t *b, size_t len)
  * (except "AUTH ", Redis's inline AUTH).  Advances *i and returns true, or
  * false to let the byte machine take it.
  */
+/* The bytes of a method (RS_START_TOKEN's test for a request's token). */
+static const uint8_t method_byte[256] = { ['A' ... 'Z'] = 1, ['-'] = 1, ['_'] = 1 };
+
 static bool start_line_whole(struct redact_state *s, const uint8_t *p, size_t r, size_t *i)
 {
 	size_t k, lim = r < MAX_START_TOKEN ? r : MAX_START_TOKEN;
 
-	if (r >= 13 && p[0] == 'H' && !memcmp(p, "HTTP/1.", 7) && is_digit(p[7]) && p[8] == ' ' &&
+	if (r >= 13 && (load64(p) & 0x00ffffffffffffffull) == (load64("HTTP/1.x") & 0x00ffffffffffffffull) &&
+	    is_digit(p[7]) && p[8] == ' ' &&
 	    is_digit(p[9]) && is_digit(p[10]) && is_digit(p[11]) && p[12] == ' ') {
 		unsigned code = (p[9] - '0') * 100u + (p[10] - '0') * 10u + (p[11] - '0');
 
@@ -805,7 +1309,7 @@ static bool start_line_whole(struct redact_state *s, const uint8_t *p, size_t r,
 		*i += 13;
 		return true;
 	}
-	for (k = 0; k < lim && ((p[k] >= 'A' && p[k] <= 'Z') || p[k] == '-' || p[k] == '_'); k++)
+	for (k = 0; k < lim && method_byte[p[k]]; k++)
 		;
 	if (k == lim || p[k] != ' ' || (k == 4 && !memcmp(p, "AUTH", 4)))
 		return false;
@@ -866,14 +1370,21 @@ static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n)
 				} else if (c == '&') {
 					field_begin(s);
 					b &= ~B_CUTKEY;
-				} else if (c != '-' && c != '_') {
-					word_feed(s, lower(c));
+				} else {
+					/* the name's bytes here, up to its end, at once */
+					size_t j = i + 1;
+
+					while (j < n && p[j] != '=' && p[j] != '&')
+						j++;
+					word_run(s, p + i, j - i);
+					i = j;
+					continue;
 				}
 				i++;
 				continue;
 			}
 			size_t j = i;
-			const uint8_t *amp = memchr(p + i, '&', n - i);
+			const uint8_t *amp = find_byte(p, p + i, p + n, '&');
 
 			j = amp ? (size_t)(amp - p) : n;
 			if (js == FM_VAL_SECRET)
@@ -901,7 +1412,7 @@ static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n)
 			 * not whole in this payload goes byte by byte. */
 			while (s->aux == 0 && !(s->st & F_SECRET_NAME) && s->nh == NH_INIT &&
 			       !(b & B_CUTKEY)) {
-				const uint8_t *q = memchr(p + i, '"', n - i);
+				const uint8_t *q = find_byte(p, p + i, p + n, '"');
 				size_t qi, e, m = 0;
 				unsigned char t[BULK_NAME_MAX + 16];
 
@@ -911,7 +1422,7 @@ static size_t body_scan(struct redact_state *s, uint8_t *p, size_t n)
 				e = qi + 1;
 				while (e < n && is_blank(p[e]))
 					e++;
-				if (e == n || memchr(p + i, '\\', qi - i))
+				if (e == n || find_byte(p, p + i, p + qi, '\\'))
 					break;
 				if (p[e] == ':') {
 					if (qi - i > BULK_NAME_MAX)
@@ -1112,8 +1623,11 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 				break;
 			}
 			s->st &= ~F_NOTHTTP;
-			if (start_line_whole(s, buf + i, len - i, &i))
+			if (start_line_whole(s, buf + i, len - i, &i)) {
+				if (i < len)
+					i = start_rest(s, buf, len, i, &n);
 				break;
+			}
 			s->st |= F_MAYBE_RESP;
 			/* aux, unused until the token ends: 1 while it may be
 			 * Redis's inline "AUTH password" */
@@ -1307,9 +1821,13 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			} else if (query_stop(c)) {
 				set_state(s, RS_START_REST, 4);
 			} else {
-				if (c != '-' && c != '_')
-					word_feed(s, lower(c));
-				i++;
+				/* the name's bytes here, up to its end, at once */
+				size_t j = i + 1;
+
+				while (j < len && buf[j] != '=' && !query_stop(buf[j]))
+					j++;
+				word_run(s, buf + i, j - i);
+				i = j;
 			}
 			break;
 
@@ -1336,6 +1854,16 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 		}
 
 		case RS_LINE:
+			/* in a head: whole lines the fast way; what it leaves
+			 * (a lone CR, obs-fold), and scan mode's lines, below */
+			if (!(s->st & (F_SCAN | F_NOTHTTP))) {
+				size_t j = head_fast(s, buf, len, i, &n);
+
+				if (j != i || get_state(s) != RS_LINE) {
+					i = j;
+					break;
+				}
+			}
 			if (c == '\r' && i + 1 < len && buf[i + 1] == '\n') {
 				head_end(s);	/* what RS_LINE_CR would do */
 				i += 2;
@@ -1369,7 +1897,7 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 						break;
 					if ((s->body & B_CAND_CT) && !(s->st & F_SCAN))
 						s->body = (s->body & ~BK_MASK) | B_CT_SEEN |
-							  ct_kind(buf + i + 1, (size_t)(nl - buf) - i - 1);
+							  ct_kind(buf, buf + i + 1, (size_t)(nl - buf) - i - 1);
 					i = (size_t)(nl - buf) + 1;
 					set_state(s, RS_LINE, 0);
 					/* the next line here too when it starts a
@@ -1549,7 +2077,7 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 
 			if (pos == 0 && nl) {
 				/* the whole value here */
-				s->body = (s->body & ~BK_MASK) | ct_kind(buf + i, (size_t)(nl - buf) - i);
+				s->body = (s->body & ~BK_MASK) | ct_kind(buf, buf + i, (size_t)(nl - buf) - i);
 				i = (size_t)(nl - buf) + 1;
 				set_state(s, RS_LINE, 0);
 				break;

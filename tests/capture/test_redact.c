@@ -789,6 +789,136 @@ static void test_generated_streams(void **state)
 	}
 }
 
+/* ---- the whole-line fast path against the byte machine ---- */
+
+/*
+ * A payload that holds whole lines goes the fast way (head_fast() in
+ * redact.c: 16-byte loads, the name memo, values read at once); one byte
+ * at a time it goes through the byte machine.  Both must give the same
+ * bytes and the same count, for names and values whose colon or LF falls
+ * at every offset around those loads, Content-Type words at every offset,
+ * Transfer-Encoding near misses, odd Content-Lengths and status codes,
+ * heads cut anywhere.  Each input is also cut after every LF and before
+ * every CR or LF (a line's end in the next payload).
+ */
+static void check_cuts_agree(const char *in, size_t len)
+{
+	char *whole = malloc(len + 1), *other = malloc(len + 1);
+	size_t *cuts = malloc((len + 1) * sizeof(*cuts));
+	size_t n, m, nc;
+
+	assert_non_null(whole);
+	assert_non_null(other);
+	assert_non_null(cuts);
+	n = redact_cut(in, len, NULL, 0, whole);
+	for (int mode = 0; mode < 3; mode++) {
+		nc = 0;
+		for (size_t i = 1; i < len; i++)
+			if (mode == 0 || (mode == 1 && in[i - 1] == '\n') ||
+			    (mode == 2 && (in[i] == '\r' || in[i] == '\n')))
+				cuts[nc++] = i;
+		m = redact_cut(in, len, cuts, nc, other);
+		if (memcmp(whole, other, len) != 0 || m != n)
+			fail_msg("cut mode %d, %zu vs %zu bytes hidden:\n in    %.*s\n whole %.*s\n cut   %.*s",
+				 mode, n, m, (int)len, in, (int)len, whole, (int)len, other);
+	}
+	free(whole);
+	free(other);
+	free(cuts);
+}
+
+static void check_cutsf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void check_cutsf(const char *fmt, ...)
+{
+	char in[512];
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(in, sizeof(in), fmt, ap);
+	va_end(ap);
+	assert_true(len >= 0 && (size_t)len < sizeof(in));
+	check_cuts_agree(in, (size_t)len);
+}
+
+static void test_fast_path_edges(void **state)
+{
+	static const char *const cts[] = { "json", "JSON", "urlencoded", "URLencoded", "jso",
+					   "urlencode", "j", "u" };
+	static const char *const tes[] = { "chunked", "cchunked", "chunkchunked", "xchunked",
+					   "Chunked ", "chunke", "chunked,chunked", "cHuNkEd", "c" };
+	static const char *const cls[] = { "0", "5", " 5", "5 ", "5, 5", "05", "x", "", "5x",
+					   "1152921504606846975", "1152921504606846976",
+					   "99999999999999999999999" };
+	static const char *const codes[] = { "100", "101", "199", "200", "204", "304", "404" };
+	static const char *const heads[] = {
+		"GET / HTTP/1.1\r\nHost: x\r\r\nA: b\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+		"GET / HTTP/1.1\r\n:x\r\n\r\n",
+		"GET / HTTP/1.1\r\nCookie: c\r\n folded\r\n\tmore\r\n\r\n",
+		"GET / HTTP/1.1\r\nCookie:\r \r\tx \r y\r\nAuthorization: a\r\rb\r\r\n\r\n",
+		"GET / HTTP/1.1\r\nX-Api-Key: \r\r\nCookie:\t\r\n\r\n",
+		"GET / HTTP/1.1\r\nA\001b: x\r\nX-Api-Key: k\r\n\r\n",
+		"GET / HTTP/1.1\r\n\377\376: x\r\nSet-Cookie:\r\n\r\n",
+		"GET /?a=b&token=t HTTP/1.1\r\nX-Api-Key: k\r\n\r\n",
+		"OPTIONS  * HTTP/1.1\r\nA: b\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\nHost: x\nCookie: c\n\n",
+		"\r\n\r\nGET / HTTP/1.1\r\nProxy-Authorization: Basic x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n",
+		"GET / HTTP/1.1\r\nHost: x",
+		"GET / HTTP/1.1\r\nHost",
+		"GET / HTTP/1.1\r",
+		"HTTP/1.1 200",
+		"GET",
+	};
+	const char *const n40 = "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn";
+
+	(void)state;
+	for (int n = 0; n < 40; n++) {
+		static const int vls[] = { 0, 1, 12, 13, 14, 15, 16, 17, 30, 31, 32, 33 };
+
+		for (size_t k = 0; k < sizeof(vls) / sizeof(vls[0]); k++) {
+			check_cutsf("HTTP/1.1 200 OK\r\nX-%.*s: %.*s\r\nContent-Length: 3\r\n\r\nabc",
+				    n, n40, vls[k], n40);
+			check_cutsf("GET /r HTTP/1.1\r\nHost: h\r\nX-%.*s:%.*s\n\n", n, n40, vls[k], n40);
+		}
+		check_cutsf("HTTP/1.1 200 OK\r\nX-%.*s-Token: s3cret\r\n\r\n", n, n40);
+		check_cutsf("GET / HTTP/1.1\r\nAuthorization%.*s: Bearer x\r\n\r\n", n, n40);
+		for (size_t k = 0; k < sizeof(cts) / sizeof(cts[0]); k++) {
+			check_cutsf("HTTP/1.1 200 OK\r\nContent-Type: %.*s%s\r\nContent-Length: 14\r\n\r\n"
+				    "{\"token\":\"t\"}x", n, n40, cts[k]);
+			check_cutsf("POST / HTTP/1.1\r\nContent-Type:%.*s%s\r\nContent-Length: 9\r\n\r\n"
+				    "password=", n, n40, cts[k]);
+		}
+	}
+	for (size_t k = 0; k < sizeof(tes) / sizeof(tes[0]); k++) {
+		check_cutsf("HTTP/1.1 200 OK\r\nTransfer-Encoding: %s\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+			    tes[k]);
+		check_cutsf("HTTP/1.1 200 OK\r\nTransfer-Encoding: %s\r\nX-After: 1\r\n\r\n"
+			    "3\r\nabc\r\n0\r\nCookie: c\r\n\r\n", tes[k]);
+		check_cutsf("HTTP/1.1 200 OK\r\nTransfer-Encoding: %s\r\n", tes[k]);
+	}
+	for (size_t k = 0; k < sizeof(cls) / sizeof(cls[0]); k++) {
+		check_cutsf("HTTP/1.1 200 OK\r\nContent-Length: %s\r\n\r\nhello", cls[k]);
+		check_cutsf("POST /x?token=1 HTTP/1.1\r\nContent-Length:%s\r\n\r\nhello", cls[k]);
+		check_cutsf("HTTP/1.1 200 OK\r\nContent-Length: %s\r\n", cls[k]);
+	}
+	for (size_t k = 0; k < sizeof(codes) / sizeof(codes[0]); k++)
+		check_cutsf("HTTP/1.1 %s X\r\nContent-Length: 4\r\n\r\nbodyHTTP/1.1 200 OK\r\n"
+			    "Set-Cookie: a=b\r\n\r\n", codes[k]);
+	for (size_t k = 0; k < sizeof(heads) / sizeof(heads[0]); k++) {
+		check_cutsf("%s", heads[k]);
+		check_cutsf("GET /r200 HTTP/1.1\r\n\r\n%s", heads[k]);
+	}
+	check_cutsf("%s%s%s", "GET / HTTP/1.1\r\nHost: a:1\r\nCookie: s=1\r\n\r\n",
+		    "GET / HTTP/1.1\r\nHost: a:1\r\nCookie: s=1\r\n\r\n",
+		    "GET / HTTP/1.1\r\nHost: a:1\r\nCookie: s=1\r\n\r\n");
+	check_cutsf("%s%s", "HTTP/1.1 200 OK\r\nServer: nginx\r\nSet-Cookie: id=2; Path=/\r\n"
+		    "Content-Length: 12\r\n\r\nhello world\n",
+		    "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 12\r\n\r\nhello world\n");
+}
+
 /* ---- hostile input ---- */
 
 static void check_invariants(const uint8_t *in, const uint8_t *out, size_t len, size_t n)
@@ -1068,6 +1198,7 @@ int main(void)
 		cmocka_unit_test(test_gaps),
 		cmocka_unit_test(test_gap_at_every_byte),
 		cmocka_unit_test(test_generated_streams),
+		cmocka_unit_test(test_fast_path_edges),
 		cmocka_unit_test(test_random_bytes),
 		cmocka_unit_test(test_huge_lines),
 		cmocka_unit_test(test_null_and_empty),
