@@ -196,6 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		o.level = (int)(lv % 8) - 4;
 		o.compact = (lv >> 3) & 1;	/* data events as DATA_C (1.1) */
+		o.delta = (lv >> 4) & 1;	/* payload deltas, DATA_D (1.3) */
 	}
 	while (in.left && n < MAX_RECS) {
 		get_rec(&in, &recs[n]);
