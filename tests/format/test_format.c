@@ -1637,11 +1637,12 @@ static size_t crec(uint8_t *p, uint16_t type, int conn, uint64_t cap_len, uint64
 
 	b[n++] = HTC_EV_READ;
 	b[n++] = HTC_SYS_READ;
-	put_le16(b + n, 0);
+	/* conn 2: flag SEQ and cflags SEQ, and no room for the number */
+	put_le16(b + n, conn == 2 ? HTC_EVF_SEQ : 0);
 	n += 2;
-	b[n++] = conn ? HTC_CF_CONN : 0;
+	b[n++] = conn == 2 ? HTC_CF_SEQ : conn ? HTC_CF_CONN : 0;
 	n += uv(b + n, 1);
-	if (conn) {
+	if (conn == 1) {
 		memset(b + n, 0, 47);	/* pid ... raddr 0, comm_len 0 */
 		n += 47;
 	}
@@ -1744,6 +1745,8 @@ static void test_delta_malformed(void **state)
 		  "middle bytes run past" },
 		{ "bad varint", HTC_REC_DATA_D, 0, 16, 0x8080808080808080ull, 0, "", 0, 0,
 		  "prefix or suffix varint" },
+		{ "sequence number past the middle", HTC_REC_DATA_D, 2, 20, 6, 10, "XYZW", 4, 0,
+		  "sequence number runs past" },
 	};
 	static const char ref[] = "0123456789abcdefghij";	/* 20 bytes */
 	uint8_t c[1024];
@@ -1759,7 +1762,7 @@ static void test_delta_malformed(void **state)
 			  cases[k].suf, cases[k].mid, cases[k].midlen);
 		if (!strcmp(cases[k].name, "bad varint"))
 			memset(c + n - 11, 0x80, 11);	/* unterminated varints */
-		if (cases[k].ok || cases[k].conn) {
+		if (cases[k].ok || cases[k].conn == 1) {
 			/* after a valid delta or a CONN, the reference is
 			 * that record's payload: a literal again */
 			n += crec(c + n, HTC_REC_DATA_C, 0, 20, 0, 0, ref, 20);
@@ -1780,7 +1783,7 @@ static void test_delta_malformed(void **state)
 			assert_string_equal(d.last, cases[k].want);
 		} else {
 			assert_int_equal(d.skipped, 1);
-			assert_int_equal(d.got, cases[k].conn ? 3 : 2);
+			assert_int_equal(d.got, cases[k].conn == 1 ? 3 : 2);
 			assert_int_equal(d.w.n, 1);
 			assert_int_equal(d.w.last_err, HTC_ERR_CORRUPT);
 			assert_non_null(strstr(d.w.last, cases[k].want));
