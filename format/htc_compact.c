@@ -103,7 +103,7 @@ void htc_ctab_free(struct htc_ctab *t)
 
 	if (!t)
 		return;
-	for (size_t i = 0; i < sizeof(t->slot) / sizeof(t->slot[0]); i++)
+	for (size_t i = 0; t->wbuf_bytes && i < sizeof(t->slot) / sizeof(t->slot[0]); i++)
 		for (unsigned d = 0; d < 4; d++)
 			free(t->slot[i].wbuf[d]);
 	for (c = t->arena; c; c = n) {
