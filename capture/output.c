@@ -142,8 +142,8 @@ void output_writer_opts(struct htc_writer_opts *w)
 	 * and direction (DATA_D, format 1.3): keep-alive messages repeat
 	 * their predecessor, and zstd's cost follows the bytes it is fed.
 	 * bench_pipeline on the bench's nginx capture, under callgrind:
-	 * 2,323 -> 2,177 instructions per event (zstd 671 -> 447, encoding
-	 * 259 -> 331), file 14% smaller */
+	 * 2,323 -> 2,181 instructions per event (zstd 671 -> 447, encoding
+	 * 259 -> 334), file 14% smaller */
 	w->delta = 1;
 	/* Not wopts.threaded (zstd and write() in a thread of the writer's
 	 * own): on a 2-core VM under nginx + wrk it cost 5-9% more httpcap

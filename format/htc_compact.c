@@ -250,15 +250,16 @@ static inline uint32_t same_suffix(const uint8_t *ae, const uint8_t *be, uint32_
 }
 
 /*
- * The writer's side of a payload delta for e in direction dir of slot s:
- * whether to send it as one (*pre, *suf set), and the slot's reference
- * brought up to e's payload, which is what the reader's will be.  A
- * payload equal to the reference costs its compare and no copy.
+ * The writer's side of a payload delta for e in direction dir of slot s,
+ * when its payload is not the reference's bytes: whether to send it as a
+ * delta (*pre, *suf set), and the reference brought up to e's payload,
+ * which is what the reader's will be.  Out of line: keep-alive traffic
+ * mostly repeats itself (delta_plan), and this one's registers would
+ * weigh on that path.
  */
-_Static_assert(HTC_DELTA_MAX < (1u << 14) && HTC_DELTA_MIN >= 4,
-	       "a delta record must not outgrow HTC_EV_C_MAX + cap_len");
-static bool delta_plan(struct htc_ctab *t, struct htc_cslot *s, const struct htc_event *e,
-		       unsigned dir, uint32_t *pre, uint32_t *suf)
+static __attribute__((noinline)) bool delta_update(struct htc_ctab *t, struct htc_cslot *s,
+						   const struct htc_event *e, unsigned dir,
+						   uint32_t *pre, uint32_t *suf)
 {
 	uint32_t n = e->cap_len, rl, p, x;
 	uint8_t bit = (uint8_t)(1u << dir);
@@ -270,32 +271,54 @@ static bool delta_plan(struct htc_ctab *t, struct htc_cslot *s, const struct htc
 	}
 	if (s->ref_ok & bit) {
 		rl = s->ref_len[dir];
-		/* the same bytes (keep-alive requests, responses within the
-		 * same second): memcmp's vector compare, nothing to copy */
-		if (n == rl && !memcmp(e->payload, s->wbuf[dir], n)) {
-			*pre = n;
-			*suf = 0;
-			return n >= HTC_DELTA_MIN;
-		}
 		x = n < rl ? n : rl;
 		p = same_prefix(e->payload, s->wbuf[dir], x);
 		*pre = p;
 		*suf = same_suffix(e->payload + n, s->wbuf[dir] + rl, x - p);
 		use = p + *suf >= HTC_DELTA_MIN;
 	}
-	if (!s->wbuf[dir]) {
-		if (t->wbuf_bytes + HTC_DELTA_MAX > HTC_DELTA_WBUDGET ||
-		    !(s->wbuf[dir] = malloc(HTC_DELTA_MAX))) {
-			s->ref_ok &= (uint8_t)~bit;	/* no buffer: literal */
+	if (n > s->wcap[dir]) {
+		/* sized to what the direction carries (256-byte steps), so
+		 * the budget covers every slot's two directions of ~100-byte
+		 * payloads; grown, rarely, when a longer one comes */
+		uint32_t cap = (n + 255) & ~255u;
+		uint8_t *nb;
+
+		if (t->wbuf_bytes + cap - s->wcap[dir] > HTC_DELTA_WBUDGET ||
+		    !(nb = realloc(s->wbuf[dir], cap))) {
+			s->ref_ok &= (uint8_t)~bit;	/* no room: literal */
 			return use;
 		}
-		t->wbuf_bytes += HTC_DELTA_MAX;
+		t->wbuf_bytes += cap - s->wcap[dir];
+		s->wbuf[dir] = nb;
+		s->wcap[dir] = (uint16_t)cap;
 	}
 	if (n)
 		memcpy(s->wbuf[dir], e->payload, n);
 	s->ref_len[dir] = n;
 	s->ref_ok |= bit;
 	return use;
+}
+
+_Static_assert(HTC_DELTA_MAX < (1u << 14) && HTC_DELTA_MIN >= 4,
+	       "a delta record must not outgrow HTC_EV_C_MAX + cap_len");
+/* Whether to send e's payload as a delta (*pre, *suf set), its
+ * direction's reference kept equal to the reader's.  A payload equal to
+ * the reference (keep-alive requests, responses within the same second)
+ * costs memcmp's vector compare and no copy. */
+static inline bool delta_plan(struct htc_ctab *t, struct htc_cslot *s, const struct htc_event *e,
+			      unsigned dir, uint32_t *pre, uint32_t *suf)
+{
+	uint32_t n = e->cap_len;
+
+	/* (a reference is never longer than HTC_DELTA_MAX) */
+	if ((s->ref_ok & (1u << dir)) && n == s->ref_len[dir] &&
+	    !memcmp(e->payload, s->wbuf[dir], n)) {
+		*pre = n;
+		*suf = 0;
+		return n >= HTC_DELTA_MIN;
+	}
+	return delta_update(t, s, e, dir, pre, suf);
 }
 
 /* After a record of direction dir (read, write, then TLS plaintext read

@@ -143,13 +143,14 @@ static inline uint64_t get_le64(const uint8_t *p)
 #define HTC_CSLOT_BITS		12
 
 /* Payload deltas (format 1.3).  The writer keeps a copy of a slot and
- * direction's last payload when it has at most HTC_DELTA_MAX bytes, in
- * buffers of that size allocated when a slot and direction first needs
- * one, HTC_DELTA_WBUDGET bytes of them at most (4096 buffers; 4096 slots
- * x 4 directions would be 16 MiB, a quarter of httpcap's RSS budget);
- * past it the events of further directions are written literal.  It
- * writes a delta when prefix + suffix reach HTC_DELTA_MIN bytes (the two
- * varints then take at most 4). */
+ * direction's last payload when it has at most HTC_DELTA_MAX bytes, in a
+ * buffer allocated when the slot and direction first needs one, sized to
+ * its payloads in 256-byte steps, HTC_DELTA_WBUDGET bytes of them at most
+ * (4096 slots x 4 directions x 1 KiB would be 16 MiB, a quarter of
+ * httpcap's RSS budget; 4 MiB holds every slot's read and write buffers
+ * of 256 bytes); past it the payloads of further directions are written
+ * literal.  It writes a delta when prefix + suffix reach HTC_DELTA_MIN
+ * bytes (the two varints then take at most 4). */
 #define HTC_DELTA_MAX		1024u
 #define HTC_DELTA_MIN		8u
 #define HTC_DELTA_WBUDGET	(4u << 20)
@@ -183,7 +184,8 @@ struct htc_cslot {
 	/* the previous payload per direction: the reader's points into its
 	 * frame or its arena, the writer's is wbuf[dir] */
 	const uint8_t *ref[4];
-	uint8_t *wbuf[4];	/* writer: HTC_DELTA_MAX bytes, kept across frames */
+	uint8_t *wbuf[4];	/* writer: wcap bytes, kept across frames */
+	uint16_t wcap[4];	/* <= HTC_DELTA_MAX */
 };
 
 /* The reader's store of a frame's rebuilt delta payloads: chunks that

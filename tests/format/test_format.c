@@ -1610,6 +1610,75 @@ static void test_delta_keepalive(void **state)
 	}
 }
 
+/* The writer's 4 MiB of reference copies run out: 3000 connections of
+ * two directions, each payload of 1000 bytes sent twice (6000 copies of
+ * 1 KiB wanted).  The directions that got a copy send their second
+ * payload as a delta, the others literal, and every event comes back. */
+static void test_delta_budget(void **state)
+{
+	enum { NC = 3000 };
+	struct htc_writer_opts o = { .compact = 1, .delta = 1, .frame_bytes = 32u << 20,
+				     .frame_ms = 60000 };
+	static uint8_t pay[2][1000];
+	static uint16_t types[4 * NC + 8];
+	struct htc_record in, got;
+	struct htc_header h;
+	struct htc_writer *w;
+	struct htc_reader *r;
+	size_t nt, nd = 0;
+	struct buf b;
+	int err;
+
+	memset(pay[0], 'r', sizeof(pay[0]));
+	memset(pay[1], 'w', sizeof(pay[1]));
+	base_header(&h);
+	w = htc_writer_open(tmp_path("budget.htc"), &h, &o, &err);
+	assert_non_null(w);
+	for (unsigned i = 0; i < 4 * NC; i++) {
+		mk_event(&in, i);
+		in.ev.conn_id = 100 + (i / 2) % NC;
+		in.ev.pid = 1;
+		in.ev.fd = 3;
+		strcpy(in.ev.comm, "srv");
+		in.ev.ep.rport = 1;
+		in.ev.flags = 0;
+		in.ev.tcp_seq = 0;
+		in.ev.payload = pay[i & 1];
+		in.ev.cap_len = sizeof(pay[0]);
+		assert_int_equal(htc_writer_append(w, &in), 0);
+	}
+	assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+	b = slurp(tmp_path("budget.htc"));
+	nt = record_types(&b, types, sizeof(types) / sizeof(types[0]));
+	assert_int_equal(nt, 4 * NC);
+	for (size_t k = 0; k < nt; k++)
+		nd += types[k] == HTC_REC_DATA_D;
+	print_message("%u events, %zu deltas (4 MiB of 1 KiB copies: 4096 directions)\n",
+		      4 * NC, nd);
+	/* the first 2 * NC have no reference; of the second, those whose
+	 * direction got a copy (slots shared by two connections get none) */
+	assert_true(nd > 0 && nd <= 4096);
+	r = htc_reader_open_mem(b.p, b.len, &err);
+	assert_non_null(r);
+	for (unsigned i = 0; i < 4 * NC; i++) {
+		mk_event(&in, i);
+		in.ev.conn_id = 100 + (i / 2) % NC;
+		in.ev.pid = 1;
+		in.ev.fd = 3;
+		strcpy(in.ev.comm, "srv");
+		in.ev.ep.rport = 1;
+		in.ev.flags = 0;
+		in.ev.tcp_seq = 0;
+		in.ev.payload = pay[i & 1];
+		in.ev.cap_len = sizeof(pay[0]);
+		assert_int_equal(htc_reader_next(r, &got), 1);
+		same_event(&got, &in);
+	}
+	assert_int_equal(htc_reader_next(r, &got), 0);
+	htc_reader_close(r);
+	free(b.p);
+}
+
 /* Varint builder for hand-made compact records. */
 static size_t uv(uint8_t *p, uint64_t v)
 {
@@ -2636,6 +2705,7 @@ int main(void)
 		cmocka_unit_test(test_tls_records),
 		cmocka_unit_test(test_delta_roundtrip),
 		cmocka_unit_test(test_delta_keepalive),
+		cmocka_unit_test(test_delta_budget),
 		cmocka_unit_test(test_delta_malformed),
 		cmocka_unit_test(test_threaded_writer),
 		cmocka_unit_test(test_truncate_every_offset),
