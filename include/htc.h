@@ -307,9 +307,11 @@ struct htc_writer_opts {
 	/* send a data event's payload as a delta against the previous one of
 	 * its connection and direction in the frame when that saves bytes
 	 * (records DATA_D, TLS_D: format 1.3, which 1.2 readers skip, and so
-	 * miss those events); the file says 1.3.  Keep-alive traffic, whose
-	 * messages repeat their predecessor, gives zstd ~15% fewer bytes to
-	 * compress.  0 = no deltas, a 1.2 file */
+	 * miss those events); the file says 1.3.  On keep-alive traffic,
+	 * whose messages repeat their predecessor (the bench's nginx
+	 * capture), zstd gets a fifth of the bytes, a third less of its
+	 * time, and the file is 14% smaller; the writer keeps up to 4 MiB
+	 * of copies.  0 = no deltas, a 1.2 file */
 	int delta;
 	/* compress and write frames in a thread of the writer's own, while
 	 * the caller fills the next frame; write errors show on a later call */
