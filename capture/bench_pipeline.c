@@ -5,7 +5,8 @@
  * of the drain loop (capture/main.c on_sample) after the ring buffer: the
  * payload copied out and redacted with its connection's state
  * (conntab_redact_event), then appended to a writer with httpcap's options
- * (output_writer_opts: compact records, zstd -2) writing to /dev/null.
+ * (output_writer_opts: compact records with payload deltas, zstd -2)
+ * writing to /dev/null.
  *
  * Under load the same work is hard to measure: the machine is shared, the
  * ring buffer's cache misses and the scheduler add their noise, and this

@@ -125,13 +125,45 @@ static inline uint64_t get_le64(const uint8_t *p)
 /* Record type of TLS plaintext (format 1.2): a DATA_C body, decoded as
  * HTC_REC_DATA with HTC_EVF_TLS; 1.1 readers skip it. */
 #define HTC_REC_TLS_C		7
+/* Record types of a compact event whose payload is a delta against the
+ * previous payload of its slot and direction (format 1.3, FORMAT.md 6.9):
+ * a DATA_C (TLS_C) body with prefix and suffix varints after cap_len;
+ * 1.2 readers skip them. */
+#define HTC_REC_DATA_D		8
+#define HTC_REC_TLS_D		9
 /* cflags bit: the connection's fields follow conn_id */
 #define HTC_CF_CONN		0x01
 #define HTC_CF_SEQ		0x02	/* since 1.2: tcp_seq follows the payload */
 /* Largest compact event, payload aside: 5 fixed bytes, conn_id, the
- * connection's 47 + 15 bytes, seven varints, the sequence number. */
+ * connection's 47 + 15 bytes, seven varints, the sequence number.  A
+ * delta record is never longer than its literal form: its prefix and
+ * suffix varints (at most 2 bytes each, both <= HTC_DELTA_MAX) replace
+ * at least HTC_DELTA_MIN payload bytes. */
 #define HTC_EV_C_MAX		(5 + 10 + 47 + 15 + 7 * 10 + 4)
 #define HTC_CSLOT_BITS		12
+
+/* Payload deltas (format 1.3).  The writer keeps a copy of a slot and
+ * direction's last payload when it has at most HTC_DELTA_MAX bytes, in a
+ * buffer allocated when the slot and direction first needs one, sized to
+ * its payloads in 256-byte steps, HTC_DELTA_WBUDGET bytes of them at most
+ * (4096 slots x 4 directions x 1 KiB would be 16 MiB, a quarter of
+ * httpcap's RSS budget; 4 MiB holds every slot's read and write buffers
+ * of 256 bytes); past it the payloads of further directions are written
+ * literal.  It writes a delta when prefix + suffix reach HTC_DELTA_MIN
+ * bytes (the two varints then take at most 4). */
+#define HTC_DELTA_MAX		1024u
+#define HTC_DELTA_MIN		8u
+#define HTC_DELTA_WBUDGET	(4u << 20)
+/* Payload bytes of a frame's delta records (the sum of their cap_len):
+ * a reader refuses records past HTC_MAX_DELTA_BYTES (FORMAT.md 11), so a
+ * small hostile frame cannot be rebuilt into gigabytes; the writer closes
+ * a frame once it reaches HTC_DELTA_FRAME_BYTES. */
+#define HTC_MAX_DELTA_BYTES	(64u << 20)
+/* The minor version a writer without opts.delta writes: its files hold
+ * nothing of 1.3, and stay byte for byte what they were (a 1.2 reader
+ * misses no event of them). */
+#define HTC_MINOR_NO_DELTA	2
+#define HTC_DELTA_FRAME_BYTES	(16u << 20)
 
 struct htc_cslot {
 	uint32_t gen;		/* the frame this slot was written in */
@@ -147,24 +179,51 @@ struct htc_cslot {
 	uint64_t next[4];
 	uint32_t next_seq[4];	/* expected tcp_seq, valid when seq_ok has bit dir */
 	uint8_t seq_ok;
+	uint8_t ref_ok;		/* since 1.3: bit dir set, ref[dir] is the reference */
+	uint32_t ref_len[4];
+	/* the previous payload per direction: the reader's points into its
+	 * frame or its arena, the writer's is wbuf[dir] */
+	const uint8_t *ref[4];
+	uint8_t *wbuf[4];	/* writer: wcap bytes, kept across frames */
+	uint16_t wcap[4];	/* <= HTC_DELTA_MAX */
+};
+
+/* The reader's store of a frame's rebuilt delta payloads: chunks that
+ * never move, so every payload of a frame stays where it is until the
+ * next frame (htc_ctab_reset). */
+struct htc_achunk {
+	struct htc_achunk *next;
+	size_t cap, used;
+	uint8_t data[];
 };
 
 /* The per-frame table of writer and reader (see htc_compact.c). */
 struct htc_ctab {
 	uint32_t gen;
 	uint64_t prev_ts;	/* ts_ns of the frame's previous compact event */
+	uint64_t delta_bytes;	/* cap_len of the frame's delta records, summed */
+	int delta;		/* writer: write delta records (opts.delta) */
+	size_t wbuf_bytes;	/* writer: bytes of wbuf allocated */
+	struct htc_achunk *arena, *acur;	/* reader: rebuilt payloads */
 	struct htc_cslot slot[1u << HTC_CSLOT_BITS];
 };
 
-/* A new frame: forget every slot. */
+/* A new frame: forget every slot (and the reader's rebuilt payloads). */
 void htc_ctab_reset(struct htc_ctab *t);
-/* Encode data event e as a DATA_C body into b (room for HTC_EV_C_MAX +
- * cap_len bytes); returns its length. */
-size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t *b);
-/* Decode a DATA_C body into rec (type HTC_REC_DATA; payload points into
- * b); tls: the record is a TLS_C one (HTC_EVF_TLS is set, and cleared
- * otherwise).  0 or HTC_ERR_CORRUPT with *why set. */
-int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len, int tls,
+/* Free t and what it holds (writer buffers, arena); NULL is fine. */
+void htc_ctab_free(struct htc_ctab *t);
+/* Encode data event e as a compact body into b (room for HTC_EV_C_MAX +
+ * cap_len bytes); returns its length.  *delta (OUT): 1 for a delta body
+ * (DATA_D, TLS_D), only when t->delta is set; 0 for DATA_C, TLS_C. */
+size_t htc_compact_encode(struct htc_ctab *t, const struct htc_event *e, uint8_t *b,
+			  int *delta);
+/* Decode a compact body into rec (type HTC_REC_DATA); its payload points
+ * into b, into an earlier body of the frame or into the table's arena,
+ * all valid until the next htc_ctab_reset.  tls: a TLS_C or TLS_D record
+ * (HTC_EVF_TLS is set, and cleared otherwise); delta: DATA_D or TLS_D.
+ * 0, or HTC_ERR_CORRUPT with *why set, or -ENOMEM (no room for a rebuilt
+ * payload). */
+int htc_compact_decode(struct htc_ctab *t, const uint8_t *b, uint32_t len, int tls, int delta,
 		       struct htc_record *rec, const char **why);
 
 /* ---- record codec (htc_codec.c) ---- */

@@ -787,7 +787,8 @@ int htc_reader_next(struct htc_reader *r, struct htc_record *rec)
 			continue;
 		}
 		r->rp = p + HTC_REC_HDR_LEN + len;
-		compact = (type == HTC_REC_DATA_C || type == HTC_REC_TLS_C) && len <= HTC_MAX_RECORD;
+		compact = (type == HTC_REC_DATA_C || type == HTC_REC_TLS_C ||
+			   type == HTC_REC_DATA_D || type == HTC_REC_TLS_D) && len <= HTC_MAX_RECORD;
 		if (!compact && !htc_rec_known(type)) {
 			/* a newer minor version's record: skipping is the rule */
 			r->st.records_skipped++;
@@ -802,8 +803,18 @@ int htc_reader_next(struct htc_reader *r, struct htc_record *rec)
 		}
 		memset(rec, 0, sizeof(*rec));
 		err = compact ? htc_compact_decode(r->ctab, p + HTC_REC_HDR_LEN, len,
-						   type == HTC_REC_TLS_C, rec, &why)
+						   type == HTC_REC_TLS_C || type == HTC_REC_TLS_D,
+						   type == HTC_REC_DATA_D || type == HTC_REC_TLS_D,
+						   rec, &why)
 			      : htc_rec_decode(type, p + HTC_REC_HDR_LEN, len, rec, &why);
+		if (err == -ENOMEM) {
+			/* not the file's fault: the caller must not take the
+			 * rest of the frame as read */
+			r->err = err;
+			r->done = 1;
+			r->rp = r->rend;
+			return err;
+		}
 		if (err) {
 			warnf(r, err, r->frame_off, "frame at offset %llu: record at byte %zu: %s, skipped",
 			      (unsigned long long)r->frame_off, (size_t)(p - r->out), why);
@@ -829,7 +840,7 @@ static struct htc_reader *reader_new(void)
 	    ZSTD_isError(ZSTD_DCtx_setParameter(r->mdctx, ZSTD_d_format, ZSTD_f_zstd1_magicless))) {
 		ZSTD_freeDCtx(r->dctx);
 		ZSTD_freeDCtx(r->mdctx);
-		free(r->ctab);
+		htc_ctab_free(r->ctab);
 		free(r);
 		return NULL;
 	}
@@ -947,7 +958,7 @@ void htc_reader_close(struct htc_reader *r)
 		close(r->fd);
 	ZSTD_freeDCtx(r->dctx);
 	ZSTD_freeDCtx(r->mdctx);
-	free(r->ctab);
+	htc_ctab_free(r->ctab);
 	free(r->ibuf);
 	free(r->out);
 	free(r->frames);

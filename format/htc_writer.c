@@ -53,6 +53,7 @@ struct htc_writer {
 
 	struct htc_ctab *ctab;	/* compact events of the open frame */
 	int compact;		/* data events as DATA_C */
+	int delta;		/* payload deltas: DATA_D, TLS_D (format 1.3) */
 
 	/* opts.threaded: the frame being compressed and written by th;
 	 * jbuf has the capacity cap, as buf (they are swapped) */
@@ -162,7 +163,7 @@ static int write_meta(struct htc_writer *w, uint32_t skip_magic, const char *inn
 	put_le32(b + 4, (uint32_t)(HTC_META_PREFIX + z));
 	memcpy(b + 8, inner, HTC_INNER_MAGIC_LEN);
 	put_le16(b + 16, HTC_VERSION_MAJOR);
-	put_le16(b + 18, HTC_VERSION_MINOR);
+	put_le16(b + 18, w->delta ? HTC_VERSION_MINOR : HTC_MINOR_NO_DELTA);
 	put_le32(b + 20, 0);
 	err = write_all(w, b, 8 + HTC_META_PREFIX + z);
 cleanup:
@@ -376,6 +377,7 @@ struct htc_writer *htc_writer_fdopen(int fd, const struct htc_header *hdr,
 	w->frame_ns = (uint64_t)(opts && opts->frame_ms ? opts->frame_ms : HTC_DEF_FRAME_MS) * 1000000ull;
 	level = opts && opts->level ? opts->level : HTC_DEF_LEVEL;
 	w->compact = opts && opts->compact;
+	w->delta = opts && opts->delta;
 	w->threaded = opts && opts->threaded;
 	pos = lseek(fd, 0, SEEK_CUR);
 	w->off = pos > 0 ? (uint64_t)pos : 0;	/* pipes have no position */
@@ -400,6 +402,7 @@ struct htc_writer *htc_writer_fdopen(int fd, const struct htc_header *hdr,
 	if (e)
 		goto cleanup;
 	htc_ctab_reset(w->ctab);
+	w->ctab->delta = w->delta;
 	if (w->threaded) {
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, NULL);
@@ -415,7 +418,7 @@ struct htc_writer *htc_writer_fdopen(int fd, const struct htc_header *hdr,
 
 cleanup:
 	ZSTD_freeCCtx(w->cctx);
-	free(w->ctab);
+	htc_ctab_free(w->ctab);
 	free(w->jbuf);
 	free(w->buf);
 	free(w->zbuf);
@@ -488,9 +491,13 @@ int htc_writer_append(struct htc_writer *w, const struct htc_record *rec)
 	}
 	if (compact) {
 		uint8_t *b = w->buf + w->len;
-		size_t blen = htc_compact_encode(w->ctab, &rec->ev, b + HTC_REC_HDR_LEN);
+		int d;
+		size_t blen = htc_compact_encode(w->ctab, &rec->ev, b + HTC_REC_HDR_LEN, &d);
 
-		put_le16(b, rec->ev.flags & HTC_EVF_TLS ? HTC_REC_TLS_C : HTC_REC_DATA_C);
+		if (rec->ev.flags & HTC_EVF_TLS)
+			put_le16(b, d ? HTC_REC_TLS_D : HTC_REC_TLS_C);
+		else
+			put_le16(b, d ? HTC_REC_DATA_D : HTC_REC_DATA_C);
 		put_le16(b + 2, 0);
 		put_le32(b + 4, (uint32_t)blen);
 		n = HTC_REC_HDR_LEN + (int64_t)blen;
@@ -531,7 +538,9 @@ int htc_writer_append(struct htc_writer *w, const struct htc_record *rec)
 		break;
 	}
 
-	if (w->len >= w->frame_bytes)
+	/* a reader rebuilds the payloads of delta records in memory: their
+	 * bytes per frame are bounded (FORMAT.md 11), and we stay well below */
+	if (w->len >= w->frame_bytes || w->ctab->delta_bytes >= HTC_DELTA_FRAME_BYTES)
 		return close_frame(w);
 	if (++w->since_clock >= CLOCK_EVERY) {
 		w->since_clock = 0;
@@ -627,7 +636,7 @@ int htc_writer_close(struct htc_writer *w, uint64_t end_ns, struct htc_writer_st
 	if (stats)
 		*stats = w->st;
 	ZSTD_freeCCtx(w->cctx);
-	free(w->ctab);
+	htc_ctab_free(w->ctab);
 	free(w->jbuf);
 	free(w->buf);
 	free(w->zbuf);

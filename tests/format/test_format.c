@@ -432,7 +432,8 @@ static void test_roundtrip_every_type(void **state)
 		assert_non_null(r);
 		rh = htc_reader_header(r);
 		assert_int_equal(rh->version_major, HTC_VERSION_MAJOR);
-		assert_int_equal(rh->version_minor, HTC_VERSION_MINOR);
+		/* without opts.delta the file is a 1.2 one (nothing of 1.3 in it) */
+		assert_int_equal(rh->version_minor, HTC_MINOR_NO_DELTA);
 		assert_int_equal(rh->flags, h.flags);
 		assert_int_equal(rh->snaplen, h.snaplen);
 		assert_int_equal(rh->realtime_offset_ns, h.realtime_offset_ns);
@@ -1249,6 +1250,639 @@ static void test_hostile_records(void **state)
 		assert_int_equal(o.st.frames_ok, 2);
 		if (cases[k].skipped)
 			assert_true(o.w.n >= 1);
+	}
+}
+
+/* ---- payload deltas (DATA_D, TLS_D, format 1.3) ---- */
+
+/* One event of the delta vectors: what is written, and the record type
+ * the writer must choose for it. */
+struct dvec {
+	uint64_t conn_id;
+	unsigned dir;		/* 0 read, 1 write, 2 TLS read, 3 TLS write */
+	const char *payload;	/* NULL: long, see dv_payload */
+	uint16_t want;		/* record type on disk */
+	unsigned flags;		/* DV_* */
+	const char *why;
+};
+#define DV_FLUSH 1	/* flush (close the frame) before this event */
+#define DV_PID 2	/* another pid: the record carries CONN again */
+#define DV_SEQ 4	/* a sequence number the reader cannot guess */
+#define DV_CONNREC 8	/* a CONN record (close of another conn) before it */
+
+static char dv_long[1500];
+
+static void dv_event(struct htc_record *r, const struct dvec *v, unsigned i, uint64_t *off)
+{
+	unsigned dir = v->dir;
+
+	memset(r, 0, sizeof(*r));
+	r->type = HTC_REC_DATA;
+	r->ev.type = dir & 1 ? HTC_EV_WRITE : HTC_EV_READ;
+	r->ev.syscall = dir >= 2 ? (dir & 1 ? HTC_SYS_SSL_WRITE : HTC_SYS_SSL_READ)
+				 : (dir & 1 ? HTC_SYS_WRITEV : HTC_SYS_RECVFROM);
+	r->ev.flags = dir >= 2 ? HTC_EVF_TLS : 0;
+	r->ev.pid = v->flags & DV_PID ? 4242 : 4000;
+	r->ev.tid = r->ev.pid + 1 + i % 3;
+	r->ev.fd = 7;
+	r->ev.ts_ns = 5000000ull + i * 1000ull;
+	r->ev.dur_ns = i;
+	r->ev.conn_id = v->conn_id;
+	strcpy(r->ev.comm, "nginx");
+	r->ev.ep.family = HTC_AF_INET;
+	r->ev.ep.role = HTC_ROLE_SERVER;
+	r->ev.ep.lport = 80;
+	r->ev.ep.rport = (uint16_t)(50000 + v->conn_id % 1000);
+	r->ev.payload = (const uint8_t *)(v->payload ? v->payload : dv_long);
+	r->ev.cap_len = (uint32_t)(v->payload ? strlen(v->payload) : sizeof(dv_long));
+	r->ev.ret = (int64_t)r->ev.cap_len + 10;
+	r->ev.stream_off = off[dir];
+	off[dir] += (uint64_t)r->ev.ret;
+	if (v->flags & DV_SEQ) {
+		r->ev.flags |= HTC_EVF_SEQ;
+		r->ev.tcp_seq = 0xfffffff0u + i * 1000u;	/* never the expected one */
+	}
+}
+
+static void same_event(const struct htc_record *g, const struct htc_record *w)
+{
+	assert_int_equal(g->type, w->type);
+	assert_int_equal(g->ev.type, w->ev.type);
+	assert_int_equal(g->ev.syscall, w->ev.syscall);
+	assert_int_equal(g->ev.flags, w->ev.flags);
+	assert_int_equal(g->ev.pid, w->ev.pid);
+	assert_int_equal(g->ev.tid, w->ev.tid);
+	assert_int_equal(g->ev.fd, w->ev.fd);
+	assert_int_equal(g->ev.ts_ns, w->ev.ts_ns);
+	assert_int_equal(g->ev.dur_ns, w->ev.dur_ns);
+	assert_int_equal(g->ev.conn_id, w->ev.conn_id);
+	assert_string_equal(g->ev.comm, w->ev.comm);
+	assert_memory_equal(&g->ev.ep, &w->ev.ep, sizeof(w->ev.ep));
+	assert_int_equal(g->ev.ret, w->ev.ret);
+	assert_int_equal(g->ev.stream_off, w->ev.stream_off);
+	assert_int_equal(g->ev.stream_off2, w->ev.stream_off2);
+	assert_int_equal(g->ev.tcp_seq, w->ev.tcp_seq);
+	assert_int_equal(g->ev.cap_len, w->ev.cap_len);
+	if (w->ev.cap_len)
+		assert_memory_equal(g->ev.payload, w->ev.payload, w->ev.cap_len);
+}
+
+/* The record types of a file's data frames, in order (at most max). */
+static size_t record_types(const struct buf *b, uint16_t *types, size_t max)
+{
+	size_t pos = 8 + get_le32(b->p + 4), n = 0;
+
+	while (pos + 8 <= b->len) {
+		uint32_t magic = get_le32(b->p + pos);
+
+		if (magic == HTC_ZSTD_MAGIC) {
+			size_t z = ZSTD_findFrameCompressedSize(b->p + pos, b->len - pos);
+			unsigned long long u = ZSTD_getFrameContentSize(b->p + pos, z);
+			uint8_t *c = malloc(u + 1);
+			size_t d, k;
+
+			assert_false(ZSTD_isError(z));
+			d = ZSTD_decompress(c, u + 1, b->p + pos, z);
+			assert_int_equal(d, u);
+			for (k = 0; k + 8 <= d; k += 8 + get_le32(c + k + 4))
+				if (n < max)
+					types[n++] = get_le16(c + k);
+			free(c);
+			pos += z;
+		} else {
+			pos += 8 + get_le32(b->p + pos + 4);
+		}
+	}
+	return n;
+}
+
+/*
+ * Every case of a payload delta, written with opts.delta and read back:
+ * each record is of the type the vector says (the writer took the delta
+ * or not for the reason given), each event comes back equal to what was
+ * written, field for field and byte for byte, and the payloads of every
+ * record of a frame (in the frame, rebuilt, or runs of a reference) are
+ * still intact when the frame's last record has been read.
+ */
+static void test_delta_roundtrip(void **state)
+{
+	static const char req[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char reqx[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nEXTRA";
+	static const char post[] = "POST /a HTTP/1.1\r\nHost: x\r\n\r\nEXTRA";
+	static const char postb[] = "POST /b HTTP/1.1\r\nHost: x\r\n\r\nEXTRA";
+	static const char postc[] = "POST /b HTTP/1.1\r\n\r\nEXTRA";
+	static const char rsp1[] = "HTTP/1.1 200 OK\r\nDate: Sat, 05 Dec 2026 05:00:01 GMT\r\n\r\nok";
+	static const char rsp2[] = "HTTP/1.1 200 OK\r\nDate: Sat, 05 Dec 2026 05:00:02 GMT\r\n\r\nok";
+	static const char reqy[] = "GET /a HTTP/1.1\r\nHost: y\r\n\r\n";
+	uint64_t c2 = 2;
+	const uint16_t C = HTC_REC_DATA_C, D = HTC_REC_DATA_D, TC = HTC_REC_TLS_C,
+		       TD = HTC_REC_TLS_D;
+	struct dvec v[] = {
+		{ 1, 0, req, C, 0, "no reference: the connection's first read" },
+		{ 1, 0, req, D, 0, "identical payload" },
+		{ 1, 0, reqx, D, 0, "prefix only (the reference is a prefix of it)" },
+		{ 1, 0, post, D, 0, "suffix only" },
+		{ 1, 0, postb, D, 0, "prefix and suffix" },
+		{ 1, 0, postc, D, 0, "prefix and suffix, empty middle" },
+		{ 1, 1, rsp1, C, 0, "writes are apart from reads" },
+		{ 1, 1, rsp2, D, DV_SEQ, "a response differing in its Date, with SEQ" },
+		{ 1, 2, req, TC, 0, "TLS reads are apart from reads" },
+		{ 1, 2, req, TD, DV_SEQ, "TLS read, identical" },
+		{ 1, 3, rsp2, TC, 0, "TLS writes are apart from writes" },
+		{ 1, 3, rsp1, TD, 0, "TLS write, differing" },
+		{ 1, 0, postc, D, DV_SEQ, "SEQ after an empty middle" },
+		{ 1, 0, NULL, C, 0, "longer than the delta limit: literal" },
+		{ 1, 0, NULL, C, 0, "its predecessor was too long to be kept" },
+		{ 1, 0, req, C, 0, "no reference after a long payload" },
+		{ 1, 0, req, D, DV_CONNREC, "reference from a literal record, a CONN record between" },
+		{ 1, 0, reqy, D, 0, "reference from a delta record" },
+		{ 1, 0, reqy, D, 0, "reference rebuilt from a delta record" },
+		{ 1, 1, rsp1, D, 0, "the write reference outlived the reads" },
+		{ 0, 0, req, C, 0, "another connection in the same slot" },
+		{ 1, 0, reqy, C, 0, "its slot was taken: CONN, no reference" },
+		{ 1, 0, reqy, C, DV_PID, "another pid: CONN clears the references" },
+		{ 1, 0, reqy, D, DV_PID, "and deltas again" },
+		{ 3, 0, reqy, C, DV_PID, "a third connection, own slot" },
+		{ 1, 0, reqy, D, DV_PID, "interleaved connections keep theirs" },
+		{ 1, 0, reqy, C, DV_PID | DV_FLUSH, "a new frame clears the references" },
+		{ 1, 0, reqy, D, DV_PID, "and deltas again" },
+		{ 1, 0, "", C, DV_PID, "cap_len 0: nothing to save" },
+		{ 1, 0, "", C, DV_PID, "cap_len 0 twice" },
+		{ 1, 0, reqy, C, DV_PID, "after an empty reference: no prefix" },
+		{ 1, 0, "abc", C, DV_PID, "short payload" },
+		{ 1, 0, "abc", C, DV_PID, "identical but under 8 bytes: literal" },
+		{ 3, 1, rsp1, C, DV_PID, "last" },
+	};
+	enum { N = sizeof(v) / sizeof(v[0]) };
+	struct htc_writer_opts o = { .compact = 1, .delta = 1 };
+	struct htc_record in[N], got[N], conn;
+	uint64_t off[4] = { 0 }, off3[4] = { 0 }, off0[4] = { 0 };
+	uint16_t types[2 * N];
+	struct htc_header h;
+	struct htc_writer *w;
+	struct htc_reader *r;
+	struct buf b;
+	size_t nt, first = 0;
+	unsigned i, k;
+	int err;
+
+	for (i = 0; i < sizeof(dv_long); i++)
+		dv_long[i] = (char)('a' + i % 26);
+	/* a connection id that takes conn 1's slot (the slot formula of
+	 * FORMAT.md 6.7) */
+	while (((c2 * 0x9E3779B97F4A7C15ull) >> 52) != ((1 * 0x9E3779B97F4A7C15ull) >> 52))
+		c2++;
+	v[20].conn_id = c2;
+
+	base_header(&h);
+	w = htc_writer_open(tmp_path("delta.htc"), &h, &o, &err);
+	assert_non_null(w);
+	for (i = 0; i < N; i++) {
+		uint64_t *of = v[i].conn_id == 1 ? off : v[i].conn_id == 3 ? off3 : off0;
+
+		dv_event(&in[i], &v[i], i, of);
+		if (v[i].flags & DV_FLUSH)
+			assert_int_equal(htc_writer_flush(w), 0);
+		if (v[i].flags & DV_CONNREC) {
+			memset(&conn, 0, sizeof(conn));
+			conn.type = HTC_REC_CONN;
+			conn.ev.type = HTC_EV_CLOSE;
+			conn.ev.conn_id = 1;
+			conn.ev.ts_ns = 1;	/* before every event: not an index */
+			assert_int_equal(htc_writer_append(w, &conn), 0);
+		}
+		assert_int_equal(htc_writer_append(w, &in[i]), 0);
+	}
+	assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+	b = slurp(tmp_path("delta.htc"));
+
+	nt = record_types(&b, types, 2 * N);
+	assert_int_equal(nt, N + 1);
+	for (i = 0, k = 0; i < N; i++, k++) {
+		if (v[i].flags & DV_CONNREC)
+			assert_int_equal(types[k++], HTC_REC_CONN);
+		if (types[k] != v[i].want)
+			print_error("event %u (%s): record type %u, want %u\n", i, v[i].why,
+				    types[k], v[i].want);
+		assert_int_equal(types[k], v[i].want);
+	}
+
+	r = htc_reader_open_mem(b.p, b.len, &err);
+	assert_non_null(r);
+	assert_int_equal(htc_reader_header(r)->version_minor, 3);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(htc_reader_next(r, &got[i]), 1);
+		if (got[i].type == HTC_REC_CONN) {
+			assert_true(v[i].flags & DV_CONNREC);
+			assert_int_equal(htc_reader_next(r, &got[i]), 1);
+		}
+		same_event(&got[i], &in[i]);
+		/* the frame's last record: every payload of the frame is
+		 * still where the reader put it */
+		if (i + 1 == N || (v[i + 1].flags & DV_FLUSH)) {
+			for (k = (unsigned)first; k <= i; k++)
+				same_event(&got[k], &in[k]);
+			first = i + 1;
+		}
+	}
+	assert_int_equal(htc_reader_next(r, &got[0]), 0);
+	htc_reader_close(r);
+	free(b.p);
+}
+
+/* Keep-alive traffic (identical requests, responses differing in their
+ * Date): with opts.delta the file is smaller and every event comes back;
+ * without it the file is the 1.2 one.  Also the writer's bound on the
+ * payload bytes a reader rebuilds per frame: identical 1 KiB payloads in
+ * 32 MiB frames are cut into frames of at most 16 MiB of them. */
+static void test_delta_keepalive(void **state)
+{
+	enum { N = 4000 };
+	struct buf b[2];
+	char rsp[N][80];
+
+	for (int delta = 0; delta < 2; delta++) {
+		struct htc_writer_opts o = { .compact = 1, .delta = delta };
+		struct dvec v = { 9, 0, "GET /index.html HTTP/1.1\r\nHost: localhost\r\nUser-Agent: wrk\r\n\r\n",
+				  0, 0, "" };
+		struct htc_record in, got;
+		uint64_t off[4] = { 0 };
+		struct htc_header h;
+		struct htc_writer *w;
+		struct htc_reader *r;
+		int err;
+
+		base_header(&h);
+		w = htc_writer_open(tmp_path("ka.htc"), &h, &o, &err);
+		assert_non_null(w);
+		for (unsigned i = 0; i < N; i++) {
+			snprintf(rsp[i], sizeof(rsp[i]),
+				 "HTTP/1.1 200 OK\r\nDate: Sat, 05 Dec 2026 05:%02u:%02u GMT\r\n\r\nok",
+				 i / 600 % 60, i / 10 % 60);
+			v.dir = i & 1;
+			v.conn_id = 9 + (i / 2) % 3;
+			v.payload = i & 1 ? rsp[i] : "GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n";
+			dv_event(&in, &v, i, off);
+			in.ev.stream_off = 0;
+			assert_int_equal(htc_writer_append(w, &in), 0);
+		}
+		assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+		b[delta] = slurp(tmp_path("ka.htc"));
+		r = htc_reader_open_mem(b[delta].p, b[delta].len, &err);
+		assert_non_null(r);
+		assert_int_equal(htc_reader_header(r)->version_minor, delta ? 3 : 2);
+		for (unsigned i = 0; i < N; i++) {
+			v.dir = i & 1;
+			v.conn_id = 9 + (i / 2) % 3;
+			v.payload = i & 1 ? rsp[i] : "GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n";
+			dv_event(&in, &v, i, off);
+			in.ev.stream_off = 0;
+			assert_int_equal(htc_reader_next(r, &got), 1);
+			same_event(&got, &in);
+		}
+		assert_int_equal(htc_reader_next(r, &got), 0);
+		htc_reader_close(r);
+	}
+	print_message("%u keep-alive events: %zu bytes, %zu with deltas\n", N, b[0].len, b[1].len);
+	assert_true(b[1].len < b[0].len);
+	free(b[0].p);
+	free(b[1].p);
+
+	/* 20,000 identical payloads of HTC_DELTA_MAX bytes: 20 MiB to
+	 * rebuild, in frames that could hold it all */
+	{
+		struct htc_writer_opts o = { .compact = 1, .delta = 1, .frame_bytes = 32u << 20,
+					     .frame_ms = 60000 };
+		static uint8_t big[HTC_DELTA_MAX];
+		struct htc_record in, got;
+		struct htc_header h;
+		struct htc_writer *w;
+		struct htc_reader *r;
+		struct htc_reader_stats st;
+		const struct htc_trailer *t;
+		struct buf fb;
+		uint64_t sum = 0;
+		unsigned n = 0;
+		int err;
+
+		memset(big, 'z', sizeof(big));
+		base_header(&h);
+		w = htc_writer_open(tmp_path("big.htc"), &h, &o, &err);
+		assert_non_null(w);
+		for (unsigned i = 0; i < 20000; i++) {
+			mk_event(&in, i);
+			in.ev.conn_id = 5;
+			in.ev.pid = 1;	/* one connection's fields: no CONN */
+			in.ev.fd = 3;
+			strcpy(in.ev.comm, "srv");
+			in.ev.ep.rport = 1;
+			in.ev.type = HTC_EV_READ;
+			in.ev.flags = 0;
+			in.ev.payload = big;
+			in.ev.cap_len = sizeof(big);
+			in.ev.ret = sizeof(big);
+			assert_int_equal(htc_writer_append(w, &in), 0);
+		}
+		assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+		fb = slurp(tmp_path("big.htc"));
+		r = htc_reader_open_mem(fb.p, fb.len, &err);
+		assert_non_null(r);
+		while ((err = htc_reader_next(r, &got)) == 1) {
+			assert_int_equal(got.ev.cap_len, sizeof(big));
+			assert_memory_equal(got.ev.payload, big, sizeof(big));
+			n++;
+		}
+		assert_int_equal(err, 0);
+		assert_int_equal(n, 20000);
+		htc_reader_stats(r, &st);
+		assert_int_equal(st.records_skipped, 0);
+		t = htc_reader_trailer(r);
+		assert_non_null(t);
+		/* 16 MiB of rebuilt payload per frame: the first frame holds
+		 * its literal and 16384 deltas, the second the rest */
+		assert_int_equal(t->nframes, 2);
+		for (uint32_t f = 0; f < t->nframes; f++)
+			sum += t->frames[f].records;
+		assert_int_equal(sum, 20000);
+		assert_int_equal(t->frames[0].records, 1 + (HTC_DELTA_FRAME_BYTES / HTC_DELTA_MAX));
+		htc_reader_close(r);
+		free(fb.p);
+	}
+}
+
+/* The writer's 4 MiB of reference copies run out: 3000 connections of
+ * two directions, each payload of 1000 bytes sent twice (6000 copies of
+ * 1 KiB wanted).  The directions that got a copy send their second
+ * payload as a delta, the others literal, and every event comes back. */
+static void test_delta_budget(void **state)
+{
+	enum { NC = 3000 };
+	struct htc_writer_opts o = { .compact = 1, .delta = 1, .frame_bytes = 32u << 20,
+				     .frame_ms = 60000 };
+	static uint8_t pay[2][1000];
+	static uint16_t types[4 * NC + 8];
+	struct htc_record in, got;
+	struct htc_header h;
+	struct htc_writer *w;
+	struct htc_reader *r;
+	size_t nt, nd = 0;
+	struct buf b;
+	int err;
+
+	memset(pay[0], 'r', sizeof(pay[0]));
+	memset(pay[1], 'w', sizeof(pay[1]));
+	base_header(&h);
+	w = htc_writer_open(tmp_path("budget.htc"), &h, &o, &err);
+	assert_non_null(w);
+	for (unsigned i = 0; i < 4 * NC; i++) {
+		mk_event(&in, i);
+		in.ev.conn_id = 100 + (i / 2) % NC;
+		in.ev.pid = 1;
+		in.ev.fd = 3;
+		strcpy(in.ev.comm, "srv");
+		in.ev.ep.rport = 1;
+		in.ev.flags = 0;
+		in.ev.tcp_seq = 0;
+		in.ev.payload = pay[i & 1];
+		in.ev.cap_len = sizeof(pay[0]);
+		assert_int_equal(htc_writer_append(w, &in), 0);
+	}
+	assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+	b = slurp(tmp_path("budget.htc"));
+	nt = record_types(&b, types, sizeof(types) / sizeof(types[0]));
+	assert_int_equal(nt, 4 * NC);
+	for (size_t k = 0; k < nt; k++)
+		nd += types[k] == HTC_REC_DATA_D;
+	print_message("%u events, %zu deltas (4 MiB of 1 KiB copies: 4096 directions)\n",
+		      4 * NC, nd);
+	/* the first 2 * NC have no reference; of the second, those whose
+	 * direction got a copy (slots shared by two connections get none) */
+	assert_true(nd > 0 && nd <= 4096);
+	r = htc_reader_open_mem(b.p, b.len, &err);
+	assert_non_null(r);
+	for (unsigned i = 0; i < 4 * NC; i++) {
+		mk_event(&in, i);
+		in.ev.conn_id = 100 + (i / 2) % NC;
+		in.ev.pid = 1;
+		in.ev.fd = 3;
+		strcpy(in.ev.comm, "srv");
+		in.ev.ep.rport = 1;
+		in.ev.flags = 0;
+		in.ev.tcp_seq = 0;
+		in.ev.payload = pay[i & 1];
+		in.ev.cap_len = sizeof(pay[0]);
+		assert_int_equal(htc_reader_next(r, &got), 1);
+		same_event(&got, &in);
+	}
+	assert_int_equal(htc_reader_next(r, &got), 0);
+	htc_reader_close(r);
+	free(b.p);
+}
+
+/* Varint builder for hand-made compact records. */
+static size_t uv(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/*
+ * A hand-made compact READ record of conn_id 1 (FORMAT.md 6.7, 6.9):
+ * type DATA_C/TLS_C (literal: mid holds the payload) or DATA_D/TLS_D
+ * (mid holds the middle bytes, pre and suf the run lengths); midlen bytes
+ * of mid are written whatever cap_len says, so bodies can lie.
+ */
+static size_t crec(uint8_t *p, uint16_t type, int conn, uint64_t cap_len, uint64_t pre,
+		   uint64_t suf, const void *mid, size_t midlen)
+{
+	uint8_t *b = p + HTC_REC_HDR_LEN;
+	size_t n = 0;
+
+	b[n++] = HTC_EV_READ;
+	b[n++] = HTC_SYS_READ;
+	/* conn 2: flag SEQ and cflags SEQ, and no room for the number */
+	put_le16(b + n, conn == 2 ? HTC_EVF_SEQ : 0);
+	n += 2;
+	b[n++] = conn == 2 ? HTC_CF_SEQ : conn ? HTC_CF_CONN : 0;
+	n += uv(b + n, 1);
+	if (conn == 1) {
+		memset(b + n, 0, 47);	/* pid ... raddr 0, comm_len 0 */
+		n += 47;
+	}
+	n += uv(b + n, 0);	/* ts */
+	n += uv(b + n, 0);	/* tid */
+	n += uv(b + n, 0);	/* dur */
+	n += uv(b + n, 2 * cap_len);	/* ret, zigzag */
+	n += uv(b + n, 0);	/* off */
+	n += uv(b + n, 0);	/* stream_off2 */
+	n += uv(b + n, cap_len);
+	if (type == HTC_REC_DATA_D || type == HTC_REC_TLS_D) {
+		n += uv(b + n, pre);
+		n += uv(b + n, suf);
+	}
+	memcpy(b + n, mid, midlen);
+	n += midlen;
+	rec_hdr(p, type, (uint32_t)n);
+	return HTC_REC_HDR_LEN + n;
+}
+
+/* Read a file of one hand-made frame (content) from guarded memory: the
+ * records read, skipped, the warnings, and the payload of the last one. */
+struct dread {
+	unsigned got;
+	uint64_t skipped;
+	struct warns w;
+	char last[64];
+};
+
+static struct dread read_frame(const uint8_t *content, size_t len)
+{
+	struct buf h = header_only();
+	size_t cap = h.len + 4096 + len + len / 8;
+	uint8_t *f = malloc(cap);
+	size_t n = h.len;
+	struct htc_reader_stats st;
+	struct htc_record rec;
+	struct htc_reader *r;
+	struct guarded g;
+	struct dread d = { 0 };
+	int err;
+
+	memcpy(f, h.p, h.len);
+	n += zframe(f + n, cap - n, content, len, 1, 1);
+	g = guard(f, n);
+	r = htc_reader_open_mem(g.p, n, &err);
+	assert_non_null(r);
+	htc_reader_set_warn(r, on_warn, &d.w);
+	while ((err = htc_reader_next(r, &rec)) == 1) {
+		d.got++;
+		if (rec.type == HTC_REC_DATA && rec.ev.cap_len < sizeof(d.last)) {
+			memcpy(d.last, rec.ev.payload, rec.ev.cap_len);
+			d.last[rec.ev.cap_len] = 0;
+		}
+	}
+	assert_int_equal(err, 0);
+	htc_reader_stats(r, &st);
+	d.skipped = st.records_skipped;
+	htc_reader_close(r);
+	unguard(&g);
+	free(f);
+	free(h.p);
+	return d;
+}
+
+/* Hand-made delta records that lie: each is skipped with HTC_ERR_CORRUPT
+ * and its reason, the records around it are read, nothing is read out of
+ * bounds (the frame ends before a guard page; run under ASan too). */
+static void test_delta_malformed(void **state)
+{
+	static const struct {
+		const char *name;
+		uint16_t type;
+		int conn;
+		uint64_t cap_len, pre, suf;
+		const char *mid;
+		size_t midlen;
+		int ok;		/* a valid delta: its payload is want */
+		const char *want;	/* payload, or a word of the warning */
+	} cases[] = {
+		{ "valid", HTC_REC_DATA_D, 0, 20, 6, 10, "XYZW", 4, 1, "012345XYZWabcdefghij" },
+		{ "valid, empty middle", HTC_REC_DATA_D, 0, 16, 6, 10, "", 0, 1, "012345abcdefghij" },
+		{ "valid, a run of the reference", HTC_REC_DATA_D, 0, 10, 0, 10, "", 0, 1,
+		  "abcdefghij" },
+		{ "no reference: CONN cleared it", HTC_REC_DATA_D, 1, 16, 16, 0, "", 0, 0,
+		  "previous payload" },
+		{ "no reference: TLS reads are apart", HTC_REC_TLS_D, 0, 16, 16, 0, "", 0, 0,
+		  "previous payload" },
+		{ "prefix + suffix > reference", HTC_REC_DATA_D, 0, 30, 12, 10, "01234567", 8, 0,
+		  "longer than the previous" },
+		{ "prefix > reference", HTC_REC_DATA_D, 0, 1u << 30, 1u << 30, 0, "", 0, 0,
+		  "longer than the previous" },
+		{ "suffix wraps", HTC_REC_DATA_D, 0, 16, 4, UINT64_MAX - 2, "", 0, 0,
+		  "longer than the previous" },
+		{ "prefix + suffix > cap_len", HTC_REC_DATA_D, 0, 8, 5, 5, "", 0, 0,
+		  "longer than the payload" },
+		{ "middle past the record", HTC_REC_DATA_D, 0, 20, 4, 4, "abcde", 5, 0,
+		  "middle bytes run past" },
+		{ "cap_len beyond 2^32", HTC_REC_DATA_D, 0, 1ull << 40, 8, 8, "", 0, 0,
+		  "middle bytes run past" },
+		{ "bad varint", HTC_REC_DATA_D, 0, 16, 0x8080808080808080ull, 0, "", 0, 0,
+		  "prefix or suffix varint" },
+		{ "sequence number past the middle", HTC_REC_DATA_D, 2, 20, 6, 10, "XYZW", 4, 0,
+		  "sequence number runs past" },
+	};
+	static const char ref[] = "0123456789abcdefghij";	/* 20 bytes */
+	uint8_t c[1024];
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		size_t n = 0;
+		struct dread d;
+
+		/* the reference: a literal read, then the case, then a good
+		 * record whose reference is the literal again */
+		n += crec(c + n, HTC_REC_DATA_C, 1, 20, 0, 0, ref, 20);
+		n += crec(c + n, cases[k].type, cases[k].conn, cases[k].cap_len, cases[k].pre,
+			  cases[k].suf, cases[k].mid, cases[k].midlen);
+		if (!strcmp(cases[k].name, "bad varint"))
+			memset(c + n - 11, 0x80, 11);	/* unterminated varints */
+		if (cases[k].ok || cases[k].conn == 1) {
+			/* after a valid delta or a CONN, the reference is
+			 * that record's payload: a literal again */
+			n += crec(c + n, HTC_REC_DATA_C, 0, 20, 0, 0, ref, 20);
+		}
+		n += crec(c + n, HTC_REC_DATA_D, 0, 20, 20, 0, "", 0);
+		d = read_frame(c, n);
+		print_message("case '%s': %u read, %llu skipped, warn '%s'\n", cases[k].name, d.got,
+			      (unsigned long long)d.skipped, d.w.last);
+		if (cases[k].ok) {
+			assert_int_equal(d.skipped, 0);
+			assert_int_equal(d.got, 4);
+			assert_int_equal(d.w.n, 0);
+			/* the case's payload, checked through a reader of its own */
+			n = crec(c, HTC_REC_DATA_C, 1, 20, 0, 0, ref, 20);
+			n += crec(c + n, cases[k].type, 0, cases[k].cap_len, cases[k].pre, cases[k].suf,
+				  cases[k].mid, cases[k].midlen);
+			d = read_frame(c, n);
+			assert_string_equal(d.last, cases[k].want);
+		} else {
+			assert_int_equal(d.skipped, 1);
+			assert_int_equal(d.got, cases[k].conn == 1 ? 3 : 2);
+			assert_int_equal(d.w.n, 1);
+			assert_int_equal(d.w.last_err, HTC_ERR_CORRUPT);
+			assert_non_null(strstr(d.w.last, cases[k].want));
+			assert_string_equal(d.last, ref);
+		}
+	}
+
+	/* 64 MiB of rebuilt payload per frame, and not a byte more: 65,536
+	 * deltas of 1 KiB are read (each a copy: prefix and suffix), the
+	 * next two are skipped; a small frame cannot become gigabytes */
+	{
+		enum { ND = (HTC_MAX_DELTA_BYTES >> 10) + 2 };
+		static uint8_t lit[1024];
+		size_t cap = (size_t)ND * 32 + 2048, n = 0;
+		uint8_t *big = malloc(cap);
+		struct dread d;
+
+		memset(lit, 'q', sizeof(lit));
+		n += crec(big + n, HTC_REC_DATA_C, 1, sizeof(lit), 0, 0, lit, sizeof(lit));
+		for (unsigned i = 0; i < ND; i++)
+			n += crec(big + n, HTC_REC_DATA_D, 0, 1024, 1000, 20, "qqqq", 4);
+		assert_true(n <= cap);
+		d = read_frame(big, n);
+		print_message("arena limit: %u read, %llu skipped, warn '%s'\n", d.got,
+			      (unsigned long long)d.skipped, d.w.last);
+		assert_int_equal(d.got, 1 + ND - 2);
+		assert_int_equal(d.skipped, 2);
+		assert_int_equal(d.w.last_err, HTC_ERR_CORRUPT);
+		assert_non_null(strstr(d.w.last, "64 MiB"));
+		free(big);
 	}
 }
 
@@ -2069,6 +2703,10 @@ int main(void)
 		cmocka_unit_test(test_multiframe_index),
 		cmocka_unit_test(test_compact_roundtrip),
 		cmocka_unit_test(test_tls_records),
+		cmocka_unit_test(test_delta_roundtrip),
+		cmocka_unit_test(test_delta_keepalive),
+		cmocka_unit_test(test_delta_budget),
+		cmocka_unit_test(test_delta_malformed),
 		cmocka_unit_test(test_threaded_writer),
 		cmocka_unit_test(test_truncate_every_offset),
 		cmocka_unit_test(test_truncate_message),

@@ -24,6 +24,7 @@
 #include "../../format/htc_internal.h"
 
 static const char *dir;
+static int g_delta;	/* make() writes with opts.compact and opts.delta (1.3) */
 
 static int put(const char *name, const uint8_t *p, size_t len)
 {
@@ -42,7 +43,8 @@ static int put(const char *name, const uint8_t *p, size_t len)
 /* Write records with the library into a temp file, return its bytes. */
 static uint8_t *make(const struct htc_record *recs, int n, uint32_t frame_bytes, size_t *len)
 {
-	struct htc_writer_opts o = { .frame_bytes = frame_bytes };
+	struct htc_writer_opts o = { .frame_bytes = frame_bytes, .compact = g_delta,
+				     .delta = g_delta };
 	char tmp[] = "/tmp/gen_reader_corpus.XXXXXX";
 	struct htc_header h = { .snaplen = 256, .realtime_offset_ns = 1764100000000000000ll };
 	struct htc_writer *w;
@@ -203,6 +205,47 @@ int main(int argc, char **argv)
 	free(b);
 	b = make(recs, 40, 256, &len);
 	put("valid_multiframe.htc", b, len);
+
+	/* keep-alive traffic with payload deltas (DATA_D, TLS_D: format
+	 * 1.3): requests repeated, responses differing in a few bytes, on
+	 * two connections and in plaintext too; and its first frame's
+	 * records as a raw stream, for the wrapped pass */
+	{
+		static const char *ka[] = {
+			"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nDate: Sat, 05 Dec 2026 05:00:01 GMT\r\n\r\nok",
+			"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nDate: Sat, 05 Dec 2026 05:00:02 GMT\r\n\r\nok",
+		};
+
+		for (i = 0; i < 40; i++) {
+			event(&recs[i], (unsigned)i, ka[i % 4]);
+			recs[i].type = HTC_REC_DATA;
+			recs[i].ev.type = i & 1 ? HTC_EV_WRITE : HTC_EV_READ;
+			recs[i].ev.tid = 100;
+			recs[i].ev.ep.family = HTC_AF_INET;
+			recs[i].ev.conn_id = 1 + (i / 4) % 2;
+			if (i >= 24)
+				recs[i].ev.flags = HTC_EVF_TLS;
+		}
+		free(b);
+		g_delta = 1;
+		b = make(recs, 40, 1500, &len);
+		g_delta = 0;
+		put("valid_delta.htc", b, len);
+		hlen = 8 + get_le32(b + 4);
+		if (get_le32(b + hlen) != HTC_ZSTD_MAGIC)
+			exit(1);
+		{
+			size_t z = ZSTD_findFrameCompressedSize(b + hlen, len - hlen);
+			uint8_t rs[4096];
+			size_t d = ZSTD_decompress(rs, sizeof(rs), b + hlen, z);
+
+			if (ZSTD_isError(z) || ZSTD_isError(d))
+				exit(1);
+			put("records_delta.bin", rs, d);
+		}
+	}
 
 	/* no records */
 	free(b);
