@@ -1548,6 +1548,59 @@ static void test_delta_keepalive(void **state)
 	free(b[0].p);
 	free(b[1].p);
 
+	/* With the default frame_bytes (1 MiB), a frame holds about as many
+	 * events with deltas as without: 3,000 identical payloads of 1000
+	 * bytes (3 MB as literals, ~60 KB as deltas) take three frames, of
+	 * at most ~1,050 events each, not one */
+	{
+		struct htc_writer_opts o = { .compact = 1, .delta = 1, .frame_ms = 60000 };
+		static uint8_t pay[1000];
+		struct htc_record in, got;
+		struct htc_header h;
+		struct htc_writer *w;
+		struct htc_reader *r;
+		const struct htc_trailer *t;
+		struct buf fb;
+		unsigned n = 0;
+		int err;
+
+		memset(pay, 'q', sizeof(pay));
+		base_header(&h);
+		w = htc_writer_open(tmp_path("frames.htc"), &h, &o, &err);
+		assert_non_null(w);
+		for (unsigned i = 0; i < 3000; i++) {
+			mk_event(&in, i);
+			in.ev.conn_id = 5;
+			in.ev.pid = 1;
+			in.ev.fd = 3;
+			strcpy(in.ev.comm, "srv");
+			in.ev.ep.rport = 1;
+			in.ev.type = HTC_EV_READ;
+			in.ev.flags = 0;
+			in.ev.payload = pay;
+			in.ev.cap_len = sizeof(pay);
+			in.ev.ret = sizeof(pay);
+			assert_int_equal(htc_writer_append(w, &in), 0);
+		}
+		assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+		fb = slurp(tmp_path("frames.htc"));
+		r = htc_reader_open_mem(fb.p, fb.len, &err);
+		assert_non_null(r);
+		while ((err = htc_reader_next(r, &got)) == 1) {
+			assert_memory_equal(got.ev.payload, pay, sizeof(pay));
+			n++;
+		}
+		assert_int_equal(err, 0);
+		assert_int_equal(n, 3000);
+		t = htc_reader_trailer(r);
+		assert_non_null(t);
+		assert_int_equal(t->nframes, 3);
+		for (uint32_t f = 0; f < t->nframes; f++)
+			assert_true(t->frames[f].records <= 1050);
+		htc_reader_close(r);
+		free(fb.p);
+	}
+
 	/* 20,000 identical payloads of HTC_DELTA_MAX bytes: 20 MiB to
 	 * rebuild, in frames that could hold it all */
 	{
