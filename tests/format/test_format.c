@@ -1490,6 +1490,23 @@ static void test_delta_roundtrip(void **state)
 	free(b.p);
 }
 
+/* Event i, a READ of n payload bytes on one connection whose fields never
+ * change (no CONN after the first record of a frame). */
+static void same_conn_read(struct htc_record *in, unsigned i, const uint8_t *p, uint32_t n)
+{
+	mk_event(in, i);
+	in->ev.conn_id = 5;
+	in->ev.pid = 1;
+	in->ev.fd = 3;
+	strcpy(in->ev.comm, "srv");
+	in->ev.ep.rport = 1;
+	in->ev.type = HTC_EV_READ;
+	in->ev.flags = 0;
+	in->ev.payload = p;
+	in->ev.cap_len = n;
+	in->ev.ret = n;
+}
+
 /* Keep-alive traffic (identical requests, responses differing in their
  * Date): with opts.delta the file is smaller and every event comes back;
  * without it the file is the 1.2 one.  Also the writer's bound on the
@@ -1569,17 +1586,7 @@ static void test_delta_keepalive(void **state)
 		w = htc_writer_open(tmp_path("frames.htc"), &h, &o, &err);
 		assert_non_null(w);
 		for (unsigned i = 0; i < 3000; i++) {
-			mk_event(&in, i);
-			in.ev.conn_id = 5;
-			in.ev.pid = 1;
-			in.ev.fd = 3;
-			strcpy(in.ev.comm, "srv");
-			in.ev.ep.rport = 1;
-			in.ev.type = HTC_EV_READ;
-			in.ev.flags = 0;
-			in.ev.payload = pay;
-			in.ev.cap_len = sizeof(pay);
-			in.ev.ret = sizeof(pay);
+			same_conn_read(&in, i, pay, sizeof(pay));
 			assert_int_equal(htc_writer_append(w, &in), 0);
 		}
 		assert_int_equal(htc_writer_close(w, 0, NULL), 0);
@@ -1623,17 +1630,7 @@ static void test_delta_keepalive(void **state)
 		w = htc_writer_open(tmp_path("big.htc"), &h, &o, &err);
 		assert_non_null(w);
 		for (unsigned i = 0; i < 20000; i++) {
-			mk_event(&in, i);
-			in.ev.conn_id = 5;
-			in.ev.pid = 1;	/* one connection's fields: no CONN */
-			in.ev.fd = 3;
-			strcpy(in.ev.comm, "srv");
-			in.ev.ep.rport = 1;
-			in.ev.type = HTC_EV_READ;
-			in.ev.flags = 0;
-			in.ev.payload = big;
-			in.ev.cap_len = sizeof(big);
-			in.ev.ret = sizeof(big);
+			same_conn_read(&in, i, big, sizeof(big));
 			assert_int_equal(htc_writer_append(w, &in), 0);
 		}
 		assert_int_equal(htc_writer_close(w, 0, NULL), 0);
