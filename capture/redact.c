@@ -501,6 +501,51 @@ static inline bool query_stop(unsigned char c)
 }
 
 /* The colon after a name: pick the value's state. */
+/*
+ * A Content-Length value, one byte at a time (not its LF): pos is 0 before
+ * the digits, 1 in them, 2 after; the first number counts ("5, 5"), a byte
+ * before any digit makes it unusable.  The byte machine (RS_VAL_CL) and
+ * head_fast() both step with this, on the state's fields or on copies.
+ */
+static inline __attribute__((always_inline)) unsigned cl_byte(uint32_t *st, uint64_t *remain,
+							     unsigned pos, unsigned char c)
+{
+	if (is_digit(c) && pos < 2) {
+		if (*remain < MAX_LENGTH)
+			*remain = *remain * 10 + (c - '0');
+		*st |= F_DIGITS;
+		return 1;
+	}
+	if (c == ' ' || c == '\t' || c == '\r')
+		return pos == 1 ? 2 : pos;
+	if (pos == 1)
+		return 2;	/* "5, 5": keep the first */
+	if (pos == 0)
+		*st = (*st | F_CL_BAD) & ~F_DIGITS;
+	return 2;
+}
+
+/* The flags once a Content-Length value's line has ended. */
+static inline uint32_t cl_end(uint32_t st, uint64_t remain)
+{
+	return st | ((st & F_DIGITS) && remain < MAX_LENGTH ? F_CL : F_CL_BAD);
+}
+
+/* A Transfer-Encoding value, one byte at a time: aux is how much of
+ * "chunked" matched (its 'c' occurs once, so restarting on a mismatch is
+ * exact); returns the new aux. */
+static inline uint32_t te_byte(uint32_t *st, uint32_t aux, unsigned char c)
+{
+	unsigned char lc = lower(c);
+
+	aux = lc == (unsigned char)"chunked"[aux] ? aux + 1 : lc == 'c';
+	if (aux == 7) {
+		*st |= F_CHUNKED;
+		aux = 0;
+	}
+	return aux;
+}
+
 static void name_end(struct redact_state *s)
 {
 	unsigned len = get_pos(s);
@@ -1181,43 +1226,14 @@ static size_t head_fast(struct redact_state *s, uint8_t *buf, size_t len, size_t
 
 			remain = 0;
 			st &= ~F_DIGITS;
-			for (; v < nl; v++) {
-				c = *v;
-				if (is_digit(c) && vp < 2) {
-					if (remain < MAX_LENGTH)
-						remain = remain * 10 + (c - '0');
-					st |= F_DIGITS;
-					vp = 1;
-				} else if (c == ' ' || c == '\t' || c == '\r') {
-					if (vp == 1)
-						vp = 2;
-				} else if (vp == 1) {
-					vp = 2;
-				} else if (vp == 0) {
-					st |= F_CL_BAD;
-					vp = 2;
-					st &= ~F_DIGITS;
-				}
-			}
-			if ((st & F_DIGITS) && remain < MAX_LENGTH)
-				st |= F_CL;
-			else
-				st |= F_CL_BAD;
+			for (; v < nl; v++)
+				vp = cl_byte(&st, &remain, vp, *v);
+			st = cl_end(st, remain);
 		} else if ((st & F_CAND_TE) && k == sizeof(name_te) - 1) {
 			/* RS_VAL_TE: find "chunked" */
 			aux = 0;
-			for (; v < nl; v++) {
-				unsigned char lc = lower(*v);
-
-				if (lc == (unsigned char)"chunked"[aux])
-					aux++;
-				else
-					aux = lc == 'c';
-				if (aux == 7) {
-					st |= F_CHUNKED;
-					aux = 0;
-				}
-			}
+			for (; v < nl; v++)
+				aux = te_byte(&st, aux, *v);
 		}
 	}
 	HEAD_PUT(state, pos);
@@ -1979,28 +1995,12 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			 * the value's bytes in this payload taken here at once */
 			for (;;) {
 				if (c == '\n') {
-					if ((s->st & F_DIGITS) && s->remain < MAX_LENGTH)
-						s->st |= F_CL;
-					else
-						s->st |= F_CL_BAD;
+					s->st = cl_end(s->st, s->remain);
 					set_state(s, RS_LINE, 0);
 					i++;
 					break;
-				} else if (is_digit(c) && pos < 2) {
-					if (s->remain < MAX_LENGTH)
-						s->remain = s->remain * 10 + (c - '0');
-					s->st |= F_DIGITS;
-					pos = 1;
-				} else if (c == ' ' || c == '\t' || c == '\r') {
-					if (pos == 1)
-						pos = 2;
-				} else if (pos == 1) {
-					pos = 2;	/* "5, 5": keep the first */
-				} else if (pos == 0) {
-					s->st |= F_CL_BAD;
-					pos = 2;
-					s->st &= ~F_DIGITS;
 				}
+				pos = cl_byte(&s->st, &s->remain, pos, c);
 				if (++i == len) {
 					set_state(s, RS_VAL_CL, pos);
 					break;
@@ -2013,18 +2013,7 @@ size_t redact_payload(struct redact_state *s, uint8_t *buf, size_t len)
 			if (c == '\n') {
 				set_state(s, RS_LINE, 0);
 			} else {
-				/* find "chunked"; its 'c' occurs once, so restarting
-				 * on a mismatch is exact */
-				unsigned char lc = lower(c);
-
-				if (lc == (unsigned char)"chunked"[s->aux])
-					s->aux++;
-				else
-					s->aux = lc == 'c';
-				if (s->aux == 7) {
-					s->st |= F_CHUNKED;
-					s->aux = 0;
-				}
+				s->aux = te_byte(&s->st, s->aux, c);
 			}
 			i++;
 			break;
