@@ -729,15 +729,15 @@ static unsigned ct_kind(const uint8_t *lo, const uint8_t *v, size_t m)
 	size_t i = 0;
 
 #if defined(__SSE2__)
-	unsigned c;
+	unsigned at;	/* the 'j' and 'u' bytes of the 16 */
 
 	for (; m - i >= 16; i += 16)
-		for (c = ju16(v + i); c; c &= c - 1)
-			if (word_at(v, m, i + (size_t)__builtin_ctz(c), &form))
+		for (at = ju16(v + i); at; at &= at - 1)
+			if (word_at(v, m, i + (size_t)__builtin_ctz(at), &form))
 				return BK_JSON;
 	if (i < m && (size_t)(v + m - lo) >= 16) {
-		for (c = ju16(v + m - 16) >> (16 - (m - i)); c; c &= c - 1)
-			if (word_at(v, m, i + (size_t)__builtin_ctz(c), &form))
+		for (at = ju16(v + m - 16) >> (16 - (m - i)); at; at &= at - 1)
+			if (word_at(v, m, i + (size_t)__builtin_ctz(at), &form))
 				return BK_JSON;
 		return form ? BK_FORM : 0;
 	}
