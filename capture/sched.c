@@ -176,6 +176,17 @@ static bool drain_runnable(const struct cap_sched *s)
 	return p && p[1] == ' ' && p[2] == 'R';
 }
 
+/* The hold of a raise from SCHED_IDLE at now (cap_sched_hold), from how
+ * long the drain had been lowered: lowered_ns 0 is never; signed, so a
+ * lowering after now was read counts as just now. */
+static uint64_t raise_hold(struct cap_sched *s, uint64_t now)
+{
+	uint64_t low = atomic_load(&s->lowered_ns);
+	int64_t since = low ? (int64_t)(now - low) : INT64_MAX;
+
+	return cap_sched_hold(atomic_load(&s->hold_ns), since > 0 ? (uint64_t)since : 0);
+}
+
 /*
  * Every GUARD_MS: a tick in which the drain was runnable but ran for less
  * than a tenth of it is a starved tick.  Behind (full rings, or starved
@@ -213,13 +224,7 @@ static void *guard_main(void *arg)
 
 			if (atomic_exchange(&s->mode, CAP_SCHED_BATCH) == CAP_SCHED_IDLE) {
 				atomic_fetch_add(&s->raises, 1);
-				/* 0: never lowered; signed: a lowering after now
-				 * was read counts as just now */
-				uint64_t low = atomic_load(&s->lowered_ns);
-				int64_t since = low ? (int64_t)(now - low) : INT64_MAX;
-
-				atomic_store(&s->hold_ns, cap_sched_hold(atomic_load(&s->hold_ns),
-									 since > 0 ? (uint64_t)since : 0));
+				atomic_store(&s->hold_ns, raise_hold(s, now));
 			}
 			atomic_store(&s->raised_ns, now);
 			/* whatever mode says: a lowering may have crossed this */
