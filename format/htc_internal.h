@@ -159,11 +159,11 @@ static inline uint64_t get_le64(const uint8_t *p)
  * small hostile frame cannot be rebuilt into gigabytes; the writer closes
  * a frame once it reaches HTC_DELTA_FRAME_BYTES. */
 #define HTC_MAX_DELTA_BYTES	(64u << 20)
+#define HTC_DELTA_FRAME_BYTES	(16u << 20)
 /* The minor version a writer without opts.delta writes: its files hold
  * nothing of 1.3, and stay byte for byte what they were (a 1.2 reader
  * misses no event of them). */
 #define HTC_MINOR_NO_DELTA	2
-#define HTC_DELTA_FRAME_BYTES	(16u << 20)
 
 struct htc_cslot {
 	uint32_t gen;		/* the frame this slot was written in */
