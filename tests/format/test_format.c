@@ -1507,6 +1507,45 @@ static void same_conn_read(struct htc_record *in, unsigned i, const uint8_t *p, 
 	in->ev.ret = n;
 }
 
+/* count READs of the same n payload bytes on one connection, written
+ * with o to tmp file name and read back from memory (*fb, the caller's to
+ * free): every payload intact, none skipped.  Returns the reader, at the
+ * end, for the caller to look at the trailer and close. */
+static struct htc_reader *same_reads_roundtrip(const char *name, const struct htc_writer_opts *o,
+						const uint8_t *pay, uint32_t n, unsigned count,
+						struct buf *fb)
+{
+	struct htc_record in, got;
+	struct htc_reader_stats st;
+	struct htc_header h;
+	struct htc_writer *w;
+	struct htc_reader *r;
+	unsigned k = 0;
+	int err;
+
+	base_header(&h);
+	w = htc_writer_open(tmp_path(name), &h, o, &err);
+	assert_non_null(w);
+	for (unsigned i = 0; i < count; i++) {
+		same_conn_read(&in, i, pay, n);
+		assert_int_equal(htc_writer_append(w, &in), 0);
+	}
+	assert_int_equal(htc_writer_close(w, 0, NULL), 0);
+	*fb = slurp(tmp_path(name));
+	r = htc_reader_open_mem(fb->p, fb->len, &err);
+	assert_non_null(r);
+	while ((err = htc_reader_next(r, &got)) == 1) {
+		assert_int_equal(got.ev.cap_len, n);
+		assert_memory_equal(got.ev.payload, pay, n);
+		k++;
+	}
+	assert_int_equal(err, 0);
+	assert_int_equal(k, count);
+	htc_reader_stats(r, &st);
+	assert_int_equal(st.records_skipped, 0);
+	return r;
+}
+
 /* Keep-alive traffic (identical requests, responses differing in their
  * Date): with opts.delta the file is smaller and every event comes back;
  * without it the file is the 1.2 one.  Also the writer's bound on the
@@ -1572,33 +1611,12 @@ static void test_delta_keepalive(void **state)
 	{
 		struct htc_writer_opts o = { .compact = 1, .delta = 1, .frame_ms = 60000 };
 		static uint8_t pay[1000];
-		struct htc_record in, got;
-		struct htc_header h;
-		struct htc_writer *w;
 		struct htc_reader *r;
 		const struct htc_trailer *t;
 		struct buf fb;
-		unsigned n = 0;
-		int err;
 
 		memset(pay, 'q', sizeof(pay));
-		base_header(&h);
-		w = htc_writer_open(tmp_path("frames.htc"), &h, &o, &err);
-		assert_non_null(w);
-		for (unsigned i = 0; i < 3000; i++) {
-			same_conn_read(&in, i, pay, sizeof(pay));
-			assert_int_equal(htc_writer_append(w, &in), 0);
-		}
-		assert_int_equal(htc_writer_close(w, 0, NULL), 0);
-		fb = slurp(tmp_path("frames.htc"));
-		r = htc_reader_open_mem(fb.p, fb.len, &err);
-		assert_non_null(r);
-		while ((err = htc_reader_next(r, &got)) == 1) {
-			assert_memory_equal(got.ev.payload, pay, sizeof(pay));
-			n++;
-		}
-		assert_int_equal(err, 0);
-		assert_int_equal(n, 3000);
+		r = same_reads_roundtrip("frames.htc", &o, pay, sizeof(pay), 3000, &fb);
 		t = htc_reader_trailer(r);
 		assert_non_null(t);
 		assert_int_equal(t->nframes, 3);
@@ -1614,38 +1632,13 @@ static void test_delta_keepalive(void **state)
 		struct htc_writer_opts o = { .compact = 1, .delta = 1, .frame_bytes = 32u << 20,
 					     .frame_ms = 60000 };
 		static uint8_t big[HTC_DELTA_MAX];
-		struct htc_record in, got;
-		struct htc_header h;
-		struct htc_writer *w;
 		struct htc_reader *r;
-		struct htc_reader_stats st;
 		const struct htc_trailer *t;
 		struct buf fb;
 		uint64_t sum = 0;
-		unsigned n = 0;
-		int err;
 
 		memset(big, 'z', sizeof(big));
-		base_header(&h);
-		w = htc_writer_open(tmp_path("big.htc"), &h, &o, &err);
-		assert_non_null(w);
-		for (unsigned i = 0; i < 20000; i++) {
-			same_conn_read(&in, i, big, sizeof(big));
-			assert_int_equal(htc_writer_append(w, &in), 0);
-		}
-		assert_int_equal(htc_writer_close(w, 0, NULL), 0);
-		fb = slurp(tmp_path("big.htc"));
-		r = htc_reader_open_mem(fb.p, fb.len, &err);
-		assert_non_null(r);
-		while ((err = htc_reader_next(r, &got)) == 1) {
-			assert_int_equal(got.ev.cap_len, sizeof(big));
-			assert_memory_equal(got.ev.payload, big, sizeof(big));
-			n++;
-		}
-		assert_int_equal(err, 0);
-		assert_int_equal(n, 20000);
-		htc_reader_stats(r, &st);
-		assert_int_equal(st.records_skipped, 0);
+		r = same_reads_roundtrip("big.htc", &o, big, sizeof(big), 20000, &fb);
 		t = htc_reader_trailer(r);
 		assert_non_null(t);
 		/* 16 MiB of rebuilt payload per frame: the first frame holds
