@@ -24,8 +24,8 @@
 #   BENCH_SECS=5        seconds per wrk run in the overhead test
 #   BENCH_THREADS=1 BENCH_CONNS=20   wrk shape for the overhead test (against
 #                       nginx's `return 200` location, /r200)
-#   BENCH_PACED_SECS=5  seconds per run at half the untraced maximum (paced by
-#                       bench/pace.lua, 1 ms between requests per connection)
+#   BENCH_PACED_SECS=5  seconds per run at half the untraced maximum (a fixed
+#                       rate: BENCH_RATE=N with bench/pace.lua)
 #   BENCH_MAX_THREADS=2 BENCH_MAX_CONNS=64  wrk shape for the highest rate
 #   BENCH_REQS=1000000  requests captured for the size/analyzer figures (as
 #                       the issue asks; ab takes ~30 s and tshark ~55 s of
@@ -163,7 +163,7 @@ to_us() {
 wrk_run() {
 	local t=$1 c=$2 s=$3 out
 	shift 3
-	note_cmd "wrk -t$t -c$c -d${s}s --latency $* $W_URL"
+	note_cmd "${BENCH_RATE:+BENCH_RATE=$BENCH_RATE }wrk -t$t -c$c -d${s}s --latency $* $W_URL"
 	# wrk's own CPU (user+system, BPF programs on its syscalls included).
 	out=$(/usr/bin/time -f 'wrkcpu %U %S' wrk -t"$t" -c"$c" -d"${s}s" --latency "$@" "$W_URL" 2>&1)
 	W_CPU=$(awk '$1 == "wrkcpu" {print $2 + $3}' <<<"$out")
@@ -400,20 +400,20 @@ bench_profile() {
 # The same three modes at a fixed rate, half the untraced maximum measured
 # by bench_overhead: latency, not throughput, is what a tracer costs a
 # server that is not saturated.  wrk has no rate option (wrk2 is not
-# packaged): bench/pace.lua makes each connection wait 1 ms between
-# requests, so the rate is set by the number of connections (rate ~=
-# connections / (1 ms + latency)).  Interleaved, RUNS rounds, medians.
+# packaged): bench/pace.lua with BENCH_RATE sends the target rate on one
+# schedule whatever the latency, so every mode is measured at the same
+# load.  (A pause of 1 ms per connection after each response, the first
+# pacer here, let the rate follow the latency: 65-84k req/s across the
+# modes of one run at a target of ~70k, and a tracer that slowed wrk
+# then lowered its own load.)  Connections: enough for the schedule
+# with 2 ms of latency.  Interleaved, RUNS rounds, medians.
 bench_paced() {
 	local i mode f pid c target W_URL=$URL200
 	target=$(awk -v r="${R[rps_untraced]:-0}" 'BEGIN {printf "%.0f", r/2}')
 	[ "$target" -gt 0 ] 2>/dev/null || { R[paced]="n/a: no untraced maximum"; return; }
-	c=$(awk -v t="$target" 'BEGIN {c = int(t * 0.00105 + 0.5); if (c < 1) c = 1; print c}')
-	# latency adds to the 1 ms pause: one untraced calibration run, then
-	# the connections are scaled to the rate it reached
-	BENCH_PACE_MS=1 wrk_run 1 "$c" 2 -s bench/pace.lua
-	c=$(awk -v c="$c" -v t="$target" -v r="$W_RPS" 'BEGIN {if (r > 0) c = int(c * t / r + 0.5); if (c < 1) c = 1; print c}')
+	c=$(awk -v t="$target" 'BEGIN {c = int(t * 0.003 + 0.5); if (c < 2) c = 2; print c}')
 	R[paced_target]=$target R[paced_conns]=$c
-	log "paced: $RUNS x ($MODES) at ~$target req/s (wrk -t1 -c$c -s bench/pace.lua, ${PACED_SECS}s)"
+	log "paced: $RUNS x ($MODES) at $target req/s (BENCH_RATE=$target wrk -t1 -c$c -s bench/pace.lua, ${PACED_SECS}s)"
 	: >"$TMP/paced.tsv"
 	for i in $(seq "$RUNS"); do
 		for mode in $MODES; do
@@ -424,7 +424,7 @@ bench_paced() {
 			alt) HTTPCAP=$ALT httpcap_start "$f.htc" "$f.log" || continue; pid=$HC_PID ;;
 			tcpdump) tcpdump_start "$f.pcap" "$f.log" || continue; pid=$TD_PID ;;
 			esac
-			BENCH_PACE_MS=1 wrk_run 1 "$c" "$PACED_SECS" -s bench/pace.lua
+			BENCH_RATE=$target wrk_run 1 "$c" "$PACED_SECS" -s bench/pace.lua
 			[ -n "$pid" ] && tracer_stop "$pid"
 			printf '%s\t%s\t%s\t%s\t%s\n' "$i" "$mode" "$W_RPS" "$W_P50" "$W_P99" >>"$TMP/paced.tsv"
 			log "  paced run $i $mode: $W_RPS req/s, p50 $W_P50 us, p99 $W_P99 us"
@@ -869,7 +869,7 @@ table() {
 			"${R[prof_added_us_req]:-n/a}" "$(met 'a <= 3' "${R[prof_added_us_req]:-n/a}")"
 	fi
 	if [ -n "${R[paced_target]:-}" ]; then
-		printf '| 1 | at half the untraced maximum (~%s req/s, wrk -c%s paced): req/s untraced / httpcap / tcpdump | %s / %s / %s | | |\n' \
+		printf '| 1 | at half the untraced maximum (%s req/s, fixed rate, wrk -c%s): req/s untraced / httpcap / tcpdump | %s / %s / %s | | |\n' \
 			"${R[paced_target]}" "${R[paced_conns]}" "$(fmt_int "${R[paced_rps_untraced]:-n/a}")" \
 			"$(fmt_int "${R[paced_rps_httpcap]:-n/a}")" "$(fmt_int "${R[paced_rps_tcpdump]:-n/a}")"
 		printf '| 1 | at half load, p50 latency us: untraced / httpcap / tcpdump | %s / %s / %s | | |\n' \
