@@ -558,14 +558,15 @@ bench_drops() {
 	R[drops_max_events]=$D_EVENTS
 	log "  $D_RPS req/s: $D_EVENTS events, $D_LOST lost"
 	# Where drops begin.  wrk has no rate option (wrk2 is not packaged), so
-	# the rate is set by pacing: bench/pace.lua makes each connection wait
-	# 1 ms between requests, and the rate grows with the connection count.
+	# the rate is set by pacing: bench/pace.lua (in its pause mode, no
+	# BENCH_RATE) makes each connection wait 1 ms between requests, and the
+	# rate grows with the connection count.
 	# Steps double the connections until a run drops events; the onset lies
 	# between the last clean rate and that one.  When even the unpaced,
 	# highest-concurrency runs do not drop, say so with the rate reached.
 	if [ "$D_LOST" != "n/a" ] && [ "$D_LOST" -gt 0 ] 2>/dev/null; then
 		for c in 2 4 8 16 32 64 128; do
-			drops_run 1 "$c" 3 -s bench/pace.lua
+			BENCH_RATE= drops_run 1 "$c" 3 -s bench/pace.lua
 			log "  paced c=$c: $D_RPS req/s, $D_LOST lost"
 			if [ "$D_LOST" != "n/a" ] && [ "$D_LOST" -gt 0 ] 2>/dev/null; then
 				R[drops_onset]="between $(fmt_int "$prev_rate") and $(fmt_int "$D_RPS") req/s"
