@@ -109,7 +109,11 @@ struct {
 struct conn {
 	__u64 id;
 	__u64 sk;
-	__u64 file;	/* the struct file seen with sk: the data path's check */
+	/* the struct file and struct socket seen with sk: the data path's
+	 * check (file->private_data is the socket, one read where the sk
+	 * behind it took two) */
+	__u64 file;
+	__u64 sock;
 	__u64 rx, tx;	/* bytes read / written so far */
 	__u16 flags;	/* HCB_EVF_PREEXISTING */
 	__u8 family, role;
@@ -194,9 +198,15 @@ struct {
  * bounds for the verifier. */
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
+/* Iovec arrays of up to this many entries are read with one helper call
+ * (most writev/sendmsg calls: nginx writes a response's head and body as
+ * two), the longer ones one entry at a time. */
+#define IOV_BATCH	8
+
 struct scratch {
 	struct hcb_event ev;	/* ev.payload and data are the same bytes */
 	__u8 data[3 * HCB_MAX_SNAPLEN];
+	struct iovec iovs[IOV_BATCH];
 };
 #pragma clang diagnostic pop
 _Static_assert(__builtin_offsetof(struct scratch, data) == sizeof(struct hcb_event),
@@ -443,6 +453,7 @@ static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk
 	__u64 key = (__u64)tgid << 32 | (__u32)fd;
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 	struct conn n = {};
+	struct file *file;
 
 	if (c && c->sk == (__u64)sk && !fresh)
 		return c->ignored ? NULL : c;
@@ -456,8 +467,10 @@ static __always_inline struct conn *get_conn(__u32 tgid, int fd, struct sock *sk
 					HCB_SYS_CLOSE, 0, 0);
 		proc_add(tgid, -1);
 	}
+	file = fd_file(fd);
 	n.sk = (__u64)sk;
-	n.file = (__u64)fd_file(fd);
+	n.file = (__u64)file;
+	n.sock = file ? (__u64)BPF_CORE_READ(file, private_data) : 0;
 	n.role = role;
 	n.flags = flags;
 	read_endpoints(sk, &n);
@@ -610,6 +623,7 @@ static __always_inline struct scratch *get_scratch(void)
 
 /* What one data event covers: bytes moved and where the payload is. */
 struct data_req {
+	__u64 id;	/* pid_tgid of the caller: one helper call fewer here */
 	__u64 t0;
 	__u64 uptr;	/* contiguous buffer, or iovec array when iov */
 	__s64 bytes;
@@ -632,6 +646,7 @@ struct iov_copy {
 	__u64 got;	/* bytes captured so far */
 	__u32 iovcnt;
 	__s32 err;
+	__u8 batched;	/* the iovecs are in the scratch buffer's iovs */
 };
 
 /* One iovec of a vectored call.  A bpf_loop callback, so the verifier
@@ -649,7 +664,10 @@ static long copy_iov(__u32 i, struct iov_copy *x)
 		x->err = -1;
 		return 1;
 	}
-	if (bpf_probe_read_user(&iv, sizeof(iv), (void *)(x->uptr + i * sizeof(struct iovec)))) {
+	if (x->batched) {
+		iv = s->iovs[i & (IOV_BATCH - 1)];
+	} else if (bpf_probe_read_user(&iv, sizeof(iv),
+				       (void *)(x->uptr + i * sizeof(struct iovec)))) {
 		x->err = -1;
 		return 1;
 	}
@@ -675,7 +693,6 @@ static long copy_iov(__u32 i, struct iov_copy *x)
  */
 __noinline int emit_data(struct conn *c, struct data_req *r)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct scratch *s = get_scratch();
 	struct iov_copy x = {};
 	__u64 off, want, got = 0, n;
@@ -701,7 +718,7 @@ __noinline int emit_data(struct conn *c, struct data_req *r)
 		count(HCB_CNT_RINGBUF_FULL, 1);
 		return 0;
 	}
-	fill_header(&s->ev, c, id, r->fd, r->type, r->sys);
+	fill_header(&s->ev, c, r->id, r->fd, r->type, r->sys);
 	s->ev.dur_ns = r->t0 ? s->ev.ts_ns - r->t0 : 0;
 	/* TLS plaintext written: the bytes were the application's at the
 	 * call's entry, before any of its ciphertext went out */
@@ -726,6 +743,12 @@ __noinline int emit_data(struct conn *c, struct data_req *r)
 		x.uptr = r->uptr;
 		x.want = want;
 		x.iovcnt = r->iovcnt;
+		/* the kernel has just read the array itself, so it is there;
+		 * if it has gone since, the loop reads entry by entry */
+		if (r->iovcnt && r->iovcnt <= IOV_BATCH &&
+		    !bpf_probe_read_user(s->iovs, (((r->iovcnt - 1) & (IOV_BATCH - 1)) + 1) *
+					 sizeof(struct iovec), (void *)r->uptr))
+			x.batched = 1;
 		bpf_loop(HCB_MAX_IOV, copy_iov, &x, 0);
 		err = x.err;
 		got = x.got;
@@ -836,10 +859,12 @@ static __always_inline struct conn *data_conn(__u64 id, int fd, __u8 type, long 
 
 	if (!file)
 		return NULL;
-	/* a known connection: same file, same socket, so no type checks
-	 * (six reads in all instead of twelve) */
+	/* a known connection: same file, same socket, so no type checks:
+	 * the fd's slot and the file's private_data are its only two
+	 * helper reads */
 	c = bpf_map_lookup_elem(&conns, &key);
-	if (c && c->file == (__u64)file && c->sk == (__u64)file_sk(file))
+	if (c && c->file == (__u64)file &&
+	    c->sock == (__u64)BPF_CORE_READ(file, private_data))
 		return c->ignored ? NULL : c;
 	sk = file_tcp_sock(file);
 	if (!sk)
@@ -864,8 +889,9 @@ __noinline int exit_data(int fd, __u64 a1, __u64 a2, long ret, __u32 systype)
 	c = data_conn(id, fd, type, ret);
 	if (!c)
 		return 0;
-	if (tls_on)
+	if (tls_on && tls_proc_marked(id >> 32))
 		tls_syscall(fd, c, type);
+	r.id = id;
 	r.bytes = ret;
 	r.fd = fd;
 	r.type = type;
@@ -908,6 +934,7 @@ __noinline int exit_mmsg(int fd, __u64 vec, long ret, __u32 systype)
 	c = data_conn(id, fd, type, 0);
 	if (!c)
 		return 0;
+	r.id = id;
 	r.fd = fd;
 	r.type = type;
 	r.sys = sys;
