@@ -51,6 +51,11 @@ def backend(port):
             pass
 
     http.server.ThreadingHTTPServer.daemon_threads = True
+    # socketserver listens with a backlog of 5: when the front opens its 8
+    # upstream connections at once, a SYN can be dropped and retried a
+    # second later, and the request waiting on it overlaps every request
+    # of its path in that second (no longer provable by forwarding)
+    http.server.ThreadingHTTPServer.request_queue_size = 64
     http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 
 
