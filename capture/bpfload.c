@@ -15,10 +15,12 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "capture.h"
 #include "httpcap.skel.h"
+#include "httpcap_compat.skel.h"	/* httpcap_compat__elf_bytes() */
 
 #define TRACEFS "/sys/kernel/tracing"
 #define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
@@ -34,6 +36,7 @@ struct cap_bpf {
 	unsigned nprogs;
 	uint64_t *percpu;	/* ncpus values, for counter reads */
 	bool tls;		/* the TLS programs are loaded */
+	bool compat;		/* the object without kfuncs is loaded */
 };
 
 static int verbosity;
@@ -147,6 +150,49 @@ static int make_rings(struct cap_bpf *b)
 	return 0;
 }
 
+/* Whether the running kernel has the kfunc called name (its BTF says). */
+static bool kernel_has_kfunc(const char *name)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool has;
+
+	if (!vmlinux)
+		return false;
+	has = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+	btf__free(vmlinux);
+	return has;
+}
+
+/*
+ * The skeleton, opened on the main object or, with compat, on the one built
+ * without kfuncs for kernels before 6.2 (bpf/httpcap.bpf.c, HCB_KCAST).
+ * bpf/bpf.mk checks that the two have the same maps, programs and
+ * globals, so the main object's skeleton describes either: only the ELF
+ * bytes it opens differ.
+ */
+static struct httpcap *open_skel(bool compat)
+{
+	struct httpcap *obj = calloc(1, sizeof(*obj));
+	int err;
+
+	if (!obj) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = httpcap__create_skeleton(obj);
+	if (!err) {
+		if (compat)
+			obj->skeleton->data = httpcap_compat__elf_bytes(&obj->skeleton->data_sz);
+		err = bpf_object__open_skeleton(obj->skeleton, NULL);
+	}
+	if (err) {
+		httpcap__destroy(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
 /* Open the skeleton, set its settings and map sizes, and load it; with
  * tls false the TLS programs are not loaded (b->tls says which).  0, or
  * -errno with the message in msg. */
@@ -155,7 +201,7 @@ static int load_skel(struct cap_bpf *b, const struct cap_opts *o, bool tls, char
 	int err;
 
 	b->tls = tls;
-	b->skel = httpcap__open();
+	b->skel = open_skel(b->compat);
 	if (!b->skel) {
 		err = -errno ? -errno : -ENOMEM;
 		snprintf(msg, msglen, "httpcap: opening the BPF object failed: %s", cap_strerror(err));
@@ -243,6 +289,9 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 		goto fail;
 	}
 	b->nrings = online_cpus(b->online, b->ncpus);
+	/* HTTPCAP_BPF_COMPAT=1: the compat object on any kernel (for tests) */
+	b->compat = (getenv("HTTPCAP_BPF_COMPAT") && !strcmp(getenv("HTTPCAP_BPF_COMPAT"), "1")) ||
+		    !kernel_has_kfunc("bpf_rdonly_cast");
 	*err = load_skel(b, o, !o->no_tls, msg, msglen);
 	if (*err && !o->no_tls && *err != -EPERM && *err != -EACCES) {
 		/* a kernel that refuses the uprobe programs still has the
@@ -302,8 +351,11 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 			"recvmmsg, write, writev, sendto, sendmsg, sendmmsg, sendfile64, and "
 			"raw tracepoints sched_process_exit, sched_process_exec; syscall "
 			"tracepoint sys_enter_connect; TLS uprobes attached apart), a ring "
-			"buffer of %zu KiB per CPU, %d CPUs online of %d\n",
-			b->nprogs, b->ring_size >> 10, b->nrings, b->ncpus);
+			"buffer of %zu KiB per CPU, %d CPUs online of %d; %s\n",
+			b->nprogs, b->ring_size >> 10, b->nrings, b->ncpus,
+			b->compat ? "kernel fields read with bpf_probe_read_kernel (the object for "
+				    "kernels without bpf_rdonly_cast)" :
+				    "kernel fields read through bpf_rdonly_cast");
 	return b;
 fail:
 	cap_bpf_close(b);

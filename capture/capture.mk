@@ -28,6 +28,7 @@ CAPTURE_LIBS := -lbpf -lelf -lcapstone -lz $(LIBS_SYS) -lm
 
 # bpfload.c and tls.c include the generated skeleton
 $(BUILD)/obj/capture/bpfload.o $(BUILD)/obj/capture/tls.o $(BUILD)/san/capture/tls.o: $(BPF_SKEL)
+$(BUILD)/obj/capture/bpfload.o: $(BPF_COMPAT_SKEL)
 
 $(BUILD)/httpcap: $(call objs,obj,$(CAPTURE_SRCS)) $(ENGINE_LIB) $(HTC_LIB)
 	$(call msg,LINK,$@)

@@ -16,7 +16,7 @@ $(BUILD)/san/httpanalyze: $(call objs,san,$(ANALYZE_SRCS)) $(ENGINE_SAN_LIB) $(H
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(call objs,san,$(ANALYZE_SRCS)) $(ENGINE_SAN_LIB) \
 		$(HTC_SAN_LIB) $(ANALYZE_LIBS)
 
-$(BUILD)/san/capture/bpfload.o: $(BPF_SKEL)
+$(BUILD)/san/capture/bpfload.o: $(BPF_SKEL) $(BPF_COMPAT_SKEL)
 $(BUILD)/san/httpcap: $(call objs,san,$(CAPTURE_SRCS)) $(ENGINE_SAN_LIB) $(HTC_SAN_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(call objs,san,$(CAPTURE_SRCS)) $(ENGINE_SAN_LIB) \

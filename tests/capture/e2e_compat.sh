@@ -1,0 +1,30 @@
+#!/bin/bash
+# The BPF object built for kernels without the bpf_rdonly_cast kfunc
+# (bpf/httpcap.bpf.c with HCB_KCAST=0, loaded on kernels before 6.2), forced
+# with HTTPCAP_BPF_COMPAT=1 on this one: it must load, say which object it
+# is, and capture as the main one does.  Its reads are the ones the two
+# objects do differently (the fd table's slot, the file's socket, the TCP
+# sequence number): the peer in every syscall family checks 5-tuples, bytes
+# and sequence-placed offsets, and preexisting the connections older than
+# the capture.
+. "$(dirname "$0")/lib.sh"
+need_root
+HERE=$(cd "$(dirname "$0")" && pwd)
+export HTTPCAP_BPF_COMPAT=1
+
+"$HTTPCAP" -v --duration 1 -w "$T/probe.htc" >/dev/null 2>"$T/probe.err" ||
+	fail "httpcap with the compat object failed: $(tail -3 "$T/probe.err")"
+grep -q "read with bpf_probe_read_kernel (the object for kernels without bpf_rdonly_cast)" \
+	"$T/probe.err" || fail "httpcap -v does not say it loaded the compat object: $(cat "$T/probe.err")"
+unset HTTPCAP_BPF_COMPAT
+"$HTTPCAP" -v --duration 1 -w "$T/probe2.htc" >/dev/null 2>"$T/probe2.err" ||
+	fail "httpcap with the main object failed: $(tail -3 "$T/probe2.err")"
+grep -q "kernel fields read through bpf_rdonly_cast" "$T/probe2.err" ||
+	fail "httpcap -v does not say it loaded the main object: $(cat "$T/probe2.err")"
+
+export HTTPCAP_BPF_COMPAT=1
+for c in peer_modes preexisting; do
+	bash "$HERE/e2e_$c.sh" >"$T/$c.log" 2>&1 || fail "$c with the compat object: $(tail -20 "$T/$c.log")"
+	! grep -q '^SKIP' "$T/$c.log" || fail "$c skipped: $(cat "$T/$c.log")"
+done
+echo "compat object: loads, and peer_modes and preexisting pass with it"
