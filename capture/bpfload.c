@@ -247,6 +247,14 @@ static int load_skel(struct cap_bpf *b, const struct cap_opts *o, bool tls, char
 		snprintf(msg, msglen, "httpcap: sizing the BPF maps failed: %s", cap_strerror(err));
 		return err;
 	}
+	if (verbosity >= 2) {
+		/* -vv: the verifier's statistics of every program, loaded or
+		 * not (instructions processed against its limit of a million) */
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, b->skel->obj)
+			bpf_program__set_log_level(prog, 4);
+	}
 	err = httpcap__load(b->skel);
 	if (err) {
 		if (err == -EPERM || err == -EACCES)

@@ -741,10 +741,6 @@ int main(int argc, char **argv)
 	if (a->o.verbose) {
 		uint64_t cnt[HCB_CNT__COUNT];
 
-		if (!cap_bpf_counters(a->bpf, cnt))
-			fprintf(stderr, "kernel: %llu events submitted (%llu payload bytes)\n",
-				(unsigned long long)cnt[HCB_CNT_EVENTS],
-				(unsigned long long)cnt[HCB_CNT_PAYLOAD_BYTES]);
 		if (!cap_bpf_counters(a->bpf, cnt) && a->tls)
 			fprintf(stderr, "kernel: %llu TLS plaintext events from %u files probed, "
 				"%llu library calls with data not tied to a traced connection\n",

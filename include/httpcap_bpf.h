@@ -114,8 +114,8 @@ enum hcb_counter {
 	HCB_CNT_PAYLOAD_READ = 2,	/* bpf_probe_read_user of the payload failed */
 	HCB_CNT_NO_ENTRY = 3,		/* connect exit without its entry */
 	HCB_CNT_LOSS_END = 4,		/* loss slots end here (HTC_LOSS_USER is user space's) */
-	HCB_CNT_EVENTS = 8,		/* events submitted to the ring buffer */
-	HCB_CNT_PAYLOAD_BYTES = 9,	/* payload bytes submitted */
+	/* 8, 9: free (events and payload bytes submitted were counted here,
+	 * two updates per event for what user space counts as it reads) */
 	HCB_CNT_CONNS = 10,		/* connections created */
 	HCB_CNT_FILTERED = 11,		/* connections left out by --port, --host or --cgroup */
 	HCB_CNT_TLS_EVENTS = 12,	/* TLS plaintext events (bpf/tls.bpf.h) */
