@@ -195,15 +195,6 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Where an event is assembled before bpf_ringbuf_output, so that the ring
- * buffer holds only the bytes captured (a fixed-size reserve of snaplen
- * would waste it on small events).  Too big for a per-CPU array (32 KiB
- * limit), so an array with one slot per CPU, indexed by CPU: syscall
- * tracepoint programs do not nest on one CPU.  The payload area is three
- * times the largest copy so that masked offsets and lengths are provably in
- * bounds for the verifier. */
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
 /* Iovec arrays of up to this many entries are read with one helper call
  * (most writev/sendmsg calls: nginx writes a response's head and body as
  * two), the longer ones one entry at a time. */
@@ -228,6 +219,16 @@ struct iov_copy {
 	__u8 pad[7];
 };
 
+/* Where an event is assembled before bpf_ringbuf_output, so that the ring
+ * buffer holds only the bytes captured (a fixed-size reserve of snaplen
+ * would waste it on small events).  Too big for a per-CPU array (32 KiB
+ * limit), so an array with one slot per CPU, indexed by CPU: syscall
+ * tracepoint programs do not nest on one CPU.  The payload area is three
+ * times the largest copy so that masked offsets and lengths are provably in
+ * bounds for the verifier.  It also holds a vectored call's iovec array and
+ * the state of the loop that copies from it. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
 struct scratch {
 	struct hcb_event ev;	/* ev.payload and data are the same bytes */
 	__u8 data[3 * HCB_MAX_SNAPLEN];

@@ -272,6 +272,7 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 {
 	struct cap_bpf *b = calloc(1, sizeof(*b));
 	struct bpf_program *prog;
+	const char *force_compat;
 	uint8_t one = 1;
 	size_t i;
 
@@ -298,7 +299,8 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	}
 	b->nrings = online_cpus(b->online, b->ncpus);
 	/* HTTPCAP_BPF_COMPAT=1: the compat object on any kernel (for tests) */
-	b->compat = (getenv("HTTPCAP_BPF_COMPAT") && !strcmp(getenv("HTTPCAP_BPF_COMPAT"), "1")) ||
+	force_compat = getenv("HTTPCAP_BPF_COMPAT");
+	b->compat = (force_compat && !strcmp(force_compat, "1")) ||
 		    !kernel_has_kfunc("bpf_rdonly_cast");
 	*err = load_skel(b, o, !o->no_tls, msg, msglen);
 	if (*err && !o->no_tls && *err != -EPERM && *err != -EACCES) {
