@@ -52,9 +52,9 @@ static __always_inline void sys_args(struct pt_regs *regs, struct sys_regs *r)
 
 #define TS_COMPAT 0x0002
 /* An ia32 syscall of a 32-bit (or int 0x80) caller: other numbers. */
-static __always_inline bool sys_compat(void)
+static __always_inline bool sys_compat(struct task_struct *task)
 {
-	return bpf_get_current_task_btf()->thread_info.status & TS_COMPAT;
+	return task->thread_info.status & TS_COMPAT;
 }
 
 #elif defined(__TARGET_ARCH_arm64)
@@ -95,7 +95,7 @@ static __always_inline void sys_args(struct pt_regs *regs, struct sys_regs *r)
 }
 
 /* compat (aarch32) tasks: not traced */
-static __always_inline bool sys_compat(void)
+static __always_inline bool sys_compat(struct task_struct *task)
 {
 	return false;
 }

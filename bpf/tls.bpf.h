@@ -185,6 +185,7 @@ __noinline int tls_emit(int fd, __u64 buf, __u64 bytes, __u64 t0, __u32 sys)
 			return 0;
 	}
 	r.id = id;
+	r.task = bpf_get_current_task();
 	r.t0 = t0;
 	r.uptr = buf;
 	r.bytes = bytes;
