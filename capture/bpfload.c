@@ -267,12 +267,66 @@ static int load_skel(struct cap_bpf *b, const struct cap_opts *o, bool tls, char
 	return err;
 }
 
+/*
+ * Load the best object this kernel takes, in this order: the main one
+ * with the TLS programs, without them, then the compat one with and
+ * without them (b->compat set at first: the kernel lacks the kfuncs, only
+ * those two).  A kernel that refuses the uprobe programs still has the
+ * syscalls to capture; one that refuses the main object for a reason its
+ * BTF did not show (a verifier that differs from the ones tested) still
+ * takes the one built for older kernels, at ~10% more BPF time.
+ * refuse_main (tests): the main object counts as refused.  A refusal for
+ * lack of privileges is not retried.  0, or the last -errno with its
+ * message in msg.
+ */
+static int load_best(struct cap_bpf *b, const struct cap_opts *o, bool refuse_main,
+		     char *msg, size_t msglen)
+{
+	const bool want_tls = !o->no_tls;
+	bool tried_main = false;
+	int err = -EINVAL, first_err = 0;
+
+	/* i: bit 1 the compat object, bit 0 without TLS */
+	for (int i = b->compat ? 2 : 0; i < 4; i++) {
+		if (!want_tls && !(i & 1))
+			continue;
+		b->compat = i & 2;
+		tried_main |= !b->compat;
+		if (!b->compat && refuse_main) {
+			err = -EINVAL;
+			snprintf(msg, msglen, "httpcap: the main BPF object was refused "
+				 "(HTTPCAP_BPF_COMPAT=fallback)");
+		} else {
+			err = load_skel(b, o, !(i & 1), msg, msglen);
+			if (!err)
+				break;
+			httpcap__destroy(b->skel);
+			b->skel = NULL;
+		}
+		if (!first_err)
+			first_err = err;
+		if (err == -EPERM || err == -EACCES)
+			return err;
+	}
+	if (err)
+		return err;
+	/* say what was given up, with the first refusal's reason */
+	if (tried_main && b->compat)
+		fprintf(stderr, "httpcap: the BPF object for Linux 6.2 and later was refused "
+			"(%s): loaded the one for older kernels (-vv shows the verifier's log)\n",
+			cap_strerror(first_err));
+	if (want_tls && !b->tls)
+		fprintf(stderr, "httpcap: the TLS probes could not be loaded (%s): capturing "
+			"without TLS plaintext\n", cap_strerror(first_err));
+	return 0;
+}
+
 struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *ctx,
 			     int *err, char *msg, size_t msglen)
 {
 	struct cap_bpf *b = calloc(1, sizeof(*b));
 	struct bpf_program *prog;
-	const char *force_compat;
+	const char *force;
 	uint8_t one = 1;
 	size_t i;
 
@@ -298,20 +352,11 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 		goto fail;
 	}
 	b->nrings = online_cpus(b->online, b->ncpus);
-	/* HTTPCAP_BPF_COMPAT=1: the compat object on any kernel (for tests) */
-	force_compat = getenv("HTTPCAP_BPF_COMPAT");
-	b->compat = (force_compat && !strcmp(force_compat, "1")) ||
-		    !kernel_has_kfunc("bpf_rdonly_cast");
-	*err = load_skel(b, o, !o->no_tls, msg, msglen);
-	if (*err && !o->no_tls && *err != -EPERM && *err != -EACCES) {
-		/* a kernel that refuses the uprobe programs still has the
-		 * syscalls to capture: without TLS */
-		fprintf(stderr, "httpcap: the TLS probes could not be loaded (%s): capturing "
-			"without TLS plaintext\n", cap_strerror(*err));
-		httpcap__destroy(b->skel);
-		b->skel = NULL;
-		*err = load_skel(b, o, false, msg, msglen);
-	}
+	/* HTTPCAP_BPF_COMPAT (for tests): 1, the compat object on any
+	 * kernel; fallback, the main object counts as refused */
+	force = getenv("HTTPCAP_BPF_COMPAT");
+	b->compat = (force && !strcmp(force, "1")) || !kernel_has_kfunc("bpf_rdonly_cast");
+	*err = load_best(b, o, force && !strcmp(force, "fallback"), msg, msglen);
 	if (*err)
 		goto fail;
 	*err = make_rings(b);

@@ -6,7 +6,8 @@
 # objects do differently (the fd table's slot, the file's socket, the TCP
 # sequence number): the peer in every syscall family checks 5-tuples, bytes
 # and sequence-placed offsets, and preexisting the connections older than
-# the capture.
+# the capture.  HTTPCAP_BPF_COMPAT=fallback: the main object counts as
+# refused, and httpcap must load the compat one instead.
 . "$(dirname "$0")/lib.sh"
 need_root
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -25,9 +26,23 @@ grep -qw bpf_rdonly_cast /proc/kallsyms || want="the object for kernels without 
 grep -q "$want" "$T/probe2.err" ||
 	fail "httpcap -v does not say '$want': $(cat "$T/probe2.err")"
 
+# a kernel that refuses the main object for a reason its BTF does not show
+# gets the compat one, with TLS still on, and a line that says why
+export HTTPCAP_BPF_COMPAT=fallback
+"$HTTPCAP" -v --duration 1 -w "$T/probe3.htc" >/dev/null 2>"$T/probe3.err" ||
+	fail "httpcap did not fall back to the compat object: $(tail -3 "$T/probe3.err")"
+grep -q "the BPF object for Linux 6.2 and later was refused (.*): loaded the one for older kernels" \
+	"$T/probe3.err" || fail "the fallback is not said: $(cat "$T/probe3.err")"
+grep -q "the object for kernels without bpf_rdonly_cast" "$T/probe3.err" ||
+	fail "httpcap -v does not say it fell back to the compat object: $(cat "$T/probe3.err")"
+if grep -q "TLS: [1-9][0-9]* files probed" "$T/probe3.err"; then
+	grep -q "TLS plaintext too" "$T/probe3.err" ||
+		fail "the fallback lost TLS: $(cat "$T/probe3.err")"
+fi
+
 export HTTPCAP_BPF_COMPAT=1
 for c in peer_modes preexisting; do
 	bash "$HERE/e2e_$c.sh" >"$T/$c.log" 2>&1 || fail "$c with the compat object: $(tail -20 "$T/$c.log")"
 	! grep -q '^SKIP' "$T/$c.log" || fail "$c skipped: $(cat "$T/$c.log")"
 done
-echo "compat object: loads, and peer_modes and preexisting pass with it"
+echo "compat object: loads, is the fallback, and peer_modes and preexisting pass with it"
