@@ -223,7 +223,9 @@ struct iov_copy {
  * buffer holds only the bytes captured (a fixed-size reserve of snaplen
  * would waste it on small events).  Too big for a per-CPU array (32 KiB
  * limit), so an array with one slot per CPU, indexed by CPU: syscall
- * tracepoint programs do not nest on one CPU.  The payload area is three
+ * tracepoint programs do not nest on one CPU, and run with preemption
+ * disabled (the TLS uprobe programs, which can be preempted, reserve in
+ * the ring instead: tls_out()).  The payload area is three
  * times the largest copy so that masked offsets and lengths are provably in
  * bounds for the verifier.  It also holds a vectored call's iovec array and
  * the state of the loop that copies from it. */
@@ -729,7 +731,6 @@ static __always_inline struct scratch *get_scratch(void)
 struct data_req {
 	__u64 id;	/* pid_tgid of the caller: one helper call fewer here */
 	__u64 task;	/* the current task's address (cur_task()) */
-	__u64 t0;
 	__u64 uptr;	/* contiguous buffer, or iovec array when iov */
 	__s64 bytes;
 	__u32 iovcnt;
@@ -739,8 +740,6 @@ struct data_req {
 	__u8 sys;
 	__u8 nopayload;	/* sendfile */
 	__u8 noseq;	/* sendmmsg/recvmmsg: the socket's sequence is the whole call's */
-	__u8 tls;	/* TLS plaintext (tls.bpf.h), at offset off of its stream */
-	__u64 off;
 };
 
 /* One iovec of a vectored call.  A bpf_loop callback, so the verifier
@@ -794,28 +793,18 @@ __noinline int emit_data(struct conn *c, struct data_req *r)
 
 	if (!c || !r)	/* a global function: the verifier wants it said */
 		return 0;
-	if (r->tls) {
-		/* plaintext: a stream of its own beside the ciphertext */
-		flags |= HCB_EVF_TLS;
-		off = r->off;
-	} else if (r->type == HCB_EV_READ) {
+	if (r->type == HCB_EV_READ)
 		off = __sync_fetch_and_add(&c->rx, r->bytes);
-	} else {
+	else
 		off = __sync_fetch_and_add(&c->tx, r->bytes);
-	}
 	/* ciphertext of a connection whose plaintext is captured: counted only */
-	if (c->tls && !r->tls)
+	if (c->tls)
 		flags |= HCB_EVF_TLS_CIPHER;
 	if (!s) {
 		count(HCB_CNT_RINGBUF_FULL, 1);
 		return 0;
 	}
 	fill_header(&s->ev, c, r->id, r->fd, r->type, r->sys, cur_task(r->task)->comm);
-	s->ev.dur_ns = r->t0 ? s->ev.ts_ns - r->t0 : 0;
-	/* TLS plaintext written: the bytes were the application's at the
-	 * call's entry, before any of its ciphertext went out */
-	if (r->tls && r->type == HCB_EV_WRITE && r->t0)
-		s->ev.ts_ns = r->t0;
 	s->ev.ret = r->bytes;
 	s->ev.stream_off = off;
 
@@ -863,7 +852,7 @@ __noinline int emit_data(struct conn *c, struct data_req *r)
 	 * per event (measured: bpf/httpcap.bpf.c's commit), so that every
 	 * event is placed even when the byte counter above missed bytes
 	 * (splice, another process sharing the socket, a state evicted). */
-	if (!r->noseq && !r->tls) {	/* plaintext has no TCP sequence of its own */
+	if (!r->noseq) {
 		__u32 seq;
 
 		if (sock_seq(c->sk, r->type == HCB_EV_READ, &seq)) {

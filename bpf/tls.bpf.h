@@ -157,14 +157,72 @@ __noinline int tls_syscall(int fd, struct conn *c, __u32 type)
 	return 0;
 }
 
+/*
+ * The plaintext event: reserved in this CPU's ring at the size that holds
+ * its bytes, filled there, submitted.  Not assembled in the scratch slot
+ * as the syscall events are: a uprobe program runs with migration
+ * disabled but can be preempted (bpf_prog_run_array_uprobe; a kernel with
+ * full preemption), and another task's event on this CPU would then
+ * overwrite a shared slot between its filling and its output; a
+ * reservation is this program's alone.  The sizes are powers of two from
+ * 256 bytes to the largest snaplen, so the ring holds at most twice the
+ * bytes captured.
+ */
+static __always_inline int tls_out(struct conn *c, __u64 id, int fd, __u8 type, __u8 sys,
+				   __u64 buf, __u64 bytes, __u64 t0, __u64 off)
+{
+	void *rb = cpu_ring();
+	struct hcb_event *e = NULL;
+	__u64 want = bytes, room = 0;
+	__u16 flags = HCB_EVF_TLS;
+
+	if (want > snaplen)
+		want = snaplen;
+	if (want > HCB_MAX_SNAPLEN)
+		want = HCB_MAX_SNAPLEN;
+	if (!rb) {
+		count(HCB_CNT_RINGBUF_FULL, 1);
+		return 0;
+	}
+	/* a constant size per reservation: the verifier knows each one */
+#define TLS_ROOM(n) else if (want <= (n)) { e = bpf_ringbuf_reserve(rb, sizeof(*e) + (n), 0); room = (n); }
+	if (0) {
+	}
+	TLS_ROOM(256) TLS_ROOM(512) TLS_ROOM(1024) TLS_ROOM(2048) TLS_ROOM(4096)
+	TLS_ROOM(8192) TLS_ROOM(16384) TLS_ROOM(32768) TLS_ROOM(HCB_MAX_SNAPLEN)
+#undef TLS_ROOM
+	if (!e) {
+		count(HCB_CNT_RINGBUF_FULL, 1);
+		return 0;
+	}
+	fill_header(e, c, id, fd, type, sys, bpf_get_current_task_btf()->comm);
+	e->dur_ns = t0 ? e->ts_ns - t0 : 0;
+	/* written: the bytes were the application's at the call's entry,
+	 * before any of its ciphertext went out */
+	if (type == HCB_EV_WRITE && t0)
+		e->ts_ns = t0;
+	e->ret = bytes;
+	e->stream_off = off;
+	if (want && bpf_probe_read_user(e->payload, want, (void *)buf)) {
+		flags |= HCB_EVF_PARTIAL;
+		count(HCB_CNT_PAYLOAD_READ, 1);
+		want = 0;
+	}
+	e->cap_len = want;
+	e->flags |= flags;	/* plaintext has no TCP sequence of its own */
+	bpf_ringbuf_submit(e, rb_flags(rb, c, sizeof(*e) + room));
+	return 0;
+}
+
 /* Emit bytes of plaintext at buf as a TLS event of connection (tgid, fd). */
 __noinline int tls_emit(int fd, __u64 buf, __u64 bytes, __u64 t0, __u32 sys)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 key = (id & 0xffffffff00000000ULL) | (__u32)fd;
 	struct tls_stream *ts, nts = {};
-	struct data_req r = {};
 	struct conn *c;
+	__u64 off;
+	__u8 type;
 
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c || c->ignored) {
@@ -184,22 +242,15 @@ __noinline int tls_emit(int fd, __u64 buf, __u64 bytes, __u64 t0, __u32 sys)
 		if (!ts)
 			return 0;
 	}
-	r.id = id;
-	r.task = bpf_get_current_task();
-	r.t0 = t0;
-	r.uptr = buf;
-	r.bytes = bytes;
-	r.fd = fd;
-	r.sys = sys;
-	r.type = (sys == HCB_SYS_SSL_READ || sys == HCB_SYS_GNUTLS_RECV ||
-		  sys == HCB_SYS_GO_TLS_READ) ? HCB_EV_READ : HCB_EV_WRITE;
-	r.tls = 1;
-	if (r.type == HCB_EV_READ)
-		r.off = __sync_fetch_and_add(&ts->rx, bytes);
+	type = (sys == HCB_SYS_SSL_READ || sys == HCB_SYS_GNUTLS_RECV ||
+		sys == HCB_SYS_GO_TLS_READ) ? HCB_EV_READ : HCB_EV_WRITE;
+	/* plaintext: a stream of its own beside the ciphertext */
+	if (type == HCB_EV_READ)
+		off = __sync_fetch_and_add(&ts->rx, bytes);
 	else
-		r.off = __sync_fetch_and_add(&ts->tx, bytes);
+		off = __sync_fetch_and_add(&ts->tx, bytes);
 	count(HCB_CNT_TLS_EVENTS, 1);
-	return emit_data(c, &r);
+	return tls_out(c, id, fd, type, sys, buf, bytes, t0, off);
 }
 
 static __always_inline int tls_enter(__u8 sys, __u64 obj, __u64 buf, __u64 outp)
