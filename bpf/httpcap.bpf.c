@@ -180,7 +180,7 @@ struct {
 
 /* The key of a --host lookup, built here rather than on the stack: the
  * callers' frames add up to the verifier's 512-byte limit on the path
- * sys_exit -> exit_data -> tls_syscall -> emit_data. */
+ * sys_exit -> exit_data (get_conn() inlined there) -> emit_data. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

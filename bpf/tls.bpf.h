@@ -165,8 +165,12 @@ __noinline int tls_syscall(int fd, struct conn *c, __u32 type)
  * full preemption), and another task's event on this CPU would then
  * overwrite a shared slot between its filling and its output; a
  * reservation is this program's alone.  The sizes are powers of two from
- * 256 bytes to the largest snaplen, so the ring holds at most twice the
- * bytes captured.
+ * 256 bytes to the largest snaplen, so a record takes at most twice its
+ * bytes, and 256 bytes of payload room when it has fewer.  A program
+ * preempted while it holds its reservation keeps the reader from the
+ * records after it in this CPU's ring until it runs again, as it would
+ * inside bpf_ringbuf_output's copy: the window is one header and one
+ * payload copy long.
  */
 static __always_inline int tls_out(struct conn *c, __u64 id, int fd, __u8 type, __u8 sys,
 				   __u64 buf, __u64 bytes, __u64 t0, __u64 off)

@@ -193,6 +193,13 @@ static struct httpcap *open_skel(bool compat)
 	return obj;
 }
 
+/* Whether a load failed for want of privileges: EPERM, or EACCES when not
+ * root (as root, EACCES is the verifier refusing a program). */
+static bool no_privilege(int err)
+{
+	return err == -EPERM || (err == -EACCES && geteuid() != 0);
+}
+
 /* Open the skeleton, set its settings and map sizes, and load it; with
  * tls false the TLS programs are not loaded (b->tls says which).  0, or
  * -errno with the message in msg. */
@@ -257,7 +264,7 @@ static int load_skel(struct cap_bpf *b, const struct cap_opts *o, bool tls, char
 	}
 	err = httpcap__load(b->skel);
 	if (err) {
-		if (err == -EPERM || err == -EACCES)
+		if (no_privilege(err))
 			snprintf(msg, msglen, "httpcap: loading BPF programs needs root "
 				 "(CAP_BPF and CAP_PERFMON): %s", cap_strerror(err));
 		else
@@ -277,23 +284,23 @@ static int load_skel(struct cap_bpf *b, const struct cap_opts *o, bool tls, char
  * takes the one built for older kernels, at ~10% more BPF time.
  * refuse_main (tests): the main object counts as refused.  A refusal for
  * lack of privileges is not retried.  0, or the last -errno with its
- * message in msg.
+ * message in msg.  The lines that say what was given up give the reason
+ * of the refusal that gave it up: the main object's first, the loaded
+ * object's with TLS.
  */
 static int load_best(struct cap_bpf *b, const struct cap_opts *o, bool refuse_main,
 		     char *msg, size_t msglen)
 {
 	const bool want_tls = !o->no_tls;
-	bool tried_main = false;
-	int err = -EINVAL, first_err = 0;
+	int err = -EINVAL, main_err = 0, tls_err[2] = { 0, 0 };	/* [compat] */
 
 	/* i: bit 1 the compat object, bit 0 without TLS */
 	for (int i = b->compat ? 2 : 0; i < 4; i++) {
 		if (!want_tls && !(i & 1))
 			continue;
 		b->compat = i & 2;
-		tried_main |= !b->compat;
 		if (!b->compat && refuse_main) {
-			err = -EINVAL;
+			err = -EACCES;	/* what the verifier returns */
 			snprintf(msg, msglen, "httpcap: the main BPF object was refused "
 				 "(HTTPCAP_BPF_COMPAT=fallback)");
 		} else {
@@ -303,21 +310,22 @@ static int load_best(struct cap_bpf *b, const struct cap_opts *o, bool refuse_ma
 			httpcap__destroy(b->skel);
 			b->skel = NULL;
 		}
-		if (!first_err)
-			first_err = err;
-		if (err == -EPERM || err == -EACCES)
+		if (!b->compat && !main_err)
+			main_err = err;
+		if (!(i & 1))
+			tls_err[b->compat] = err;
+		if (no_privilege(err))
 			return err;
 	}
 	if (err)
 		return err;
-	/* say what was given up, with the first refusal's reason */
-	if (tried_main && b->compat)
+	if (main_err && b->compat)
 		fprintf(stderr, "httpcap: the BPF object for Linux 6.2 and later was refused "
 			"(%s): loaded the one for older kernels (-vv shows the verifier's log)\n",
-			cap_strerror(first_err));
+			cap_strerror(main_err));
 	if (want_tls && !b->tls)
 		fprintf(stderr, "httpcap: the TLS probes could not be loaded (%s): capturing "
-			"without TLS plaintext\n", cap_strerror(first_err));
+			"without TLS plaintext\n", cap_strerror(tls_err[b->compat]));
 	return 0;
 }
 

@@ -125,7 +125,9 @@ enum hcb_counter {
 
 /*
  * One ring-buffer record: an event (type ACCEPT..CLOSE) followed by
- * cap_len payload bytes, or a PROC_EXIT notification (pid only).
+ * cap_len payload bytes (a TLS plaintext record can be longer: its size is
+ * reserved before its bytes are copied; the rest is not data), or a
+ * PROC_EXIT notification (pid only).
  * Field meanings are those of struct htc_event in include/htc.h.
  * fd is the connection's fd (for ACCEPT, the new fd, also in ret).
  */

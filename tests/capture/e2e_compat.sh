@@ -27,18 +27,19 @@ grep -q "$want" "$T/probe2.err" ||
 	fail "httpcap -v does not say '$want': $(cat "$T/probe2.err")"
 
 # a kernel that refuses the main object for a reason its BTF does not show
-# gets the compat one, with TLS still on, and a line that says why
+# gets the compat one, with TLS still on, and a line that says why (where
+# the main object is the one tried first)
 export HTTPCAP_BPF_COMPAT=fallback
 "$HTTPCAP" -v --duration 1 -w "$T/probe3.htc" >/dev/null 2>"$T/probe3.err" ||
 	fail "httpcap did not fall back to the compat object: $(tail -3 "$T/probe3.err")"
-grep -q "the BPF object for Linux 6.2 and later was refused (.*): loaded the one for older kernels" \
-	"$T/probe3.err" || fail "the fallback is not said: $(cat "$T/probe3.err")"
+if grep -qw bpf_rdonly_cast /proc/kallsyms; then
+	grep -q "the BPF object for Linux 6.2 and later was refused (.*): loaded the one for older kernels" \
+		"$T/probe3.err" || fail "the fallback is not said: $(cat "$T/probe3.err")"
+fi
 grep -q "the object for kernels without bpf_rdonly_cast" "$T/probe3.err" ||
 	fail "httpcap -v does not say it fell back to the compat object: $(cat "$T/probe3.err")"
-if grep -q "TLS: [1-9][0-9]* files probed" "$T/probe3.err"; then
-	grep -q "TLS plaintext too" "$T/probe3.err" ||
-		fail "the fallback lost TLS: $(cat "$T/probe3.err")"
-fi
+! grep -q "TLS probes could not be loaded" "$T/probe3.err" ||
+	fail "the fallback lost TLS: $(cat "$T/probe3.err")"
 
 export HTTPCAP_BPF_COMPAT=1
 for c in peer_modes preexisting; do
