@@ -727,6 +727,15 @@ static __always_inline struct scratch *get_scratch(void)
 	return bpf_map_lookup_elem(&scratch, &cpu);
 }
 
+/* How many of an event's bytes are captured: snaplen, and never more than
+ * the payload areas hold. */
+static __always_inline __u64 snap_len(__u64 bytes)
+{
+	if (bytes > snaplen)
+		bytes = snaplen;
+	return bytes > HCB_MAX_SNAPLEN ? HCB_MAX_SNAPLEN : bytes;
+}
+
 /* What one data event covers: bytes moved and where the payload is. */
 struct data_req {
 	__u64 id;	/* pid_tgid of the caller: one helper call fewer here */
@@ -808,11 +817,7 @@ __noinline int emit_data(struct conn *c, struct data_req *r)
 	s->ev.ret = r->bytes;
 	s->ev.stream_off = off;
 
-	want = r->nopayload || (flags & HCB_EVF_TLS_CIPHER) ? 0 : (__u64)r->bytes;
-	if (want > snaplen)
-		want = snaplen;
-	if (want > HCB_MAX_SNAPLEN)
-		want = HCB_MAX_SNAPLEN;
+	want = r->nopayload || (flags & HCB_EVF_TLS_CIPHER) ? 0 : snap_len(r->bytes);
 	if (!r->iov) {
 		n = want & (2 * HCB_MAX_SNAPLEN - 1);
 		if (n) {

@@ -177,13 +177,9 @@ static __always_inline int tls_out(struct conn *c, __u64 id, int fd, __u8 type, 
 {
 	void *rb = cpu_ring();
 	struct hcb_event *e = NULL;
-	__u64 want = bytes, room = 0;
+	__u64 want = snap_len(bytes), room = 0;
 	__u16 flags = HCB_EVF_TLS;
 
-	if (want > snaplen)
-		want = snaplen;
-	if (want > HCB_MAX_SNAPLEN)
-		want = HCB_MAX_SNAPLEN;
 	if (!rb) {
 		count(HCB_CNT_RINGBUF_FULL, 1);
 		return 0;
