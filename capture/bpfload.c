@@ -445,13 +445,13 @@ void cap_bpf_stop(struct cap_bpf *b)
 	__atomic_store_n(&b->skel->bss->capture_on, 0, __ATOMIC_RELEASE);
 }
 
-int cap_bpf_poll(struct cap_bpf *b, int timeout_ms)
+int cap_bpf_poll(struct cap_bpf *b, int timeout_ms, unsigned max)
 {
 	int err = cap_rings_wait(b->rings, timeout_ms);
 
 	/* a wakeup from one ring, or the timeout: every ring's records up to
 	 * now belong in the same merge (the clock first, then the rings) */
-	return err ? err : cap_bpf_consume(b);
+	return err ? err : cap_bpf_consume(b, max);
 }
 
 struct cap_rings *cap_bpf_rings(struct cap_bpf *b)
@@ -459,14 +459,14 @@ struct cap_rings *cap_bpf_rings(struct cap_bpf *b)
 	return b->rings;
 }
 
-int cap_bpf_consume(struct cap_bpf *b)
+int cap_bpf_consume(struct cap_bpf *b, unsigned max)
 {
-	return cap_rings_consume(b->rings, cap_mono_ns());
+	return cap_rings_consume(b->rings, cap_mono_ns(), max);
 }
 
 int cap_bpf_consume_all(struct cap_bpf *b)
 {
-	return cap_rings_consume(b->rings, UINT64_MAX);
+	return cap_rings_consume(b->rings, UINT64_MAX, 0);
 }
 
 unsigned cap_bpf_nprogs(const struct cap_bpf *b)

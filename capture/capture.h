@@ -196,11 +196,13 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 void cap_bpf_start(struct cap_bpf *b);
 void cap_bpf_stop(struct cap_bpf *b);
 /* Wait up to timeout_ms (poll only), then hand over the CPUs' records up to
- * now, on a timeout too: samples handled, or a negative error. */
-int cap_bpf_poll(struct cap_bpf *b, int timeout_ms);
+ * now, on a timeout too, at most max of them (0: all): samples handled, or
+ * a negative error. */
+int cap_bpf_poll(struct cap_bpf *b, int timeout_ms, unsigned max);
 /* The rings the programs write (for cap_sched_start). */
 struct cap_rings *cap_bpf_rings(struct cap_bpf *b);
-int cap_bpf_consume(struct cap_bpf *b);
+/* The same without the wait. */
+int cap_bpf_consume(struct cap_bpf *b, unsigned max);
 /* Everything left in the rings, whatever its time: after cap_bpf_stop(). */
 int cap_bpf_consume_all(struct cap_bpf *b);
 /* Kernel counters summed over CPUs, HCB_CNT__COUNT slots (OUT). */
@@ -232,9 +234,11 @@ struct cap_rings *cap_rings_attach(struct cap_ring_mem *mem, unsigned n, cap_sam
 				   void *ctx);
 /* Hand the records committed in the rings now and stamped no later than
  * until (cap_mono_ns() read before this call: see rings.c;
- * UINT64_MAX for the last drain) to cb, earliest timestamp first: records
- * handled, or cb's negative return (that record consumed). */
-int cap_rings_consume(struct cap_rings *rs, uint64_t until);
+ * UINT64_MAX for the last drain) to cb, earliest timestamp first, at most
+ * max of them (0: no limit; the rest wait for the next call, still in
+ * order): records handled, or cb's negative return (that record
+ * consumed). */
+int cap_rings_consume(struct cap_rings *rs, uint64_t until, unsigned max);
 /* Wait up to timeout_ms for a wakeup from any ring: 0, or -errno (-EINTR
  * when a signal came first). */
 int cap_rings_wait(struct cap_rings *rs, int timeout_ms);
@@ -254,6 +258,11 @@ struct cap_sched *cap_sched_start(struct cap_rings *rings, int *err);
 /* After each pass of the drain loop (now: cap_mono_ns(), read after the
  * pass): lowers it again once caught up. */
 void cap_sched_pass(struct cap_sched *s, uint64_t now);
+/* Records a pass of the drain loop takes at most (sched.c: short bursts). */
+#define CAP_DRAIN_CHUNK 256
+/* Between two passes when the last took a whole chunk: a short sleep
+ * while the drain keeps up, none when it is behind. */
+void cap_sched_nap(struct cap_sched *s);
 /* Stop the guard, leave the drain SCHED_BATCH; how many times it was
  * raised. */
 unsigned cap_sched_stop(struct cap_sched *s);
@@ -264,6 +273,9 @@ int cap_sched_next(int mode, unsigned fill_pm, unsigned starved_ticks, bool drai
  * after the last lowering (lowered_for_ns), double the last one (hold_ns)
  * when the drain starved again soon after it was lowered. */
 uint64_t cap_sched_hold(uint64_t hold_ns, uint64_t lowered_for_ns);
+/* The nap's decision alone, for tests: whether to nap with the fullest
+ * ring fill_pm per mille full, the guard having raised the drain or not. */
+bool cap_sched_naps(unsigned fill_pm, bool raised);
 /* Whether the host's CPUs were idle long enough (idle_ns, all CPUs) for a
  * SCHED_IDLE drain that ran drain_ns in the same time to keep up. */
 bool cap_sched_room(uint64_t idle_ns, uint64_t drain_ns);

@@ -505,6 +505,7 @@ int main(int argc, char **argv)
 	struct cap_sched *sched = NULL;
 	uint64_t start, last_tick, now;
 	unsigned nfiles = 0, raises;
+	bool more = false;	/* the last pass left records waiting */
 	int err, ret = 1;
 
 	if (cap_parse_args(argc, argv, &a->o, msg, sizeof(msg))) {
@@ -647,10 +648,18 @@ int main(int argc, char **argv)
 	start = last_tick = a->now = cap_mono_ns();
 	while (!stop_signal && !a->count_reached && !a->err && !a->out_closed) {
 		/* the kernel side wakes us only when a batch is pending
-		 * (wakeup_bytes); a timeout takes what is there too */
-		err = cap_bpf_poll(a->bpf, POLL_MS);
+		 * (wakeup_bytes); a timeout takes what is there too.  A pass
+		 * takes at most a chunk: with more waiting, the next one
+		 * follows a nap instead of a wait (sched.c) */
+		if (more) {
+			cap_sched_nap(sched);
+			err = cap_bpf_consume(a->bpf, CAP_DRAIN_CHUNK);
+		} else {
+			err = cap_bpf_poll(a->bpf, POLL_MS, CAP_DRAIN_CHUNK);
+		}
 		if (err == -EINTR)
-			err = cap_bpf_consume(a->bpf);
+			err = cap_bpf_consume(a->bpf, CAP_DRAIN_CHUNK);
+		more = err >= CAP_DRAIN_CHUNK;
 		if (err < 0 && err != -EINTR) {
 			if (!a->err)
 				fprintf(stderr, "httpcap: reading the ring buffer: %s\n",

@@ -145,6 +145,16 @@ void output_writer_opts(struct htc_writer_opts *w)
 	 * 2,323 -> 2,181 instructions per event (zstd 671 -> 447, encoding
 	 * 259 -> 334), file 14% smaller */
 	w->delta = 1;
+	/* frames of 256 KiB rather than libhtc's 1 MiB: each is compressed in
+	 * one go on the drain thread, and a burst of ~0.4 ms (1 MiB at zstd
+	 * -2) delays the traced programs' wakeups for its whole length
+	 * (sched.c).  nginx at half load, interleaved with the same build
+	 * with 1 MiB frames, two runs of 10 rounds: p99 1.21 -> 1.14 ms and
+	 * 1.26 -> 1.20 ms (untraced 0.88 and 1.00; 512 KiB: 1.26).  The
+	 * cost, on the bench's capture (bench_pipeline): 121.5 -> 126.2 ns
+	 * per event, and a file 13.5% larger (5.37 -> 6.10 MB; each frame
+	 * starts zstd afresh), still half of tcpdump's pcap | zstd -1 */
+	w->frame_bytes = 256 << 10;
 	/* Not wopts.threaded (zstd and write() in a thread of the writer's
 	 * own): on a 2-core VM under nginx + wrk it cost 5-9% more httpcap
 	 * CPU per request (1093/1147/1113 -> 1194/1183/1184 ns) and dropped
@@ -172,7 +182,7 @@ struct output *output_open(const struct cap_opts *o, const struct htc_header *hd
 	output_writer_opts(&out->wopts);
 	/* frames small enough that -C sizes are kept to within a few percent
 	 * (the file size only grows when a frame is written) */
-	if (o->rotate_bytes && o->rotate_bytes < 16ULL << 20)
+	if (o->rotate_bytes && o->rotate_bytes / 8 < out->wopts.frame_bytes)
 		out->wopts.frame_bytes = o->rotate_bytes / 8 > 16384 ? o->rotate_bytes / 8 : 16384;
 	if (!out->is_stdout) {
 		if (strlen(o->wfile) >= sizeof(tmp)) {

@@ -170,7 +170,7 @@ static void heap_push(struct cap_rings *rs, uint64_t ts, unsigned ring)
 	}
 }
 
-int cap_rings_consume(struct cap_rings *rs, uint64_t until)
+int cap_rings_consume(struct cap_rings *rs, uint64_t until, unsigned max)
 {
 	int n = 0, err = 0;
 
@@ -185,7 +185,7 @@ int cap_rings_consume(struct cap_rings *rs, uint64_t until)
 		if (ring_peek(&rs->r[i], &ts))
 			heap_push(rs, ts, i);
 	}
-	while (rs->nheap && rs->heap[0].ts <= until) {
+	while (rs->nheap && rs->heap[0].ts <= until && (!max || (unsigned)n < max)) {
 		struct ring *r = &rs->r[rs->heap[0].ring];
 		const uint8_t *rec = r->data + (r->pos & r->mask);
 		uint64_t ts;

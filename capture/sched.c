@@ -41,6 +41,24 @@
  *
  * Raising a thread out of SCHED_IDLE needs CAP_SYS_NICE or an RLIMIT_NICE
  * of 20; without them (-Z dropped root) the drain stays SCHED_BATCH.
+ *
+ * SCHED_IDLE is not enough on its own: how long the drain keeps a CPU at
+ * a time matters as much as how much CPU it takes.  On this project's
+ * 2-CPU VM (nginx return-200 paced at half the maximum, 1 ms batches of
+ * requests, p99 latency, medians of 8 rounds), a SCHED_IDLE busy loop
+ * that takes 5% of a CPU cost 1.16x untraced in 50 us bursts every 1 ms,
+ * and 1.92x in 2 ms bursts every 40 ms: a long burst delays every
+ * wakeup of the traced programs for its whole length, so the requests
+ * of whole batches end late, and p99 is made of those.  So a pass of
+ * the drain takes at most CAP_DRAIN_CHUNK records (~40 us of work),
+ * and when more wait it naps NAP_NS before the next (cap_sched_nap),
+ * while it keeps up: never once a ring is more than FILL_LOW full or
+ * the guard has raised it.  Measured, the same build with and without
+ * chunks (frames of 1 MiB), interleaved at half load: p99 1.45 -> 1.37
+ * ms and 1.31 -> 1.21 ms in runs of 8 and 10 rounds (untraced 1.03 and
+ * 0.88); with 256 KiB frames as well (output.c) 1.14 ms.  Chunks of 64
+ * records with naps of 100 us were worse than none (2.01 ms against
+ * 1.51): a wakeup per nap costs too.  bench/notes.md has the runs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +98,7 @@
 #define HOLD_MAX_NS 10000000000ull
 #define BUSY_NS 1000000000ull		/* starved again sooner: hold longer */
 #define ROOM_NS 250000000ull		/* idle CPU weighed over at least this */
+#define NAP_NS 200000ull		/* between two chunks of a drain */
 
 struct cap_sched {
 	struct cap_rings *rings;
@@ -337,6 +356,21 @@ void cap_sched_pass(struct cap_sched *s, uint64_t now)
 	atomic_store(&s->mode, CAP_SCHED_IDLE);
 	if (set_policy(0, CAP_SCHED_IDLE))
 		atomic_store(&s->mode, CAP_SCHED_BATCH);
+}
+
+bool cap_sched_naps(unsigned fill_pm, bool raised)
+{
+	return !raised && fill_pm <= FILL_LOW;
+}
+
+void cap_sched_nap(struct cap_sched *s)
+{
+	struct timespec ts = { 0, NAP_NS };
+
+	if (!s || !cap_sched_naps(cap_rings_fill(s->rings),
+				  s->guard_running && atomic_load(&s->mode) == CAP_SCHED_BATCH))
+		return;
+	nanosleep(&ts, NULL);	/* a signal cuts it short: the loop looks */
 }
 
 unsigned cap_sched_stop(struct cap_sched *s)

@@ -616,7 +616,8 @@ static void test_output_ring(void **state)
 /* When the drain loop is raised and lowered (sched.c): the guard raises on
  * a quarter-full ring or two starved ticks, whatever it was; the drain
  * lowers itself only from SCHED_BATCH and only once the rings are nearly
- * empty (the hold time is the caller's). */
+ * empty (the hold time is the caller's); it naps between chunks only
+ * while it keeps up. */
 static void test_sched_decisions(void **state)
 {
 	(void)state;
@@ -647,6 +648,13 @@ static void test_sched_decisions(void **state)
 	assert_false(cap_sched_room(219999999ull, 110000000ull));
 	assert_false(cap_sched_room(60000000ull, 110000000ull));
 	assert_true(cap_sched_room(0, 0));
+	/* naps between chunks only while keeping up: the rings at most 3%
+	 * full and not raised by the guard */
+	assert_true(cap_sched_naps(0, false));
+	assert_true(cap_sched_naps(30, false));
+	assert_false(cap_sched_naps(31, false));
+	assert_false(cap_sched_naps(0, true));
+	assert_false(cap_sched_naps(1000, true));
 }
 
 static int no_sample(void *ctx, void *data, size_t size)

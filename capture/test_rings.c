@@ -259,7 +259,7 @@ static void test_rings_merge(void **state)
 	}
 	publish(&f->t[0]);
 	publish(&f->t[1]);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 8);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 8);
 	/* sizes as written: ring0's k-th record has lens[k], ring1's lens[3-k] */
 	assert_int_equal(f->seen[0].size, 8);
 	assert_int_equal(f->seen[1].size, 100);
@@ -269,7 +269,7 @@ static void test_rings_merge(void **state)
 	expect_drained(f);
 	assert_int_equal(*f->t[0].cons, f->t[0].wpos);
 	/* nothing new: nothing handed over */
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 0);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 0);
 	assert_int_equal(f->nseen, 0);
 	fix_free(f);
 }
@@ -296,7 +296,7 @@ static void test_rings_fill(void **state)
 	publish(&f->t[0]);
 	publish(&f->t[1]);
 	assert_int_equal(cap_rings_fill(f->rs), 480 * 1000 / 4096);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 25);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 25);
 	assert_int_equal(cap_rings_fill(f->rs), 0);
 	/* a full ring is 1000 */
 	for (uint64_t i = 0; i < 4096 / 32; i++)
@@ -321,15 +321,51 @@ static void test_rings_watermark(void **state)
 	put(&f->t[1], 10, 16, 0);
 	publish(&f->t[0]);
 	publish(&f->t[1]);
-	assert_int_equal(cap_rings_consume(f->rs, 5), 3);
+	assert_int_equal(cap_rings_consume(f->rs, 5, 0), 3);
 	expect_seen(f, first, 3);
 	/* ring 0's record stamped 6, committed after that drain read ring 0:
 	 * it comes out before ring 1's 7, which was already there */
 	put(&f->t[0], 6, 16, 0);
 	publish(&f->t[0]);
-	assert_int_equal(cap_rings_consume(f->rs, 6), 1);
+	assert_int_equal(cap_rings_consume(f->rs, 6, 0), 1);
 	expect_seen(f, late, 1);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 2);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 2);
+	expect_seen(f, rest, 2);
+	expect_drained(f);
+	fix_free(f);
+}
+
+/* 1: a pass of at most max records stops there and hands what it took back
+ * to the kernel; the next pass goes on in time order, with the records
+ * committed in between merged in. */
+static void test_rings_chunk(void **state)
+{
+	static const unsigned first[][2] = { { 0, 1 }, { 1, 2 }, { 1, 3 } };
+	static const unsigned second[][2] = { { 0, 4 }, { 0, 9 }, { 1, 10 } };
+	static const unsigned rest[][2] = { { 1, 11 }, { 0, 12 } };
+	struct fix *f = fix_new(2, 4096, 0);
+
+	(void)state;
+	put(&f->t[0], 1, 16, 0);
+	put(&f->t[0], 4, 16, 0);
+	put(&f->t[0], 9, 16, 0);
+	put(&f->t[1], 2, 16, 0);
+	put(&f->t[1], 3, 16, 0);
+	put(&f->t[1], 10, 16, 0);
+	publish(&f->t[0]);
+	publish(&f->t[1]);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 3), 3);
+	expect_seen(f, first, 3);
+	/* what was taken is the kernel's again: 8-byte header + 16 each */
+	assert_int_equal(*f->t[0].cons, 24);
+	assert_int_equal(*f->t[1].cons, 48);
+	put(&f->t[1], 11, 16, 0);
+	put(&f->t[0], 12, 16, 0);
+	publish(&f->t[0]);
+	publish(&f->t[1]);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 3), 3);
+	expect_seen(f, second, 3);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 2);
 	expect_seen(f, rest, 2);
 	expect_drained(f);
 	fix_free(f);
@@ -355,15 +391,15 @@ static void test_rings_busy(void **state)
 	publish(&f->t[0]);
 	publish(&f->t[1]);
 	cons1 = *f->t[1].cons;
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 4);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 4);
 	expect_seen(f, first, 4);
 	assert_int_equal(*f->t[0].cons, *f->t[0].prod);
 	assert_int_equal(*f->t[1].cons, cons1);
 	/* still busy: still nothing from ring1 */
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 0);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 0);
 	assert_int_equal(f->nseen, 0);
 	set_flags(&f->t[1], busy, 0);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 3);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 3);
 	expect_seen(f, second, 3);
 	expect_drained(f);
 
@@ -375,11 +411,11 @@ static void test_rings_busy(void **state)
 	put(&f->t[1], 7, 8, 0);
 	publish(&f->t[0]);
 	publish(&f->t[1]);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 3);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 3);
 	expect_seen(f, mid1, 3);
 	assert_int_equal(*f->t[1].cons, busy);
 	set_flags(&f->t[1], busy, 0);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 2);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 2);
 	expect_seen(f, mid2, 2);
 	expect_drained(f);
 	fix_free(f);
@@ -403,7 +439,7 @@ static void test_rings_discard(void **state)
 	put(&f->t[2], 0, 100, BPF_RINGBUF_DISCARD_BIT);
 	for (unsigned i = 0; i < 3; i++)
 		publish(&f->t[i]);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 3);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 3);
 	expect_seen(f, want, 3);
 	expect_drained(f);
 	assert_int_equal(*f->t[2].cons, 8 + 112);
@@ -425,7 +461,7 @@ static void test_rings_wrap(void **state)
 	put(&f->t[1], 13, size - 48, 0);	/* header at offset 0 of the next lap */
 	publish(&f->t[0]);
 	publish(&f->t[1]);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 4);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 4);
 	assert_int_equal(f->seen[1].off, size - 8);
 	assert_int_equal(f->seen[1].size, 200);
 	assert_int_equal(f->seen[2].off, 192 + BPF_RINGBUF_HDR_SZ);
@@ -439,7 +475,7 @@ static void test_rings_wrap(void **state)
 	f->t[0].wpos = *f->t[0].cons = *f->t[0].prod = 7 * size - 8;
 	put(&f->t[0], 14, 64, 0);
 	publish(&f->t[0]);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 1);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 1);
 	assert_int_equal(f->seen[0].off, size);
 	expect_seen(f, last, 1);
 	assert_int_equal(*f->t[0].cons, 7 * size - 8 + 72);
@@ -464,12 +500,12 @@ static void test_rings_snapshot(void **state)
 	end1 = f->t[1].wpos;
 	put(&f->t[1], 2, 16, 0);
 	f->publish_armed = 1;
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 2);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 2);
 	assert_int_equal(f->publish_armed, 0);
 	expect_seen(f, first, 2);
 	assert_int_equal(*f->t[0].cons, end0);
 	assert_int_equal(*f->t[1].cons, end1);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 2);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 2);
 	expect_seen(f, second, 2);
 	expect_drained(f);
 	fix_free(f);
@@ -496,10 +532,10 @@ static void test_rings_cb_error(void **state)
 	f->fail_ts = 4;
 	f->fail_rc = -7;
 	f->fail_armed = 1;
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), -7);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), -7);
 	expect_seen(f, first, 4);
 	assert_int_equal(*f->t[0].cons, after4);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 4);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 4);
 	expect_seen(f, second, 4);
 	expect_drained(f);
 
@@ -510,10 +546,10 @@ static void test_rings_cb_error(void **state)
 	f->fail_ts = 10;
 	f->fail_rc = -1;
 	f->fail_armed = 1;
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), -1);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), -1);
 	assert_int_equal(f->nseen, 1);
 	f->nseen = 0;
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 1);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 1);
 	expect_seen(f, third, 1);
 	expect_drained(f);
 	fix_free(f);
@@ -536,7 +572,7 @@ static void test_rings_short(void **state)
 	put(&f->t[2], 4, 8, 0);
 	for (unsigned i = 0; i < 3; i++)
 		publish(&f->t[i]);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 6);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 6);
 	assert_int_equal(f->seen[0].size, 7);
 	assert_int_equal(f->seen[0].off, 4096);	/* header in the last 8 bytes */
 	assert_int_equal(f->seen[1].size, 0);
@@ -565,7 +601,7 @@ static void test_rings_ties(void **state)
 	put(&f->t[0], 6, 8, 0);
 	for (unsigned i = 0; i < 4; i++)
 		publish(&f->t[i]);
-	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX), 8);
+	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 8);
 	assert_int_equal(f->seen[0].size, 8);	/* ring0's two ts 5 in order */
 	assert_int_equal(f->seen[1].size, 16);
 	expect_seen(f, want, 8);
@@ -613,7 +649,7 @@ static void test_rings_random(void **state)
 			}
 			publish(&f->t[r]);
 		}
-		got = (unsigned)cap_rings_consume(f->rs, UINT64_MAX);
+		got = (unsigned)cap_rings_consume(f->rs, UINT64_MAX, 0);
 		assert_int_equal(got, total);
 		assert_int_equal(f->nseen, total);
 		assert_int_equal(f->bad_bytes, 0);
@@ -648,6 +684,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rings_merge),
 		cmocka_unit_test(test_rings_watermark),
+		cmocka_unit_test(test_rings_chunk),
 		cmocka_unit_test(test_rings_fill),
 		cmocka_unit_test(test_rings_busy),
 		cmocka_unit_test(test_rings_discard),
