@@ -506,6 +506,7 @@ int main(int argc, char **argv)
 	uint64_t start, last_tick, now;
 	unsigned nfiles = 0, raises;
 	bool more = false;	/* the last pass left records waiting */
+	bool unflushed = false;	/* records taken since the last flush */
 	int err, ret = 1;
 
 	if (cap_parse_args(argc, argv, &a->o, msg, sizeof(msg))) {
@@ -666,10 +667,16 @@ int main(int argc, char **argv)
 					cap_strerror(err));
 			break;
 		}
-		if (a->o.unbuffered && err > 0 && a->out)
-			set_err(a, output_flush(a->out));
-		if (!a->out && err > 0 && fflush(stdout))
-			a->out_closed = true;
+		/* -U and printing: flush once a drain has ended, i.e. when a
+		 * pass leaves nothing waiting, if any pass of it took records */
+		unflushed |= err > 0;
+		if (unflushed && !more) {
+			unflushed = false;
+			if (a->o.unbuffered && a->out)
+				set_err(a, output_flush(a->out));
+			if (!a->out && fflush(stdout))
+				a->out_closed = true;
+		}
 		now = a->now = cap_mono_ns();
 		cap_sched_pass(sched, now);
 		if (now - last_tick >= NS_PER_SEC) {
