@@ -31,6 +31,7 @@
 #include "top.h"
 
 #define POLL_MS 100
+#define FLUSH_NS 100000000ULL	/* -U: a drain kept busy flushes this often */
 #define NS_PER_SEC 1000000000ULL
 
 struct app {
@@ -507,6 +508,7 @@ int main(int argc, char **argv)
 	unsigned nfiles = 0, raises;
 	bool more = false;	/* the last pass left records waiting */
 	bool unflushed = false;	/* records taken since the last flush */
+	uint64_t last_flush = 0;
 	int err, ret = 1;
 
 	if (cap_parse_args(argc, argv, &a->o, msg, sizeof(msg))) {
@@ -667,17 +669,19 @@ int main(int argc, char **argv)
 					cap_strerror(err));
 			break;
 		}
-		/* -U and printing: flush once a drain has ended, i.e. when a
-		 * pass leaves nothing waiting, if any pass of it took records */
+		/* -U and printing: flush once a drain has ended (a pass
+		 * leaves nothing waiting), if any pass of it took records,
+		 * and every FLUSH_NS within a long one */
+		now = a->now = cap_mono_ns();
 		unflushed |= err > 0;
-		if (unflushed && !more) {
+		if (unflushed && (!more || now - last_flush >= FLUSH_NS)) {
 			unflushed = false;
+			last_flush = now;
 			if (a->o.unbuffered && a->out)
 				set_err(a, output_flush(a->out));
 			if (!a->out && fflush(stdout))
 				a->out_closed = true;
 		}
-		now = a->now = cap_mono_ns();
 		cap_sched_pass(sched, now);
 		if (now - last_tick >= NS_PER_SEC) {
 			last_tick = now;

@@ -86,7 +86,8 @@ static uint64_t rec_size(uint32_t len)
 }
 
 /*
- * The consumer position is published once per drain, and every
+ * The consumer position is published once per pass (a drain takes its
+ * records in passes of at most CAP_DRAIN_CHUNK, main.c), and every
  * PUBLISH_BYTES within a long one, not after each record as libbpf does:
  * the producers on the other CPUs read it at every reservation, so a store
  * per record moved its cache line between CPUs once per event (nginx under

@@ -52,8 +52,8 @@
  * of whole batches end late, and p99 is made of those.  So a pass of
  * the drain takes at most CAP_DRAIN_CHUNK records (~40 us of work),
  * and when more wait it naps NAP_NS before the next (cap_sched_nap),
- * while it keeps up: never once a ring is more than FILL_LOW full or
- * the guard has raised it.  Measured, the same build with and without
+ * while it keeps up: never once a ring is more than NAP_FILL_MAX full
+ * or the guard has raised it.  Measured, the same build with and without
  * chunks (frames of 1 MiB), interleaved at half load: p99 1.45 -> 1.37
  * ms and 1.31 -> 1.21 ms in runs of 8 and 10 rounds (untraced 1.03 and
  * 0.88); with 256 KiB frames as well (output.c) 1.14 ms.  Chunks of 64
@@ -99,6 +99,11 @@
 #define BUSY_NS 1000000000ull		/* starved again sooner: hold longer */
 #define ROOM_NS 250000000ull		/* idle CPU weighed over at least this */
 #define NAP_NS 200000ull		/* between two chunks of a drain */
+/* no naps once a ring is this full (per mille): above the kernel side's
+ * wakeup threshold (a 32nd of a ring, 31), so that a drain woken by it
+ * naps between its chunks, and far below FILL_HIGH, where the guard
+ * raises the drain */
+#define NAP_FILL_MAX 100
 
 struct cap_sched {
 	struct cap_rings *rings;
@@ -360,13 +365,15 @@ void cap_sched_pass(struct cap_sched *s, uint64_t now)
 
 bool cap_sched_naps(unsigned fill_pm, bool raised)
 {
-	return !raised && fill_pm <= FILL_LOW;
+	return !raised && fill_pm <= NAP_FILL_MAX;
 }
 
 void cap_sched_nap(struct cap_sched *s)
 {
 	struct timespec ts = { 0, NAP_NS };
 
+	/* raised: by the guard, as the drain was behind (a drain that is
+	 * SCHED_BATCH throughout, without CAP_SYS_NICE, naps as well) */
 	if (!s || !cap_sched_naps(cap_rings_fill(s->rings),
 				  s->guard_running && atomic_load(&s->mode) == CAP_SCHED_BATCH))
 		return;

@@ -648,11 +648,13 @@ static void test_sched_decisions(void **state)
 	assert_false(cap_sched_room(219999999ull, 110000000ull));
 	assert_false(cap_sched_room(60000000ull, 110000000ull));
 	assert_true(cap_sched_room(0, 0));
-	/* naps between chunks only while keeping up: the rings at most 3%
-	 * full and not raised by the guard */
+	/* naps between chunks only while keeping up: the rings at most 10%
+	 * full (so also just past the wakeup threshold, 31) and not raised
+	 * by the guard */
 	assert_true(cap_sched_naps(0, false));
-	assert_true(cap_sched_naps(30, false));
-	assert_false(cap_sched_naps(31, false));
+	assert_true(cap_sched_naps(32, false));
+	assert_true(cap_sched_naps(100, false));
+	assert_false(cap_sched_naps(101, false));
 	assert_false(cap_sched_naps(0, true));
 	assert_false(cap_sched_naps(1000, true));
 }

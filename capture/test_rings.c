@@ -337,13 +337,15 @@ static void test_rings_watermark(void **state)
 
 /* 1: a pass of at most max records stops there and hands what it took back
  * to the kernel; the next pass goes on in time order, with the records
- * committed in between merged in. */
+ * committed in between merged in, and a pass stops at its watermark or
+ * its max, whichever comes first. */
 static void test_rings_chunk(void **state)
 {
 	static const unsigned first[][2] = { { 0, 1 }, { 1, 2 }, { 1, 3 } };
-	static const unsigned second[][2] = { { 0, 4 }, { 0, 9 }, { 1, 10 } };
+	static const unsigned second[][2] = { { 0, 4 }, { 2, 5 }, { 0, 9 } };
+	static const unsigned third[][2] = { { 1, 10 } };
 	static const unsigned rest[][2] = { { 1, 11 }, { 0, 12 } };
-	struct fix *f = fix_new(2, 4096, 0);
+	struct fix *f = fix_new(3, 4096, 0);
 
 	(void)state;
 	put(&f->t[0], 1, 16, 0);
@@ -359,12 +361,19 @@ static void test_rings_chunk(void **state)
 	/* what was taken is the kernel's again: 8-byte header + 16 each */
 	assert_int_equal(*f->t[0].cons, 24);
 	assert_int_equal(*f->t[1].cons, 48);
+	/* committed between the passes: 5 on a ring that had nothing
+	 * left goes between the leftovers; 11 and 12 come after them */
+	put(&f->t[2], 5, 16, 0);
 	put(&f->t[1], 11, 16, 0);
 	put(&f->t[0], 12, 16, 0);
 	publish(&f->t[0]);
 	publish(&f->t[1]);
+	publish(&f->t[2]);
 	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 3), 3);
 	expect_seen(f, second, 3);
+	/* the watermark 10 stops this pass before its max of 5 */
+	assert_int_equal(cap_rings_consume(f->rs, 10, 5), 1);
+	expect_seen(f, third, 1);
 	assert_int_equal(cap_rings_consume(f->rs, UINT64_MAX, 0), 2);
 	expect_seen(f, rest, 2);
 	expect_drained(f);
