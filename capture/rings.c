@@ -10,15 +10,16 @@
  * connection), so the rings are read merged: of the records committed when
  * a drain starts, the one with the earliest timestamp is taken next.
  *
- * A drain takes only records stamped no later than the clock read before
- * it looked at any ring (the watermark).  The rings are read one after
+ * A pass (one call of cap_rings_consume; main.c drains in passes of at
+ * most CAP_DRAIN_CHUNK records) takes only records stamped no later than
+ * the clock read before it looked at any ring (the watermark).  The rings are read one after
  * another, so without it a thread that committed an event on CPU 0 just
  * after ring 0 was read, then its next event on CPU 1 before ring 1 was
- * read, would have its second event handed over a drain before its first:
+ * read, would have its second event handed over a pass before its first:
  * one connection's bytes out of order, which the redactor must never see
  * (a header name in the first, its secret value in the second).  The
  * second event was stamped after the first was committed, so after the
- * watermark, and waits for the next drain with the first.  Records of one
+ * watermark, and waits for the next pass with the first.  Records of one
  * thread thus keep their order; records of several CPUs come out in time
  * order, give or take the events stamped before they were committed
  * (TLS plaintext written carries the library call's start).

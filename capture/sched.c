@@ -47,9 +47,10 @@
  * 2-CPU VM (nginx return-200 paced at half the maximum, 1 ms batches of
  * requests, p99 latency, medians of 8 rounds), a SCHED_IDLE busy loop
  * that takes 5% of a CPU cost 1.16x untraced in 50 us bursts every 1 ms,
- * and 1.92x in 2 ms bursts every 40 ms: a long burst delays every
- * wakeup of the traced programs for its whole length, so the requests
- * of whole batches end late, and p99 is made of those.  So a pass of
+ * and 1.92x in 2 ms bursts every 40 ms, p50 unchanged: a long burst
+ * delays the requests that arrive during it (how, on this VM, was not
+ * pinned down: interrupt counts hardly moved), so whole batches of
+ * requests end late, and p99 is made of those.  So a pass of
  * the drain takes at most CAP_DRAIN_CHUNK records (~40 us of work),
  * and when more wait it naps NAP_NS before the next (cap_sched_nap),
  * while it keeps up: never once a ring is more than NAP_FILL_MAX full
