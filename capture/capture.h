@@ -120,7 +120,9 @@ void conntab_free(struct conntab *t);
 size_t conntab_redact(struct conntab *t, const struct htc_event *ev, uint8_t *buf);
 /* The same on an event straight from the ring buffer (mapped read-only):
  * its payload is copied to buf (HCB_MAX_SNAPLEN bytes) and pointed there,
- * then redacted; HTC_EVF_REDACTED is set when bytes were overwritten. */
+ * then redacted; HTC_EVF_REDACTED is set when bytes were overwritten.  A
+ * payload that repeats its direction's last one, which redaction left
+ * alone, from the same redactor state is left where it is, unchanged. */
 bool conntab_redact_event(struct conntab *t, struct htc_event *ev, uint8_t *buf);
 size_t conntab_count(const struct conntab *t);
 

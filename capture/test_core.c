@@ -466,6 +466,138 @@ static void test_conntab_redacts_across_payloads(void **state)
 	conntab_free(t);
 }
 
+/*
+ * A direction's last payload that redaction left alone is remembered
+ * (conntab.c): whatever the memo does, each payload must come out as the
+ * redactor alone, run on its own state, makes it.  Repeats are taken over
+ * (left in place, unchanged), the same bytes met in another state are
+ * redacted, payloads with secrets are redacted every time, and every
+ * step goes through conntab_redact_event as httpcap's drain calls it.
+ */
+static void test_conntab_memo(void **state)
+{
+	static const char *const seq[] = {
+		"GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nX-Note: ",
+		"Cookie: abc\r\n",		/* X-Note's value */
+		"Cookie: abc\r\n",		/* the same bytes, now a header */
+		"\r\n",
+		"GET /a HTTP/1.1\r\nCookie: s=1\r\n\r\n",
+		"GET /a HTTP/1.1\r\nCookie: s=1\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+	};
+	struct conntab *t = conntab_new(4);
+	struct redact_state ref = { 0 };
+	uint8_t buf[HCB_MAX_SNAPLEN], want[256];
+	size_t i, len, n, ns[sizeof(seq) / sizeof(seq[0])];
+	uint64_t off = 0;
+
+	assert_non_null(t);
+	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		struct htc_event ev;
+		bool redacted;
+
+		len = strlen(seq[i]);
+		memcpy(want, seq[i], len);
+		n = ns[i] = redact_payload(&ref, want, len);
+		ev = data_ev(7, HTC_EV_WRITE, off, (int64_t)len, (uint32_t)len);
+		ev.payload = (const uint8_t *)seq[i];
+		memset(buf, 0, sizeof(buf));
+		redacted = conntab_redact_event(t, &ev, buf);
+		assert_int_equal(redacted, n > 0);
+		assert_int_equal(!!(ev.flags & HTC_EVF_REDACTED), n > 0);
+		assert_memory_equal(ev.payload, want, len);
+		/* repeats from the state their predecessor left stay where
+		 * they were (the first one came from a fresh state) */
+		if (i == 2 || i == 10)
+			assert_ptr_equal(ev.payload, (const uint8_t *)seq[i]);
+		off += len;
+	}
+	/* what the redactor did, not only that the two agreed: the value
+	 * left alone, the header and the cookies redacted */
+	assert_int_equal(ns[4], 0);
+	assert_true(ns[5] > 0 && ns[7] > 0 && ns[8] > 0);
+	conntab_free(t);
+
+	/* the same two payloads on another connection of the table: each
+	 * connection's memo is its own, and the secret header is redacted */
+	t = conntab_new(4);
+	assert_non_null(t);
+	off = 0;
+	for (i = 3; i <= 5; i++) {
+		struct htc_event ev;
+
+		len = strlen(seq[i]);
+		ev = data_ev(9, HTC_EV_READ, off, (int64_t)len, (uint32_t)len);
+		ev.payload = (const uint8_t *)seq[i];
+		conntab_redact_event(t, &ev, buf);
+		if (i == 5) {
+			assert_ptr_equal(ev.payload, buf);
+			assert_memory_equal(buf, "Cookie: ***\r\n", len);
+		}
+		off += len;
+	}
+	conntab_free(t);
+}
+
+/* The memo against the redactor alone on random streams: fragments of
+ * heads, secrets, bodies and line pieces, each often repeated, on three
+ * connections' two directions interleaved; every payload must come out
+ * byte for byte as the redactor makes it from its own state. */
+static void test_conntab_memo_random(void **state)
+{
+	static const char *const frag[] = {
+		"GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nSet-Cookie: id=42\r\nContent-Length: 0\r\n\r\n",
+		"POST /l HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+		"Content-Length: 20\r\n\r\n",
+		"user=a&password=b&x=",
+		"Authorization: Bearer t0k3n\r\n",
+		"Cookie: a=1",
+		"; b=2\r\n",
+		"\r\n",
+		"X-Api-Key: k",
+		"GET /?token=abc HTTP/1.1\r\n",
+		"hello",
+		"{\"password\": \"x\"}",
+	};
+	enum { NF = sizeof(frag) / sizeof(frag[0]), NS = 6 };
+	struct conntab *t = conntab_new(8);
+	struct redact_state ref[NS];
+	uint64_t off[NS] = { 0 };
+	unsigned last[NS] = { 0 }, seed = 12345;
+	uint8_t buf[HCB_MAX_SNAPLEN], want[256];
+
+	assert_non_null(t);
+	memset(ref, 0, sizeof(ref));
+	for (int step = 0; step < 20000; step++) {
+		unsigned sn, f;
+		size_t len, n;
+		struct htc_event ev;
+
+		seed = seed * 1103515245u + 12345u;
+		sn = (seed >> 16) % NS;
+		seed = seed * 1103515245u + 12345u;
+		/* half the time the stream's previous fragment again */
+		f = (seed >> 16) & 1 ? last[sn] : (seed >> 17) % NF;
+		last[sn] = f;
+		len = strlen(frag[f]);
+		memcpy(want, frag[f], len);
+		n = redact_payload(&ref[sn], want, len);
+		ev = data_ev(1 + sn / 2, sn & 1 ? HTC_EV_WRITE : HTC_EV_READ, off[sn],
+			     (int64_t)len, (uint32_t)len);
+		ev.payload = (const uint8_t *)frag[f];
+		assert_int_equal(conntab_redact_event(t, &ev, buf), n > 0);
+		assert_memory_equal(ev.payload, want, len);
+		off[sn] += len;
+	}
+	conntab_free(t);
+}
+
 static void test_conntab_bounded(void **state)
 {
 	struct conntab *t = conntab_new(8);
@@ -732,6 +864,8 @@ int main(void)
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_go_pclntab),
 		cmocka_unit_test(test_conntab_redacts_across_payloads),
+		cmocka_unit_test(test_conntab_memo),
+		cmocka_unit_test(test_conntab_memo_random),
 		cmocka_unit_test(test_conntab_bounded),
 		cmocka_unit_test(test_proctab),
 		cmocka_unit_test(test_output_ring),
