@@ -637,6 +637,25 @@ static __always_inline void fill_header(struct hcb_event *e, const struct conn *
 	__builtin_memcpy(e->comm, comm, sizeof(e->comm));
 }
 
+#if HCB_KCAST
+/* Bytes committed to the ring at rb and not consumed yet: its two
+ * positions, read directly (what bpf_ringbuf_query(BPF_RB_AVAIL_DATA)
+ * returns, without a helper call per event).  The map pointer goes to
+ * bpf_rdonly_cast as is (its argument's type is not checked), and each
+ * load is fault-safe. */
+static __always_inline __u64 ring_avail(void *rb)
+{
+	struct bpf_ringbuf *r = kcast(struct bpf_ringbuf_map, rb)->rb;
+
+	return kcast(struct bpf_ringbuf, r)->producer_pos - kcast(struct bpf_ringbuf, r)->consumer_pos;
+}
+#else
+static __always_inline __u64 ring_avail(void *rb)
+{
+	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA);
+}
+#endif
+
 /*
  * Wake the reader when the data pending in this CPU's ring buffer crosses a
  * multiple of wakeup_bytes with this record (size bytes), or for a
@@ -656,7 +675,7 @@ static __always_inline __u64 rb_flags(void *rb, struct conn *c, __u64 size)
 	}
 	if (!wakeup_bytes)
 		return BPF_RB_NO_WAKEUP;
-	avail = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA);
+	avail = ring_avail(rb);
 	return avail / wakeup_bytes != (avail + size) / wakeup_bytes ?
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
