@@ -11,20 +11,27 @@
  * that only matters when the table is full.  Written by hand because it
  * is ~100 lines and a generic map would need the same eviction on top.
  *
- * Each direction also remembers its last payload when redacting it changed
- * nothing, with the redactor's state before and after.  The redactor is a
- * function of its state and the bytes (its memos and tables are caches and
- * constants), so the same bytes from the same state change nothing again
- * and leave the same state: the next payload is compared, and when it is
- * that one the state is taken over instead of scanning the bytes again.
- * Keep-alive clients that repeat a request (load generators, health
- * checks, pollers) and servers that repeat a response within the second
- * of their Date header send such repeats (under wrk against nginx, nearly
- * every event: bench_pipeline 124 -> 96 ns per event); for other traffic
- * the cost is a compare that fails early and a copy of a payload of at
- * most MEMO_MAX bytes (+1.8% of bench_pipeline's instructions on the
- * demo capture).  A payload that had anything
+ * Each direction also remembers its last payload when redacting it
+ * changed nothing, neither bytes nor the redactor's state (a message that
+ * ends where it began: between two messages, most often).  The redactor
+ * is a function of its state and the bytes (its memos and tables are
+ * caches and constants), so while the direction's state stays the one
+ * that payload left, the same bytes change nothing again: the next
+ * payload is compared, and when it is that one it is not scanned, nor
+ * copied out of the ring.  Keep-alive clients that repeat a request (load
+ * generators, health checks, pollers) and servers that repeat a response
+ * within the second of their Date header send such repeats (under wrk
+ * against nginx, nearly every event: bench_pipeline 124 -> 96 ns per
+ * event); for other traffic the cost is a compare that fails early and a
+ * copy of a payload of at most MEMO_MAX bytes (+1.8% of bench_pipeline's
+ * instructions on the demo capture).  A payload that had anything
  * overwritten is never remembered: it is scanned every time.
+ *
+ * Under load each event's lookup missed the cache three times (the bucket,
+ * the entry, the memo), the rings' records and zstd's tables having gone
+ * through the cache since: a direction's state, offset and memo share a
+ * cache line, the read direction's with the entry's key, and conn_ids,
+ * which count up, take neighbouring buckets.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,27 +39,28 @@
 
 #include "capture.h"
 
-/* The last payload of a direction that redaction left alone (len 0: none). */
-struct rmemo {
-	struct redact_state in, out;	/* the redactor's state before and after it */
-	uint32_t len, cap;
-	uint8_t raw[];
-};
-
 /* Payloads longer than this are not remembered (heads and small bodies
  * are), and all memos together stay under MEMO_BUDGET bytes. */
 #define MEMO_MAX	2048u
 #define MEMO_BUDGET	(4u << 20)
 
+/* One direction of a connection. */
+struct cdir {
+	struct redact_state rs;
+	uint64_t next_off;		/* stream offset expected next */
+	/* the last payload, when it left rs as it found it and overwrote
+	 * nothing, and rs has not changed since (memo_len 0: none) */
+	uint8_t *memo;			/* memo_cap bytes, allocated on first use */
+	uint32_t memo_len, memo_cap;
+};
+
 struct centry {
 	uint64_t conn_id;
-	struct redact_state rs[4];	/* [0] read, [1] write, [2], [3] the same of TLS plaintext */
-	uint64_t next_off[4];		/* stream offset expected next */
-	struct rmemo *memo[4];		/* per direction, allocated on first use */
 	uint32_t hnext;			/* hash chain, index + 1, 0 = end */
 	uint8_t used;
 	uint8_t ref;			/* looked up since the hand last passed */
-};
+	struct cdir d[4];		/* [0] read, [1] write, [2], [3] the same of TLS plaintext */
+} __attribute__((aligned(64)));
 
 struct conntab {
 	struct centry *e;
@@ -63,9 +71,11 @@ struct conntab {
 	size_t memo_bytes;		/* allocated to memos */
 };
 
+/* conn_ids come from one counter (the BPF side's): the low bits spread
+ * them evenly, and the live ones, mostly recent, share cache lines */
 static size_t bucket_of(const struct conntab *t, uint64_t id)
 {
-	return (id * 0x9E3779B97F4A7C15ULL) >> 32 & (t->nbuckets - 1);
+	return id & (t->nbuckets - 1);
 }
 
 struct conntab *conntab_new(size_t max)
@@ -79,7 +89,9 @@ struct conntab *conntab_new(size_t max)
 	t->nbuckets = 1;
 	while (t->nbuckets < t->max)
 		t->nbuckets <<= 1;
-	t->e = calloc(t->max, sizeof(*t->e));
+	t->e = aligned_alloc(_Alignof(struct centry), t->max * sizeof(*t->e));
+	if (t->e)
+		memset(t->e, 0, t->max * sizeof(*t->e));
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->e || !t->buckets) {
 		conntab_free(t);
@@ -94,10 +106,10 @@ struct conntab *conntab_new(size_t max)
 static void memo_free(struct conntab *t, struct centry *c)
 {
 	for (int d = 0; d < 4; d++) {
-		if (c->memo[d]) {
-			t->memo_bytes -= sizeof(*c->memo[d]) + c->memo[d]->cap;
-			free(c->memo[d]);
-			c->memo[d] = NULL;
+		if (c->d[d].memo) {
+			t->memo_bytes -= c->d[d].memo_cap;
+			free(c->d[d].memo);
+			c->d[d].memo = NULL;
 		}
 	}
 }
@@ -185,57 +197,43 @@ static uint32_t get(struct conntab *t, uint64_t id)
 
 _Static_assert(sizeof(struct redact_state) == 24, "redact_state compared with memcmp: no padding");
 
-/* redact_payload() on the len bytes at src with direction dir's state, or
- * what it did the last time with these bytes from this state.  Redacted
- * bytes are written to buf (src may be buf); *copied tells whether the
- * payload is now in buf: a repeat leaves it where it is. */
-static size_t redact_memo(struct conntab *t, struct centry *c, int dir, const uint8_t *src,
-			  uint8_t *buf, size_t len, bool *copied)
+/* redact_payload() on the len bytes at src with direction d's state, or
+ * nothing when they are the remembered payload.  Redacted bytes are
+ * written to buf (src may be buf); *copied tells whether the payload is
+ * now in buf: a repeat leaves it where it is. */
+static size_t redact_memo(struct conntab *t, struct cdir *d, const uint8_t *src, uint8_t *buf,
+			  size_t len, bool *copied)
 {
-	struct rmemo *m = c->memo[dir];
 	struct redact_state in;
 	size_t n;
 
-	if (m && m->len == len && !memcmp(&m->in, &c->rs[dir], sizeof(in)) &&
-	    !memcmp(m->raw, src, len)) {
-		c->rs[dir] = m->out;
+	if (d->memo_len == len && !memcmp(d->memo, src, len))
 		return 0;
-	}
 	if (src != buf)
 		memcpy(buf, src, len);
 	*copied = true;
-	in = c->rs[dir];
-	n = redact_payload(&c->rs[dir], buf, len);
-	if (n || len > MEMO_MAX) {
-		if (m)
-			m->len = 0;
+	in = d->rs;
+	n = redact_payload(&d->rs, buf, len);
+	d->memo_len = 0;
+	if (n || len > MEMO_MAX || memcmp(&in, &d->rs, sizeof(in)))
 		return n;
-	}
-	if (!m || m->cap < len) {
+	if (d->memo_cap < len) {
 		/* 256-byte steps: a direction's payloads are mostly alike in size */
 		uint32_t cap = ((uint32_t)len + 255) & ~255u;
-		size_t old = m ? sizeof(*m) + m->cap : 0;
+		uint8_t *m;
 
-		if (t->memo_bytes - old + sizeof(*m) + cap > MEMO_BUDGET) {
-			if (m)
-				m->len = 0;
+		if (t->memo_bytes - d->memo_cap + cap > MEMO_BUDGET)
 			return 0;
-		}
-		m = realloc(m, sizeof(*m) + cap);
-		if (!m) {	/* the old one, if any, is still there: forget it */
-			if (c->memo[dir])
-				c->memo[dir]->len = 0;
+		m = realloc(d->memo, cap);
+		if (!m)
 			return 0;
-		}
-		t->memo_bytes = t->memo_bytes - old + sizeof(*m) + cap;
-		m->cap = cap;
-		c->memo[dir] = m;
+		t->memo_bytes = t->memo_bytes - d->memo_cap + cap;
+		d->memo = m;
+		d->memo_cap = cap;
 	}
 	/* nothing was overwritten: buf holds the bytes as they came */
-	memcpy(m->raw, buf, len);
-	m->len = (uint32_t)len;
-	m->in = in;
-	m->out = c->rs[dir];
+	memcpy(d->memo, buf, len);
+	d->memo_len = (uint32_t)len;
 	return 0;
 }
 
@@ -244,7 +242,7 @@ static size_t redact_memo(struct conntab *t, struct centry *c, int dir, const ui
 static size_t redact_event(struct conntab *t, const struct htc_event *ev, const uint8_t *src,
 			   uint8_t *buf, bool *copied)
 {
-	struct centry *c;
+	struct cdir *d;
 	uint64_t ret;
 	size_t n;
 	int dir;
@@ -259,16 +257,20 @@ static size_t redact_event(struct conntab *t, const struct htc_event *ev, const 
 	if (ev->type != HTC_EV_READ && ev->type != HTC_EV_WRITE)
 		return 0;
 	dir = (ev->type == HTC_EV_WRITE) + (ev->flags & HTC_EVF_TLS ? 2 : 0);
-	c = &t->e[get(t, ev->conn_id) - 1];
+	d = &t->e[get(t, ev->conn_id) - 1].d[dir];
 	/* bytes the ring buffer lost before this event (drops) */
-	if (ev->stream_off > c->next_off[dir])
-		redact_skip(&c->rs[dir], ev->stream_off - c->next_off[dir]);
+	if (ev->stream_off > d->next_off) {
+		redact_skip(&d->rs, ev->stream_off - d->next_off);
+		d->memo_len = 0;
+	}
 	ret = ev->ret > 0 ? (uint64_t)ev->ret : 0;
-	c->next_off[dir] = ev->stream_off + ret;
-	n = ev->cap_len ? redact_memo(t, c, dir, src, buf, ev->cap_len, copied) : 0;
+	d->next_off = ev->stream_off + ret;
+	n = ev->cap_len ? redact_memo(t, d, src, buf, ev->cap_len, copied) : 0;
 	/* bytes after snaplen, or all of a sendfile */
-	if (ret > ev->cap_len)
-		redact_skip(&c->rs[dir], ret - ev->cap_len);
+	if (ret > ev->cap_len) {
+		redact_skip(&d->rs, ret - ev->cap_len);
+		d->memo_len = 0;
+	}
 	return n;
 }
 

@@ -545,8 +545,10 @@ static void test_conntab_memo(void **state)
 
 /* The memo against the redactor alone on random streams: fragments of
  * heads, secrets, bodies and line pieces, each often repeated, on three
- * connections' two directions interleaved; every payload must come out
- * byte for byte as the redactor makes it from its own state. */
+ * connections' two directions interleaved, now and then after bytes that
+ * were not captured (a gap before the event, or the event's bytes past
+ * snaplen); every payload must come out byte for byte as the redactor
+ * makes it from its own state. */
 static void test_conntab_memo_random(void **state)
 {
 	static const char *const frag[] = {
@@ -575,7 +577,7 @@ static void test_conntab_memo_random(void **state)
 	assert_non_null(t);
 	memset(ref, 0, sizeof(ref));
 	for (int step = 0; step < 20000; step++) {
-		unsigned sn, f;
+		unsigned sn, f, gap, cut;
 		size_t len, n;
 		struct htc_event ev;
 
@@ -586,14 +588,22 @@ static void test_conntab_memo_random(void **state)
 		f = (seed >> 16) & 1 ? last[sn] : (seed >> 17) % NF;
 		last[sn] = f;
 		len = strlen(frag[f]);
+		seed = seed * 1103515245u + 12345u;
+		gap = (seed >> 16) % 16 == 0 ? 1 + (seed >> 20) % 40 : 0;
+		cut = (seed >> 16) % 16 == 1 ? 1 + (seed >> 20) % 40 : 0;
+		if (gap)
+			redact_skip(&ref[sn], gap);
+		off[sn] += gap;
 		memcpy(want, frag[f], len);
 		n = redact_payload(&ref[sn], want, len);
+		if (cut)
+			redact_skip(&ref[sn], cut);
 		ev = data_ev(1 + sn / 2, sn & 1 ? HTC_EV_WRITE : HTC_EV_READ, off[sn],
-			     (int64_t)len, (uint32_t)len);
+			     (int64_t)(len + cut), (uint32_t)len);
 		ev.payload = (const uint8_t *)frag[f];
 		assert_int_equal(conntab_redact_event(t, &ev, buf), n > 0);
 		assert_memory_equal(ev.payload, want, len);
-		off[sn] += len;
+		off[sn] += len + cut;
 	}
 	conntab_free(t);
 }
