@@ -64,10 +64,12 @@ struct centry {
 
 struct conntab {
 	struct centry *e;
+	void *e_mem;			/* what calloc gave, e aligned in it */
 	uint32_t *buckets;		/* index + 1, 0 = empty */
 	size_t max, nbuckets, count;
 	uint32_t hand;			/* the CLOCK hand: the next entry to look at, index + 1 */
 	uint32_t freelist;		/* through hnext */
+	uint32_t fresh;			/* entries handed out at least once: the rest are free */
 	size_t memo_bytes;		/* allocated to memos */
 };
 
@@ -81,7 +83,6 @@ static size_t bucket_of(const struct conntab *t, uint64_t id)
 struct conntab *conntab_new(size_t max)
 {
 	struct conntab *t = calloc(1, sizeof(*t));
-	size_t i;
 
 	if (!t)
 		return NULL;
@@ -89,17 +90,18 @@ struct conntab *conntab_new(size_t max)
 	t->nbuckets = 1;
 	while (t->nbuckets < t->max)
 		t->nbuckets <<= 1;
-	t->e = aligned_alloc(_Alignof(struct centry), t->max * sizeof(*t->e));
-	if (t->e)
-		memset(t->e, 0, t->max * sizeof(*t->e));
+	/* calloc, not aligned_alloc and memset, and no free list made
+	 * ahead: the pages stay untouched (and out of the resident set)
+	 * until entries are used */
+	t->e_mem = calloc(t->max + 1, sizeof(*t->e));
+	t->e = t->e_mem ? (struct centry *)(((uintptr_t)t->e_mem + _Alignof(struct centry) - 1) &
+					    ~(uintptr_t)(_Alignof(struct centry) - 1))
+			: NULL;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->e || !t->buckets) {
 		conntab_free(t);
 		return NULL;
 	}
-	for (i = 0; i < t->max; i++)
-		t->e[i].hnext = i + 1 < t->max ? i + 2 : 0;
-	t->freelist = 1;
 	return t;
 }
 
@@ -118,9 +120,9 @@ void conntab_free(struct conntab *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; t->e && t->memo_bytes && i < t->max; i++)
+	for (size_t i = 0; t->e && t->memo_bytes && i < t->fresh; i++)
 		memo_free(t, &t->e[i]);
-	free(t->e);
+	free(t->e_mem);
 	free(t->buckets);
 	free(t);
 }
@@ -180,10 +182,14 @@ static uint32_t get(struct conntab *t, uint64_t id)
 		t->e[i - 1].ref = 1;
 		return i;
 	}
-	if (!t->freelist)
-		remove_entry(t, victim(t));
-	i = t->freelist;
-	t->freelist = t->e[i - 1].hnext;
+	if (!t->freelist && t->fresh < t->max) {
+		i = ++t->fresh;
+	} else {
+		if (!t->freelist)
+			remove_entry(t, victim(t));
+		i = t->freelist;
+		t->freelist = t->e[i - 1].hnext;
+	}
 	memset(&t->e[i - 1], 0, sizeof(t->e[i - 1]));
 	t->e[i - 1].conn_id = id;
 	t->e[i - 1].used = 1;
