@@ -8,7 +8,9 @@
 # once each CPU had its own ring buffer and the programs ran side by side.
 # Every connection has its CLOSE, even one whose fd number another thread
 # reused before the close's exit was seen (1 in 320, one run in four, before
-# the kernel side emitted it when the number is reused).
+# the kernel side emitted it when the number is reused), and even when the
+# new socket also got the closed one's address (2 of 4,480 connections in
+# 14 runs, before sockets were told apart by inode number as well).
 . "$(dirname "$0")/lib.sh"
 need_root
 PORT=19520
