@@ -657,9 +657,9 @@ static __always_inline void fill_header(struct hcb_event *e, const struct conn *
  * load is fault-safe. */
 static __always_inline __u64 ring_avail(void *rb)
 {
-	struct bpf_ringbuf *r = kcast(struct bpf_ringbuf_map, rb)->rb;
+	struct bpf_ringbuf *r = kcast(struct bpf_ringbuf, kcast(struct bpf_ringbuf_map, rb)->rb);
 
-	return kcast(struct bpf_ringbuf, r)->producer_pos - kcast(struct bpf_ringbuf, r)->consumer_pos;
+	return r->producer_pos - r->consumer_pos;
 }
 #else
 static __always_inline __u64 ring_avail(void *rb)

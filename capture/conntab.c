@@ -57,7 +57,6 @@ struct cdir {
 struct centry {
 	uint64_t conn_id;
 	uint32_t hnext;			/* hash chain, index + 1, 0 = end */
-	uint8_t used;
 	uint8_t ref;			/* looked up since the hand last passed */
 	struct cdir d[4];		/* [0] read, [1] write, [2], [3] the same of TLS plaintext */
 } __attribute__((aligned(64)));
@@ -192,7 +191,6 @@ static uint32_t get(struct conntab *t, uint64_t id)
 	}
 	memset(&t->e[i - 1], 0, sizeof(t->e[i - 1]));
 	t->e[i - 1].conn_id = id;
-	t->e[i - 1].used = 1;
 	b = bucket_of(t, id);
 	t->e[i - 1].hnext = t->buckets[b];
 	t->buckets[b] = i;

@@ -12,10 +12,11 @@
  *
  * A pass (one call of cap_rings_consume; main.c drains in passes of at
  * most CAP_DRAIN_CHUNK records) takes only records stamped no later than
- * the clock read before it looked at any ring (the watermark).  The rings are read one after
- * another, so without it a thread that committed an event on CPU 0 just
- * after ring 0 was read, then its next event on CPU 1 before ring 1 was
- * read, would have its second event handed over a pass before its first:
+ * the clock read before it looked at any ring (the watermark).  The rings
+ * are read one after another, so without it a thread that committed an
+ * event on CPU 0 just after ring 0 was read, then its next event on CPU 1
+ * before ring 1 was read, would have its second event handed over a pass
+ * before its first:
  * one connection's bytes out of order, which the redactor must never see
  * (a header name in the first, its secret value in the second).  The
  * second event was stamped after the first was committed, so after the
