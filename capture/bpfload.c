@@ -37,6 +37,7 @@ struct cap_bpf {
 	uint64_t *percpu;	/* ncpus values, for counter reads */
 	bool tls;		/* the TLS programs are loaded */
 	bool compat;		/* the object without kfuncs is loaded */
+	bool sock_hooks;	/* the kernel has the socket layer's tracepoints */
 };
 
 static int verbosity;
@@ -150,17 +151,39 @@ static int make_rings(struct cap_bpf *b)
 	return 0;
 }
 
-/* Whether the running kernel has the kfunc called name (its BTF says). */
-static bool kernel_has_kfunc(const char *name)
+/* Whether the running kernel's BTF has name of kind (BTF_KIND_*). */
+static bool kernel_has(const char *name, int kind)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	bool has;
 
 	if (!vmlinux)
 		return false;
-	has = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+	has = btf__find_by_name_kind(vmlinux, name, kind) > 0;
 	btf__free(vmlinux);
 	return has;
+}
+
+/*
+ * The hooks (bpf/httpcap.bpf.c): with sock, the socket layer's sendmsg and
+ * recvmsg tracepoints for the data and the syscall tracepoints of accept,
+ * connect, close, the mmsg pair and sendfile (Linux 6.3 and later, the main
+ * object); otherwise sys_exit, which runs for every syscall.  The other
+ * set is not loaded.
+ */
+static void pick_hooks(struct httpcap *skel, bool sock)
+{
+	struct bpf_program *sock_progs[] = {
+		skel->progs.sock_send, skel->progs.sock_recv,
+		skel->progs.tp_exit_accept, skel->progs.tp_exit_accept4,
+		skel->progs.tp_exit_connect, skel->progs.tp_exit_close,
+		skel->progs.tp_exit_sendmmsg, skel->progs.tp_exit_recvmmsg,
+		skel->progs.tp_exit_sendfile64,
+	};
+
+	for (size_t i = 0; i < sizeof(sock_progs) / sizeof(sock_progs[0]); i++)
+		bpf_program__set_autoload(sock_progs[i], sock);
+	bpf_program__set_autoload(skel->progs.sys_exit, !sock);
 }
 
 /*
@@ -224,6 +247,7 @@ static int load_skel(struct cap_bpf *b, const struct cap_opts *o, bool tls, char
 	b->skel->rodata->cgroup_level = o->cgroup_level;
 	memcpy((char *)b->skel->rodata->comm_filter, o->comm, HCB_COMM_LEN);
 	b->skel->rodata->tls_on = tls;
+	pick_hooks(b->skel, b->sock_hooks && !b->compat);
 	if (!tls) {
 		/* not loaded at all: nothing to verify */
 		struct bpf_program *tp[] = {
@@ -334,7 +358,7 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 {
 	struct cap_bpf *b = calloc(1, sizeof(*b));
 	struct bpf_program *prog;
-	const char *force;
+	const char *force, *hooks;
 	uint8_t one = 1;
 	size_t i;
 
@@ -363,7 +387,12 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	/* HTTPCAP_BPF_COMPAT (for tests): 1, the compat object on any
 	 * kernel; fallback, the main object counts as refused */
 	force = getenv("HTTPCAP_BPF_COMPAT");
-	b->compat = (force && !strcmp(force, "1")) || !kernel_has_kfunc("bpf_rdonly_cast");
+	b->compat = (force && !strcmp(force, "1")) || !kernel_has("bpf_rdonly_cast", BTF_KIND_FUNC);
+	/* HTTPCAP_BPF_HOOKS=syscalls (for tests): sys_exit on any kernel */
+	hooks = getenv("HTTPCAP_BPF_HOOKS");
+	b->sock_hooks = !(hooks && !strcmp(hooks, "syscalls")) &&
+			kernel_has("btf_trace_sock_send_length", BTF_KIND_TYPEDEF) &&
+			kernel_has("btf_trace_sock_recv_length", BTF_KIND_TYPEDEF);
 	*err = load_best(b, o, force && !strcmp(force, "fallback"), msg, msglen);
 	if (*err)
 		goto fail;
@@ -402,20 +431,26 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 		goto fail;
 	}
 	bpf_object__for_each_program(prog, b->skel->obj)
-		b->nprogs++;
+		b->nprogs += bpf_program__autoload(prog);
 	b->rings = cap_rings_open(b->ring_fds, (unsigned)b->nrings, b->ring_size, cb, ctx, err);
 	if (!b->rings) {
 		snprintf(msg, msglen, "httpcap: mapping the ring buffers failed: %s", cap_strerror(*err));
 		goto fail;
 	}
 	if (o->verbose)
-		fprintf(stderr, "httpcap: attached %u BPF programs (BTF tracepoint sys_exit, "
-			"for accept, accept4, connect, close, read, readv, recvfrom, recvmsg, "
-			"recvmmsg, write, writev, sendto, sendmsg, sendmmsg, sendfile64, and "
-			"raw tracepoints sched_process_exit, sched_process_exec; syscall "
-			"tracepoint sys_enter_connect; TLS uprobes attached apart), a ring "
+		fprintf(stderr, "httpcap: attached %u BPF programs (%s; raw tracepoints "
+			"sched_process_exit, sched_process_exec; syscall tracepoint "
+			"sys_enter_connect; TLS uprobes attached apart), a ring "
 			"buffer of %zu KiB per CPU, %d CPUs online of %d; %s\n",
-			b->nprogs, b->ring_size >> 10, b->nrings, b->ncpus,
+			b->nprogs, b->sock_hooks && !b->compat ?
+			"BTF tracepoints sock_send_length and sock_recv_length for the data "
+			"of read, readv, recvfrom, recvmsg, write, writev, sendto and sendmsg; "
+			"syscall tracepoints sys_exit_ of accept, accept4, connect, close, "
+			"recvmmsg, sendmmsg and sendfile64" :
+			"BTF tracepoint sys_exit, for accept, accept4, connect, close, read, "
+			"readv, recvfrom, recvmsg, recvmmsg, write, writev, sendto, sendmsg, "
+			"sendmmsg and sendfile64",
+			b->ring_size >> 10, b->nrings, b->ncpus,
 			b->compat ? "kernel fields read with bpf_probe_read_kernel (the object for "
 				    "kernels without bpf_rdonly_cast)" :
 				    "kernel fields read through bpf_rdonly_cast");

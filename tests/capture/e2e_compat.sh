@@ -8,6 +8,10 @@
 # and sequence-placed offsets, and preexisting the connections older than
 # the capture.  HTTPCAP_BPF_COMPAT=fallback: the main object counts as
 # refused, and httpcap must load the compat one instead.
+# The hooks: the compat object (kernels before 6.2) always takes sys_exit;
+# the main one the socket layer's tracepoints where the kernel has them
+# (6.3 and later), sys_exit where it does not or HTTPCAP_BPF_HOOKS=syscalls
+# says so, and the same cases pass with the main object on sys_exit.
 . "$(dirname "$0")/lib.sh"
 need_root
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -17,6 +21,8 @@ export HTTPCAP_BPF_COMPAT=1
 	fail "httpcap with the compat object failed: $(tail -3 "$T/probe.err")"
 grep -q "read with bpf_probe_read_kernel (the object for kernels without bpf_rdonly_cast)" \
 	"$T/probe.err" || fail "httpcap -v does not say it loaded the compat object: $(cat "$T/probe.err")"
+grep -q "BTF tracepoint sys_exit, for accept" "$T/probe.err" ||
+	fail "the compat object did not take sys_exit: $(cat "$T/probe.err")"
 # unforced, the main object where the kernel has the kfunc, else the compat one
 unset HTTPCAP_BPF_COMPAT
 want="kernel fields read through bpf_rdonly_cast"
@@ -25,6 +31,16 @@ grep -qw bpf_rdonly_cast /proc/kallsyms || want="the object for kernels without 
 	fail "httpcap with the default object failed: $(tail -3 "$T/probe2.err")"
 grep -q "$want" "$T/probe2.err" ||
 	fail "httpcap -v does not say '$want': $(cat "$T/probe2.err")"
+hooks="BTF tracepoint sys_exit, for accept"
+if [ "$want" = "kernel fields read through bpf_rdonly_cast" ] &&
+	grep -qw __traceiter_sock_send_length /proc/kallsyms; then
+	hooks="BTF tracepoints sock_send_length and sock_recv_length for the data"
+fi
+grep -q "$hooks" "$T/probe2.err" || fail "httpcap -v does not say '$hooks': $(cat "$T/probe2.err")"
+HTTPCAP_BPF_HOOKS=syscalls "$HTTPCAP" -v --duration 1 -w "$T/probe4.htc" >/dev/null 2>"$T/probe4.err" ||
+	fail "httpcap with HTTPCAP_BPF_HOOKS=syscalls failed: $(tail -3 "$T/probe4.err")"
+grep -q "BTF tracepoint sys_exit, for accept" "$T/probe4.err" ||
+	fail "HTTPCAP_BPF_HOOKS=syscalls did not take sys_exit: $(cat "$T/probe4.err")"
 
 # a kernel that refuses the main object for a reason its BTF does not show
 # gets the compat one, with TLS still on, and a line that says why (where
@@ -46,4 +62,11 @@ for c in peer_modes preexisting; do
 	bash "$HERE/e2e_$c.sh" >"$T/$c.log" 2>&1 || fail "$c with the compat object: $(tail -20 "$T/$c.log")"
 	! grep -q '^SKIP' "$T/$c.log" || fail "$c skipped: $(cat "$T/$c.log")"
 done
-echo "compat object: loads, is the fallback, and peer_modes and preexisting pass with it"
+unset HTTPCAP_BPF_COMPAT
+export HTTPCAP_BPF_HOOKS=syscalls
+for c in peer_modes preexisting; do
+	bash "$HERE/e2e_$c.sh" >"$T/$c-sys.log" 2>&1 ||
+		fail "$c with the main object on sys_exit: $(tail -20 "$T/$c-sys.log")"
+	! grep -q '^SKIP' "$T/$c-sys.log" || fail "$c skipped: $(cat "$T/$c-sys.log")"
+done
+echo "compat object: loads, is the fallback, and peer_modes and preexisting pass with it and with the main object on sys_exit"
