@@ -5,7 +5,9 @@
 # too), both ends traced, port 19040.  Each round: wrk alone, httpcap
 # --no-tls, httpcap with the TLS probes.  With kernel.bpf_stats_enabled on
 # (restored after): BPF ns per run of the TLS programs (SSL_* entries and
-# returns) and per request, and sys_exit's mean ns per run.  The uprobe
+# returns) and per request, and the socket side's mean ns per run (the
+# programs of the data and syscall hooks: sock_send, sock_recv and the
+# tp_exit_ ones on Linux 6.3 and later, else sys_exit).  The uprobe
 # traps themselves are kernel time outside BPF: the req/s figures show them.
 # ROUNDS (3), SECS (5), MODES ("none notls tls") in the environment.
 set -u
@@ -50,7 +52,9 @@ t=c=st=sc=0
 for p in json.load(sys.stdin):
     if p["id"] in old: continue
     if p.get("name") in tls: t+=p.get("run_time_ns",0); c+=p.get("run_cnt",0)
-    if p.get("name")=="sys_exit": st+=p.get("run_time_ns",0); sc+=p.get("run_cnt",0)
+    n=p.get("name","")
+    if n in ("sys_exit","sock_send","sock_recv") or n.startswith("tp_exit_"):
+        st+=p.get("run_time_ns",0); sc+=p.get("run_cnt",0)
 print(t,c,st,sc)' "$1"; }
 for r in $(seq $ROUNDS); do
 	for mode in ${MODES:-none notls tls}; do
@@ -74,7 +78,7 @@ for r in $(seq $ROUNDS); do
 			c=$((c1 - c0)); n=$((n1 - n0))
 			echo "round $r $mode: $((req / SECS)) req/s; TLS programs $c runs," \
 			     "$(( (t1 - t0) / (c > 0 ? c : 1) )) ns/run, $(( (t1 - t0) / req )) ns/request;" \
-			     "sys_exit $(( (s1 - s0) / (n > 0 ? n : 1) )) ns/run"
+			     "socket side $(( (s1 - s0) / (n > 0 ? n : 1) )) ns/run"
 		else
 			echo "round $r $mode: $((req / SECS)) req/s"
 		fi
