@@ -1222,6 +1222,23 @@ static __always_inline struct pt_regs *user_regs(struct task_struct *task)
 }
 #endif
 
+/* The HCB_SYS_ of the syscalls that move a socket's bytes in one sendmsg or
+ * recvmsg call (the data the socket-layer hooks take), 0 for any other. */
+static __always_inline __u8 socket_io_sys(long nr)
+{
+	switch (nr) {
+	case HNR_READ:		return HCB_SYS_READ;
+	case HNR_WRITE:		return HCB_SYS_WRITE;
+	case HNR_RECVFROM:	return HCB_SYS_RECVFROM;
+	case HNR_SENDTO:	return HCB_SYS_SENDTO;
+	case HNR_READV:		return HCB_SYS_READV;
+	case HNR_WRITEV:	return HCB_SYS_WRITEV;
+	case HNR_RECVMSG:	return HCB_SYS_RECVMSG;
+	case HNR_SENDMSG:	return HCB_SYS_SENDMSG;
+	default:		return 0;
+	}
+}
+
 /*
  * What every syscall exit hook does once it knows the syscall is one of the
  * set: reject what did not happen or is not traced, cheapest first, then
@@ -1312,14 +1329,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (!capture_on)
 		return 0;
 	switch (sys_nr(regs)) {
-	case HNR_READ:		sys = HCB_SYS_READ; break;
-	case HNR_WRITE:		sys = HCB_SYS_WRITE; break;
-	case HNR_RECVFROM:	sys = HCB_SYS_RECVFROM; break;
-	case HNR_SENDTO:	sys = HCB_SYS_SENDTO; break;
-	case HNR_READV:		sys = HCB_SYS_READV; break;
-	case HNR_WRITEV:	sys = HCB_SYS_WRITEV; break;
-	case HNR_RECVMSG:	sys = HCB_SYS_RECVMSG; break;
-	case HNR_SENDMSG:	sys = HCB_SYS_SENDMSG; break;
 	case HNR_RECVMMSG:	sys = HCB_SYS_RECVMMSG; break;
 	case HNR_SENDMMSG:	sys = HCB_SYS_SENDMMSG; break;
 	case HNR_SENDFILE:	sys = HCB_SYS_SENDFILE; break;
@@ -1328,7 +1337,9 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	case HNR_CONNECT:	sys = HCB_SYS_CONNECT; break;
 	case HNR_CLOSE:		sys = HCB_SYS_CLOSE; break;
 	default:
-		return 0;
+		sys = socket_io_sys(sys_nr(regs));
+		if (!sys)
+			return 0;
 	}
 	return syscall_done(sys, ret, regs);
 }
@@ -1371,18 +1382,9 @@ static __always_inline int sock_moved(struct sock *sk, int ret, int flags, __u8 
 	if (sys_compat(task))
 		return 0;
 	regs = user_regs(task);
-	switch (sys_nr(regs)) {
-	case HNR_READ:		sys = HCB_SYS_READ; break;
-	case HNR_WRITE:		sys = HCB_SYS_WRITE; break;
-	case HNR_RECVFROM:	sys = HCB_SYS_RECVFROM; break;
-	case HNR_SENDTO:	sys = HCB_SYS_SENDTO; break;
-	case HNR_READV:		sys = HCB_SYS_READV; break;
-	case HNR_WRITEV:	sys = HCB_SYS_WRITEV; break;
-	case HNR_RECVMSG:	sys = HCB_SYS_RECVMSG; break;
-	case HNR_SENDMSG:	sys = HCB_SYS_SENDMSG; break;
-	default:
+	sys = socket_io_sys(sys_nr(regs));
+	if (!sys)
 		return 0;
-	}
 	id = task_id(task);
 	if (task_filtered(id))
 		return 0;
