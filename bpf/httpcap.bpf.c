@@ -1003,7 +1003,11 @@ struct data_args {
 	__s32 fd;
 	__u8 sys;	/* HCB_SYS_* */
 	__u8 type;	/* HCB_EV_READ or HCB_EV_WRITE */
+	/* no padding: kernels before 6.3 refuse a global function's argument
+	 * with uninitialized stack bytes, and padding is never written */
+	__u16 zero;
 };
+_Static_assert(sizeof(struct data_args) == 48, "struct data_args has padding");
 
 /* read/write/readv/writev/recvfrom/sendto/recvmsg/sendmsg/sendfile64 */
 __noinline int exit_data(struct data_args *a)
@@ -1346,16 +1350,18 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 
 /*
  * The hooks of Linux 6.3 and later (capture/bpfload.c picks the set).  A
- * program on sys_exit runs for every syscall of every task, and attaching
- * it sends every syscall through the kernel's slower exit path: with an
- * empty program there, wrk and nginx spent ~0.7 us more CPU per request.
- * The socket layer has tracepoints of its own, after each sendmsg and
- * recvmsg of any socket with the bytes moved: every read and write family
- * call on a socket passes there, other syscalls never do.  The data
- * syscalls are taken there; the rarer ones (accept, connect, close, the
- * mmsg pair, whose calls move several messages, and sendfile, which moves
- * pages in several sendmsg calls) at their own syscall tracepoints, which
- * run a program for that syscall only.
+ * program on sys_exit runs at every syscall of every task: with an empty
+ * one there, wrk and nginx spent ~0.7 us more CPU per request, of which
+ * bpf_stats showed 0.32 (bench/notes.md).  The socket layer has tracepoints
+ * of its own, after each sendmsg and recvmsg of any socket with the bytes
+ * moved: the data syscalls are taken there (the syscall number tells them
+ * from the others that pass there too: sendfile, splice, the mmsg pair,
+ * io_uring).  The rarer ones (accept, connect, close, the mmsg pair, whose
+ * calls move several messages, and sendfile, which moves pages in several
+ * sendmsg calls) at their own syscall tracepoints, which run a program for
+ * that syscall only.  Any syscall tracepoint still sends every syscall
+ * through the kernel's slower exit path (~0.35 us per request measured
+ * here): leaving them too would need another way to see accept() return.
  *
  * Which syscall, which fd and which buffer: the user registers, as at
  * sys_exit.  The socket of the fd must be the tracepoint's: a read of
@@ -1384,6 +1390,13 @@ static __always_inline int sock_moved(struct sock *sk, int ret, int flags, __u8 
 	regs = user_regs(task);
 	sys = socket_io_sys(sys_nr(regs));
 	if (!sys)
+		return 0;
+	/* the call's direction must be the hook's: io_uring's task work runs
+	 * at a syscall's return and sends or receives on its own, under the
+	 * registers of whatever syscall the task was in (a read interrupted
+	 * while an io_uring send on the same socket completes) */
+	if ((sys == HCB_SYS_READ || sys == HCB_SYS_READV || sys == HCB_SYS_RECVFROM ||
+	     sys == HCB_SYS_RECVMSG) != (type == HCB_EV_READ))
 		return 0;
 	id = task_id(task);
 	if (task_filtered(id))

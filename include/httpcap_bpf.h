@@ -132,7 +132,7 @@ enum hcb_counter {
  * fd is the connection's fd (for ACCEPT, the new fd, also in ret).
  */
 struct hcb_event {
-	__u64 ts_ns;		/* syscall exit, bpf_ktime_get_ns() */
+	__u64 ts_ns;		/* syscall exit (reads/writes: end of the socket's sendmsg/recvmsg), bpf_ktime_get_ns() */
 	__u64 dur_ns;		/* CONNECT: entry to exit; 0 for the others (no entry program) */
 	__u64 conn_id;		/* from a global counter: never reused */
 	__u64 stream_off;	/* READ/WRITE: bytes before; CLOSE: total read */

@@ -11,7 +11,8 @@
 # The hooks: the compat object (kernels before 6.2) always takes sys_exit;
 # the main one the socket layer's tracepoints where the kernel has them
 # (6.3 and later), sys_exit where it does not or HTTPCAP_BPF_HOOKS=syscalls
-# says so, and the same cases pass with the main object on sys_exit.
+# says so, and the same cases pass with the main object on sys_exit, with
+# threads (close racing new sockets on the same fd) too.
 . "$(dirname "$0")/lib.sh"
 need_root
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -64,9 +65,9 @@ for c in peer_modes preexisting; do
 done
 unset HTTPCAP_BPF_COMPAT
 export HTTPCAP_BPF_HOOKS=syscalls
-for c in peer_modes preexisting; do
+for c in peer_modes preexisting threads; do
 	bash "$HERE/e2e_$c.sh" >"$T/$c-sys.log" 2>&1 ||
 		fail "$c with the main object on sys_exit: $(tail -20 "$T/$c-sys.log")"
 	! grep -q '^SKIP' "$T/$c-sys.log" || fail "$c skipped: $(cat "$T/$c-sys.log")"
 done
-echo "compat object: loads, is the fallback, and peer_modes and preexisting pass with it and with the main object on sys_exit"
+echo "compat object: loads, is the fallback, and peer_modes and preexisting pass with it, and those and threads with the main object on sys_exit"
