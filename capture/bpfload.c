@@ -38,6 +38,7 @@ struct cap_bpf {
 	bool tls;		/* the TLS programs are loaded */
 	bool compat;		/* the object without kfuncs is loaded */
 	bool sock_hooks;	/* the kernel has the socket layer's tracepoints */
+	bool sock;		/* and the loaded programs take the data there */
 };
 
 static int verbosity;
@@ -247,7 +248,7 @@ static int load_skel(struct cap_bpf *b, const struct cap_opts *o, bool tls, char
 	b->skel->rodata->cgroup_level = o->cgroup_level;
 	memcpy((char *)b->skel->rodata->comm_filter, o->comm, HCB_COMM_LEN);
 	b->skel->rodata->tls_on = tls;
-	pick_hooks(b->skel, b->sock_hooks && !b->compat);
+	pick_hooks(b->skel, b->sock);
 	if (!tls) {
 		/* not loaded at all: nothing to verify */
 		struct bpf_program *tp[] = {
@@ -299,34 +300,43 @@ static int load_skel(struct cap_bpf *b, const struct cap_opts *o, bool tls, char
 }
 
 /*
- * Load the best object this kernel takes, in this order: the main one
- * with the TLS programs, without them, then the compat one with and
- * without them (b->compat set at first: the kernel lacks the kfuncs, only
- * those two).  A kernel that refuses the uprobe programs still has the
- * syscalls to capture; one that refuses the main object for a reason its
- * BTF did not show (a verifier that differs from the ones tested) still
- * takes the one built for older kernels, at ~10% more BPF time.
- * refuse_main (tests): the main object counts as refused.  A refusal for
- * lack of privileges is not retried.  0, or the last -errno with its
- * message in msg.  The lines that say what was given up give the reason
- * of the refusal that gave it up: the main object's first, the loaded
- * object's with TLS.
+ * Load the best object this kernel takes, in this order: the main one on
+ * the socket layer's tracepoints (where the kernel has them), the main one
+ * on sys_exit, then the compat one (b->compat set at first: the kernel
+ * lacks the kfuncs, only that one), each with the TLS programs and then
+ * without them.  A kernel that refuses the uprobe programs still has the
+ * syscalls to capture; one that refuses the socket-layer programs still
+ * takes sys_exit, at ~0.4 us more CPU per request; one that refuses the
+ * main object for a reason its BTF did not show (a verifier that differs
+ * from the ones tested) still takes the one built for older kernels, at
+ * ~10% more BPF time.  refuse_sock and refuse_main (tests): those count as
+ * refused.  A refusal for lack of privileges is not retried.  0, or the
+ * last -errno with its message in msg.  The lines that say what was given
+ * up give the reason of the refusal that gave it up.
  */
-static int load_best(struct cap_bpf *b, const struct cap_opts *o, bool refuse_main,
-		     char *msg, size_t msglen)
+static int load_best(struct cap_bpf *b, const struct cap_opts *o, bool refuse_sock,
+		     bool refuse_main, char *msg, size_t msglen)
 {
 	const bool want_tls = !o->no_tls;
-	int err = -EINVAL, main_err = 0, tls_err[2] = { 0, 0 };	/* [compat] */
+	/* [level]: 0 main on the socket hooks, 1 main on sys_exit, 2 compat */
+	int err = -EINVAL, level_err[3] = { 0, 0, 0 }, tls_err[3] = { 0, 0, 0 };
+	int level = 0;
 
-	/* i: bit 1 the compat object, bit 0 without TLS */
-	for (int i = b->compat ? 2 : 0; i < 4; i++) {
+	/* i: level << 1, bit 0 without TLS */
+	for (int i = b->compat ? 4 : b->sock_hooks ? 0 : 2; i < 6; i++) {
+		level = i >> 1;
 		if (!want_tls && !(i & 1))
 			continue;
-		b->compat = i & 2;
-		if (!b->compat && refuse_main) {
+		b->compat = level == 2;
+		b->sock = level == 0;
+		if (level < 2 && refuse_main) {
 			err = -EACCES;	/* what the verifier returns */
 			snprintf(msg, msglen, "httpcap: the main BPF object was refused "
 				 "(HTTPCAP_BPF_COMPAT=fallback)");
+		} else if (b->sock && refuse_sock) {
+			err = -EACCES;
+			snprintf(msg, msglen, "httpcap: the socket-layer BPF programs were refused "
+				 "(HTTPCAP_BPF_HOOKS=refuse-sock)");
 		} else {
 			err = load_skel(b, o, !(i & 1), msg, msglen);
 			if (!err)
@@ -334,22 +344,26 @@ static int load_best(struct cap_bpf *b, const struct cap_opts *o, bool refuse_ma
 			httpcap__destroy(b->skel);
 			b->skel = NULL;
 		}
-		if (!b->compat && !main_err)
-			main_err = err;
+		if (!level_err[level])
+			level_err[level] = err;
 		if (!(i & 1))
-			tls_err[b->compat] = err;
+			tls_err[level] = err;
 		if (no_privilege(err))
 			return err;
 	}
 	if (err)
 		return err;
-	if (main_err && b->compat)
+	if (level_err[0] && level == 1)
+		fprintf(stderr, "httpcap: the BPF programs on the socket layer's tracepoints were "
+			"refused (%s): taking every syscall at sys_exit (-vv shows the verifier's "
+			"log)\n", cap_strerror(level_err[0]));
+	if ((level_err[0] || level_err[1]) && level == 2)
 		fprintf(stderr, "httpcap: the BPF object for Linux 6.2 and later was refused "
 			"(%s): loaded the one for older kernels (-vv shows the verifier's log)\n",
-			cap_strerror(main_err));
+			cap_strerror(level_err[1] ? level_err[1] : level_err[0]));
 	if (want_tls && !b->tls)
 		fprintf(stderr, "httpcap: the TLS probes could not be loaded (%s): capturing "
-			"without TLS plaintext\n", cap_strerror(tls_err[b->compat]));
+			"without TLS plaintext\n", cap_strerror(tls_err[level]));
 	return 0;
 }
 
@@ -388,12 +402,14 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	 * kernel; fallback, the main object counts as refused */
 	force = getenv("HTTPCAP_BPF_COMPAT");
 	b->compat = (force && !strcmp(force, "1")) || !kernel_has("bpf_rdonly_cast", BTF_KIND_FUNC);
-	/* HTTPCAP_BPF_HOOKS=syscalls (for tests): sys_exit on any kernel */
+	/* HTTPCAP_BPF_HOOKS (for tests): syscalls, sys_exit on any kernel;
+	 * refuse-sock, the socket-layer programs count as refused */
 	hooks = getenv("HTTPCAP_BPF_HOOKS");
 	b->sock_hooks = !(hooks && !strcmp(hooks, "syscalls")) &&
 			kernel_has("btf_trace_sock_send_length", BTF_KIND_TYPEDEF) &&
 			kernel_has("btf_trace_sock_recv_length", BTF_KIND_TYPEDEF);
-	*err = load_best(b, o, force && !strcmp(force, "fallback"), msg, msglen);
+	*err = load_best(b, o, hooks && !strcmp(hooks, "refuse-sock"),
+			 force && !strcmp(force, "fallback"), msg, msglen);
 	if (*err)
 		goto fail;
 	*err = make_rings(b);
@@ -442,7 +458,7 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 			"sched_process_exit, sched_process_exec; syscall tracepoint "
 			"sys_enter_connect; TLS uprobes attached apart), a ring "
 			"buffer of %zu KiB per CPU, %d CPUs online of %d; %s\n",
-			b->nprogs, b->sock_hooks && !b->compat ?
+			b->nprogs, b->sock ?
 			"BTF tracepoints sock_send_length and sock_recv_length for the data "
 			"of read, readv, recvfrom, recvmsg, write, writev, sendto and sendmsg; "
 			"syscall tracepoints sys_exit_ of accept, accept4, connect, close, "

@@ -12,7 +12,9 @@
 # the main one the socket layer's tracepoints where the kernel has them
 # (6.3 and later), sys_exit where it does not or HTTPCAP_BPF_HOOKS=syscalls
 # says so, and the same cases pass with the main object on sys_exit, with
-# threads (close racing new sockets on the same fd) too.
+# threads (close racing new sockets on the same fd) too.  A kernel that
+# refuses the socket-layer programs alone (HTTPCAP_BPF_HOOKS=refuse-sock)
+# gets the main object on sys_exit.
 . "$(dirname "$0")/lib.sh"
 need_root
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +40,19 @@ if [ "$want" = "kernel fields read through bpf_rdonly_cast" ] &&
 	hooks="BTF tracepoints sock_send_length and sock_recv_length for the data"
 fi
 grep -q "$hooks" "$T/probe2.err" || fail "httpcap -v does not say '$hooks': $(cat "$T/probe2.err")"
+# a kernel that refuses the socket-layer programs alone keeps the main
+# object, on sys_exit, with TLS, and says why
+if [ "$hooks" != "BTF tracepoint sys_exit, for accept" ]; then
+	HTTPCAP_BPF_HOOKS=refuse-sock "$HTTPCAP" -v --duration 1 -w "$T/probe5.htc" >/dev/null 2>"$T/probe5.err" ||
+		fail "httpcap did not fall back to sys_exit: $(tail -3 "$T/probe5.err")"
+	grep -q "the BPF programs on the socket layer's tracepoints were refused (.*): taking every syscall at sys_exit" \
+		"$T/probe5.err" || fail "the fallback to sys_exit is not said: $(cat "$T/probe5.err")"
+	grep -q "BTF tracepoint sys_exit, for accept" "$T/probe5.err" &&
+		grep -q "kernel fields read through bpf_rdonly_cast" "$T/probe5.err" ||
+		fail "not the main object on sys_exit: $(cat "$T/probe5.err")"
+	! grep -q "TLS probes could not be loaded" "$T/probe5.err" ||
+		fail "the fallback to sys_exit lost TLS: $(cat "$T/probe5.err")"
+fi
 HTTPCAP_BPF_HOOKS=syscalls "$HTTPCAP" -v --duration 1 -w "$T/probe4.htc" >/dev/null 2>"$T/probe4.err" ||
 	fail "httpcap with HTTPCAP_BPF_HOOKS=syscalls failed: $(tail -3 "$T/probe4.err")"
 grep -q "BTF tracepoint sys_exit, for accept" "$T/probe4.err" ||
