@@ -44,6 +44,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define S_IFSOCK	0140000
 #define MSG_PEEK	2
 #define MSG_ERRQUEUE	0x2000
+#define MSG_TRUNC	0x20
 #define PF_IO_WORKER	0x00000010
 #define PF_KTHREAD	0x00200000
 #define EINPROGRESS	115
@@ -1003,9 +1004,10 @@ struct data_args {
 	__s32 fd;
 	__u8 sys;	/* HCB_SYS_* */
 	__u8 type;	/* HCB_EV_READ or HCB_EV_WRITE */
+	__u8 discarded;	/* recv(MSG_TRUNC): the bytes were dropped, not copied */
 	/* no padding: kernels before 6.3 refuse a global function's argument
 	 * with uninitialized stack bytes, and padding is never written */
-	__u16 zero;
+	__u8 zero;
 };
 _Static_assert(sizeof(struct data_args) == 48, "struct data_args has padding");
 
@@ -1064,6 +1066,10 @@ __noinline int exit_data(struct data_args *a)
 	} else {
 		r.uptr = a1;
 	}
+	/* TCP's recv(MSG_TRUNC) drops the bytes without copying them: the
+	 * buffer holds whatever it held before, not this call's bytes */
+	if (a->discarded)
+		r.nopayload = 1;
 	return emit_data(c, &r);
 }
 
@@ -1074,7 +1080,7 @@ __noinline int exit_mmsg(int fd, __u64 vec, long ret, __u32 systype)
 	__u64 taskp = bpf_get_current_task();
 	struct task_struct *task = cur_task(taskp);
 	__u64 id = task_id(task);
-	__u8 sys = systype >> 8, type = systype & 0xff;
+	__u8 sys = (systype >> 8) & 0xff, type = systype & 0xff;
 	struct data_req r = {};
 	struct conn *c;
 
@@ -1088,6 +1094,7 @@ __noinline int exit_mmsg(int fd, __u64 vec, long ret, __u32 systype)
 	r.sys = sys;
 	r.iov = 1;
 	r.noseq = 1;
+	r.nopayload = systype >> 16;	/* recvmmsg(MSG_TRUNC): nothing copied */
 	for (int i = 0; i < HCB_MAX_MMSG; i++) {
 		struct mmsghdr mh;
 
@@ -1254,7 +1261,7 @@ static __always_inline int syscall_done(__u8 sys, long ret, struct pt_regs *regs
 	struct task_struct *task;
 	struct data_args d;
 	struct sys_regs g;
-	bool peek = false;
+	bool peek = false, trunc = false;
 	__u64 id, taskp;
 	__u8 type;
 
@@ -1276,9 +1283,11 @@ static __always_inline int syscall_done(__u8 sys, long ret, struct pt_regs *regs
 	case HCB_SYS_RECVFROM:
 	case HCB_SYS_RECVMMSG:
 		peek = g.a3 & (MSG_PEEK | MSG_ERRQUEUE);
+		trunc = g.a3 & MSG_TRUNC;
 		break;
 	case HCB_SYS_RECVMSG:
 		peek = g.a2 & (MSG_PEEK | MSG_ERRQUEUE);
+		trunc = g.a2 & MSG_TRUNC;
 		break;
 	}
 	/* recv*(..., MSG_PEEK) leaves the bytes in the socket: the next read
@@ -1301,7 +1310,7 @@ static __always_inline int syscall_done(__u8 sys, long ret, struct pt_regs *regs
 		type = HCB_EV_WRITE;
 		break;
 	case HCB_SYS_RECVMMSG:
-		return exit_mmsg(g.a0, g.a1, ret, sys << 8 | HCB_EV_READ);
+		return exit_mmsg(g.a0, g.a1, ret, (__u32)trunc << 16 | sys << 8 | HCB_EV_READ);
 	case HCB_SYS_SENDMMSG:
 		return exit_mmsg(g.a0, g.a1, ret, sys << 8 | HCB_EV_WRITE);
 	case HCB_SYS_ACCEPT:
@@ -1315,7 +1324,7 @@ static __always_inline int syscall_done(__u8 sys, long ret, struct pt_regs *regs
 		return 0;
 	}
 	d = (struct data_args){ .taskp = taskp, .a1 = g.a1, .a2 = g.a2, .ret = ret,
-				.fd = g.a0, .sys = sys, .type = type };
+				.fd = g.a0, .sys = sys, .type = type, .discarded = trunc };
 	return exit_data(&d);
 }
 
@@ -1403,7 +1412,8 @@ static __always_inline int sock_moved(struct sock *sk, int ret, int flags, __u8 
 		return 0;
 	d = (struct data_args){ .taskp = taskp, .a1 = regs_arg1(regs), .a2 = regs_arg2(regs),
 				.sk = (__u64)sk, .ret = ret, .fd = regs_arg0(regs),
-				.sys = sys, .type = type };
+				.sys = sys, .type = type,
+				.discarded = type == HCB_EV_READ && (flags & MSG_TRUNC) };
 	return exit_data(&d);
 }
 

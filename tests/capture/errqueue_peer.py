@@ -3,8 +3,9 @@
 # errqueue_peer.py PORT: one request and its response on loopback, with a
 # peek on the server and, on the client, TX timestamps (SO_TIMESTAMPING)
 # whose error-queue message recvmsg(MSG_ERRQUEUE) reads back: the looped
-# packet, headers and payload, which is not stream data.  Prints the
-# pid and how many bytes the error queue gave.
+# packet, headers and payload, which is not stream data.  Then bytes the
+# server drops with recv(MSG_TRUNC), which copies nothing.  Prints the pid
+# and how many bytes the error queue gave and the server dropped.
 import socket, sys, select, json, os
 SO_TIMESTAMPING = 37
 F = (1 << 1) | (1 << 4) | (1 << 7)  # TX_SOFTWARE | SOFTWARE | OPT_ID
@@ -29,5 +30,13 @@ for _ in range(50):
     n = len(data)
     break
 resp = cli.recv(100)
-print(json.dumps({"pid": os.getpid(), "errqueue_bytes": n, "req": len(req), "resp": len(resp)}))
+# TCP's recv(MSG_TRUNC) drops bytes without copying them into the buffer
+drop = b"DROPPED-" * 4
+cli.sendall(drop)
+buf = bytearray(b"STALE---" * 4)	# what an event with a payload would show
+dropped = 0
+while dropped < len(drop):
+    dropped += c.recv_into(buf, len(drop) - dropped, socket.MSG_TRUNC)
+print(json.dumps({"pid": os.getpid(), "errqueue_bytes": n, "req": len(req), "resp": len(resp),
+                  "dropped": dropped}))
 cli.close(); c.close(); srv.close()
