@@ -1075,12 +1075,12 @@ __noinline int exit_data(struct data_args *a)
 
 /* sendmmsg/recvmmsg return a message count; each message's byte count is
  * in its mmsghdr.msg_len, and each becomes one event. */
-__noinline int exit_mmsg(int fd, __u64 vec, long ret, __u32 systype)
+__noinline int exit_mmsg(int fd, __u64 vec, long ret, __u32 systype, int discarded)
 {
 	__u64 taskp = bpf_get_current_task();
 	struct task_struct *task = cur_task(taskp);
 	__u64 id = task_id(task);
-	__u8 sys = (systype >> 8) & 0xff, type = systype & 0xff;
+	__u8 sys = systype >> 8, type = systype & 0xff;
 	struct data_req r = {};
 	struct conn *c;
 
@@ -1094,7 +1094,7 @@ __noinline int exit_mmsg(int fd, __u64 vec, long ret, __u32 systype)
 	r.sys = sys;
 	r.iov = 1;
 	r.noseq = 1;
-	r.nopayload = systype >> 16;	/* recvmmsg(MSG_TRUNC): nothing copied */
+	r.nopayload = discarded;	/* recvmmsg(MSG_TRUNC): nothing copied */
 	for (int i = 0; i < HCB_MAX_MMSG; i++) {
 		struct mmsghdr mh;
 
@@ -1250,6 +1250,13 @@ static __always_inline __u8 socket_io_sys(long nr)
 	}
 }
 
+/* Whether a data syscall (socket_io_sys()'s, sendfile) reads. */
+static __always_inline bool sys_reads(__u8 sys)
+{
+	return sys == HCB_SYS_READ || sys == HCB_SYS_READV || sys == HCB_SYS_RECVFROM ||
+	       sys == HCB_SYS_RECVMSG;
+}
+
 /*
  * What every syscall exit hook does once it knows the syscall is one of the
  * set: reject what did not happen or is not traced, cheapest first, then
@@ -1263,7 +1270,6 @@ static __always_inline int syscall_done(__u8 sys, long ret, struct pt_regs *regs
 	struct sys_regs g;
 	bool peek = false, trunc = false;
 	__u64 id, taskp;
-	__u8 type;
 
 	/* nothing happened: no bytes moved, no connection made */
 	if (ret <= 0 && sys != HCB_SYS_CLOSE && sys != HCB_SYS_CONNECT &&
@@ -1296,23 +1302,10 @@ static __always_inline int syscall_done(__u8 sys, long ret, struct pt_regs *regs
 	if (peek)
 		return 0;
 	switch (sys) {
-	case HCB_SYS_READ:
-	case HCB_SYS_READV:
-	case HCB_SYS_RECVFROM:
-	case HCB_SYS_RECVMSG:
-		type = HCB_EV_READ;
-		break;
-	case HCB_SYS_WRITE:
-	case HCB_SYS_WRITEV:
-	case HCB_SYS_SENDTO:
-	case HCB_SYS_SENDMSG:
-	case HCB_SYS_SENDFILE:
-		type = HCB_EV_WRITE;
-		break;
 	case HCB_SYS_RECVMMSG:
-		return exit_mmsg(g.a0, g.a1, ret, (__u32)trunc << 16 | sys << 8 | HCB_EV_READ);
+		return exit_mmsg(g.a0, g.a1, ret, sys << 8 | HCB_EV_READ, trunc);
 	case HCB_SYS_SENDMMSG:
-		return exit_mmsg(g.a0, g.a1, ret, sys << 8 | HCB_EV_WRITE);
+		return exit_mmsg(g.a0, g.a1, ret, sys << 8 | HCB_EV_WRITE, 0);
 	case HCB_SYS_ACCEPT:
 	case HCB_SYS_ACCEPT4:
 		return exit_accept(ret, sys);
@@ -1320,11 +1313,12 @@ static __always_inline int syscall_done(__u8 sys, long ret, struct pt_regs *regs
 		return exit_connect(g.a0, g.a1, ret);
 	case HCB_SYS_CLOSE:
 		return exit_close(g.a0, ret);
-	default:
-		return 0;
 	}
+	/* the rest: socket_io_sys()'s and sendfile */
 	d = (struct data_args){ .taskp = taskp, .a1 = g.a1, .a2 = g.a2, .ret = ret,
-				.fd = g.a0, .sys = sys, .type = type, .discarded = trunc };
+				.fd = g.a0, .sys = sys,
+				.type = sys_reads(sys) ? HCB_EV_READ : HCB_EV_WRITE,
+				.discarded = trunc };
 	return exit_data(&d);
 }
 
@@ -1404,8 +1398,7 @@ static __always_inline int sock_moved(struct sock *sk, int ret, int flags, __u8 
 	 * at a syscall's return and sends or receives on its own, under the
 	 * registers of whatever syscall the task was in (a read interrupted
 	 * while an io_uring send on the same socket completes) */
-	if ((sys == HCB_SYS_READ || sys == HCB_SYS_READV || sys == HCB_SYS_RECVFROM ||
-	     sys == HCB_SYS_RECVMSG) != (type == HCB_EV_READ))
+	if (sys_reads(sys) != (type == HCB_EV_READ))
 		return 0;
 	id = task_id(task);
 	if (task_filtered(id))

@@ -152,17 +152,11 @@ static int make_rings(struct cap_bpf *b)
 	return 0;
 }
 
-/* Whether the running kernel's BTF has name of kind (BTF_KIND_*). */
-static bool kernel_has(const char *name, int kind)
+/* Whether the running kernel's BTF (vmlinux, NULL when it has none) has
+ * name of kind (BTF_KIND_*). */
+static bool kernel_has(const struct btf *vmlinux, const char *name, int kind)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool has;
-
-	if (!vmlinux)
-		return false;
-	has = btf__find_by_name_kind(vmlinux, name, kind) > 0;
-	btf__free(vmlinux);
-	return has;
+	return vmlinux && btf__find_by_name_kind(vmlinux, name, kind) > 0;
 }
 
 /*
@@ -373,6 +367,7 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	struct cap_bpf *b = calloc(1, sizeof(*b));
 	struct bpf_program *prog;
 	const char *force, *hooks;
+	struct btf *vmlinux;
 	uint8_t one = 1;
 	size_t i;
 
@@ -401,13 +396,17 @@ struct cap_bpf *cap_bpf_open(const struct cap_opts *o, cap_sample_fn cb, void *c
 	/* HTTPCAP_BPF_COMPAT (for tests): 1, the compat object on any
 	 * kernel; fallback, the main object counts as refused */
 	force = getenv("HTTPCAP_BPF_COMPAT");
-	b->compat = (force && !strcmp(force, "1")) || !kernel_has("bpf_rdonly_cast", BTF_KIND_FUNC);
+	/* parsed once: its few MB cost milliseconds per load */
+	vmlinux = btf__load_vmlinux_btf();
+	b->compat = (force && !strcmp(force, "1")) ||
+		    !kernel_has(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC);
 	/* HTTPCAP_BPF_HOOKS (for tests): syscalls, sys_exit on any kernel;
 	 * refuse-sock, the socket-layer programs count as refused */
 	hooks = getenv("HTTPCAP_BPF_HOOKS");
 	b->sock_hooks = !(hooks && !strcmp(hooks, "syscalls")) &&
-			kernel_has("btf_trace_sock_send_length", BTF_KIND_TYPEDEF) &&
-			kernel_has("btf_trace_sock_recv_length", BTF_KIND_TYPEDEF);
+			kernel_has(vmlinux, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) &&
+			kernel_has(vmlinux, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF);
+	btf__free(vmlinux);
 	*err = load_best(b, o, hooks && !strcmp(hooks, "refuse-sock"),
 			 force && !strcmp(force, "fallback"), msg, msglen);
 	if (*err)
