@@ -1045,7 +1045,7 @@ _Static_assert(sizeof(struct data_args) == 48, "struct data_args has padding");
  * exit_data() is this as a global function, for the many call sites of
  * sys_exit's program.  The two socket-layer hooks take it inline, and
  * emit_data_body() with it (inl): two BPF-to-BPF calls fewer per data
- * event, and no argument structs through the stack (~60 ns of BPF per
+ * event, and no argument structs through the stack (~80 ns of BPF per
  * request here, bench/notes.md), for a body the verifier checks twice
  * more.
  */
