@@ -839,8 +839,6 @@ static __always_inline int emit_data_body(struct conn *c, struct data_req *r)
 	__u16 flags = 0;
 	long err = 0;
 
-	if (!c || !r)	/* a global function: the verifier wants it said */
-		return 0;
 	if (r->type == HCB_EV_READ)
 		off = __sync_fetch_and_add(&c->rx, r->bytes);
 	else
@@ -937,6 +935,8 @@ static __always_inline int emit_data_body(struct conn *c, struct data_req *r)
 
 __noinline int emit_data(struct conn *c, struct data_req *r)
 {
+	if (!c || !r)	/* a global function: the verifier wants it said */
+		return 0;
 	return emit_data_body(c, r);
 }
 
@@ -1059,8 +1059,6 @@ static __always_inline int exit_data_body(struct data_args *a, bool inl)
 	__u8 sys, type;
 	int fd;
 
-	if (!a)		/* a global function: the verifier wants it said */
-		return 0;
 	task = cur_task(a->taskp);
 	id = task_id(task);
 	a1 = a->a1;
@@ -1112,6 +1110,8 @@ static __always_inline int exit_data_body(struct data_args *a, bool inl)
 
 __noinline int exit_data(struct data_args *a)
 {
+	if (!a)		/* a global function: the verifier wants it said */
+		return 0;
 	return exit_data_body(a, false);
 }
 
@@ -1418,6 +1418,7 @@ static __always_inline int sock_moved(struct sock *sk, int ret, int flags, __u8 
 	struct task_struct *task;
 	struct pt_regs *regs;
 	struct data_args d;
+	struct sys_regs g;
 	__u64 taskp, id;
 	__u8 sys;
 
@@ -1445,8 +1446,9 @@ static __always_inline int sock_moved(struct sock *sk, int ret, int flags, __u8 
 	id = task_id(task);
 	if (task_filtered(id))
 		return 0;
-	d = (struct data_args){ .taskp = taskp, .a1 = regs_arg1(regs), .a2 = regs_arg2(regs),
-				.sk = (__u64)sk, .ret = ret, .fd = regs_arg0(regs),
+	sys_args(regs, &g);
+	d = (struct data_args){ .taskp = taskp, .a1 = g.a1, .a2 = g.a2,
+				.sk = (__u64)sk, .ret = ret, .fd = g.a0,
 				.sys = sys, .type = type,
 				.discarded = type == HCB_EV_READ && (flags & MSG_TRUNC) };
 	return exit_data_body(&d, true);

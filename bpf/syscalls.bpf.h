@@ -42,10 +42,6 @@ static __always_inline long sys_nr(struct pt_regs *regs)
 	return regs->orig_ax;
 }
 
-#define regs_arg0(regs) ((regs)->di)
-#define regs_arg1(regs) ((regs)->si)
-#define regs_arg2(regs) ((regs)->dx)
-
 static __always_inline void sys_args(struct pt_regs *regs, struct sys_regs *r)
 {
 	r->a0 = regs->di;
@@ -89,10 +85,6 @@ static __always_inline long sys_nr(struct pt_regs *regs)
 {
 	return regs->syscallno;
 }
-
-#define regs_arg0(regs) ((regs)->orig_x0)
-#define regs_arg1(regs) ((regs)->regs[1])
-#define regs_arg2(regs) ((regs)->regs[2])
 
 static __always_inline void sys_args(struct pt_regs *regs, struct sys_regs *r)
 {
